@@ -1,0 +1,775 @@
+/*
+ * catalog: loading, lookups and listings. Mutations are in
+ * catalog_data.c, extended attributes in catalog_xattr.c, start-up
+ * recovery in reconcile.c.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "catalog_i.h"
+#include "log.h"
+#include "object.h"
+#include "util.h"
+
+#define META_DB "meta.db"
+#define MEM_DIR "mem"
+
+struct cblob *
+cat_blob_find(catalog_t *c, uint64_t id)
+{
+	return hmap_find(&c->blobs, id);
+}
+
+struct cobject *
+cat_object_find(catalog_t *c, uint64_t id)
+{
+	return hmap_find(&c->objects, id);
+}
+
+struct cname *
+cat_name_find(catalog_t *c, const char *name)
+{
+	struct hmap_node *pos = NULL;
+	struct cname *n;
+	uint64_t h = hmap_str_hash(name);
+
+	while ((n = hmap_find_next(&c->names, h, &pos)) != NULL)
+		if (strcmp(n->name, name) == 0)
+			return n;
+	return NULL;
+}
+
+struct cblob *
+cat_object_data_blob(catalog_t *c, const struct cobject *o)
+{
+	struct cblob *b;
+
+	if (strcmp(o->typename, OBJECT_TYPE_BLOB) != 0 || o->nmembers != 1 ||
+	    !id_is_blob(o->members[0].id))
+		return NULL;
+	b = cat_blob_find(c, o->members[0].id);
+	return b != NULL && !b->deleted ? b : NULL;
+}
+
+/* ---- loading ---- */
+
+static int
+load_blob(void *arg, const struct meta_blob *mb)
+{
+	catalog_t *c = arg;
+	struct cblob *b = calloc(1, sizeof *b);
+
+	if (b == NULL)
+		return -ENOMEM;
+	b->id = mb->id;
+	b->size = mb->size;
+	b->sealed = mb->sealed != 0;
+	b->uid = mb->uid;
+	b->gid = mb->gid;
+	b->mode = mb->mode;
+	b->ctime_ns = mb->ctime_ns;
+	b->mtime_ns = mb->mtime_ns;
+	if (hmap_insert(&c->blobs, b->id, b) != 0) {
+		free(b);
+		return -ENOMEM;
+	}
+	if (b->sealed) {
+		c->nsealed++;
+		c->blob_bytes += b->size;
+	} else
+		c->nunsealed++;
+	return 0;
+}
+
+static int
+load_object(void *arg, const struct meta_object *mo)
+{
+	catalog_t *c = arg;
+	struct cobject *o = calloc(1, sizeof *o);
+
+	if (o == NULL)
+		return -ENOMEM;
+	o->id = mo->id;
+	o->nbytes = mo->nbytes;
+	o->signature = mo->signature;
+	o->typename = strdup(mo->typename);
+	o->fields = mo->fields != NULL && strcmp(mo->fields, "{}") != 0 ? strdup(mo->fields) : NULL;
+	o->uid = mo->uid;
+	o->gid = mo->gid;
+	o->mode = mo->mode;
+	o->ctime_ns = mo->ctime_ns;
+	o->mtime_ns = mo->mtime_ns;
+	o->sealed = mo->sealed != 0;
+	if (o->typename == NULL || hmap_insert(&c->objects, o->id, o) != 0) {
+		free(o->typename);
+		free(o->fields);
+		free(o);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+int
+cat_attach_member(catalog_t *c, struct cobject *o, const char *name, uint64_t id)
+{
+	struct cmember *m = realloc(o->members, (o->nmembers + 1) * sizeof *m);
+	struct cblob *b;
+
+	if (m == NULL)
+		return -ENOMEM;
+	o->members = m;
+	m[o->nmembers].name = strdup(name);
+	if (m[o->nmembers].name == NULL)
+		return -ENOMEM;
+	m[o->nmembers].id = id;
+	o->nmembers++;
+	if (id_is_blob(id) && (b = cat_blob_find(c, id)) != NULL) {
+		b->refs++;
+		if (b->owner == NULL)
+			b->owner = o;
+	}
+	return 0;
+}
+
+static int
+load_member(void *arg, uint64_t object_id, const char *name, uint64_t member_id)
+{
+	catalog_t *c = arg;
+	struct cobject *o = cat_object_find(c, object_id);
+
+	return o != NULL ? cat_attach_member(c, o, name, member_id) : 0;
+}
+
+int
+cat_attach_name(catalog_t *c, const char *name, struct cobject *o)
+{
+	struct cname *n = calloc(1, sizeof *n);
+	char **names;
+
+	if (n == NULL || (n->name = strdup(name)) == NULL)
+		goto nomem;
+	names = realloc(o->names, (o->nnames + 1) * sizeof *names);
+	if (names == NULL)
+		goto nomem;
+	o->names = names;
+	if (hmap_insert(&c->names, hmap_str_hash(name), n) != 0)
+		goto nomem;
+	n->obj = o;
+	o->names[o->nnames++] = n->name;
+	return 0;
+nomem:
+	if (n != NULL)
+		free(n->name);
+	free(n);
+	return -ENOMEM;
+}
+
+static int
+load_name(void *arg, const char *name, uint64_t object_id)
+{
+	catalog_t *c = arg;
+	struct cobject *o = cat_object_find(c, object_id);
+
+	return o != NULL ? cat_attach_name(c, name, o) : 0;
+}
+
+
+static int
+choose_instance(catalog_t *c, int wanted)
+{
+	char *v = NULL, buf[16];
+	int rc = meta_config_get(c->meta, "instance_id", &v);
+	unsigned inst;
+
+	if (rc != 0 && rc != -ENOENT)
+		return rc;
+	if (wanted >= 0) {
+		inst = (unsigned)wanted;
+		if (v != NULL && (unsigned)atoi(v) != inst)
+			log_warn("instance id changes from %s to %u: ids of this store now come "
+				 "from instance %u",
+			    v, inst, inst);
+	} else if (v != NULL)
+		inst = (unsigned)atoi(v) & ID_INSTANCE_MAX;
+	else {
+		uint16_t r = 0;
+
+		if (getrandom(&r, sizeof r, 0) != sizeof r)
+			r = (uint16_t)getpid();
+		inst = r & ID_INSTANCE_MAX;
+		log_info("first start of this store: instance id %u", inst);
+	}
+	free(v);
+	c->instance = inst;
+	snprintf(buf, sizeof buf, "%u", inst);
+	return meta_config_set(c->meta, "instance_id", buf);
+}
+
+int
+catalog_open(const struct catalog_config *cfg, catalog_t **out)
+{
+	catalog_t *c = calloc(1, sizeof *c);
+	static const struct meta_load_ops load_ops = {
+		.blob = load_blob,
+		.object = load_object,
+		.member = load_member,
+		.name = load_name,
+	};
+	char path[4096];
+	uint64_t last = 0;
+	int rc;
+
+	if (c == NULL)
+		return -ENOMEM;
+	pthread_mutex_init(&c->lock, NULL);
+	hmap_init(&c->blobs);
+	hmap_init(&c->objects);
+	hmap_init(&c->names);
+	c->cfg = *cfg;
+	if ((rc = util_mkdirs(cfg->state_dir, 0755)) != 0) {
+		log_error("cannot create state dir %s: %s", cfg->state_dir, strerror(-rc));
+		goto fail;
+	}
+	snprintf(path, sizeof path, "%s/%s", cfg->state_dir, META_DB);
+	if ((rc = meta_open(path, &c->meta)) != 0)
+		goto fail;
+	if (cfg->backing_dir != NULL)
+		rc = store_open(cfg->backing_dir, cfg->memory_limit, 0, &c->store);
+	else {
+		snprintf(path, sizeof path, "%s/%s", cfg->state_dir, MEM_DIR);
+		rc = store_open(path, cfg->memory_limit, 1, &c->store);
+	}
+	if (rc != 0)
+		goto fail;
+	if ((rc = choose_instance(c, cfg->instance_id)) != 0)
+		goto fail;
+	if ((rc = meta_max_id(c->meta, c->instance, &last)) != 0)
+		goto fail;
+	id_gen_init(&c->gen, c->instance, last);
+	if ((rc = meta_load(c->meta, &load_ops, c)) != 0)
+		goto fail;
+	if ((rc = reconcile_run(c)) != 0)
+		goto fail;
+	*out = c;
+	return 0;
+fail:
+	catalog_close(c);
+	return rc;
+}
+
+void
+cat_object_free(struct cobject *o)
+{
+	unsigned i;
+
+	for (i = 0; i < o->nmembers; i++)
+		free(o->members[i].name);
+	free(o->members);
+	free(o->names);
+	free(o->typename);
+	free(o->fields);
+	free(o);
+}
+
+static void
+free_blob(void *v, void *arg)
+{
+	(void)arg;
+	free(v);
+}
+
+static void
+free_object(void *v, void *arg)
+{
+	(void)arg;
+	cat_object_free(v);
+}
+
+static void
+free_name(void *v, void *arg)
+{
+	struct cname *n = v;
+
+	(void)arg;
+	free(n->name);
+	free(n);
+}
+
+void
+catalog_close(catalog_t *c)
+{
+	if (c == NULL)
+		return;
+	hmap_foreach(&c->names, free_name, NULL);
+	hmap_foreach(&c->objects, free_object, NULL);
+	hmap_foreach(&c->blobs, free_blob, NULL);
+	hmap_destroy(&c->names);
+	hmap_destroy(&c->objects);
+	hmap_destroy(&c->blobs);
+	meta_close(c->meta);
+	store_close(c->store);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+/* ---- attributes ---- */
+
+/* Directory mode of an object: its file mode with x wherever r is. */
+static mode_t
+dir_mode(uint32_t mode)
+{
+	return (mode & 07777) | ((mode & 0444) >> 2);
+}
+
+static void
+fixed_dir_attr(uint64_t ino, struct catalog_attr *a)
+{
+	memset(a, 0, sizeof *a);
+	a->ino = ino;
+	a->nlink = 2;
+	a->sealed = 1;
+	switch (ino) {
+	case CATALOG_INO_OBJECTS:
+	case CATALOG_INO_NAMES:
+		a->mode = S_IFDIR | 01777;
+		break;
+	default:
+		a->mode = S_IFDIR | 0555;
+		break;
+	}
+	if (ino == CATALOG_INO_ROOT)
+		a->mode = S_IFDIR | 0755;
+}
+
+/* Current size of a blob: recorded once sealed, the file's while writing. */
+static uint64_t
+blob_size(catalog_t *c, const struct cblob *b)
+{
+	uint64_t size = b->size;
+
+	if (!b->sealed && !b->deleted)
+		store_blob_size(c->store, b->id, &size);
+	return size;
+}
+
+static void
+blob_attr(catalog_t *c, const struct cblob *b, struct catalog_attr *a)
+{
+	memset(a, 0, sizeof *a);
+	a->ino = b->id;
+	a->mode = S_IFREG | (b->mode & 07777);
+	a->uid = b->uid;
+	a->gid = b->gid;
+	a->size = blob_size(c, b);
+	a->nlink = b->deleted ? 0 : 1;
+	a->mtime_ns = b->mtime_ns;
+	a->ctime_ns = b->ctime_ns;
+	a->sealed = b->sealed;
+}
+
+/* Render meta.json of o; caller frees. */
+static char *
+render_meta(catalog_t *c, const struct cobject *o, size_t *len)
+{
+	struct object_info info = {
+		.id = o->id,
+		.typename = o->typename,
+		.signature = o->signature,
+		.nbytes = o->nbytes,
+		.instance_id = id_instance(o->id),
+		.sealed = o->sealed,
+		.ctime_ns = o->ctime_ns,
+	};
+	json_t *fields = object_fields_load(o->fields), *members = json_object(), *tree;
+	char *text = NULL;
+	unsigned i;
+
+	for (i = 0; i < o->nmembers; i++) {
+		const struct cmember *m = &o->members[i];
+		json_t *sub = NULL;
+
+		if (id_is_blob(m->id)) {
+			struct cblob *b = cat_blob_find(c, m->id);
+
+			if (b != NULL)
+				sub = object_blob_meta(b->id, blob_size(c, b), id_instance(b->id), b->sealed);
+		} else {
+			char ids[ID_STR_LEN + 1];
+
+			id_format(m->id, ids);
+			sub = json_pack("{s:s}", "id", ids);
+		}
+		if (sub != NULL)
+			json_object_set_new(members, m->name, sub);
+	}
+	if (!o->sealed) {
+		struct cblob *b = cat_object_data_blob(c, o);
+
+		if (b != NULL)
+			info.nbytes = blob_size(c, b);
+	}
+	tree = object_meta(&info, fields, members);
+	if (tree != NULL)
+		text = json_dumps(tree, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(tree);
+	json_decref(fields);
+	if (text == NULL)
+		return NULL;
+	*len = strlen(text);
+	text = realloc(text, *len + 2);
+	text[(*len)++] = '\n';
+	text[*len] = '\0';
+	return text;
+}
+
+static int
+object_view_attr(catalog_t *c, struct cobject *o, enum id_view view, struct catalog_attr *a)
+{
+	struct cblob *b;
+	size_t len;
+	char *text;
+
+	memset(a, 0, sizeof *a);
+	a->ino = id_ino(o->id, view);
+	a->uid = o->uid;
+	a->gid = o->gid;
+	a->mtime_ns = o->mtime_ns;
+	a->ctime_ns = o->ctime_ns;
+	a->sealed = o->sealed;
+	a->nlink = 1;
+	switch (view) {
+	case ID_VIEW_OBJECT:
+		a->mode = S_IFDIR | dir_mode(o->mode);
+		a->nlink = 2;
+		return 0;
+	case ID_VIEW_DATA:
+		if ((b = cat_object_data_blob(c, o)) == NULL)
+			return -ENOENT;
+		a->mode = S_IFREG | (o->mode & 07777);
+		a->size = blob_size(c, b);
+		a->sealed = b->sealed;
+		return 0;
+	case ID_VIEW_META:
+		a->mode = S_IFREG | (o->mode & 0444);
+		if ((text = render_meta(c, o, &len)) == NULL)
+			return -ENOMEM;
+		free(text);
+		a->size = len;
+		return 0;
+	case ID_VIEW_NAME_LINK:
+	case ID_VIEW_MEMBER_LINK:
+		a->mode = S_IFLNK | 0777;
+		a->size = view == ID_VIEW_NAME_LINK ? strlen("../objects/") + ID_STR_LEN
+						    : strlen("../") + ID_STR_LEN;
+		a->sealed = 1;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+static int
+getattr_locked(catalog_t *c, uint64_t ino, struct catalog_attr *a)
+{
+	struct cobject *o;
+	struct cblob *b;
+
+	if (ino >= CATALOG_INO_ROOT && ino <= CATALOG_INO_CONTROL) {
+		fixed_dir_attr(ino, a);
+		return 0;
+	}
+	if (id_is_blob(ino)) {
+		if ((b = cat_blob_find(c, ino)) == NULL)
+			return -ENOENT;
+		blob_attr(c, b, a);
+		return 0;
+	}
+	if ((o = cat_object_find(c, id_of_ino(ino))) == NULL)
+		return -ENOENT;
+	return object_view_attr(c, o, id_view_of_ino(ino), a);
+}
+
+int
+catalog_getattr(catalog_t *c, uint64_t ino, struct catalog_attr *a)
+{
+	int rc;
+
+	pthread_mutex_lock(&c->lock);
+	rc = getattr_locked(c, ino, a);
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+/* The names/ entry of an object: its bytes (Blob objects) or a symlink. */
+static int
+name_attr(catalog_t *c, struct cobject *o, struct catalog_attr *a)
+{
+	if (cat_object_data_blob(c, o) != NULL)
+		return object_view_attr(c, o, ID_VIEW_DATA, a);
+	return object_view_attr(c, o, ID_VIEW_NAME_LINK, a);
+}
+
+static int
+member_attr(catalog_t *c, const struct cmember *m, struct catalog_attr *a)
+{
+	struct cobject *sub;
+	struct cblob *b;
+
+	if (id_is_blob(m->id)) {
+		if ((b = cat_blob_find(c, m->id)) == NULL || b->deleted)
+			return -ENOENT;
+		blob_attr(c, b, a);
+		return 0;
+	}
+	if ((sub = cat_object_find(c, m->id)) == NULL)
+		return -ENOENT;
+	return object_view_attr(c, sub, ID_VIEW_MEMBER_LINK, a);
+}
+
+static int
+lookup_locked(catalog_t *c, uint64_t parent, const char *name, struct catalog_attr *a)
+{
+	struct cobject *o;
+	struct cblob *b;
+	struct cname *n;
+	uint64_t id;
+	unsigned i;
+
+	switch (parent) {
+	case CATALOG_INO_ROOT:
+		if (strcmp(name, "objects") == 0)
+			id = CATALOG_INO_OBJECTS;
+		else if (strcmp(name, "blobs") == 0)
+			id = CATALOG_INO_BLOBS;
+		else if (strcmp(name, "names") == 0)
+			id = CATALOG_INO_NAMES;
+		else if (strcmp(name, ".vineyardfs") == 0)
+			id = CATALOG_INO_CONTROL;
+		else
+			return -ENOENT;
+		fixed_dir_attr(id, a);
+		return 0;
+	case CATALOG_INO_OBJECTS:
+		if (id_parse(name, &id) != 0 || id_is_blob(id) || (o = cat_object_find(c, id)) == NULL)
+			return -ENOENT;
+		return object_view_attr(c, o, ID_VIEW_OBJECT, a);
+	case CATALOG_INO_BLOBS:
+		if (id_parse(name, &id) != 0 || !id_is_blob(id) || (b = cat_blob_find(c, id)) == NULL ||
+		    b->deleted)
+			return -ENOENT;
+		blob_attr(c, b, a);
+		return 0;
+	case CATALOG_INO_NAMES:
+		if ((n = cat_name_find(c, name)) == NULL)
+			return -ENOENT;
+		return name_attr(c, n->obj, a);
+	case CATALOG_INO_CONTROL:
+		return -ENOENT;
+	}
+	if (id_is_blob(parent) || id_view_of_ino(parent) != ID_VIEW_OBJECT ||
+	    (o = cat_object_find(c, parent)) == NULL)
+		return -ENOTDIR;
+	if (strcmp(name, "meta.json") == 0)
+		return object_view_attr(c, o, ID_VIEW_META, a);
+	for (i = 0; i < o->nmembers; i++)
+		if (strcmp(o->members[i].name, name) == 0)
+			return member_attr(c, &o->members[i], a);
+	return -ENOENT;
+}
+
+int
+catalog_lookup(catalog_t *c, uint64_t parent, const char *name, struct catalog_attr *a)
+{
+	int rc;
+
+	pthread_mutex_lock(&c->lock);
+	rc = lookup_locked(c, parent, name, a);
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+/* ---- listings ---- */
+
+struct list_ctx {
+	catalog_t *c;
+	catalog_list_fn fn;
+	void *arg;
+	int rc;
+};
+
+static void
+list_object(void *v, void *arg)
+{
+	struct list_ctx *lc = arg;
+	struct cobject *o = v;
+	struct catalog_attr a;
+	char name[ID_STR_LEN + 1];
+
+	if (lc->rc != 0 || object_view_attr(lc->c, o, ID_VIEW_OBJECT, &a) != 0)
+		return;
+	id_format(o->id, name);
+	lc->rc = lc->fn(lc->arg, name, &a);
+}
+
+static void
+list_blob(void *v, void *arg)
+{
+	struct list_ctx *lc = arg;
+	struct cblob *b = v;
+	struct catalog_attr a;
+	char name[ID_STR_LEN + 1];
+
+	if (lc->rc != 0 || b->deleted)
+		return;
+	blob_attr(lc->c, b, &a);
+	id_format(b->id, name);
+	lc->rc = lc->fn(lc->arg, name, &a);
+}
+
+static void
+list_name(void *v, void *arg)
+{
+	struct list_ctx *lc = arg;
+	struct cname *n = v;
+	struct catalog_attr a;
+
+	if (lc->rc != 0 || name_attr(lc->c, n->obj, &a) != 0)
+		return;
+	lc->rc = lc->fn(lc->arg, n->name, &a);
+}
+
+static int
+list_locked(catalog_t *c, uint64_t dir, catalog_list_fn fn, void *arg)
+{
+	static const char *const top[] = { "objects", "blobs", "names", ".vineyardfs" };
+	struct list_ctx lc = { c, fn, arg, 0 };
+	struct catalog_attr a;
+	struct cobject *o;
+	unsigned i;
+	int rc;
+
+	switch (dir) {
+	case CATALOG_INO_ROOT:
+		for (i = 0; i < 4; i++) {
+			fixed_dir_attr(CATALOG_INO_OBJECTS + i, &a);
+			if ((rc = fn(arg, top[i], &a)) != 0)
+				return rc;
+		}
+		return 0;
+	case CATALOG_INO_OBJECTS:
+		hmap_foreach(&c->objects, list_object, &lc);
+		return lc.rc;
+	case CATALOG_INO_BLOBS:
+		hmap_foreach(&c->blobs, list_blob, &lc);
+		return lc.rc;
+	case CATALOG_INO_NAMES:
+		hmap_foreach(&c->names, list_name, &lc);
+		return lc.rc;
+	}
+	if (id_is_blob(dir) || id_view_of_ino(dir) != ID_VIEW_OBJECT ||
+	    (o = cat_object_find(c, dir)) == NULL)
+		return -ENOTDIR;
+	if ((rc = object_view_attr(c, o, ID_VIEW_META, &a)) != 0 || (rc = fn(arg, "meta.json", &a)) != 0)
+		return rc;
+	for (i = 0; i < o->nmembers; i++) {
+		if (member_attr(c, &o->members[i], &a) != 0)
+			continue;
+		if ((rc = fn(arg, o->members[i].name, &a)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+int
+catalog_list(catalog_t *c, uint64_t dir, catalog_list_fn fn, void *arg)
+{
+	int rc;
+
+	pthread_mutex_lock(&c->lock);
+	rc = list_locked(c, dir, fn, arg);
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+int
+catalog_readlink(catalog_t *c, uint64_t ino, char **target)
+{
+	enum id_view view = id_view_of_ino(ino);
+	char ids[ID_STR_LEN + 1];
+	int rc = 0;
+
+	pthread_mutex_lock(&c->lock);
+	if (id_is_blob(ino) || (view != ID_VIEW_NAME_LINK && view != ID_VIEW_MEMBER_LINK))
+		rc = -EINVAL;
+	else if (cat_object_find(c, id_of_ino(ino)) == NULL)
+		rc = -ENOENT;
+	pthread_mutex_unlock(&c->lock);
+	if (rc != 0)
+		return rc;
+	id_format(id_of_ino(ino), ids);
+	if (asprintf(target, "%s%s", view == ID_VIEW_NAME_LINK ? "../objects/" : "../", ids) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+int
+catalog_read_generated(catalog_t *c, uint64_t ino, char **text, size_t *len)
+{
+	struct cobject *o;
+	int rc = 0;
+
+	if (id_is_blob(ino) || id_view_of_ino(ino) != ID_VIEW_META)
+		return -EINVAL;
+	pthread_mutex_lock(&c->lock);
+	if ((o = cat_object_find(c, id_of_ino(ino))) == NULL)
+		rc = -ENOENT;
+	else if ((*text = render_meta(c, o, len)) == NULL)
+		rc = -ENOMEM;
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+int
+catalog_data_blob(catalog_t *c, uint64_t ino, uint64_t *blob_id)
+{
+	struct cobject *o;
+	struct cblob *b = NULL;
+
+	pthread_mutex_lock(&c->lock);
+	if (id_is_blob(ino))
+		b = cat_blob_find(c, ino);
+	else if (id_view_of_ino(ino) == ID_VIEW_DATA && (o = cat_object_find(c, id_of_ino(ino))) != NULL)
+		b = cat_object_data_blob(c, o);
+	if (b != NULL)
+		*blob_id = b->id;
+	pthread_mutex_unlock(&c->lock);
+	return b != NULL ? 0 : -ENOENT;
+}
+
+void
+catalog_stats(catalog_t *c, struct catalog_stats *st)
+{
+	memset(st, 0, sizeof *st);
+	pthread_mutex_lock(&c->lock);
+	st->instance_id = c->instance;
+	st->memory_limit = c->cfg.memory_limit;
+	if (store_usage(c->store, &st->memory_used) != 0)
+		st->memory_used = c->blob_bytes;
+	st->objects = c->objects.count;
+	st->blobs = c->nsealed + c->nunsealed;
+	st->blobs_sealed = c->nsealed;
+	st->blobs_unsealed = c->nunsealed;
+	st->names = c->names.count;
+	st->creates = c->creates;
+	st->seals = c->seals;
+	st->discards = c->discards;
+	st->deletes = c->deletes;
+	st->opens = c->opens;
+	pthread_mutex_unlock(&c->lock);
+}

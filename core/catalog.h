@@ -1,0 +1,129 @@
+/*
+ * catalog: the in-memory index of blobs, objects and names, written through
+ * to the metadata database (meta) and backed by blob files (store). Every
+ * operation the filesystem offers on objects is one catalog call, taken
+ * under the catalog's one lock; the FUSE layer only translates.
+ *
+ * Lifetimes: a blob or object removed while files are open on it leaves the
+ * database and the store at once (its file is unlinked), but its in-memory
+ * record stays, marked deleted, until the last handle is released; then the
+ * blob_freed hook runs and its memory returns to the system.
+ *
+ * Inode numbers: 1 and the small CATALOG_INO_* numbers are the fixed
+ * directories; objects and blobs use their ids (see id.h for the views).
+ */
+#ifndef VFS_CATALOG_H
+#define VFS_CATALOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+typedef struct catalog catalog_t;
+
+enum {
+	CATALOG_INO_ROOT = 1,
+	CATALOG_INO_OBJECTS = 2,
+	CATALOG_INO_BLOBS = 3,
+	CATALOG_INO_NAMES = 4,
+	CATALOG_INO_CONTROL = 5, /* .vineyardfs/, its files are the fs layer's */
+};
+
+#define CATALOG_NAME_MAX 255
+
+struct catalog_config {
+	const char *state_dir;	 /* meta.db lives here */
+	const char *backing_dir; /* NULL: a tmpfs mounted at state_dir/mem */
+	uint64_t memory_limit;	 /* bytes */
+	int instance_id;	 /* -1: remembered, or chosen at first start */
+	/* Hooks, called with the catalog lock held; they must not call back. */
+	void *hook_arg;
+	void (*blob_freed)(void *arg, uint64_t blob_id);
+	/* The kernel's view of parent/name or of an inode went stale. */
+	void (*inval_entry)(void *arg, uint64_t parent_ino, const char *name);
+	void (*inval_inode)(void *arg, uint64_t ino);
+};
+
+/* What stat(2) shows of an inode. */
+struct catalog_attr {
+	uint64_t ino;
+	mode_t mode; /* with the S_IF* type bits */
+	uid_t uid;
+	gid_t gid;
+	uint64_t size;
+	uint32_t nlink;
+	int64_t mtime_ns;
+	int64_t ctime_ns;
+	int sealed; /* immutable: the kernel may cache it for long */
+};
+
+struct catalog_stats {
+	unsigned instance_id;
+	uint64_t memory_limit;
+	uint64_t memory_used;
+	uint64_t objects;
+	uint64_t blobs;
+	uint64_t blobs_sealed;
+	uint64_t blobs_unsealed;
+	uint64_t names;
+	uint64_t creates;
+	uint64_t seals;
+	uint64_t discards;
+	uint64_t deletes;
+	uint64_t opens;
+};
+
+/* One directory entry of a listing. */
+typedef int (*catalog_list_fn)(void *arg, const char *name, const struct catalog_attr *attr);
+
+/* Open the metadata and the store, load and reconcile. */
+int catalog_open(const struct catalog_config *cfg, catalog_t **out);
+/* Close; blob files and the tmpfs stay for the next daemon. */
+void catalog_close(catalog_t *c);
+
+/* Attributes of any inode the catalog owns (not the control files). */
+int catalog_getattr(catalog_t *c, uint64_t ino, struct catalog_attr *attr);
+/* Look name up in directory parent. */
+int catalog_lookup(catalog_t *c, uint64_t parent, const char *name, struct catalog_attr *attr);
+/* List a directory (not "." and ".."), calling fn per entry; a non-zero
+ * return from fn stops the listing and is returned. */
+int catalog_list(catalog_t *c, uint64_t dir, catalog_list_fn fn, void *arg);
+/* Target of a symlink inode; caller frees. */
+int catalog_readlink(catalog_t *c, uint64_t ino, char **target);
+/* The contents of a generated file (meta.json); caller frees. */
+int catalog_read_generated(catalog_t *c, uint64_t ino, char **text, size_t *len);
+/* Does ino name a blob's bytes (a data file)? Sets *blob_id. */
+int catalog_data_blob(catalog_t *c, uint64_t ino, uint64_t *blob_id);
+
+/* Create names/<name>: a Blob object with a new, unsealed, open-for-writing
+ * blob. *fd: a read-write fd on the blob file (caller closes); *blob_id. */
+int catalog_create_blob_object(catalog_t *c, const char *name, uid_t uid, gid_t gid, mode_t mode,
+    struct catalog_attr *attr, uint64_t *blob_id, int *fd);
+/* Open the data of ino; writable opens fail with EPERM on sealed data. *fd
+ * is opened on the blob file (caller closes). Pair with catalog_release. */
+int catalog_open_data(catalog_t *c, uint64_t ino, int writable, uint64_t *blob_id, int *fd);
+/* Drop an open of blob_id; the last writer's release seals the blob (or
+ * discards it when a write was cut short by the memory limit). */
+void catalog_release(catalog_t *c, uint64_t blob_id, int writable);
+/* A write the daemon serves itself (fallback mode): pwrite with limit
+ * accounting; bytes written or -errno. */
+ssize_t catalog_write(catalog_t *c, uint64_t blob_id, int fd, const void *buf, size_t size, off_t off);
+/* Change size (EPERM when sealed), mode, owner, times (-1: unchanged). */
+int catalog_setattr(catalog_t *c, uint64_t ino, int fd, int64_t size, int64_t mode, int64_t uid,
+    int64_t gid, int64_t mtime_ns, struct catalog_attr *attr);
+/* Remove a name (and its object when no other name remains). */
+int catalog_unlink(catalog_t *c, uint64_t parent, const char *name);
+/* Remove the object directory objects/<name>, with its names. */
+int catalog_rmdir(catalog_t *c, uint64_t parent, const char *name);
+
+/* Extended attributes (user.vineyard.*). list: NUL-separated names. */
+int catalog_xattr_list(catalog_t *c, uint64_t ino, char **names, size_t *len);
+int catalog_xattr_get(catalog_t *c, uint64_t ino, const char *name, char **value, size_t *len);
+/* flags: XATTR_CREATE / XATTR_REPLACE as in setxattr(2). */
+int catalog_xattr_set(catalog_t *c, uint64_t ino, const char *name, const char *value, size_t len,
+    int flags);
+int catalog_xattr_remove(catalog_t *c, uint64_t ino, const char *name);
+
+void catalog_stats(catalog_t *c, struct catalog_stats *st);
+
+#endif

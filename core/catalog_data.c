@@ -1,0 +1,584 @@
+/*
+ * catalog_data: creating, opening, sealing and deleting. Each change is one
+ * SQLite transaction, committed before the in-memory index changes, so what
+ * a client was told exists survives a crash of the daemon.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "catalog_i.h"
+#include "log.h"
+#include "object.h"
+#include "util.h"
+
+static void
+blob_to_meta(const struct cblob *b, struct meta_blob *mb)
+{
+	mb->id = b->id;
+	mb->size = b->size;
+	mb->sealed = b->sealed;
+	mb->uid = b->uid;
+	mb->gid = b->gid;
+	mb->mode = b->mode;
+	mb->ctime_ns = b->ctime_ns;
+	mb->mtime_ns = b->mtime_ns;
+}
+
+static void
+object_to_meta(const struct cobject *o, struct meta_object *mo)
+{
+	mo->id = o->id;
+	mo->typename = o->typename;
+	mo->fields = o->fields != NULL ? o->fields : "{}";
+	mo->nbytes = o->nbytes;
+	mo->sealed = o->sealed;
+	mo->signature = o->signature;
+	mo->uid = o->uid;
+	mo->gid = o->gid;
+	mo->mode = o->mode;
+	mo->ctime_ns = o->ctime_ns;
+	mo->mtime_ns = o->mtime_ns;
+}
+
+int
+cat_blob_put(catalog_t *c, const struct cblob *b)
+{
+	struct meta_blob mb;
+
+	blob_to_meta(b, &mb);
+	return meta_blob_put(c->meta, &mb);
+}
+
+int
+cat_object_put(catalog_t *c, const struct cobject *o)
+{
+	struct meta_object mo;
+
+	object_to_meta(o, &mo);
+	return meta_object_put(c->meta, &mo);
+}
+
+/* Free a deleted blob once nothing holds it open. */
+static void
+blob_maybe_free(catalog_t *c, struct cblob *b)
+{
+	if (!b->deleted || b->opens > 0)
+		return;
+	if (c->cfg.blob_freed != NULL)
+		c->cfg.blob_freed(c->cfg.hook_arg, b->id);
+	hmap_remove(&c->blobs, b->id, b);
+	free(b);
+}
+
+int
+cat_blob_delete(catalog_t *c, struct cblob *b)
+{
+	int rc = meta_blob_delete(c->meta, b->id);
+
+	if (rc != 0)
+		return rc;
+	store_blob_remove(c->store, b->id);
+	if (b->sealed) {
+		c->nsealed--;
+		c->blob_bytes -= b->size;
+	} else
+		c->nunsealed--;
+	b->deleted = 1;
+	b->owner = NULL;
+	if (c->cfg.inval_entry != NULL) {
+		char name[ID_STR_LEN + 1];
+
+		id_format(b->id, name);
+		c->cfg.inval_entry(c->cfg.hook_arg, CATALOG_INO_BLOBS, name);
+	}
+	blob_maybe_free(c, b);
+	return 0;
+}
+
+static void
+unlink_name_memory(catalog_t *c, struct cname *n)
+{
+	struct cobject *o = n->obj;
+	unsigned i;
+
+	for (i = 0; i < o->nnames; i++) {
+		if (o->names[i] == n->name) {
+			o->names[i] = o->names[--o->nnames];
+			break;
+		}
+	}
+	hmap_remove(&c->names, hmap_str_hash(n->name), n);
+	free(n->name);
+	free(n);
+}
+
+int
+cat_object_delete(catalog_t *c, struct cobject *o)
+{
+	char name[ID_STR_LEN + 1];
+	unsigned i;
+	int rc;
+
+	if ((rc = meta_object_delete(c->meta, o->id)) != 0)
+		return rc;
+	for (i = 0; i < o->nmembers; i++) {
+		struct cblob *b;
+
+		if (!id_is_blob(o->members[i].id) || (b = cat_blob_find(c, o->members[i].id)) == NULL ||
+		    b->deleted)
+			continue;
+		if (b->owner == o)
+			b->owner = NULL;
+		if (--b->refs == 0 && (rc = cat_blob_delete(c, b)) != 0)
+			return rc;
+	}
+	while (o->nnames > 0) {
+		struct cname *n = cat_name_find(c, o->names[0]);
+
+		if (c->cfg.inval_entry != NULL)
+			c->cfg.inval_entry(c->cfg.hook_arg, CATALOG_INO_NAMES, n->name);
+		unlink_name_memory(c, n);
+	}
+	id_format(o->id, name);
+	if (c->cfg.inval_entry != NULL)
+		c->cfg.inval_entry(c->cfg.hook_arg, CATALOG_INO_OBJECTS, name);
+	hmap_remove(&c->objects, o->id, o);
+	cat_object_free(o);
+	c->deletes++;
+	return 0;
+}
+
+static int
+check_name(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || strchr(name, '/') != NULL)
+		return -EINVAL;
+	if (n > CATALOG_NAME_MAX)
+		return -ENAMETOOLONG;
+	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return -EINVAL;
+	return 0;
+}
+
+int
+catalog_create_blob_object(catalog_t *c, const char *name, uid_t uid, gid_t gid, mode_t mode,
+    struct catalog_attr *attr, uint64_t *blob_id, int *fd)
+{
+	struct cblob *b = NULL;
+	struct cobject *o = NULL;
+	int64_t now = util_now_ns();
+	int rc, in_tx = 0;
+
+	if ((rc = check_name(name)) != 0)
+		return rc;
+	*fd = -1;
+	pthread_mutex_lock(&c->lock);
+	if (cat_name_find(c, name) != NULL) {
+		rc = -EEXIST;
+		goto out;
+	}
+	b = calloc(1, sizeof *b);
+	o = calloc(1, sizeof *o);
+	if (b == NULL || o == NULL || (o->typename = strdup(OBJECT_TYPE_BLOB)) == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	b->id = id_next_blob(&c->gen);
+	b->uid = o->uid = uid;
+	b->gid = o->gid = gid;
+	b->mode = o->mode = mode & 07777;
+	b->ctime_ns = b->mtime_ns = o->ctime_ns = o->mtime_ns = now;
+	o->id = id_next_object(&c->gen);
+	o->signature = o->id;
+	if ((rc = store_blob_create(c->store, b->id, fd)) != 0)
+		goto out;
+	if ((rc = meta_begin(c->meta)) != 0)
+		goto out;
+	in_tx = 1;
+	if ((rc = cat_blob_put(c, b)) != 0 || (rc = cat_object_put(c, o)) != 0 ||
+	    (rc = meta_member_put(c->meta, o->id, OBJECT_BLOB_MEMBER, b->id)) != 0 ||
+	    (rc = meta_name_put(c->meta, name, o->id)) != 0)
+		goto out;
+	if ((rc = hmap_insert(&c->blobs, b->id, b)) != 0)
+		goto out;
+	if ((rc = hmap_insert(&c->objects, o->id, o)) != 0) {
+		hmap_remove(&c->blobs, b->id, b);
+		goto out;
+	}
+	if ((rc = cat_attach_member(c, o, OBJECT_BLOB_MEMBER, b->id)) != 0 ||
+	    (rc = cat_attach_name(c, name, o)) != 0 || (rc = meta_commit(c->meta)) != 0) {
+		/* Undo the index; the rows roll back below. */
+		hmap_remove(&c->objects, o->id, o);
+		hmap_remove(&c->blobs, b->id, b);
+		struct cname *n = cat_name_find(c, name);
+		if (n != NULL && n->obj == o)
+			unlink_name_memory(c, n);
+		goto out;
+	}
+	in_tx = 0;
+	b->opens = b->writers = 1;
+	c->nunsealed++;
+	c->creates++;
+	c->opens++;
+	*blob_id = b->id;
+	rc = 0;
+	{
+		struct catalog_attr a;
+
+		memset(&a, 0, sizeof a);
+		a.ino = id_ino(o->id, ID_VIEW_DATA);
+		a.mode = S_IFREG | o->mode;
+		a.uid = uid;
+		a.gid = gid;
+		a.nlink = 1;
+		a.mtime_ns = a.ctime_ns = now;
+		*attr = a;
+	}
+	b = NULL;
+	o = NULL;
+out:
+	if (in_tx)
+		meta_rollback(c->meta);
+	if (rc != 0 && *fd >= 0) {
+		store_blob_remove(c->store, b->id);
+		close(*fd);
+		*fd = -1;
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (o != NULL)
+		cat_object_free(o);
+	free(b);
+	return rc;
+}
+
+/* The blob whose bytes ino shows, or NULL. */
+static struct cblob *
+data_blob_of(catalog_t *c, uint64_t ino)
+{
+	struct cobject *o;
+	struct cblob *b;
+
+	if (id_is_blob(ino))
+		return (b = cat_blob_find(c, ino)) != NULL && !b->deleted ? b : NULL;
+	if (id_view_of_ino(ino) != ID_VIEW_DATA || (o = cat_object_find(c, id_of_ino(ino))) == NULL)
+		return NULL;
+	return cat_object_data_blob(c, o);
+}
+
+int
+catalog_open_data(catalog_t *c, uint64_t ino, int writable, uint64_t *blob_id, int *fd)
+{
+	struct cblob *b;
+	int rc;
+
+	pthread_mutex_lock(&c->lock);
+	if ((b = data_blob_of(c, ino)) == NULL) {
+		rc = -ENOENT;
+		goto out;
+	}
+	if (writable && b->sealed) {
+		rc = -EPERM;
+		goto out;
+	}
+	if ((rc = store_blob_open(c->store, b->id, writable ? O_RDWR : O_RDONLY, fd)) != 0)
+		goto out;
+	b->opens++;
+	if (writable)
+		b->writers++;
+	c->opens++;
+	*blob_id = b->id;
+out:
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+/* Discard an unsealed blob and the objects built on it. */
+static void
+discard(catalog_t *c, struct cblob *b, const char *why)
+{
+	char ids[ID_STR_LEN + 1];
+	int rc;
+
+	id_format(b->id, ids);
+	log_warn("blob %s discarded: %s", ids, why);
+	if ((rc = meta_begin(c->meta)) != 0)
+		return;
+	if (b->owner != NULL)
+		rc = cat_object_delete(c, b->owner);
+	else
+		rc = cat_blob_delete(c, b);
+	if (rc == 0 && !b->deleted)
+		rc = cat_blob_delete(c, b);
+	if (rc == 0)
+		rc = meta_commit(c->meta);
+	else
+		meta_rollback(c->meta);
+	c->discards++;
+}
+
+static void
+seal(catalog_t *c, struct cblob *b)
+{
+	struct cobject *o = b->owner;
+	uint64_t size = 0, used = 0;
+	char ids[ID_STR_LEN + 1], msg[160];
+	int rc;
+
+	if (b->cut_short || store_full(c->store)) {
+		store_usage(c->store, &used);
+		snprintf(msg, sizeof msg, "a write went past the memory limit (%llu of %llu bytes in use)",
+		    (unsigned long long)used, (unsigned long long)c->cfg.memory_limit);
+		discard(c, b, msg);
+		return;
+	}
+	if ((rc = store_blob_size(c->store, b->id, &size)) != 0) {
+		discard(c, b, "its file is gone");
+		return;
+	}
+	if (!store_kernel_limited(c->store) && c->blob_bytes + size > c->cfg.memory_limit) {
+		discard(c, b, "sealing it would pass the memory limit");
+		return;
+	}
+	b->size = size;
+	b->sealed = 1;
+	b->mtime_ns = util_now_ns();
+	if ((rc = meta_begin(c->meta)) != 0)
+		goto fail;
+	if ((rc = cat_blob_put(c, b)) != 0)
+		goto fail_tx;
+	if (o != NULL && cat_object_data_blob(c, o) == b) {
+		o->sealed = 1;
+		o->nbytes = size;
+		o->mtime_ns = b->mtime_ns;
+		if ((rc = cat_object_put(c, o)) != 0)
+			goto fail_tx;
+	}
+	if ((rc = meta_commit(c->meta)) != 0)
+		goto fail;
+	c->nunsealed--;
+	c->nsealed++;
+	c->blob_bytes += size;
+	c->seals++;
+	if (c->cfg.inval_inode != NULL) {
+		c->cfg.inval_inode(c->cfg.hook_arg, b->id);
+		if (o != NULL)
+			c->cfg.inval_inode(c->cfg.hook_arg, id_ino(o->id, ID_VIEW_DATA));
+	}
+	return;
+fail_tx:
+	meta_rollback(c->meta);
+fail:
+	b->sealed = 0;
+	if (o != NULL)
+		o->sealed = 0;
+	id_format(b->id, ids);
+	log_error("cannot seal blob %s: %s; discarding it", ids, strerror(-rc));
+	discard(c, b, "its metadata could not be written");
+}
+
+void
+catalog_release(catalog_t *c, uint64_t blob_id, int writable)
+{
+	struct cblob *b;
+
+	pthread_mutex_lock(&c->lock);
+	if ((b = cat_blob_find(c, blob_id)) == NULL) {
+		pthread_mutex_unlock(&c->lock);
+		return;
+	}
+	if (writable && b->writers > 0)
+		b->writers--;
+	/* This handle still counts as an open while sealing, so a discard
+	 * cannot free b under our feet. */
+	if (writable && b->writers == 0 && !b->sealed && !b->deleted)
+		seal(c, b);
+	if (b->opens > 0)
+		b->opens--;
+	blob_maybe_free(c, b);
+	pthread_mutex_unlock(&c->lock);
+}
+
+ssize_t
+catalog_write(catalog_t *c, uint64_t blob_id, int fd, const void *buf, size_t size, off_t off)
+{
+	struct cblob *b;
+	ssize_t n;
+	int rc = 0;
+
+	pthread_mutex_lock(&c->lock);
+	b = cat_blob_find(c, blob_id);
+	if (b == NULL || b->deleted)
+		rc = -ENOENT;
+	else if (b->sealed)
+		rc = -EPERM;
+	else if (!store_kernel_limited(c->store)) {
+		uint64_t cur = 0;
+
+		store_blob_size(c->store, b->id, &cur);
+		if ((uint64_t)off + size > cur &&
+		    c->blob_bytes + (uint64_t)off + size > c->cfg.memory_limit) {
+			b->cut_short = 1;
+			rc = -ENOSPC;
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (rc != 0)
+		return rc;
+	n = pwrite(fd, buf, size, off);
+	if (n >= 0)
+		return n;
+	rc = -errno;
+	if (rc == -ENOSPC) {
+		pthread_mutex_lock(&c->lock);
+		if ((b = cat_blob_find(c, blob_id)) != NULL)
+			b->cut_short = 1;
+		pthread_mutex_unlock(&c->lock);
+	}
+	return rc;
+}
+
+int
+catalog_setattr(catalog_t *c, uint64_t ino, int fd, int64_t size, int64_t mode, int64_t uid,
+    int64_t gid, int64_t mtime_ns, struct catalog_attr *attr)
+{
+	struct cobject *o = NULL;
+	struct cblob *b = NULL;
+	int rc = 0, own_fd = -1;
+
+	pthread_mutex_lock(&c->lock);
+	if (id_is_blob(ino))
+		b = data_blob_of(c, ino);
+	else if ((o = cat_object_find(c, id_of_ino(ino))) != NULL)
+		b = id_view_of_ino(ino) == ID_VIEW_DATA ? cat_object_data_blob(c, o) : NULL;
+	if (b == NULL && o == NULL) {
+		rc = -ENOENT;
+		goto out;
+	}
+	if (id_view_of_ino(ino) == ID_VIEW_META && !id_is_blob(ino) && (size >= 0 || mtime_ns >= 0)) {
+		rc = -EPERM;
+		goto out;
+	}
+	if (size >= 0 || mtime_ns >= 0) {
+		if (b == NULL) {
+			rc = size >= 0 ? -EISDIR : -EPERM;
+			goto out;
+		}
+		if (b->sealed) {
+			rc = -EPERM;
+			goto out;
+		}
+	}
+	if (size >= 0) {
+		if (!store_kernel_limited(c->store) && c->blob_bytes + (uint64_t)size > c->cfg.memory_limit) {
+			rc = -ENOSPC;
+			goto out;
+		}
+		if (fd < 0 && (rc = store_blob_open(c->store, b->id, O_RDWR, &own_fd)) != 0)
+			goto out;
+		if (ftruncate(fd >= 0 ? fd : own_fd, size) != 0) {
+			rc = -errno;
+			goto out;
+		}
+	}
+	if ((rc = meta_begin(c->meta)) != 0)
+		goto out;
+	if (mtime_ns >= 0)
+		b->mtime_ns = mtime_ns;
+	/* Ownership and mode belong to the object; a Blob object's blob follows. */
+	if (o == NULL && b != NULL)
+		o = b->owner != NULL && cat_object_data_blob(c, b->owner) == b ? b->owner : NULL;
+	if (mode >= 0 || uid >= 0 || gid >= 0) {
+		if (o != NULL) {
+			if (mode >= 0)
+				o->mode = (uint32_t)mode & 07777;
+			if (uid >= 0)
+				o->uid = (uint32_t)uid;
+			if (gid >= 0)
+				o->gid = (uint32_t)gid;
+		}
+		if (b != NULL) {
+			if (mode >= 0)
+				b->mode = (uint32_t)mode & 07777;
+			if (uid >= 0)
+				b->uid = (uint32_t)uid;
+			if (gid >= 0)
+				b->gid = (uint32_t)gid;
+		}
+	}
+	if (o != NULL && mtime_ns >= 0)
+		o->mtime_ns = mtime_ns;
+	if ((b != NULL && (rc = cat_blob_put(c, b)) != 0) || (o != NULL && (rc = cat_object_put(c, o)) != 0)) {
+		meta_rollback(c->meta);
+		goto out;
+	}
+	if ((rc = meta_commit(c->meta)) != 0)
+		goto out;
+out:
+	if (own_fd >= 0)
+		close(own_fd);
+	pthread_mutex_unlock(&c->lock);
+	if (rc == 0)
+		rc = catalog_getattr(c, ino, attr);
+	return rc;
+}
+
+int
+catalog_unlink(catalog_t *c, uint64_t parent, const char *name)
+{
+	struct cname *n;
+	struct cobject *o;
+	int rc;
+
+	if (parent != CATALOG_INO_NAMES)
+		return -EPERM;
+	pthread_mutex_lock(&c->lock);
+	if ((n = cat_name_find(c, name)) == NULL) {
+		rc = -ENOENT;
+		goto out;
+	}
+	o = n->obj;
+	if ((rc = meta_begin(c->meta)) != 0)
+		goto out;
+	if (o->nnames > 1) {
+		if ((rc = meta_name_delete(c->meta, name)) == 0 && (rc = meta_commit(c->meta)) == 0)
+			unlink_name_memory(c, n);
+	} else if ((rc = cat_object_delete(c, o)) == 0)
+		rc = meta_commit(c->meta);
+	if (rc != 0)
+		meta_rollback(c->meta);
+out:
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+int
+catalog_rmdir(catalog_t *c, uint64_t parent, const char *name)
+{
+	struct cobject *o;
+	uint64_t id;
+	int rc;
+
+	if (parent != CATALOG_INO_OBJECTS)
+		return parent == CATALOG_INO_ROOT ? -EPERM : -ENOTDIR;
+	if (id_parse(name, &id) != 0 || id_is_blob(id))
+		return -ENOENT;
+	pthread_mutex_lock(&c->lock);
+	if ((o = cat_object_find(c, id)) == NULL)
+		rc = -ENOENT;
+	else if ((rc = meta_begin(c->meta)) == 0) {
+		if ((rc = cat_object_delete(c, o)) == 0)
+			rc = meta_commit(c->meta);
+		else
+			meta_rollback(c->meta);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}

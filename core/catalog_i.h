@@ -1,0 +1,93 @@
+/*
+ * catalog_i: the catalog's records, shared by catalog*.c and reconcile.c.
+ * Every field is guarded by catalog.lock.
+ */
+#ifndef VFS_CATALOG_I_H
+#define VFS_CATALOG_I_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "catalog.h"
+#include "hmap.h"
+#include "id.h"
+#include "meta.h"
+#include "store.h"
+
+struct cblob {
+	uint64_t id;
+	uint64_t size; /* at seal; unsealed blobs: see the file */
+	uint32_t uid, gid, mode;
+	int64_t ctime_ns, mtime_ns;
+	unsigned sealed : 1;
+	unsigned deleted : 1;	/* gone from meta and store; freed at opens == 0 */
+	unsigned cut_short : 1; /* a daemon-served write hit the memory limit */
+	unsigned opens;		/* open handles */
+	unsigned writers;	/* of which writable */
+	unsigned refs;		/* objects that hold it as a member */
+	struct cobject *owner;	/* first object holding it (the Blob object) */
+};
+
+struct cmember {
+	char *name;
+	uint64_t id; /* blob or object id */
+};
+
+struct cobject {
+	uint64_t id;
+	uint64_t nbytes;
+	uint64_t signature;
+	char *typename;
+	char *fields; /* JSON object text, NULL when empty */
+	uint32_t uid, gid, mode;
+	int64_t ctime_ns, mtime_ns;
+	unsigned sealed : 1;
+	struct cmember *members;
+	unsigned nmembers;
+	char **names; /* the names of this object (shared with struct cname) */
+	unsigned nnames;
+};
+
+struct cname {
+	char *name;
+	struct cobject *obj;
+};
+
+struct catalog {
+	pthread_mutex_t lock;
+	struct catalog_config cfg;
+	meta_t *meta;
+	store_t *store;
+	struct id_gen gen;
+	unsigned instance;
+	struct hmap blobs;   /* id -> struct cblob (deleted ones too, until freed) */
+	struct hmap objects; /* id -> struct cobject */
+	struct hmap names;   /* hmap_str_hash(name) -> struct cname */
+	uint64_t blob_bytes; /* sizes of live sealed blobs (accounting without a tmpfs) */
+	uint64_t nsealed, nunsealed;
+	uint64_t creates, seals, discards, deletes, opens;
+};
+
+struct cblob *cat_blob_find(catalog_t *c, uint64_t id);
+struct cobject *cat_object_find(catalog_t *c, uint64_t id);
+struct cname *cat_name_find(catalog_t *c, const char *name);
+/* The blob holding a Blob object's bytes, or NULL. */
+struct cblob *cat_object_data_blob(catalog_t *c, const struct cobject *o);
+/* Delete an object, its names and the blobs no other object holds, in meta
+ * (inside the caller's transaction) and in memory. */
+int cat_object_delete(catalog_t *c, struct cobject *o);
+/* Remove a blob that no object holds: meta row, file; freed when unopened. */
+int cat_blob_delete(catalog_t *c, struct cblob *b);
+/* Attach member name -> id to o in memory; blob members count a reference. */
+int cat_attach_member(catalog_t *c, struct cobject *o, const char *name, uint64_t id);
+/* Record name -> o in memory. */
+int cat_attach_name(catalog_t *c, const char *name, struct cobject *o);
+/* Free an object's memory (it must be out of every table). */
+void cat_object_free(struct cobject *o);
+/* Write a record to meta (inside the caller's transaction). */
+int cat_blob_put(catalog_t *c, const struct cblob *b);
+int cat_object_put(catalog_t *c, const struct cobject *o);
+/* Start-up reconciliation of metadata with the store. */
+int reconcile_run(catalog_t *c);
+
+#endif

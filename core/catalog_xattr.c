@@ -1,0 +1,302 @@
+/*
+ * catalog_xattr: an object's metadata as user.vineyard.* extended
+ * attributes. The fixed fields are read-only; user fields may be set and
+ * removed while the object is unsealed, and are validated by object.c.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/xattr.h>
+
+#include "catalog_i.h"
+#include "object.h"
+
+#define PREFIX "user.vineyard."
+#define PREFIX_LEN (sizeof PREFIX - 1)
+
+/* Growable NUL-separated list of names. */
+struct namebuf {
+	char *buf;
+	size_t len, cap;
+	int err;
+};
+
+static void
+nb_add(struct namebuf *nb, const char *field)
+{
+	size_t n = PREFIX_LEN + strlen(field) + 1;
+
+	if (nb->err)
+		return;
+	if (nb->len + n > nb->cap) {
+		size_t cap = (nb->cap + n) * 2;
+		char *p = realloc(nb->buf, cap);
+
+		if (p == NULL) {
+			nb->err = -ENOMEM;
+			return;
+		}
+		nb->buf = p;
+		nb->cap = cap;
+	}
+	memcpy(nb->buf + nb->len, PREFIX, PREFIX_LEN);
+	memcpy(nb->buf + nb->len + PREFIX_LEN, field, n - PREFIX_LEN);
+	nb->len += n;
+}
+
+static const char *const object_fixed[] = {
+	"typename", "id", "signature", "nbytes", "instance_id", "global", "ctime", "sealed", NULL,
+};
+static const char *const blob_fixed[] = {
+	"typename", "id", "nbytes", "instance_id", "ctime", "sealed", NULL,
+};
+
+/* The object whose xattrs ino shows (directory and data views), or NULL. */
+static struct cobject *
+xattr_object(catalog_t *c, uint64_t ino)
+{
+	enum id_view v;
+
+	if (id_is_blob(ino) || ino <= CATALOG_INO_CONTROL)
+		return NULL;
+	v = id_view_of_ino(ino);
+	if (v != ID_VIEW_OBJECT && v != ID_VIEW_DATA)
+		return NULL;
+	return cat_object_find(c, id_of_ino(ino));
+}
+
+int
+catalog_xattr_list(catalog_t *c, uint64_t ino, char **names, size_t *len)
+{
+	struct namebuf nb = { 0 };
+	struct cobject *o;
+	struct cblob *b;
+	unsigned i;
+
+	pthread_mutex_lock(&c->lock);
+	if ((o = xattr_object(c, ino)) != NULL) {
+		json_t *fields = object_fields_load(o->fields), *v;
+		const char *key;
+		char mname[CATALOG_NAME_MAX + 16];
+
+		for (i = 0; object_fixed[i] != NULL; i++)
+			nb_add(&nb, object_fixed[i]);
+		for (i = 0; i < o->nmembers; i++) {
+			snprintf(mname, sizeof mname, "member.%s", o->members[i].name);
+			nb_add(&nb, mname);
+		}
+		json_object_foreach(fields, key, v)
+			nb_add(&nb, key);
+		json_decref(fields);
+	} else if (id_is_blob(ino) && (b = cat_blob_find(c, ino)) != NULL) {
+		for (i = 0; blob_fixed[i] != NULL; i++)
+			nb_add(&nb, blob_fixed[i]);
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (nb.err) {
+		free(nb.buf);
+		return nb.err;
+	}
+	*names = nb.buf;
+	*len = nb.len;
+	return 0;
+}
+
+static char *
+dup_text(const char *s, size_t *len)
+{
+	*len = strlen(s);
+	return strdup(s);
+}
+
+static char *
+fmt_u64(uint64_t v, size_t *len)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof buf, "%llu", (unsigned long long)v);
+	return dup_text(buf, len);
+}
+
+static char *
+fmt_time(int64_t ns, size_t *len)
+{
+	char buf[48];
+
+	object_format_time(ns, buf, sizeof buf);
+	return dup_text(buf, len);
+}
+
+static char *
+fmt_id(uint64_t id, size_t *len)
+{
+	char buf[ID_STR_LEN + 1];
+
+	id_format(id, buf);
+	return dup_text(buf, len);
+}
+
+/* Current size of a blob's bytes (the file's size while unsealed). */
+static uint64_t
+live_size(catalog_t *c, const struct cblob *b)
+{
+	uint64_t size = b->size;
+
+	if (!b->sealed)
+		store_blob_size(c->store, b->id, &size);
+	return size;
+}
+
+static int
+object_get(catalog_t *c, struct cobject *o, const char *field, char **value, size_t *len)
+{
+	struct cblob *data = cat_object_data_blob(c, o);
+	unsigned i;
+
+	if (strcmp(field, "typename") == 0)
+		*value = dup_text(o->typename, len);
+	else if (strcmp(field, "id") == 0)
+		*value = fmt_id(o->id, len);
+	else if (strcmp(field, "signature") == 0)
+		*value = fmt_u64(o->signature, len);
+	else if (strcmp(field, "nbytes") == 0)
+		*value = fmt_u64(!o->sealed && data != NULL ? live_size(c, data) : o->nbytes, len);
+	else if (strcmp(field, "instance_id") == 0)
+		*value = fmt_u64(id_instance(o->id), len);
+	else if (strcmp(field, "global") == 0)
+		*value = dup_text("false", len);
+	else if (strcmp(field, "ctime") == 0)
+		*value = fmt_time(o->ctime_ns, len);
+	else if (strcmp(field, "sealed") == 0)
+		*value = dup_text(o->sealed ? "true" : "false", len);
+	else if (strncmp(field, "member.", 7) == 0) {
+		for (i = 0; i < o->nmembers; i++)
+			if (strcmp(o->members[i].name, field + 7) == 0)
+				break;
+		if (i == o->nmembers)
+			return -ENODATA;
+		*value = fmt_id(o->members[i].id, len);
+	} else {
+		json_t *fields = object_fields_load(o->fields), *v = json_object_get(fields, field);
+
+		*value = v != NULL ? object_field_value_format(v, len) : NULL;
+		json_decref(fields);
+		if (v == NULL)
+			return -ENODATA;
+	}
+	return *value != NULL ? 0 : -ENOMEM;
+}
+
+static int
+blob_get(catalog_t *c, struct cblob *b, const char *field, char **value, size_t *len)
+{
+	if (strcmp(field, "typename") == 0)
+		*value = dup_text(OBJECT_TYPE_BLOB, len);
+	else if (strcmp(field, "id") == 0)
+		*value = fmt_id(b->id, len);
+	else if (strcmp(field, "nbytes") == 0)
+		*value = fmt_u64(live_size(c, b), len);
+	else if (strcmp(field, "instance_id") == 0)
+		*value = fmt_u64(id_instance(b->id), len);
+	else if (strcmp(field, "ctime") == 0)
+		*value = fmt_time(b->ctime_ns, len);
+	else if (strcmp(field, "sealed") == 0)
+		*value = dup_text(b->sealed ? "true" : "false", len);
+	else
+		return -ENODATA;
+	return *value != NULL ? 0 : -ENOMEM;
+}
+
+int
+catalog_xattr_get(catalog_t *c, uint64_t ino, const char *name, char **value, size_t *len)
+{
+	struct cobject *o;
+	struct cblob *b;
+	int rc = -ENODATA;
+
+	if (strncmp(name, PREFIX, PREFIX_LEN) != 0)
+		return -ENODATA;
+	pthread_mutex_lock(&c->lock);
+	if ((o = xattr_object(c, ino)) != NULL)
+		rc = object_get(c, o, name + PREFIX_LEN, value, len);
+	else if (id_is_blob(ino) && (b = cat_blob_find(c, ino)) != NULL)
+		rc = blob_get(c, b, name + PREFIX_LEN, value, len);
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+/* Set (value != NULL) or remove a user field. */
+static int
+change_field(catalog_t *c, uint64_t ino, const char *name, const char *value, size_t len, int flags)
+{
+	const char *field = name + PREFIX_LEN;
+	json_t *fields = NULL, *v = NULL;
+	struct cobject *o;
+	char *text = NULL, *old;
+	int rc;
+
+	if (strncmp(name, PREFIX, PREFIX_LEN) != 0)
+		return -ENOTSUP;
+	if ((rc = object_field_name_check(field)) != 0)
+		return rc;
+	if (value != NULL && (v = object_field_value_parse(value, len, &rc)) == NULL)
+		return rc;
+	pthread_mutex_lock(&c->lock);
+	if ((o = xattr_object(c, ino)) == NULL) {
+		rc = id_is_blob(ino) ? -EPERM : -ENOTSUP;
+		goto out;
+	}
+	if (o->sealed) {
+		rc = -EPERM;
+		goto out;
+	}
+	fields = object_fields_load(o->fields);
+	if (value == NULL || (flags & XATTR_REPLACE)) {
+		if (json_object_get(fields, field) == NULL) {
+			rc = -ENODATA;
+			goto out;
+		}
+	}
+	if ((flags & XATTR_CREATE) && json_object_get(fields, field) != NULL) {
+		rc = -EEXIST;
+		goto out;
+	}
+	if (value == NULL)
+		json_object_del(fields, field);
+	else
+		json_object_set(fields, field, v);
+	text = object_fields_dump(fields);
+	if (json_object_size(fields) > 0 && text == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	old = o->fields;
+	o->fields = text;
+	if ((rc = cat_object_put(c, o)) != 0) {
+		o->fields = old;
+		goto out;
+	}
+	free(old);
+	text = NULL;
+out:
+	pthread_mutex_unlock(&c->lock);
+	free(text);
+	json_decref(fields);
+	json_decref(v);
+	return rc;
+}
+
+int
+catalog_xattr_set(catalog_t *c, uint64_t ino, const char *name, const char *value, size_t len, int flags)
+{
+	return change_field(c, ino, name, value, len, flags);
+}
+
+int
+catalog_xattr_remove(catalog_t *c, uint64_t ino, const char *name)
+{
+	return change_field(c, ino, name, NULL, 0, 0);
+}

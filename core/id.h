@@ -1,0 +1,91 @@
+/*
+ * id: 64-bit object and blob ids, unique across instances without
+ * coordination, and the inode numbers derived from them.
+ *
+ *   bit 63      blob flag (set for blobs, clear for objects)
+ *   bits 60-62  view: which file of an object an inode number names
+ *               (0 the object itself, see enum id_view)
+ *   bits 48-59  instance id (0..4095)
+ *   bits 16-47  seconds since 2020-01-01 UTC at allocation
+ *   bits 0-15   sequence within that second
+ *
+ * When more than 65 536 ids are allocated in one second the generator
+ * borrows the next second; at start it resumes after the largest id already
+ * stored, so ids never repeat on one instance even if the clock goes back.
+ * An id is printed "o" or "b" followed by 16 lower-case hex digits.
+ */
+#ifndef VFS_ID_H
+#define VFS_ID_H
+
+#include <stdint.h>
+
+#define ID_BLOB_BIT (UINT64_C(1) << 63)
+#define ID_VIEW_SHIFT 60
+#define ID_VIEW_MASK (UINT64_C(7) << ID_VIEW_SHIFT)
+#define ID_INSTANCE_SHIFT 48
+#define ID_INSTANCE_MAX 4095
+#define ID_TIME_SHIFT 16
+#define ID_EPOCH 1577836800 /* 2020-01-01T00:00:00Z */
+#define ID_STR_LEN 17	    /* "o" + 16 hex digits */
+
+/* Views of an object: the inode numbers of the files that show it. */
+enum id_view {
+	ID_VIEW_OBJECT = 0, /* objects/o<id>/ (the directory) */
+	ID_VIEW_DATA = 1,   /* names/<n> of a Blob object: its bytes */
+	ID_VIEW_META = 2,   /* objects/o<id>/meta.json */
+	ID_VIEW_NAME_LINK = 3,	 /* names/<n> of a composite object: a symlink */
+	ID_VIEW_MEMBER_LINK = 4, /* a sub-object member: a symlink */
+};
+
+struct id_gen {
+	uint64_t instance; /* 0..ID_INSTANCE_MAX */
+	uint64_t time;	   /* seconds since ID_EPOCH of the last id */
+	uint64_t seq;	   /* sequence of the last id within time */
+};
+
+/* Set up a generator for an instance, resuming after last (0: none). */
+void id_gen_init(struct id_gen *g, unsigned instance, uint64_t last);
+/* Next object id (bit 63 clear). Not thread safe: callers lock. */
+uint64_t id_next_object(struct id_gen *g);
+/* Next blob id (bit 63 set). */
+uint64_t id_next_blob(struct id_gen *g);
+
+static inline int
+id_is_blob(uint64_t id)
+{
+	return (id & ID_BLOB_BIT) != 0;
+}
+
+/* The id an inode number belongs to (view bits cleared for objects). */
+static inline uint64_t
+id_of_ino(uint64_t ino)
+{
+	return id_is_blob(ino) ? ino : ino & ~ID_VIEW_MASK;
+}
+
+static inline enum id_view
+id_view_of_ino(uint64_t ino)
+{
+	return id_is_blob(ino) ? ID_VIEW_OBJECT
+			       : (enum id_view)((ino & ID_VIEW_MASK) >> ID_VIEW_SHIFT);
+}
+
+static inline uint64_t
+id_ino(uint64_t id, enum id_view view)
+{
+	return id | ((uint64_t)view << ID_VIEW_SHIFT);
+}
+
+/* Instance id encoded in an id. */
+static inline unsigned
+id_instance(uint64_t id)
+{
+	return (unsigned)((id >> ID_INSTANCE_SHIFT) & ID_INSTANCE_MAX);
+}
+
+/* Format as "o…" or "b…" into buf (at least ID_STR_LEN + 1 bytes). */
+void id_format(uint64_t id, char *buf);
+/* Parse "o…"/"b…" (exactly 16 hex digits); 0 or -EINVAL. */
+int id_parse(const char *s, uint64_t *id);
+
+#endif

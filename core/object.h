@@ -1,0 +1,50 @@
+/*
+ * object: Vineyard's metadata model as JSON. Renders an object's metadata
+ * tree (meta.json), validates user-settable fields and their values, and
+ * formats fields as xattr values.
+ */
+#ifndef VFS_OBJECT_H
+#define VFS_OBJECT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#define OBJECT_FIELD_NAME_MAX 64
+#define OBJECT_FIELD_VALUE_MAX 4096
+#define OBJECT_TYPE_BLOB "Blob"
+#define OBJECT_BLOB_MEMBER "buffer_"
+
+/* What an object's metadata tree is built from. */
+struct object_info {
+	uint64_t id;
+	const char *typename;
+	uint64_t signature;
+	uint64_t nbytes;
+	unsigned instance_id;
+	int sealed;
+	int64_t ctime_ns;
+};
+
+/* Is name a field a user may set? 0, -EINVAL (malformed), -EPERM (reserved). */
+int object_field_name_check(const char *name);
+/* Parse a field value as given to setxattr; new reference or NULL with
+ * -EINVAL in *err (too long, NUL bytes, not UTF-8). */
+json_t *object_field_value_parse(const char *value, size_t len, int *err);
+/* Format a field value for getxattr: strings raw, others as compact JSON.
+ * Caller frees. */
+char *object_field_value_format(const json_t *v, size_t *len);
+/* Parse a stored fields text ("{...}" or NULL) into a new object. */
+json_t *object_fields_load(const char *text);
+/* Serialize fields compactly and sorted; NULL for an empty object. Caller frees. */
+char *object_fields_dump(const json_t *fields);
+/* The metadata tree of a raw blob, as a member. New reference. */
+json_t *object_blob_meta(uint64_t id, uint64_t nbytes, unsigned instance_id, int sealed);
+/* The metadata tree of an object: info, then fields, then members (name ->
+ * tree; references are stolen from members, which may be NULL). */
+json_t *object_meta(const struct object_info *info, const json_t *fields, json_t *members);
+/* ISO 8601 UTC with nanoseconds, into buf (at least 40 bytes). */
+void object_format_time(int64_t ns, char *buf, size_t len);
+
+#endif

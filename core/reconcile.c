@@ -1,0 +1,206 @@
+/*
+ * reconcile: make the catalog and the store agree at start-up. Metadata is
+ * the source of truth for what exists, the files are the data:
+ *  - a sealed blob whose file is present with its recorded size comes back;
+ *  - an unsealed blob (its writer died with the daemon) is discarded, with
+ *    the objects built on it;
+ *  - a sealed blob whose file is missing or has the wrong size is dropped
+ *    with its objects (the tmpfs is lost at reboot);
+ *  - objects whose members are gone are dropped;
+ *  - files the metadata does not know (orphans) are removed.
+ * All metadata changes are one transaction; one log line gives the counts.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog_i.h"
+#include "log.h"
+
+struct scan {
+	catalog_t *c;
+	struct hmap present; /* blob id -> (void *)1 */
+	char **orphans;
+	size_t norphans;
+	int err;
+};
+
+static int
+scan_file(void *arg, const char *name, uint64_t id)
+{
+	struct scan *s = arg;
+	struct cblob *b = id != 0 ? cat_blob_find(s->c, id) : NULL;
+	char **o;
+
+	if (b != NULL)
+		return hmap_insert(&s->present, id, b);
+	o = realloc(s->orphans, (s->norphans + 1) * sizeof *o);
+	if (o == NULL || (o[s->norphans] = strdup(name)) == NULL) {
+		free(o);
+		return -ENOMEM;
+	}
+	s->orphans = o;
+	s->norphans++;
+	return 0;
+}
+
+struct pick {
+	struct cblob **v;
+	size_t n, cap;
+	struct scan *s;
+	int err;
+};
+
+static void
+pick_blob(void *value, void *arg)
+{
+	struct pick *p = arg;
+	struct cblob *b = value;
+	uint64_t size;
+	int bad = 0;
+
+	if (b->deleted)
+		return;
+	if (!b->sealed)
+		bad = 1;
+	else if (hmap_find(&p->s->present, b->id) == NULL ||
+	    store_blob_size(p->s->c->store, b->id, &size) != 0 || size != b->size)
+		bad = 2;
+	if (!bad)
+		return;
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 64;
+		struct cblob **v = realloc(p->v, cap * sizeof *v);
+
+		if (v == NULL) {
+			p->err = -ENOMEM;
+			return;
+		}
+		p->v = v;
+		p->cap = cap;
+	}
+	p->v[p->n++] = b;
+}
+
+struct dangling {
+	catalog_t *c;
+	struct cobject **v;
+	size_t n, cap;
+	int err;
+};
+
+static void
+pick_dangling(void *value, void *arg)
+{
+	struct dangling *d = arg;
+	struct cobject *o = value;
+	unsigned i;
+
+	for (i = 0; i < o->nmembers; i++) {
+		uint64_t id = o->members[i].id;
+		int gone = id_is_blob(id) ? cat_blob_find(d->c, id) == NULL
+					  : cat_object_find(d->c, id) == NULL;
+
+		if (!gone)
+			continue;
+		if (d->n == d->cap) {
+			size_t cap = d->cap ? d->cap * 2 : 16;
+			struct cobject **v = realloc(d->v, cap * sizeof *v);
+
+			if (v == NULL) {
+				d->err = -ENOMEM;
+				return;
+			}
+			d->v = v;
+			d->cap = cap;
+		}
+		d->v[d->n++] = o;
+		return;
+	}
+}
+
+/* Delete b with every object that holds it. */
+static int
+drop_blob(catalog_t *c, struct cblob *b)
+{
+	int rc;
+
+	while (b->owner != NULL && !b->deleted)
+		if ((rc = cat_object_delete(c, b->owner)) != 0)
+			return rc;
+	if (!b->deleted)
+		return cat_blob_delete(c, b);
+	return 0;
+}
+
+int
+reconcile_run(catalog_t *c)
+{
+	struct scan s = { .c = c };
+	struct pick p = { .s = &s };
+	struct dangling d = { .c = c };
+	size_t i, unsealed = 0, missing = 0, objects_before = c->objects.count;
+	int rc;
+
+	hmap_init(&s.present);
+	if ((rc = store_scan(c->store, scan_file, &s)) != 0)
+		goto out;
+	hmap_foreach(&c->blobs, pick_blob, &p);
+	if ((rc = p.err) != 0)
+		goto out;
+	if ((rc = meta_begin(c->meta)) != 0)
+		goto out;
+	for (i = 0; i < p.n; i++) {
+		char ids[ID_STR_LEN + 1];
+
+		id_format(p.v[i]->id, ids);
+		if (!p.v[i]->sealed) {
+			unsealed++;
+			log_info("discarding unsealed blob %s (its writer did not finish)", ids);
+		} else {
+			missing++;
+			log_error("sealed blob %s is missing or has the wrong size in %s; dropping "
+				  "it and its objects",
+			    ids, store_dir(c->store));
+		}
+		if ((rc = drop_blob(c, p.v[i])) != 0)
+			goto fail_tx;
+	}
+	/* Dropping an object can leave its parents dangling: repeat. */
+	do {
+		d.n = 0;
+		hmap_foreach(&c->objects, pick_dangling, &d);
+		if ((rc = d.err) != 0)
+			goto fail_tx;
+		for (i = 0; i < d.n; i++) {
+			char ids[ID_STR_LEN + 1];
+
+			id_format(d.v[i]->id, ids);
+			log_error("object %s has a member that no longer exists; dropping it", ids);
+			if ((rc = cat_object_delete(c, d.v[i])) != 0)
+				goto fail_tx;
+		}
+	} while (d.n > 0);
+	if ((rc = meta_commit(c->meta)) != 0)
+		goto out;
+	for (i = 0; i < s.norphans; i++)
+		store_remove_name(c->store, s.orphans[i]);
+	log_info("reconciled: %llu sealed blobs kept, %zu unsealed discarded, %zu missing dropped, "
+		 "%zu orphan files removed, %llu objects (%zu dropped)",
+	    (unsigned long long)c->nsealed, unsealed, missing, s.norphans,
+	    (unsigned long long)c->objects.count, objects_before - c->objects.count);
+	c->deletes = 0;
+	goto out;
+fail_tx:
+	meta_rollback(c->meta);
+out:
+	for (i = 0; i < s.norphans; i++)
+		free(s.orphans[i]);
+	free(s.orphans);
+	free(p.v);
+	free(d.v);
+	hmap_destroy(&s.present);
+	return rc;
+}

@@ -1,0 +1,22 @@
+/*
+ * util: small helpers shared by core and fs: sizes, times, durable file
+ * writes.
+ */
+#ifndef VFS_UTIL_H
+#define VFS_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Parse "4G", "512M", "1.5g", "4096" (bytes, powers of 1024); 0 or -EINVAL. */
+int util_parse_size(const char *s, uint64_t *out);
+/* Format bytes as "1.5 GiB" into buf. */
+void util_format_size(uint64_t bytes, char *buf, size_t len);
+/* Wall-clock time in nanoseconds since the epoch. */
+int64_t util_now_ns(void);
+/* Monotonic time in nanoseconds. */
+int64_t util_mono_ns(void);
+/* mkdir -p with mode for the missing components; 0 or -errno. */
+int util_mkdirs(const char *path, unsigned mode);
+
+#endif

@@ -1,0 +1,140 @@
+/*
+ * control: the files of .vineyardfs/: stats (counters, memory, which data
+ * path is in force) and version. Rendered at each open.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fs/fs.h"
+#include "fs/passthrough.h"
+
+static const struct {
+	const char *name;
+	fuse_ino_t ino;
+} files[] = {
+	{ "stats", FS_INO_STATS },
+	{ "version", FS_INO_VERSION },
+};
+
+#define NFILES (sizeof files / sizeof files[0])
+
+int
+control_is(fuse_ino_t ino)
+{
+	return ino == FS_INO_STATS || ino == FS_INO_VERSION;
+}
+
+static void
+file_attr(fuse_ino_t ino, struct catalog_attr *a)
+{
+	memset(a, 0, sizeof *a);
+	a->ino = ino;
+	a->mode = S_IFREG | 0444;
+	a->nlink = 1;
+	/* Size 0: the contents change; files are opened with direct I/O. */
+}
+
+int
+control_lookup(const char *name, struct fuse_entry_param *e)
+{
+	struct catalog_attr a;
+	size_t i;
+
+	for (i = 0; i < NFILES; i++) {
+		if (strcmp(files[i].name, name) == 0) {
+			file_attr(files[i].ino, &a);
+			fs_attr_to_entry(&a, e);
+			e->attr_timeout = FS_TTL_NONE;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+int
+control_getattr(fuse_ino_t ino, struct stat *st)
+{
+	struct catalog_attr a;
+
+	file_attr(ino, &a);
+	fs_attr_to_stat(&a, st);
+	return 0;
+}
+
+int
+control_list(catalog_list_fn fn, void *arg)
+{
+	struct catalog_attr a;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < NFILES; i++) {
+		file_attr(files[i].ino, &a);
+		if ((rc = fn(arg, files[i].name, &a)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int
+render_stats(char **text, size_t *len)
+{
+	struct catalog_stats st;
+	char *buf = NULL;
+	size_t size = 0;
+	FILE *f = open_memstream(&buf, &size);
+
+	if (f == NULL)
+		return -ENOMEM;
+	catalog_stats(fs.cat, &st);
+	fprintf(f, "version %s\n", PACKAGE_VERSION);
+	fprintf(f, "pid %d\n", (int)getpid());
+	fprintf(f, "instance_id %u\n", st.instance_id);
+	fprintf(f, "data_path %s\n", pt_active() ? "passthrough" : "fallback");
+	if (!pt_active())
+		fprintf(f, "fallback_reason %s\n", pt_reason());
+	fprintf(f, "memory_limit_bytes %llu\n", (unsigned long long)st.memory_limit);
+	fprintf(f, "memory_used_bytes %llu\n", (unsigned long long)st.memory_used);
+	fprintf(f, "objects %llu\n", (unsigned long long)st.objects);
+	fprintf(f, "blobs %llu\n", (unsigned long long)st.blobs);
+	fprintf(f, "blobs_sealed %llu\n", (unsigned long long)st.blobs_sealed);
+	fprintf(f, "blobs_unsealed %llu\n", (unsigned long long)st.blobs_unsealed);
+	fprintf(f, "names %llu\n", (unsigned long long)st.names);
+	fprintf(f, "opens %llu\n", (unsigned long long)st.opens);
+	fprintf(f, "creates %llu\n", (unsigned long long)st.creates);
+	fprintf(f, "seals %llu\n", (unsigned long long)st.seals);
+	fprintf(f, "discards %llu\n", (unsigned long long)st.discards);
+	fprintf(f, "deletes %llu\n", (unsigned long long)st.deletes);
+	fprintf(f, "reads_served %llu\n", (unsigned long long)atomic_load(&fs.n.reads));
+	fprintf(f, "read_bytes_served %llu\n", (unsigned long long)atomic_load(&fs.n.read_bytes));
+	fprintf(f, "writes_served %llu\n", (unsigned long long)atomic_load(&fs.n.writes));
+	fprintf(f, "write_bytes_served %llu\n", (unsigned long long)atomic_load(&fs.n.write_bytes));
+	if (fclose(f) != 0) {
+		free(buf);
+		return -ENOMEM;
+	}
+	*text = buf;
+	*len = size;
+	return 0;
+}
+
+int
+control_render(fuse_ino_t ino, char **text, size_t *len)
+{
+	switch (ino) {
+	case FS_INO_STATS:
+		return render_stats(text, len);
+	case FS_INO_VERSION:
+		if (asprintf(text, "vineyardfs %s\n", PACKAGE_VERSION) < 0)
+			return -ENOMEM;
+		*len = strlen(*text);
+		return 0;
+	}
+	return -ENOENT;
+}

@@ -1,0 +1,508 @@
+/*
+ * daemon: see daemon.h. Without -f the command forks at once; the child
+ * sets everything up and mounts, then tells the parent through a pipe, so
+ * "vineyardfs mount ... && ls MOUNTPOINT" always works and a failure is
+ * reported by the command itself with its reason.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/util.h"
+#include "fs/daemon.h"
+#include "fs/fs.h"
+#include "fs/passthrough.h"
+
+#define DEFAULT_STATE_DIR "/var/lib/vineyardfs"
+
+struct opts {
+	const char *state_dir;
+	const char *backing_dir;
+	const char *mountpoint;
+	uint64_t memory;
+	int instance_id;
+	int foreground;
+	int debug;
+	int passthrough;
+	char fuse_opts[1024];
+};
+
+static void
+mount_usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: vineyardfs mount [options] MOUNTPOINT\n"
+	    "\n"
+	    "Mount a vineyardfs object store on MOUNTPOINT.\n"
+	    "\n"
+	    "  --state-dir DIR     metadata, lock, log and blob store (default %s)\n"
+	    "  --memory SIZE       limit for blob bytes, e.g. 4G, 512M (default: half of RAM)\n"
+	    "  --backing-dir DIR   keep blob files in DIR instead of a tmpfs at STATE/mem\n"
+	    "  --instance-id N     instance bits of new ids, 0..4095 (default: remembered)\n"
+	    "  --no-passthrough    serve reads and writes in the daemon, not by FUSE passthrough\n"
+	    "  -f, --foreground    stay in the foreground and log to stderr\n"
+	    "  -d, --debug         log debug messages\n"
+	    "  -o OPT[,OPT...]     FUSE mount options (allow_other,default_permissions when root)\n"
+	    "  -h, --help          show this help\n",
+	    DEFAULT_STATE_DIR);
+}
+
+static uint64_t
+default_memory(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+
+	return pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page / 2 : (uint64_t)1 << 30;
+}
+
+static int
+parse_opts(int argc, char **argv, struct opts *o)
+{
+	enum { OPT_STATE = 256, OPT_MEMORY, OPT_BACKING, OPT_INSTANCE, OPT_NOPT };
+	static const struct option longopts[] = {
+		{ "state-dir", required_argument, NULL, OPT_STATE },
+		{ "memory", required_argument, NULL, OPT_MEMORY },
+		{ "backing-dir", required_argument, NULL, OPT_BACKING },
+		{ "instance-id", required_argument, NULL, OPT_INSTANCE },
+		{ "no-passthrough", no_argument, NULL, OPT_NOPT },
+		{ "foreground", no_argument, NULL, 'f' },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char *end;
+	long v;
+	int c;
+
+	memset(o, 0, sizeof *o);
+	o->state_dir = DEFAULT_STATE_DIR;
+	o->memory = default_memory();
+	o->instance_id = -1;
+	o->passthrough = 1;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+fdho:", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_STATE:
+			o->state_dir = optarg;
+			break;
+		case OPT_MEMORY:
+			if (util_parse_size(optarg, &o->memory) != 0 || o->memory < 4096) {
+				fprintf(stderr, "vineyardfs: bad --memory '%s': give a size like 4G or 512M\n",
+				    optarg);
+				return 2;
+			}
+			break;
+		case OPT_BACKING:
+			o->backing_dir = optarg;
+			break;
+		case OPT_INSTANCE:
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || v < 0 || v > 4095) {
+				fprintf(stderr, "vineyardfs: bad --instance-id '%s': give 0..4095\n", optarg);
+				return 2;
+			}
+			o->instance_id = (int)v;
+			break;
+		case OPT_NOPT:
+			o->passthrough = 0;
+			break;
+		case 'f':
+			o->foreground = 1;
+			break;
+		case 'd':
+			o->debug = 1;
+			break;
+		case 'o':
+			if (strlen(o->fuse_opts) + strlen(optarg) + 2 > sizeof o->fuse_opts) {
+				fprintf(stderr, "vineyardfs: -o options too long\n");
+				return 2;
+			}
+			if (o->fuse_opts[0] != '\0')
+				strcat(o->fuse_opts, ",");
+			strcat(o->fuse_opts, optarg);
+			break;
+		case 'h':
+			mount_usage(stdout);
+			exit(0);
+		default:
+			mount_usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc - 1) {
+		mount_usage(stderr);
+		return 2;
+	}
+	o->mountpoint = argv[optind];
+	return 0;
+}
+
+/* Take the state dir's lock; the fd stays open for the daemon's life. */
+static int
+lock_state(const char *dir)
+{
+	char path[PATH_MAX], buf[32];
+	int fd, rc;
+	ssize_t n;
+
+	if ((rc = util_mkdirs(dir, 0755)) != 0) {
+		log_error("cannot create state dir %s: %s", dir, strerror(-rc));
+		return -1;
+	}
+	if (snprintf(path, sizeof path, "%s/lock", dir) >= (int)sizeof path) {
+		log_error("state dir path too long: %s", dir);
+		return -1;
+	}
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		log_error("cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		n = pread(fd, buf, sizeof buf - 1, 0);
+		buf[n > 0 ? n : 0] = '\0';
+		buf[strcspn(buf, "\n")] = '\0';
+		log_error("state dir %s is in use by vineyardfs pid %s", dir, buf[0] ? buf : "?");
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void
+write_pid(int fd)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof buf, "%d\n", (int)getpid());
+
+	if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, (size_t)n, 0) != n)
+		log_warn("cannot record the pid in the lock file: %s", strerror(errno));
+}
+
+/* A mount left by a crashed daemon answers ENOTCONN: detach it. */
+static void
+clear_stale_mount(const char *mnt)
+{
+	struct stat st;
+
+	if (stat(mnt, &st) == 0 || errno != ENOTCONN)
+		return;
+	if (umount2(mnt, MNT_DETACH) == 0) {
+		log_warn("detached a stale mount at %s (its daemon had died)", mnt);
+		return;
+	}
+	/* Without CAP_SYS_ADMIN, fusermount3 can still do it for its owner. */
+	pid_t pid = fork();
+	if (pid == 0) {
+		execlp("fusermount3", "fusermount3", "-uz", mnt, (char *)NULL);
+		_exit(127);
+	}
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	if (stat(mnt, &st) == 0)
+		log_warn("detached a stale mount at %s (its daemon had died)", mnt);
+}
+
+static void
+hook_blob_freed(void *arg, uint64_t blob_id)
+{
+	(void)arg;
+	pt_blob_freed(blob_id);
+}
+
+static void
+hook_inval_entry(void *arg, uint64_t parent, const char *name)
+{
+	(void)arg;
+	notify_entry(parent, name);
+}
+
+static void
+hook_inval_inode(void *arg, uint64_t ino)
+{
+	(void)arg;
+	notify_inode(ino);
+}
+
+/* Tell the waiting parent how it went: "" for ready, else a reason. */
+static void
+tell_parent(int fd, const char *msg)
+{
+	if (fd < 0)
+		return;
+	if (write(fd, msg, strlen(msg) + 1) < 0) {
+		/* The parent is gone; nothing to tell. */
+	}
+	close(fd);
+}
+
+/* Parent side of the detach: wait for the child's word. */
+static int
+wait_child(pid_t pid, int fd)
+{
+	char buf[512];
+	ssize_t n, got = 0;
+	int status;
+
+	while (got < (ssize_t)sizeof buf - 1 && (n = read(fd, buf + got, sizeof buf - 1 - (size_t)got)) > 0)
+		got += n;
+	buf[got] = '\0';
+	close(fd);
+	if (got > 0 && buf[0] == '\0')
+		return 0;
+	if (waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) != 0)
+		return WEXITSTATUS(status);
+	return 1;
+}
+
+int
+daemon_mount_main(int argc, char **argv)
+{
+	struct catalog_config cfg;
+	struct opts o;
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	struct fuse_loop_config *loop = NULL;
+	char mnt[PATH_MAX], state[PATH_MAX], opts[1200];
+	int ready_fd = -1, lock_fd = -1, rc, status = 1;
+
+	if ((rc = parse_opts(argc, argv, &o)) != 0)
+		return rc;
+	log_set_debug(o.debug);
+	if (realpath(o.mountpoint, mnt) == NULL) {
+		if (errno != ENOTCONN) {
+			fprintf(stderr, "vineyardfs: mount point %s: %s\n", o.mountpoint, strerror(errno));
+			return 1;
+		}
+		snprintf(mnt, sizeof mnt, "%s", o.mountpoint);
+	}
+	if (util_mkdirs(o.state_dir, 0755) != 0 || realpath(o.state_dir, state) == NULL) {
+		fprintf(stderr, "vineyardfs: state dir %s: %s\n", o.state_dir, strerror(errno));
+		return 1;
+	}
+	if (!o.foreground) {
+		int p[2];
+		pid_t pid;
+
+		if (pipe2(p, O_CLOEXEC) != 0) {
+			perror("vineyardfs: pipe");
+			return 1;
+		}
+		if ((pid = fork()) < 0) {
+			perror("vineyardfs: fork");
+			return 1;
+		}
+		if (pid > 0) {
+			close(p[1]);
+			return wait_child(pid, p[0]);
+		}
+		close(p[0]);
+		ready_fd = p[1];
+		setsid();
+	}
+	if ((lock_fd = lock_state(state)) < 0)
+		goto out;
+	clear_stale_mount(mnt);
+
+	memset(&cfg, 0, sizeof cfg);
+	cfg.state_dir = state;
+	cfg.backing_dir = o.backing_dir;
+	cfg.memory_limit = o.memory;
+	cfg.instance_id = o.instance_id;
+	cfg.blob_freed = hook_blob_freed;
+	cfg.inval_entry = hook_inval_entry;
+	cfg.inval_inode = hook_inval_inode;
+	if ((rc = catalog_open(&cfg, &fs.cat)) != 0) {
+		log_error("cannot open the store in %s: %s", state, strerror(-rc));
+		goto out;
+	}
+	fs.passthrough_wanted = o.passthrough;
+
+	snprintf(opts, sizeof opts, "-ofsname=vineyardfs,subtype=vineyardfs%s%s%s",
+	    geteuid() == 0 ? ",allow_other,default_permissions" : ",default_permissions",
+	    o.fuse_opts[0] ? "," : "", o.fuse_opts);
+	if (fuse_opt_add_arg(&args, "vineyardfs") != 0 || fuse_opt_add_arg(&args, opts) != 0 ||
+	    (o.debug && fuse_opt_add_arg(&args, "-odebug") != 0)) {
+		log_error("out of memory");
+		goto out;
+	}
+	fs.se = fuse_session_new(&args, &fs_ops, sizeof fs_ops, NULL);
+	if (fs.se == NULL) {
+		log_error("cannot create the FUSE session (bad -o option?)");
+		goto out;
+	}
+	if (fuse_set_signal_handlers(fs.se) != 0) {
+		log_error("cannot install signal handlers");
+		goto out;
+	}
+	if (fuse_session_mount(fs.se, mnt) != 0) {
+		log_error("cannot mount on %s (is /dev/fuse there, and the mount point a directory?)", mnt);
+		goto out;
+	}
+	if ((rc = pt_install(fs.se, o.passthrough)) != 0) {
+		log_error("cannot install the FUSE I/O hook: %s", strerror(-rc));
+		goto out_unmount;
+	}
+	if ((rc = notify_start(fs.se)) != 0) {
+		log_error("cannot start the notifier thread: %s", strerror(-rc));
+		goto out_unmount;
+	}
+	write_pid(lock_fd);
+	log_info("mounted %s (state %s, memory limit %llu bytes)", mnt, state,
+	    (unsigned long long)o.memory);
+	if (!o.foreground) {
+		char logpath[PATH_MAX];
+		int fd;
+
+		fd = -1;
+		if (snprintf(logpath, sizeof logpath, "%s/vineyardfs.log", state) < (int)sizeof logpath)
+			fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (fd >= 0) {
+			dup2(fd, STDERR_FILENO);
+			close(fd);
+		}
+		fd = open("/dev/null", O_RDWR);
+		if (fd >= 0) {
+			dup2(fd, STDIN_FILENO);
+			dup2(fd, STDOUT_FILENO);
+			if (fd > STDERR_FILENO)
+				close(fd);
+		}
+		if (chdir("/") != 0) {
+			/* not fatal */
+		}
+		tell_parent(ready_fd, "");
+		ready_fd = -1;
+	}
+	loop = fuse_loop_cfg_create();
+	fuse_loop_cfg_set_clone_fd(loop, 0);
+	fuse_loop_cfg_set_idle_threads(loop, 8);
+	fuse_loop_cfg_set_max_threads(loop, 32);
+	rc = fuse_session_loop_mt(fs.se, loop);
+	fuse_loop_cfg_destroy(loop);
+	log_info("unmounting %s%s", mnt, rc != 0 ? " (session ended with an error)" : "");
+	status = 0;
+	notify_stop();
+out_unmount:
+	fuse_session_unmount(fs.se);
+out:
+	if (fs.se != NULL) {
+		fuse_remove_signal_handlers(fs.se);
+		fuse_session_destroy(fs.se);
+	}
+	fuse_opt_free_args(&args);
+	catalog_close(fs.cat);
+	if (lock_fd >= 0)
+		close(lock_fd);
+	tell_parent(ready_fd, "failed");
+	return status;
+}
+
+/* Wait for pid to exit, up to timeout_ms. */
+static int
+wait_pid_exit(pid_t pid, int timeout_ms)
+{
+	int pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	struct pollfd p;
+
+	if (pfd < 0)
+		return errno == ESRCH ? 0 : -errno;
+	p.fd = pfd;
+	p.events = POLLIN;
+	p.revents = 0;
+	while (poll(&p, 1, timeout_ms) < 0) {
+		if (errno != EINTR) {
+			int err = errno;
+
+			close(pfd);
+			return -err;
+		}
+	}
+	close(pfd);
+	return (p.revents & POLLIN) ? 0 : -ETIMEDOUT;
+}
+
+/* The daemon's pid, from .vineyardfs/stats. */
+static pid_t
+daemon_pid(const char *mnt)
+{
+	char path[PATH_MAX], line[256];
+	pid_t pid = 0;
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/.vineyardfs/stats", mnt);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	while (fgets(line, sizeof line, f) != NULL)
+		if (sscanf(line, "pid %d", &pid) == 1)
+			break;
+	fclose(f);
+	return pid;
+}
+
+int
+daemon_umount_main(int argc, char **argv)
+{
+	const char *mnt;
+	pid_t pid;
+	int lazy = 0, i;
+
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if (strcmp(argv[i], "-l") == 0 || strcmp(argv[i], "--lazy") == 0)
+			lazy = 1;
+		else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			printf("usage: vineyardfs umount [-l|--lazy] MOUNTPOINT\n");
+			return 0;
+		} else {
+			fprintf(stderr, "usage: vineyardfs umount [-l|--lazy] MOUNTPOINT\n");
+			return 2;
+		}
+	}
+	if (i != argc - 1) {
+		fprintf(stderr, "usage: vineyardfs umount [-l|--lazy] MOUNTPOINT\n");
+		return 2;
+	}
+	mnt = argv[i];
+	pid = daemon_pid(mnt);
+	if (umount2(mnt, lazy ? MNT_DETACH : 0) != 0) {
+		int err = errno;
+
+		if (err == EPERM) {
+			pid_t c = fork();
+			int status;
+
+			if (c == 0) {
+				execlp("fusermount3", "fusermount3", lazy ? "-uz" : "-u", mnt, (char *)NULL);
+				_exit(127);
+			}
+			if (c < 0 || waitpid(c, &status, 0) != c || !WIFEXITED(status) ||
+			    WEXITSTATUS(status) != 0) {
+				fprintf(stderr, "vineyardfs: cannot unmount %s\n", mnt);
+				return 1;
+			}
+		} else {
+			fprintf(stderr, "vineyardfs: cannot unmount %s: %s\n", mnt, strerror(err));
+			return 1;
+		}
+	}
+	if (pid > 0 && wait_pid_exit(pid, 30000) != 0) {
+		fprintf(stderr, "vineyardfs: daemon pid %d did not exit after the unmount\n", (int)pid);
+		return 1;
+	}
+	return 0;
+}

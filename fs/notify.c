@@ -1,0 +1,127 @@
+/*
+ * notify: kernel cache invalidations. The catalog asks for them while it
+ * holds its lock, often inside a request whose directory the kernel has
+ * locked; sending them from that thread could deadlock, so they are queued
+ * and sent by a thread of their own.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "fs/fs.h"
+
+struct note {
+	struct note *next;
+	uint64_t ino; /* parent for entries */
+	char *name;   /* NULL: an inode */
+};
+
+static pthread_mutex_t nlock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t ncond = PTHREAD_COND_INITIALIZER;
+static struct note *head, **tail = &head; /* guarded by nlock */
+static int stopping, running;		  /* guarded by nlock */
+static pthread_t thread;
+static struct fuse_session *nse;
+
+static void *
+notify_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&nlock);
+	for (;;) {
+		struct note *n;
+
+		while (head == NULL && !stopping)
+			pthread_cond_wait(&ncond, &nlock);
+		if (head == NULL)
+			break;
+		n = head;
+		head = n->next;
+		if (head == NULL)
+			tail = &head;
+		pthread_mutex_unlock(&nlock);
+		if (n->name != NULL)
+			fuse_lowlevel_notify_inval_entry(nse, n->ino, n->name, strlen(n->name));
+		else
+			fuse_lowlevel_notify_inval_inode(nse, n->ino, 0, 0);
+		free(n->name);
+		free(n);
+		pthread_mutex_lock(&nlock);
+	}
+	pthread_mutex_unlock(&nlock);
+	return NULL;
+}
+
+int
+notify_start(struct fuse_session *se)
+{
+	int rc;
+
+	nse = se;
+	if ((rc = pthread_create(&thread, NULL, notify_main, NULL)) != 0)
+		return -rc;
+	running = 1;
+	return 0;
+}
+
+void
+notify_stop(void)
+{
+	if (!running)
+		return;
+	pthread_mutex_lock(&nlock);
+	stopping = 1;
+	/* Nothing is listening any more: drop what is queued. */
+	while (head != NULL) {
+		struct note *n = head;
+
+		head = n->next;
+		free(n->name);
+		free(n);
+	}
+	tail = &head;
+	pthread_cond_signal(&ncond);
+	pthread_mutex_unlock(&nlock);
+	pthread_join(thread, NULL);
+	running = 0;
+}
+
+static void
+enqueue(uint64_t ino, const char *name)
+{
+	struct note *n = calloc(1, sizeof *n);
+
+	if (n == NULL || (name != NULL && (n->name = strdup(name)) == NULL)) {
+		free(n);
+		log_warn("out of memory: a kernel cache invalidation was dropped");
+		return;
+	}
+	n->ino = ino;
+	pthread_mutex_lock(&nlock);
+	if (!running || stopping) {
+		pthread_mutex_unlock(&nlock);
+		free(n->name);
+		free(n);
+		return;
+	}
+	*tail = n;
+	tail = &n->next;
+	pthread_cond_signal(&ncond);
+	pthread_mutex_unlock(&nlock);
+}
+
+void
+notify_entry(uint64_t parent, const char *name)
+{
+	enqueue(parent, name);
+}
+
+void
+notify_inode(uint64_t ino)
+{
+	enqueue(ino, NULL);
+}
