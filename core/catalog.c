@@ -233,6 +233,7 @@ catalog_open(const struct catalog_config *cfg, catalog_t **out)
 	hmap_init(&c->objects);
 	hmap_init(&c->names);
 	c->cfg = *cfg;
+	c->start_ns = util_now_ns();
 	if ((rc = util_mkdirs(cfg->state_dir, 0755)) != 0) {
 		log_error("cannot create state dir %s: %s", cfg->state_dir, strerror(-rc));
 		goto fail;
@@ -329,10 +330,11 @@ dir_mode(uint32_t mode)
 }
 
 static void
-fixed_dir_attr(uint64_t ino, struct catalog_attr *a)
+fixed_dir_attr(catalog_t *c, uint64_t ino, struct catalog_attr *a)
 {
 	memset(a, 0, sizeof *a);
 	a->ino = ino;
+	a->mtime_ns = a->ctime_ns = c->start_ns;
 	a->nlink = 2;
 	a->sealed = 1;
 	switch (ino) {
@@ -481,7 +483,7 @@ getattr_locked(catalog_t *c, uint64_t ino, struct catalog_attr *a)
 	struct cblob *b;
 
 	if (ino >= CATALOG_INO_ROOT && ino <= CATALOG_INO_CONTROL) {
-		fixed_dir_attr(ino, a);
+		fixed_dir_attr(c, ino, a);
 		return 0;
 	}
 	if (id_is_blob(ino)) {
@@ -553,7 +555,7 @@ lookup_locked(catalog_t *c, uint64_t parent, const char *name, struct catalog_at
 			id = CATALOG_INO_CONTROL;
 		else
 			return -ENOENT;
-		fixed_dir_attr(id, a);
+		fixed_dir_attr(c, id, a);
 		return 0;
 	case CATALOG_INO_OBJECTS:
 		if (id_parse(name, &id) != 0 || id_is_blob(id) || (o = cat_object_find(c, id)) == NULL)
@@ -657,7 +659,7 @@ list_locked(catalog_t *c, uint64_t dir, catalog_list_fn fn, void *arg)
 	switch (dir) {
 	case CATALOG_INO_ROOT:
 		for (i = 0; i < 4; i++) {
-			fixed_dir_attr(CATALOG_INO_OBJECTS + i, &a);
+			fixed_dir_attr(c, CATALOG_INO_OBJECTS + i, &a);
 			if ((rc = fn(arg, top[i], &a)) != 0)
 				return rc;
 		}

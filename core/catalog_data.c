@@ -1,7 +1,10 @@
 /*
- * catalog_data: creating, opening, sealing and deleting. Each change is one
- * SQLite transaction, committed before the in-memory index changes, so what
- * a client was told exists survives a crash of the daemon.
+ * catalog_data: creating, opening, sealing and deleting. Unsealed blobs and
+ * objects live only in memory (and their tmpfs files): a restart discards
+ * them anyway, so writing them to SQLite would buy nothing. Sealing writes
+ * the blob, its object, members and names in one transaction, committed
+ * before the release is answered, so a sealed object survives a crash of
+ * the daemon.
  */
 #include "config.h"
 
@@ -51,6 +54,8 @@ cat_blob_put(catalog_t *c, const struct cblob *b)
 {
 	struct meta_blob mb;
 
+	if (!b->sealed)
+		return 0; /* memory only until sealed */
 	blob_to_meta(b, &mb);
 	return meta_blob_put(c->meta, &mb);
 }
@@ -60,6 +65,8 @@ cat_object_put(catalog_t *c, const struct cobject *o)
 {
 	struct meta_object mo;
 
+	if (!o->sealed)
+		return 0; /* memory only until sealed */
 	object_to_meta(o, &mo);
 	return meta_object_put(c->meta, &mo);
 }
@@ -175,7 +182,7 @@ catalog_create_blob_object(catalog_t *c, const char *name, uid_t uid, gid_t gid,
 	struct cblob *b = NULL;
 	struct cobject *o = NULL;
 	int64_t now = util_now_ns();
-	int rc, in_tx = 0;
+	int rc;
 
 	if ((rc = check_name(name)) != 0)
 		return rc;
@@ -200,13 +207,6 @@ catalog_create_blob_object(catalog_t *c, const char *name, uid_t uid, gid_t gid,
 	o->signature = o->id;
 	if ((rc = store_blob_create(c->store, b->id, fd)) != 0)
 		goto out;
-	if ((rc = meta_begin(c->meta)) != 0)
-		goto out;
-	in_tx = 1;
-	if ((rc = cat_blob_put(c, b)) != 0 || (rc = cat_object_put(c, o)) != 0 ||
-	    (rc = meta_member_put(c->meta, o->id, OBJECT_BLOB_MEMBER, b->id)) != 0 ||
-	    (rc = meta_name_put(c->meta, name, o->id)) != 0)
-		goto out;
 	if ((rc = hmap_insert(&c->blobs, b->id, b)) != 0)
 		goto out;
 	if ((rc = hmap_insert(&c->objects, o->id, o)) != 0) {
@@ -214,16 +214,15 @@ catalog_create_blob_object(catalog_t *c, const char *name, uid_t uid, gid_t gid,
 		goto out;
 	}
 	if ((rc = cat_attach_member(c, o, OBJECT_BLOB_MEMBER, b->id)) != 0 ||
-	    (rc = cat_attach_name(c, name, o)) != 0 || (rc = meta_commit(c->meta)) != 0) {
-		/* Undo the index; the rows roll back below. */
-		hmap_remove(&c->objects, o->id, o);
-		hmap_remove(&c->blobs, b->id, b);
+	    (rc = cat_attach_name(c, name, o)) != 0) {
 		struct cname *n = cat_name_find(c, name);
+
 		if (n != NULL && n->obj == o)
 			unlink_name_memory(c, n);
+		hmap_remove(&c->objects, o->id, o);
+		hmap_remove(&c->blobs, b->id, b);
 		goto out;
 	}
-	in_tx = 0;
 	b->opens = b->writers = 1;
 	c->nunsealed++;
 	c->creates++;
@@ -245,8 +244,6 @@ catalog_create_blob_object(catalog_t *c, const char *name, uid_t uid, gid_t gid,
 	b = NULL;
 	o = NULL;
 out:
-	if (in_tx)
-		meta_rollback(c->meta);
 	if (rc != 0 && *fd >= 0) {
 		store_blob_remove(c->store, b->id);
 		close(*fd);
@@ -355,11 +352,19 @@ seal(catalog_t *c, struct cblob *b)
 	if ((rc = cat_blob_put(c, b)) != 0)
 		goto fail_tx;
 	if (o != NULL && cat_object_data_blob(c, o) == b) {
+		unsigned i;
+
 		o->sealed = 1;
 		o->nbytes = size;
 		o->mtime_ns = b->mtime_ns;
 		if ((rc = cat_object_put(c, o)) != 0)
 			goto fail_tx;
+		for (i = 0; i < o->nmembers; i++)
+			if ((rc = meta_member_put(c->meta, o->id, o->members[i].name, o->members[i].id)) != 0)
+				goto fail_tx;
+		for (i = 0; i < o->nnames; i++)
+			if ((rc = meta_name_put(c->meta, o->names[i], o->id)) != 0)
+				goto fail_tx;
 	}
 	if ((rc = meta_commit(c->meta)) != 0)
 		goto fail;
@@ -367,11 +372,8 @@ seal(catalog_t *c, struct cblob *b)
 	c->nsealed++;
 	c->blob_bytes += size;
 	c->seals++;
-	if (c->cfg.inval_inode != NULL) {
-		c->cfg.inval_inode(c->cfg.hook_arg, b->id);
-		if (o != NULL)
-			c->cfg.inval_inode(c->cfg.hook_arg, id_ino(o->id, ID_VIEW_DATA));
-	}
+	/* No invalidation: unsealed attributes were never cached (timeout 0)
+	 * and the kernel saw every byte written. */
 	return;
 fail_tx:
 	meta_rollback(c->meta);

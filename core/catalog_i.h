@@ -66,6 +66,7 @@ struct catalog {
 	uint64_t blob_bytes; /* sizes of live sealed blobs (accounting without a tmpfs) */
 	uint64_t nsealed, nunsealed;
 	uint64_t creates, seals, discards, deletes, opens;
+	int64_t start_ns; /* the fixed directories' times */
 };
 
 struct cblob *cat_blob_find(catalog_t *c, uint64_t id);

@@ -188,7 +188,8 @@ meta_open(const char *path, meta_t **out)
 		goto fail;
 	}
 	sqlite3_busy_timeout(m->db, 5000);
-	if ((rc = exec_sql(m, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+	if ((rc = exec_sql(m, "PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL;"
+			      " PRAGMA synchronous = NORMAL;"
 			      " PRAGMA foreign_keys = ON;",
 		 "set pragmas")) != 0)
 		goto fail;

@@ -3,7 +3,9 @@
  * blobs, objects (typename, JSON fields, owner, mode, times), members and
  * names. One connection, prepared statements kept for its life, WAL with
  * synchronous=NORMAL (a committed transaction survives a process crash).
- * Callers serialize access (the catalog holds its lock around every call).
+ * The connection holds the database in exclusive locking mode: the daemon is
+ * its only user (the state-dir lock sees to it), so transactions skip
+ * SQLite's file locking. Callers serialize access (the catalog lock).
  */
 #ifndef VFS_META_H
 #define VFS_META_H

@@ -47,10 +47,20 @@ struct dh {
 	size_t n, cap;
 };
 
+/* How long the kernel may trust an inode's attributes. Sealed things never
+ * change. Data files being written change only through this mount, and the
+ * kernel tracks those changes itself (passthrough and FUSE writes update its
+ * size), so their attributes may be cached too; the catalog invalidates
+ * what it changes behind the kernel's back. meta.json and the object
+ * directories of unsealed objects change as the object does. */
 static double
 ttl_of(const struct catalog_attr *a)
 {
-	return a->sealed ? FS_TTL_SEALED : FS_TTL_NONE;
+	if (a->sealed)
+		return FS_TTL_SEALED;
+	if (S_ISREG(a->mode) && (id_is_blob(a->ino) || id_view_of_ino(a->ino) == ID_VIEW_DATA))
+		return FS_TTL_SEALED;
+	return FS_TTL_NONE;
 }
 
 void

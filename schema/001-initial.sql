@@ -39,7 +39,6 @@ CREATE TABLE members (
 	member_id INTEGER NOT NULL,
 	PRIMARY KEY (object_id, name)
 ) WITHOUT ROWID;
-CREATE INDEX members_by_member ON members (member_id);
 
 CREATE TABLE names (
 	name TEXT PRIMARY KEY,
