@@ -1,7 +1,7 @@
 /*
- * log: the leveled logger. Messages go to stderr; the daemon points its
- * stderr at <state-dir>/vineyardfs.log once it detaches. Debug messages only
- * when log_set_debug(1) (-d/--debug).
+ * log: the leveled logger. Messages go to stderr and, for a daemon, to
+ * <state-dir>/vineyardfs.log too; once the daemon detaches, only to the
+ * file. Debug messages only when log_set_debug(1) (-d/--debug).
  */
 #ifndef VFS_LOG_H
 #define VFS_LOG_H
@@ -17,6 +17,11 @@ enum log_level {
 
 /* Enable or disable debug messages. */
 void log_set_debug(int on);
+/* Also write every message to path (appending); 0 or -errno. */
+int log_open_file(const char *path);
+/* Make the log file the process's stderr and stop the second copy (a
+ * daemon detaching from its terminal). */
+void log_detach(void);
 /* Log one message; a trailing newline is added. */
 void log_msg(enum log_level lvl, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

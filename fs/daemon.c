@@ -278,7 +278,7 @@ daemon_mount_main(int argc, char **argv)
 	struct opts o;
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	struct fuse_loop_config *loop = NULL;
-	char mnt[PATH_MAX], state[PATH_MAX], opts[1200];
+	char mnt[PATH_MAX], state[PATH_MAX], opts[1200], logpath[PATH_MAX];
 	int ready_fd = -1, lock_fd = -1, rc, status = 1;
 
 	if ((rc = parse_opts(argc, argv, &o)) != 0)
@@ -314,6 +314,10 @@ daemon_mount_main(int argc, char **argv)
 		close(p[0]);
 		ready_fd = p[1];
 		setsid();
+		/* Until it detaches, the daemon logs to the terminal and the file. */
+		if (snprintf(logpath, sizeof logpath, "%s/vineyardfs.log", state) < (int)sizeof logpath &&
+		    (rc = log_open_file(logpath)) != 0)
+			log_warn("cannot open the log file %s: %s", logpath, strerror(-rc));
 	}
 	if ((lock_fd = lock_state(state)) < 0)
 		goto out;
@@ -366,16 +370,9 @@ daemon_mount_main(int argc, char **argv)
 	log_info("mounted %s (state %s, memory limit %llu bytes)", mnt, state,
 	    (unsigned long long)o.memory);
 	if (!o.foreground) {
-		char logpath[PATH_MAX];
 		int fd;
 
-		fd = -1;
-		if (snprintf(logpath, sizeof logpath, "%s/vineyardfs.log", state) < (int)sizeof logpath)
-			fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-		if (fd >= 0) {
-			dup2(fd, STDERR_FILENO);
-			close(fd);
-		}
+		log_detach();
 		fd = open("/dev/null", O_RDWR);
 		if (fd >= 0) {
 			dup2(fd, STDIN_FILENO);
