@@ -41,8 +41,50 @@ struct fs_state {
 
 extern struct fs_state fs;
 
+/* An open file (file.c). */
+struct fh {
+	int kind;
+#define FH_DATA 0 /* a blob's bytes */
+#define FH_TEXT 1 /* a generated file, rendered at open */
+	uint64_t blob_id; /* FH_DATA */
+	int fd;		  /* FH_DATA: the blob file */
+	int writable;
+	char *text; /* FH_TEXT */
+	size_t len;
+};
+
 /* The operations table (ops.c). */
 extern const struct fuse_lowlevel_ops fs_ops;
+
+/* Directory requests (dir.c). */
+void dir_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void dir_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi);
+void dir_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi);
+void dir_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void dir_unlink(fuse_req_t req, fuse_ino_t parent, const char *name);
+void dir_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name);
+void dir_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode);
+void dir_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name);
+void dir_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const char *name);
+void dir_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+    const char *newname, unsigned int flags);
+
+/* File requests (file.c). */
+void file_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, struct fuse_file_info *fi);
+void file_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev);
+void file_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void file_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi);
+void file_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+    struct fuse_file_info *fi);
+void file_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+void file_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
+void file_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+
+/* Extended attribute requests (xattr.c). */
+void xattr_get(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
+void xattr_list(fuse_req_t req, fuse_ino_t ino, size_t size);
+void xattr_set(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size, int flags);
+void xattr_remove(fuse_req_t req, fuse_ino_t ino, const char *name);
 
 /* Control files (control.c). */
 int control_lookup(const char *name, struct fuse_entry_param *e);

@@ -1,0 +1,257 @@
+/*
+ * file: opening, reading and writing files. Data files (blobs and Blob
+ * objects' names) pass through to the blob's tmpfs file when the kernel
+ * allows it, and are otherwise served here from that file; generated files
+ * (meta.json, the control files) are rendered at open and served from that
+ * copy.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/id.h"
+#include "fs/fs.h"
+#include "fs/passthrough.h"
+
+static struct fh *
+fh_new(int kind)
+{
+	struct fh *h = calloc(1, sizeof *h);
+
+	if (h != NULL) {
+		h->kind = kind;
+		h->fd = -1;
+	}
+	return h;
+}
+
+static void
+fh_free(struct fh *h)
+{
+	if (h->fd >= 0)
+		close(h->fd);
+	free(h->text);
+	free(h);
+}
+
+/* Reply to an open of blob data, passing through when possible. */
+static void
+reply_data_open(fuse_req_t req, struct fh *h, struct fuse_file_info *fi, const struct fuse_entry_param *e,
+    int sealed)
+{
+	int backing = pt_backing_get(h->blob_id, h->fd);
+	int rc;
+
+	if (backing < 0) {
+		catalog_release(fs.cat, h->blob_id, h->writable);
+		fh_free(h);
+		fuse_reply_err(req, -backing);
+		return;
+	}
+	fi->fh = (uintptr_t)h;
+	fi->noflush = 1; /* sealing happens at release; flush has nothing to do */
+	fi->keep_cache = backing == 0 && sealed;
+	fi->direct_io = 0;
+	if (backing > 0)
+		pt_mark_reply(backing);
+	rc = e != NULL ? fuse_reply_create(req, e, fi) : fuse_reply_open(req, fi);
+	if (rc != 0) {
+		/* The opener is gone (interrupted): undo. */
+		catalog_release(fs.cat, h->blob_id, h->writable);
+		fh_free(h);
+	}
+}
+
+void
+file_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, struct fuse_file_info *fi)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct fuse_entry_param e;
+	struct catalog_attr a;
+	struct fh *h;
+	int rc;
+
+	if (parent != CATALOG_INO_NAMES) {
+		fuse_reply_err(req, EPERM); /* objects are born in names/ */
+		return;
+	}
+	if (!S_ISREG(mode)) {
+		fuse_reply_err(req, EPERM);
+		return;
+	}
+	if ((h = fh_new(FH_DATA)) == NULL) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	rc = catalog_create_blob_object(fs.cat, name, ctx->uid, ctx->gid, mode, &a, &h->blob_id, &h->fd);
+	if (rc != 0) {
+		fh_free(h);
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	h->writable = 1;
+	fs_attr_to_entry(&a, &e);
+	reply_data_open(req, h, fi, &e, 0);
+}
+
+void
+file_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct fuse_entry_param e;
+	struct catalog_attr a;
+	uint64_t blob_id;
+	int fd, rc;
+
+	(void)rdev;
+	if (parent != CATALOG_INO_NAMES || !S_ISREG(mode)) {
+		fuse_reply_err(req, EPERM);
+		return;
+	}
+	rc = catalog_create_blob_object(fs.cat, name, ctx->uid, ctx->gid, mode, &a, &blob_id, &fd);
+	if (rc != 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	close(fd);
+	catalog_release(fs.cat, blob_id, 1); /* seals it, empty */
+	if ((rc = catalog_getattr(fs.cat, a.ino, &a)) != 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	fs_attr_to_entry(&a, &e);
+	fuse_reply_entry(req, &e);
+}
+
+void
+file_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	int writable = (fi->flags & O_ACCMODE) != O_RDONLY;
+	struct catalog_attr a;
+	struct fh *h;
+	int rc;
+
+	if (control_is(ino) || (!id_is_blob(ino) && ino > CATALOG_INO_CONTROL &&
+				   id_view_of_ino(ino) == ID_VIEW_META)) {
+		if (writable || (fi->flags & O_TRUNC)) {
+			fuse_reply_err(req, EPERM);
+			return;
+		}
+		if ((h = fh_new(FH_TEXT)) == NULL) {
+			fuse_reply_err(req, ENOMEM);
+			return;
+		}
+		rc = control_is(ino) ? control_render(ino, &h->text, &h->len)
+				     : catalog_read_generated(fs.cat, ino, &h->text, &h->len);
+		if (rc != 0) {
+			fh_free(h);
+			fuse_reply_err(req, -rc);
+			return;
+		}
+		fi->fh = (uintptr_t)h;
+		fi->direct_io = 1; /* generated anew at each open */
+		fi->noflush = 1;
+		if (fuse_reply_open(req, fi) != 0)
+			fh_free(h);
+		return;
+	}
+	if ((h = fh_new(FH_DATA)) == NULL) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	if ((fi->flags & O_TRUNC) && !writable)
+		writable = 1;
+	rc = catalog_open_data(fs.cat, ino, writable, &h->blob_id, &h->fd);
+	if (rc == -ENOENT && catalog_getattr(fs.cat, ino, &a) == 0)
+		rc = S_ISDIR(a.mode) ? -EISDIR : -EPERM;
+	if (rc != 0) {
+		fh_free(h);
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	h->writable = writable;
+	if ((fi->flags & O_TRUNC) && ftruncate(h->fd, 0) != 0) {
+		rc = errno;
+		catalog_release(fs.cat, h->blob_id, h->writable);
+		fh_free(h);
+		fuse_reply_err(req, rc);
+		return;
+	}
+	reply_data_open(req, h, fi, NULL, !writable);
+}
+
+void
+file_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct fh *h = (struct fh *)fi->fh;
+	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
+
+	(void)ino;
+	if (h->kind == FH_TEXT) {
+		size_t n = off < (off_t)h->len ? h->len - (size_t)off : 0;
+
+		fuse_reply_buf(req, h->text + (off < (off_t)h->len ? off : 0), n < size ? n : size);
+		return;
+	}
+	atomic_fetch_add(&fs.n.reads, 1);
+	atomic_fetch_add(&fs.n.read_bytes, size);
+	bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+	bv.buf[0].fd = h->fd;
+	bv.buf[0].pos = off;
+	fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
+}
+
+void
+file_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct fh *h = (struct fh *)fi->fh;
+	ssize_t n;
+
+	(void)ino;
+	if (h->kind != FH_DATA || !h->writable) {
+		fuse_reply_err(req, EBADF);
+		return;
+	}
+	atomic_fetch_add(&fs.n.writes, 1);
+	n = catalog_write(fs.cat, h->blob_id, h->fd, buf, size, off);
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else {
+		atomic_fetch_add(&fs.n.write_bytes, (uint64_t)n);
+		fuse_reply_write(req, (size_t)n);
+	}
+}
+
+void
+file_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	(void)ino, (void)fi;
+	fuse_reply_err(req, 0);
+}
+
+void
+file_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	(void)ino, (void)datasync, (void)fi;
+	fuse_reply_err(req, 0); /* tmpfs: nothing to write back */
+}
+
+void
+file_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fh *h = (struct fh *)fi->fh;
+
+	(void)ino;
+	if (h->kind == FH_DATA) {
+		close(h->fd);
+		h->fd = -1;
+		catalog_release(fs.cat, h->blob_id, h->writable);
+	}
+	fh_free(h);
+	fuse_reply_err(req, 0);
+}
