@@ -2,12 +2,14 @@
  * reconcile: make the catalog and the store agree at start-up. Metadata is
  * the source of truth for what exists, the files are the data:
  *  - a sealed blob whose file is present with its recorded size comes back;
- *  - an unsealed blob (its writer died with the daemon) is discarded, with
- *    the objects built on it;
+ *  - an unsealed blob (its writer died with the daemon) is discarded: such
+ *    blobs never reach the database, so they show as blob files it does not
+ *    know; a database from an older daemon may still list some, and those
+ *    are discarded with the objects built on them;
  *  - a sealed blob whose file is missing or has the wrong size is dropped
  *    with its objects (the tmpfs is lost at reboot);
  *  - objects whose members are gone are dropped;
- *  - files the metadata does not know (orphans) are removed.
+ *  - other files the metadata does not know (orphans) are removed.
  * All metadata changes are one transaction; one log line gives the counts.
  */
 #include "config.h"
@@ -22,8 +24,9 @@
 struct scan {
 	catalog_t *c;
 	struct hmap present; /* blob id -> (void *)1 */
-	char **orphans;
+	char **orphans; /* files to remove */
 	size_t norphans;
+	size_t unsealed; /* of which blob files: writers that did not finish */
 	int err;
 };
 
@@ -36,6 +39,8 @@ scan_file(void *arg, const char *name, uint64_t id)
 
 	if (b != NULL)
 		return hmap_insert(&s->present, id, b);
+	if (id != 0)
+		s->unsealed++;
 	o = realloc(s->orphans, (s->norphans + 1) * sizeof *o);
 	if (o == NULL || (o[s->norphans] = strdup(name)) == NULL) {
 		free(o);
@@ -185,11 +190,18 @@ reconcile_run(catalog_t *c)
 	} while (d.n > 0);
 	if ((rc = meta_commit(c->meta)) != 0)
 		goto out;
-	for (i = 0; i < s.norphans; i++)
+	for (i = 0; i < s.norphans; i++) {
+		uint64_t id;
+
+		if (id_parse(s.orphans[i], &id) == 0)
+			log_info("discarding unsealed blob %s (its writer did not finish)", s.orphans[i]);
+		else
+			log_info("removing %s/%s: not a blob file", store_dir(c->store), s.orphans[i]);
 		store_remove_name(c->store, s.orphans[i]);
+	}
 	log_info("reconciled: %llu sealed blobs kept, %zu unsealed discarded, %zu missing dropped, "
 		 "%zu orphan files removed, %llu objects (%zu dropped)",
-	    (unsigned long long)c->nsealed, unsealed, missing, s.norphans,
+	    (unsigned long long)c->nsealed, unsealed + s.unsealed, missing, s.norphans - s.unsealed,
 	    (unsigned long long)c->objects.count, objects_before - c->objects.count);
 	c->deletes = 0;
 	goto out;

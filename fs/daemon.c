@@ -18,9 +18,12 @@
 #include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <linux/magic.h>
 
 #include "core/log.h"
 #include "core/util.h"
@@ -195,28 +198,66 @@ write_pid(int fd)
 		log_warn("cannot record the pid in the lock file: %s", strerror(errno));
 }
 
-/* A mount left by a crashed daemon answers ENOTCONN: detach it. */
-static void
+/* Is mnt the mount point of a vineyardfs (per /proc/self/mountinfo)? */
+static int
+is_vineyardfs_mount(const char *mnt)
+{
+	char line[4096], point[PATH_MAX], fstype[64];
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+	int found = 0;
+
+	if (f == NULL)
+		return 0;
+	while (!found && fgets(line, sizeof line, f) != NULL) {
+		char *sep = strstr(line, " - ");
+
+		/* Fields: id parent dev root point opts ... - fstype source opts */
+		if (sep == NULL || sscanf(line, "%*s %*s %*s %*s %4095s", point) != 1 ||
+		    sscanf(sep + 3, "%63s", fstype) != 1)
+			continue;
+		found = strcmp(point, mnt) == 0 && strcmp(fstype, "fuse.vineyardfs") == 0;
+	}
+	fclose(f);
+	return found;
+}
+
+/* Deal with what is mounted on mnt already. A mount left by a crashed
+ * daemon answers ENOTCONN: detach it. statfs(2) always reaches the FUSE
+ * daemon, where stat(2) may be answered from the kernel's cache. A live
+ * vineyardfs there is an error: mounting over it would hide it. */
+static int
 clear_stale_mount(const char *mnt)
 {
-	struct stat st;
+	struct statfs sf;
+	pid_t pid;
 
-	if (stat(mnt, &st) == 0 || errno != ENOTCONN)
-		return;
+	if (statfs(mnt, &sf) == 0) {
+		if (sf.f_type == FUSE_SUPER_MAGIC && is_vineyardfs_mount(mnt)) {
+			log_error("%s is already a live vineyardfs mount; unmount it first", mnt);
+			return -1;
+		}
+		return 0;
+	}
+	if (errno != ENOTCONN)
+		return 0;
 	if (umount2(mnt, MNT_DETACH) == 0) {
 		log_warn("detached a stale mount at %s (its daemon had died)", mnt);
-		return;
+		return 0;
 	}
 	/* Without CAP_SYS_ADMIN, fusermount3 can still do it for its owner. */
-	pid_t pid = fork();
+	pid = fork();
 	if (pid == 0) {
 		execlp("fusermount3", "fusermount3", "-uz", mnt, (char *)NULL);
 		_exit(127);
 	}
 	if (pid > 0)
 		waitpid(pid, NULL, 0);
-	if (stat(mnt, &st) == 0)
+	if (statfs(mnt, &sf) == 0 || errno != ENOTCONN) {
 		log_warn("detached a stale mount at %s (its daemon had died)", mnt);
+		return 0;
+	}
+	log_error("%s is a stale mount that cannot be detached; run fusermount3 -uz %s", mnt, mnt);
+	return -1;
 }
 
 static void
@@ -321,7 +362,8 @@ daemon_mount_main(int argc, char **argv)
 	}
 	if ((lock_fd = lock_state(state)) < 0)
 		goto out;
-	clear_stale_mount(mnt);
+	if (clear_stale_mount(mnt) != 0)
+		goto out;
 
 	memset(&cfg, 0, sizeof cfg);
 	cfg.state_dir = state;

@@ -1,0 +1,252 @@
+# shellcheck shell=bash
+#
+# lib.sh: sourced by every mount test. Gives each test a private temporary
+# directory (so tests can run in parallel), mounts daemons in it, and tears
+# everything down in an EXIT trap whatever happened: the FUSE mounts, any
+# daemon still alive, the tmpfs each daemon leaves at STATE/mem, the files.
+#
+# Variables for the test: T (the private dir), MNT, STATE (the first
+# daemon's mount point and state dir), PY (a python3 with numpy).
+
+set -eu
+
+if [ ! -c /dev/fuse ]; then
+	echo "SKIP: /dev/fuse is missing"
+	exit 77
+fi
+if [ "$(id -u)" != 0 ]; then
+	echo "SKIP: mount tests need root"
+	exit 77
+fi
+if [ -z "${VINEYARDFS:-}" ] || [ ! -x "$VINEYARDFS" ]; then
+	echo "ERROR: set VINEYARDFS to the vineyardfs binary" >&2
+	exit 99
+fi
+
+PY=/usr/bin/python3
+TEST_NAME=$(basename "$0" .sh)
+
+# Mount points and state dirs to clean up, and background processes to kill.
+VFS_MNTS=()
+VFS_STATES=()
+VFS_BG=()
+
+T=$(mktemp -d /tmp/vfs-test.XXXXXX)
+# Other users (perms.sh runs as nobody) must be able to reach the mount.
+chmod 0755 "$T"
+MNT=$T/mnt
+STATE=$T/state
+mkdir "$MNT" "$STATE"
+
+# Print a message and fail the test; the EXIT trap shows the daemon logs.
+fail()
+{
+	echo "FAIL [$TEST_NAME]: $*" >&2
+	exit 1
+}
+
+# Is $1 a mount point? Reads the mount table, so a dead FUSE mount (which
+# answers ENOTCONN to stat) counts too.
+is_mounted()
+{
+	awk -v p="$1" '$2 == p { found = 1 } END { exit !found }' /proc/self/mounts
+}
+
+# The pid recorded by the daemon of state dir $1 (default $STATE).
+vfs_pid()
+{
+	local lock=${1:-$STATE}/lock
+
+	[ -s "$lock" ] || return 1
+	head -n 1 "$lock"
+}
+
+# Is pid $1 running (a zombie waiting for its reaper has exited)?
+pid_alive()
+{
+	local st
+
+	[ -n "$1" ] && st=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) && [ -n "$st" ] && [ "$st" != Z ]
+}
+
+# Is pid $1 a running vineyardfs process (not a recycled pid)?
+pid_is_daemon()
+{
+	pid_alive "$1" && [ "$(cat "/proc/$1/comm" 2>/dev/null)" = vineyardfs ]
+}
+
+# vfs_mount_at STATE MNT [options]: start a daemon; returns when it is ready.
+vfs_mount_at()
+{
+	local state=$1 mnt=$2
+
+	shift 2
+	case " ${VFS_STATES[*]} " in *" $state "*) ;; *) VFS_STATES+=("$state") ;; esac
+	case " ${VFS_MNTS[*]} " in *" $mnt "*) ;; *) VFS_MNTS+=("$mnt") ;; esac
+	# The command's own stderr (start-up messages, errors) goes to a file
+	# beside the log, shown if the test fails.
+	"$VINEYARDFS" mount --state-dir "$state" --memory 256M "$@" "$mnt" 2>>"$state.mount-stderr" ||
+		fail "vineyardfs mount $* $mnt failed: $(cat "$state.mount-stderr")"
+	is_mounted "$mnt" || fail "vineyardfs mount returned 0 but $mnt is not mounted"
+}
+
+# vfs_mount [options]: the test's main daemon, on $MNT with $STATE.
+vfs_mount()
+{
+	vfs_mount_at "$STATE" "$MNT" "$@"
+}
+
+# wait_until DESCRIPTION COMMAND...: poll COMMAND until it succeeds, for a
+# bounded time (VFS_WAIT seconds, default 10), then fail.
+wait_until()
+{
+	local what=$1 i=0 limit
+
+	shift
+	limit=$((${VFS_WAIT:-10} * 20))
+	until "$@"; do
+		i=$((i + 1))
+		[ "$i" -lt "$limit" ] || fail "timed out after ${VFS_WAIT:-10} s waiting for: $what"
+		sleep 0.05
+	done
+}
+
+# xattr_get NAME PATH: the value of one extended attribute.
+xattr_get()
+{
+	getfattr --absolute-names --only-values -n "$1" "$2"
+}
+
+# Is the object behind path $1 sealed?
+is_sealed()
+{
+	[ "$(xattr_get user.vineyard.sealed "$1" 2>/dev/null)" = true ]
+}
+
+# wait_sealed PATH: wait until the object or blob at PATH is sealed (the
+# kernel's RELEASE that seals it comes just after the last close).
+wait_sealed()
+{
+	wait_until "$1 to be sealed" is_sealed "$1"
+}
+
+# stat_get KEY [MNT]: one value from MNT/.vineyardfs/stats.
+stat_get()
+{
+	local v
+
+	v=$(awk -v k="$1" '$1 == k { print $2; found = 1 } END { exit !found }' \
+		"${2:-$MNT}/.vineyardfs/stats") || fail "no '$1' in ${2:-$MNT}/.vineyardfs/stats"
+	echo "$v"
+}
+
+# stat_is KEY VALUE [MNT]: for wait_until.
+stat_is()
+{
+	[ "$(stat_get "$1" "${3:-$MNT}")" = "$2" ]
+}
+
+# must_fail TEXT COMMAND...: COMMAND must exit non-zero and print TEXT.
+must_fail()
+{
+	local text=$1 out rc=0
+
+	shift
+	out=$("$@" 2>&1) || rc=$?
+	[ "$rc" -ne 0 ] || fail "'$*' succeeded, expected failure with '$text'"
+	case $out in
+	*"$text"*) ;;
+	*) fail "'$*' failed (exit $rc) without '$text': $out" ;;
+	esac
+}
+
+# py_errno ERRNO CODE: the python statement CODE must raise OSError ERRNO
+# (a name such as EPERM).
+py_errno()
+{
+	local out
+
+	out=$("$PY" - "$1" "$2" <<'EOF'
+import errno, os, sys
+want, code = sys.argv[1], sys.argv[2]
+try:
+    exec(code)
+except OSError as e:
+    got = errno.errorcode.get(e.errno, str(e.errno))
+    if got != want:
+        print("%s raised errno %s (%s), expected %s" % (code, e.errno, got, want))
+        sys.exit(1)
+    sys.exit(0)
+print("%s succeeded, expected %s" % (code, want))
+sys.exit(1)
+EOF
+	) || fail "$out"
+}
+
+# Run in the background and kill at exit: bg_start COMMAND...; pid in BG_PID.
+bg_start()
+{
+	"$@" &
+	BG_PID=$!
+	VFS_BG+=("$BG_PID")
+}
+
+vfs_cleanup()
+{
+	local rc=$? i p s m f
+
+	set +e
+	trap - EXIT
+	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
+		for s in "${VFS_STATES[@]}"; do
+			for f in "$s.mount-stderr" "$s/vineyardfs.log"; do
+				[ -s "$f" ] || continue
+				echo "---- tail of $f ----" >&2
+				tail -n 30 "$f" >&2
+			done
+		done
+	fi
+	for p in "${VFS_BG[@]}"; do
+		kill -9 "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	# Mounts may be stacked (a remount over a stale one): peel them all.
+	for m in "${VFS_MNTS[@]}"; do
+		for i in 1 2 3 4 5; do
+			is_mounted "$m" || break
+			timeout 30 "$VINEYARDFS" umount "$m" >/dev/null 2>&1 ||
+				umount -l "$m" 2>/dev/null
+		done
+	done
+	for s in "${VFS_STATES[@]}"; do
+		p=$(vfs_pid "$s" 2>/dev/null)
+		if pid_is_daemon "$p"; then
+			kill -9 "$p" 2>/dev/null
+			# Not our child: wait for it by polling, bounded.
+			for i in $(seq 100); do
+				pid_alive "$p" || break
+				: "$i"
+				sleep 0.05
+			done
+		fi
+		# A killed daemon leaves its dead FUSE mount behind.
+		for m in "${VFS_MNTS[@]}"; do
+			for i in 1 2 3 4 5; do
+				is_mounted "$m" || break
+				umount -l "$m" 2>/dev/null
+			done
+		done
+		if is_mounted "$s/mem"; then
+			umount "$s/mem" 2>/dev/null || umount -l "$s/mem"
+		fi
+	done
+	if awk -v t="$T/" 'index($2, t) == 1 { found = 1 } END { exit !found }' /proc/self/mounts; then
+		echo "WARNING: something is still mounted under $T; not removing it" >&2
+		[ "$rc" -ne 0 ] || rc=1
+	else
+		rm -rf "$T"
+	fi
+	exit "$rc"
+}
+trap vfs_cleanup EXIT
+trap 'exit 1' HUP INT TERM
