@@ -762,7 +762,7 @@ catalog_stats(catalog_t *c, struct catalog_stats *st)
 	st->instance_id = c->instance;
 	st->memory_limit = c->cfg.memory_limit;
 	if (store_usage(c->store, &st->memory_used) != 0)
-		st->memory_used = c->blob_bytes;
+		st->memory_used = c->blob_bytes + c->unsealed_bytes;
 	st->objects = c->objects.count;
 	st->blobs = c->nsealed + c->nunsealed;
 	st->blobs_sealed = c->nsealed;

@@ -83,6 +83,27 @@ blob_maybe_free(catalog_t *c, struct cblob *b)
 	free(b);
 }
 
+/* Without a tmpfs of its own the kernel does not enforce the memory limit,
+ * so the daemon counts what it writes for unsealed blobs: grow or shrink
+ * b's share to new_size, or -ENOSPC if sealed plus unsealed bytes would
+ * pass the limit. With a tmpfs of its own this is the kernel's job. */
+static int
+account(catalog_t *c, struct cblob *b, uint64_t new_size)
+{
+	if (store_kernel_limited(c->store))
+		return 0;
+	if (new_size > b->held) {
+		uint64_t grow = new_size - b->held;
+
+		if (c->blob_bytes + c->unsealed_bytes + grow > c->cfg.memory_limit)
+			return -ENOSPC;
+		c->unsealed_bytes += grow;
+	} else
+		c->unsealed_bytes -= b->held - new_size;
+	b->held = new_size;
+	return 0;
+}
+
 int
 cat_blob_delete(catalog_t *c, struct cblob *b)
 {
@@ -94,8 +115,10 @@ cat_blob_delete(catalog_t *c, struct cblob *b)
 	if (b->sealed) {
 		c->nsealed--;
 		c->blob_bytes -= b->size;
-	} else
+	} else {
 		c->nunsealed--;
+		account(c, b, 0);
+	}
 	b->deleted = 1;
 	b->owner = NULL;
 	if (c->cfg.inval_entry != NULL) {
@@ -340,7 +363,7 @@ seal(catalog_t *c, struct cblob *b)
 		discard(c, b, "its file is gone");
 		return;
 	}
-	if (!store_kernel_limited(c->store) && c->blob_bytes + size > c->cfg.memory_limit) {
+	if (account(c, b, size) != 0) {
 		discard(c, b, "sealing it would pass the memory limit");
 		return;
 	}
@@ -370,6 +393,7 @@ seal(catalog_t *c, struct cblob *b)
 		goto fail;
 	c->nunsealed--;
 	c->nsealed++;
+	account(c, b, 0); /* its bytes now count as sealed */
 	c->blob_bytes += size;
 	c->seals++;
 	/* No invalidation: unsealed attributes were never cached (timeout 0)
@@ -421,16 +445,8 @@ catalog_write(catalog_t *c, uint64_t blob_id, int fd, const void *buf, size_t si
 		rc = -ENOENT;
 	else if (b->sealed)
 		rc = -EPERM;
-	else if (!store_kernel_limited(c->store)) {
-		uint64_t cur = 0;
-
-		store_blob_size(c->store, b->id, &cur);
-		if ((uint64_t)off + size > cur &&
-		    c->blob_bytes + (uint64_t)off + size > c->cfg.memory_limit) {
-			b->cut_short = 1;
-			rc = -ENOSPC;
-		}
-	}
+	else if ((uint64_t)off + size > b->held && (rc = account(c, b, (uint64_t)off + size)) != 0)
+		b->cut_short = 1;
 	pthread_mutex_unlock(&c->lock);
 	if (rc != 0)
 		return rc;
@@ -479,10 +495,8 @@ catalog_setattr(catalog_t *c, uint64_t ino, int fd, int64_t size, int64_t mode, 
 		}
 	}
 	if (size >= 0) {
-		if (!store_kernel_limited(c->store) && c->blob_bytes + (uint64_t)size > c->cfg.memory_limit) {
-			rc = -ENOSPC;
+		if ((rc = account(c, b, (uint64_t)size)) != 0)
 			goto out;
-		}
 		if (fd < 0 && (rc = store_blob_open(c->store, b->id, O_RDWR, &own_fd)) != 0)
 			goto out;
 		if (ftruncate(fd >= 0 ? fd : own_fd, size) != 0) {

@@ -25,6 +25,8 @@ struct cblob {
 	unsigned opens;		/* open handles */
 	unsigned writers;	/* of which writable */
 	unsigned refs;		/* objects that hold it as a member */
+	uint64_t held;		/* unsealed bytes counted against the limit
+				 * (only without a tmpfs of our own) */
 	struct cobject *owner;	/* first object holding it (the Blob object) */
 };
 
@@ -63,7 +65,8 @@ struct catalog {
 	struct hmap blobs;   /* id -> struct cblob (deleted ones too, until freed) */
 	struct hmap objects; /* id -> struct cobject */
 	struct hmap names;   /* hmap_str_hash(name) -> struct cname */
-	uint64_t blob_bytes; /* sizes of live sealed blobs (accounting without a tmpfs) */
+	uint64_t blob_bytes;	 /* sizes of live sealed blobs */
+	uint64_t unsealed_bytes; /* sum of held (accounting without a tmpfs) */
 	uint64_t nsealed, nunsealed;
 	uint64_t creates, seals, discards, deletes, opens;
 	int64_t start_ns; /* the fixed directories' times */

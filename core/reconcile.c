@@ -51,8 +51,10 @@ scan_file(void *arg, const char *name, uint64_t id)
 	return 0;
 }
 
+/* Blobs to drop, by id: dropping one may free others (an object holding
+ * two bad blobs takes both with it), so each is looked up again. */
 struct pick {
-	struct cblob **v;
+	uint64_t *v;
 	size_t n, cap;
 	struct scan *s;
 	int err;
@@ -77,7 +79,7 @@ pick_blob(void *value, void *arg)
 		return;
 	if (p->n == p->cap) {
 		size_t cap = p->cap ? p->cap * 2 : 64;
-		struct cblob **v = realloc(p->v, cap * sizeof *v);
+		uint64_t *v = realloc(p->v, cap * sizeof *v);
 
 		if (v == NULL) {
 			p->err = -ENOMEM;
@@ -86,7 +88,7 @@ pick_blob(void *value, void *arg)
 		p->v = v;
 		p->cap = cap;
 	}
-	p->v[p->n++] = b;
+	p->v[p->n++] = b->id;
 }
 
 struct dangling {
@@ -126,17 +128,20 @@ pick_dangling(void *value, void *arg)
 	}
 }
 
-/* Delete b with every object that holds it. */
+/* Delete blob id with its owner; other holders are left dangling and are
+ * dropped after. Deleting the owner may free the blob: look it up again. */
 static int
-drop_blob(catalog_t *c, struct cblob *b)
+drop_blob(catalog_t *c, uint64_t id)
 {
+	struct cblob *b;
 	int rc;
 
-	while (b->owner != NULL && !b->deleted)
+	while ((b = cat_blob_find(c, id)) != NULL && !b->deleted) {
+		if (b->owner == NULL)
+			return cat_blob_delete(c, b);
 		if ((rc = cat_object_delete(c, b->owner)) != 0)
 			return rc;
-	if (!b->deleted)
-		return cat_blob_delete(c, b);
+	}
 	return 0;
 }
 
@@ -158,10 +163,13 @@ reconcile_run(catalog_t *c)
 	if ((rc = meta_begin(c->meta)) != 0)
 		goto out;
 	for (i = 0; i < p.n; i++) {
+		struct cblob *b = cat_blob_find(c, p.v[i]);
 		char ids[ID_STR_LEN + 1];
 
-		id_format(p.v[i]->id, ids);
-		if (!p.v[i]->sealed) {
+		if (b == NULL || b->deleted)
+			continue; /* went with an object dropped for another blob */
+		id_format(b->id, ids);
+		if (!b->sealed) {
 			unsealed++;
 			log_info("discarding unsealed blob %s (its writer did not finish)", ids);
 		} else {
@@ -170,7 +178,7 @@ reconcile_run(catalog_t *c)
 				  "it and its objects",
 			    ids, store_dir(c->store));
 		}
-		if ((rc = drop_blob(c, p.v[i])) != 0)
+		if ((rc = drop_blob(c, b->id)) != 0)
 			goto fail_tx;
 	}
 	/* Dropping an object can leave its parents dangling: repeat. */

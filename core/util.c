@@ -101,7 +101,15 @@ util_mkdirs(const char *path, unsigned mode)
 			return -errno;
 		*p = '/';
 	}
-	if (mkdir(buf, mode) != 0 && errno != EEXIST)
-		return -errno;
+	if (mkdir(buf, mode) != 0) {
+		struct stat st;
+
+		if (errno != EEXIST)
+			return -errno;
+		if (stat(buf, &st) != 0)
+			return -errno;
+		if (!S_ISDIR(st.st_mode))
+			return -ENOTDIR;
+	}
 	return 0;
 }

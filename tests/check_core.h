@@ -4,6 +4,29 @@
 
 #include <check.h>
 
+Suite *catalog_suite(void);
+Suite *hmap_suite(void);
 Suite *id_suite(void);
+Suite *meta_suite(void);
+Suite *object_suite(void);
+Suite *store_suite(void);
+Suite *util_suite(void);
+
+/*
+ * Scratch space. test_root_setup/test_root_teardown are an unchecked
+ * fixture: they run in the runner process, so the root (and any tmpfs a test
+ * mounted below it) goes away even when a test fails in its forked child.
+ */
+#define TEST_TIMEOUT 120 /* seconds: a safety net on a noisy machine, not a check */
+void test_root_setup(void);
+void test_root_teardown(void);
+/* A new empty directory under the root; caller frees. */
+char *test_mkdtemp(const char *tag);
+/* Unmount whatever is mounted at or below path, then rm -rf it. */
+void test_rmtree(const char *path);
+/* Does path exist (lstat)? */
+int test_exists(const char *path);
+/* Create a file at dir/name holding len bytes of data (or len zeros). */
+void test_write_file(const char *dir, const char *name, const void *data, size_t len);
 
 #endif

@@ -97,6 +97,7 @@ id_suite(void)
 	Suite *s = suite_create("id");
 	TCase *tc = tcase_create("id");
 
+	tcase_set_timeout(tc, TEST_TIMEOUT);
 	tcase_add_test(tc, test_ids_unique_and_typed);
 	tcase_add_test(tc, test_resume_after_last);
 	tcase_add_test(tc, test_format_parse);

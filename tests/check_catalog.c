@@ -1,0 +1,1275 @@
+/*
+ * check_catalog: the catalog over a backing directory (no mount): creating
+ * and sealing Blob objects, lookups and listings, removal, xattrs, blob
+ * lifetimes past deletion, restart and crash recovery, the memory limit.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "core/catalog.h"
+#include "core/id.h"
+#include "core/meta.h"
+#include "core/object.h"
+#include "tests/check_core.h"
+
+#define KIB 1024
+#define MIB (1024 * 1024)
+#define INSTANCE 7
+#define X(f) "user.vineyard." f
+
+/* What the hooks saw. */
+struct hooks {
+	unsigned freed;
+	uint64_t freed_ids[64];
+	unsigned inval_entries;
+	struct {
+		uint64_t parent;
+		char name[CATALOG_NAME_MAX + 1];
+	} entries[64];
+	unsigned inval_inodes;
+	uint64_t inodes[64];
+};
+
+static struct hooks hk;
+static char *state, *backing;
+static struct catalog_config cfg;
+static catalog_t *cat;
+
+static void
+on_blob_freed(void *arg, uint64_t id)
+{
+	struct hooks *h = arg;
+
+	ck_assert_ptr_eq(h, &hk);
+	if (h->freed < 64)
+		h->freed_ids[h->freed] = id;
+	h->freed++;
+}
+
+static void
+on_inval_entry(void *arg, uint64_t parent, const char *name)
+{
+	struct hooks *h = arg;
+
+	if (h->inval_entries < 64) {
+		h->entries[h->inval_entries].parent = parent;
+		snprintf(h->entries[h->inval_entries].name, sizeof h->entries[0].name, "%s", name);
+	}
+	h->inval_entries++;
+}
+
+static void
+on_inval_inode(void *arg, uint64_t ino)
+{
+	struct hooks *h = arg;
+
+	if (h->inval_inodes < 64)
+		h->inodes[h->inval_inodes] = ino;
+	h->inval_inodes++;
+}
+
+static int
+was_freed(uint64_t id)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < hk.freed && i < 64; i++)
+		n += hk.freed_ids[i] == id;
+	return n;
+}
+
+static int
+entry_invalidated(uint64_t parent, const char *name)
+{
+	unsigned i;
+
+	for (i = 0; i < hk.inval_entries && i < 64; i++)
+		if (hk.entries[i].parent == parent && strcmp(hk.entries[i].name, name) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+cat_setup(void)
+{
+	memset(&hk, 0, sizeof hk);
+	state = test_mkdtemp("state");
+	backing = test_mkdtemp("mem");
+	memset(&cfg, 0, sizeof cfg);
+	cfg.state_dir = state;
+	cfg.backing_dir = backing;
+	cfg.memory_limit = 64 * MIB;
+	cfg.instance_id = INSTANCE;
+	cfg.hook_arg = &hk;
+	cfg.blob_freed = on_blob_freed;
+	cfg.inval_entry = on_inval_entry;
+	cfg.inval_inode = on_inval_inode;
+	cat = NULL;
+	ck_assert_int_eq(catalog_open(&cfg, &cat), 0);
+	ck_assert_ptr_nonnull(cat);
+}
+
+static void
+cat_teardown(void)
+{
+	catalog_close(cat);
+	test_rmtree(state);
+	test_rmtree(backing);
+	free(state);
+	free(backing);
+}
+
+/* Close and reopen the catalog on the same directories. */
+static void
+reopen(void)
+{
+	catalog_close(cat);
+	cat = NULL;
+	ck_assert_int_eq(catalog_open(&cfg, &cat), 0);
+}
+
+/* A new Blob object with data, still open for writing. */
+struct made {
+	struct catalog_attr attr; /* of names/<name> */
+	uint64_t oid, bid;
+	int fd;
+};
+
+static void
+create(const char *name, const void *data, size_t len, uid_t uid, gid_t gid, mode_t mode,
+    struct made *m)
+{
+	memset(m, 0, sizeof *m);
+	m->fd = -1;
+	ck_assert_int_eq(catalog_create_blob_object(cat, name, uid, gid, mode, &m->attr, &m->bid, &m->fd), 0);
+	ck_assert_int_ge(m->fd, 0);
+	ck_assert(id_is_blob(m->bid));
+	ck_assert_int_eq(id_view_of_ino(m->attr.ino), ID_VIEW_DATA);
+	m->oid = id_of_ino(m->attr.ino);
+	ck_assert(!id_is_blob(m->oid));
+	if (len > 0)
+		ck_assert_int_eq(pwrite(m->fd, data, len, 0), (ssize_t)len);
+}
+
+/* A sealed Blob object: create, write, close, release. */
+static void
+make_sealed(const char *name, const void *data, size_t len, struct made *m)
+{
+	create(name, data, len, 1000, 1000, 0644, m);
+	ck_assert_int_eq(close(m->fd), 0);
+	m->fd = -1;
+	catalog_release(cat, m->bid, 1);
+}
+
+static void
+blob_path(uint64_t bid, char *buf, size_t len)
+{
+	char name[ID_STR_LEN + 1];
+
+	id_format(bid, name);
+	snprintf(buf, len, "%s/%s", backing, name);
+}
+
+/* getxattr as a string; asserts success. Caller frees. */
+static char *
+xget(uint64_t ino, const char *name)
+{
+	char *v = NULL, *s;
+	size_t len = 0;
+	int rc = catalog_xattr_get(cat, ino, name, &v, &len);
+
+	ck_assert_msg(rc == 0, "getxattr %s: %d", name, rc);
+	s = strndup(v, len);
+	free(v);
+	return s;
+}
+
+static void
+xget_is(uint64_t ino, const char *name, const char *want)
+{
+	char *v = xget(ino, name);
+
+	ck_assert_str_eq(v, want);
+	free(v);
+}
+
+static int
+xset(uint64_t ino, const char *name, const char *value, int flags)
+{
+	return catalog_xattr_set(cat, ino, name, value, strlen(value), flags);
+}
+
+static void
+read_is(uint64_t ino, const void *data, size_t len)
+{
+	char *buf = malloc(len + 1);
+	uint64_t bid = 0;
+	int fd = -1;
+
+	ck_assert_int_eq(catalog_open_data(cat, ino, 0, &bid, &fd), 0);
+	ck_assert_int_eq(pread(fd, buf, len + 1, 0), (ssize_t)len);
+	ck_assert_int_eq(memcmp(buf, data, len), 0);
+	close(fd);
+	catalog_release(cat, bid, 0);
+	free(buf);
+}
+
+static const char DATA[] = "hello, vineyard";
+#define DLEN (sizeof DATA - 1)
+
+START_TEST(test_create_and_seal)
+{
+	struct catalog_attr a;
+	struct catalog_stats s;
+	struct made m;
+	char path[PATH_MAX];
+
+	create("alpha", DATA, DLEN, 1000, 1001, 0640, &m);
+	ck_assert_uint_eq(m.attr.mode, S_IFREG | 0640);
+	ck_assert_uint_eq(m.attr.uid, 1000);
+	ck_assert_uint_eq(m.attr.gid, 1001);
+	ck_assert_uint_eq(m.attr.nlink, 1);
+	ck_assert_int_eq(m.attr.sealed, 0);
+	ck_assert_uint_eq(id_instance(m.oid), INSTANCE);
+	ck_assert_uint_eq(id_instance(m.bid), INSTANCE);
+	blob_path(m.bid, path, sizeof path);
+	ck_assert(test_exists(path));
+	/* Unsealed: the size is the file's as it is written. */
+	ck_assert_int_eq(catalog_getattr(cat, m.attr.ino, &a), 0);
+	ck_assert_int_eq(a.sealed, 0);
+	ck_assert_uint_eq(a.size, DLEN);
+	xget_is(m.attr.ino, X("sealed"), "false");
+	xget_is(m.attr.ino, X("nbytes"), "15");
+	xget_is(m.bid, X("sealed"), "false");
+	catalog_stats(cat, &s);
+	ck_assert_uint_eq(s.instance_id, INSTANCE);
+	ck_assert_uint_eq(s.creates, 1);
+	ck_assert_uint_eq(s.objects, 1);
+	ck_assert_uint_eq(s.blobs, 1);
+	ck_assert_uint_eq(s.blobs_unsealed, 1);
+	ck_assert_uint_eq(s.blobs_sealed, 0);
+	ck_assert_uint_eq(s.names, 1);
+	ck_assert_uint_eq(s.memory_used, 0);
+	ck_assert_int_eq(close(m.fd), 0);
+	catalog_release(cat, m.bid, 1);
+	/* Sealed by the release of the only writer. */
+	ck_assert_int_eq(catalog_getattr(cat, m.attr.ino, &a), 0);
+	ck_assert_int_eq(a.sealed, 1);
+	ck_assert_uint_eq(a.size, DLEN);
+	ck_assert_uint_eq(a.mode, S_IFREG | 0640);
+	ck_assert_int_eq(catalog_getattr(cat, m.bid, &a), 0);
+	ck_assert_int_eq(a.sealed, 1);
+	ck_assert_uint_eq(a.size, DLEN);
+	ck_assert_int_eq(catalog_getattr(cat, m.oid, &a), 0);
+	ck_assert_int_eq(a.sealed, 1);
+	ck_assert_uint_eq(a.mode, S_IFDIR | 0750);
+	xget_is(m.attr.ino, X("sealed"), "true");
+	xget_is(m.oid, X("sealed"), "true");
+	xget_is(m.bid, X("sealed"), "true");
+	xget_is(m.oid, X("nbytes"), "15");
+	xget_is(m.bid, X("nbytes"), "15");
+	xget_is(m.oid, X("typename"), "Blob");
+	xget_is(m.oid, X("global"), "false");
+	xget_is(m.oid, X("instance_id"), "7");
+	read_is(m.attr.ino, DATA, DLEN);
+	read_is(m.bid, DATA, DLEN);
+	catalog_stats(cat, &s);
+	ck_assert_uint_eq(s.seals, 1);
+	ck_assert_uint_eq(s.blobs_sealed, 1);
+	ck_assert_uint_eq(s.blobs_unsealed, 0);
+	ck_assert_uint_eq(s.memory_used, DLEN);
+	ck_assert_uint_eq(s.discards, 0);
+	ck_assert_uint_eq(hk.freed, 0);
+}
+END_TEST
+
+START_TEST(test_last_writer_seals)
+{
+	struct catalog_attr a;
+	uint64_t bid = 0;
+	struct made m;
+	int fd = -1, rfd = -1;
+
+	create("alpha", DATA, DLEN, 0, 0, 0600, &m);
+	ck_assert_int_eq(catalog_open_data(cat, m.attr.ino, 1, &bid, &fd), 0);
+	ck_assert_uint_eq(bid, m.bid);
+	ck_assert_int_eq(catalog_open_data(cat, m.bid, 0, &bid, &rfd), 0);
+	close(m.fd);
+	catalog_release(cat, m.bid, 1);
+	ck_assert_int_eq(catalog_getattr(cat, m.attr.ino, &a), 0);
+	ck_assert_int_eq(a.sealed, 0); /* a writer remains */
+	ck_assert_int_eq(pwrite(fd, "!", 1, DLEN), 1);
+	close(fd);
+	catalog_release(cat, m.bid, 1);
+	ck_assert_int_eq(catalog_getattr(cat, m.attr.ino, &a), 0);
+	ck_assert_int_eq(a.sealed, 1); /* readers do not hold the seal back */
+	ck_assert_uint_eq(a.size, DLEN + 1);
+	close(rfd);
+	catalog_release(cat, m.bid, 0);
+	ck_assert_uint_eq(hk.freed, 0);
+}
+END_TEST
+
+START_TEST(test_sealed_is_read_only)
+{
+	struct catalog_attr a;
+	uint64_t bid = 0;
+	struct made m;
+	int fd = -1;
+
+	make_sealed("alpha", DATA, DLEN, &m);
+	ck_assert_int_eq(catalog_open_data(cat, m.attr.ino, 1, &bid, &fd), -EPERM);
+	ck_assert_int_eq(catalog_open_data(cat, m.bid, 1, &bid, &fd), -EPERM);
+	ck_assert_int_eq(fd, -1);
+	ck_assert_int_eq(catalog_setattr(cat, m.attr.ino, -1, 0, -1, -1, -1, -1, &a), -EPERM);
+	ck_assert_int_eq(catalog_setattr(cat, m.bid, -1, 0, -1, -1, -1, -1, &a), -EPERM);
+	ck_assert_int_eq(catalog_setattr(cat, m.attr.ino, -1, -1, -1, -1, -1, 12345, &a), -EPERM);
+	ck_assert_int_eq(catalog_open_data(cat, m.bid, 0, &bid, &fd), 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(fcntl(fd, F_GETFL) & O_ACCMODE, O_RDONLY);
+	ck_assert_int_eq(catalog_write(cat, m.bid, fd, "x", 1, 0), -EPERM);
+	close(fd);
+	catalog_release(cat, bid, 0);
+	/* Unknown inodes, and inodes that hold no data. */
+	ck_assert_int_eq(catalog_open_data(cat, ID_BLOB_BIT | 12345, 0, &bid, &fd), -ENOENT);
+	ck_assert_int_eq(catalog_open_data(cat, m.oid, 0, &bid, &fd), -ENOENT);
+	ck_assert_int_eq(catalog_open_data(cat, id_ino(m.oid, ID_VIEW_META), 0, &bid, &fd), -ENOENT);
+	read_is(m.attr.ino, DATA, DLEN);
+}
+END_TEST
+
+START_TEST(test_lookups)
+{
+	char oname[ID_STR_LEN + 1], bname[ID_STR_LEN + 1], *text = NULL;
+	struct catalog_attr a;
+	uint64_t bid = 0;
+	size_t len = 0;
+	json_t *tree;
+	struct made m;
+
+	make_sealed("alpha", DATA, DLEN, &m);
+	id_format(m.oid, oname);
+	id_format(m.bid, bname);
+
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_ROOT, "objects", &a), 0);
+	ck_assert_uint_eq(a.ino, CATALOG_INO_OBJECTS);
+	ck_assert_uint_eq(a.mode, S_IFDIR | 01777);
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_ROOT, "blobs", &a), 0);
+	ck_assert_uint_eq(a.ino, CATALOG_INO_BLOBS);
+	ck_assert_uint_eq(a.mode, S_IFDIR | 0555);
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_ROOT, "names", &a), 0);
+	ck_assert_uint_eq(a.ino, CATALOG_INO_NAMES);
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_ROOT, ".vineyardfs", &a), 0);
+	ck_assert_uint_eq(a.ino, CATALOG_INO_CONTROL);
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_ROOT, "other", &a), -ENOENT);
+	ck_assert_int_eq(catalog_getattr(cat, CATALOG_INO_ROOT, &a), 0);
+	ck_assert_uint_eq(a.mode, S_IFDIR | 0755);
+
+	/* names/alpha: the Blob object's bytes. */
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "alpha", &a), 0);
+	ck_assert_uint_eq(a.ino, id_ino(m.oid, ID_VIEW_DATA));
+	ck_assert_uint_eq(a.mode, S_IFREG | 0644);
+	ck_assert_uint_eq(a.size, DLEN);
+	ck_assert_uint_eq(a.uid, 1000);
+	ck_assert_int_eq(a.sealed, 1);
+	ck_assert_int_eq(catalog_data_blob(cat, a.ino, &bid), 0);
+	ck_assert_uint_eq(bid, m.bid);
+	/* objects/o…: the directory. */
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_OBJECTS, oname, &a), 0);
+	ck_assert_uint_eq(a.ino, m.oid);
+	ck_assert_uint_eq(a.mode, S_IFDIR | 0755);
+	ck_assert_uint_eq(a.nlink, 2);
+	/* blobs/b…: the blob. */
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_BLOBS, bname, &a), 0);
+	ck_assert_uint_eq(a.ino, m.bid);
+	ck_assert_uint_eq(a.mode, S_IFREG | 0644);
+	ck_assert_uint_eq(a.size, DLEN);
+	ck_assert_uint_eq(a.nlink, 1);
+	/* Inside objects/o…: meta.json and the member buffer_. */
+	ck_assert_int_eq(catalog_lookup(cat, m.oid, "meta.json", &a), 0);
+	ck_assert_uint_eq(a.ino, id_ino(m.oid, ID_VIEW_META));
+	ck_assert_uint_eq(a.mode, S_IFREG | 0444);
+	ck_assert_int_eq(catalog_read_generated(cat, a.ino, &text, &len), 0);
+	ck_assert_uint_eq(a.size, len);
+	ck_assert_uint_eq(strlen(text), len);
+	tree = json_loadb(text, len, 0, NULL);
+	free(text);
+	ck_assert_ptr_nonnull(tree);
+	ck_assert_str_eq(json_string_value(json_object_get(tree, "typename")), "Blob");
+	ck_assert_str_eq(json_string_value(json_object_get(tree, "id")), oname);
+	ck_assert_int_eq(json_integer_value(json_object_get(tree, "nbytes")), DLEN);
+	ck_assert(json_is_true(json_object_get(tree, "sealed")));
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(tree, OBJECT_BLOB_MEMBER), "id")),
+	    bname);
+	json_decref(tree);
+	ck_assert_int_eq(catalog_lookup(cat, m.oid, OBJECT_BLOB_MEMBER, &a), 0);
+	ck_assert_uint_eq(a.ino, m.bid);
+	ck_assert_uint_eq(a.size, DLEN);
+	xget_is(m.oid, X("member.buffer_"), bname);
+	xget_is(m.oid, X("id"), oname);
+	xget_is(m.bid, X("id"), bname);
+
+	/* What is not there. */
+	ck_assert_int_eq(catalog_lookup(cat, m.oid, "nope", &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "beta", &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_OBJECTS, "junk", &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_OBJECTS, bname, &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_BLOBS, oname, &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_OBJECTS, "o0007000000000001", &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, m.bid, "x", &a), -ENOTDIR);
+	ck_assert_int_eq(catalog_lookup(cat, m.attr.ino, "x", &a), -ENOTDIR);
+	ck_assert_int_eq(catalog_getattr(cat, id_ino(m.oid | 0xfff0, ID_VIEW_OBJECT), &a), -ENOENT);
+	ck_assert_int_eq(catalog_read_generated(cat, m.oid, &text, &len), -EINVAL);
+	ck_assert_int_eq(catalog_readlink(cat, id_ino(m.oid, ID_VIEW_META), &text), -EINVAL);
+}
+END_TEST
+
+#define MAXLIST 16
+
+struct listing {
+	char *names[MAXLIST];
+	struct catalog_attr attrs[MAXLIST];
+	int n;
+	int stop_at;
+};
+
+static int
+on_entry(void *arg, const char *name, const struct catalog_attr *attr)
+{
+	struct listing *l = arg;
+
+	ck_assert_int_lt(l->n, MAXLIST);
+	l->names[l->n] = strdup(name);
+	l->attrs[l->n] = *attr;
+	l->n++;
+	return l->n == l->stop_at ? 77 : 0;
+}
+
+/* The attributes listed under name; asserts it was listed once. */
+static const struct catalog_attr *
+listed(const struct listing *l, const char *name)
+{
+	const struct catalog_attr *a = NULL;
+	int i, n = 0;
+
+	for (i = 0; i < l->n; i++) {
+		if (strcmp(l->names[i], name) == 0) {
+			a = &l->attrs[i];
+			n++;
+		}
+	}
+	ck_assert_msg(n == 1, "\"%s\" listed %d times", name, n);
+	return a;
+}
+
+static void
+list_free(struct listing *l)
+{
+	int i;
+
+	for (i = 0; i < l->n; i++)
+		free(l->names[i]);
+	memset(l, 0, sizeof *l);
+}
+
+static void
+list(uint64_t dir, struct listing *l)
+{
+	list_free(l);
+	ck_assert_int_eq(catalog_list(cat, dir, on_entry, l), 0);
+}
+
+START_TEST(test_listings)
+{
+	char oa[ID_STR_LEN + 1], ob[ID_STR_LEN + 1], ba[ID_STR_LEN + 1], bb[ID_STR_LEN + 1];
+	struct listing l = { 0 };
+	struct made a, b;
+
+	make_sealed("alpha", DATA, DLEN, &a);
+	make_sealed("beta", "xy", 2, &b);
+	id_format(a.oid, oa);
+	id_format(b.oid, ob);
+	id_format(a.bid, ba);
+	id_format(b.bid, bb);
+
+	list(CATALOG_INO_ROOT, &l);
+	ck_assert_int_eq(l.n, 4);
+	ck_assert_uint_eq(listed(&l, "objects")->ino, CATALOG_INO_OBJECTS);
+	ck_assert_uint_eq(listed(&l, "blobs")->ino, CATALOG_INO_BLOBS);
+	ck_assert_uint_eq(listed(&l, "names")->ino, CATALOG_INO_NAMES);
+	ck_assert_uint_eq(listed(&l, ".vineyardfs")->ino, CATALOG_INO_CONTROL);
+
+	list(CATALOG_INO_NAMES, &l);
+	ck_assert_int_eq(l.n, 2);
+	ck_assert_uint_eq(listed(&l, "alpha")->ino, id_ino(a.oid, ID_VIEW_DATA));
+	ck_assert_uint_eq(listed(&l, "alpha")->size, DLEN);
+	ck_assert_uint_eq(listed(&l, "beta")->ino, id_ino(b.oid, ID_VIEW_DATA));
+	ck_assert_uint_eq(listed(&l, "beta")->size, 2);
+
+	list(CATALOG_INO_OBJECTS, &l);
+	ck_assert_int_eq(l.n, 2);
+	ck_assert_uint_eq(listed(&l, oa)->ino, a.oid);
+	ck_assert(S_ISDIR(listed(&l, oa)->mode));
+	ck_assert_uint_eq(listed(&l, ob)->ino, b.oid);
+
+	list(CATALOG_INO_BLOBS, &l);
+	ck_assert_int_eq(l.n, 2);
+	ck_assert_uint_eq(listed(&l, ba)->ino, a.bid);
+	ck_assert_uint_eq(listed(&l, bb)->ino, b.bid);
+	ck_assert_uint_eq(listed(&l, bb)->size, 2);
+
+	list(a.oid, &l);
+	ck_assert_int_eq(l.n, 2);
+	ck_assert_uint_eq(listed(&l, "meta.json")->ino, id_ino(a.oid, ID_VIEW_META));
+	ck_assert_uint_eq(listed(&l, OBJECT_BLOB_MEMBER)->ino, a.bid);
+
+	/* A non-zero return stops the listing. */
+	list_free(&l);
+	l.stop_at = 1;
+	ck_assert_int_eq(catalog_list(cat, CATALOG_INO_NAMES, on_entry, &l), 77);
+	ck_assert_int_eq(l.n, 1);
+	ck_assert_int_eq(catalog_list(cat, a.bid, on_entry, &l), -ENOTDIR);
+	ck_assert_int_eq(catalog_list(cat, a.attr.ino, on_entry, &l), -ENOTDIR);
+	ck_assert_int_eq(l.n, 1);
+	list_free(&l);
+}
+END_TEST
+
+START_TEST(test_bad_names)
+{
+	char longname[CATALOG_NAME_MAX + 2];
+	struct catalog_attr a;
+	struct catalog_stats s;
+	uint64_t bid = 0;
+	struct made m;
+	int fd = -1;
+
+	create("alpha", NULL, 0, 0, 0, 0644, &m);
+	ck_assert_int_eq(catalog_create_blob_object(cat, "alpha", 0, 0, 0644, &a, &bid, &fd), -EEXIST);
+	ck_assert_int_eq(fd, -1);
+	ck_assert_int_eq(catalog_create_blob_object(cat, "", 0, 0, 0644, &a, &bid, &fd), -EINVAL);
+	ck_assert_int_eq(catalog_create_blob_object(cat, "a/b", 0, 0, 0644, &a, &bid, &fd), -EINVAL);
+	ck_assert_int_eq(catalog_create_blob_object(cat, "/", 0, 0, 0644, &a, &bid, &fd), -EINVAL);
+	ck_assert_int_eq(catalog_create_blob_object(cat, "..", 0, 0, 0644, &a, &bid, &fd), -EINVAL);
+	ck_assert_int_eq(catalog_create_blob_object(cat, ".", 0, 0, 0644, &a, &bid, &fd), -EINVAL);
+	memset(longname, 'x', CATALOG_NAME_MAX + 1);
+	longname[CATALOG_NAME_MAX + 1] = '\0';
+	ck_assert_int_eq(catalog_create_blob_object(cat, longname, 0, 0, 0644, &a, &bid, &fd),
+	    -ENAMETOOLONG);
+	catalog_stats(cat, &s);
+	ck_assert_uint_eq(s.objects, 1);
+	ck_assert_uint_eq(s.blobs, 1);
+	ck_assert_uint_eq(s.names, 1);
+	ck_assert_uint_eq(s.creates, 1);
+	/* Exactly 255 bytes is fine, and so are dots inside a name. */
+	longname[CATALOG_NAME_MAX] = '\0';
+	ck_assert_int_eq(catalog_create_blob_object(cat, longname, 0, 0, 0644, &a, &bid, &fd), 0);
+	close(fd);
+	catalog_release(cat, bid, 1);
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, longname, &a), 0);
+	ck_assert_int_eq(catalog_create_blob_object(cat, "...", 0, 0, 0644, &a, &bid, &fd), 0);
+	close(fd);
+	catalog_release(cat, bid, 1);
+	/* The failed creates left no blob file behind. */
+	{
+		struct listing l = { 0 };
+
+		list(CATALOG_INO_BLOBS, &l);
+		ck_assert_int_eq(l.n, 3);
+		list_free(&l);
+	}
+	close(m.fd);
+	catalog_release(cat, m.bid, 1);
+}
+END_TEST
+
+START_TEST(test_unlink)
+{
+	char oname[ID_STR_LEN + 1], bname[ID_STR_LEN + 1], path[PATH_MAX];
+	struct catalog_attr a;
+	struct catalog_stats s;
+	struct made m, keep;
+
+	make_sealed("alpha", DATA, DLEN, &m);
+	make_sealed("keep", "k", 1, &keep);
+	id_format(m.oid, oname);
+	id_format(m.bid, bname);
+	blob_path(m.bid, path, sizeof path);
+	ck_assert(test_exists(path));
+	ck_assert_int_eq(catalog_unlink(cat, CATALOG_INO_NAMES, "alpha"), 0);
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "alpha", &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_OBJECTS, oname, &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_BLOBS, bname, &a), -ENOENT);
+	ck_assert_int_eq(catalog_getattr(cat, m.oid, &a), -ENOENT);
+	ck_assert_int_eq(catalog_getattr(cat, m.attr.ino, &a), -ENOENT);
+	ck_assert_int_eq(catalog_getattr(cat, m.bid, &a), -ENOENT);
+	ck_assert(!test_exists(path));
+	ck_assert_uint_eq(hk.freed, 1);
+	ck_assert_int_eq(was_freed(m.bid), 1);
+	ck_assert(entry_invalidated(CATALOG_INO_NAMES, "alpha"));
+	ck_assert(entry_invalidated(CATALOG_INO_OBJECTS, oname));
+	ck_assert(entry_invalidated(CATALOG_INO_BLOBS, bname));
+	catalog_stats(cat, &s);
+	ck_assert_uint_eq(s.objects, 1);
+	ck_assert_uint_eq(s.blobs, 1);
+	ck_assert_uint_eq(s.names, 1);
+	ck_assert_uint_eq(s.deletes, 1);
+	ck_assert_uint_eq(s.memory_used, 1);
+	ck_assert_int_eq(catalog_unlink(cat, CATALOG_INO_NAMES, "alpha"), -ENOENT);
+	ck_assert_int_eq(catalog_unlink(cat, CATALOG_INO_OBJECTS, "keep"), -EPERM);
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "keep", &a), 0);
+	/* Gone for good: not back after a restart. */
+	reopen();
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "alpha", &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_OBJECTS, oname, &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "keep", &a), 0);
+	/* The name is free again. */
+	make_sealed("alpha", "new", 3, &m);
+	read_is(m.attr.ino, "new", 3);
+}
+END_TEST
+
+START_TEST(test_rmdir)
+{
+	char oname[ID_STR_LEN + 1], bname[ID_STR_LEN + 1], path[PATH_MAX];
+	struct catalog_attr a;
+	struct catalog_stats s;
+	struct made m;
+
+	make_sealed("alpha", DATA, DLEN, &m);
+	id_format(m.oid, oname);
+	id_format(m.bid, bname);
+	blob_path(m.bid, path, sizeof path);
+	ck_assert_int_eq(catalog_rmdir(cat, CATALOG_INO_ROOT, "objects"), -EPERM);
+	ck_assert_int_eq(catalog_rmdir(cat, CATALOG_INO_NAMES, "alpha"), -ENOTDIR);
+	ck_assert_int_eq(catalog_rmdir(cat, CATALOG_INO_OBJECTS, bname), -ENOENT);
+	ck_assert_int_eq(catalog_rmdir(cat, CATALOG_INO_OBJECTS, "junk"), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "alpha", &a), 0);
+	ck_assert_int_eq(catalog_rmdir(cat, CATALOG_INO_OBJECTS, oname), 0);
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_OBJECTS, oname, &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "alpha", &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_BLOBS, bname, &a), -ENOENT);
+	ck_assert(!test_exists(path));
+	ck_assert_int_eq(was_freed(m.bid), 1);
+	catalog_stats(cat, &s);
+	ck_assert_uint_eq(s.objects, 0);
+	ck_assert_uint_eq(s.blobs, 0);
+	ck_assert_uint_eq(s.names, 0);
+	ck_assert_uint_eq(s.memory_used, 0);
+	ck_assert_int_eq(catalog_rmdir(cat, CATALOG_INO_OBJECTS, oname), -ENOENT);
+	reopen();
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_OBJECTS, oname, &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "alpha", &a), -ENOENT);
+}
+END_TEST
+
+/* Is name in a NUL-separated list? */
+static int
+in_list(const char *list, size_t len, const char *name)
+{
+	size_t off = 0;
+
+	while (off < len) {
+		if (strcmp(list + off, name) == 0)
+			return 1;
+		off += strlen(list + off) + 1;
+	}
+	return 0;
+}
+
+START_TEST(test_xattrs)
+{
+	char *v = NULL, *names = NULL;
+	size_t len = 0;
+	struct made m;
+	json_t *tree;
+	char *text;
+
+	create("alpha", DATA, DLEN, 0, 0, 0644, &m);
+	/* Set while unsealed, through either view of the object. */
+	ck_assert_int_eq(xset(m.attr.ino, X("shape_"), "[2, 3]", 0), 0);
+	xget_is(m.attr.ino, X("shape_"), "[2,3]");
+	xget_is(m.oid, X("shape_"), "[2,3]");
+	ck_assert_int_eq(xset(m.oid, X("comment"), "hello world", 0), 0);
+	xget_is(m.attr.ino, X("comment"), "hello world");
+	ck_assert_int_eq(xset(m.oid, X("shape_"), "[4]", XATTR_CREATE), -EEXIST);
+	xget_is(m.oid, X("shape_"), "[2,3]");
+	ck_assert_int_eq(xset(m.oid, X("missing"), "1", XATTR_REPLACE), -ENODATA);
+	ck_assert_int_eq(xset(m.oid, X("shape_"), "[2, 3, 4]", XATTR_REPLACE), 0);
+	xget_is(m.oid, X("shape_"), "[2,3,4]");
+	ck_assert_int_eq(xset(m.oid, X("fresh"), "1", XATTR_CREATE), 0);
+	/* Reserved, malformed, other namespaces, blobs. */
+	ck_assert_int_eq(xset(m.oid, X("typename"), "Tensor", 0), -EPERM);
+	ck_assert_int_eq(xset(m.oid, X("nbytes"), "1", 0), -EPERM);
+	ck_assert_int_eq(xset(m.oid, X("member.buffer_"), "b8000000000000001", 0), -EPERM);
+	ck_assert_int_eq(catalog_xattr_remove(cat, m.oid, X("sealed")), -EPERM);
+	ck_assert_int_eq(xset(m.oid, X("a-b"), "1", 0), -EINVAL);
+	ck_assert_int_eq(xset(m.oid, X(""), "1", 0), -EINVAL);
+	ck_assert_int_eq(xset(m.oid, X("bad"), "\xc0\x80", 0), -EINVAL);
+	ck_assert_int_eq(catalog_xattr_set(cat, m.oid, X("nul"), "a\0b", 3, 0), -EINVAL);
+	ck_assert_int_eq(xset(m.oid, "trusted.x", "1", 0), -ENOTSUP);
+	ck_assert_int_eq(xset(m.oid, "user.other", "1", 0), -ENOTSUP);
+	ck_assert_int_eq(xset(m.bid, X("shape_"), "1", 0), -EPERM);
+	ck_assert_int_eq(xset(id_ino(m.oid, ID_VIEW_META), X("shape_"), "1", 0), -ENOTSUP);
+	ck_assert_int_eq(catalog_xattr_get(cat, m.oid, X("nosuch"), &v, &len), -ENODATA);
+	ck_assert_int_eq(catalog_xattr_get(cat, m.oid, "user.other", &v, &len), -ENODATA);
+	ck_assert_int_eq(catalog_xattr_get(cat, m.oid, X("member.nosuch"), &v, &len), -ENODATA);
+	ck_assert_int_eq(catalog_xattr_get(cat, m.bid, X("shape_"), &v, &len), -ENODATA);
+	/* Listing. */
+	ck_assert_int_eq(catalog_xattr_list(cat, m.attr.ino, &names, &len), 0);
+	ck_assert(in_list(names, len, X("typename")));
+	ck_assert(in_list(names, len, X("sealed")));
+	ck_assert(in_list(names, len, X("member.buffer_")));
+	ck_assert(in_list(names, len, X("shape_")));
+	ck_assert(in_list(names, len, X("comment")));
+	ck_assert(in_list(names, len, X("fresh")));
+	ck_assert(!in_list(names, len, X("missing")));
+	free(names);
+	ck_assert_int_eq(catalog_xattr_list(cat, m.bid, &names, &len), 0);
+	ck_assert(in_list(names, len, X("nbytes")));
+	ck_assert(!in_list(names, len, X("shape_")));
+	free(names);
+	/* Removal. */
+	ck_assert_int_eq(catalog_xattr_remove(cat, m.oid, X("comment")), 0);
+	ck_assert_int_eq(catalog_xattr_get(cat, m.oid, X("comment"), &v, &len), -ENODATA);
+	ck_assert_int_eq(catalog_xattr_remove(cat, m.oid, X("comment")), -ENODATA);
+	ck_assert_int_eq(catalog_xattr_list(cat, m.oid, &names, &len), 0);
+	ck_assert(!in_list(names, len, X("comment")));
+	free(names);
+	/* Fields show in meta.json. */
+	ck_assert_int_eq(catalog_read_generated(cat, id_ino(m.oid, ID_VIEW_META), &text, &len), 0);
+	tree = json_loadb(text, len, 0, NULL);
+	free(text);
+	ck_assert_ptr_nonnull(tree);
+	ck_assert_uint_eq(json_array_size(json_object_get(tree, "shape_")), 3);
+	ck_assert_int_eq(json_integer_value(json_object_get(tree, "fresh")), 1);
+	ck_assert_ptr_null(json_object_get(tree, "comment"));
+	ck_assert(json_is_false(json_object_get(tree, "sealed")));
+	json_decref(tree);
+	/* Sealed: fields are frozen. */
+	close(m.fd);
+	catalog_release(cat, m.bid, 1);
+	ck_assert_int_eq(xset(m.oid, X("shape_"), "[1]", 0), -EPERM);
+	ck_assert_int_eq(xset(m.attr.ino, X("other"), "1", 0), -EPERM);
+	ck_assert_int_eq(catalog_xattr_remove(cat, m.oid, X("shape_")), -EPERM);
+	xget_is(m.oid, X("shape_"), "[2,3,4]");
+	xget_is(m.oid, X("fresh"), "1");
+}
+END_TEST
+
+START_TEST(test_open_blob_outlives_delete)
+{
+	char bname[ID_STR_LEN + 1], path[PATH_MAX], buf[DLEN + 1];
+	struct catalog_attr a;
+	struct catalog_stats s;
+	uint64_t bid1 = 0, bid2 = 0;
+	int fd1 = -1, fd2 = -1, fd3 = -1;
+	struct made m;
+
+	make_sealed("alpha", DATA, DLEN, &m);
+	id_format(m.bid, bname);
+	blob_path(m.bid, path, sizeof path);
+	ck_assert_int_eq(catalog_open_data(cat, m.bid, 0, &bid1, &fd1), 0);
+	ck_assert_int_eq(catalog_open_data(cat, m.attr.ino, 0, &bid2, &fd2), 0);
+	ck_assert_uint_eq(bid1, m.bid);
+	ck_assert_uint_eq(bid2, m.bid);
+	ck_assert_int_eq(catalog_unlink(cat, CATALOG_INO_NAMES, "alpha"), 0);
+	/* Gone from the namespace, the database and the store at once... */
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_BLOBS, bname, &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "alpha", &a), -ENOENT);
+	ck_assert_int_eq(catalog_open_data(cat, m.bid, 0, &bid1, &fd3), -ENOENT);
+	ck_assert(!test_exists(path));
+	catalog_stats(cat, &s);
+	ck_assert_uint_eq(s.blobs, 0);
+	ck_assert_uint_eq(s.objects, 0);
+	ck_assert_uint_eq(s.memory_used, 0);
+	/* ...but its open files still read it, and it is not freed yet. */
+	ck_assert_uint_eq(hk.freed, 0);
+	ck_assert_int_eq(catalog_getattr(cat, m.bid, &a), 0);
+	ck_assert_uint_eq(a.nlink, 0);
+	ck_assert_uint_eq(a.size, DLEN);
+	ck_assert_int_eq(pread(fd1, buf, sizeof buf, 0), (ssize_t)DLEN);
+	ck_assert_int_eq(memcmp(buf, DATA, DLEN), 0);
+	close(fd1);
+	catalog_release(cat, m.bid, 0);
+	ck_assert_uint_eq(hk.freed, 0);
+	ck_assert_int_eq(pread(fd2, buf, sizeof buf, 0), (ssize_t)DLEN);
+	ck_assert_int_eq(memcmp(buf, DATA, DLEN), 0);
+	close(fd2);
+	catalog_release(cat, m.bid, 0);
+	/* The last release frees it, once. */
+	ck_assert_uint_eq(hk.freed, 1);
+	ck_assert_int_eq(was_freed(m.bid), 1);
+	ck_assert_int_eq(catalog_getattr(cat, m.bid, &a), -ENOENT);
+	catalog_release(cat, m.bid, 0); /* a stray release is harmless */
+	ck_assert_uint_eq(hk.freed, 1);
+}
+END_TEST
+
+START_TEST(test_writer_outlives_delete)
+{
+	char path[PATH_MAX];
+	struct catalog_stats s;
+	struct made m;
+
+	/* Removed while still being written: never sealed, freed at release. */
+	create("alpha", DATA, DLEN, 0, 0, 0644, &m);
+	blob_path(m.bid, path, sizeof path);
+	ck_assert_int_eq(catalog_unlink(cat, CATALOG_INO_NAMES, "alpha"), 0);
+	ck_assert(!test_exists(path));
+	ck_assert_uint_eq(hk.freed, 0);
+	ck_assert_int_eq(catalog_write(cat, m.bid, m.fd, "x", 1, 0), -ENOENT);
+	close(m.fd);
+	catalog_release(cat, m.bid, 1);
+	ck_assert_uint_eq(hk.freed, 1);
+	catalog_stats(cat, &s);
+	ck_assert_uint_eq(s.seals, 0);
+	ck_assert_uint_eq(s.blobs, 0);
+	ck_assert_uint_eq(s.blobs_unsealed, 0);
+}
+END_TEST
+
+START_TEST(test_restart)
+{
+	char oname[ID_STR_LEN + 1], *text1 = NULL, *text2 = NULL;
+	struct catalog_attr a, before;
+	struct catalog_stats s;
+	size_t len1 = 0, len2 = 0;
+	struct made m, b, n;
+
+	create("alpha", DATA, DLEN, 1000, 2000, 0640, &m);
+	ck_assert_int_eq(xset(m.oid, X("shape_"), "[3, 5]", 0), 0);
+	ck_assert_int_eq(xset(m.oid, X("note"), "hi there", 0), 0);
+	close(m.fd);
+	catalog_release(cat, m.bid, 1);
+	/* chmod and chown after sealing are allowed, and persist. */
+	ck_assert_int_eq(catalog_setattr(cat, m.attr.ino, -1, -1, 0604, 1001, -1, -1, &a), 0);
+	ck_assert_uint_eq(a.mode, S_IFREG | 0604);
+	ck_assert_uint_eq(a.uid, 1001);
+	ck_assert_uint_eq(a.gid, 2000);
+	make_sealed("beta", "0123456789", 10, &b);
+	ck_assert_int_eq(catalog_getattr(cat, m.attr.ino, &before), 0);
+	ck_assert_int_eq(catalog_read_generated(cat, id_ino(m.oid, ID_VIEW_META), &text1, &len1), 0);
+	id_format(m.oid, oname);
+
+	reopen();
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "alpha", &a), 0);
+	ck_assert_uint_eq(a.ino, m.attr.ino);
+	ck_assert_int_eq(a.sealed, 1);
+	ck_assert_uint_eq(a.size, DLEN);
+	ck_assert_uint_eq(a.mode, S_IFREG | 0604);
+	ck_assert_uint_eq(a.uid, 1001);
+	ck_assert_uint_eq(a.gid, 2000);
+	ck_assert_int_eq(a.mtime_ns, before.mtime_ns);
+	ck_assert_int_eq(a.ctime_ns, before.ctime_ns);
+	ck_assert_int_eq(catalog_getattr(cat, m.bid, &a), 0);
+	ck_assert_uint_eq(a.mode, S_IFREG | 0604);
+	ck_assert_uint_eq(a.uid, 1001);
+	ck_assert_int_eq(a.sealed, 1);
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_OBJECTS, oname, &a), 0);
+	ck_assert_uint_eq(a.mode, S_IFDIR | 0705);
+	xget_is(m.oid, X("shape_"), "[3,5]");
+	xget_is(m.attr.ino, X("note"), "hi there");
+	xget_is(m.oid, X("sealed"), "true");
+	read_is(m.attr.ino, DATA, DLEN);
+	read_is(b.bid, "0123456789", 10);
+	ck_assert_int_eq(catalog_read_generated(cat, id_ino(m.oid, ID_VIEW_META), &text2, &len2), 0);
+	ck_assert_uint_eq(len2, len1);
+	ck_assert_str_eq(text2, text1);
+	free(text1);
+	free(text2);
+	catalog_stats(cat, &s);
+	ck_assert_uint_eq(s.instance_id, INSTANCE);
+	ck_assert_uint_eq(s.objects, 2);
+	ck_assert_uint_eq(s.blobs_sealed, 2);
+	ck_assert_uint_eq(s.blobs_unsealed, 0);
+	ck_assert_uint_eq(s.names, 2);
+	ck_assert_uint_eq(s.memory_used, DLEN + 10);
+	ck_assert_uint_eq(hk.freed, 0);
+	/* Still sealed, still read-only. */
+	{
+		uint64_t bid;
+		int fd = -1;
+
+		ck_assert_int_eq(catalog_open_data(cat, m.attr.ino, 1, &bid, &fd), -EPERM);
+	}
+	/* New ids continue past the old ones. */
+	make_sealed("gamma", "g", 1, &n);
+	ck_assert_uint_gt(n.oid, b.oid);
+	ck_assert_uint_gt(n.bid & ~ID_BLOB_BIT, b.bid & ~ID_BLOB_BIT);
+	ck_assert_uint_gt(n.oid, b.bid & ~ID_BLOB_BIT);
+	/* An instance id remembered by the store, when none is given. */
+	cfg.instance_id = -1;
+	reopen();
+	catalog_stats(cat, &s);
+	ck_assert_uint_eq(s.instance_id, INSTANCE);
+	ck_assert_uint_eq(s.objects, 3);
+}
+END_TEST
+
+START_TEST(test_crash_discards_unsealed)
+{
+	char path[PATH_MAX], oname[ID_STR_LEN + 1];
+	struct catalog_attr a;
+	struct catalog_stats s;
+	struct made keep, m;
+
+	make_sealed("keep", DATA, DLEN, &keep);
+	create("torn", DATA, DLEN, 0, 0, 0644, &m);
+	ck_assert_int_eq(xset(m.oid, X("shape_"), "[1]", 0), 0);
+	blob_path(m.bid, path, sizeof path);
+	id_format(m.oid, oname);
+	close(m.fd);
+	/* The daemon dies: no release. */
+	reopen();
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "torn", &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_OBJECTS, oname, &a), -ENOENT);
+	ck_assert_int_eq(catalog_getattr(cat, m.bid, &a), -ENOENT);
+	ck_assert(!test_exists(path));
+	catalog_stats(cat, &s);
+	ck_assert_uint_eq(s.objects, 1);
+	ck_assert_uint_eq(s.blobs, 1);
+	ck_assert_uint_eq(s.blobs_unsealed, 0);
+	ck_assert_uint_eq(s.names, 1);
+	read_is(keep.attr.ino, DATA, DLEN);
+	/* And it stays gone. */
+	reopen();
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "torn", &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "keep", &a), 0);
+	/* The name can be taken again. */
+	make_sealed("torn", "t", 1, &m);
+	read_is(m.attr.ino, "t", 1);
+}
+END_TEST
+
+START_TEST(test_orphan_files_removed)
+{
+	char path[PATH_MAX], orphan[PATH_MAX], junk[PATH_MAX];
+	struct made keep;
+
+	make_sealed("keep", DATA, DLEN, &keep);
+	blob_path(keep.bid, path, sizeof path);
+	catalog_close(cat);
+	cat = NULL;
+	test_write_file(backing, "b8000000000000001", "orphan", 6);
+	test_write_file(backing, "junk", "junk", 4);
+	snprintf(orphan, sizeof orphan, "%s/b8000000000000001", backing);
+	snprintf(junk, sizeof junk, "%s/junk", backing);
+	ck_assert_int_eq(catalog_open(&cfg, &cat), 0);
+	ck_assert(!test_exists(orphan));
+	ck_assert(!test_exists(junk));
+	ck_assert(test_exists(path));
+	read_is(keep.attr.ino, DATA, DLEN);
+}
+END_TEST
+
+START_TEST(test_missing_file_dropped)
+{
+	char path[PATH_MAX], oname[ID_STR_LEN + 1];
+	struct catalog_attr a;
+	struct catalog_stats s;
+	struct made keep, m;
+
+	make_sealed("keep", DATA, DLEN, &keep);
+	make_sealed("lost", DATA, DLEN, &m);
+	blob_path(m.bid, path, sizeof path);
+	id_format(m.oid, oname);
+	catalog_close(cat);
+	cat = NULL;
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(catalog_open(&cfg, &cat), 0);
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "lost", &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_OBJECTS, oname, &a), -ENOENT);
+	ck_assert_int_eq(catalog_getattr(cat, m.bid, &a), -ENOENT);
+	catalog_stats(cat, &s);
+	ck_assert_uint_eq(s.objects, 1);
+	ck_assert_uint_eq(s.blobs, 1);
+	ck_assert_uint_eq(s.memory_used, DLEN);
+	read_is(keep.attr.ino, DATA, DLEN);
+	reopen();
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "lost", &a), -ENOENT);
+	catalog_stats(cat, &s);
+	ck_assert_uint_eq(s.objects, 1);
+}
+END_TEST
+
+START_TEST(test_truncated_file_dropped)
+{
+	char path[PATH_MAX], path2[PATH_MAX], oname[ID_STR_LEN + 1];
+	struct catalog_attr a;
+	struct catalog_stats s;
+	struct made keep, m, g;
+
+	make_sealed("keep", DATA, DLEN, &keep);
+	make_sealed("short", DATA, DLEN, &m);
+	make_sealed("long", DATA, DLEN, &g);
+	blob_path(m.bid, path, sizeof path);
+	blob_path(g.bid, path2, sizeof path2);
+	id_format(m.oid, oname);
+	catalog_close(cat);
+	cat = NULL;
+	ck_assert_int_eq(truncate(path, DLEN - 1), 0);
+	ck_assert_int_eq(truncate(path2, DLEN + 1), 0); /* grown: wrong size too */
+	ck_assert_int_eq(catalog_open(&cfg, &cat), 0);
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "short", &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_OBJECTS, oname, &a), -ENOENT);
+	ck_assert_int_eq(catalog_getattr(cat, m.bid, &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "long", &a), -ENOENT);
+	ck_assert(!test_exists(path));
+	ck_assert(!test_exists(path2));
+	catalog_stats(cat, &s);
+	ck_assert_uint_eq(s.objects, 1);
+	ck_assert_uint_eq(s.blobs, 1);
+	ck_assert_uint_eq(s.memory_used, DLEN);
+	read_is(keep.attr.ino, DATA, DLEN);
+}
+END_TEST
+
+START_TEST(test_memory_limit)
+{
+	char *buf = calloc(1, 64 * KIB), path[PATH_MAX], oname[ID_STR_LEN + 1];
+	struct catalog_attr a;
+	struct catalog_stats s;
+	struct made small, big, raw;
+
+	catalog_close(cat);
+	cat = NULL;
+	cfg.memory_limit = 64 * KIB;
+	ck_assert_int_eq(catalog_open(&cfg, &cat), 0);
+
+	make_sealed("small", buf, 16 * KIB, &small);
+	/* 16 KiB sealed + 40 KiB fits; 16 + 80 does not. */
+	create("big", NULL, 0, 0, 0, 0644, &big);
+	blob_path(big.bid, path, sizeof path);
+	id_format(big.oid, oname);
+	ck_assert_int_eq(catalog_write(cat, big.bid, big.fd, buf, 40 * KIB, 0), 40 * KIB);
+	ck_assert_int_eq(catalog_write(cat, big.bid, big.fd, buf, 40 * KIB, 40 * KIB), -ENOSPC);
+	/* Overwriting inside what is there is fine. */
+	ck_assert_int_eq(catalog_write(cat, big.bid, big.fd, buf, 4 * KIB, 0), 4 * KIB);
+	ck_assert_int_eq(catalog_setattr(cat, big.attr.ino, big.fd, 100 * KIB, -1, -1, -1, -1, &a), -ENOSPC);
+	close(big.fd);
+	catalog_release(cat, big.bid, 1);
+	/* The blob that hit the limit is discarded, with its object and name. */
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "big", &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_OBJECTS, oname, &a), -ENOENT);
+	ck_assert_int_eq(catalog_getattr(cat, big.bid, &a), -ENOENT);
+	ck_assert(!test_exists(path));
+	ck_assert_int_eq(was_freed(big.bid), 1);
+	catalog_stats(cat, &s);
+	ck_assert_uint_eq(s.discards, 1);
+	ck_assert_uint_eq(s.objects, 1);
+	ck_assert_uint_eq(s.blobs_sealed, 1);
+	ck_assert_uint_eq(s.blobs_unsealed, 0);
+	ck_assert_uint_eq(s.memory_used, 16 * KIB);
+	ck_assert_uint_eq(s.memory_limit, 64 * KIB);
+	read_is(small.attr.ino, buf, 16 * KIB);
+
+	/* Writes the daemon never saw (passthrough): caught at seal. */
+	create("raw", buf, 60 * KIB, 0, 0, 0644, &raw);
+	blob_path(raw.bid, path, sizeof path);
+	close(raw.fd);
+	catalog_release(cat, raw.bid, 1);
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "raw", &a), -ENOENT);
+	ck_assert(!test_exists(path));
+	catalog_stats(cat, &s);
+	ck_assert_uint_eq(s.discards, 2);
+	ck_assert_uint_eq(s.memory_used, 16 * KIB);
+
+	/* Exactly up to the limit seals. */
+	create("fits", NULL, 0, 0, 0, 0644, &raw);
+	ck_assert_int_eq(catalog_write(cat, raw.bid, raw.fd, buf, 48 * KIB, 0), 48 * KIB);
+	close(raw.fd);
+	catalog_release(cat, raw.bid, 1);
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "fits", &a), 0);
+	ck_assert_int_eq(a.sealed, 1);
+	catalog_stats(cat, &s);
+	ck_assert_uint_eq(s.memory_used, 64 * KIB);
+	ck_assert_uint_eq(s.discards, 2);
+	free(buf);
+}
+END_TEST
+
+START_TEST(test_memory_limit_counts_unsealed)
+{
+	char *buf = calloc(1, 64 * KIB);
+	struct made a, b;
+	ssize_t n;
+
+	catalog_close(cat);
+	cat = NULL;
+	cfg.memory_limit = 64 * KIB;
+	ck_assert_int_eq(catalog_open(&cfg, &cat), 0);
+	/* The limit is on sealed + unsealed bytes: two writers share it. */
+	create("a", NULL, 0, 0, 0, 0644, &a);
+	create("b", NULL, 0, 0, 0, 0644, &b);
+	ck_assert_int_eq(catalog_write(cat, a.bid, a.fd, buf, 40 * KIB, 0), 40 * KIB);
+	n = catalog_write(cat, b.bid, b.fd, buf, 40 * KIB, 0);
+	ck_assert_msg(n == -ENOSPC,
+	    "a write taking sealed + unsealed bytes to 80 KiB of a 64 KiB limit returned %zd, not -ENOSPC", n);
+	close(a.fd);
+	catalog_release(cat, a.bid, 1);
+	close(b.fd);
+	catalog_release(cat, b.bid, 1);
+	free(buf);
+}
+END_TEST
+
+START_TEST(test_seal_without_file)
+{
+	char path[PATH_MAX];
+	struct catalog_attr a;
+	struct catalog_stats s;
+	struct made m;
+
+	create("alpha", DATA, DLEN, 0, 0, 0644, &m);
+	blob_path(m.bid, path, sizeof path);
+	ck_assert_int_eq(unlink(path), 0); /* behind the catalog's back */
+	close(m.fd);
+	catalog_release(cat, m.bid, 1);
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "alpha", &a), -ENOENT);
+	ck_assert_int_eq(catalog_getattr(cat, m.bid, &a), -ENOENT);
+	ck_assert_int_eq(was_freed(m.bid), 1);
+	catalog_stats(cat, &s);
+	ck_assert_uint_eq(s.discards, 1);
+	ck_assert_uint_eq(s.seals, 0);
+	ck_assert_uint_eq(s.objects, 0);
+	ck_assert_uint_eq(s.blobs, 0);
+}
+END_TEST
+
+#define CID(n) (((uint64_t)INSTANCE << ID_INSTANCE_SHIFT) | (UINT64_C(1000) << ID_TIME_SHIFT) | (n))
+
+static void
+put_object(meta_t *m, uint64_t id, const char *typename)
+{
+	struct meta_object o = {
+		.id = id, .typename = typename, .fields = "{}", .nbytes = 4, .sealed = 1,
+		.signature = id, .mode = 0644, .ctime_ns = 1, .mtime_ns = 1,
+	};
+
+	ck_assert_int_eq(meta_object_put(m, &o), 0);
+}
+
+static void
+put_blob(meta_t *m, uint64_t id, uint64_t size)
+{
+	struct meta_blob b = { .id = id, .size = size, .sealed = 1, .mode = 0644, .ctime_ns = 1, .mtime_ns = 1 };
+
+	ck_assert_int_eq(meta_blob_put(m, &b), 0);
+}
+
+/* Composite objects, as later object types will store them, written to the
+ * database directly: reconciliation drops what lost a member, keeps the rest. */
+START_TEST(test_composite_recovery)
+{
+	uint64_t ba = ID_BLOB_BIT | CID(1), bb = ID_BLOB_BIT | CID(2), bc = ID_BLOB_BIT | CID(3);
+	uint64_t pair = CID(10), parent = CID(11), good = CID(12), orphan = CID(13), nowhere = CID(99);
+	char dbpath[PATH_MAX], name[ID_STR_LEN + 1], *target = NULL;
+	struct catalog_attr a;
+	struct catalog_stats s;
+	int round;
+	meta_t *m;
+
+	catalog_close(cat);
+	cat = NULL;
+	snprintf(dbpath, sizeof dbpath, "%s/meta.db", state);
+	ck_assert_int_eq(meta_open(dbpath, &m), 0);
+	ck_assert_int_eq(meta_begin(m), 0);
+	put_blob(m, ba, 4); /* files missing */
+	put_blob(m, bb, 4);
+	put_blob(m, bc, 5); /* file present */
+	put_object(m, pair, "Pair");
+	put_object(m, parent, "Sequence");
+	put_object(m, good, "Tensor");
+	put_object(m, orphan, "Sequence");
+	ck_assert_int_eq(meta_member_put(m, pair, "a", ba), 0);
+	ck_assert_int_eq(meta_member_put(m, pair, "b", bb), 0);
+	ck_assert_int_eq(meta_member_put(m, parent, "first", pair), 0);
+	ck_assert_int_eq(meta_member_put(m, good, "buffer_", bc), 0);
+	ck_assert_int_eq(meta_member_put(m, orphan, "x", nowhere), 0);
+	ck_assert_int_eq(meta_name_put(m, "pair", pair), 0);
+	ck_assert_int_eq(meta_name_put(m, "parent", parent), 0);
+	ck_assert_int_eq(meta_name_put(m, "good", good), 0);
+	ck_assert_int_eq(meta_name_put(m, "orphan", orphan), 0);
+	ck_assert_int_eq(meta_commit(m), 0);
+	meta_close(m);
+	id_format(bc, name);
+	test_write_file(backing, name, "hello", 5);
+
+	ck_assert_int_eq(catalog_open(&cfg, &cat), 0);
+	for (round = 0; round < 2; round++) {
+		ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "pair", &a), -ENOENT);
+		ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "parent", &a), -ENOENT);
+		ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "orphan", &a), -ENOENT);
+		ck_assert_int_eq(catalog_getattr(cat, pair, &a), -ENOENT);
+		ck_assert_int_eq(catalog_getattr(cat, parent, &a), -ENOENT);
+		ck_assert_int_eq(catalog_getattr(cat, orphan, &a), -ENOENT);
+		ck_assert_int_eq(catalog_getattr(cat, ba, &a), -ENOENT);
+		ck_assert_int_eq(catalog_getattr(cat, bb, &a), -ENOENT);
+		/* A composite's name is a symlink to its directory. */
+		ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "good", &a), 0);
+		ck_assert_uint_eq(a.ino, id_ino(good, ID_VIEW_NAME_LINK));
+		ck_assert(S_ISLNK(a.mode));
+		ck_assert_int_eq(catalog_readlink(cat, a.ino, &target), 0);
+		ck_assert_str_eq(target, "../objects/o0007000003e8000c");
+		free(target);
+		ck_assert_int_eq(catalog_lookup(cat, good, "buffer_", &a), 0);
+		ck_assert_uint_eq(a.ino, bc);
+		ck_assert_uint_eq(a.size, 5);
+		catalog_stats(cat, &s);
+		ck_assert_uint_eq(s.objects, 1);
+		ck_assert_uint_eq(s.blobs, 1);
+		ck_assert_uint_eq(s.names, 1);
+		reopen();
+	}
+}
+END_TEST
+
+Suite *
+catalog_suite(void)
+{
+	Suite *s = suite_create("catalog");
+	TCase *tc = tcase_create("catalog");
+	TCase *tr = tcase_create("recovery");
+
+	tcase_set_timeout(tc, TEST_TIMEOUT);
+	tcase_add_unchecked_fixture(tc, test_root_setup, test_root_teardown);
+	tcase_add_checked_fixture(tc, cat_setup, cat_teardown);
+	tcase_add_test(tc, test_create_and_seal);
+	tcase_add_test(tc, test_last_writer_seals);
+	tcase_add_test(tc, test_sealed_is_read_only);
+	tcase_add_test(tc, test_lookups);
+	tcase_add_test(tc, test_listings);
+	tcase_add_test(tc, test_bad_names);
+	tcase_add_test(tc, test_unlink);
+	tcase_add_test(tc, test_rmdir);
+	tcase_add_test(tc, test_xattrs);
+	tcase_add_test(tc, test_open_blob_outlives_delete);
+	tcase_add_test(tc, test_writer_outlives_delete);
+	tcase_add_test(tc, test_memory_limit);
+	tcase_add_test(tc, test_memory_limit_counts_unsealed);
+	tcase_add_test(tc, test_seal_without_file);
+	suite_add_tcase(s, tc);
+	tcase_set_timeout(tr, TEST_TIMEOUT);
+	tcase_add_unchecked_fixture(tr, test_root_setup, test_root_teardown);
+	tcase_add_checked_fixture(tr, cat_setup, cat_teardown);
+	tcase_add_test(tr, test_restart);
+	tcase_add_test(tr, test_crash_discards_unsealed);
+	tcase_add_test(tr, test_orphan_files_removed);
+	tcase_add_test(tr, test_missing_file_dropped);
+	tcase_add_test(tr, test_truncated_file_dropped);
+	tcase_add_test(tr, test_composite_recovery);
+	suite_add_tcase(s, tr);
+	return s;
+}
