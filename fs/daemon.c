@@ -437,6 +437,7 @@ daemon_mount_main(int argc, char **argv)
 	log_info("unmounting %s%s", mnt, rc != 0 ? " (session ended with an error)" : "");
 	status = 0;
 	notify_stop();
+	handle_close_all();
 out_unmount:
 	fuse_session_unmount(fs.se);
 out:

@@ -59,6 +59,12 @@ dh_free(struct dh *d)
 	free(d);
 }
 
+static void
+dh_destroy(void *obj)
+{
+	dh_free(obj);
+}
+
 void
 dir_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
@@ -84,21 +90,27 @@ dir_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	fi->fh = (uintptr_t)d;
+	if ((fi->fh = handle_add(d, dh_destroy)) == 0) {
+		dh_free(d);
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
 	fi->cache_readdir = 0;
 	if (fuse_reply_open(req, fi) != 0)
-		dh_free(d);
+		handle_release(fi->fh);
 }
 
 static void
 readdir_common(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi, int plus)
 {
-	struct dh *d = (struct dh *)fi->fh;
-	char *buf = malloc(size);
+	struct dh *d = handle_get(fi->fh);
+	char *buf = d != NULL ? malloc(size) : NULL;
 	size_t used = 0, i;
 
 	if (buf == NULL) {
-		fuse_reply_err(req, ENOMEM);
+		fuse_reply_err(req, d == NULL ? EBADF : ENOMEM);
+		if (d != NULL)
+			handle_put(fi->fh);
 		return;
 	}
 	for (i = (size_t)off; i < d->n; i++) {
@@ -129,6 +141,7 @@ readdir_common(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi
 	}
 	fuse_reply_buf(req, buf, used);
 	free(buf);
+	handle_put(fi->fh);
 }
 
 void
@@ -149,7 +162,7 @@ void
 dir_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	(void)ino;
-	dh_free((struct dh *)fi->fh);
+	handle_release(fi->fh);
 	fuse_reply_err(req, 0);
 }
 

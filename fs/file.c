@@ -30,13 +30,33 @@ fh_new(int kind)
 	return h;
 }
 
+/* Close a handle: the catalog learns of the release (which seals data
+ * written through it) only once no request uses the handle any more. */
 static void
-fh_free(struct fh *h)
+fh_destroy(void *obj)
 {
+	struct fh *h = obj;
+
 	if (h->fd >= 0)
 		close(h->fd);
+	if (h->kind == FH_DATA && h->opened)
+		catalog_release(fs.cat, h->blob_id, h->writable);
 	free(h->text);
 	free(h);
+}
+
+/* Give h a handle number in fi->fh; on failure h is destroyed. */
+static int
+fh_register(struct fh *h, struct fuse_file_info *fi)
+{
+	uint64_t n = handle_add(h, fh_destroy);
+
+	if (n == 0) {
+		fh_destroy(h);
+		return -ENOMEM;
+	}
+	fi->fh = n;
+	return 0;
 }
 
 /* Reply to an open of blob data, passing through when possible. */
@@ -48,23 +68,22 @@ reply_data_open(fuse_req_t req, struct fh *h, struct fuse_file_info *fi, const s
 	int rc;
 
 	if (backing < 0) {
-		catalog_release(fs.cat, h->blob_id, h->writable);
-		fh_free(h);
+		fh_destroy(h);
 		fuse_reply_err(req, -backing);
 		return;
 	}
-	fi->fh = (uintptr_t)h;
+	if ((rc = fh_register(h, fi)) != 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
 	fi->noflush = 1; /* sealing happens at release; flush has nothing to do */
 	fi->keep_cache = backing == 0 && sealed;
 	fi->direct_io = 0;
 	if (backing > 0)
 		pt_mark_reply(backing);
 	rc = e != NULL ? fuse_reply_create(req, e, fi) : fuse_reply_open(req, fi);
-	if (rc != 0) {
-		/* The opener is gone (interrupted): undo. */
-		catalog_release(fs.cat, h->blob_id, h->writable);
-		fh_free(h);
-	}
+	if (rc != 0)
+		handle_release(fi->fh); /* the opener is gone (interrupted): undo */
 }
 
 void
@@ -90,10 +109,11 @@ file_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, st
 	}
 	rc = catalog_create_blob_object(fs.cat, name, ctx->uid, ctx->gid, mode, &a, &h->blob_id, &h->fd);
 	if (rc != 0) {
-		fh_free(h);
+		fh_destroy(h);
 		fuse_reply_err(req, -rc);
 		return;
 	}
+	h->opened = 1;
 	h->writable = 1;
 	fs_attr_to_entry(&a, &e);
 	reply_data_open(req, h, fi, &e, 0);
@@ -149,15 +169,18 @@ file_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		rc = control_is(ino) ? control_render(ino, &h->text, &h->len)
 				     : catalog_read_generated(fs.cat, ino, &h->text, &h->len);
 		if (rc != 0) {
-			fh_free(h);
+			fh_destroy(h);
 			fuse_reply_err(req, -rc);
 			return;
 		}
-		fi->fh = (uintptr_t)h;
+		if ((rc = fh_register(h, fi)) != 0) {
+			fuse_reply_err(req, -rc);
+			return;
+		}
 		fi->direct_io = 1; /* generated anew at each open */
 		fi->noflush = 1;
 		if (fuse_reply_open(req, fi) != 0)
-			fh_free(h);
+			handle_release(fi->fh);
 		return;
 	}
 	if ((h = fh_new(FH_DATA)) == NULL) {
@@ -170,15 +193,15 @@ file_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (rc == -ENOENT && catalog_getattr(fs.cat, ino, &a) == 0)
 		rc = S_ISDIR(a.mode) ? -EISDIR : -EPERM;
 	if (rc != 0) {
-		fh_free(h);
+		fh_destroy(h);
 		fuse_reply_err(req, -rc);
 		return;
 	}
+	h->opened = 1;
 	h->writable = writable;
 	if ((fi->flags & O_TRUNC) && ftruncate(h->fd, 0) != 0) {
 		rc = errno;
-		catalog_release(fs.cat, h->blob_id, h->writable);
-		fh_free(h);
+		fh_destroy(h);
 		fuse_reply_err(req, rc);
 		return;
 	}
@@ -188,34 +211,39 @@ file_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 void
 file_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
-	struct fh *h = (struct fh *)fi->fh;
+	struct fh *h = handle_get(fi->fh);
 	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
 
 	(void)ino;
+	if (h == NULL) {
+		fuse_reply_err(req, EBADF);
+		return;
+	}
 	if (h->kind == FH_TEXT) {
 		size_t n = off < (off_t)h->len ? h->len - (size_t)off : 0;
 
 		fuse_reply_buf(req, h->text + (off < (off_t)h->len ? off : 0), n < size ? n : size);
-		return;
+	} else {
+		atomic_fetch_add(&fs.n.reads, 1);
+		atomic_fetch_add(&fs.n.read_bytes, size);
+		bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+		bv.buf[0].fd = h->fd;
+		bv.buf[0].pos = off;
+		fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
 	}
-	atomic_fetch_add(&fs.n.reads, 1);
-	atomic_fetch_add(&fs.n.read_bytes, size);
-	bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-	bv.buf[0].fd = h->fd;
-	bv.buf[0].pos = off;
-	fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
+	handle_put(fi->fh);
 }
 
 void
 file_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off, struct fuse_file_info *fi)
 {
-	struct fh *h = (struct fh *)fi->fh;
+	struct fh *h = handle_get(fi->fh);
 	ssize_t n;
 
 	(void)ino;
-	if (h->kind != FH_DATA || !h->writable) {
+	if (h == NULL || h->kind != FH_DATA || !h->writable) {
 		fuse_reply_err(req, EBADF);
-		return;
+		goto out;
 	}
 	atomic_fetch_add(&fs.n.writes, 1);
 	n = catalog_write(fs.cat, h->blob_id, h->fd, buf, size, off);
@@ -225,6 +253,9 @@ file_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t o
 		atomic_fetch_add(&fs.n.write_bytes, (uint64_t)n);
 		fuse_reply_write(req, (size_t)n);
 	}
+out:
+	if (h != NULL)
+		handle_put(fi->fh);
 }
 
 void
@@ -244,14 +275,7 @@ file_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *
 void
 file_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct fh *h = (struct fh *)fi->fh;
-
 	(void)ino;
-	if (h->kind == FH_DATA) {
-		close(h->fd);
-		h->fd = -1;
-		catalog_release(fs.cat, h->blob_id, h->writable);
-	}
-	fh_free(h);
+	handle_release(fi->fh);
 	fuse_reply_err(req, 0);
 }

@@ -48,10 +48,24 @@ struct fh {
 #define FH_TEXT 1 /* a generated file, rendered at open */
 	uint64_t blob_id; /* FH_DATA */
 	int fd;		  /* FH_DATA: the blob file */
+	int opened;	  /* FH_DATA: counted by catalog_open_data */
 	int writable;
 	char *text; /* FH_TEXT */
 	size_t len;
 };
+
+/* Handles by number (handle.c): what fi->fh holds. */
+/* Register obj; destroy runs when the handle is released and unused.
+ * Returns the number, 0 when out of memory. */
+uint64_t handle_add(void *obj, void (*destroy)(void *obj));
+/* The object of handle n with a reference for this request, or NULL once
+ * released; pair with handle_put. */
+void *handle_get(uint64_t n);
+void handle_put(uint64_t n);
+/* The kernel released n: no new users; destroyed after the last put. */
+void handle_release(uint64_t n);
+/* At exit, with no request running: destroy every handle left open. */
+void handle_close_all(void);
 
 /* The operations table (ops.c). */
 extern const struct fuse_lowlevel_ops fs_ops;

@@ -146,7 +146,7 @@ op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 static void
 op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, struct fuse_file_info *fi)
 {
-	struct fh *h = fi != NULL ? (struct fh *)fi->fh : NULL;
+	struct fh *h = fi != NULL ? handle_get(fi->fh) : NULL;
 	int64_t size = -1, mode = -1, uid = -1, gid = -1, mtime = -1;
 	struct catalog_attr a;
 	int rc;
@@ -169,6 +169,8 @@ op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, struct
 		mtime = (int64_t)attr->st_mtim.tv_sec * 1000000000 + attr->st_mtim.tv_nsec;
 	rc = catalog_setattr(fs.cat, ino, h != NULL && h->kind == FH_DATA ? h->fd : -1, size, mode, uid,
 	    gid, mtime, &a);
+	if (h != NULL)
+		handle_put(fi->fh);
 	if (rc != 0)
 		fuse_reply_err(req, -rc);
 	else

@@ -240,6 +240,16 @@ vfs_cleanup()
 			umount "$s/mem" 2>/dev/null || umount -l "$s/mem"
 		fi
 	done
+	# A daemon built with sanitizers reports to its log (and at exit, leaks).
+	for s in "${VFS_STATES[@]}"; do
+		for f in "$s.mount-stderr" "$s/vineyardfs.log"; do
+			if [ -s "$f" ] && grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$f"; then
+				echo "FAIL [$TEST_NAME]: sanitizer report in $f:" >&2
+				grep -A 30 -E 'AddressSanitizer|LeakSanitizer|runtime error:' "$f" | head -n 60 >&2
+				rc=1
+			fi
+		done
+	done
 	if awk -v t="$T/" 'index($2, t) == 1 { found = 1 } END { exit !found }' /proc/self/mounts; then
 		echo "WARNING: something is still mounted under $T; not removing it" >&2
 		[ "$rc" -ne 0 ] || rc=1
