@@ -1,0 +1,315 @@
+# Shared by the benchmark scripts in bench/ (sourced, not run): finding the
+# binary, a private work dir, building the C helpers, mounting daemons and
+# taking everything down again in one EXIT trap, medians and the FUSE request
+# counter. Every mount a script makes lives under $WORK, which is removed with
+# --one-file-system so that nothing still mounted is ever walked into.
+# shellcheck shell=bash
+
+export LC_ALL=C
+BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
+WORK=
+VFS=
+VFS_STATES=()
+VFS_MNTS=()
+TMPFS_MNTS=()
+REDIS_PID=
+TRACE_INST=
+TRACEFS_MOUNTED=
+
+die() {
+	echo "${0##*/}: $*" >&2
+	exit 1
+}
+
+note() {
+	echo "${0##*/}: $*" >&2
+}
+
+# $VINEYARDFS, else ./vineyardfs; made absolute.
+find_vineyardfs() {
+	if [ -n "${VINEYARDFS:-}" ]; then
+		VFS=$VINEYARDFS
+	elif [ -x ./vineyardfs ]; then
+		VFS=vineyardfs
+	else
+		die "no vineyardfs binary: set VINEYARDFS=/path/to/vineyardfs or run from the build dir"
+	fi
+	case $VFS in
+	/*) ;;
+	*) VFS=$PWD/${VFS#./} ;;
+	esac
+	[ -x "$VFS" ] || die "$VFS is not an executable"
+}
+
+# Root, /dev/fuse, the binary, $WORK and the EXIT trap.
+bench_init() {
+	[ "$(id -u)" -eq 0 ] || die "must run as root (mounts, drop_caches)"
+	[ -c /dev/fuse ] || die "/dev/fuse is missing"
+	find_vineyardfs
+	command -v cc >/dev/null || die "cc not found"
+	WORK=$(mktemp -d /tmp/vfsbench.XXXXXX)
+	trap bench_cleanup EXIT
+	trap 'exit 130' INT TERM
+	mkdir -p "$WORK/bin"
+}
+
+# Compile bench/src/NAME.c into $WORK/bin/NAME; extra args go to cc.
+build_helper() {
+	local name=$1
+	shift
+	cc -O2 -o "$WORK/bin/$name" "$BENCH_DIR/src/$name.c" "$@" ||
+		die "could not compile $BENCH_DIR/src/$name.c"
+}
+
+# The pid in STATE/lock if it is a live vineyardfs, else nothing.
+vfs_pid() {
+	local pid
+	pid=$(cat "$1/lock" 2>/dev/null) || return 0
+	case $pid in
+	'' | *[!0-9]*) return 0 ;;
+	esac
+	if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = vineyardfs ]; then
+		echo "$pid"
+	fi
+}
+
+# vfs_mount STATE MNT [options...]: start a daemon; registered for cleanup.
+vfs_mount() {
+	local st=$1 mnt=$2
+	shift 2
+	mkdir -p "$st" "$mnt"
+	VFS_STATES+=("$st")
+	VFS_MNTS+=("$mnt")
+	"$VFS" mount --state-dir "$st" "$@" "$mnt" 2>>"$WORK/mount.log" ||
+		die "vineyardfs mount $* $mnt failed: $(tail -n 5 "$WORK/mount.log")"
+}
+
+# vfs_stop STATE MNT: unmount, make sure the daemon is gone, free STATE/mem.
+vfs_stop() {
+	local st=$1 mnt=$2 pid n
+	if mountpoint -q "$mnt"; then
+		"$VFS" umount "$mnt" 2>>"$WORK/mount.log" || true
+	fi
+	pid=$(vfs_pid "$st")
+	if [ -n "$pid" ]; then
+		kill "$pid" 2>/dev/null || true
+		n=0
+		while kill -0 "$pid" 2>/dev/null && [ $n -lt 50 ]; do
+			sleep 0.1
+			n=$((n + 1))
+		done
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	if mountpoint -q "$mnt"; then
+		umount -l "$mnt" 2>/dev/null || true
+	fi
+	if mountpoint -q "$st/mem"; then
+		umount "$st/mem" 2>/dev/null || umount -l "$st/mem" 2>/dev/null || true
+	fi
+}
+
+# tmpfs_mount DIR SIZE: a private tmpfs for the baselines.
+tmpfs_mount() {
+	mkdir -p "$1"
+	mount -t tmpfs -o "size=$2,mode=0755" vfsbench "$1" || die "mount tmpfs $1"
+	TMPFS_MNTS+=("$1")
+}
+
+tmpfs_umount() {
+	if mountpoint -q "$1"; then
+		umount "$1" 2>/dev/null || umount -l "$1" 2>/dev/null || true
+	fi
+}
+
+bench_cleanup() {
+	local rc=$? i left
+	set +e
+	trace_close
+	if [ -n "$REDIS_PID" ] && kill -0 "$REDIS_PID" 2>/dev/null; then
+		kill "$REDIS_PID"
+		wait "$REDIS_PID" 2>/dev/null
+	fi
+	for i in "${!VFS_STATES[@]}"; do
+		vfs_stop "${VFS_STATES[$i]}" "${VFS_MNTS[$i]}"
+	done
+	for i in "${TMPFS_MNTS[@]}"; do
+		tmpfs_umount "$i"
+	done
+	if [ -n "$TRACEFS_MOUNTED" ]; then
+		umount "$TRACEFS_MOUNTED" 2>/dev/null
+	fi
+	if [ -n "$WORK" ] && [ -d "$WORK" ]; then
+		left=$(findmnt -rn -o TARGET | grep -F "$WORK/")
+		if [ -n "$left" ]; then
+			echo "${0##*/}: still mounted, $WORK left in place: $left" >&2
+		else
+			rm -rf --one-file-system "$WORK"
+		fi
+	fi
+	exit "$rc"
+}
+
+# CPU time (user + system) used so far by process PID, in microseconds.
+cpu_us() {
+	awk -v hz="$(getconf CLK_TCK)" '{ printf "%.0f", ($14 + $15) * 1e6 / hz }' "/proc/$1/stat"
+}
+
+# A "key value" line of MNT/.vineyardfs/stats.
+vfs_stat() {
+	awk -v k="$2" '$1 == k { print $2 }' "$1/.vineyardfs/stats"
+}
+
+# Wait (bounded, 120 s) until FILE's object is sealed.
+wait_sealed() {
+	local n=0
+	until [ "$(getfattr --only-values -n user.vineyard.sealed "$1" 2>/dev/null)" = true ]; do
+		[ $n -lt 12000 ] || die "$1 was not sealed after 120 s"
+		sleep 0.01
+		n=$((n + 1))
+	done
+}
+
+# Wait (bounded, 120 s) until MNT's stats show blobs_unsealed 0; prints
+# the wait in microseconds.
+wait_unsealed_zero() {
+	local t0 n=0
+	t0=$(now_us)
+	while [ $n -lt 120000 ]; do
+		if [ "$(vfs_stat "$1" blobs_unsealed)" = 0 ]; then
+			echo $(($(now_us) - t0))
+			return 0
+		fi
+		# Spin for the first polls (a seal takes microseconds), then sleep.
+		[ $n -lt 100 ] || sleep 0.001
+		n=$((n + 1))
+	done
+	die "$1: blobs_unsealed still $(vfs_stat "$1" blobs_unsealed) after 120 s"
+}
+
+now_us() {
+	local t=$EPOCHREALTIME
+	echo $((10#${t%.*} * 1000000 + 10#${t#*.}))
+}
+
+# The median of the numbers given as arguments.
+median() {
+	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 }
+		END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# Floating-point arithmetic: calc 'EXPR' (awk syntax) → number with printf FMT.
+calc() {
+	awk "BEGIN { printf \"${2:-%.2f}\", $1 }"
+}
+
+# The "Cached:" figure of /proc/meminfo, in KiB.
+cached_kib() {
+	awk '$1 == "Cached:" { print $2 }' /proc/meminfo
+}
+
+drop_caches() {
+	sync
+	echo 1 >/proc/sys/vm/drop_caches
+}
+
+# ---- counting FUSE requests with the kernel's fuse tracepoints ----
+# A private ftrace instance, filtered on one mount's connection, so other
+# FUSE users on the machine are not counted. Optional: when tracefs or the
+# fuse events are missing, trace_open says why and returns 1, and trace_on /
+# trace_off say n/a. trace_open MNT again switches to another mount.
+# TRACE_KB is the ring buffer size per CPU.
+trace_open() {
+	local mnt=$1 top dev major minor ev
+	top=/sys/kernel/tracing
+	if [ -z "$TRACE_INST" ]; then
+		if [ ! -d "$top/events" ] && [ -d "$top" ] && [ -z "$TRACEFS_MOUNTED" ]; then
+			mount -t tracefs nodev "$top" 2>/dev/null && TRACEFS_MOUNTED=$top
+		fi
+		if [ ! -d "$top/events/fuse/fuse_request_end" ]; then
+			note "no fuse tracepoints in $top: FUSE request counts skipped"
+			return 1
+		fi
+		mkdir "$top/instances/vfsbench.$$" || return 1
+		TRACE_INST=$top/instances/vfsbench.$$
+		echo "${TRACE_KB:-16384}" >"$TRACE_INST/buffer_size_kb"
+	fi
+	# The tracepoints' connection is the kernel's dev_t: major << 20 | minor.
+	dev=$(mountpoint -d "$mnt") || return 1
+	major=${dev%:*}
+	minor=${dev#*:}
+	for ev in send end; do
+		echo "connection == $((major << 20 | minor))" \
+			>"$TRACE_INST/events/fuse/fuse_request_$ev/filter"
+	done
+}
+
+trace_on() {
+	[ -n "$TRACE_INST" ] || return 0
+	echo >"$TRACE_INST/trace"
+	echo 1 >"$TRACE_INST/events/fuse/enable"
+}
+
+# trace_off N: stop and print the FUSE requests per operation, given that N
+# operations ran while tracing, each opcode with its mean time from send to
+# reply: "5.00 = CREATE 1.00 (41 µs), ...".
+trace_off() {
+	if [ -z "$TRACE_INST" ]; then
+		echo "n/a (no fuse tracepoints)"
+		return 0
+	fi
+	echo 0 >"$TRACE_INST/events/fuse/enable"
+	awk '
+		/^# entries-in-buffer/ {
+			split($3, e, "/")
+			if (e[1] != e[2]) print "~LOST " e[2] - e[1]
+		}
+		/^#/ { next }
+		{
+			for (i = 1; i <= NF; i++)
+				if ($i ~ /^fuse_request_(send|end):$/)
+					break
+			if (i > NF)
+				next
+			ts = $(i - 1)
+			sub(/:$/, "", ts)
+			for (j = i; j <= NF && $j != "req"; j++)
+				;
+			req = $(j + 1)
+			if ($i == "fuse_request_send:") {
+				op = $(j + 4)
+				op = substr(op, 7, length(op) - 7)
+				start[req] = ts
+				name[req] = op
+				count[op]++
+			} else if (req in start) {
+				op = name[req]
+				lat[op] += ts - start[req]
+				nlat[op]++
+				delete start[req]
+			}
+		}
+		END {
+			for (op in count)
+				printf "%s %d %.0f\n", op, count[op], nlat[op] ? lat[op] / nlat[op] * 1e6 : -1
+		}' "$TRACE_INST/trace" | sort |
+		awk -v n="$1" '
+			$1 == "~LOST" { lost = $2; next }
+			{
+				t += $2
+				s = s sprintf("%s %s %.2f", sep, $1, $2 / n)
+				s = s ($3 >= 0 ? sprintf(" (%d µs)", $3) : "")
+				sep = ","
+			}
+			END {
+				printf "%.2f =%s%s\n", t / n, (t ? s : " none"),
+					(lost ? sprintf(" [trace buffer overflowed: %d events lost]", lost) : "")
+			}'
+}
+
+trace_close() {
+	if [ -n "$TRACE_INST" ] && [ -d "$TRACE_INST" ]; then
+		echo 0 >"$TRACE_INST/events/fuse/enable" 2>/dev/null
+		rmdir "$TRACE_INST" 2>/dev/null
+	fi
+	TRACE_INST=
+}
