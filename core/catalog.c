@@ -229,6 +229,7 @@ catalog_open(const struct catalog_config *cfg, catalog_t **out)
 	if (c == NULL)
 		return -ENOMEM;
 	pthread_mutex_init(&c->lock, NULL);
+	pthread_mutex_init(&c->meta_lock, NULL);
 	hmap_init(&c->blobs);
 	hmap_init(&c->objects);
 	hmap_init(&c->names);
@@ -317,6 +318,7 @@ catalog_close(catalog_t *c)
 	meta_close(c->meta);
 	store_close(c->store);
 	pthread_mutex_destroy(&c->lock);
+	pthread_mutex_destroy(&c->meta_lock);
 	free(c);
 }
 
@@ -502,6 +504,12 @@ catalog_getattr(catalog_t *c, uint64_t ino, struct catalog_attr *a)
 {
 	int rc;
 
+	/* The fixed directories never change: no need to wait for a seal's
+	 * commit to answer the getattr the kernel sends after every create. */
+	if (ino >= CATALOG_INO_ROOT && ino <= CATALOG_INO_CONTROL) {
+		fixed_dir_attr(c, ino, a);
+		return 0;
+	}
 	pthread_mutex_lock(&c->lock);
 	rc = getattr_locked(c, ino, a);
 	pthread_mutex_unlock(&c->lock);

@@ -105,6 +105,35 @@ account(catalog_t *c, struct cblob *b, uint64_t new_size)
 }
 
 int
+cat_tx_begin(catalog_t *c)
+{
+	int rc;
+
+	pthread_mutex_lock(&c->meta_lock);
+	if ((rc = meta_begin(c->meta)) != 0) {
+		pthread_mutex_unlock(&c->meta_lock);
+		return rc;
+	}
+	return 0;
+}
+
+int
+cat_tx_commit(catalog_t *c)
+{
+	int rc = meta_commit(c->meta); /* rolls back itself on failure */
+
+	pthread_mutex_unlock(&c->meta_lock);
+	return rc;
+}
+
+void
+cat_tx_rollback(catalog_t *c)
+{
+	meta_rollback(c->meta);
+	pthread_mutex_unlock(&c->meta_lock);
+}
+
+int
 cat_blob_delete(catalog_t *c, struct cblob *b)
 {
 	int rc = meta_blob_delete(c->meta, b->id);
@@ -149,7 +178,7 @@ unlink_name_memory(catalog_t *c, struct cname *n)
 }
 
 int
-cat_object_delete(catalog_t *c, struct cobject *o)
+cat_object_delete(catalog_t *c, struct cobject *o, const char *unlinked, int by_rmdir)
 {
 	char name[ID_STR_LEN + 1];
 	unsigned i;
@@ -171,12 +200,12 @@ cat_object_delete(catalog_t *c, struct cobject *o)
 	while (o->nnames > 0) {
 		struct cname *n = cat_name_find(c, o->names[0]);
 
-		if (c->cfg.inval_entry != NULL)
+		if (c->cfg.inval_entry != NULL && (unlinked == NULL || strcmp(n->name, unlinked) != 0))
 			c->cfg.inval_entry(c->cfg.hook_arg, CATALOG_INO_NAMES, n->name);
 		unlink_name_memory(c, n);
 	}
 	id_format(o->id, name);
-	if (c->cfg.inval_entry != NULL)
+	if (c->cfg.inval_entry != NULL && !by_rmdir)
 		c->cfg.inval_entry(c->cfg.hook_arg, CATALOG_INO_OBJECTS, name);
 	hmap_remove(&c->objects, o->id, o);
 	cat_object_free(o);
@@ -329,91 +358,192 @@ discard(catalog_t *c, struct cblob *b, const char *why)
 
 	id_format(b->id, ids);
 	log_warn("blob %s discarded: %s", ids, why);
-	if ((rc = meta_begin(c->meta)) != 0)
+	if ((rc = cat_tx_begin(c)) != 0)
 		return;
 	if (b->owner != NULL)
-		rc = cat_object_delete(c, b->owner);
+		rc = cat_object_delete(c, b->owner, NULL, 0);
 	else
 		rc = cat_blob_delete(c, b);
 	if (rc == 0 && !b->deleted)
 		rc = cat_blob_delete(c, b);
 	if (rc == 0)
-		rc = meta_commit(c->meta);
+		rc = cat_tx_commit(c);
 	else
-		meta_rollback(c->meta);
+		cat_tx_rollback(c);
 	c->discards++;
 }
 
+/* The rows a seal writes, copied so that they can be written after the
+ * catalog lock is dropped: the next create need not wait for the commit. */
+struct seal_job {
+	uint64_t blob_id;
+	struct meta_blob blob;
+	struct meta_object obj; /* obj.typename and .fields are owned copies */
+	int has_obj;
+	struct cmember *members; /* owned copies */
+	unsigned nmembers;
+	char **names; /* owned copies */
+	unsigned nnames;
+};
+
 static void
-seal(catalog_t *c, struct cblob *b)
+seal_job_free(struct seal_job *j)
+{
+	unsigned i;
+
+	for (i = 0; i < j->nmembers; i++)
+		free(j->members[i].name);
+	for (i = 0; i < j->nnames; i++)
+		free(j->names[i]);
+	free(j->members);
+	free(j->names);
+	free((char *)j->obj.typename);
+	free((char *)j->obj.fields);
+}
+
+/* Copy o's rows into j; 0 or -ENOMEM. */
+static int
+seal_job_fill(struct seal_job *j, const struct cobject *o)
+{
+	unsigned i;
+
+	object_to_meta(o, &j->obj);
+	j->obj.typename = strdup(o->typename);
+	j->obj.fields = strdup(o->fields != NULL ? o->fields : "{}");
+	j->members = calloc(o->nmembers + 1, sizeof *j->members);
+	j->names = calloc(o->nnames + 1, sizeof *j->names);
+	j->has_obj = 1;
+	if (j->obj.typename == NULL || j->obj.fields == NULL || j->members == NULL || j->names == NULL)
+		return -ENOMEM;
+	for (; j->nmembers < o->nmembers; j->nmembers++) {
+		j->members[j->nmembers].id = o->members[j->nmembers].id;
+		if ((j->members[j->nmembers].name = strdup(o->members[j->nmembers].name)) == NULL)
+			return -ENOMEM;
+	}
+	for (i = 0; i < o->nnames; i++, j->nnames++)
+		if ((j->names[i] = strdup(o->names[i])) == NULL)
+			return -ENOMEM;
+	return 0;
+}
+
+/* Write a seal's rows; the transaction was begun by seal_start. */
+static int
+seal_job_write(catalog_t *c, const struct seal_job *j)
+{
+	unsigned i;
+	int rc;
+
+	if ((rc = meta_blob_put(c->meta, &j->blob)) != 0)
+		return rc;
+	if (!j->has_obj)
+		return 0;
+	if ((rc = meta_object_put(c->meta, &j->obj)) != 0)
+		return rc;
+	for (i = 0; i < j->nmembers; i++)
+		if ((rc = meta_member_put(c->meta, j->obj.id, j->members[i].name, j->members[i].id)) != 0)
+			return rc;
+	for (i = 0; i < j->nnames; i++)
+		if ((rc = meta_name_put(c->meta, j->names[i], j->obj.id)) != 0)
+			return rc;
+	return 0;
+}
+
+/* Seal b in memory and prepare its rows; with the catalog lock held. On
+ * return 1 the transaction is open (the metadata lock is held) and the
+ * caller writes j after dropping the catalog lock; on 0 the blob was
+ * discarded instead. */
+static int
+seal_start(catalog_t *c, struct cblob *b, struct seal_job *j)
 {
 	struct cobject *o = b->owner;
 	uint64_t size = 0, used = 0;
-	char ids[ID_STR_LEN + 1], msg[160];
+	char msg[160];
 	int rc;
 
+	memset(j, 0, sizeof *j);
 	if (b->cut_short || store_full(c->store)) {
 		store_usage(c->store, &used);
 		snprintf(msg, sizeof msg, "a write went past the memory limit (%llu of %llu bytes in use)",
 		    (unsigned long long)used, (unsigned long long)c->cfg.memory_limit);
 		discard(c, b, msg);
-		return;
+		return 0;
 	}
-	if ((rc = store_blob_size(c->store, b->id, &size)) != 0) {
+	if (store_blob_size(c->store, b->id, &size) != 0) {
 		discard(c, b, "its file is gone");
-		return;
+		return 0;
 	}
 	if (account(c, b, size) != 0) {
 		discard(c, b, "sealing it would pass the memory limit");
-		return;
+		return 0;
 	}
 	b->size = size;
 	b->sealed = 1;
 	b->mtime_ns = util_now_ns();
-	if ((rc = meta_begin(c->meta)) != 0)
-		goto fail;
-	if ((rc = cat_blob_put(c, b)) != 0)
-		goto fail_tx;
+	j->blob_id = b->id;
+	blob_to_meta(b, &j->blob);
 	if (o != NULL && cat_object_data_blob(c, o) == b) {
-		unsigned i;
-
 		o->sealed = 1;
 		o->nbytes = size;
 		o->mtime_ns = b->mtime_ns;
-		if ((rc = cat_object_put(c, o)) != 0)
-			goto fail_tx;
-		for (i = 0; i < o->nmembers; i++)
-			if ((rc = meta_member_put(c->meta, o->id, o->members[i].name, o->members[i].id)) != 0)
-				goto fail_tx;
-		for (i = 0; i < o->nnames; i++)
-			if ((rc = meta_name_put(c->meta, o->names[i], o->id)) != 0)
-				goto fail_tx;
+		if (seal_job_fill(j, o) != 0) {
+			seal_job_free(j);
+			b->sealed = o->sealed = 0;
+			discard(c, b, "out of memory while sealing it");
+			return 0;
+		}
 	}
-	if ((rc = meta_commit(c->meta)) != 0)
-		goto fail;
+	if ((rc = cat_tx_begin(c)) != 0) {
+		seal_job_free(j);
+		b->sealed = 0;
+		if (o != NULL)
+			o->sealed = 0;
+		discard(c, b, "its metadata could not be written");
+		return 0;
+	}
 	c->nunsealed--;
 	c->nsealed++;
 	account(c, b, 0); /* its bytes now count as sealed */
 	c->blob_bytes += size;
 	c->seals++;
-	/* No invalidation: unsealed attributes were never cached (timeout 0)
-	 * and the kernel saw every byte written. */
-	return;
-fail_tx:
-	meta_rollback(c->meta);
-fail:
-	b->sealed = 0;
-	if (o != NULL)
-		o->sealed = 0;
-	id_format(b->id, ids);
-	log_error("cannot seal blob %s: %s; discarding it", ids, strerror(-rc));
-	discard(c, b, "its metadata could not be written");
+	/* No invalidation: the kernel saw every byte written, and the
+	 * attributes of data files do not change at sealing. */
+	return 1;
+}
+
+/* Write and commit a started seal, without the catalog lock. */
+static void
+seal_finish(catalog_t *c, struct seal_job *j)
+{
+	char ids[ID_STR_LEN + 1];
+	struct cblob *b;
+	int rc;
+
+	rc = seal_job_write(c, j);
+	if (rc == 0)
+		rc = cat_tx_commit(c);
+	else
+		cat_tx_rollback(c);
+	seal_job_free(j);
+	if (rc == 0)
+		return;
+	id_format(j->blob_id, ids);
+	log_error("cannot record the seal of blob %s: %s", ids, strerror(-rc));
+	pthread_mutex_lock(&c->lock);
+	if ((b = cat_blob_find(c, j->blob_id)) != NULL && !b->deleted) {
+		b->opens++; /* keep b alive through the discard */
+		discard(c, b, "its metadata could not be written");
+		b->opens--;
+		blob_maybe_free(c, b);
+	}
+	pthread_mutex_unlock(&c->lock);
 }
 
 void
 catalog_release(catalog_t *c, uint64_t blob_id, int writable)
 {
+	struct seal_job job;
 	struct cblob *b;
+	int sealing = 0;
 
 	pthread_mutex_lock(&c->lock);
 	if ((b = cat_blob_find(c, blob_id)) == NULL) {
@@ -425,11 +555,13 @@ catalog_release(catalog_t *c, uint64_t blob_id, int writable)
 	/* This handle still counts as an open while sealing, so a discard
 	 * cannot free b under our feet. */
 	if (writable && b->writers == 0 && !b->sealed && !b->deleted)
-		seal(c, b);
+		sealing = seal_start(c, b, &job);
 	if (b->opens > 0)
 		b->opens--;
 	blob_maybe_free(c, b);
 	pthread_mutex_unlock(&c->lock);
+	if (sealing)
+		seal_finish(c, &job);
 }
 
 ssize_t
@@ -504,7 +636,7 @@ catalog_setattr(catalog_t *c, uint64_t ino, int fd, int64_t size, int64_t mode, 
 			goto out;
 		}
 	}
-	if ((rc = meta_begin(c->meta)) != 0)
+	if ((rc = cat_tx_begin(c)) != 0)
 		goto out;
 	if (mtime_ns >= 0)
 		b->mtime_ns = mtime_ns;
@@ -532,10 +664,10 @@ catalog_setattr(catalog_t *c, uint64_t ino, int fd, int64_t size, int64_t mode, 
 	if (o != NULL && mtime_ns >= 0)
 		o->mtime_ns = mtime_ns;
 	if ((b != NULL && (rc = cat_blob_put(c, b)) != 0) || (o != NULL && (rc = cat_object_put(c, o)) != 0)) {
-		meta_rollback(c->meta);
+		cat_tx_rollback(c);
 		goto out;
 	}
-	if ((rc = meta_commit(c->meta)) != 0)
+	if ((rc = cat_tx_commit(c)) != 0)
 		goto out;
 out:
 	if (own_fd >= 0)
@@ -551,7 +683,7 @@ catalog_unlink(catalog_t *c, uint64_t parent, const char *name)
 {
 	struct cname *n;
 	struct cobject *o;
-	int rc;
+	int rc, last;
 
 	if (parent != CATALOG_INO_NAMES)
 		return -EPERM;
@@ -561,15 +693,17 @@ catalog_unlink(catalog_t *c, uint64_t parent, const char *name)
 		goto out;
 	}
 	o = n->obj;
-	if ((rc = meta_begin(c->meta)) != 0)
+	if ((rc = cat_tx_begin(c)) != 0)
 		goto out;
-	if (o->nnames > 1) {
-		if ((rc = meta_name_delete(c->meta, name)) == 0 && (rc = meta_commit(c->meta)) == 0)
-			unlink_name_memory(c, n);
-	} else if ((rc = cat_object_delete(c, o)) == 0)
-		rc = meta_commit(c->meta);
-	if (rc != 0)
-		meta_rollback(c->meta);
+	/* The last name takes the object with it (and frees o). */
+	last = o->nnames == 1;
+	rc = last ? cat_object_delete(c, o, name, 0) : meta_name_delete(c->meta, name);
+	if (rc != 0) {
+		cat_tx_rollback(c);
+		goto out;
+	}
+	if ((rc = cat_tx_commit(c)) == 0 && !last)
+		unlink_name_memory(c, n);
 out:
 	pthread_mutex_unlock(&c->lock);
 	return rc;
@@ -589,11 +723,11 @@ catalog_rmdir(catalog_t *c, uint64_t parent, const char *name)
 	pthread_mutex_lock(&c->lock);
 	if ((o = cat_object_find(c, id)) == NULL)
 		rc = -ENOENT;
-	else if ((rc = meta_begin(c->meta)) == 0) {
-		if ((rc = cat_object_delete(c, o)) == 0)
-			rc = meta_commit(c->meta);
+	else if ((rc = cat_tx_begin(c)) == 0) {
+		if ((rc = cat_object_delete(c, o, NULL, 1)) == 0)
+			rc = cat_tx_commit(c);
 		else
-			meta_rollback(c->meta);
+			cat_tx_rollback(c);
 	}
 	pthread_mutex_unlock(&c->lock);
 	return rc;

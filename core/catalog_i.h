@@ -57,6 +57,10 @@ struct cname {
 
 struct catalog {
 	pthread_mutex_t lock;
+	/* Serializes metadata transactions; taken after lock when both are
+	 * held. A seal commits with only this one, so that other requests
+	 * need not wait for SQLite. */
+	pthread_mutex_t meta_lock;
 	struct catalog_config cfg;
 	meta_t *meta;
 	store_t *store;
@@ -78,8 +82,10 @@ struct cname *cat_name_find(catalog_t *c, const char *name);
 /* The blob holding a Blob object's bytes, or NULL. */
 struct cblob *cat_object_data_blob(catalog_t *c, const struct cobject *o);
 /* Delete an object, its names and the blobs no other object holds, in meta
- * (inside the caller's transaction) and in memory. */
-int cat_object_delete(catalog_t *c, struct cobject *o);
+ * (inside the caller's transaction) and in memory. The kernel's entries
+ * for them are invalidated, except those it is removing itself: the name
+ * being unlinked, or the directory being removed (by_rmdir). */
+int cat_object_delete(catalog_t *c, struct cobject *o, const char *unlinked, int by_rmdir);
 /* Remove a blob that no object holds: meta row, file; freed when unopened. */
 int cat_blob_delete(catalog_t *c, struct cblob *b);
 /* Attach member name -> id to o in memory; blob members count a reference. */
@@ -88,6 +94,12 @@ int cat_attach_member(catalog_t *c, struct cobject *o, const char *name, uint64_
 int cat_attach_name(catalog_t *c, const char *name, struct cobject *o);
 /* Free an object's memory (it must be out of every table). */
 void cat_object_free(struct cobject *o);
+/* A metadata transaction: begin takes meta_lock, commit and rollback
+ * release it; a failed commit has rolled back already: never follow a
+ * commit with a rollback. */
+int cat_tx_begin(catalog_t *c);
+int cat_tx_commit(catalog_t *c);
+void cat_tx_rollback(catalog_t *c);
 /* Write a record to meta (inside the caller's transaction). */
 int cat_blob_put(catalog_t *c, const struct cblob *b);
 int cat_object_put(catalog_t *c, const struct cobject *o);

@@ -139,7 +139,7 @@ drop_blob(catalog_t *c, uint64_t id)
 	while ((b = cat_blob_find(c, id)) != NULL && !b->deleted) {
 		if (b->owner == NULL)
 			return cat_blob_delete(c, b);
-		if ((rc = cat_object_delete(c, b->owner)) != 0)
+		if ((rc = cat_object_delete(c, b->owner, NULL, 0)) != 0)
 			return rc;
 	}
 	return 0;
@@ -160,7 +160,7 @@ reconcile_run(catalog_t *c)
 	hmap_foreach(&c->blobs, pick_blob, &p);
 	if ((rc = p.err) != 0)
 		goto out;
-	if ((rc = meta_begin(c->meta)) != 0)
+	if ((rc = cat_tx_begin(c)) != 0)
 		goto out;
 	for (i = 0; i < p.n; i++) {
 		struct cblob *b = cat_blob_find(c, p.v[i]);
@@ -192,11 +192,11 @@ reconcile_run(catalog_t *c)
 
 			id_format(d.v[i]->id, ids);
 			log_error("object %s has a member that no longer exists; dropping it", ids);
-			if ((rc = cat_object_delete(c, d.v[i])) != 0)
+			if ((rc = cat_object_delete(c, d.v[i], NULL, 0)) != 0)
 				goto fail_tx;
 		}
 	} while (d.n > 0);
-	if ((rc = meta_commit(c->meta)) != 0)
+	if ((rc = cat_tx_commit(c)) != 0)
 		goto out;
 	for (i = 0; i < s.norphans; i++) {
 		uint64_t id;
@@ -214,7 +214,7 @@ reconcile_run(catalog_t *c)
 	c->deletes = 0;
 	goto out;
 fail_tx:
-	meta_rollback(c->meta);
+	cat_tx_rollback(c);
 out:
 	for (i = 0; i < s.norphans; i++)
 		free(s.orphans[i]);

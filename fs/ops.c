@@ -90,6 +90,10 @@ op_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_READDIRPLUS;
 	conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
 	conn->max_write = 1 << 20;
+	if (pt_active())
+		log_info("data path: passthrough (the kernel reads and writes blob files directly)");
+	else
+		log_info("data path: fallback (the daemon serves reads and writes): %s", pt_reason());
 }
 
 static void
