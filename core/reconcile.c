@@ -51,13 +51,35 @@ scan_file(void *arg, const char *name, uint64_t id)
 	return 0;
 }
 
+/* A growing list of ids. */
+struct ids {
+	uint64_t *v;
+	size_t n, cap;
+	int err;
+};
+
+static void
+ids_push(struct ids *l, uint64_t id)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 64;
+		uint64_t *v = realloc(l->v, cap * sizeof *v);
+
+		if (v == NULL) {
+			l->err = -ENOMEM;
+			return;
+		}
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = id;
+}
+
 /* Blobs to drop, by id: dropping one may free others (an object holding
  * two bad blobs takes both with it), so each is looked up again. */
 struct pick {
-	uint64_t *v;
-	size_t n, cap;
+	struct ids ids;
 	struct scan *s;
-	int err;
 };
 
 static void
@@ -66,36 +88,18 @@ pick_blob(void *value, void *arg)
 	struct pick *p = arg;
 	struct cblob *b = value;
 	uint64_t size;
-	int bad = 0;
 
 	if (b->deleted)
 		return;
-	if (!b->sealed)
-		bad = 1;
-	else if (hmap_find(&p->s->present, b->id) == NULL ||
+	if (!b->sealed || hmap_find(&p->s->present, b->id) == NULL ||
 	    store_blob_size(p->s->c->store, b->id, &size) != 0 || size != b->size)
-		bad = 2;
-	if (!bad)
-		return;
-	if (p->n == p->cap) {
-		size_t cap = p->cap ? p->cap * 2 : 64;
-		uint64_t *v = realloc(p->v, cap * sizeof *v);
-
-		if (v == NULL) {
-			p->err = -ENOMEM;
-			return;
-		}
-		p->v = v;
-		p->cap = cap;
-	}
-	p->v[p->n++] = b->id;
+		ids_push(&p->ids, b->id);
 }
 
+/* Objects with a member that is gone, by id. */
 struct dangling {
+	struct ids ids;
 	catalog_t *c;
-	struct cobject **v;
-	size_t n, cap;
-	int err;
 };
 
 static void
@@ -107,24 +111,11 @@ pick_dangling(void *value, void *arg)
 
 	for (i = 0; i < o->nmembers; i++) {
 		uint64_t id = o->members[i].id;
-		int gone = id_is_blob(id) ? cat_blob_find(d->c, id) == NULL
-					  : cat_object_find(d->c, id) == NULL;
 
-		if (!gone)
-			continue;
-		if (d->n == d->cap) {
-			size_t cap = d->cap ? d->cap * 2 : 16;
-			struct cobject **v = realloc(d->v, cap * sizeof *v);
-
-			if (v == NULL) {
-				d->err = -ENOMEM;
-				return;
-			}
-			d->v = v;
-			d->cap = cap;
+		if (id_is_blob(id) ? cat_blob_find(d->c, id) == NULL : cat_object_find(d->c, id) == NULL) {
+			ids_push(&d->ids, o->id);
+			return;
 		}
-		d->v[d->n++] = o;
-		return;
 	}
 }
 
@@ -158,12 +149,12 @@ reconcile_run(catalog_t *c)
 	if ((rc = store_scan(c->store, scan_file, &s)) != 0)
 		goto out;
 	hmap_foreach(&c->blobs, pick_blob, &p);
-	if ((rc = p.err) != 0)
+	if ((rc = p.ids.err) != 0)
 		goto out;
 	if ((rc = cat_tx_begin(c)) != 0)
 		goto out;
-	for (i = 0; i < p.n; i++) {
-		struct cblob *b = cat_blob_find(c, p.v[i]);
+	for (i = 0; i < p.ids.n; i++) {
+		struct cblob *b = cat_blob_find(c, p.ids.v[i]);
 		char ids[ID_STR_LEN + 1];
 
 		if (b == NULL || b->deleted)
@@ -183,19 +174,22 @@ reconcile_run(catalog_t *c)
 	}
 	/* Dropping an object can leave its parents dangling: repeat. */
 	do {
-		d.n = 0;
+		d.ids.n = 0;
 		hmap_foreach(&c->objects, pick_dangling, &d);
-		if ((rc = d.err) != 0)
+		if ((rc = d.ids.err) != 0)
 			goto fail_tx;
-		for (i = 0; i < d.n; i++) {
+		for (i = 0; i < d.ids.n; i++) {
+			struct cobject *o = cat_object_find(c, d.ids.v[i]);
 			char ids[ID_STR_LEN + 1];
 
-			id_format(d.v[i]->id, ids);
+			if (o == NULL)
+				continue;
+			id_format(o->id, ids);
 			log_error("object %s has a member that no longer exists; dropping it", ids);
-			if ((rc = cat_object_delete(c, d.v[i], NULL, 0)) != 0)
+			if ((rc = cat_object_delete(c, o, NULL, 0)) != 0)
 				goto fail_tx;
 		}
-	} while (d.n > 0);
+	} while (d.ids.n > 0);
 	if ((rc = cat_tx_commit(c)) != 0)
 		goto out;
 	for (i = 0; i < s.norphans; i++) {
@@ -219,8 +213,8 @@ out:
 	for (i = 0; i < s.norphans; i++)
 		free(s.orphans[i]);
 	free(s.orphans);
-	free(p.v);
-	free(d.v);
+	free(p.ids.v);
+	free(d.ids.v);
 	hmap_destroy(&s.present);
 	return rc;
 }
