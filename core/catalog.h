@@ -100,8 +100,11 @@ int catalog_data_blob(catalog_t *c, uint64_t ino, uint64_t *blob_id);
 int catalog_create_blob_object(catalog_t *c, const char *name, uid_t uid, gid_t gid, mode_t mode,
     struct catalog_attr *attr, uint64_t *blob_id, int *fd);
 /* Open the data of ino; writable opens fail with EPERM on sealed data. *fd
- * is opened on the blob file (caller closes). Pair with catalog_release. */
+ * is opened on the blob file (caller closes), unless fd is NULL: kernel
+ * passthrough needs no file of ours. Pair with catalog_release. */
 int catalog_open_data(catalog_t *c, uint64_t ino, int writable, uint64_t *blob_id, int *fd);
+/* A new fd on a blob's file (caller closes). */
+int catalog_blob_fd(catalog_t *c, uint64_t blob_id, int writable, int *fd);
 /* Drop an open of blob_id; the last writer's release seals the blob (or
  * discards it when a write was cut short by the memory limit). */
 void catalog_release(catalog_t *c, uint64_t blob_id, int writable);

@@ -337,7 +337,7 @@ catalog_open_data(catalog_t *c, uint64_t ino, int writable, uint64_t *blob_id, i
 		rc = -EPERM;
 		goto out;
 	}
-	if ((rc = store_blob_open(c->store, b->id, writable ? O_RDWR : O_RDONLY, fd)) != 0)
+	if (fd != NULL && (rc = store_blob_open(c->store, b->id, writable ? O_RDWR : O_RDONLY, fd)) != 0)
 		goto out;
 	b->opens++;
 	if (writable)
@@ -345,6 +345,23 @@ catalog_open_data(catalog_t *c, uint64_t ino, int writable, uint64_t *blob_id, i
 	c->opens++;
 	*blob_id = b->id;
 out:
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+int
+catalog_blob_fd(catalog_t *c, uint64_t blob_id, int writable, int *fd)
+{
+	struct cblob *b;
+	int rc;
+
+	pthread_mutex_lock(&c->lock);
+	if ((b = cat_blob_find(c, blob_id)) == NULL || b->deleted)
+		rc = -ENOENT;
+	else if (writable && b->sealed)
+		rc = -EPERM;
+	else
+		rc = store_blob_open(c->store, b->id, writable ? O_RDWR : O_RDONLY, fd);
 	pthread_mutex_unlock(&c->lock);
 	return rc;
 }

@@ -59,12 +59,36 @@ fh_register(struct fh *h, struct fuse_file_info *fi)
 	return 0;
 }
 
+/* The passthrough backing id for h's blob, registering it at its first
+ * open; 0 when the daemon serves the data, and then h gets an fd for it. */
+static int
+data_backing(struct fh *h)
+{
+	int backing = pt_backing_find(h->blob_id), fd = h->fd, rc;
+
+	if (backing > 0)
+		return backing;
+	if (pt_active()) {
+		if (fd < 0 && (rc = catalog_blob_fd(fs.cat, h->blob_id, h->writable, &fd)) != 0)
+			return rc;
+		backing = pt_backing_get(h->blob_id, fd);
+		if (fd != h->fd)
+			close(fd);
+		if (backing != 0)
+			return backing;
+	}
+	/* Served by the daemon: it needs a file of its own. */
+	if (h->fd < 0 && (rc = catalog_blob_fd(fs.cat, h->blob_id, h->writable, &h->fd)) != 0)
+		return rc;
+	return 0;
+}
+
 /* Reply to an open of blob data, passing through when possible. */
 static void
 reply_data_open(fuse_req_t req, struct fh *h, struct fuse_file_info *fi, const struct fuse_entry_param *e,
     int sealed)
 {
-	int backing = pt_backing_get(h->blob_id, h->fd);
+	int backing = data_backing(h);
 	int rc;
 
 	if (backing < 0) {
@@ -189,7 +213,8 @@ file_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	if ((fi->flags & O_TRUNC) && !writable)
 		writable = 1;
-	rc = catalog_open_data(fs.cat, ino, writable, &h->blob_id, &h->fd);
+	/* With passthrough the kernel opens the blob file itself. */
+	rc = catalog_open_data(fs.cat, ino, writable, &h->blob_id, pt_active() ? NULL : &h->fd);
 	if (rc == -ENOENT && catalog_getattr(fs.cat, ino, &a) == 0)
 		rc = S_ISDIR(a.mode) ? -EISDIR : -EPERM;
 	if (rc != 0) {
@@ -199,10 +224,9 @@ file_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	h->opened = 1;
 	h->writable = writable;
-	if ((fi->flags & O_TRUNC) && ftruncate(h->fd, 0) != 0) {
-		rc = errno;
+	if ((fi->flags & O_TRUNC) && (rc = catalog_setattr(fs.cat, ino, h->fd, 0, -1, -1, -1, -1, &a)) != 0) {
 		fh_destroy(h);
-		fuse_reply_err(req, rc);
+		fuse_reply_err(req, -rc);
 		return;
 	}
 	reply_data_open(req, h, fi, NULL, !writable);

@@ -140,6 +140,19 @@ give_up(const char *why)
 }
 
 int
+pt_backing_find(uint64_t blob_id)
+{
+	uintptr_t id;
+
+	if (!pt_active())
+		return 0;
+	pthread_mutex_lock(&pt_lock);
+	id = (uintptr_t)hmap_find(&pt_ids, blob_id);
+	pthread_mutex_unlock(&pt_lock);
+	return (int)id;
+}
+
+int
 pt_backing_get(uint64_t blob_id, int fd)
 {
 	struct fuse_ext_backing_map map = { .fd = fd };

@@ -18,6 +18,8 @@ int pt_install(struct fuse_session *se, int enable);
 int pt_active(void);
 /* Why it is not, for logs and stats ("" when it is). */
 const char *pt_reason(void);
+/* The backing id of blob_id if it has one, else 0. */
+int pt_backing_find(uint64_t blob_id);
 /* Backing id for blob_id (registering fd, which the caller still owns, at
  * the first open); 0 when the blob must be served by the daemon. */
 int pt_backing_get(uint64_t blob_id, int fd);
