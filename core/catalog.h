@@ -116,6 +116,12 @@ int catalog_setattr(catalog_t *c, uint64_t ino, int fd, int64_t size, int64_t mo
     int64_t gid, int64_t mtime_ns, struct catalog_attr *attr);
 /* Remove a name (and its object when no other name remains). */
 int catalog_unlink(catalog_t *c, uint64_t parent, const char *name);
+/* Rename names/<name> to names/<newname>, replacing (and, if it was the
+ * last name of its object, deleting) what newname named, unless flags has
+ * CATALOG_RENAME_NOREPLACE (then EEXIST). Anything else: EPERM. */
+int catalog_rename(catalog_t *c, uint64_t parent, const char *name, uint64_t newparent, const char *newname,
+    unsigned flags);
+#define CATALOG_RENAME_NOREPLACE 1u
 /* Remove the object directory objects/<name>, with its names. */
 int catalog_rmdir(catalog_t *c, uint64_t parent, const char *name);
 

@@ -749,3 +749,76 @@ catalog_rmdir(catalog_t *c, uint64_t parent, const char *name)
 	pthread_mutex_unlock(&c->lock);
 	return rc;
 }
+
+/* Give name n the text newname, in the index and in its object's list. */
+static int
+rename_memory(catalog_t *c, struct cname *n, const char *newname)
+{
+	char *text = strdup(newname);
+	struct cobject *o = n->obj;
+	unsigned i;
+
+	if (text == NULL)
+		return -ENOMEM;
+	hmap_remove(&c->names, hmap_str_hash(n->name), n);
+	for (i = 0; i < o->nnames; i++)
+		if (o->names[i] == n->name)
+			o->names[i] = text;
+	free(n->name);
+	n->name = text;
+	/* Out of memory here leaves the name out of the index until the
+	 * next start (the database has it already). */
+	return hmap_insert(&c->names, hmap_str_hash(text), n);
+}
+
+int
+catalog_rename(catalog_t *c, uint64_t parent, const char *name, uint64_t newparent, const char *newname,
+    unsigned flags)
+{
+	struct cname *n, *old;
+	struct cobject *gone = NULL;
+	int rc;
+
+	if (parent != CATALOG_INO_NAMES || newparent != CATALOG_INO_NAMES)
+		return -EPERM; /* only names can move, and only within names/ */
+	if (flags & ~CATALOG_RENAME_NOREPLACE)
+		return -EINVAL;
+	if ((rc = check_name(newname)) != 0)
+		return rc;
+	pthread_mutex_lock(&c->lock);
+	if ((n = cat_name_find(c, name)) == NULL) {
+		rc = -ENOENT;
+		goto out;
+	}
+	old = cat_name_find(c, newname);
+	if (old != NULL && (flags & CATALOG_RENAME_NOREPLACE)) {
+		rc = -EEXIST;
+		goto out;
+	}
+	if (old == n || (old != NULL && old->obj == n->obj)) {
+		rc = 0; /* two names of one object: rename(2) does nothing */
+		goto out;
+	}
+	if ((rc = cat_tx_begin(c)) != 0)
+		goto out;
+	/* A name in the way goes, and its object with it if it was the last. */
+	if (old != NULL) {
+		if (old->obj->nnames == 1)
+			gone = old->obj;
+		rc = gone != NULL ? cat_object_delete(c, gone, newname, 0) : meta_name_delete(c->meta, newname);
+	}
+	if (rc == 0 && n->obj->sealed && (rc = meta_name_delete(c->meta, name)) == 0)
+		rc = meta_name_put(c->meta, newname, n->obj->id);
+	if (rc != 0) {
+		cat_tx_rollback(c);
+		goto out;
+	}
+	if ((rc = cat_tx_commit(c)) != 0)
+		goto out;
+	if (old != NULL && gone == NULL)
+		unlink_name_memory(c, old);
+	rc = rename_memory(c, n, newname);
+out:
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}

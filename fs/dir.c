@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -203,6 +204,13 @@ void
 dir_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
     const char *newname, unsigned int flags)
 {
-	(void)parent, (void)name, (void)newparent, (void)newname, (void)flags;
-	fuse_reply_err(req, EPERM);
+	unsigned cflags = 0;
+
+	if (flags & RENAME_NOREPLACE)
+		cflags |= CATALOG_RENAME_NOREPLACE;
+	if (flags & ~RENAME_NOREPLACE) {
+		fuse_reply_err(req, EINVAL); /* RENAME_EXCHANGE, RENAME_WHITEOUT */
+		return;
+	}
+	fuse_reply_err(req, -catalog_rename(fs.cat, parent, name, newparent, newname, cflags));
 }

@@ -680,6 +680,51 @@ START_TEST(test_rmdir)
 }
 END_TEST
 
+START_TEST(test_rename)
+{
+	char bname[ID_STR_LEN + 1];
+	struct catalog_attr a;
+	struct catalog_stats s;
+	struct made x, y, w;
+
+	make_sealed("x", "xx", 2, &x);
+	make_sealed("y", "yyy", 3, &y);
+	id_format(y.bid, bname);
+	ck_assert_int_eq(catalog_rename(cat, CATALOG_INO_NAMES, "nope", CATALOG_INO_NAMES, "z", 0), -ENOENT);
+	ck_assert_int_eq(catalog_rename(cat, CATALOG_INO_NAMES, "x", CATALOG_INO_OBJECTS, "z", 0), -EPERM);
+	ck_assert_int_eq(catalog_rename(cat, CATALOG_INO_NAMES, "x", CATALOG_INO_NAMES, "a/b", 0), -EINVAL);
+	ck_assert_int_eq(catalog_rename(cat, CATALOG_INO_NAMES, "x", CATALOG_INO_NAMES, "y",
+			     CATALOG_RENAME_NOREPLACE),
+	    -EEXIST);
+	ck_assert_int_eq(catalog_rename(cat, CATALOG_INO_NAMES, "x", CATALOG_INO_NAMES, "x2", 0), 0);
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "x", &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "x2", &a), 0);
+	ck_assert_uint_eq(a.ino, x.attr.ino); /* same object, same inode */
+	read_is(a.ino, "xx", 2);
+	/* Over y: y's object had no other name and goes, blob and all. */
+	ck_assert_int_eq(catalog_rename(cat, CATALOG_INO_NAMES, "x2", CATALOG_INO_NAMES, "y", 0), 0);
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "y", &a), 0);
+	ck_assert_uint_eq(a.ino, x.attr.ino);
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_BLOBS, bname, &a), -ENOENT);
+	ck_assert_int_eq(was_freed(y.bid), 1);
+	catalog_stats(cat, &s);
+	ck_assert_uint_eq(s.objects, 1);
+	ck_assert_uint_eq(s.names, 1);
+	/* An unsealed object can be renamed; it is sealed under its new name. */
+	create("w", "w", 1, 1000, 1000, 0644, &w);
+	ck_assert_int_eq(catalog_rename(cat, CATALOG_INO_NAMES, "w", CATALOG_INO_NAMES, "w2", 0), 0);
+	ck_assert_int_eq(close(w.fd), 0);
+	catalog_release(cat, w.bid, 1);
+	reopen();
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "y", &a), 0);
+	read_is(a.ino, "xx", 2);
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "w2", &a), 0);
+	read_is(a.ino, "w", 1);
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "x2", &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "w", &a), -ENOENT);
+}
+END_TEST
+
 /* Is name in a NUL-separated list? */
 static int
 in_list(const char *list, size_t len, const char *name)
@@ -1260,6 +1305,7 @@ catalog_suite(void)
 	tcase_add_test(tc, test_bad_names);
 	tcase_add_test(tc, test_unlink);
 	tcase_add_test(tc, test_rmdir);
+	tcase_add_test(tc, test_rename);
 	tcase_add_test(tc, test_xattrs);
 	tcase_add_test(tc, test_open_blob_outlives_delete);
 	tcase_add_test(tc, test_writer_outlives_delete);

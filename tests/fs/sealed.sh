@@ -1,8 +1,8 @@
 #!/bin/bash
 # shellcheck disable=SC2119 # vfs_mount takes mount options, not our arguments
 # sealed: sealed data is immutable (EPERM for any write path), the
-# namespace refuses mkdir, links, renames and files outside names/, and a
-# taken name cannot be created again.
+# namespace refuses mkdir, links, renames out of names/ and files outside
+# names/, and a taken name cannot be created again.
 # shellcheck source=SCRIPTDIR/lib.sh
 . "${TESTS_SRCDIR:-$(dirname "$0")/..}/fs/lib.sh"
 
@@ -34,15 +34,16 @@ cmp "$T/data" "$MNT/blobs/$bid" || fail "blobs/$bid changed after the refused wr
 [ "$(stat_get writes_served)" = 0 ] || [ "$(stat_get data_path)" != passthrough ] ||
 	fail "the daemon served writes: writes_served $(stat_get writes_served)"
 
-# The namespace: no mkdir, links, symlinks, renames.
+# The namespace: no mkdir, links, symlinks, renames out of names/.
 must_fail "Operation not permitted" mkdir "$MNT/names/d"
 must_fail "Operation not permitted" mkdir "$MNT/objects/d"
 must_fail "Operation not permitted" mkdir "$MNT/objects/$oid/d"
 py_errno EPERM "os.mkdir('$MNT/d')"
 must_fail "Operation not permitted" ln "$x" "$MNT/names/hard"
 must_fail "Operation not permitted" ln -s x "$MNT/names/sym"
-must_fail "Operation not permitted" mv "$x" "$MNT/names/moved"
-py_errno EPERM "os.rename('$x', '$MNT/names/moved')"
+# Renames within names/ are allowed (rename.sh); out of it they are not.
+py_errno EPERM "os.rename('$x', '$MNT/objects/moved')"
+py_errno EPERM "os.rename('$MNT/objects/$oid', '$MNT/names/moved')"
 [ -f "$x" ] || fail "names/x is gone after the refused rename"
 for n in d hard sym moved; do
 	if [ -e "$MNT/names/$n" ] || [ -L "$MNT/names/$n" ]; then
