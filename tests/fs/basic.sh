@@ -139,7 +139,7 @@ wait_sealed "$MNT/names/empty"
 got=$(cat "$MNT/.vineyardfs/version")
 want=$("$VINEYARDFS" --version)
 [ "$got" = "$want" ] || fail ".vineyardfs/version is '$got', expected '$want'"
-[ "$(stat_get data_path)" = passthrough ] || fail "stats data_path is $(stat_get data_path), expected passthrough"
+[ "$(stat_get data_path)" = "$DATA_PATH" ] || fail "stats data_path is $(stat_get data_path), expected $DATA_PATH"
 [ "$(stat_get pid)" = "$(vfs_pid)" ] || fail "stats pid differs from the pid in $STATE/lock"
 
 echo "PASS: basic"

@@ -6,7 +6,8 @@
 # daemon still alive, the tmpfs each daemon leaves at STATE/mem, the files.
 #
 # Variables for the test: T (the private dir), MNT, STATE (the first
-# daemon's mount point and state dir), PY (a python3 with numpy).
+# daemon's mount point and state dir), PY (a python3 with numpy), DATA_PATH
+# (passthrough, or fallback when VFS_MOUNT_OPTS has --no-passthrough).
 
 set -eu
 
@@ -24,6 +25,12 @@ if [ -z "${VINEYARDFS:-}" ] || [ ! -x "$VINEYARDFS" ]; then
 fi
 
 PY=/usr/bin/python3
+# The data path the daemons are expected to use.
+# shellcheck disable=SC2034 # read by the tests that source this file
+case " ${VFS_MOUNT_OPTS:-} " in
+*" --no-passthrough "*) DATA_PATH=fallback ;;
+*) DATA_PATH=passthrough ;;
+esac
 TEST_NAME=$(basename "$0" .sh)
 
 # Mount points and state dirs to clean up, and background processes to kill.
@@ -85,7 +92,9 @@ vfs_mount_at()
 	case " ${VFS_MNTS[*]} " in *" $mnt "*) ;; *) VFS_MNTS+=("$mnt") ;; esac
 	# The command's own stderr (start-up messages, errors) goes to a file
 	# beside the log, shown if the test fails.
-	"$VINEYARDFS" mount --state-dir "$state" --memory 256M "$@" "$mnt" 2>>"$state.mount-stderr" ||
+	# VFS_MOUNT_OPTS (e.g. --no-passthrough) runs a test on the other data path.
+	# shellcheck disable=SC2086 # split on purpose
+	"$VINEYARDFS" mount --state-dir "$state" --memory 256M ${VFS_MOUNT_OPTS:-} "$@" "$mnt" 2>>"$state.mount-stderr" ||
 		fail "vineyardfs mount $* $mnt failed: $(cat "$state.mount-stderr")"
 	is_mounted "$mnt" || fail "vineyardfs mount returned 0 but $mnt is not mounted"
 }
