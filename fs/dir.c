@@ -7,14 +7,11 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
-#include "core/id.h"
 #include "fs/fs.h"
 
 /* A directory listing, taken at opendir. */
