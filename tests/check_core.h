@@ -5,6 +5,7 @@
 #include <check.h>
 
 Suite *catalog_suite(void);
+Suite *types_suite(void);
 Suite *hmap_suite(void);
 Suite *id_suite(void);
 Suite *meta_suite(void);
