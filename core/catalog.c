@@ -120,6 +120,7 @@ int
 cat_attach_member(catalog_t *c, struct cobject *o, const char *name, uint64_t id)
 {
 	struct cmember *m = realloc(o->members, (o->nmembers + 1) * sizeof *m);
+	struct cobject *sub;
 	struct cblob *b;
 
 	if (m == NULL)
@@ -134,7 +135,8 @@ cat_attach_member(catalog_t *c, struct cobject *o, const char *name, uint64_t id
 		b->refs++;
 		if (b->owner == NULL)
 			b->owner = o;
-	}
+	} else if (!id_is_blob(id) && (sub = cat_object_find(c, id)) != NULL)
+		sub->parents++;
 	return 0;
 }
 
@@ -378,9 +380,8 @@ blob_attr(catalog_t *c, const struct cblob *b, struct catalog_attr *a)
 	a->sealed = b->sealed;
 }
 
-/* Render meta.json of o; caller frees. */
-static char *
-render_meta(catalog_t *c, const struct cobject *o, size_t *len)
+json_t *
+cat_object_tree(catalog_t *c, const struct cobject *o, int depth)
 {
 	struct object_info info = {
 		.id = o->id,
@@ -392,26 +393,27 @@ render_meta(catalog_t *c, const struct cobject *o, size_t *len)
 		.ctime_ns = o->ctime_ns,
 	};
 	json_t *fields = object_fields_load(o->fields), *members = json_object(), *tree;
-	char *text = NULL;
 	unsigned i;
 
 	for (i = 0; i < o->nmembers; i++) {
 		const struct cmember *m = &o->members[i];
-		json_t *sub = NULL;
+		struct cobject *sub;
+		json_t *t = NULL;
 
 		if (id_is_blob(m->id)) {
 			struct cblob *b = cat_blob_find(c, m->id);
 
 			if (b != NULL)
-				sub = object_blob_meta(b->id, blob_size(c, b), id_instance(b->id), b->sealed);
-		} else {
+				t = object_blob_meta(b->id, blob_size(c, b), id_instance(b->id), b->sealed);
+		} else if ((sub = cat_object_find(c, m->id)) != NULL && depth < CAT_TREE_DEPTH)
+			t = cat_object_tree(c, sub, depth + 1);
+		if (t == NULL) {
 			char ids[ID_STR_LEN + 1];
 
 			id_format(m->id, ids);
-			sub = json_pack("{s:s}", "id", ids);
+			t = json_pack("{s:s}", "id", ids);
 		}
-		if (sub != NULL)
-			json_object_set_new(members, m->name, sub);
+		json_object_set_new(members, m->name, t);
 	}
 	if (!o->sealed) {
 		struct cblob *b = cat_object_data_blob(c, o);
@@ -420,14 +422,28 @@ render_meta(catalog_t *c, const struct cobject *o, size_t *len)
 			info.nbytes = blob_size(c, b);
 	}
 	tree = object_meta(&info, fields, members);
+	json_decref(fields);
+	return tree;
+}
+
+/* Render meta.json of o; caller frees. */
+static char *
+render_meta(catalog_t *c, const struct cobject *o, size_t *len)
+{
+	json_t *tree = cat_object_tree(c, o, 0);
+	char *text = NULL, *nl;
+
 	if (tree != NULL)
 		text = json_dumps(tree, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(tree);
-	json_decref(fields);
 	if (text == NULL)
 		return NULL;
 	*len = strlen(text);
-	text = realloc(text, *len + 2);
+	if ((nl = realloc(text, *len + 2)) == NULL) {
+		free(text);
+		return NULL;
+	}
+	text = nl;
 	text[(*len)++] = '\n';
 	text[*len] = '\0';
 	return text;

@@ -19,6 +19,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <jansson.h>
+
 typedef struct catalog catalog_t;
 
 enum {
@@ -99,6 +101,14 @@ int catalog_data_blob(catalog_t *c, uint64_t ino, uint64_t *blob_id);
  * blob. *fd: a read-write fd on the blob file (caller closes); *blob_id. */
 int catalog_create_blob_object(catalog_t *c, const char *name, uid_t uid, gid_t gid, mode_t mode,
     struct catalog_attr *attr, uint64_t *blob_id, int *fd);
+/* Create a composite object, sealed from birth: typename, fields (a JSON
+ * object or NULL), members (a JSON object of member name -> "o…"/"b…" id,
+ * or NULL), optionally a name, owned by uid/gid with mode. Members must
+ * exist, be sealed and belong to uid (unless uid is 0), and the whole tree
+ * must pass its type's rules (types.h). 0 and *id, or -errno (EINVAL,
+ * EACCES, EEXIST, ...) with a message in err. */
+int catalog_create_object(catalog_t *c, const char *typename, const json_t *fields, const json_t *members,
+    const char *name, uid_t uid, gid_t gid, mode_t mode, uint64_t *id, char *err, size_t errlen);
 /* Open the data of ino; writable opens fail with EPERM on sealed data. *fd
  * is opened on the blob file (caller closes), unless fd is NULL: kernel
  * passthrough needs no file of ours. Pair with catalog_release. */

@@ -187,10 +187,15 @@ cat_object_delete(catalog_t *c, struct cobject *o, const char *unlinked, int by_
 	if ((rc = meta_object_delete(c->meta, o->id)) != 0)
 		return rc;
 	for (i = 0; i < o->nmembers; i++) {
+		struct cobject *sub;
 		struct cblob *b;
 
-		if (!id_is_blob(o->members[i].id) || (b = cat_blob_find(c, o->members[i].id)) == NULL ||
-		    b->deleted)
+		if (!id_is_blob(o->members[i].id)) {
+			if ((sub = cat_object_find(c, o->members[i].id)) != NULL && sub->parents > 0)
+				sub->parents--;
+			continue;
+		}
+		if ((b = cat_blob_find(c, o->members[i].id)) == NULL || b->deleted)
 			continue;
 		if (b->owner == o)
 			b->owner = NULL;
@@ -710,10 +715,15 @@ catalog_unlink(catalog_t *c, uint64_t parent, const char *name)
 		goto out;
 	}
 	o = n->obj;
+	/* The last name takes the object with it (and frees o), unless another
+	 * object holds it as a member. */
+	last = o->nnames == 1;
+	if (last && o->parents > 0) {
+		rc = -EBUSY;
+		goto out;
+	}
 	if ((rc = cat_tx_begin(c)) != 0)
 		goto out;
-	/* The last name takes the object with it (and frees o). */
-	last = o->nnames == 1;
 	rc = last ? cat_object_delete(c, o, name, 0) : meta_name_delete(c->meta, name);
 	if (rc != 0) {
 		cat_tx_rollback(c);
@@ -740,6 +750,8 @@ catalog_rmdir(catalog_t *c, uint64_t parent, const char *name)
 	pthread_mutex_lock(&c->lock);
 	if ((o = cat_object_find(c, id)) == NULL)
 		rc = -ENOENT;
+	else if (o->parents > 0)
+		rc = -EBUSY; /* a member of another object */
 	else if ((rc = cat_tx_begin(c)) == 0) {
 		if ((rc = cat_object_delete(c, o, NULL, 1)) == 0)
 			rc = cat_tx_commit(c);
@@ -799,12 +811,17 @@ catalog_rename(catalog_t *c, uint64_t parent, const char *name, uint64_t newpare
 		rc = 0; /* two names of one object: rename(2) does nothing */
 		goto out;
 	}
+	if (old != NULL && old->obj->nnames == 1) {
+		gone = old->obj;
+		if (gone->parents > 0) {
+			rc = -EBUSY;
+			goto out;
+		}
+	}
 	if ((rc = cat_tx_begin(c)) != 0)
 		goto out;
 	/* A name in the way goes, and its object with it if it was the last. */
 	if (old != NULL) {
-		if (old->obj->nnames == 1)
-			gone = old->obj;
 		rc = gone != NULL ? cat_object_delete(c, gone, newname, 0) : meta_name_delete(c->meta, newname);
 	}
 	if (rc == 0 && n->obj->sealed && (rc = meta_name_delete(c->meta, name)) == 0)

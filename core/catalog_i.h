@@ -14,6 +14,8 @@
 #include "meta.h"
 #include "store.h"
 
+#include <jansson.h>
+
 struct cblob {
 	uint64_t id;
 	uint64_t size; /* at seal; unsealed blobs: see the file */
@@ -48,6 +50,7 @@ struct cobject {
 	unsigned nmembers;
 	char **names; /* the names of this object (shared with struct cname) */
 	unsigned nnames;
+	unsigned parents; /* objects that hold it as a member */
 };
 
 struct cname {
@@ -103,6 +106,10 @@ void cat_tx_rollback(catalog_t *c);
 /* Write a record to meta (inside the caller's transaction). */
 int cat_blob_put(catalog_t *c, const struct cblob *b);
 int cat_object_put(catalog_t *c, const struct cobject *o);
+/* The metadata tree of o, members expanded (up to CAT_TREE_DEPTH levels).
+ * New reference. */
+json_t *cat_object_tree(catalog_t *c, const struct cobject *o, int depth);
+#define CAT_TREE_DEPTH 64
 /* Start-up reconciliation of metadata with the store. */
 int reconcile_run(catalog_t *c);
 

@@ -725,6 +725,106 @@ START_TEST(test_rename)
 }
 END_TEST
 
+/* Create a Tensor of float64 with shape [rows] (or [r, c]) over blob bid. */
+static int
+tensor_on(uint64_t bid, json_t *shape, const char *name, uid_t uid, uint64_t *oid, char *err)
+{
+	char ids[ID_STR_LEN + 1];
+	json_t *fields, *members;
+	int rc;
+
+	id_format(bid, ids);
+	fields = json_pack("{s:s, s:o}", "value_type_", "float64", "shape_", shape);
+	members = json_pack("{s:s}", "buffer_", ids);
+	rc = catalog_create_object(cat, "Tensor", fields, members, name, uid, 1000, 0644, oid, err, 256);
+	json_decref(fields);
+	json_decref(members);
+	return rc;
+}
+
+START_TEST(test_composite)
+{
+	char err[256], ids[ID_STR_LEN + 1], *target = NULL, *text = NULL;
+	uint64_t t1, t2, df, none = 0;
+	struct catalog_attr a;
+	struct catalog_stats s;
+	json_t *fields, *members;
+	struct made raw, raw2, open_one;
+	size_t len;
+
+	static const char zeros[48];
+
+	make_sealed("raw", zeros, 48, &raw);   /* 6 float64 */
+	make_sealed("raw2", zeros, 16, &raw2); /* 2 float64 */
+	ck_assert_int_eq(tensor_on(raw.bid, json_pack("[i,i]", 2, 3), "t", 1000, &t1, err), 0);
+	ck_assert_str_eq(err, "");
+	/* names/t is a link to the object directory, whose buffer_ is the blob. */
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "t", &a), 0);
+	ck_assert(S_ISLNK(a.mode));
+	ck_assert_int_eq(catalog_readlink(cat, a.ino, &target), 0);
+	id_format(t1, ids);
+	ck_assert_str_eq(target + strlen("../objects/"), ids);
+	free(target);
+	ck_assert_int_eq(catalog_lookup(cat, t1, "buffer_", &a), 0);
+	ck_assert_uint_eq(a.ino, raw.bid);
+	ck_assert_int_eq(catalog_read_generated(cat, id_ino(t1, ID_VIEW_META), &text, &len), 0);
+	ck_assert_ptr_nonnull(strstr(text, "\"value_type_\": \"float64\""));
+	ck_assert_ptr_nonnull(strstr(text, "\"nbytes\": 48"));
+	free(text);
+
+	/* Rules of the type, members that are not there or not ours. */
+	ck_assert_int_eq(tensor_on(raw.bid, json_pack("[i,i]", 2, 4), "bad", 1000, &none, err), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "needs 64"));
+	ck_assert_int_eq(tensor_on(UINT64_C(0x8000000000000001), json_pack("[i]", 1), NULL, 1000, &none, err),
+	    -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "no blob"));
+	create("open", "x", 1, 1000, 1000, 0644, &open_one);
+	ck_assert_int_eq(tensor_on(open_one.bid, json_pack("[i]", 0), NULL, 1000, &none, err), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "not sealed"));
+	ck_assert_int_eq(close(open_one.fd), 0);
+	catalog_release(cat, open_one.bid, 1);
+	ck_assert_int_eq(tensor_on(raw2.bid, json_pack("[i]", 2), NULL, 2000, &none, err), -EACCES);
+	ck_assert_int_eq(tensor_on(raw2.bid, json_pack("[i]", 2), "t", 1000, &none, err), -EEXIST);
+	ck_assert_int_eq(tensor_on(raw2.bid, json_pack("[i]", 2), NULL, 0, &t2, err), 0); /* root may */
+	catalog_stats(cat, &s);
+	ck_assert_uint_eq(s.objects, 5); /* raw, raw2, open, t, t2: nothing half-made */
+
+	/* A DataFrame of two Tensor objects; its members cannot go first. */
+	fields = json_pack("{s:[s]}", "columns_", "x");
+	id_format(t2, ids);
+	members = json_pack("{s:s}", "x", ids);
+	ck_assert_int_eq(catalog_create_object(cat, "DataFrame", fields, members, "df", 0, 0, 0644, &df, err,
+			     sizeof err),
+	    0);
+	json_decref(fields);
+	json_decref(members);
+	id_format(t2, ids);
+	ck_assert_int_eq(catalog_rmdir(cat, CATALOG_INO_OBJECTS, ids), -EBUSY);
+	ck_assert_int_eq(catalog_lookup(cat, df, "x", &a), 0);
+	ck_assert(S_ISLNK(a.mode)); /* a sub-object member: a link to its directory */
+
+	/* The Blob object that made raw's blob can go; the Tensor keeps it. */
+	ck_assert_int_eq(catalog_unlink(cat, CATALOG_INO_NAMES, "raw"), 0);
+	ck_assert_int_eq(was_freed(raw.bid), 0);
+	ck_assert_int_eq(catalog_lookup(cat, t1, "buffer_", &a), 0);
+
+	/* Everything, members and references, comes back after a restart. */
+	reopen();
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "t", &a), 0);
+	ck_assert_int_eq(catalog_lookup(cat, t1, "buffer_", &a), 0);
+	ck_assert_uint_eq(a.ino, raw.bid);
+	ck_assert_int_eq(catalog_rmdir(cat, CATALOG_INO_OBJECTS, ids), -EBUSY);
+	id_format(df, ids);
+	ck_assert_int_eq(catalog_rmdir(cat, CATALOG_INO_OBJECTS, ids), 0);
+	id_format(t2, ids);
+	ck_assert_int_eq(catalog_rmdir(cat, CATALOG_INO_OBJECTS, ids), 0);
+	/* The last holder of raw's blob goes: the blob goes with it. */
+	ck_assert_int_eq(catalog_unlink(cat, CATALOG_INO_NAMES, "t"), 0);
+	id_format(raw.bid, ids);
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_BLOBS, ids, &a), -ENOENT);
+}
+END_TEST
+
 /* Is name in a NUL-separated list? */
 static int
 in_list(const char *list, size_t len, const char *name)
@@ -1306,6 +1406,7 @@ catalog_suite(void)
 	tcase_add_test(tc, test_unlink);
 	tcase_add_test(tc, test_rmdir);
 	tcase_add_test(tc, test_rename);
+	tcase_add_test(tc, test_composite);
 	tcase_add_test(tc, test_xattrs);
 	tcase_add_test(tc, test_open_blob_outlives_delete);
 	tcase_add_test(tc, test_writer_outlives_delete);
