@@ -1,42 +1,65 @@
 /*
- * control: the files of .vineyardfs/: stats (counters, memory, which data
- * path is in force) and version. Rendered at each open.
+ * control: the files of .vineyardfs/: ctl (the request/response file:
+ * write a JSON request, read the JSON reply on the same descriptor; see
+ * core/request.h), stats (counters, memory, which data path is in force)
+ * and version, rendered at each open.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/request.h"
 #include "fs/fs.h"
 #include "fs/passthrough.h"
 
 static const struct {
 	const char *name;
 	fuse_ino_t ino;
+	mode_t mode;
 } files[] = {
-	{ "stats", FS_INO_STATS },
-	{ "version", FS_INO_VERSION },
+	{ "ctl", FS_INO_CTL, 0666 },
+	{ "stats", FS_INO_STATS, 0444 },
+	{ "version", FS_INO_VERSION, 0444 },
 };
 
 #define NFILES (sizeof files / sizeof files[0])
 
+/* A request being written or a reply being read on one open of ctl. */
+struct ctl {
+	pthread_mutex_t lock; /* guards the rest */
+	uid_t uid;
+	gid_t gid;
+	char *req;
+	size_t reqlen;
+	char *reply;
+	size_t replylen, replypos;
+};
+
 int
 control_is(fuse_ino_t ino)
 {
-	return ino == FS_INO_STATS || ino == FS_INO_VERSION;
+	return ino == FS_INO_STATS || ino == FS_INO_VERSION || ino == FS_INO_CTL;
 }
 
 static void
 file_attr(fuse_ino_t ino, struct catalog_attr *a)
 {
+	size_t i;
+
 	memset(a, 0, sizeof *a);
 	a->ino = ino;
 	a->mode = S_IFREG | 0444;
+	for (i = 0; i < NFILES; i++)
+		if (files[i].ino == ino)
+			a->mode = S_IFREG | files[i].mode;
 	a->nlink = 1;
+	a->mtime_ns = a->ctime_ns = fs.start_ns;
 	/* Size 0: the contents change; files are opened with direct I/O. */
 }
 
@@ -137,4 +160,78 @@ control_render(fuse_ino_t ino, char **text, size_t *len)
 		return 0;
 	}
 	return -ENOENT;
+}
+
+struct ctl *
+control_ctl_open(uid_t uid, gid_t gid)
+{
+	struct ctl *t = calloc(1, sizeof *t);
+
+	if (t == NULL)
+		return NULL;
+	pthread_mutex_init(&t->lock, NULL);
+	t->uid = uid;
+	t->gid = gid;
+	return t;
+}
+
+void
+control_ctl_free(struct ctl *t)
+{
+	if (t == NULL)
+		return;
+	pthread_mutex_destroy(&t->lock);
+	free(t->req);
+	free(t->reply);
+	free(t);
+}
+
+ssize_t
+control_ctl_write(struct ctl *t, const char *buf, size_t size)
+{
+	ssize_t rc = (ssize_t)size;
+	char *req;
+
+	pthread_mutex_lock(&t->lock);
+	if (t->reply != NULL) {
+		/* Writing after the reply starts the next request. */
+		free(t->reply);
+		t->reply = NULL;
+		t->replylen = t->replypos = 0;
+		t->reqlen = 0;
+	}
+	if (t->reqlen + size > REQUEST_MAX)
+		rc = -EFBIG;
+	else if ((req = realloc(t->req, t->reqlen + size)) == NULL)
+		rc = -ENOMEM;
+	else {
+		memcpy(req + t->reqlen, buf, size);
+		t->req = req;
+		t->reqlen += size;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return rc;
+}
+
+ssize_t
+control_ctl_read(struct ctl *t, char *buf, size_t size)
+{
+	ssize_t n;
+
+	pthread_mutex_lock(&t->lock);
+	if (t->reply == NULL) {
+		/* The first read answers what was written. */
+		t->reply = request_handle(fs.cat, t->uid, t->gid, t->req != NULL ? t->req : "", t->reqlen,
+		    &t->replylen);
+		t->replypos = 0;
+		if (t->reply == NULL) {
+			pthread_mutex_unlock(&t->lock);
+			return -ENOMEM;
+		}
+	}
+	n = (ssize_t)(t->replylen - t->replypos < size ? t->replylen - t->replypos : size);
+	memcpy(buf, t->reply + t->replypos, (size_t)n);
+	t->replypos += (size_t)n;
+	pthread_mutex_unlock(&t->lock);
+	return n;
 }

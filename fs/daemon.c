@@ -378,6 +378,7 @@ daemon_mount_main(int argc, char **argv)
 		goto out;
 	}
 	fs.passthrough_wanted = o.passthrough;
+	fs.start_ns = util_now_ns();
 
 	snprintf(opts, sizeof opts, "-ofsname=vineyardfs,subtype=vineyardfs%s%s%s",
 	    geteuid() == 0 ? ",allow_other,default_permissions" : ",default_permissions",

@@ -41,6 +41,7 @@ fh_destroy(void *obj)
 		close(h->fd);
 	if (h->kind == FH_DATA && h->opened)
 		catalog_release(fs.cat, h->blob_id, h->writable);
+	control_ctl_free(h->ctl);
 	free(h->text);
 	free(h);
 }
@@ -180,6 +181,25 @@ file_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct fh *h;
 	int rc;
 
+	if (ino == FS_INO_CTL) {
+		const struct fuse_ctx *ctx = fuse_req_ctx(req);
+
+		if ((h = fh_new(FH_CTL)) == NULL || (h->ctl = control_ctl_open(ctx->uid, ctx->gid)) == NULL) {
+			if (h != NULL)
+				fh_destroy(h);
+			fuse_reply_err(req, ENOMEM);
+			return;
+		}
+		if ((rc = fh_register(h, fi)) != 0) {
+			fuse_reply_err(req, -rc);
+			return;
+		}
+		fi->direct_io = 1; /* a conversation, not a file to cache */
+		fi->noflush = 1;
+		if (fuse_reply_open(req, fi) != 0)
+			handle_release(fi->fh);
+		return;
+	}
 	if (control_is(ino) || (!id_is_blob(ino) && ino > CATALOG_INO_CONTROL &&
 				   id_view_of_ino(ino) == ID_VIEW_META)) {
 		if (writable || (fi->flags & O_TRUNC)) {
@@ -247,6 +267,16 @@ file_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_fi
 		size_t n = off < (off_t)h->len ? h->len - (size_t)off : 0;
 
 		fuse_reply_buf(req, h->text + (off < (off_t)h->len ? off : 0), n < size ? n : size);
+	} else if (h->kind == FH_CTL) {
+		/* The reply is read as a stream, whatever the file offset. */
+		char *buf = malloc(size ? size : 1);
+		ssize_t n = buf != NULL ? control_ctl_read(h->ctl, buf, size) : -ENOMEM;
+
+		if (n < 0)
+			fuse_reply_err(req, (int)-n);
+		else
+			fuse_reply_buf(req, buf, (size_t)n);
+		free(buf);
 	} else {
 		atomic_fetch_add(&fs.n.reads, 1);
 		atomic_fetch_add(&fs.n.read_bytes, size);
@@ -265,6 +295,14 @@ file_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t o
 	ssize_t n;
 
 	(void)ino;
+	if (h != NULL && h->kind == FH_CTL) {
+		n = control_ctl_write(h->ctl, buf, size);
+		if (n < 0)
+			fuse_reply_err(req, (int)-n);
+		else
+			fuse_reply_write(req, (size_t)n);
+		goto out;
+	}
 	if (h == NULL || h->kind != FH_DATA || !h->writable) {
 		fuse_reply_err(req, EBADF);
 		goto out;

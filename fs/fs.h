@@ -19,6 +19,7 @@
 enum {
 	FS_INO_STATS = 16,
 	FS_INO_VERSION = 17,
+	FS_INO_CTL = 18,
 };
 
 /* Kernel cache lifetimes, seconds. */
@@ -36,6 +37,7 @@ struct fs_state {
 	catalog_t *cat;
 	struct fuse_session *se;
 	int passthrough_wanted;
+	int64_t start_ns; /* the control files' times */
 	struct fs_counters n;
 };
 
@@ -46,12 +48,14 @@ struct fh {
 	int kind;
 #define FH_DATA 0 /* a blob's bytes */
 #define FH_TEXT 1 /* a generated file, rendered at open */
+#define FH_CTL 2  /* .vineyardfs/ctl: a request and its reply */
 	uint64_t blob_id; /* FH_DATA */
 	int fd;		  /* FH_DATA: the blob file */
 	int opened;	  /* FH_DATA: counted by catalog_open_data */
 	int writable;
 	char *text; /* FH_TEXT */
 	size_t len;
+	struct ctl *ctl; /* FH_CTL */
 };
 
 /* Handles by number (handle.c): what fi->fh holds. */
@@ -104,6 +108,13 @@ void xattr_remove(fuse_req_t req, fuse_ino_t ino, const char *name);
 int control_lookup(const char *name, struct fuse_entry_param *e);
 int control_getattr(fuse_ino_t ino, struct stat *st);
 int control_list(catalog_list_fn fn, void *arg);
+/* The request/response file: one struct ctl per open. */
+struct ctl *control_ctl_open(uid_t uid, gid_t gid);
+void control_ctl_free(struct ctl *t);
+/* Append to the request (a write after a reply starts a new one). */
+ssize_t control_ctl_write(struct ctl *t, const char *buf, size_t size);
+/* Read the reply, handling the request at the first read. */
+ssize_t control_ctl_read(struct ctl *t, char *buf, size_t size);
 /* Render a control file; caller frees. */
 int control_render(fuse_ino_t ino, char **text, size_t *len);
 int control_is(fuse_ino_t ino);

@@ -21,6 +21,7 @@
 #include "core/id.h"
 #include "core/meta.h"
 #include "core/object.h"
+#include "core/request.h"
 #include "tests/check_core.h"
 
 #define KIB 1024
@@ -825,6 +826,79 @@ START_TEST(test_composite)
 }
 END_TEST
 
+/* Handle req; the reply must be one JSON object line; returns it parsed. */
+static json_t *
+ask(const char *req, size_t len)
+{
+	size_t rlen = 0;
+	char *reply = request_handle(cat, 1000, 1000, req, len, &rlen);
+	json_t *doc;
+
+	ck_assert_ptr_nonnull(reply);
+	ck_assert_uint_eq(rlen, strlen(reply));
+	ck_assert_int_eq(reply[rlen - 1], '\n');
+	doc = json_loads(reply, 0, NULL);
+	ck_assert_msg(json_is_object(doc), "reply is not a JSON object: %s", reply);
+	ck_assert(json_is_boolean(json_object_get(doc, "ok")));
+	free(reply);
+	return doc;
+}
+
+static json_t *
+ask_str(const char *req)
+{
+	return ask(req, strlen(req));
+}
+
+START_TEST(test_request)
+{
+	static const char good[] = "{\"op\":\"create\",\"typename\":\"Scalar\","
+				   "\"fields\":{\"type_\":\"int8\",\"value_\":1},\"name\":\"s\"}";
+	struct catalog_stats s;
+	unsigned seed = 12345, i;
+	char junk[256];
+	json_t *r;
+	size_t n;
+
+	r = ask(good, strlen(good));
+	ck_assert(json_is_true(json_object_get(r, "ok")));
+	ck_assert_int_eq(json_string_value(json_object_get(r, "id"))[0], 'o');
+	json_decref(r);
+	r = ask(good, strlen(good)); /* the name is taken now */
+	ck_assert(json_is_false(json_object_get(r, "ok")));
+	ck_assert_int_eq(json_integer_value(json_object_get(r, "errno")), EEXIST);
+	ck_assert_str_eq(json_string_value(json_object_get(r, "error")), "EEXIST");
+	json_decref(r);
+	/* Every truncation of a good request, and random bytes: a JSON error
+	 * each time, never a crash, never an object. */
+	for (n = 0; n < strlen(good); n++) {
+		r = ask(good, n);
+		ck_assert(json_is_false(json_object_get(r, "ok")));
+		json_decref(r);
+	}
+	for (i = 0; i < 2000; i++) {
+		size_t len = (size_t)rand_r(&seed) % sizeof junk, k;
+
+		for (k = 0; k < len; k++)
+			junk[k] = (char)rand_r(&seed);
+		r = ask(junk, len);
+		ck_assert(json_is_false(json_object_get(r, "ok")));
+		json_decref(r);
+	}
+	r = ask_str("{\"op\":\"create\",\"typename\":\"Tensor\",\"members\":[1]}");
+	ck_assert_int_eq(json_integer_value(json_object_get(r, "errno")), EINVAL);
+	json_decref(r);
+	r = ask_str("{\"op\":\"create\",\"typename\":\"X\",\"mode\":99999}");
+	ck_assert_int_eq(json_integer_value(json_object_get(r, "errno")), EINVAL);
+	json_decref(r);
+	r = ask_str("{\"op\":5}");
+	ck_assert_int_eq(json_integer_value(json_object_get(r, "errno")), EINVAL);
+	json_decref(r);
+	catalog_stats(cat, &s);
+	ck_assert_uint_eq(s.objects, 1);
+}
+END_TEST
+
 /* Is name in a NUL-separated list? */
 static int
 in_list(const char *list, size_t len, const char *name)
@@ -1407,6 +1481,7 @@ catalog_suite(void)
 	tcase_add_test(tc, test_rmdir);
 	tcase_add_test(tc, test_rename);
 	tcase_add_test(tc, test_composite);
+	tcase_add_test(tc, test_request);
 	tcase_add_test(tc, test_xattrs);
 	tcase_add_test(tc, test_open_blob_outlives_delete);
 	tcase_add_test(tc, test_writer_outlives_delete);

@@ -1,0 +1,111 @@
+/*
+ * request: see request.h. Each operation checks the types of its
+ * arguments before calling the catalog, and every path ends in a reply.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "id.h"
+#include "request.h"
+
+static const char *
+errno_name(int err)
+{
+	switch (err) {
+	case EINVAL: return "EINVAL";
+	case EACCES: return "EACCES";
+	case EPERM: return "EPERM";
+	case EEXIST: return "EEXIST";
+	case ENOENT: return "ENOENT";
+	case EBUSY: return "EBUSY";
+	case ENOMEM: return "ENOMEM";
+	case ENOSPC: return "ENOSPC";
+	case E2BIG: return "E2BIG";
+	case ENOSYS: return "ENOSYS";
+	default: return "EIO";
+	}
+}
+
+static json_t *
+failure(int err, const char *message)
+{
+	return json_pack("{s:b, s:i, s:s, s:s}", "ok", 0, "errno", err, "error", errno_name(err), "message",
+	    message);
+}
+
+static json_t *
+op_create(catalog_t *c, uid_t uid, gid_t gid, const json_t *req)
+{
+	const json_t *typename = json_object_get(req, "typename"), *fields = json_object_get(req, "fields"),
+		     *members = json_object_get(req, "members"), *name = json_object_get(req, "name"),
+		     *mode = json_object_get(req, "mode");
+	char err[512], ids[ID_STR_LEN + 1];
+	json_int_t m = 0644;
+	uint64_t id;
+	int rc;
+
+	if (!json_is_string(typename))
+		return failure(EINVAL, "create: typename must be a string");
+	if (fields != NULL && !json_is_object(fields))
+		return failure(EINVAL, "create: fields must be an object");
+	if (members != NULL && !json_is_object(members))
+		return failure(EINVAL, "create: members must be an object of name: id");
+	if (name != NULL && !json_is_string(name))
+		return failure(EINVAL, "create: name must be a string");
+	if (mode != NULL) {
+		if (!json_is_integer(mode) || (m = json_integer_value(mode)) < 0 || m > 07777)
+			return failure(EINVAL, "create: mode must be an integer from 0 to 07777");
+	}
+	rc = catalog_create_object(c, json_string_value(typename), fields, members, json_string_value(name),
+	    uid, gid, (mode_t)m, &id, err, sizeof err);
+	if (rc != 0)
+		return failure(-rc, err[0] ? err : strerror(-rc));
+	id_format(id, ids);
+	return json_pack("{s:b, s:s}", "ok", 1, "id", ids);
+}
+
+char *
+request_handle(catalog_t *c, uid_t uid, gid_t gid, const char *req, size_t len, size_t *replylen)
+{
+	json_t *doc = NULL, *reply;
+	json_error_t jerr;
+	const char *op;
+	char msg[300];
+	char *out, *line;
+
+	if (len > REQUEST_MAX) {
+		snprintf(msg, sizeof msg, "a request is at most %u bytes", REQUEST_MAX);
+		reply = failure(E2BIG, msg);
+	} else if ((doc = json_loadb(req, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
+		snprintf(msg, sizeof msg, "not JSON: %s at line %d, column %d", jerr.text, jerr.line, jerr.column);
+		reply = failure(EINVAL, msg);
+	} else if (!json_is_object(doc) || (op = json_string_value(json_object_get(doc, "op"))) == NULL)
+		reply = failure(EINVAL, "a request is a JSON object with a string \"op\"");
+	else if (strcmp(op, "create") == 0)
+		reply = op_create(c, uid, gid, doc);
+	else {
+		snprintf(msg, sizeof msg, "unknown op \"%.64s\" (known: create)", op);
+		reply = failure(ENOSYS, msg);
+	}
+	json_decref(doc);
+	out = reply != NULL ? json_dumps(reply, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+	json_decref(reply);
+	if (out == NULL)
+		return NULL;
+	*replylen = strlen(out);
+	/* One line, as a shell reader expects. */
+	if ((line = realloc(out, *replylen + 2)) == NULL) {
+		free(out);
+		return NULL;
+	}
+	out = line;
+	out[(*replylen)++] = '\n';
+	out[*replylen] = '\0';
+	return out;
+}
