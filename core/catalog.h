@@ -109,6 +109,13 @@ int catalog_create_blob_object(catalog_t *c, const char *name, uid_t uid, gid_t 
  * EACCES, EEXIST, ...) with a message in err. */
 int catalog_create_object(catalog_t *c, const char *typename, const json_t *fields, const json_t *members,
     const char *name, uid_t uid, gid_t gid, mode_t mode, uint64_t *id, char *err, size_t errlen);
+/* Delete object id as uid (its owner or root, else EACCES), with its
+ * names; EBUSY while another object holds it. */
+int catalog_delete_object(catalog_t *c, uint64_t id, uid_t uid);
+/* Give object id one more name (EEXIST if taken), or take a name away
+ * (the object stays, reachable in objects/), as its owner or root. */
+int catalog_name_add(catalog_t *c, uint64_t id, const char *name, uid_t uid);
+int catalog_name_remove(catalog_t *c, const char *name, uid_t uid);
 /* Open the data of ino; writable opens fail with EPERM on sealed data. *fd
  * is opened on the blob file (caller closes), unless fd is NULL: kernel
  * passthrough needs no file of ours. Pair with catalog_release. */

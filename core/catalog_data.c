@@ -160,8 +160,8 @@ cat_blob_delete(catalog_t *c, struct cblob *b)
 	return 0;
 }
 
-static void
-unlink_name_memory(catalog_t *c, struct cname *n)
+void
+cat_name_forget(catalog_t *c, struct cname *n)
 {
 	struct cobject *o = n->obj;
 	unsigned i;
@@ -207,7 +207,7 @@ cat_object_delete(catalog_t *c, struct cobject *o, const char *unlinked, int by_
 
 		if (c->cfg.inval_entry != NULL && (unlinked == NULL || strcmp(n->name, unlinked) != 0))
 			c->cfg.inval_entry(c->cfg.hook_arg, CATALOG_INO_NAMES, n->name);
-		unlink_name_memory(c, n);
+		cat_name_forget(c, n);
 	}
 	id_format(o->id, name);
 	if (c->cfg.inval_entry != NULL && !by_rmdir)
@@ -275,7 +275,7 @@ catalog_create_blob_object(catalog_t *c, const char *name, uid_t uid, gid_t gid,
 		struct cname *n = cat_name_find(c, name);
 
 		if (n != NULL && n->obj == o)
-			unlink_name_memory(c, n);
+			cat_name_forget(c, n);
 		hmap_remove(&c->objects, o->id, o);
 		hmap_remove(&c->blobs, b->id, b);
 		goto out;
@@ -730,7 +730,7 @@ catalog_unlink(catalog_t *c, uint64_t parent, const char *name)
 		goto out;
 	}
 	if ((rc = cat_tx_commit(c)) == 0 && !last)
-		unlink_name_memory(c, n);
+		cat_name_forget(c, n);
 out:
 	pthread_mutex_unlock(&c->lock);
 	return rc;
@@ -748,18 +748,25 @@ catalog_rmdir(catalog_t *c, uint64_t parent, const char *name)
 	if (id_parse(name, &id) != 0 || id_is_blob(id))
 		return -ENOENT;
 	pthread_mutex_lock(&c->lock);
-	if ((o = cat_object_find(c, id)) == NULL)
-		rc = -ENOENT;
-	else if (o->parents > 0)
-		rc = -EBUSY; /* a member of another object */
-	else if ((rc = cat_tx_begin(c)) == 0) {
-		if ((rc = cat_object_delete(c, o, NULL, 1)) == 0)
-			rc = cat_tx_commit(c);
-		else
-			cat_tx_rollback(c);
-	}
+	rc = (o = cat_object_find(c, id)) == NULL ? -ENOENT : cat_object_remove(c, o, 1);
 	pthread_mutex_unlock(&c->lock);
 	return rc;
+}
+
+int
+cat_object_remove(catalog_t *c, struct cobject *o, int by_rmdir)
+{
+	int rc;
+
+	if (o->parents > 0)
+		return -EBUSY; /* a member of another object */
+	if ((rc = cat_tx_begin(c)) != 0)
+		return rc;
+	if ((rc = cat_object_delete(c, o, NULL, by_rmdir)) != 0) {
+		cat_tx_rollback(c);
+		return rc;
+	}
+	return cat_tx_commit(c);
 }
 
 /* Give name n the text newname, in the index and in its object's list. */
@@ -833,7 +840,7 @@ catalog_rename(catalog_t *c, uint64_t parent, const char *name, uint64_t newpare
 	if ((rc = cat_tx_commit(c)) != 0)
 		goto out;
 	if (old != NULL && gone == NULL)
-		unlink_name_memory(c, old);
+		cat_name_forget(c, old);
 	rc = rename_memory(c, n, newname);
 out:
 	pthread_mutex_unlock(&c->lock);

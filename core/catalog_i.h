@@ -91,6 +91,11 @@ struct cblob *cat_object_data_blob(catalog_t *c, const struct cobject *o);
 int cat_object_delete(catalog_t *c, struct cobject *o, const char *unlinked, int by_rmdir);
 /* Remove a blob that no object holds: meta row, file; freed when unopened. */
 int cat_blob_delete(catalog_t *c, struct cblob *b);
+/* Remove o as a user asked (rmdir, ctl delete): EBUSY while another
+ * object holds it; its own transaction. */
+int cat_object_remove(catalog_t *c, struct cobject *o, int by_rmdir);
+/* Drop name n from the index and its object's list (memory only). */
+void cat_name_forget(catalog_t *c, struct cname *n);
 /* Attach member name -> id to o in memory; blob members count a reference. */
 int cat_attach_member(catalog_t *c, struct cobject *o, const char *name, uint64_t id);
 /* Record name -> o in memory. */

@@ -231,3 +231,87 @@ out:
 		cat_object_free(o);
 	return rc;
 }
+
+/* May uid change object o? Its owner and root may. */
+static int
+may_change(const struct cobject *o, uid_t uid)
+{
+	return uid == 0 || o->uid == uid;
+}
+
+int
+catalog_delete_object(catalog_t *c, uint64_t id, uid_t uid)
+{
+	struct cobject *o;
+	int rc;
+
+	if (id_is_blob(id))
+		return -EINVAL;
+	pthread_mutex_lock(&c->lock);
+	if ((o = cat_object_find(c, id)) == NULL)
+		rc = -ENOENT;
+	else if (!may_change(o, uid))
+		rc = -EACCES;
+	else
+		rc = cat_object_remove(c, o, 0);
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+int
+catalog_name_add(catalog_t *c, uint64_t id, const char *name, uid_t uid)
+{
+	struct cobject *o;
+	int rc = 0;
+
+	if (*name == '\0' || strlen(name) > CATALOG_NAME_MAX || strchr(name, '/') != NULL ||
+	    strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return -EINVAL;
+	pthread_mutex_lock(&c->lock);
+	if (id_is_blob(id) || (o = cat_object_find(c, id)) == NULL)
+		rc = -ENOENT;
+	else if (!may_change(o, uid))
+		rc = -EACCES;
+	else if (cat_name_find(c, name) != NULL)
+		rc = -EEXIST;
+	else if (o->sealed) { /* an unsealed object's names are written at its seal */
+		if ((rc = cat_tx_begin(c)) == 0) {
+			if ((rc = meta_name_put(c->meta, name, o->id)) != 0)
+				cat_tx_rollback(c);
+			else
+				rc = cat_tx_commit(c);
+		}
+	}
+	if (rc == 0)
+		rc = cat_attach_name(c, name, o);
+	if (rc == 0 && c->cfg.inval_entry != NULL)
+		c->cfg.inval_entry(c->cfg.hook_arg, CATALOG_INO_NAMES, name); /* a cached negative entry */
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+int
+catalog_name_remove(catalog_t *c, const char *name, uid_t uid)
+{
+	struct cname *n;
+	int rc = 0;
+
+	pthread_mutex_lock(&c->lock);
+	if ((n = cat_name_find(c, name)) == NULL)
+		rc = -ENOENT;
+	else if (!may_change(n->obj, uid))
+		rc = -EACCES;
+	else if (n->obj->sealed && (rc = cat_tx_begin(c)) == 0) {
+		if ((rc = meta_name_delete(c->meta, name)) != 0)
+			cat_tx_rollback(c);
+		else
+			rc = cat_tx_commit(c);
+	}
+	if (rc == 0) {
+		cat_name_forget(c, n);
+		if (c->cfg.inval_entry != NULL)
+			c->cfg.inval_entry(c->cfg.hook_arg, CATALOG_INO_NAMES, name);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}

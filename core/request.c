@@ -70,6 +70,61 @@ op_create(catalog_t *c, uid_t uid, gid_t gid, const json_t *req)
 	return json_pack("{s:b, s:s}", "ok", 1, "id", ids);
 }
 
+/* The id at key of req, or -EINVAL with a failure reply in *reply. */
+static int
+id_arg(const json_t *req, const char *key, uint64_t *id, json_t **reply)
+{
+	const char *s = json_string_value(json_object_get(req, key));
+	char msg[128];
+
+	if (s != NULL && id_parse(s, id) == 0)
+		return 0;
+	snprintf(msg, sizeof msg, "%s must be an id (o… or b…)", key);
+	*reply = failure(EINVAL, msg);
+	return -EINVAL;
+}
+
+static json_t *
+result(int rc)
+{
+	return rc == 0 ? json_pack("{s:b}", "ok", 1) : failure(-rc, strerror(-rc));
+}
+
+static json_t *
+op_delete(catalog_t *c, uid_t uid, const json_t *req)
+{
+	json_t *reply;
+	uint64_t id;
+
+	if (id_arg(req, "id", &id, &reply) != 0)
+		return reply;
+	return result(catalog_delete_object(c, id, uid));
+}
+
+static json_t *
+op_name(catalog_t *c, uid_t uid, const json_t *req)
+{
+	const char *name = json_string_value(json_object_get(req, "name"));
+	json_t *reply;
+	uint64_t id;
+
+	if (id_arg(req, "id", &id, &reply) != 0)
+		return reply;
+	if (name == NULL)
+		return failure(EINVAL, "name: a string is needed");
+	return result(catalog_name_add(c, id, name, uid));
+}
+
+static json_t *
+op_unname(catalog_t *c, uid_t uid, const json_t *req)
+{
+	const char *name = json_string_value(json_object_get(req, "name"));
+
+	if (name == NULL)
+		return failure(EINVAL, "unname: a string name is needed");
+	return result(catalog_name_remove(c, name, uid));
+}
+
 char *
 request_handle(catalog_t *c, uid_t uid, gid_t gid, const char *req, size_t len, size_t *replylen)
 {
@@ -89,8 +144,14 @@ request_handle(catalog_t *c, uid_t uid, gid_t gid, const char *req, size_t len, 
 		reply = failure(EINVAL, "a request is a JSON object with a string \"op\"");
 	else if (strcmp(op, "create") == 0)
 		reply = op_create(c, uid, gid, doc);
+	else if (strcmp(op, "delete") == 0)
+		reply = op_delete(c, uid, doc);
+	else if (strcmp(op, "name") == 0)
+		reply = op_name(c, uid, doc);
+	else if (strcmp(op, "unname") == 0)
+		reply = op_unname(c, uid, doc);
 	else {
-		snprintf(msg, sizeof msg, "unknown op \"%.64s\" (known: create)", op);
+		snprintf(msg, sizeof msg, "unknown op \"%.64s\" (known: create, delete, name, unname)", op);
 		reply = failure(ENOSYS, msg);
 	}
 	json_decref(doc);

@@ -6,6 +6,10 @@
  *   {"op": "create", "typename": T, "fields": {...}, "members": {m: id},
  *    "name": n, "mode": 420}
  *     -> {"ok": true, "id": "o..."}
+ *   {"op": "delete", "id": "o..."}          -> {"ok": true}  (with its names)
+ *   {"op": "name", "id": "o...", "name": n} -> {"ok": true}  (one more name)
+ *   {"op": "unname", "name": n}             -> {"ok": true}  (the object stays)
+ * Only an object's owner (or root) may delete, name or unname it.
  *
  * Any failure -> {"ok": false, "errno": N, "error": "EINVAL", "message": "..."};
  * whatever the input (truncated JSON, wrong types, binary), the reply is

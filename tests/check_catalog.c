@@ -899,6 +899,55 @@ START_TEST(test_request)
 }
 END_TEST
 
+START_TEST(test_names_and_delete)
+{
+	static const char zeros[16];
+	char err[256], ids[ID_STR_LEN + 1], req[512];
+	struct catalog_attr a;
+	struct made raw;
+	uint64_t t1;
+	json_t *r;
+
+	make_sealed("raw", zeros, 16, &raw);
+	ck_assert_int_eq(tensor_on(raw.bid, json_pack("[i]", 2), "t", 1000, &t1, err), 0);
+	id_format(t1, ids);
+	/* One more name; then the first goes and the object stays. */
+	ck_assert_int_eq(catalog_name_add(cat, t1, "alias", 1000), 0);
+	ck_assert_int_eq(catalog_name_add(cat, t1, "alias", 1000), -EEXIST);
+	ck_assert_int_eq(catalog_name_add(cat, t1, "a/b", 1000), -EINVAL);
+	ck_assert_int_eq(catalog_name_add(cat, t1, "other", 2000), -EACCES);
+	ck_assert_int_eq(catalog_name_add(cat, raw.bid, "blob", 1000), -ENOENT);
+	ck_assert_int_eq(catalog_name_remove(cat, "t", 2000), -EACCES);
+	ck_assert_int_eq(catalog_name_remove(cat, "t", 1000), 0);
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "t", &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "alias", &a), 0);
+	ck_assert_int_eq(catalog_name_remove(cat, "alias", 0), 0); /* the last name, by root */
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_OBJECTS, ids, &a), 0); /* still there */
+	ck_assert_int_eq(catalog_name_add(cat, t1, "back", 1000), 0);
+	reopen();
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "back", &a), 0);
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "alias", &a), -ENOENT);
+	/* Delete: its owner or root, and not while held. */
+	snprintf(req, sizeof req, "{\"op\":\"delete\",\"id\":\"%s\"}", ids);
+	ck_assert_int_eq(catalog_delete_object(cat, t1, 2000), -EACCES);
+	ck_assert_int_eq(catalog_delete_object(cat, raw.bid, 1000), -EINVAL);
+	r = ask_str(req); /* as uid 1000, the owner */
+	ck_assert(json_is_true(json_object_get(r, "ok")));
+	json_decref(r);
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_OBJECTS, ids, &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "back", &a), -ENOENT);
+	r = ask_str(req);
+	ck_assert_int_eq(json_integer_value(json_object_get(r, "errno")), ENOENT);
+	json_decref(r);
+	r = ask_str("{\"op\":\"name\",\"id\":\"x\",\"name\":\"n\"}");
+	ck_assert_int_eq(json_integer_value(json_object_get(r, "errno")), EINVAL);
+	json_decref(r);
+	r = ask_str("{\"op\":\"unname\"}");
+	ck_assert_int_eq(json_integer_value(json_object_get(r, "errno")), EINVAL);
+	json_decref(r);
+}
+END_TEST
+
 /* Is name in a NUL-separated list? */
 static int
 in_list(const char *list, size_t len, const char *name)
@@ -1482,6 +1531,7 @@ catalog_suite(void)
 	tcase_add_test(tc, test_rename);
 	tcase_add_test(tc, test_composite);
 	tcase_add_test(tc, test_request);
+	tcase_add_test(tc, test_names_and_delete);
 	tcase_add_test(tc, test_xattrs);
 	tcase_add_test(tc, test_open_blob_outlives_delete);
 	tcase_add_test(tc, test_writer_outlives_delete);

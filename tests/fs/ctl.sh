@@ -4,7 +4,8 @@
 # written through names/ maps zero-copy with numpy through its name; bad
 # requests (wrong sizes, dangling ids, someone else's blob, junk, huge)
 # get a JSON error with the right errno and leave nothing behind; members
-# held by another object cannot be removed; everything survives a restart.
+# held by another object cannot be removed; names come and go and objects
+# are deleted by their owners only; everything survives a restart.
 # shellcheck source=SCRIPTDIR/lib.sh
 . "${TESTS_SRCDIR:-$(dirname "$0")/..}/fs/lib.sh"
 
@@ -98,6 +99,23 @@ echo '{"op":"create","typename":"Scalar","fields":{"type_":"int64","value_":7},"
 reply=$(cat <&3)
 exec 3>&-
 case $reply in '{"ok":true'*) ;; *) fail "create from a shell: $reply" ;; esac
+
+# More names, fewer names, deletion; the kernel's view follows at once.
+reply=$(ctl '{"op":"name","id":"'"$tid"'","name":"alias"}')
+[ "$reply" = '{"ok":true}' ] || fail "name: $reply"
+[ "$(readlink "$MNT/names/alias")" = "../objects/$tid" ] || fail "names/alias does not link to $tid"
+reply=$(ctl '{"op":"unname","name":"alias"}')
+[ "$reply" = '{"ok":true}' ] || fail "unname: $reply"
+[ ! -e "$MNT/names/alias" ] || fail "names/alias is still there after unname"
+[ -d "$MNT/objects/$tid" ] || fail "unname removed the object"
+sid=$(xattr_get user.vineyard.id "$MNT/names/seven")
+reply=$(runuser -u nobody -- "$PY" "$T/ctl.py" "$CTL" '{"op":"delete","id":"'"$sid"'"}')
+case $reply in *'"error":"EACCES"'*) ;; *) fail "nobody deleted root's object: $reply" ;; esac
+reply=$(ctl '{"op":"delete","id":"'"$sid"'"}')
+[ "$reply" = '{"ok":true}' ] || fail "delete: $reply"
+[ ! -e "$MNT/names/seven" ] || fail "names/seven is still there after delete"
+[ ! -e "$MNT/objects/$sid" ] || fail "objects/$sid is still there after delete"
+expect_error EBUSY '{"op":"delete","id":"'"$cid"'"}'
 
 # After a restart: same objects, same links, same rules.
 "$VINEYARDFS" umount "$MNT" || fail "umount failed"
