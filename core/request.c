@@ -50,6 +50,12 @@ op_create(catalog_t *c, uid_t uid, gid_t gid, const json_t *req)
 	uint64_t id;
 	int rc;
 
+	/* null is as good as absent for the optional arguments. */
+	fields = json_is_null(fields) ? NULL : fields;
+	members = json_is_null(members) ? NULL : members;
+	name = json_is_null(name) ? NULL : name;
+	mode = json_is_null(mode) ? NULL : mode;
+
 	if (!json_is_string(typename))
 		return failure(EINVAL, "create: typename must be a string");
 	if (fields != NULL && !json_is_object(fields))

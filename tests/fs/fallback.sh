@@ -4,7 +4,7 @@
 set -eu
 dir=${TESTS_SRCDIR:-$(dirname "$0")/..}/fs
 failed=
-for t in basic sealed xattr perms remove rename; do
+for t in basic sealed xattr perms remove rename python; do
 	echo "---- $t.sh with --no-passthrough"
 	VFS_MOUNT_OPTS=--no-passthrough bash "$dir/$t.sh" || failed="$failed $t"
 done

@@ -1,0 +1,92 @@
+#!/bin/bash
+# shellcheck disable=SC2119 # vfs_mount takes mount options, not our arguments
+# python: the vineyardfs Python module against a real mount: numpy arrays
+# and bytes round trip, get maps the blob's own tmpfs pages (zero copy:
+# they count as the process's shared memory, not as page cache), list,
+# delete, wait_name.
+# shellcheck source=SCRIPTDIR/lib.sh
+. "${TESTS_SRCDIR:-$(dirname "$0")/..}/fs/lib.sh"
+
+vfs_mount
+PYTHONPATH=$TESTS_SRCDIR/../python VINEYARDFS_MOUNT=$MNT "$PY" - "$STATE" "$DATA_PATH" <<'EOF' ||
+import os, sys, threading, time
+import numpy as np
+import vineyardfs
+
+state, data_path = sys.argv[1], sys.argv[2]
+vfs = vineyardfs.Client()
+
+a = np.random.default_rng(1).random((300, 200))
+oid = vfs.put(a, name="a")
+assert oid.startswith("o"), oid
+b = vfs.get("a")
+assert isinstance(b, np.memmap) and b.dtype == np.float64 and b.shape == (300, 200), (type(b), b.dtype, b.shape)
+assert (b == a).all()
+assert not b.flags.writeable
+assert (vfs.get(oid) == a).all()
+meta = vfs.meta("a")
+assert meta["typename"] == "Tensor" and meta["nbytes"] == a.nbytes, meta
+
+# Zero copy: the array's pages are the blob's tmpfs pages. Touching all of
+# a 32 MiB tensor maps 32 MiB of shared memory (RssShmem) into this process
+# with passthrough; without it they would be page-cache copies (RssFile).
+def rss(kind):
+    for line in open("/proc/self/status"):
+        if line.startswith(kind + ":"):
+            return int(line.split()[1]) << 10
+big = np.ones(4 << 20)
+vfs.put(big, name="big")
+shmem, filemem = rss("RssShmem"), rss("RssFile")
+m = vfs.get("big")
+assert m.sum() == big.size
+grew_shmem, grew_file = rss("RssShmem") - shmem, rss("RssFile") - filemem
+if data_path == "passthrough":
+    assert grew_shmem >= 30 << 20, "the tensor's pages are not the blob's (RssShmem +%d, RssFile +%d)" % (grew_shmem, grew_file)
+else:
+    assert grew_file >= 30 << 20, "fallback: expected page-cache pages (RssShmem +%d, RssFile +%d)" % (grew_shmem, grew_file)
+del m
+vfs.delete("big")
+# The temporary name used to write the blob is gone; only "a" is listed.
+assert vfs.list() == {"a": oid}, vfs.list()
+
+for dt in ("int8", "uint16", "int32", "uint64", "float32", "bool"):
+    x = (np.arange(24) % 7).astype(dt).reshape(2, 3, 4)
+    assert (vfs.get(vfs.put(x)) == x).all(), dt
+assert vfs.get(vfs.put(np.zeros((0, 5)))).shape == (0, 5)
+
+bid = vfs.put(b"hello, shared memory", name="greeting")
+assert bytes(vfs.get("greeting")) == b"hello, shared memory"
+assert bytes(vfs.get(bid)) == b"hello, shared memory"
+anon = vfs.put(b"no name")
+assert anon not in vfs.list().values()
+assert bytes(vfs.get(anon)) == b"no name"
+
+try:
+    vfs.put(a, name="a")
+    raise AssertionError("a taken name was accepted")
+except vineyardfs.VineyardfsError as e:
+    assert e.errno == 17, e  # EEXIST
+
+vfs.delete("a")
+try:
+    vfs.get("a")
+    raise AssertionError("a deleted object is still there")
+except FileNotFoundError:
+    pass
+
+t = threading.Timer(0.3, lambda: vfs.put(b"late", name="late"))
+t.start()
+start = time.monotonic()
+lid = vfs.wait_name("late", timeout=20)
+assert bytes(vfs.get(lid)) == b"late" and time.monotonic() - start >= 0.25
+t.join()
+try:
+    vfs.wait_name("never", timeout=0.2)
+    raise AssertionError("wait_name did not time out")
+except TimeoutError:
+    pass
+print("python module: ok")
+EOF
+	fail "the Python module test failed"
+[ "$(stat_get objects)" -ge 1 ] || fail "no objects left after the Python test"
+echo "PASS: python"
