@@ -218,8 +218,8 @@ cat_object_delete(catalog_t *c, struct cobject *o, const char *unlinked, int by_
 	return 0;
 }
 
-static int
-check_name(const char *name)
+int
+cat_name_check(const char *name)
 {
 	size_t n = strlen(name);
 
@@ -241,7 +241,7 @@ catalog_create_blob_object(catalog_t *c, const char *name, uid_t uid, gid_t gid,
 	int64_t now = util_now_ns();
 	int rc;
 
-	if ((rc = check_name(name)) != 0)
+	if ((rc = cat_name_check(name)) != 0)
 		return rc;
 	*fd = -1;
 	pthread_mutex_lock(&c->lock);
@@ -802,7 +802,7 @@ catalog_rename(catalog_t *c, uint64_t parent, const char *name, uint64_t newpare
 		return -EPERM; /* only names can move, and only within names/ */
 	if (flags & ~CATALOG_RENAME_NOREPLACE)
 		return -EINVAL;
-	if ((rc = check_name(newname)) != 0)
+	if ((rc = cat_name_check(newname)) != 0)
 		return rc;
 	pthread_mutex_lock(&c->lock);
 	if ((n = cat_name_find(c, name)) == NULL) {

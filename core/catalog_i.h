@@ -94,6 +94,8 @@ int cat_blob_delete(catalog_t *c, struct cblob *b);
 /* Remove o as a user asked (rmdir, ctl delete): EBUSY while another
  * object holds it; its own transaction. */
 int cat_object_remove(catalog_t *c, struct cobject *o, int by_rmdir);
+/* Is name fit for names/? 0, -EINVAL or -ENAMETOOLONG. */
+int cat_name_check(const char *name);
 /* Drop name n from the index and its object's list (memory only). */
 void cat_name_forget(catalog_t *c, struct cname *n);
 /* Attach member name -> id to o in memory; blob members count a reference. */

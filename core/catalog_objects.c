@@ -161,9 +161,8 @@ catalog_create_object(catalog_t *c, const char *typename, const json_t *fields, 
 		rc = refuse(err, errlen, -EINVAL, "typename must be 1 to %d characters", TYPENAME_MAX);
 		goto out;
 	}
-	if (name != NULL && (strlen(name) == 0 || strlen(name) > CATALOG_NAME_MAX || strchr(name, '/') ||
-				strcmp(name, ".") == 0 || strcmp(name, "..") == 0)) {
-		rc = refuse(err, errlen, -EINVAL, "bad name \"%s\"", name);
+	if (name != NULL && (rc = cat_name_check(name)) != 0) {
+		refuse(err, errlen, rc, "bad name \"%.64s\"", name);
 		goto out;
 	}
 	if ((o->typename = strdup(typename)) == NULL) {
@@ -264,9 +263,8 @@ catalog_name_add(catalog_t *c, uint64_t id, const char *name, uid_t uid)
 	struct cobject *o;
 	int rc = 0;
 
-	if (*name == '\0' || strlen(name) > CATALOG_NAME_MAX || strchr(name, '/') != NULL ||
-	    strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
-		return -EINVAL;
+	if ((rc = cat_name_check(name)) != 0)
+		return rc;
 	pthread_mutex_lock(&c->lock);
 	if (id_is_blob(id) || (o = cat_object_find(c, id)) == NULL)
 		rc = -ENOENT;
