@@ -431,21 +431,9 @@ static char *
 render_meta(catalog_t *c, const struct cobject *o, size_t *len)
 {
 	json_t *tree = cat_object_tree(c, o, 0);
-	char *text = NULL, *nl;
+	char *text = object_dump_line(tree, JSON_INDENT(2) | JSON_PRESERVE_ORDER, len);
 
-	if (tree != NULL)
-		text = json_dumps(tree, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(tree);
-	if (text == NULL)
-		return NULL;
-	*len = strlen(text);
-	if ((nl = realloc(text, *len + 2)) == NULL) {
-		free(text);
-		return NULL;
-	}
-	text = nl;
-	text[(*len)++] = '\n';
-	text[*len] = '\0';
 	return text;
 }
 

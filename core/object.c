@@ -179,3 +179,22 @@ out:
 	json_decref(members);
 	return m;
 }
+
+char *
+object_dump_line(const json_t *v, size_t flags, size_t *len)
+{
+	char *text = v != NULL ? json_dumps(v, flags) : NULL, *line;
+	size_t n;
+
+	if (text == NULL)
+		return NULL;
+	n = strlen(text);
+	if ((line = realloc(text, n + 2)) == NULL) {
+		free(text);
+		return NULL;
+	}
+	line[n++] = '\n';
+	line[n] = '\0';
+	*len = n;
+	return line;
+}

@@ -44,6 +44,10 @@ json_t *object_blob_meta(uint64_t id, uint64_t nbytes, unsigned instance_id, int
 /* The metadata tree of an object: info, then fields, then members (name ->
  * tree; references are stolen from members, which may be NULL). */
 json_t *object_meta(const struct object_info *info, const json_t *fields, json_t *members);
+/* v as JSON text (json_dumps flags) ending in a newline, as files and
+ * shell readers expect; *len without the NUL. Caller frees; NULL when v
+ * is NULL or out of memory. */
+char *object_dump_line(const json_t *v, size_t flags, size_t *len);
 /* ISO 8601 UTC with nanoseconds, into buf (at least 40 bytes). */
 void object_format_time(int64_t ns, char *buf, size_t len);
 

@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "id.h"
+#include "object.h"
 #include "request.h"
 
 static const char *
@@ -138,7 +139,7 @@ request_handle(catalog_t *c, uid_t uid, gid_t gid, const char *req, size_t len, 
 	json_error_t jerr;
 	const char *op;
 	char msg[300];
-	char *out, *line;
+	char *out;
 
 	if (len > REQUEST_MAX) {
 		snprintf(msg, sizeof msg, "a request is at most %u bytes", REQUEST_MAX);
@@ -161,18 +162,7 @@ request_handle(catalog_t *c, uid_t uid, gid_t gid, const char *req, size_t len, 
 		reply = failure(ENOSYS, msg);
 	}
 	json_decref(doc);
-	out = reply != NULL ? json_dumps(reply, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+	out = object_dump_line(reply, JSON_COMPACT | JSON_ENSURE_ASCII, replylen);
 	json_decref(reply);
-	if (out == NULL)
-		return NULL;
-	*replylen = strlen(out);
-	/* One line, as a shell reader expects. */
-	if ((line = realloc(out, *replylen + 2)) == NULL) {
-		free(out);
-		return NULL;
-	}
-	out = line;
-	out[(*replylen)++] = '\n';
-	out[*replylen] = '\0';
 	return out;
 }
