@@ -1,7 +1,8 @@
 """vineyardfs: zero-copy objects in a vineyardfs mount, from Python.
 
 Needs only the mount (found by the ``mount`` argument, ``VINEYARDFS_MOUNT``
-or ``/vineyard``) and the standard library; numpy is used when present.
+or ``/vineyard``) and the standard library; numpy and pandas are used when
+present.
 Arrays come back as read-only memory maps of the objects' own blobs: the
 pages they show are the producer's pages, nothing is copied.
 
@@ -21,6 +22,10 @@ try:
     import numpy as _np
 except ImportError:  # numpy is optional: bytes still work
     _np = None
+try:
+    import pandas as _pd
+except ImportError:  # so is pandas: DataFrames need it
+    _pd = None
 
 __all__ = ["Client", "VineyardfsError"]
 
@@ -71,23 +76,40 @@ class Client:
             time.sleep(0.0005)
         return tmp, os.getxattr(path, "user.vineyard.member.buffer_").decode()
 
+    def _tensor(self, arr, name=None):
+        """A Tensor object over a new blob holding arr; returns its id."""
+        arr = _np.ascontiguousarray(arr)
+        dtype = arr.dtype.name
+        if dtype not in _DTYPES:
+            raise TypeError("unsupported dtype %s" % dtype)
+        tmp, blob = self._blob(arr.reshape(-1).view(_np.uint8))
+        try:
+            reply = self._request({
+                "op": "create", "typename": "Tensor", "name": name,
+                "fields": {"value_type_": dtype, "shape_": list(arr.shape)},
+                "members": {"buffer_": blob}})
+        finally:
+            os.unlink(os.path.join(self.mount, "names", tmp))
+        return reply["id"]
+
     def put(self, value, name=None):
-        """Store bytes (a Blob) or a numpy array (a Tensor); returns the
-        object id. The value's bytes are written once, into shared memory."""
-        if _np is not None and isinstance(value, _np.ndarray):
-            arr = _np.ascontiguousarray(value)
-            dtype = arr.dtype.name
-            if dtype not in _DTYPES:
-                raise TypeError("unsupported dtype %s" % dtype)
-            tmp, blob = self._blob(arr.reshape(-1).view(_np.uint8))
+        """Store bytes (a Blob), a numpy array (a Tensor) or a pandas
+        DataFrame (a DataFrame of Tensor columns); returns the object id.
+        The value's bytes are written once, into shared memory."""
+        if _pd is not None and isinstance(value, _pd.DataFrame):
+            cols = [str(c) for c in value.columns]
+            if len(set(cols)) != len(cols) or any("/" in c or not c for c in cols):
+                raise ValueError("DataFrame columns must be distinct names without '/'")
+            members = {c: self._tensor(value[col].to_numpy()) for c, col in zip(cols, value.columns)}
             try:
-                reply = self._request({
-                    "op": "create", "typename": "Tensor", "name": name,
-                    "fields": {"value_type_": dtype, "shape_": list(arr.shape)},
-                    "members": {"buffer_": blob}})
-            finally:
-                os.unlink(os.path.join(self.mount, "names", tmp))
-            return reply["id"]
+                return self._request({"op": "create", "typename": "DataFrame", "name": name,
+                                      "fields": {"columns_": cols}, "members": members})["id"]
+            except VineyardfsError:
+                for oid in members.values():
+                    self._request({"op": "delete", "id": oid})
+                raise
+        if _np is not None and isinstance(value, _np.ndarray):
+            return self._tensor(value, name)
         data = bytes(value) if not isinstance(value, (bytes, bytearray, memoryview)) else value
         tmp, _ = self._blob(data)
         path = os.path.join(self.mount, "names", tmp)
@@ -121,10 +143,23 @@ class Client:
 
     def get(self, ref):
         """The value of an object, without a copy: a read-only numpy.memmap
-        for a Tensor, a memoryview of the mapped bytes for a Blob."""
-        d = self._dir(ref)
-        meta = self.meta(ref)
+        for a Tensor, a pandas DataFrame of such columns for a DataFrame, a
+        memoryview of the mapped bytes for a Blob."""
+        return self._value(self._dir(ref))
+
+    def _value(self, d):
+        with open(os.path.join(d, "meta.json")) as f:
+            meta = json.load(f)
         buf = os.path.join(d, "buffer_")
+        if meta["typename"] == "DataFrame":
+            if _pd is None:
+                raise ImportError("pandas is needed to read a DataFrame")
+            cols = meta["columns_"]
+            if isinstance(cols, str):
+                cols = json.loads(cols)
+            # Each column is its Tensor's memory map; copy=False keeps them so.
+            return _pd.DataFrame({c: self._value(os.path.realpath(os.path.join(d, c))) for c in cols},
+                                 columns=cols, copy=False)
         if meta["typename"] == "Tensor":
             if _np is None:
                 raise ImportError("numpy is needed to read a Tensor")

@@ -1,7 +1,7 @@
 #!/bin/bash
 # shellcheck disable=SC2119 # vfs_mount takes mount options, not our arguments
-# python: the vineyardfs Python module against a real mount: numpy arrays
-# and bytes round trip, get maps the blob's own tmpfs pages (zero copy:
+# python: the vineyardfs Python module against a real mount: numpy arrays,
+# pandas DataFrames and bytes round trip, get maps the blob's own tmpfs pages (zero copy:
 # they count as the process's shared memory, not as page cache), list,
 # delete, wait_name.
 # shellcheck source=SCRIPTDIR/lib.sh
@@ -53,6 +53,17 @@ for dt in ("int8", "uint16", "int32", "uint64", "float32", "bool"):
     x = (np.arange(24) % 7).astype(dt).reshape(2, 3, 4)
     assert (vfs.get(vfs.put(x)) == x).all(), dt
 assert vfs.get(vfs.put(np.zeros((0, 5)))).shape == (0, 5)
+
+import pandas as pd
+df = pd.DataFrame({"x": np.arange(1000.0), "y": np.arange(1000, dtype=np.int32), "z": np.arange(1000) % 2 == 0})
+vfs.put(df, name="df")
+back = vfs.get("df")
+assert list(back.columns) == ["x", "y", "z"] and back.equals(df), back
+assert vfs.meta("df")["typename"] == "DataFrame"
+col = vfs.get(os.path.basename(os.path.realpath(os.path.join(os.environ["VINEYARDFS_MOUNT"], "names", "df", "y"))))
+assert (col == df["y"].to_numpy()).all()  # the column is a Tensor object of its own
+# No copy: the frame's column is a memory map of the column's blob.
+assert isinstance(back["x"].values.base, np.memmap) or isinstance(back["x"].values, np.memmap), type(back["x"].values.base)
 
 bid = vfs.put(b"hello, shared memory", name="greeting")
 assert bytes(vfs.get("greeting")) == b"hello, shared memory"
