@@ -224,6 +224,9 @@ control_ctl_read(struct ctl *t, char *buf, size_t size)
 		t->reply = request_handle(fs.cat, t->uid, t->gid, t->req != NULL ? t->req : "", t->reqlen,
 		    &t->replylen);
 		t->replypos = 0;
+		/* What the request changed is gone from the kernel's caches
+		 * before its caller sees the reply. */
+		notify_flush();
 		if (t->reply == NULL) {
 			pthread_mutex_unlock(&t->lock);
 			return -ENOMEM;

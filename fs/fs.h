@@ -124,6 +124,9 @@ int notify_start(struct fuse_session *se);
 void notify_stop(void);
 void notify_entry(uint64_t parent, const char *name);
 void notify_inode(uint64_t ino);
+/* Wait until what was queued so far has reached the kernel. Only from a
+ * request that holds no directory lock (the kernel takes the parent's). */
+void notify_flush(void);
 
 /* Fill struct stat from a catalog attribute. */
 void fs_attr_to_stat(const struct catalog_attr *a, struct stat *st);

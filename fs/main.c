@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli/cli.h"
 #include "fs/daemon.h"
 
 static void
@@ -19,6 +20,13 @@ usage(FILE *f)
 	    "Commands:\n"
 	    "  mount [options] MOUNTPOINT   start the daemon and mount the store\n"
 	    "  umount [-l] MOUNTPOINT       unmount and wait for the daemon to exit\n"
+	    "  put FILE [--name NAME]       store a file (FILE.npy as a Tensor)\n"
+	    "  get NAME|ID [-o FILE]        write an object out (a Tensor as .npy)\n"
+	    "  ls [--all]                   list names (--all: every object)\n"
+	    "  stat NAME|ID                 show an object's metadata\n"
+	    "  rm NAME|ID                   delete an object\n"
+	    "  (client commands take --mount DIR, default $VINEYARDFS_MOUNT or /vineyard,\n"
+	    "   and --json)\n"
 	    "\n"
 	    "  -h, --help       show this help (\"vineyardfs mount --help\" for its options)\n"
 	    "  -V, --version    show the version\n"
@@ -37,6 +45,8 @@ main(int argc, char **argv)
 		return daemon_mount_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "umount") == 0 || strcmp(argv[1], "unmount") == 0)
 		return daemon_umount_main(argc - 1, argv + 1);
+	if (cli_is_command(argv[1]))
+		return cli_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
 		usage(stdout);
 		return 0;

@@ -24,6 +24,8 @@ static pthread_mutex_t nlock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t ncond = PTHREAD_COND_INITIALIZER;
 static struct note *head, **tail = &head; /* guarded by nlock */
 static int stopping, running;		  /* guarded by nlock */
+static uint64_t nqueued, nsent;		  /* guarded by nlock */
+static pthread_cond_t nsent_cond = PTHREAD_COND_INITIALIZER;
 static pthread_t thread;
 static struct fuse_session *nse;
 
@@ -51,6 +53,8 @@ notify_main(void *arg)
 		free(n->name);
 		free(n);
 		pthread_mutex_lock(&nlock);
+		nsent++;
+		pthread_cond_broadcast(&nsent_cond);
 	}
 	pthread_mutex_unlock(&nlock);
 	return NULL;
@@ -75,6 +79,7 @@ notify_stop(void)
 		return;
 	pthread_mutex_lock(&nlock);
 	stopping = 1;
+	pthread_cond_broadcast(&nsent_cond);
 	/* Nothing is listening any more: drop what is queued. */
 	while (head != NULL) {
 		struct note *n = head;
@@ -110,7 +115,20 @@ enqueue(uint64_t ino, const char *name)
 	}
 	*tail = n;
 	tail = &n->next;
+	nqueued++;
 	pthread_cond_signal(&ncond);
+	pthread_mutex_unlock(&nlock);
+}
+
+void
+notify_flush(void)
+{
+	uint64_t upto;
+
+	pthread_mutex_lock(&nlock);
+	upto = nqueued;
+	while (running && !stopping && nsent < upto)
+		pthread_cond_wait(&nsent_cond, &nlock);
 	pthread_mutex_unlock(&nlock);
 }
 

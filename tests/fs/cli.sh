@@ -1,0 +1,84 @@
+#!/bin/bash
+# shellcheck disable=SC2119 # vfs_mount takes mount options, not our arguments
+# cli: the client subcommands against a real mount, crossing over with the
+# Python module and plain tools: .npy in and out as Tensors, raw files as
+# Blobs, ls, stat, rm, and the exit codes of failures.
+# shellcheck source=SCRIPTDIR/lib.sh
+. "${TESTS_SRCDIR:-$(dirname "$0")/..}/fs/lib.sh"
+
+vfs_mount
+export VINEYARDFS_MOUNT=$MNT
+export PYTHONPATH=$TESTS_SRCDIR/../python
+vfs()
+{
+	"$VINEYARDFS" "$@"
+}
+
+"$PY" -c 'import numpy as np, sys; np.save(sys.argv[1], np.arange(12, dtype=np.int32).reshape(3, 4))' "$T/a.npy"
+id=$(vfs put "$T/a.npy" --name a) || fail "put a.npy failed"
+case $id in o????????????????) ;; *) fail "put printed '$id', not an object id" ;; esac
+[ "$(xattr_get user.vineyard.typename "$MNT/objects/$id")" = Tensor ] || fail "a.npy did not become a Tensor"
+# CLI in, Python out.
+"$PY" -c '
+import numpy as np, vineyardfs
+a = vineyardfs.Client().get("a")
+assert a.dtype == np.int32 and a.shape == (3, 4) and (a == np.arange(12).reshape(3, 4)).all(), a' ||
+	fail "the Python module does not read what vineyardfs put wrote"
+# Python in, CLI out.
+"$PY" -c '
+import numpy as np, vineyardfs
+vineyardfs.Client().put(np.linspace(0, 1, 7, dtype=np.float32), name="p")' || fail "Python put failed"
+vfs get p -o "$T/p.npy" || fail "get p failed"
+"$PY" -c '
+import numpy as np, sys
+p = np.load(sys.argv[1])
+assert p.dtype == np.float32 and (p == np.linspace(0, 1, 7, dtype=np.float32)).all(), p' "$T/p.npy" ||
+	fail "get p wrote a .npy that numpy does not read back"
+vfs get a -o "$T/a2.npy" || fail "get a failed"
+cmp "$T/a.npy" "$T/a2.npy" || fail "a.npy did not round trip byte for byte"
+
+# Raw files are Blobs; with no name they stay reachable by id only.
+head -c 100000 /dev/urandom >"$T/raw"
+rid=$(vfs put "$T/raw" --name raw) || fail "put raw failed"
+vfs get raw >"$T/raw2" || fail "get raw failed"
+cmp "$T/raw" "$T/raw2" || fail "raw did not round trip"
+cmp "$T/raw" "$MNT/names/raw" || fail "names/raw differs from the file put"
+anon=$(vfs put "$T/raw") || fail "put without a name failed"
+left=$(find "$MNT/names" -name '.vfs-tmp-*' | wc -l)
+[ "$left" = 0 ] || fail "$left temporary names were left in names/"
+vfs get "$anon" | cmp - "$T/raw" || fail "get by id failed"
+
+# ls, stat.
+vfs ls --json | "$PY" -c '
+import json, sys
+rows = {r["name"]: r for r in json.load(sys.stdin)}
+assert set(rows) == {"a", "p", "raw"}, rows
+assert rows["a"]["typename"] == "Tensor" and rows["a"]["nbytes"] == 48 and rows["a"]["owner"] == "root", rows["a"]
+assert rows["raw"]["typename"] == "Blob" and rows["raw"]["nbytes"] == 100000, rows["raw"]' ||
+	fail "ls --json does not list a, p and raw as expected"
+vfs ls | grep -q "^raw .* Blob .* 100000 " || fail "ls does not show raw"
+[ "$(vfs ls --all | wc -l)" -ge 5 ] || fail "ls --all does not show every object"
+vfs stat a --json | "$PY" -c 'import json, sys; m = json.load(sys.stdin); assert m["shape_"] == [3, 4], m' ||
+	fail "stat a does not show its shape"
+
+# rm, and failures.
+vfs rm raw || fail "rm raw failed"
+[ ! -e "$MNT/names/raw" ] || fail "rm raw left names/raw behind"
+[ ! -e "$MNT/objects/$rid" ] || fail "rm raw left objects/$rid behind"
+rc=0
+vfs get nope >/dev/null 2>"$T/err" || rc=$?
+[ "$rc" = 1 ] || fail "get of a missing name: exit $rc, expected 1"
+grep -q "no such object" "$T/err" || fail "get of a missing name said: $(cat "$T/err")"
+rc=0
+vfs put >/dev/null 2>&1 || rc=$?
+[ "$rc" = 2 ] || fail "put without a file: exit $rc, expected 2"
+printf 'not numpy' >"$T/bad.npy"
+rc=0
+vfs put "$T/bad.npy" 2>"$T/err" || rc=$?
+[ "$rc" = 1 ] || fail "a bad .npy: exit $rc, expected 1"
+grep -q "not a .npy file" "$T/err" || fail "a bad .npy said: $(cat "$T/err")"
+rc=0
+VINEYARDFS_MOUNT=$T vfs ls >/dev/null 2>&1 || rc=$?
+[ "$rc" = 1 ] || fail "ls of a directory that is not a mount: exit $rc, expected 1"
+
+echo "PASS: cli"
