@@ -7,11 +7,11 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <pwd.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +33,7 @@ struct opts {
 	const char *out;
 	int json;
 	int all;
+	int wait; /* get --wait: until the name appears */
 };
 
 static const char *cmd = "";
@@ -289,6 +290,22 @@ copy_out(const char *from, int to, const char *what)
 	return rc;
 }
 
+/* Wait until ref names something (Vineyard's GetName with wait). */
+static void
+wait_for(const struct opts *o, const char *ref)
+{
+	struct timespec pause = { 0, 500000 };
+	char path[PATH_MAX];
+	struct stat st;
+
+	path_of(path, sizeof path, o, "names", ref);
+	while (lstat(path, &st) != 0) {
+		nanosleep(&pause, NULL);
+		if (pause.tv_nsec < 50000000)
+			pause.tv_nsec *= 2;
+	}
+}
+
 static int
 cmd_get(const struct opts *o, const char *ref)
 {
@@ -297,6 +314,8 @@ cmd_get(const struct opts *o, const char *ref)
 	json_t *meta;
 	int out = STDOUT_FILENO, rc = 0;
 
+	if (o->wait)
+		wait_for(o, ref);
 	if (resolve(o, ref, dir, sizeof dir) != 0 || (meta = load_meta(dir)) == NULL)
 		return 1;
 	type = json_string_value(json_object_get(meta, "typename"));
@@ -429,7 +448,60 @@ cmd_ls(const struct opts *o)
 	return 0;
 }
 
-static const char *const commands[] = { "put", "get", "ls", "stat", "rm", NULL };
+/* Print a metadata tree's members, indented by depth. */
+static void
+tree_print(const char *label, const json_t *m, int depth)
+{
+	const char *key;
+	json_t *v;
+
+	printf("%*s%s %s %s, %lld bytes\n", depth * 2, "", label,
+	    json_string_value(json_object_get(m, "id")) ? json_string_value(json_object_get(m, "id")) : "?",
+	    json_string_value(json_object_get(m, "typename")) ? json_string_value(json_object_get(m, "typename"))
+							     : "?",
+	    (long long)json_integer_value(json_object_get(m, "nbytes")));
+	json_object_foreach((json_t *)m, key, v) {
+		if (json_is_object(v) && json_object_get(v, "id") != NULL)
+			tree_print(key, v, depth + 1);
+	}
+}
+
+static int
+cmd_tree(const struct opts *o, const char *ref)
+{
+	char dir[PATH_MAX];
+	json_t *meta;
+
+	if (resolve(o, ref, dir, sizeof dir) != 0 || (meta = load_meta(dir)) == NULL)
+		return 1;
+	tree_print(ref, meta, 0);
+	json_decref(meta);
+	return 0;
+}
+
+static int
+cmd_name(const struct opts *o, const char *ref, const char *name)
+{
+	char dir[PATH_MAX];
+	json_t *reply;
+
+	if (resolve(o, ref, dir, sizeof dir) != 0)
+		return 1;
+	reply = request(o, json_pack("{s:s, s:s, s:s}", "op", "name", "id", strrchr(dir, '/') + 1, "name", name));
+	json_decref(reply);
+	return reply != NULL ? 0 : 1;
+}
+
+static int
+cmd_unname(const struct opts *o, const char *name)
+{
+	json_t *reply = request(o, json_pack("{s:s, s:s}", "op", "unname", "name", name));
+
+	json_decref(reply);
+	return reply != NULL ? 0 : 1;
+}
+
+static const char *const commands[] = { "put", "get", "ls", "stat", "rm", "tree", "name", "unname", NULL };
 
 int
 cli_is_command(const char *c)
@@ -447,10 +519,13 @@ usage(void)
 {
 	fprintf(stderr,
 	    "usage: vineyardfs put FILE [--name NAME]   (FILE.npy becomes a Tensor)\n"
-	    "       vineyardfs get NAME|ID [-o FILE]    (a Tensor comes out as .npy)\n"
+	    "       vineyardfs get NAME|ID [-o FILE] [--wait]  (a Tensor comes out as .npy)\n"
 	    "       vineyardfs ls [--all]\n"
 	    "       vineyardfs stat NAME|ID\n"
 	    "       vineyardfs rm NAME|ID\n"
+	    "       vineyardfs tree NAME|ID\n"
+	    "       vineyardfs name NAME|ID NEWNAME\n"
+	    "       vineyardfs unname NAME\n"
 	    "options: --mount DIR (default $VINEYARDFS_MOUNT or /vineyard), --json\n");
 	return 2;
 }
@@ -464,6 +539,7 @@ cli_main(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "all", no_argument, NULL, 'a' },
+		{ "wait", no_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -473,17 +549,18 @@ cli_main(int argc, char **argv)
 	cmd = argv[0];
 	o.mount = getenv("VINEYARDFS_MOUNT") ? getenv("VINEYARDFS_MOUNT") : "/vineyard";
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "m:n:o:jah", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "m:n:o:jawh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm': o.mount = optarg; break;
 		case 'n': o.name = optarg; break;
 		case 'o': o.out = optarg; break;
 		case 'j': o.json = 1; break;
 		case 'a': o.all = 1; break;
+		case 'w': o.wait = 1; break;
 		default: return usage();
 		}
 	}
-	want = strcmp(cmd, "ls") == 0 ? 0 : 1;
+	want = strcmp(cmd, "ls") == 0 ? 0 : strcmp(cmd, "name") == 0 ? 2 : 1;
 	if (argc - optind != want)
 		return usage();
 	if (strcmp(cmd, "put") == 0)
@@ -494,5 +571,11 @@ cli_main(int argc, char **argv)
 		return cmd_stat(&o, argv[optind]);
 	if (strcmp(cmd, "rm") == 0)
 		return cmd_rm(&o, argv[optind]);
+	if (strcmp(cmd, "tree") == 0)
+		return cmd_tree(&o, argv[optind]);
+	if (strcmp(cmd, "name") == 0)
+		return cmd_name(&o, argv[optind], argv[optind + 1]);
+	if (strcmp(cmd, "unname") == 0)
+		return cmd_unname(&o, argv[optind]);
 	return cmd_ls(&o);
 }

@@ -1,5 +1,6 @@
 /*
- * cli: the client subcommands of vineyardfs (put, get, ls, stat, rm). They
+ * cli: the client subcommands of vineyardfs (put, get, ls, stat, rm, tree,
+ * name, unname). They
  * speak only to a mount: files in names/, objects/ and the control file,
  * like any other program would.
  */

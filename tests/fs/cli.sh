@@ -2,7 +2,8 @@
 # shellcheck disable=SC2119 # vfs_mount takes mount options, not our arguments
 # cli: the client subcommands against a real mount, crossing over with the
 # Python module and plain tools: .npy in and out as Tensors, raw files as
-# Blobs, ls, stat, rm, and the exit codes of failures.
+# Blobs, ls, stat, tree, name, unname, get --wait, rm, and the exit codes
+# of failures.
 # shellcheck source=SCRIPTDIR/lib.sh
 . "${TESTS_SRCDIR:-$(dirname "$0")/..}/fs/lib.sh"
 
@@ -60,6 +61,27 @@ vfs ls | grep -q "^raw .* Blob .* 100000 " || fail "ls does not show raw"
 [ "$(vfs ls --all | wc -l)" -ge 5 ] || fail "ls --all does not show every object"
 vfs stat a --json | "$PY" -c 'import json, sys; m = json.load(sys.stdin); assert m["shape_"] == [3, 4], m' ||
 	fail "stat a does not show its shape"
+
+# tree, name, unname, get --wait.
+"$PY" -c '
+import numpy as np, pandas as pd, vineyardfs
+vineyardfs.Client().put(pd.DataFrame({"u": np.arange(3.0), "v": np.arange(3)}), name="frame")' ||
+	fail "Python put of a DataFrame failed"
+vfs tree frame >"$T/tree" || fail "tree frame failed"
+for line in "^frame o.* DataFrame, " "^  u o.* Tensor, 24 bytes" "^    buffer_ b.* Blob, 24 bytes"; do
+	grep -q "$line" "$T/tree" || fail "tree frame has no line like '$line': $(cat "$T/tree")"
+done
+vfs name a also-a || fail "name a also-a failed"
+cmp <(vfs get also-a) <(vfs get a) || fail "also-a does not name a's object"
+vfs unname also-a || fail "unname also-a failed"
+[ ! -e "$MNT/names/also-a" ] || fail "names/also-a is still there after unname"
+vfs get --wait later -o "$T/later" &
+waiter=$!
+VFS_BG+=("$waiter")
+printf 'eventually' >"$T/eventually"
+vfs put "$T/eventually" --name later >/dev/null || fail "put later failed"
+wait "$waiter" || fail "get --wait later failed"
+[ "$(cat "$T/later")" = eventually ] || fail "get --wait got: $(cat "$T/later")"
 
 # rm, and failures.
 vfs rm raw || fail "rm raw failed"
