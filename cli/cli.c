@@ -290,16 +290,16 @@ copy_out(const char *from, int to, const char *what)
 	return rc;
 }
 
-/* Wait until ref names something (Vineyard's GetName with wait). */
+/* Wait until ref names a sealed object (Vineyard's GetName with wait): a
+ * name made by writing into names/ appears before its bytes are complete. */
 static void
 wait_for(const struct opts *o, const char *ref)
 {
 	struct timespec pause = { 0, 500000 };
-	char path[PATH_MAX];
-	struct stat st;
+	char path[PATH_MAX], v[8];
 
 	path_of(path, sizeof path, o, "names", ref);
-	while (lstat(path, &st) != 0) {
+	while (getxattr(path, "user.vineyard.sealed", v, sizeof v - 1) != 4 || memcmp(v, "true", 4) != 0) {
 		nanosleep(&pause, NULL);
 		if (pause.tv_nsec < 50000000)
 			pause.tv_nsec *= 2;

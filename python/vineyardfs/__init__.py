@@ -194,15 +194,19 @@ class Client:
         self._request({"op": "delete", "id": os.path.basename(self._dir(ref))})
 
     def wait_name(self, name, timeout=None):
-        """Block until name exists (polling; a server-side wait will come),
-        then return the id it names."""
+        """Block until name exists and names a sealed object (a name made
+        by writing into names/ appears before its bytes are complete), then
+        return the id it names. Polls for now; a server-side wait will come."""
         deadline = None if timeout is None else time.monotonic() + timeout
         delay = 0.0005
         while True:
             try:
-                return os.path.basename(self._dir(name))
+                d = self._dir(name)
+                if os.getxattr(d, "user.vineyard.sealed") == b"true":
+                    return os.path.basename(d)
             except FileNotFoundError:
-                if deadline is not None and time.monotonic() > deadline:
-                    raise TimeoutError("no name %s after %s s" % (name, timeout))
-                time.sleep(delay)
-                delay = min(delay * 2, 0.05)
+                pass
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError("no sealed object named %s after %s s" % (name, timeout))
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)

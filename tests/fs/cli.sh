@@ -82,6 +82,17 @@ printf 'eventually' >"$T/eventually"
 vfs put "$T/eventually" --name later >/dev/null || fail "put later failed"
 wait "$waiter" || fail "get --wait later failed"
 [ "$(cat "$T/later")" = eventually ] || fail "get --wait got: $(cat "$T/later")"
+# A name still being written is not ready: get --wait waits for its seal.
+exec 4>"$MNT/names/slow"
+printf 'first half ' >&4
+vfs get --wait slow -o "$T/slow" 4>&- & # not holding the writer's descriptor itself
+waiter=$!
+VFS_BG+=("$waiter")
+sleep 0.3 # room for a wrong early return; the content check below decides
+printf 'second half' >&4
+exec 4>&-
+wait "$waiter" || fail "get --wait slow failed"
+[ "$(cat "$T/slow")" = "first half second half" ] || fail "get --wait returned before the seal: $(cat "$T/slow")"
 
 # rm, and failures.
 vfs rm raw || fail "rm raw failed"

@@ -91,6 +91,17 @@ start = time.monotonic()
 lid = vfs.wait_name("late", timeout=20)
 assert bytes(vfs.get(lid)) == b"late" and time.monotonic() - start >= 0.25
 t.join()
+# A name being written is not ready: wait_name waits for its seal.
+mnt = os.environ["VINEYARDFS_MOUNT"]
+with open(os.path.join(mnt, "names", "slow"), "wb", buffering=0) as w:
+    w.write(b"first half ")
+    try:
+        vfs.wait_name("slow", timeout=0.3)
+        raise AssertionError("wait_name returned an unsealed object")
+    except TimeoutError:
+        pass
+    w.write(b"second half")
+assert bytes(vfs.get(vfs.wait_name("slow", timeout=20))) == b"first half second half"
 try:
     vfs.wait_name("never", timeout=0.2)
     raise AssertionError("wait_name did not time out")
