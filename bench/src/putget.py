@@ -82,28 +82,12 @@ def check_of(value):
     return ok_t
 
 
-def np_file(d):
+def file_pair(d, ext, value, save, load):
+    """put saves value into a file in d (fsync'ed on disk), get loads it."""
     def put(i):
-        p = os.path.join(d, "t%d.npy" % i)
+        p = os.path.join(d, "v%d.%s" % (i, ext))
         with open(p, "wb") as f:
-            np.save(f, tensor)
-            f.flush()
-            if d == disk_dir:
-                os.fsync(f.fileno())
-        return p
-
-    def get(p):
-        a = np.load(p)
-        os.unlink(p)
-        return a
-    return put, get
-
-
-def df_file(d):
-    def put(i):
-        p = os.path.join(d, "f%d.pkl" % i)
-        with open(p, "wb") as f:
-            pickle.dump(frame, f, protocol=5)
+            save(f, value)
             f.flush()
             if d == disk_dir:
                 os.fsync(f.fileno())
@@ -111,10 +95,18 @@ def df_file(d):
 
     def get(p):
         with open(p, "rb") as f:
-            v = pickle.load(f)
+            v = load(f)
         os.unlink(p)
         return v
     return put, get
+
+
+def np_file(d):
+    return file_pair(d, "npy", tensor, np.save, np.load)
+
+
+def df_file(d):
+    return file_pair(d, "pkl", frame, lambda f, v: pickle.dump(v, f, protocol=5), pickle.load)
 
 
 def vfs_put(value):

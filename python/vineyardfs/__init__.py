@@ -33,6 +33,11 @@ _DTYPES = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
            "uint64", "float32", "float64", "bool")
 
 
+def _array(v):
+    """A JSON array field, which Vineyard may also write as a string."""
+    return json.loads(v) if isinstance(v, str) else v
+
+
 class VineyardfsError(OSError):
     """A request the store refused; errno and strerror say why."""
 
@@ -154,18 +159,14 @@ class Client:
         if meta["typename"] == "DataFrame":
             if _pd is None:
                 raise ImportError("pandas is needed to read a DataFrame")
-            cols = meta["columns_"]
-            if isinstance(cols, str):
-                cols = json.loads(cols)
+            cols = _array(meta["columns_"])
             # Each column is its Tensor's memory map; copy=False keeps them so.
             return _pd.DataFrame({c: self._value(os.path.realpath(os.path.join(d, c))) for c in cols},
                                  columns=cols, copy=False)
         if meta["typename"] == "Tensor":
             if _np is None:
                 raise ImportError("numpy is needed to read a Tensor")
-            shape = meta["shape_"]
-            if isinstance(shape, str):
-                shape = json.loads(shape)
+            shape = _array(meta["shape_"])
             if meta["buffer_"]["nbytes"] == 0:
                 return _np.zeros(shape, dtype=meta["value_type_"])
             return _np.memmap(buf, dtype=meta["value_type_"], shape=tuple(shape), mode="r")
