@@ -41,9 +41,8 @@ struct catalog_config {
 	/* Hooks, called with the catalog lock held; they must not call back. */
 	void *hook_arg;
 	void (*blob_freed)(void *arg, uint64_t blob_id);
-	/* The kernel's view of parent/name or of an inode went stale. */
+	/* The kernel's view of parent/name went stale. */
 	void (*inval_entry)(void *arg, uint64_t parent_ino, const char *name);
-	void (*inval_inode)(void *arg, uint64_t ino);
 };
 
 /* What stat(2) shows of an inode. */

@@ -274,13 +274,6 @@ hook_inval_entry(void *arg, uint64_t parent, const char *name)
 	notify_entry(parent, name);
 }
 
-static void
-hook_inval_inode(void *arg, uint64_t ino)
-{
-	(void)arg;
-	notify_inode(ino);
-}
-
 /* Tell the waiting parent how it went: "" for ready, else a reason. */
 static void
 tell_parent(int fd, const char *msg)
@@ -372,12 +365,10 @@ daemon_mount_main(int argc, char **argv)
 	cfg.instance_id = o.instance_id;
 	cfg.blob_freed = hook_blob_freed;
 	cfg.inval_entry = hook_inval_entry;
-	cfg.inval_inode = hook_inval_inode;
 	if ((rc = catalog_open(&cfg, &fs.cat)) != 0) {
 		log_error("cannot open the store in %s: %s", state, strerror(-rc));
 		goto out;
 	}
-	fs.passthrough_wanted = o.passthrough;
 	fs.start_ns = util_now_ns();
 
 	snprintf(opts, sizeof opts, "-ofsname=vineyardfs,subtype=vineyardfs%s%s%s",

@@ -36,7 +36,6 @@ struct fs_counters {
 struct fs_state {
 	catalog_t *cat;
 	struct fuse_session *se;
-	int passthrough_wanted;
 	int64_t start_ns; /* the control files' times */
 	struct fs_counters n;
 };
@@ -123,7 +122,6 @@ int control_is(fuse_ino_t ino);
 int notify_start(struct fuse_session *se);
 void notify_stop(void);
 void notify_entry(uint64_t parent, const char *name);
-void notify_inode(uint64_t ino);
 /* Wait until what was queued so far has reached the kernel. Only from a
  * request that holds no directory lock (the kernel takes the parent's). */
 void notify_flush(void);

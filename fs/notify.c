@@ -16,8 +16,8 @@
 
 struct note {
 	struct note *next;
-	uint64_t ino; /* parent for entries */
-	char *name;   /* NULL: an inode */
+	uint64_t parent;
+	char *name;
 };
 
 static pthread_mutex_t nlock = PTHREAD_MUTEX_INITIALIZER;
@@ -46,10 +46,7 @@ notify_main(void *arg)
 		if (head == NULL)
 			tail = &head;
 		pthread_mutex_unlock(&nlock);
-		if (n->name != NULL)
-			fuse_lowlevel_notify_inval_entry(nse, n->ino, n->name, strlen(n->name));
-		else
-			fuse_lowlevel_notify_inval_inode(nse, n->ino, 0, 0);
+		fuse_lowlevel_notify_inval_entry(nse, n->parent, n->name, strlen(n->name));
 		free(n->name);
 		free(n);
 		pthread_mutex_lock(&nlock);
@@ -95,17 +92,17 @@ notify_stop(void)
 	running = 0;
 }
 
-static void
-enqueue(uint64_t ino, const char *name)
+void
+notify_entry(uint64_t parent, const char *name)
 {
 	struct note *n = calloc(1, sizeof *n);
 
-	if (n == NULL || (name != NULL && (n->name = strdup(name)) == NULL)) {
+	if (n == NULL || (n->name = strdup(name)) == NULL) {
 		free(n);
 		log_warn("out of memory: a kernel cache invalidation was dropped");
 		return;
 	}
-	n->ino = ino;
+	n->parent = parent;
 	pthread_mutex_lock(&nlock);
 	if (!running || stopping) {
 		pthread_mutex_unlock(&nlock);
@@ -130,16 +127,4 @@ notify_flush(void)
 	while (running && !stopping && nsent < upto)
 		pthread_cond_wait(&nsent_cond, &nlock);
 	pthread_mutex_unlock(&nlock);
-}
-
-void
-notify_entry(uint64_t parent, const char *name)
-{
-	enqueue(parent, name);
-}
-
-void
-notify_inode(uint64_t ino)
-{
-	enqueue(ino, NULL);
 }

@@ -38,8 +38,6 @@ struct hooks {
 		uint64_t parent;
 		char name[CATALOG_NAME_MAX + 1];
 	} entries[64];
-	unsigned inval_inodes;
-	uint64_t inodes[64];
 };
 
 static struct hooks hk;
@@ -68,16 +66,6 @@ on_inval_entry(void *arg, uint64_t parent, const char *name)
 		snprintf(h->entries[h->inval_entries].name, sizeof h->entries[0].name, "%s", name);
 	}
 	h->inval_entries++;
-}
-
-static void
-on_inval_inode(void *arg, uint64_t ino)
-{
-	struct hooks *h = arg;
-
-	if (h->inval_inodes < 64)
-		h->inodes[h->inval_inodes] = ino;
-	h->inval_inodes++;
 }
 
 static int
@@ -115,7 +103,6 @@ cat_setup(void)
 	cfg.hook_arg = &hk;
 	cfg.blob_freed = on_blob_freed;
 	cfg.inval_entry = on_inval_entry;
-	cfg.inval_inode = on_inval_inode;
 	cat = NULL;
 	ck_assert_int_eq(catalog_open(&cfg, &cat), 0);
 	ck_assert_ptr_nonnull(cat);
