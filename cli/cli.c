@@ -33,7 +33,7 @@ struct opts {
 	const char *out;
 	int json;
 	int all;
-	int wait; /* get --wait: until the name appears */
+	int wait; /* get --wait: until the name names a sealed object */
 };
 
 static const char *cmd = "";

@@ -76,10 +76,16 @@ def run(label, put, get, check, cleanup=None):
     return statistics.median(puts), statistics.median(gets), statistics.median(uses)
 
 
-def check_of(value):
-    if isinstance(value, pd.DataFrame):
-        return ok_f
-    return ok_t
+def report(results):
+    """The table of medians, then vineyardfs against each baseline."""
+    print("%-22s %10s %10s %12s" % ("path", "put", "get", "get+read all"))
+    for k, (p, g, u) in results.items():
+        print("%-22s %10.3f %10.4f %12.3f" % (k, p, g, g + u))
+    v = results["vineyardfs"]
+    for k, b in results.items():
+        if k != "vineyardfs":
+            print("vineyardfs / %-18s put %.2f, get %.4f, get+read %.2f"
+                  % (k, v[0] / b[0], v[1] / b[1], (v[1] + v[2]) / (b[1] + b[2])))
 
 
 def file_pair(d, ext, value, save, load):
@@ -115,7 +121,7 @@ def vfs_put(value):
 
     def get(oid):
         return vfs.get(oid)
-    return put, get, check_of(value), vfs.delete
+    return put, get
 
 
 def redis_pair(value):
@@ -136,16 +142,10 @@ print("== 1 GiB float64 Tensor (%d rounds, medians, seconds) ==" % rounds)
 tensor = np.random.default_rng(0).random(1 << 27)
 ok_t = (lambda v: v.shape == tensor.shape and v[12345] == tensor[12345])
 results = {}
-results["vineyardfs"] = run("vfs", *vfs_put(tensor))
+results["vineyardfs"] = run("vfs", *vfs_put(tensor), ok_t, vfs.delete)
 results["np.save tmpfs"] = run("tmpfs", *np_file(tmpfs_dir), ok_t)
 results["np.save disk+fsync"] = run("disk", *np_file(disk_dir), ok_t)
-print("%-22s %10s %10s %12s" % ("path", "put", "get", "get+read all"))
-for k, (p, g, u) in results.items():
-    print("%-22s %10.3f %10.4f %12.3f" % (k, p, g, g + u))
-v = results["vineyardfs"]
-for k in ("np.save tmpfs", "np.save disk+fsync"):
-    b = results[k]
-    print("vineyardfs / %-18s put %.2f, get %.4f, get+read %.2f" % (k, v[0] / b[0], v[1] / b[1], (v[1] + v[2]) / (b[1] + b[2])))
+report(results)
 
 # get must not grow with the size of the object: 1 MiB against 1 GiB.
 small = np.ones(1 << 17)
@@ -164,14 +164,8 @@ rng = np.random.default_rng(1)
 frame = pd.DataFrame({"c%d" % i: rng.random(rows) for i in range(10)})
 ok_f = (lambda v: list(v.columns) == list(frame.columns) and v["c3"].iloc[777] == frame["c3"].iloc[777])
 results = {}
-results["vineyardfs"] = run("vfs", *vfs_put(frame))
+results["vineyardfs"] = run("vfs", *vfs_put(frame), ok_f, vfs.delete)
 results["pickle tmpfs"] = run("tmpfs", *df_file(tmpfs_dir), ok_f)
 results["pickle disk+fsync"] = run("disk", *df_file(disk_dir), ok_f)
 results["pickle via redis"] = run("redis", *redis_pair(frame), ok_f)
-print("%-22s %10s %10s %12s" % ("path", "put", "get", "get+read all"))
-for k, (p, g, u) in results.items():
-    print("%-22s %10.3f %10.4f %12.3f" % (k, p, g, g + u))
-v = results["vineyardfs"]
-for k in ("pickle tmpfs", "pickle disk+fsync", "pickle via redis"):
-    b = results[k]
-    print("vineyardfs / %-18s put %.2f, get %.4f, get+read %.2f" % (k, v[0] / b[0], v[1] / b[1], (v[1] + v[2]) / (b[1] + b[2])))
+report(results)
