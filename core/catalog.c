@@ -354,9 +354,8 @@ fixed_dir_attr(catalog_t *c, uint64_t ino, struct catalog_attr *a)
 		a->mode = S_IFDIR | 0755;
 }
 
-/* Current size of a blob: recorded once sealed, the file's while writing. */
-static uint64_t
-blob_size(catalog_t *c, const struct cblob *b)
+uint64_t
+cat_blob_size(catalog_t *c, const struct cblob *b)
 {
 	uint64_t size = b->size;
 
@@ -373,7 +372,7 @@ blob_attr(catalog_t *c, const struct cblob *b, struct catalog_attr *a)
 	a->mode = S_IFREG | (b->mode & 07777);
 	a->uid = b->uid;
 	a->gid = b->gid;
-	a->size = blob_size(c, b);
+	a->size = cat_blob_size(c, b);
 	a->nlink = b->deleted ? 0 : 1;
 	a->mtime_ns = b->mtime_ns;
 	a->ctime_ns = b->ctime_ns;
@@ -404,7 +403,7 @@ cat_object_tree(catalog_t *c, const struct cobject *o, int depth)
 			struct cblob *b = cat_blob_find(c, m->id);
 
 			if (b != NULL)
-				t = object_blob_meta(b->id, blob_size(c, b), id_instance(b->id), b->sealed);
+				t = object_blob_meta(b->id, cat_blob_size(c, b), id_instance(b->id), b->sealed);
 		} else if ((sub = cat_object_find(c, m->id)) != NULL && depth < CAT_TREE_DEPTH)
 			t = cat_object_tree(c, sub, depth + 1);
 		if (t == NULL) {
@@ -419,7 +418,7 @@ cat_object_tree(catalog_t *c, const struct cobject *o, int depth)
 		struct cblob *b = cat_object_data_blob(c, o);
 
 		if (b != NULL)
-			info.nbytes = blob_size(c, b);
+			info.nbytes = cat_blob_size(c, b);
 	}
 	tree = object_meta(&info, fields, members);
 	json_decref(fields);
@@ -461,7 +460,7 @@ object_view_attr(catalog_t *c, struct cobject *o, enum id_view view, struct cata
 		if ((b = cat_object_data_blob(c, o)) == NULL)
 			return -ENOENT;
 		a->mode = S_IFREG | (o->mode & 07777);
-		a->size = blob_size(c, b);
+		a->size = cat_blob_size(c, b);
 		a->sealed = b->sealed;
 		return 0;
 	case ID_VIEW_META:

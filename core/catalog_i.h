@@ -98,6 +98,8 @@ int cat_object_remove(catalog_t *c, struct cobject *o, int by_rmdir);
 int cat_name_check(const char *name);
 /* Drop name n from the index and its object's list (memory only). */
 void cat_name_forget(catalog_t *c, struct cname *n);
+/* Current size of a blob: recorded once sealed, its file's while written. */
+uint64_t cat_blob_size(catalog_t *c, const struct cblob *b);
 /* Attach member name -> id to o in memory; blob members count a reference. */
 int cat_attach_member(catalog_t *c, struct cobject *o, const char *name, uint64_t id);
 /* Record name -> o in memory. */

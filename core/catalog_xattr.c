@@ -139,17 +139,6 @@ fmt_id(uint64_t id, size_t *len)
 	return dup_text(buf, len);
 }
 
-/* Current size of a blob's bytes (the file's size while unsealed). */
-static uint64_t
-live_size(catalog_t *c, const struct cblob *b)
-{
-	uint64_t size = b->size;
-
-	if (!b->sealed)
-		store_blob_size(c->store, b->id, &size);
-	return size;
-}
-
 static int
 object_get(catalog_t *c, struct cobject *o, const char *field, char **value, size_t *len)
 {
@@ -163,7 +152,7 @@ object_get(catalog_t *c, struct cobject *o, const char *field, char **value, siz
 	else if (strcmp(field, "signature") == 0)
 		*value = fmt_u64(o->signature, len);
 	else if (strcmp(field, "nbytes") == 0)
-		*value = fmt_u64(!o->sealed && data != NULL ? live_size(c, data) : o->nbytes, len);
+		*value = fmt_u64(!o->sealed && data != NULL ? cat_blob_size(c, data) : o->nbytes, len);
 	else if (strcmp(field, "instance_id") == 0)
 		*value = fmt_u64(id_instance(o->id), len);
 	else if (strcmp(field, "global") == 0)
@@ -198,7 +187,7 @@ blob_get(catalog_t *c, struct cblob *b, const char *field, char **value, size_t 
 	else if (strcmp(field, "id") == 0)
 		*value = fmt_id(b->id, len);
 	else if (strcmp(field, "nbytes") == 0)
-		*value = fmt_u64(live_size(c, b), len);
+		*value = fmt_u64(cat_blob_size(c, b), len);
 	else if (strcmp(field, "instance_id") == 0)
 		*value = fmt_u64(id_instance(b->id), len);
 	else if (strcmp(field, "ctime") == 0)
