@@ -291,19 +291,15 @@ copy_out(const char *from, int to, const char *what)
 }
 
 /* Wait until ref names a sealed object (Vineyard's GetName with wait): a
- * name made by writing into names/ appears before its bytes are complete. */
-static void
+ * name made by writing into names/ appears before its bytes are complete.
+ * The daemon parks the request; Ctrl-C ends it. */
+static int
 wait_for(const struct opts *o, const char *ref)
 {
-	struct timespec pause = { 0, 500000 };
-	char path[PATH_MAX], v[8];
+	json_t *reply = request(o, json_pack("{s:s, s:s}", "op", "wait", "name", ref));
 
-	path_of(path, sizeof path, o, "names", ref);
-	while (getxattr(path, "user.vineyard.sealed", v, sizeof v - 1) != 4 || memcmp(v, "true", 4) != 0) {
-		nanosleep(&pause, NULL);
-		if (pause.tv_nsec < 50000000)
-			pause.tv_nsec *= 2;
-	}
+	json_decref(reply);
+	return reply != NULL ? 0 : 1;
 }
 
 static int
@@ -314,8 +310,8 @@ cmd_get(const struct opts *o, const char *ref)
 	json_t *meta;
 	int out = STDOUT_FILENO, rc = 0;
 
-	if (o->wait)
-		wait_for(o, ref);
+	if (o->wait && wait_for(o, ref) != 0)
+		return 1;
 	if (resolve(o, ref, dir, sizeof dir) != 0 || (meta = load_meta(dir)) == NULL)
 		return 1;
 	type = json_string_value(json_object_get(meta, "typename"));

@@ -43,6 +43,9 @@ struct catalog_config {
 	void (*blob_freed)(void *arg, uint64_t blob_id);
 	/* The kernel's view of parent/name went stale. */
 	void (*inval_entry)(void *arg, uint64_t parent_ino, const char *name);
+	/* A name may have come to name a sealed object (an object was sealed,
+	 * or a name was bound): waiters should look again. */
+	void (*names_changed)(void *arg);
 };
 
 /* What stat(2) shows of an inode. */
@@ -115,6 +118,9 @@ int catalog_delete_object(catalog_t *c, uint64_t id, uid_t uid);
  * (the object stays, reachable in objects/), as its owner or root. */
 int catalog_name_add(catalog_t *c, uint64_t id, const char *name, uid_t uid);
 int catalog_name_remove(catalog_t *c, const char *name, uid_t uid);
+/* Does name name a sealed object? 0 and *id; -ENOENT without such a name;
+ * -EAGAIN while its object is still being written. */
+int catalog_name_ready(catalog_t *c, const char *name, uint64_t *id);
 /* Open the data of ino; writable opens fail with EPERM on sealed data. *fd
  * is opened on the blob file (caller closes), unless fd is NULL: kernel
  * passthrough needs no file of ours. Pair with catalog_release. */

@@ -546,8 +546,10 @@ seal_finish(catalog_t *c, struct seal_job *j)
 	else
 		cat_tx_rollback(c);
 	seal_job_free(j);
-	if (rc == 0)
+	if (rc == 0) {
+		cat_names_changed(c); /* durable now: its names are ready */
 		return;
+	}
 	id_format(j->blob_id, ids);
 	log_error("cannot record the seal of blob %s: %s", ids, strerror(-rc));
 	pthread_mutex_lock(&c->lock);
@@ -841,7 +843,8 @@ catalog_rename(catalog_t *c, uint64_t parent, const char *name, uint64_t newpare
 		goto out;
 	if (old != NULL && gone == NULL)
 		cat_name_forget(c, old);
-	rc = rename_memory(c, n, newname);
+	if ((rc = rename_memory(c, n, newname)) == 0)
+		cat_names_changed(c);
 out:
 	pthread_mutex_unlock(&c->lock);
 	return rc;

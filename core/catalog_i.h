@@ -112,6 +112,14 @@ void cat_object_free(struct cobject *o);
 int cat_tx_begin(catalog_t *c);
 int cat_tx_commit(catalog_t *c);
 void cat_tx_rollback(catalog_t *c);
+/* Tell waiters that a name may have become ready (the names_changed
+ * hook); with or without the catalog lock. */
+static inline void
+cat_names_changed(catalog_t *c)
+{
+	if (c->cfg.names_changed != NULL)
+		c->cfg.names_changed(c->cfg.hook_arg);
+}
 /* Write a record to meta (inside the caller's transaction). */
 int cat_blob_put(catalog_t *c, const struct cblob *b);
 int cat_object_put(catalog_t *c, const struct cobject *o);

@@ -20,19 +20,6 @@
 
 #define TYPENAME_MAX 128
 
-static int __attribute__((format(printf, 4, 5)))
-refuse(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err != NULL && errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
-
 static int
 member_name_ok(const char *name)
 {
@@ -53,7 +40,7 @@ resolve_members(catalog_t *c, struct cobject *o, const json_t *members, uid_t ui
 	if (members == NULL)
 		return 0;
 	if (!json_is_object(members))
-		return refuse(err, errlen, -EINVAL, "members must be an object of name: id");
+		return util_fail(err, errlen, -EINVAL, "members must be an object of name: id");
 	json_object_foreach((json_t *)members, key, v) {
 		const char *ids = json_string_value(v);
 		struct cmember *m;
@@ -61,15 +48,15 @@ resolve_members(catalog_t *c, struct cobject *o, const json_t *members, uid_t ui
 		int sealed;
 
 		if (!member_name_ok(key))
-			return refuse(err, errlen, -EINVAL, "bad member name \"%s\"", key);
+			return util_fail(err, errlen, -EINVAL, "bad member name \"%s\"", key);
 		if (ids == NULL || id_parse(ids, &id) != 0)
-			return refuse(err, errlen, -EINVAL, "member %s: \"%s\" is not an id (o… or b…)", key,
+			return util_fail(err, errlen, -EINVAL, "member %s: \"%s\" is not an id (o… or b…)", key,
 			    ids ? ids : "(not a string)");
 		if (id_is_blob(id)) {
 			struct cblob *b = cat_blob_find(c, id);
 
 			if (b == NULL || b->deleted)
-				return refuse(err, errlen, -EINVAL, "member %s: no blob %s", key, ids);
+				return util_fail(err, errlen, -EINVAL, "member %s: no blob %s", key, ids);
 			sealed = b->sealed;
 			nbytes = b->size;
 			owner = b->uid;
@@ -77,15 +64,15 @@ resolve_members(catalog_t *c, struct cobject *o, const json_t *members, uid_t ui
 			struct cobject *sub = cat_object_find(c, id);
 
 			if (sub == NULL)
-				return refuse(err, errlen, -EINVAL, "member %s: no object %s", key, ids);
+				return util_fail(err, errlen, -EINVAL, "member %s: no object %s", key, ids);
 			sealed = sub->sealed;
 			nbytes = sub->nbytes;
 			owner = sub->uid;
 		}
 		if (!sealed)
-			return refuse(err, errlen, -EINVAL, "member %s: %s is not sealed yet", key, ids);
+			return util_fail(err, errlen, -EINVAL, "member %s: %s is not sealed yet", key, ids);
 		if (uid != 0 && owner != uid)
-			return refuse(err, errlen, -EACCES, "member %s: %s belongs to uid %llu", key, ids,
+			return util_fail(err, errlen, -EACCES, "member %s: %s belongs to uid %llu", key, ids,
 			    (unsigned long long)owner);
 		if ((m = realloc(o->members, (o->nmembers + 1) * sizeof *m)) == NULL)
 			return -ENOMEM;
@@ -109,10 +96,10 @@ take_fields(struct cobject *o, const json_t *fields, char *err, size_t errlen)
 	if (fields == NULL)
 		return 0;
 	if (!json_is_object(fields))
-		return refuse(err, errlen, -EINVAL, "fields must be an object");
+		return util_fail(err, errlen, -EINVAL, "fields must be an object");
 	json_object_foreach((json_t *)fields, key, v) {
 		if ((rc = object_field_name_check(key)) != 0)
-			return refuse(err, errlen, -EINVAL, "field \"%s\" is %s", key,
+			return util_fail(err, errlen, -EINVAL, "field \"%s\" is %s", key,
 			    rc == -EPERM ? "reserved" : "not a valid field name");
 	}
 	o->fields = object_fields_dump(fields);
@@ -158,11 +145,11 @@ catalog_create_object(catalog_t *c, const char *typename, const json_t *fields, 
 	if (o == NULL)
 		return -ENOMEM;
 	if (typename == NULL || *typename == '\0' || strlen(typename) > TYPENAME_MAX) {
-		rc = refuse(err, errlen, -EINVAL, "typename must be 1 to %d characters", TYPENAME_MAX);
+		rc = util_fail(err, errlen, -EINVAL, "typename must be 1 to %d characters", TYPENAME_MAX);
 		goto out;
 	}
 	if (name != NULL && (rc = cat_name_check(name)) != 0) {
-		refuse(err, errlen, rc, "bad name \"%.64s\"", name);
+		util_fail(err, errlen, rc, "bad name \"%.64s\"", name);
 		goto out;
 	}
 	if ((o->typename = strdup(typename)) == NULL) {
@@ -180,7 +167,7 @@ catalog_create_object(catalog_t *c, const char *typename, const json_t *fields, 
 	if ((rc = resolve_members(c, o, members, uid, err, errlen)) != 0)
 		goto unlock;
 	if (name != NULL && cat_name_find(c, name) != NULL) {
-		rc = refuse(err, errlen, -EEXIST, "name \"%s\" is taken", name);
+		rc = util_fail(err, errlen, -EEXIST, "name \"%s\" is taken", name);
 		goto unlock;
 	}
 	/* The rules of the type, on the whole tree as it would be. */
@@ -195,7 +182,7 @@ catalog_create_object(catalog_t *c, const char *typename, const json_t *fields, 
 	o->id = id_next_object(&c->gen);
 	o->signature = o->id;
 	if ((rc = persist(c, o, name)) != 0) {
-		refuse(err, errlen, rc, "the metadata could not be written");
+		util_fail(err, errlen, rc, "the metadata could not be written");
 		goto unlock;
 	}
 	/* Into the index: attach the members again, which counts references. */
@@ -214,13 +201,15 @@ catalog_create_object(catalog_t *c, const char *typename, const json_t *fields, 
 	if (rc != 0) {
 		/* Out of memory after the commit: the database has the object,
 		 * the index will at the next start. */
-		refuse(err, errlen, rc, "out of memory while indexing the new object");
+		util_fail(err, errlen, rc, "out of memory while indexing the new object");
 		pthread_mutex_unlock(&c->lock);
 		json_decref(tree);
 		return rc;
 	}
 	c->creates++;
 	*id = o->id;
+	if (name != NULL)
+		cat_names_changed(c);
 	o = NULL;
 unlock:
 	pthread_mutex_unlock(&c->lock);
@@ -284,6 +273,8 @@ catalog_name_add(catalog_t *c, uint64_t id, const char *name, uid_t uid)
 		rc = cat_attach_name(c, name, o);
 	if (rc == 0 && c->cfg.inval_entry != NULL)
 		c->cfg.inval_entry(c->cfg.hook_arg, CATALOG_INO_NAMES, name); /* a cached negative entry */
+	if (rc == 0)
+		cat_names_changed(c);
 	pthread_mutex_unlock(&c->lock);
 	return rc;
 }
@@ -310,6 +301,23 @@ catalog_name_remove(catalog_t *c, const char *name, uid_t uid)
 		if (c->cfg.inval_entry != NULL)
 			c->cfg.inval_entry(c->cfg.hook_arg, CATALOG_INO_NAMES, name);
 	}
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+int
+catalog_name_ready(catalog_t *c, const char *name, uint64_t *id)
+{
+	struct cname *n;
+	int rc = 0;
+
+	pthread_mutex_lock(&c->lock);
+	if ((n = cat_name_find(c, name)) == NULL)
+		rc = -ENOENT;
+	else if (!n->obj->sealed)
+		rc = -EAGAIN;
+	else
+		*id = n->obj->id;
 	pthread_mutex_unlock(&c->lock);
 	return rc;
 }

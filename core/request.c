@@ -29,6 +29,7 @@ errno_name(int err)
 	case ENOSPC: return "ENOSPC";
 	case E2BIG: return "E2BIG";
 	case ENOSYS: return "ENOSYS";
+	case ETIMEDOUT: return "ETIMEDOUT";
 	default: return "EIO";
 	}
 }
@@ -132,15 +133,74 @@ op_unname(catalog_t *c, uid_t uid, const json_t *req)
 	return result(catalog_name_remove(c, name, uid));
 }
 
+/* The reply to a wait whose name is ready, or NULL. */
+static json_t *
+wait_ready(catalog_t *c, const char *name)
+{
+	char ids[ID_STR_LEN + 1];
+	uint64_t id;
+
+	if (catalog_name_ready(c, name, &id) != 0)
+		return NULL;
+	id_format(id, ids);
+	return json_pack("{s:b, s:s}", "ok", 1, "id", ids);
+}
+
+static json_t *
+op_wait(catalog_t *c, const json_t *req, struct request_wait *w)
+{
+	const char *name = json_string_value(json_object_get(req, "name"));
+	const json_t *timeout = json_object_get(req, "timeout_ms");
+	json_t *reply;
+
+	if (name == NULL || *name == '\0' || strlen(name) > CATALOG_NAME_MAX || strchr(name, '/') != NULL)
+		return failure(EINVAL, "wait: name must be a valid name (1 to 255 bytes, no '/')");
+	if (timeout != NULL && !json_is_null(timeout) &&
+	    (!json_is_integer(timeout) || json_integer_value(timeout) < 0))
+		return failure(EINVAL, "wait: timeout_ms must be a non-negative integer or null");
+	if ((reply = wait_ready(c, name)) != NULL)
+		return reply;
+	w->timeout_ms = json_is_integer(timeout) ? (long long)json_integer_value(timeout) : -1;
+	if (w->timeout_ms == 0)
+		return failure(ETIMEDOUT, "wait: no sealed object by that name");
+	snprintf(w->name, sizeof w->name, "%s", name);
+	w->pending = 1;
+	return NULL;
+}
+
+static char *
+dump(json_t *reply, size_t *replylen)
+{
+	char *out = object_dump_line(reply, JSON_COMPACT | JSON_ENSURE_ASCII, replylen);
+
+	json_decref(reply);
+	return out;
+}
+
+int
+request_wait_poll(catalog_t *c, const struct request_wait *w, int timed_out, char **reply,
+    size_t *replylen)
+{
+	json_t *r = wait_ready(c, w->name);
+
+	if (r == NULL && !timed_out)
+		return 0;
+	if (r == NULL)
+		r = failure(ETIMEDOUT, "wait: no sealed object by that name in time");
+	*reply = r != NULL ? dump(r, replylen) : NULL;
+	return 1;
+}
+
 char *
-request_handle(catalog_t *c, uid_t uid, gid_t gid, const char *req, size_t len, size_t *replylen)
+request_handle(catalog_t *c, uid_t uid, gid_t gid, const char *req, size_t len, size_t *replylen,
+    struct request_wait *w)
 {
 	json_t *doc = NULL, *reply;
 	json_error_t jerr;
 	const char *op;
 	char msg[300];
-	char *out;
 
+	w->pending = 0;
 	if (len > REQUEST_MAX) {
 		snprintf(msg, sizeof msg, "a request is at most %u bytes", REQUEST_MAX);
 		reply = failure(E2BIG, msg);
@@ -157,12 +217,15 @@ request_handle(catalog_t *c, uid_t uid, gid_t gid, const char *req, size_t len, 
 		reply = op_name(c, uid, doc);
 	else if (strcmp(op, "unname") == 0)
 		reply = op_unname(c, uid, doc);
+	else if (strcmp(op, "wait") == 0)
+		reply = op_wait(c, doc, w);
 	else {
-		snprintf(msg, sizeof msg, "unknown op \"%.64s\" (known: create, delete, name, unname)", op);
+		snprintf(msg, sizeof msg, "unknown op \"%.64s\" (known: create, delete, name, unname, wait)",
+		    op);
 		reply = failure(ENOSYS, msg);
 	}
 	json_decref(doc);
-	out = object_dump_line(reply, JSON_COMPACT | JSON_ENSURE_ASCII, replylen);
-	json_decref(reply);
-	return out;
+	if (reply == NULL)
+		return NULL; /* a pending wait */
+	return dump(reply, replylen);
 }

@@ -9,6 +9,11 @@
  *   {"op": "delete", "id": "o..."}          -> {"ok": true}  (with its names)
  *   {"op": "name", "id": "o...", "name": n} -> {"ok": true}  (one more name)
  *   {"op": "unname", "name": n}             -> {"ok": true}  (the object stays)
+ *   {"op": "wait", "name": n, "timeout_ms": t}
+ *     -> {"ok": true, "id": "o..."} once n names a sealed object (Vineyard's
+ *        GetName with wait); t absent or null: no limit; after t ms
+ *        {"ok": false, "errno": ETIMEDOUT, ...}. The caller parks the
+ *        request (see struct request_wait) rather than block a thread.
  * Only an object's owner (or root) may delete, name or unname it.
  *
  * Any failure -> {"ok": false, "errno": N, "error": "EINVAL", "message": "..."};
@@ -25,9 +30,22 @@
 
 #define REQUEST_MAX (1u << 20) /* bytes of one request */
 
+/* A wait request that could not be answered yet. */
+struct request_wait {
+	int pending; /* set: no reply yet; ask request_wait_poll again later */
+	char name[CATALOG_NAME_MAX + 1];
+	long long timeout_ms; /* -1: no limit */
+};
+
 /* Handle one request as uid/gid (umask-free mode bits from the request).
- * Returns the reply, NUL-terminated, caller frees; NULL only when out of
- * memory. */
-char *request_handle(catalog_t *c, uid_t uid, gid_t gid, const char *req, size_t len, size_t *replylen);
+ * Returns the reply, NUL-terminated, caller frees; NULL when out of memory,
+ * or with w->pending set for a wait that must go on. */
+char *request_handle(catalog_t *c, uid_t uid, gid_t gid, const char *req, size_t len, size_t *replylen,
+    struct request_wait *w);
+/* Poll a pending wait: 1 with its reply (NULL when out of memory) once the
+ * name is ready or timed_out is set (then the ETIMEDOUT failure); 0 while
+ * it must go on waiting. */
+int request_wait_poll(catalog_t *c, const struct request_wait *w, int timed_out, char **reply,
+    size_t *replylen);
 
 #endif

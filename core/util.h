@@ -16,6 +16,9 @@ void util_format_size(uint64_t bytes, char *buf, size_t len);
 int64_t util_now_ns(void);
 /* Monotonic time in nanoseconds. */
 int64_t util_mono_ns(void);
+/* Format a message into err (errlen bytes; NULL or 0: none) and return rc:
+ * "return util_fail(err, errlen, -EINVAL, "line %d: ...", n);". */
+int util_fail(char *err, size_t errlen, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* mkdir -p with mode for the missing components; 0 or -errno. */
 int util_mkdirs(const char *path, unsigned mode);
 

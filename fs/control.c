@@ -1,7 +1,7 @@
 /*
  * control: the files of .vineyardfs/: ctl (the request/response file:
  * write a JSON request, read the JSON reply on the same descriptor; see
- * core/request.h), stats (counters, memory, which data path is in force)
+ * core/request.h; a wait is parked, see park.c), stats (counters, memory, which data path is in force)
  * and version, rendered at each open.
  */
 #include "config.h"
@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/log.h"
 #include "core/request.h"
 #include "fs/fs.h"
 #include "fs/passthrough.h"
@@ -39,6 +40,9 @@ struct ctl {
 	size_t reqlen;
 	char *reply;
 	size_t replylen, replypos;
+	struct request_wait wait; /* wait.pending: a read is parked */
+	uint64_t fh;		  /* of the parked read */
+	size_t want;		  /* bytes the parked read asked for */
 };
 
 int
@@ -138,6 +142,7 @@ render_stats(char **text, size_t *len)
 	fprintf(f, "read_bytes_served %llu\n", (unsigned long long)atomic_load(&fs.n.read_bytes));
 	fprintf(f, "writes_served %llu\n", (unsigned long long)atomic_load(&fs.n.writes));
 	fprintf(f, "write_bytes_served %llu\n", (unsigned long long)atomic_load(&fs.n.write_bytes));
+	fprintf(f, "requests_waiting %u\n", park_count());
 	if (fclose(f) != 0) {
 		free(buf);
 		return -ENOMEM;
@@ -193,6 +198,10 @@ control_ctl_write(struct ctl *t, const char *buf, size_t size)
 	char *req;
 
 	pthread_mutex_lock(&t->lock);
+	if (t->wait.pending) {
+		pthread_mutex_unlock(&t->lock);
+		return -EBUSY; /* the request is being answered */
+	}
 	if (t->reply != NULL) {
 		/* Writing after the reply starts the next request. */
 		free(t->reply);
@@ -213,28 +222,89 @@ control_ctl_write(struct ctl *t, const char *buf, size_t size)
 	return rc;
 }
 
-ssize_t
-control_ctl_read(struct ctl *t, char *buf, size_t size)
+/* Send up to size bytes of t's reply, from where the last read stopped;
+ * with t->lock held. */
+static void
+reply_part(fuse_req_t req, struct ctl *t, size_t size)
 {
-	ssize_t n;
+	size_t n = t->replylen - t->replypos < size ? t->replylen - t->replypos : size;
+
+	fuse_reply_buf(req, t->reply + t->replypos, n);
+	t->replypos += n;
+}
+
+/* The park thread's look at a waiting ctl (see park_fn). */
+static int
+wait_check(void *arg, fuse_req_t req, enum park_why why)
+{
+	struct ctl *t = arg;
+	uint64_t fh = t->fh;
+	char *reply = NULL;
+	size_t len = 0;
+
+	if (why != PARK_INTERRUPTED &&
+	    request_wait_poll(fs.cat, &t->wait, why == PARK_TIMEOUT, &reply, &len) == 0)
+		return 0;
+	pthread_mutex_lock(&t->lock);
+	t->wait.pending = 0;
+	if (why != PARK_INTERRUPTED) {
+		/* Interrupted, the request stays: the next read waits again. */
+		if (reply == NULL)
+			fuse_reply_err(req, ENOMEM);
+		else {
+			t->reply = reply;
+			t->replylen = len;
+			t->replypos = 0;
+			reply_part(req, t, t->want);
+		}
+	}
+	pthread_mutex_unlock(&t->lock);
+	handle_put(fh);
+	return 1;
+}
+
+void
+control_ctl_read(fuse_req_t req, uint64_t fh, struct ctl *t, size_t size)
+{
+	int rc;
 
 	pthread_mutex_lock(&t->lock);
+	if (t->wait.pending) {
+		pthread_mutex_unlock(&t->lock);
+		fuse_reply_err(req, EBUSY); /* one read at a time waits */
+		handle_put(fh);
+		return;
+	}
 	if (t->reply == NULL) {
 		/* The first read answers what was written. */
 		t->reply = request_handle(fs.cat, t->uid, t->gid, t->req != NULL ? t->req : "", t->reqlen,
-		    &t->replylen);
+		    &t->replylen, &t->wait);
 		t->replypos = 0;
+		if (t->reply == NULL && t->wait.pending) {
+			t->fh = fh;
+			t->want = size;
+			pthread_mutex_unlock(&t->lock);
+			if ((rc = park_add(req, wait_check, t, t->wait.timeout_ms)) != 0) {
+				pthread_mutex_lock(&t->lock);
+				t->wait.pending = 0;
+				pthread_mutex_unlock(&t->lock);
+				log_warn("cannot park a wait for \"%s\": %s", t->wait.name, strerror(-rc));
+				fuse_reply_err(req, -rc);
+				handle_put(fh);
+			}
+			return;
+		}
 		/* What the request changed is gone from the kernel's caches
 		 * before its caller sees the reply. */
 		notify_flush();
 		if (t->reply == NULL) {
 			pthread_mutex_unlock(&t->lock);
-			return -ENOMEM;
+			fuse_reply_err(req, ENOMEM);
+			handle_put(fh);
+			return;
 		}
 	}
-	n = (ssize_t)(t->replylen - t->replypos < size ? t->replylen - t->replypos : size);
-	memcpy(buf, t->reply + t->replypos, (size_t)n);
-	t->replypos += (size_t)n;
+	reply_part(req, t, size);
 	pthread_mutex_unlock(&t->lock);
-	return n;
+	handle_put(fh);
 }

@@ -274,6 +274,13 @@ hook_inval_entry(void *arg, uint64_t parent, const char *name)
 	notify_entry(parent, name);
 }
 
+static void
+hook_names_changed(void *arg)
+{
+	(void)arg;
+	park_kick();
+}
+
 /* Tell the waiting parent how it went: "" for ready, else a reason. */
 static void
 tell_parent(int fd, const char *msg)
@@ -365,6 +372,7 @@ daemon_mount_main(int argc, char **argv)
 	cfg.instance_id = o.instance_id;
 	cfg.blob_freed = hook_blob_freed;
 	cfg.inval_entry = hook_inval_entry;
+	cfg.names_changed = hook_names_changed;
 	if ((rc = catalog_open(&cfg, &fs.cat)) != 0) {
 		log_error("cannot open the store in %s: %s", state, strerror(-rc));
 		goto out;
@@ -400,6 +408,11 @@ daemon_mount_main(int argc, char **argv)
 		log_error("cannot start the notifier thread: %s", strerror(-rc));
 		goto out_unmount;
 	}
+	if ((rc = park_start()) != 0) {
+		log_error("cannot start the thread of waiting requests: %s", strerror(-rc));
+		notify_stop();
+		goto out_unmount;
+	}
 	write_pid(lock_fd);
 	log_info("mounted %s (state %s, memory limit %llu bytes)", mnt, state,
 	    (unsigned long long)o.memory);
@@ -428,6 +441,7 @@ daemon_mount_main(int argc, char **argv)
 	fuse_loop_cfg_destroy(loop);
 	log_info("unmounting %s%s", mnt, rc != 0 ? " (session ended with an error)" : "");
 	status = 0;
+	park_stop();
 	notify_stop();
 	handle_close_all();
 out_unmount:

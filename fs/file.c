@@ -268,15 +268,10 @@ file_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_fi
 
 		fuse_reply_buf(req, h->text + (off < (off_t)h->len ? off : 0), n < size ? n : size);
 	} else if (h->kind == FH_CTL) {
-		/* The reply is read as a stream, whatever the file offset. */
-		char *buf = malloc(size ? size : 1);
-		ssize_t n = buf != NULL ? control_ctl_read(h->ctl, buf, size) : -ENOMEM;
-
-		if (n < 0)
-			fuse_reply_err(req, (int)-n);
-		else
-			fuse_reply_buf(req, buf, (size_t)n);
-		free(buf);
+		/* The reply is read as a stream, whatever the file offset; it
+		 * may come later, and the handle is put then. */
+		control_ctl_read(req, fi->fh, h->ctl, size);
+		return;
 	} else {
 		atomic_fetch_add(&fs.n.reads, 1);
 		atomic_fetch_add(&fs.n.read_bytes, size);

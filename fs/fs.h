@@ -112,8 +112,11 @@ struct ctl *control_ctl_open(uid_t uid, gid_t gid);
 void control_ctl_free(struct ctl *t);
 /* Append to the request (a write after a reply starts a new one). */
 ssize_t control_ctl_write(struct ctl *t, const char *buf, size_t size);
-/* Read the reply, handling the request at the first read. */
-ssize_t control_ctl_read(struct ctl *t, char *buf, size_t size);
+/* Answer a read of ctl (handle number fh, referenced by the caller, who
+ * must not put it: the reply may come later, and puts it then). The
+ * first read handles the request; a wait that cannot be answered yet is
+ * parked. */
+void control_ctl_read(fuse_req_t req, uint64_t fh, struct ctl *t, size_t size);
 /* Render a control file; caller frees. */
 int control_render(fuse_ino_t ino, char **text, size_t *len);
 int control_is(fuse_ino_t ino);
@@ -125,6 +128,27 @@ void notify_entry(uint64_t parent, const char *name);
 /* Wait until what was queued so far has reached the kernel. Only from a
  * request that holds no directory lock (the kernel takes the parent's). */
 void notify_flush(void);
+
+/* Parked requests: answered later from a thread of their own (park.c). */
+enum park_why {
+	PARK_CHANGED,	  /* park_kick: something may be ready */
+	PARK_TIMEOUT,	  /* the deadline passed */
+	PARK_INTERRUPTED, /* the caller got a signal; req was answered EINTR */
+};
+/* Called on the park thread without locks: answer req and return 1, or
+ * return 0 to go on waiting (not after PARK_TIMEOUT). After
+ * PARK_INTERRUPTED req is NULL: only let go of arg. */
+typedef int (*park_fn)(void *arg, fuse_req_t req, enum park_why why);
+int park_start(void);
+/* Answer whatever still waits with EINTR; after the session loop. */
+void park_stop(void);
+/* Park req until fn answers it; timeout_ms < 0: no deadline. */
+int park_add(fuse_req_t req, park_fn fn, void *arg, int64_t timeout_ms);
+/* Something changed: look at every parked request again. Cheap; any
+ * thread, any locks. */
+void park_kick(void);
+/* Requests parked now. */
+unsigned park_count(void);
 
 /* Fill struct stat from a catalog attribute. */
 void fs_attr_to_stat(const struct catalog_attr *a, struct stat *st);

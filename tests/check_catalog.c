@@ -34,6 +34,7 @@ struct hooks {
 	unsigned freed;
 	uint64_t freed_ids[64];
 	unsigned inval_entries;
+	unsigned names_changed;
 	struct {
 		uint64_t parent;
 		char name[CATALOG_NAME_MAX + 1];
@@ -54,6 +55,12 @@ on_blob_freed(void *arg, uint64_t id)
 	if (h->freed < 64)
 		h->freed_ids[h->freed] = id;
 	h->freed++;
+}
+
+static void
+on_names_changed(void *arg)
+{
+	((struct hooks *)arg)->names_changed++;
 }
 
 static void
@@ -103,6 +110,7 @@ cat_setup(void)
 	cfg.hook_arg = &hk;
 	cfg.blob_freed = on_blob_freed;
 	cfg.inval_entry = on_inval_entry;
+	cfg.names_changed = on_names_changed;
 	cat = NULL;
 	ck_assert_int_eq(catalog_open(&cfg, &cat), 0);
 	ck_assert_ptr_nonnull(cat);
@@ -817,9 +825,13 @@ END_TEST
 static json_t *
 ask(const char *req, size_t len)
 {
+	struct request_wait w;
 	size_t rlen = 0;
-	char *reply = request_handle(cat, 1000, 1000, req, len, &rlen);
+	char *reply = request_handle(cat, 1000, 1000, req, len, &rlen, &w);
 	json_t *doc;
+
+	if (reply == NULL && w.pending)
+		ck_assert_int_eq(request_wait_poll(cat, &w, 1, &reply, &rlen), 1);
 
 	ck_assert_ptr_nonnull(reply);
 	ck_assert_uint_eq(rlen, strlen(reply));
@@ -883,6 +895,61 @@ START_TEST(test_request)
 	json_decref(r);
 	catalog_stats(cat, &s);
 	ck_assert_uint_eq(s.objects, 1);
+}
+END_TEST
+
+/* A wait for a name: pending until the name names a sealed object; the
+ * names_changed hook fires at the seal and at each new name. */
+START_TEST(test_request_wait)
+{
+	static const char req[] = "{\"op\":\"wait\",\"name\":\"w\"}";
+	static const char req50[] = "{\"op\":\"wait\",\"name\":\"n2\",\"timeout_ms\":50}";
+	struct request_wait w;
+	struct made m;
+	size_t len = 0;
+	char *reply = NULL, ids[ID_STR_LEN + 1], want[64];
+	unsigned before;
+	json_t *r;
+
+	ck_assert_ptr_null(request_handle(cat, 1000, 1000, req, strlen(req), &len, &w));
+	ck_assert_int_eq(w.pending, 1);
+	ck_assert_str_eq(w.name, "w");
+	ck_assert_int_eq(w.timeout_ms, -1);
+	ck_assert_int_eq(request_wait_poll(cat, &w, 0, &reply, &len), 0);
+	/* The name appears before the bytes are complete: still waiting. */
+	before = hk.names_changed;
+	create("w", "abc", 3, 1000, 1000, 0644, &m);
+	ck_assert_int_eq(request_wait_poll(cat, &w, 0, &reply, &len), 0);
+	ck_assert_int_eq(close(m.fd), 0);
+	catalog_release(cat, m.bid, 1);
+	ck_assert_uint_gt(hk.names_changed, before);
+	ck_assert_int_eq(request_wait_poll(cat, &w, 0, &reply, &len), 1);
+	id_format(m.oid, ids);
+	snprintf(want, sizeof want, "{\"ok\":true,\"id\":\"%s\"}\n", ids);
+	ck_assert_str_eq(reply, want);
+	free(reply);
+	/* Ready at once, a timeout, bad arguments. */
+	r = ask_str(req);
+	ck_assert_str_eq(json_string_value(json_object_get(r, "id")), ids);
+	json_decref(r);
+	r = ask_str("{\"op\":\"wait\",\"name\":\"nobody\",\"timeout_ms\":0}");
+	ck_assert_int_eq(json_integer_value(json_object_get(r, "errno")), ETIMEDOUT);
+	json_decref(r);
+	ck_assert_ptr_null(request_handle(cat, 0, 0, req50, strlen(req50), &len, &w));
+	ck_assert_int_eq(w.timeout_ms, 50);
+	ck_assert_int_eq(request_wait_poll(cat, &w, 1, &reply, &len), 1);
+	ck_assert_ptr_nonnull(strstr(reply, "\"ETIMEDOUT\""));
+	free(reply);
+	r = ask_str("{\"op\":\"wait\",\"name\":\"a/b\"}");
+	ck_assert_int_eq(json_integer_value(json_object_get(r, "errno")), EINVAL);
+	json_decref(r);
+	r = ask_str("{\"op\":\"wait\",\"name\":\"w\",\"timeout_ms\":-1}");
+	ck_assert_int_eq(json_integer_value(json_object_get(r, "errno")), EINVAL);
+	json_decref(r);
+	/* A new name for an existing object fires the hook too. */
+	before = hk.names_changed;
+	ck_assert_int_eq(catalog_name_add(cat, m.oid, "w2", 1000), 0);
+	ck_assert_uint_eq(hk.names_changed, before + 1);
 }
 END_TEST
 
@@ -1518,6 +1585,7 @@ catalog_suite(void)
 	tcase_add_test(tc, test_rename);
 	tcase_add_test(tc, test_composite);
 	tcase_add_test(tc, test_request);
+	tcase_add_test(tc, test_request_wait);
 	tcase_add_test(tc, test_names_and_delete);
 	tcase_add_test(tc, test_xattrs);
 	tcase_add_test(tc, test_open_blob_outlives_delete);

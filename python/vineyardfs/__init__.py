@@ -10,12 +10,25 @@ pages they show are the producer's pages, nothing is copied.
     vfs = vineyardfs.Client()
     vfs.put(np.arange(10.0), name="x")
     a = vfs.get("x")            # numpy.memmap over the blob, read-only
+    vfs.put([a, 1.5, "label"], name="batch")
+    vfs.get("batch")            # [memmap([...]), 1.5, 'label']
+
+Python values and the built-in types of vineyardfs(7):
+
+    bytes-like (bytes, bytearray, memoryview, ...)  Blob
+    numpy.ndarray                                   Tensor
+    pandas.DataFrame                                DataFrame
+    list, tuple                                     Sequence, Tuple
+    bool, int, float, str, numpy scalar             Scalar
+    vineyardfs.Graph                                Graph
 """
 
 import errno
 import json
+import math
+import mmap
+import operator
 import os
-import time
 import uuid
 
 try:
@@ -27,10 +40,20 @@ try:
 except ImportError:  # so is pandas: DataFrames need it
     _pd = None
 
-__all__ = ["Client", "VineyardfsError"]
+__all__ = ["Client", "Graph", "VineyardfsError"]
 
 _DTYPES = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
            "uint64", "float32", "float64", "bool")
+# The limits of core/types.c and the catalog, checked here first so that a
+# bad value fails before anything is written.
+_DIMS_MAX = 32
+_SEQUENCE_MAX = 1000000
+_NAME_MAX = 255
+_INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
+# The fields every object's metadata has: a member of the same name would
+# hide them in meta.json.
+_FIXED = ("typename", "id", "signature", "nbytes", "instance_id", "global",
+          "ctime", "sealed")
 
 
 def _array(v):
@@ -38,8 +61,110 @@ def _array(v):
     return json.loads(v) if isinstance(v, str) else v
 
 
+def _name_error(name):
+    """Why name cannot be a name or a member name (None if it can): the
+    rules of the catalog."""
+    if not isinstance(name, str):
+        return "is a %s, not a str" % type(name).__name__
+    if name in ("", ".", ".."):
+        return "is empty, . or .."
+    if "/" in name or "\0" in name:
+        return "holds / or NUL"
+    try:
+        if len(name.encode("utf-8")) > _NAME_MAX:
+            return "is longer than %d bytes" % _NAME_MAX
+    except UnicodeEncodeError:
+        return "is not valid Unicode"
+    return None
+
+
+def _need_numpy(what):
+    if _np is None:
+        raise ImportError("numpy is needed %s" % what)
+
+
+def _int64_vector(x, what):
+    """x as a one-dimensional int64 array (x itself when it is one, so a
+    memory map stays one); TypeError or ValueError naming what otherwise."""
+    _need_numpy("for a Graph")
+    if isinstance(x, _np.ndarray) and x.dtype == _np.int64 and x.ndim == 1:
+        return x
+    try:
+        a = _np.asarray(x)
+    except Exception as e:
+        raise TypeError("%s: not an array of integers (%s)" % (what, e)) from None
+    if a.ndim != 1:
+        raise ValueError("%s: one dimension expected, not %d" % (what, a.ndim))
+    if a.size == 0:  # np.asarray([]) is float64; empty is empty
+        return _np.zeros(0, dtype=_np.int64)
+    if a.dtype.kind not in "iu":
+        raise TypeError("%s: integers expected, not %s" % (what, a.dtype))
+    if a.dtype.kind == "u" and int(a.max()) > _INT64_MAX:
+        raise ValueError("%s: %d does not fit in int64" % (what, int(a.max())))
+    return a.astype(_np.int64)
+
+
+def _count(x, what):
+    """A non-negative int (anything operator.index takes)."""
+    try:
+        n = operator.index(x)
+    except TypeError:
+        raise TypeError("%s must be an integer, not %s" % (what, type(x).__name__)) from None
+    if n < 0 or n > _INT64_MAX:
+        raise ValueError("%s must be a count from 0 to 2**63 - 1, not %d" % (what, n))
+    return n
+
+
 class VineyardfsError(OSError):
     """A request the store refused; errno and strerror say why."""
+
+
+class Graph:
+    """A graph in compressed sparse rows, as the Graph type stores it.
+
+    The out-edges of vertex v are edges[offsets[v]:offsets[v + 1]].
+
+    vertex_num, edge_num: ints; offsets: int64 array of vertex_num + 1
+    items; edges: int64 array of edge_num items; vertex_props, edge_props:
+    pandas DataFrames with a row per vertex and per edge, or None.
+
+    Made by Client.get, offsets and edges are read-only numpy.memmap views
+    of the stored blobs (an empty one is a read-only empty array: there is
+    nothing to map) and the properties DataFrames of such columns.
+
+    Made by hand, offsets and edges may be any one-dimensional integer
+    arrays or sequences (they are converted to int64 here, TypeError or
+    ValueError if they cannot be); vertex_num defaults to len(offsets) - 1
+    and edge_num to offsets[-1], the end of the last vertex's edges. Whether
+    the counts agree with the arrays and the properties is the store's rule,
+    checked when the graph is put.
+    """
+
+    __slots__ = ("vertex_num", "edge_num", "offsets", "edges", "vertex_props", "edge_props")
+
+    def __init__(self, offsets, edges, vertex_props=None, edge_props=None,
+                 vertex_num=None, edge_num=None):
+        self.offsets = _int64_vector(offsets, "offsets")
+        self.edges = _int64_vector(edges, "edges")
+        if vertex_num is None:
+            if len(self.offsets) == 0:
+                raise ValueError("offsets: vertex_num + 1 items expected, at least one")
+            vertex_num = len(self.offsets) - 1
+        if edge_num is None:
+            edge_num = int(self.offsets[-1]) if len(self.offsets) else 0
+        self.vertex_num = _count(vertex_num, "vertex_num")
+        self.edge_num = _count(edge_num, "edge_num")
+        for what, df in (("vertex_props", vertex_props), ("edge_props", edge_props)):
+            if df is not None and (_pd is None or not isinstance(df, _pd.DataFrame)):
+                raise TypeError("%s must be a pandas DataFrame or None" % what)
+        self.vertex_props = vertex_props
+        self.edge_props = edge_props
+
+    def __repr__(self):
+        return "Graph(vertex_num=%d, edge_num=%d%s%s)" % (
+            self.vertex_num, self.edge_num,
+            ", vertex_props=%s" % list(self.vertex_props.columns) if self.vertex_props is not None else "",
+            ", edge_props=%s" % list(self.edge_props.columns) if self.edge_props is not None else "")
 
 
 class Client:
@@ -61,69 +186,268 @@ class Client:
             raise VineyardfsError(reply.get("errno", errno.EIO), reply.get("message", "refused"))
         return reply
 
+    # -- checking a value, before anything is written ------------------------
+
+    @staticmethod
+    def _kind(value, where=""):
+        """Which built-in type value becomes; TypeError if none. The one
+        place that decides, for _check and _put alike."""
+        if isinstance(value, Graph):
+            return "Graph"
+        if _pd is not None and isinstance(value, _pd.DataFrame):
+            return "DataFrame"
+        if _np is not None and isinstance(value, _np.ndarray):
+            return "Tensor"
+        if isinstance(value, list):
+            return "Sequence"
+        if isinstance(value, tuple):
+            return "Tuple"
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            return "Blob"
+        if isinstance(value, (bool, int, float, str)) or (_np is not None and isinstance(value, _np.generic)):
+            return "Scalar"
+        try:
+            memoryview(value)
+        except TypeError:
+            raise TypeError("%scannot store a %s: bytes-like, numpy array, pandas DataFrame, list, "
+                            "tuple, bool, int, float, str or Graph expected"
+                            % (where, type(value).__name__)) from None
+        return "Blob"
+
+    def _check(self, value, where, path):
+        """Raise TypeError or ValueError, saying where, if value (or any
+        part of it) cannot be stored; path holds the ids of the lists and
+        tuples being checked, to refuse one that holds itself."""
+        kind = self._kind(value, where)
+        if kind == "Blob":
+            self._bytes(value, where)
+        elif kind == "Tensor":
+            if value.dtype.name not in _DTYPES:  # the byte order is fixed on writing
+                raise TypeError("%sunsupported dtype %s (%s)" % (where, value.dtype, ", ".join(_DTYPES)))
+            if value.ndim > _DIMS_MAX:
+                raise ValueError("%sat most %d dimensions, not %d" % (where, _DIMS_MAX, value.ndim))
+        elif kind == "DataFrame":
+            self._columns(value, where)
+        elif kind == "Scalar":
+            self._scalar(value, where)
+        elif kind == "Graph":
+            for what in ("offsets", "edges"):
+                _int64_vector(getattr(value, what), where + what)
+            _count(value.vertex_num, where + "vertex_num")
+            _count(value.edge_num, where + "edge_num")
+            for what in ("vertex_props", "edge_props"):
+                df = getattr(value, what)
+                if df is None:
+                    continue
+                if _pd is None or not isinstance(df, _pd.DataFrame):
+                    raise TypeError("%s%s must be a pandas DataFrame or None" % (where, what))
+                self._columns(df, where + what + ": ")
+        else:
+            if id(value) in path:
+                raise ValueError("%sthe %s holds itself" % (where, type(value).__name__))
+            if len(value) > _SEQUENCE_MAX:
+                raise ValueError("%sat most %d elements, not %d" % (where, _SEQUENCE_MAX, len(value)))
+            path.add(id(value))
+            for i, v in enumerate(value):
+                self._check(v, "%s[%d]: " % (where.rstrip(": "), i), path)
+            path.discard(id(value))
+
+    @staticmethod
+    def _bytes(value, where=""):
+        """value's bytes as a flat memoryview of unsigned bytes."""
+        view = memoryview(value)
+        if not view.c_contiguous:
+            raise ValueError("%sa bytes-like value must be C-contiguous" % where)
+        return view.cast("B") if view.format != "B" or view.ndim != 1 else view
+
+    @staticmethod
+    def _columns(df, where=""):
+        """The column names of DataFrame df, as stored: distinct strings
+        that can be member names, each over a column of a Tensor dtype."""
+        cols = [str(c) for c in df.columns]
+        if len(set(cols)) != len(cols):
+            raise ValueError("%sDataFrame column names must be distinct: %s" % (where, cols))
+        for c, dt in zip(cols, df.dtypes):
+            why = _name_error(c) or ("is a name the metadata uses"
+                                     if c in ("meta.json", "columns_") + _FIXED else None)
+            if why:
+                raise ValueError("%sDataFrame column %r cannot be a member name: it %s" % (where, c, why))
+            if not isinstance(dt, _np.dtype) or dt.name not in _DTYPES:
+                raise TypeError("%sDataFrame column %r has dtype %s, not one of %s"
+                                % (where, c, dt, ", ".join(_DTYPES)))
+        return cols
+
+    @staticmethod
+    def _scalar(value, where=""):
+        """The fields of a Scalar holding value: {"type_": ..., "value_": ...}."""
+        if _np is not None and isinstance(value, _np.generic):
+            if value.dtype.name in _DTYPES:
+                kind, value = value.dtype.name, value.item()
+            elif isinstance(value, str):
+                kind, value = "str", str(value)
+            else:
+                raise TypeError("%sa numpy %s has no Scalar type" % (where, value.dtype))
+        elif isinstance(value, bool):
+            kind = "bool"
+        elif isinstance(value, int):
+            kind, value = "int64", int(value)
+        elif isinstance(value, float):
+            kind, value = "float64", float(value)
+        else:
+            kind, value = "str", str(value)
+        if kind == "str":
+            if "\0" in value:
+                raise ValueError("%sa str Scalar cannot hold NUL" % where)
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError as e:
+                raise ValueError("%sa str Scalar must be valid Unicode (%s)" % (where, e.reason)) from None
+        elif isinstance(value, int) and not isinstance(value, bool) and not _INT64_MIN <= value <= _INT64_MAX:
+            raise ValueError("%s%d does not fit in 64 signed bits (JSON integers of the store)" % (where, value))
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise ValueError("%s%r has no JSON form" % (where, value))
+        return {"type_": kind, "value_": value}
+
     # -- writing -----------------------------------------------------------
 
     def _blob(self, data):
-        """Write data into a new sealed blob; returns its id. The blob is
-        born as a Blob object under a temporary name, which goes once the
-        caller's object holds the blob (see put)."""
+        """Write data into a new sealed blob; returns its temporary name
+        and blob id. The blob is born as a Blob object under the temporary
+        name, which goes once the caller's object holds the blob (see
+        _tensor); on failure the Blob object goes at once."""
         tmp = ".vfs-tmp-%s" % uuid.uuid4().hex
         path = os.path.join(self.mount, "names", tmp)
-        with open(path, "xb", buffering=0) as f:
-            view = memoryview(data)
-            while view.nbytes:  # write(2) may take less than all
-                view = view[f.write(view):]
-        # The kernel releases the file just after close; the blob is sealed then.
-        deadline = time.monotonic() + 30
-        while os.getxattr(path, "user.vineyard.sealed") != b"true":
-            if time.monotonic() > deadline:
-                raise TimeoutError("blob %s did not seal" % tmp)
-            time.sleep(0.0005)
-        return tmp, os.getxattr(path, "user.vineyard.member.buffer_").decode()
-
-    def _tensor(self, arr, name=None):
-        """A Tensor object over a new blob holding arr; returns its id."""
-        arr = _np.ascontiguousarray(arr)
-        dtype = arr.dtype.name
-        if dtype not in _DTYPES:
-            raise TypeError("unsupported dtype %s" % dtype)
-        tmp, blob = self._blob(arr.reshape(-1).view(_np.uint8))
         try:
-            reply = self._request({
-                "op": "create", "typename": "Tensor", "name": name,
-                "fields": {"value_type_": dtype, "shape_": list(arr.shape)},
-                "members": {"buffer_": blob}})
-        finally:
-            os.unlink(os.path.join(self.mount, "names", tmp))
-        return reply["id"]
-
-    def put(self, value, name=None):
-        """Store bytes (a Blob), a numpy array (a Tensor) or a pandas
-        DataFrame (a DataFrame of Tensor columns); returns the object id.
-        The value's bytes are written once, into shared memory."""
-        if _pd is not None and isinstance(value, _pd.DataFrame):
-            cols = [str(c) for c in value.columns]
-            if len(set(cols)) != len(cols) or any("/" in c or not c for c in cols):
-                raise ValueError("DataFrame columns must be distinct names without '/'")
-            members = {c: self._tensor(value[col].to_numpy()) for c, col in zip(cols, value.columns)}
+            with open(path, "xb", buffering=0) as f:
+                view = self._bytes(data)
+                while view.nbytes:  # write(2) may take less than all
+                    view = view[f.write(view):]
+            # The kernel releases the file just after close; the blob is
+            # sealed then, and the daemon answers the wait.
+            self.wait_name(tmp, timeout=30)
+            return tmp, os.getxattr(path, "user.vineyard.member.buffer_").decode()
+        except BaseException:
             try:
-                return self._request({"op": "create", "typename": "DataFrame", "name": name,
-                                      "fields": {"columns_": cols}, "members": members})["id"]
-            except VineyardfsError:
-                for oid in members.values():
-                    self._request({"op": "delete", "id": oid})
-                raise
-        if _np is not None and isinstance(value, _np.ndarray):
-            return self._tensor(value, name)
-        data = bytes(value) if not isinstance(value, (bytes, bytearray, memoryview)) else value
+                os.unlink(path)
+            except OSError:
+                pass
+            raise
+
+    def _create(self, typename, fields, members, name, made):
+        """One create request; the new id is appended to made."""
+        oid = self._request({"op": "create", "typename": typename, "name": name,
+                             "fields": fields, "members": members})["id"]
+        made.append(oid)
+        return oid
+
+    def _blob_object(self, data, name, made):
+        """A Blob object holding data's bytes."""
         tmp, _ = self._blob(data)
         path = os.path.join(self.mount, "names", tmp)
-        oid = os.getxattr(path, "user.vineyard.id").decode()
+        try:
+            oid = os.getxattr(path, "user.vineyard.id").decode()
+        except BaseException:
+            os.unlink(path)
+            raise
+        made.append(oid)
         if name is not None:
             self._request({"op": "name", "id": oid, "name": name})
         # The Blob object keeps its own id; the temporary name goes.
         self._request({"op": "unname", "name": tmp})
         return oid
+
+    def _tensor(self, arr, name, made):
+        """A Tensor object over a new blob holding arr (checked already),
+        in C order and native byte order: copied only when it is not."""
+        if not arr.dtype.isnative:
+            arr = arr.astype(arr.dtype.newbyteorder("="))
+        arr = _np.ascontiguousarray(arr)
+        tmp, blob = self._blob(arr.reshape(-1).view(_np.uint8))
+        try:
+            return self._create("Tensor", {"value_type_": arr.dtype.name, "shape_": list(arr.shape)},
+                                {"buffer_": blob}, name, made)
+        finally:
+            # The blob lives on in the Tensor; its Blob object goes.
+            os.unlink(os.path.join(self.mount, "names", tmp))
+
+    def _dataframe(self, df, name, made):
+        """A DataFrame object, a Tensor object per column (the index is not kept)."""
+        cols = self._columns(df)
+        members = {c: self._tensor(df.iloc[:, i].to_numpy(), None, made) for i, c in enumerate(cols)}
+        return self._create("DataFrame", {"columns_": cols}, members, name, made)
+
+    def _put(self, value, name, made):
+        """Store value (checked already); every object made goes into made,
+        in order, members before the objects that hold them."""
+        kind = self._kind(value)
+        if kind == "Blob":
+            return self._blob_object(value, name, made)
+        if kind == "Tensor":
+            return self._tensor(value, name, made)
+        if kind == "DataFrame":
+            return self._dataframe(value, name, made)
+        if kind == "Scalar":
+            return self._create("Scalar", self._scalar(value), None, name, made)
+        if kind == "Graph":
+            members = {"offsets": self._tensor(_int64_vector(value.offsets, "offsets"), None, made),
+                       "edges": self._tensor(_int64_vector(value.edges, "edges"), None, made)}
+            if value.vertex_props is not None:
+                members["vertex_properties_"] = self._dataframe(value.vertex_props, None, made)
+            if value.edge_props is not None:
+                members["edge_properties_"] = self._dataframe(value.edge_props, None, made)
+            return self._create("Graph", {"vertex_num_": _count(value.vertex_num, "vertex_num"),
+                                          "edge_num_": _count(value.edge_num, "edge_num")},
+                                members, name, made)
+        members = {"__elements_-%d" % i: self._put(v, None, made) for i, v in enumerate(value)}
+        return self._create(kind, {"size_": len(value)}, members, name, made)
+
+    def _undo(self, made):
+        """Delete what a failed put made, holders first (a member cannot go
+        while an object holds it)."""
+        for oid in reversed(made):
+            try:
+                self._request({"op": "delete", "id": oid})
+            except OSError:
+                pass  # the first failure is the one to report
+
+    def put(self, value, name=None):
+        """Store value as a new object (named name, if given) and return its
+        id. The value's bytes are written once, into shared memory.
+
+        bytes-like -> Blob; numpy.ndarray -> Tensor (dtype one of int8 ..
+        uint64, float32, float64, bool; C order); pandas.DataFrame ->
+        DataFrame of one-dimensional Tensor columns (names as str, index not
+        kept); list -> Sequence and tuple -> Tuple, each element stored as an
+        object of its own, recursively; bool, int, float, str or a numpy
+        scalar -> Scalar (type_ bool, int64, float64, str or the numpy
+        dtype); Graph -> Graph, with its arrays and DataFrames as members.
+
+        The value is checked before anything is written: TypeError for what
+        cannot be stored, ValueError for what the type's rules refuse here
+        (columns that cannot be member names, ints outside int64, NaN, a
+        list holding itself...). What the store refuses raises VineyardfsError
+        (errno EINVAL for a broken layout, EEXIST for a taken name); either
+        way the objects made so far are deleted, so nothing is left
+        half-made.
+        """
+        if name is not None and _name_error(name):
+            raise (ValueError if isinstance(name, str) else TypeError)(
+                "name %r %s" % (name, _name_error(name)))
+        self._check(value, "", set())
+        made = []
+        try:
+            return self._put(value, name, made)
+        except BaseException:
+            self._undo(made)
+            raise
+
+    def put_graph(self, offsets, edges, vertex_props=None, edge_props=None, name=None):
+        """put(Graph(offsets, edges, vertex_props, edge_props), name): a
+        graph in compressed sparse rows, where vertex v's out-edges are
+        edges[offsets[v]:offsets[v + 1]]. The store refuses (EINVAL) edges
+        of other than offsets[-1] items, and properties of other than a row
+        per vertex or edge."""
+        return self.put(Graph(offsets, edges, vertex_props, edge_props), name)
 
     # -- reading -----------------------------------------------------------
 
@@ -147,36 +471,66 @@ class Client:
             return json.load(f)
 
     def get(self, ref):
-        """The value of an object, without a copy: a read-only numpy.memmap
-        for a Tensor, a pandas DataFrame of such columns for a DataFrame, a
-        memoryview of the mapped bytes for a Blob."""
+        """The value of an object (by id or name), without a copy:
+
+        Blob -> memoryview of the mapped bytes; Tensor -> read-only
+        numpy.memmap; DataFrame -> pandas DataFrame whose columns are such
+        memory maps; Sequence -> list and Tuple -> tuple of get() of each
+        element, in order; Scalar -> its value as a bool, int, float or str
+        (as stored; a float type's value always as a float); Graph -> a
+        Graph of memory maps. An object of any other typename -> its
+        metadata tree, a dict (as meta() gives it).
+        """
         return self._value(self._dir(ref))
+
+    @staticmethod
+    def _view(path):
+        """A read-only memoryview of a blob's file, mapped."""
+        with open(path, "rb") as f:
+            if os.fstat(f.fileno()).st_size == 0:  # nothing to map
+                return memoryview(b"")
+            return memoryview(mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ))
+
+    def _member(self, d, name):
+        """The value of member name of the object in directory d: an object
+        member is a link to its directory, a blob member is the blob's file."""
+        path = os.path.join(d, name)
+        if os.path.isdir(path):
+            return self._value(os.path.realpath(path))
+        return self._view(path)
 
     def _value(self, d):
         with open(os.path.join(d, "meta.json")) as f:
             meta = json.load(f)
-        buf = os.path.join(d, "buffer_")
-        if meta["typename"] == "DataFrame":
+        typename = meta["typename"]
+        if typename == "Blob":
+            return self._view(os.path.join(d, "buffer_"))
+        if typename == "Tensor":
+            _need_numpy("to read a Tensor")
+            shape = tuple(_array(meta["shape_"]))
+            if int(meta["buffer_"]["nbytes"]) == 0:  # nothing to map
+                a = _np.zeros(shape, dtype=meta["value_type_"])
+                a.flags.writeable = False
+                return a
+            return _np.memmap(os.path.join(d, "buffer_"), dtype=meta["value_type_"], shape=shape, mode="r")
+        if typename == "DataFrame":
             if _pd is None:
                 raise ImportError("pandas is needed to read a DataFrame")
             cols = _array(meta["columns_"])
             # Each column is its Tensor's memory map; copy=False keeps them so.
-            return _pd.DataFrame({c: self._value(os.path.realpath(os.path.join(d, c))) for c in cols},
-                                 columns=cols, copy=False)
-        if meta["typename"] == "Tensor":
-            if _np is None:
-                raise ImportError("numpy is needed to read a Tensor")
-            shape = _array(meta["shape_"])
-            if meta["buffer_"]["nbytes"] == 0:
-                return _np.zeros(shape, dtype=meta["value_type_"])
-            return _np.memmap(buf, dtype=meta["value_type_"], shape=tuple(shape), mode="r")
-        if meta["typename"] == "Blob":
-            import mmap
-            if meta["nbytes"] == 0:
-                return memoryview(b"")
-            with open(buf, "rb") as f:
-                return memoryview(mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ))
-        raise TypeError("no reader for typename %s yet" % meta["typename"])
+            return _pd.DataFrame({c: self._member(d, c) for c in cols}, columns=cols, copy=False)
+        if typename in ("Sequence", "Tuple"):
+            items = [self._member(d, "__elements_-%d" % i) for i in range(int(meta["size_"]))]
+            return items if typename == "Sequence" else tuple(items)
+        if typename == "Scalar":
+            value = meta["value_"]
+            return float(value) if meta["type_"] in ("float32", "float64") else value
+        if typename == "Graph":
+            return Graph(self._member(d, "offsets"), self._member(d, "edges"),
+                         self._member(d, "vertex_properties_") if "vertex_properties_" in meta else None,
+                         self._member(d, "edge_properties_") if "edge_properties_" in meta else None,
+                         vertex_num=int(meta["vertex_num_"]), edge_num=int(meta["edge_num_"]))
+        return meta
 
     # -- the rest ------------------------------------------------------------
 
@@ -191,23 +545,25 @@ class Client:
         return out
 
     def delete(self, ref):
-        """Delete an object (by id or name) with its names."""
+        """Delete an object (by id or name) with its names. Its members
+        stay (an object made by put for a member is left without a name,
+        under objects/); a member of another object cannot be deleted
+        (EBUSY)."""
         self._request({"op": "delete", "id": os.path.basename(self._dir(ref))})
 
     def wait_name(self, name, timeout=None):
         """Block until name exists and names a sealed object (a name made
         by writing into names/ appears before its bytes are complete), then
-        return the id it names. Polls for now; a server-side wait will come."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        delay = 0.0005
-        while True:
-            try:
-                d = self._dir(name)
-                if os.getxattr(d, "user.vineyard.sealed") == b"true":
-                    return os.path.basename(d)
-            except FileNotFoundError:
-                pass
-            if deadline is not None and time.monotonic() > deadline:
-                raise TimeoutError("no sealed object named %s after %s s" % (name, timeout))
-            time.sleep(delay)
-            delay = min(delay * 2, 0.05)
+        return the id it names. The daemon parks the request (no thread of
+        its own waits); timeout in seconds, None for no limit; raises
+        TimeoutError after it. A signal handler that raises (Ctrl-C's
+        KeyboardInterrupt) ends the wait at once."""
+        req = {"op": "wait", "name": name}
+        if timeout is not None:
+            req["timeout_ms"] = max(0, int(timeout * 1000))
+        try:
+            return self._request(req)["id"]
+        except VineyardfsError as e:
+            if e.errno == errno.ETIMEDOUT:
+                raise TimeoutError(errno.ETIMEDOUT, "no sealed object named %s after %s s" % (name, timeout))
+            raise
