@@ -130,6 +130,7 @@ cat_attach_member(catalog_t *c, struct cobject *o, const char *name, uint64_t id
 	if (m[o->nmembers].name == NULL)
 		return -ENOMEM;
 	m[o->nmembers].id = id;
+	m[o->nmembers].hidden = 0;
 	o->nmembers++;
 	if (id_is_blob(id) && (b = cat_blob_find(c, id)) != NULL) {
 		b->refs++;
@@ -588,11 +589,12 @@ lookup_locked(catalog_t *c, uint64_t parent, const char *name, struct catalog_at
 	if (id_is_blob(parent) || id_view_of_ino(parent) != ID_VIEW_OBJECT ||
 	    (o = cat_object_find(c, parent)) == NULL)
 		return -ENOTDIR;
+	/* Entries unlinked while the object is being removed are gone. */
 	if (strcmp(name, "meta.json") == 0)
-		return object_view_attr(c, o, ID_VIEW_META, a);
+		return o->meta_hidden ? -ENOENT : object_view_attr(c, o, ID_VIEW_META, a);
 	for (i = 0; i < o->nmembers; i++)
 		if (strcmp(o->members[i].name, name) == 0)
-			return member_attr(c, &o->members[i], a);
+			return o->members[i].hidden ? -ENOENT : member_attr(c, &o->members[i], a);
 	return -ENOENT;
 }
 
@@ -688,10 +690,11 @@ list_locked(catalog_t *c, uint64_t dir, catalog_list_fn fn, void *arg)
 	if (id_is_blob(dir) || id_view_of_ino(dir) != ID_VIEW_OBJECT ||
 	    (o = cat_object_find(c, dir)) == NULL)
 		return -ENOTDIR;
-	if ((rc = object_view_attr(c, o, ID_VIEW_META, &a)) != 0 || (rc = fn(arg, "meta.json", &a)) != 0)
+	if (!o->meta_hidden &&
+	    ((rc = object_view_attr(c, o, ID_VIEW_META, &a)) != 0 || (rc = fn(arg, "meta.json", &a)) != 0))
 		return rc;
 	for (i = 0; i < o->nmembers; i++) {
-		if (member_attr(c, &o->members[i], &a) != 0)
+		if (o->members[i].hidden || member_attr(c, &o->members[i], &a) != 0)
 			continue;
 		if ((rc = fn(arg, o->members[i].name, &a)) != 0)
 			return rc;

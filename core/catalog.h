@@ -112,8 +112,13 @@ int catalog_create_blob_object(catalog_t *c, const char *name, uid_t uid, gid_t 
 int catalog_create_object(catalog_t *c, const char *typename, const json_t *fields, const json_t *members,
     const char *name, uid_t uid, gid_t gid, mode_t mode, uint64_t *id, char *err, size_t errlen);
 /* Delete object id as uid (its owner or root, else EACCES), with its
- * names; EBUSY while another object holds it. */
-int catalog_delete_object(catalog_t *c, uint64_t id, uid_t uid);
+ * names; EBUSY while another object holds it. With CATALOG_DELETE_DEEP,
+ * also each member object it leaves held by no object and without a name,
+ * recursively (Vineyard's DelData with deep); members with a name or
+ * another holder stay. Blobs go when no object holds them. One
+ * transaction: all of it or nothing. */
+int catalog_delete_object(catalog_t *c, uint64_t id, uid_t uid, unsigned flags);
+#define CATALOG_DELETE_DEEP 1u
 /* Give object id one more name (EEXIST if taken), or take a name away
  * (the object stays, reachable in objects/), as its owner or root. */
 int catalog_name_add(catalog_t *c, uint64_t id, const char *name, uid_t uid);
@@ -136,15 +141,23 @@ ssize_t catalog_write(catalog_t *c, uint64_t blob_id, int fd, const void *buf, s
 /* Change size (EPERM when sealed), mode, owner, times (-1: unchanged). */
 int catalog_setattr(catalog_t *c, uint64_t ino, int fd, int64_t size, int64_t mode, int64_t uid,
     int64_t gid, int64_t mtime_ns, struct catalog_attr *attr);
-/* Remove a name (and its object when no other name remains). */
-int catalog_unlink(catalog_t *c, uint64_t parent, const char *name);
+/* Unlink parent/name as uid. In names/: remove a name, and its object,
+ * deep, when no other name remains (EBUSY if another object holds it).
+ * In an object's directory (rm -r at work): nothing is deleted yet; the
+ * entry is hidden and the object marked as being removed until the rmdir
+ * of its directory deletes it, or a restart brings it back whole. Only
+ * root, and the owner when the object's mode lets the owner write, may
+ * (else EACCES); EBUSY, hiding nothing, while another object holds it.
+ * Elsewhere: EPERM. */
+int catalog_unlink(catalog_t *c, uint64_t parent, const char *name, uid_t uid);
 /* Rename names/<name> to names/<newname>, replacing (and, if it was the
  * last name of its object, deleting) what newname named, unless flags has
  * CATALOG_RENAME_NOREPLACE (then EEXIST). Anything else: EPERM. */
 int catalog_rename(catalog_t *c, uint64_t parent, const char *name, uint64_t newparent, const char *newname,
     unsigned flags);
 #define CATALOG_RENAME_NOREPLACE 1u
-/* Remove the object directory objects/<name>, with its names. */
+/* Remove the object directory objects/<name>, although not empty: delete
+ * the object deep, with its names; EBUSY while another object holds it. */
 int catalog_rmdir(catalog_t *c, uint64_t parent, const char *name);
 
 /* Extended attributes (user.vineyard.*). list: NUL-separated names. */

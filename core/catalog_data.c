@@ -1,5 +1,6 @@
 /*
- * catalog_data: creating, opening, sealing and deleting. Unsealed blobs and
+ * catalog_data: creating, opening, sealing, unlinking and renaming (the
+ * deletes themselves are in catalog_objects.c). Unsealed blobs and
  * objects live only in memory (and their tmpfs files): a restart discards
  * them anyway, so writing them to SQLite would buy nothing. Sealing writes
  * the blob, its object, members and names in one transaction, committed
@@ -138,8 +139,14 @@ cat_blob_delete(catalog_t *c, struct cblob *b)
 {
 	int rc = meta_blob_delete(c->meta, b->id);
 
-	if (rc != 0)
-		return rc;
+	if (rc == 0)
+		cat_blob_forget(c, b);
+	return rc;
+}
+
+void
+cat_blob_forget(catalog_t *c, struct cblob *b)
+{
 	store_blob_remove(c->store, b->id);
 	if (b->sealed) {
 		c->nsealed--;
@@ -157,7 +164,6 @@ cat_blob_delete(catalog_t *c, struct cblob *b)
 		c->cfg.inval_entry(c->cfg.hook_arg, CATALOG_INO_BLOBS, name);
 	}
 	blob_maybe_free(c, b);
-	return 0;
 }
 
 void
@@ -175,47 +181,6 @@ cat_name_forget(catalog_t *c, struct cname *n)
 	hmap_remove(&c->names, hmap_str_hash(n->name), n);
 	free(n->name);
 	free(n);
-}
-
-int
-cat_object_delete(catalog_t *c, struct cobject *o, const char *unlinked, int by_rmdir)
-{
-	char name[ID_STR_LEN + 1];
-	unsigned i;
-	int rc;
-
-	if ((rc = meta_object_delete(c->meta, o->id)) != 0)
-		return rc;
-	for (i = 0; i < o->nmembers; i++) {
-		struct cobject *sub;
-		struct cblob *b;
-
-		if (!id_is_blob(o->members[i].id)) {
-			if ((sub = cat_object_find(c, o->members[i].id)) != NULL && sub->parents > 0)
-				sub->parents--;
-			continue;
-		}
-		if ((b = cat_blob_find(c, o->members[i].id)) == NULL || b->deleted)
-			continue;
-		if (b->owner == o)
-			b->owner = NULL;
-		if (--b->refs == 0 && (rc = cat_blob_delete(c, b)) != 0)
-			return rc;
-	}
-	while (o->nnames > 0) {
-		struct cname *n = cat_name_find(c, o->names[0]);
-
-		if (c->cfg.inval_entry != NULL && (unlinked == NULL || strcmp(n->name, unlinked) != 0))
-			c->cfg.inval_entry(c->cfg.hook_arg, CATALOG_INO_NAMES, n->name);
-		cat_name_forget(c, n);
-	}
-	id_format(o->id, name);
-	if (c->cfg.inval_entry != NULL && !by_rmdir)
-		c->cfg.inval_entry(c->cfg.hook_arg, CATALOG_INO_OBJECTS, name);
-	hmap_remove(&c->objects, o->id, o);
-	cat_object_free(o);
-	c->deletes++;
-	return 0;
 }
 
 int
@@ -383,7 +348,7 @@ discard(catalog_t *c, struct cblob *b, const char *why)
 	if ((rc = cat_tx_begin(c)) != 0)
 		return;
 	if (b->owner != NULL)
-		rc = cat_object_delete(c, b->owner, NULL, 0);
+		rc = cat_object_delete(c, b->owner, NULL, 0); /* unsealed: no members of its own */
 	else
 		rc = cat_blob_delete(c, b);
 	if (rc == 0 && !b->deleted)
@@ -703,15 +668,22 @@ out:
 }
 
 int
-catalog_unlink(catalog_t *c, uint64_t parent, const char *name)
+catalog_unlink(catalog_t *c, uint64_t parent, const char *name, uid_t uid)
 {
-	struct cname *n;
 	struct cobject *o;
-	int rc, last;
+	struct cname *n;
+	int rc;
 
-	if (parent != CATALOG_INO_NAMES)
-		return -EPERM;
 	pthread_mutex_lock(&c->lock);
+	if (parent > CATALOG_INO_CONTROL && !id_is_blob(parent) && id_view_of_ino(parent) == ID_VIEW_OBJECT) {
+		/* An entry of an object's directory: rm -r at work. */
+		rc = (o = cat_object_find(c, parent)) == NULL ? -ENOENT : cat_entry_unlink(o, name, uid);
+		goto out;
+	}
+	if (parent != CATALOG_INO_NAMES) {
+		rc = -EPERM;
+		goto out;
+	}
 	if ((n = cat_name_find(c, name)) == NULL) {
 		rc = -ENOENT;
 		goto out;
@@ -719,56 +691,21 @@ catalog_unlink(catalog_t *c, uint64_t parent, const char *name)
 	o = n->obj;
 	/* The last name takes the object with it (and frees o), unless another
 	 * object holds it as a member. */
-	last = o->nnames == 1;
-	if (last && o->parents > 0) {
-		rc = -EBUSY;
+	if (o->nnames == 1) {
+		rc = cat_object_remove(c, o, name, CATALOG_DELETE_DEEP);
 		goto out;
 	}
 	if ((rc = cat_tx_begin(c)) != 0)
 		goto out;
-	rc = last ? cat_object_delete(c, o, name, 0) : meta_name_delete(c->meta, name);
-	if (rc != 0) {
+	if ((rc = meta_name_delete(c->meta, name)) != 0) {
 		cat_tx_rollback(c);
 		goto out;
 	}
-	if ((rc = cat_tx_commit(c)) == 0 && !last)
+	if ((rc = cat_tx_commit(c)) == 0)
 		cat_name_forget(c, n);
 out:
 	pthread_mutex_unlock(&c->lock);
 	return rc;
-}
-
-int
-catalog_rmdir(catalog_t *c, uint64_t parent, const char *name)
-{
-	struct cobject *o;
-	uint64_t id;
-	int rc;
-
-	if (parent != CATALOG_INO_OBJECTS)
-		return parent == CATALOG_INO_ROOT ? -EPERM : -ENOTDIR;
-	if (id_parse(name, &id) != 0 || id_is_blob(id))
-		return -ENOENT;
-	pthread_mutex_lock(&c->lock);
-	rc = (o = cat_object_find(c, id)) == NULL ? -ENOENT : cat_object_remove(c, o, 1);
-	pthread_mutex_unlock(&c->lock);
-	return rc;
-}
-
-int
-cat_object_remove(catalog_t *c, struct cobject *o, int by_rmdir)
-{
-	int rc;
-
-	if (o->parents > 0)
-		return -EBUSY; /* a member of another object */
-	if ((rc = cat_tx_begin(c)) != 0)
-		return rc;
-	if ((rc = cat_object_delete(c, o, NULL, by_rmdir)) != 0) {
-		cat_tx_rollback(c);
-		return rc;
-	}
-	return cat_tx_commit(c);
 }
 
 /* Give name n the text newname, in the index and in its object's list. */
@@ -831,7 +768,8 @@ catalog_rename(catalog_t *c, uint64_t parent, const char *name, uint64_t newpare
 		goto out;
 	/* A name in the way goes, and its object with it if it was the last. */
 	if (old != NULL) {
-		rc = gone != NULL ? cat_object_delete(c, gone, newname, 0) : meta_name_delete(c->meta, newname);
+		rc = gone != NULL ? cat_object_delete(c, gone, newname, CATALOG_DELETE_DEEP)
+				  : meta_name_delete(c->meta, newname);
 	}
 	if (rc == 0 && n->obj->sealed && (rc = meta_name_delete(c->meta, name)) == 0)
 		rc = meta_name_put(c->meta, newname, n->obj->id);

@@ -34,7 +34,8 @@ struct cblob {
 
 struct cmember {
 	char *name;
-	uint64_t id; /* blob or object id */
+	uint64_t id;	     /* blob or object id */
+	unsigned hidden : 1; /* unlinked from its object's directory (removing) */
 };
 
 struct cobject {
@@ -46,6 +47,11 @@ struct cobject {
 	uint32_t uid, gid, mode;
 	int64_t ctime_ns, mtime_ns;
 	unsigned sealed : 1;
+	/* Being removed entry by entry, as rm -r does: the entries unlinked so
+	 * far are hidden until the rmdir deletes the object. Memory only: a
+	 * restart brings the object back whole. */
+	unsigned removing : 1;
+	unsigned meta_hidden : 1; /* meta.json was unlinked (removing) */
 	struct cmember *members;
 	unsigned nmembers;
 	char **names; /* the names of this object (shared with struct cname) */
@@ -85,15 +91,25 @@ struct cname *cat_name_find(catalog_t *c, const char *name);
 /* The blob holding a Blob object's bytes, or NULL. */
 struct cblob *cat_object_data_blob(catalog_t *c, const struct cobject *o);
 /* Delete an object, its names and the blobs no other object holds, in meta
- * (inside the caller's transaction) and in memory. The kernel's entries
- * for them are invalidated, except those it is removing itself: the name
- * being unlinked, or the directory being removed (by_rmdir). */
-int cat_object_delete(catalog_t *c, struct cobject *o, const char *unlinked, int by_rmdir);
+ * (inside the caller's transaction) and in memory; with CATALOG_DELETE_DEEP
+ * also, recursively, every member object it leaves held by no object and
+ * without a name. A failure changes nothing in memory (the caller rolls
+ * back). The kernel's entries for them are invalidated, except those it is
+ * removing itself: the name being unlinked, or o's directory (with
+ * CAT_DELETE_RMDIR). */
+int cat_object_delete(catalog_t *c, struct cobject *o, const char *unlinked, unsigned flags);
+#define CAT_DELETE_RMDIR 0x100u /* beside the CATALOG_DELETE_* flags */
 /* Remove a blob that no object holds: meta row, file; freed when unopened. */
 int cat_blob_delete(catalog_t *c, struct cblob *b);
-/* Remove o as a user asked (rmdir, ctl delete): EBUSY while another
- * object holds it; its own transaction. */
-int cat_object_remove(catalog_t *c, struct cobject *o, int by_rmdir);
+/* The part of cat_blob_delete after its row is gone (memory, file). */
+void cat_blob_forget(catalog_t *c, struct cblob *b);
+/* Remove o as a user asked (rmdir, ctl delete, its last name): EBUSY
+ * while another object holds it; its own transaction. flags: as for
+ * cat_object_delete. */
+int cat_object_remove(catalog_t *c, struct cobject *o, const char *unlinked, unsigned flags);
+/* Unlink entry name of object directory o as uid: hide it and mark o
+ * removing (see struct cobject); nothing is written. */
+int cat_entry_unlink(struct cobject *o, const char *name, uid_t uid);
 /* Is name fit for names/? 0, -EINVAL or -ENAMETOOLONG. */
 int cat_name_check(const char *name);
 /* Drop name n from the index and its object's list (memory only). */

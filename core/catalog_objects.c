@@ -4,6 +4,12 @@
  * tree, members expanded, must pass its type's rules (types.c) before
  * anything is written; the object, its members and its name are then one
  * transaction, and the object is sealed from birth.
+ *
+ * Deleting, of any object: deep by default (Vineyard's DelData), so that
+ * the parts an object was made of go with it when nothing else holds or
+ * names them; all of it in one transaction. rm -r empties a directory
+ * before it removes it: its unlinks only hide entries (memory only, see
+ * struct cobject), and the rmdir deletes.
  */
 #include "config.h"
 
@@ -12,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "catalog_i.h"
 #include "object.h"
@@ -20,19 +27,33 @@
 
 #define TYPENAME_MAX 128
 
+/* Is key fit to name a member of an object with fields? A member takes
+ * its key in the metadata tree, beside the tree's own keys and the fields:
+ * none may be hidden. 0 or -EINVAL with a message in err. */
 static int
-member_name_ok(const char *name)
+member_name_check(const char *key, const json_t *fields, char *err, size_t errlen)
 {
-	size_t n = strlen(name);
+	size_t n = strlen(key);
 
-	return n > 0 && n <= CATALOG_NAME_MAX && strchr(name, '/') == NULL && strcmp(name, ".") != 0 &&
-	    strcmp(name, "..") != 0 && strcmp(name, "meta.json") != 0;
+	if (n == 0 || n > CATALOG_NAME_MAX || strchr(key, '/') != NULL || strcmp(key, ".") == 0 ||
+	    strcmp(key, "..") == 0 || strcmp(key, "meta.json") == 0)
+		return util_fail(err, errlen, -EINVAL, "bad member name \"%s\"", key);
+	if (object_tree_key(key))
+		return util_fail(err, errlen, -EINVAL,
+		    "member name \"%s\" is a key of the metadata tree itself: meta.json would lose its %s", key,
+		    key);
+	if (json_object_get(fields, key) != NULL)
+		return util_fail(err, errlen, -EINVAL,
+		    "member name \"%s\" is also a field's: meta.json would lose the field", key);
+	return 0;
 }
 
 /* Resolve the members of a request into o (not yet in the index): each
- * must exist, be sealed and be the caller's (or the caller root). */
+ * must exist, be sealed, not be being removed and be the caller's (or the
+ * caller root), under a name that hides none of fields. */
 static int
-resolve_members(catalog_t *c, struct cobject *o, const json_t *members, uid_t uid, char *err, size_t errlen)
+resolve_members(catalog_t *c, struct cobject *o, const json_t *fields, const json_t *members, uid_t uid,
+    char *err, size_t errlen)
 {
 	const char *key;
 	json_t *v;
@@ -45,10 +66,10 @@ resolve_members(catalog_t *c, struct cobject *o, const json_t *members, uid_t ui
 		const char *ids = json_string_value(v);
 		struct cmember *m;
 		uint64_t id, nbytes, owner;
-		int sealed;
+		int sealed, rc;
 
-		if (!member_name_ok(key))
-			return util_fail(err, errlen, -EINVAL, "bad member name \"%s\"", key);
+		if ((rc = member_name_check(key, fields, err, errlen)) != 0)
+			return rc;
 		if (ids == NULL || id_parse(ids, &id) != 0)
 			return util_fail(err, errlen, -EINVAL, "member %s: \"%s\" is not an id (o… or b…)", key,
 			    ids ? ids : "(not a string)");
@@ -65,6 +86,9 @@ resolve_members(catalog_t *c, struct cobject *o, const json_t *members, uid_t ui
 
 			if (sub == NULL)
 				return util_fail(err, errlen, -EINVAL, "member %s: no object %s", key, ids);
+			if (sub->removing)
+				return util_fail(err, errlen, -EINVAL, "member %s: %s is being removed", key,
+				    ids);
 			sealed = sub->sealed;
 			nbytes = sub->nbytes;
 			owner = sub->uid;
@@ -79,6 +103,7 @@ resolve_members(catalog_t *c, struct cobject *o, const json_t *members, uid_t ui
 		o->members = m;
 		if ((m[o->nmembers].name = strdup(key)) == NULL)
 			return -ENOMEM;
+		m[o->nmembers].hidden = 0;
 		m[o->nmembers++].id = id;
 		o->nbytes += nbytes;
 	}
@@ -164,7 +189,7 @@ catalog_create_object(catalog_t *c, const char *typename, const json_t *fields, 
 	if ((rc = take_fields(o, fields, err, errlen)) != 0)
 		goto out;
 	pthread_mutex_lock(&c->lock);
-	if ((rc = resolve_members(c, o, members, uid, err, errlen)) != 0)
+	if ((rc = resolve_members(c, o, fields, members, uid, err, errlen)) != 0)
 		goto unlock;
 	if (name != NULL && cat_name_find(c, name) != NULL) {
 		rc = util_fail(err, errlen, -EEXIST, "name \"%s\" is taken", name);
@@ -220,6 +245,221 @@ out:
 	return rc;
 }
 
+/* ---- deleting ---- */
+
+/* What one delete takes. objs[0] is the object asked for; with
+ * CATALOG_DELETE_DEEP come the member objects it leaves held by no object
+ * and without a name, then theirs; blobs are those no object holds any
+ * more. Collecting lets go of each member's hold in memory as it walks, so
+ * that a member held twice goes once, after its last holder; at and
+ * at_member record how far the walk got, for doom_undo. */
+struct doom {
+	struct cobject **objs;
+	size_t nobjs, objs_cap;
+	struct cblob **blobs;
+	size_t nblobs, blobs_cap;
+	size_t at;	    /* the members of objs[< at] were let go of, */
+	unsigned at_member; /* and the first at_member of objs[at] */
+};
+
+/* v, n items of size with room for *cap, with room for one more: v itself
+ * or moved; NULL when out of memory (v is kept). */
+static void *
+room_for_one(void *v, size_t n, size_t *cap, size_t size)
+{
+	size_t want = *cap > 0 ? *cap * 2 : 8;
+
+	if (n < *cap)
+		return v;
+	if ((v = realloc(v, want * size)) != NULL)
+		*cap = want;
+	return v;
+}
+
+/* Room for one more object and one more blob; 0 or -ENOMEM. */
+static int
+doom_room(struct doom *d)
+{
+	struct cobject **objs;
+	struct cblob **blobs;
+
+	if ((objs = room_for_one(d->objs, d->nobjs, &d->objs_cap, sizeof *objs)) == NULL)
+		return -ENOMEM;
+	d->objs = objs;
+	if ((blobs = room_for_one(d->blobs, d->nblobs, &d->blobs_cap, sizeof *blobs)) == NULL)
+		return -ENOMEM;
+	d->blobs = blobs;
+	return 0;
+}
+
+/* A holder of member id lets go of it (take 0) or takes it back (take 1):
+ * blob refs, object parents. Returns the blob or object whose last holder
+ * let go, else NULL. */
+static void *
+hold(catalog_t *c, uint64_t id, int take, int *is_blob)
+{
+	unsigned *holders;
+	void *held;
+
+	if ((*is_blob = id_is_blob(id))) {
+		struct cblob *b = cat_blob_find(c, id);
+
+		if (b == NULL || b->deleted)
+			return NULL;
+		held = b;
+		holders = &b->refs;
+	} else {
+		struct cobject *sub = cat_object_find(c, id);
+
+		if (sub == NULL)
+			return NULL;
+		held = sub;
+		holders = &sub->parents;
+	}
+	if (take) {
+		++*holders;
+		return NULL;
+	}
+	return --*holders == 0 ? held : NULL;
+}
+
+/* Collect what deleting o takes into d (freed by the caller, and undone
+ * with doom_undo unless it is applied). */
+static int
+doom_collect(catalog_t *c, struct cobject *o, unsigned flags, struct doom *d)
+{
+	int rc;
+
+	memset(d, 0, sizeof *d);
+	if ((rc = doom_room(d)) != 0)
+		return rc;
+	d->objs[d->nobjs++] = o;
+	for (; d->at < d->nobjs; d->at++) {
+		struct cobject *x = d->objs[d->at];
+
+		for (d->at_member = 0; d->at_member < x->nmembers; d->at_member++) {
+			int is_blob;
+			void *freed;
+
+			if ((rc = doom_room(d)) != 0)
+				return rc;
+			if ((freed = hold(c, x->members[d->at_member].id, 0, &is_blob)) == NULL)
+				continue;
+			if (is_blob)
+				d->blobs[d->nblobs++] = freed;
+			else if ((flags & CATALOG_DELETE_DEEP) && ((struct cobject *)freed)->nnames == 0)
+				d->objs[d->nobjs++] = freed;
+		}
+	}
+	d->at_member = 0;
+	return 0;
+}
+
+/* Take back the holds doom_collect let go of. */
+static void
+doom_undo(catalog_t *c, struct doom *d)
+{
+	size_t i;
+	unsigned k;
+	int is_blob;
+
+	for (i = 0; i < d->nobjs && i <= d->at; i++) {
+		struct cobject *x = d->objs[i];
+		unsigned n = i < d->at ? x->nmembers : d->at_member;
+
+		for (k = 0; k < n; k++)
+			hold(c, x->members[k].id, 1, &is_blob);
+	}
+}
+
+/* Delete the rows, inside the caller's transaction. */
+static int
+doom_write(catalog_t *c, const struct doom *d)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < d->nobjs; i++)
+		if ((rc = meta_object_delete(c->meta, d->objs[i]->id)) != 0)
+			return rc;
+	for (i = 0; i < d->nblobs; i++)
+		if ((rc = meta_blob_delete(c->meta, d->blobs[i]->id)) != 0)
+			return rc;
+	return 0;
+}
+
+/* Delete in memory what doom_write deleted in meta. */
+static void
+doom_apply(catalog_t *c, struct doom *d, const char *unlinked, unsigned flags)
+{
+	char name[ID_STR_LEN + 1];
+	size_t i;
+	unsigned k;
+
+	/* Blobs that stay forget the owners that go, before those are freed. */
+	for (i = 0; i < d->nobjs; i++) {
+		struct cobject *x = d->objs[i];
+
+		for (k = 0; k < x->nmembers; k++) {
+			struct cblob *b;
+
+			if (id_is_blob(x->members[k].id) && (b = cat_blob_find(c, x->members[k].id)) != NULL &&
+			    b->owner == x)
+				b->owner = NULL;
+		}
+	}
+	for (i = 0; i < d->nblobs; i++)
+		cat_blob_forget(c, d->blobs[i]);
+	for (i = 0; i < d->nobjs; i++) {
+		struct cobject *x = d->objs[i];
+
+		while (x->nnames > 0) {
+			struct cname *n = cat_name_find(c, x->names[0]);
+
+			if (c->cfg.inval_entry != NULL && (unlinked == NULL || strcmp(n->name, unlinked) != 0))
+				c->cfg.inval_entry(c->cfg.hook_arg, CATALOG_INO_NAMES, n->name);
+			cat_name_forget(c, n);
+		}
+		id_format(x->id, name);
+		if (c->cfg.inval_entry != NULL && !(i == 0 && (flags & CAT_DELETE_RMDIR)))
+			c->cfg.inval_entry(c->cfg.hook_arg, CATALOG_INO_OBJECTS, name);
+		hmap_remove(&c->objects, x->id, x);
+		cat_object_free(x);
+		c->deletes++;
+	}
+}
+
+int
+cat_object_delete(catalog_t *c, struct cobject *o, const char *unlinked, unsigned flags)
+{
+	struct doom d;
+	int rc;
+
+	if ((rc = doom_collect(c, o, flags, &d)) == 0 && (rc = doom_write(c, &d)) == 0)
+		doom_apply(c, &d, unlinked, flags);
+	else
+		doom_undo(c, &d);
+	free(d.objs);
+	free(d.blobs);
+	return rc;
+}
+
+int
+cat_object_remove(catalog_t *c, struct cobject *o, const char *unlinked, unsigned flags)
+{
+	int rc;
+
+	if (o->parents > 0)
+		return -EBUSY; /* a member of another object */
+	if ((rc = cat_tx_begin(c)) != 0)
+		return rc;
+	if ((rc = cat_object_delete(c, o, unlinked, flags)) != 0) {
+		cat_tx_rollback(c);
+		return rc;
+	}
+	return cat_tx_commit(c);
+}
+
 /* May uid change object o? Its owner and root may. */
 static int
 may_change(const struct cobject *o, uid_t uid)
@@ -228,7 +468,7 @@ may_change(const struct cobject *o, uid_t uid)
 }
 
 int
-catalog_delete_object(catalog_t *c, uint64_t id, uid_t uid)
+catalog_delete_object(catalog_t *c, uint64_t id, uid_t uid, unsigned flags)
 {
 	struct cobject *o;
 	int rc;
@@ -241,9 +481,61 @@ catalog_delete_object(catalog_t *c, uint64_t id, uid_t uid)
 	else if (!may_change(o, uid))
 		rc = -EACCES;
 	else
-		rc = cat_object_remove(c, o, 0);
+		rc = cat_object_remove(c, o, NULL, flags & CATALOG_DELETE_DEEP);
 	pthread_mutex_unlock(&c->lock);
 	return rc;
+}
+
+int
+catalog_rmdir(catalog_t *c, uint64_t parent, const char *name)
+{
+	struct cobject *o;
+	uint64_t id;
+	int rc;
+
+	if (parent != CATALOG_INO_OBJECTS)
+		return parent == CATALOG_INO_ROOT ? -EPERM : -ENOTDIR;
+	if (id_parse(name, &id) != 0 || id_is_blob(id))
+		return -ENOENT;
+	pthread_mutex_lock(&c->lock);
+	if ((o = cat_object_find(c, id)) == NULL)
+		rc = -ENOENT;
+	else
+		rc = cat_object_remove(c, o, NULL, CATALOG_DELETE_DEEP | CAT_DELETE_RMDIR);
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+int
+cat_entry_unlink(struct cobject *o, const char *name, uid_t uid)
+{
+	struct cmember *m = NULL;
+	unsigned i;
+
+	if (strcmp(name, "meta.json") == 0) {
+		if (o->meta_hidden)
+			return -ENOENT;
+	} else {
+		for (i = 0; i < o->nmembers && m == NULL; i++)
+			if (strcmp(o->members[i].name, name) == 0)
+				m = &o->members[i];
+		if (m == NULL || m->hidden)
+			return -ENOENT;
+	}
+	/* With default_permissions the kernel lets through those who may write
+	 * the directory (its mode is the object's); of them, only the ones who
+	 * may delete the object: root, and its owner when the mode lets the
+	 * owner write. */
+	if (uid != 0 && (o->uid != uid || !(o->mode & S_IWUSR)))
+		return -EACCES;
+	if (o->parents > 0)
+		return -EBUSY; /* the rmdir to come would fail: hide nothing */
+	o->removing = 1;
+	if (m != NULL)
+		m->hidden = 1;
+	else
+		o->meta_hidden = 1;
+	return 0;
 }
 
 int

@@ -1,7 +1,8 @@
 /*
  * catalog_xattr: an object's metadata as user.vineyard.* extended
- * attributes. The fixed fields are read-only; user fields may be set and
- * removed while the object is unsealed, and are validated by object.c.
+ * attributes. The fixed fields are read-only (state: live, or removing
+ * while rm -r empties its directory); user fields may be set and removed
+ * while the object is unsealed, and are validated by object.c.
  */
 #include "config.h"
 
@@ -48,7 +49,7 @@ nb_add(struct namebuf *nb, const char *field)
 }
 
 static const char *const object_fixed[] = {
-	"typename", "id", "signature", "nbytes", "instance_id", "global", "ctime", "sealed", NULL,
+	"typename", "id", "signature", "nbytes", "instance_id", "global", "ctime", "sealed", "state", NULL,
 };
 static const char *const blob_fixed[] = {
 	"typename", "id", "nbytes", "instance_id", "ctime", "sealed", NULL,
@@ -161,6 +162,8 @@ object_get(catalog_t *c, struct cobject *o, const char *field, char **value, siz
 		*value = fmt_time(o->ctime_ns, len);
 	else if (strcmp(field, "sealed") == 0)
 		*value = dup_text(o->sealed ? "true" : "false", len);
+	else if (strcmp(field, "state") == 0)
+		*value = dup_text(o->removing ? "removing" : "live", len);
 	else if (strncmp(field, "member.", 7) == 0) {
 		for (i = 0; i < o->nmembers; i++)
 			if (strcmp(o->members[i].name, field + 7) == 0)
@@ -225,6 +228,7 @@ change_field(catalog_t *c, uint64_t ino, const char *name, const char *value, si
 	json_t *fields = NULL, *v = NULL;
 	struct cobject *o;
 	char *text = NULL, *old;
+	unsigned i;
 	int rc;
 
 	if (strncmp(name, PREFIX, PREFIX_LEN) != 0)
@@ -241,6 +245,13 @@ change_field(catalog_t *c, uint64_t ino, const char *name, const char *value, si
 	if (o->sealed) {
 		rc = -EPERM;
 		goto out;
+	}
+	/* A member's name is taken in the metadata tree. */
+	for (i = 0; i < o->nmembers; i++) {
+		if (strcmp(o->members[i].name, field) == 0) {
+			rc = -EPERM;
+			goto out;
+		}
 	}
 	fields = object_fields_load(o->fields);
 	if (value == NULL || (flags & XATTR_REPLACE)) {

@@ -14,10 +14,33 @@
 #include "id.h"
 #include "object.h"
 
-static const char *const reserved[] = {
-	"typename", "id", "signature", "nbytes", "instance_id", "global",
-	"ctime", "mtime", "sealed", "meta", "members", "member", NULL,
+/* The keys object_meta writes at the top of every tree, before fields and
+ * members: neither may take one. */
+static const char *const tree_keys[] = {
+	"typename", "id", "signature", "nbytes", "instance_id", "global", "ctime", "sealed", NULL,
 };
+/* More names user.vineyard.* keeps for itself (state: an object being
+ * removed, see catalog_xattr.c). */
+static const char *const reserved[] = {
+	"mtime", "meta", "members", "member", "state", NULL,
+};
+
+static int
+in_list(const char *const *list, const char *name)
+{
+	size_t i;
+
+	for (i = 0; list[i] != NULL; i++)
+		if (strcmp(name, list[i]) == 0)
+			return 1;
+	return 0;
+}
+
+int
+object_tree_key(const char *name)
+{
+	return in_list(tree_keys, name);
+}
 
 int
 object_field_name_check(const char *name)
@@ -35,10 +58,7 @@ object_field_name_check(const char *name)
 		if (!alpha && !(i > 0 && c >= '0' && c <= '9'))
 			return -EINVAL;
 	}
-	for (i = 0; reserved[i] != NULL; i++)
-		if (strcmp(name, reserved[i]) == 0)
-			return -EPERM;
-	return 0;
+	return object_tree_key(name) || in_list(reserved, name) ? -EPERM : 0;
 }
 
 /* Strict UTF-8 check: no overlongs, surrogates or code points past U+10FFFF. */

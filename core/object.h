@@ -27,6 +27,9 @@ struct object_info {
 	int64_t ctime_ns;
 };
 
+/* Is name a key every metadata tree has at its top (typename, id, ...)?
+ * Neither a field nor a member may be named so. */
+int object_tree_key(const char *name);
 /* Is name a field a user may set? 0, -EINVAL (malformed), -EPERM (reserved). */
 int object_field_name_check(const char *name);
 /* Parse a field value as given to setxattr; new reference or NULL with

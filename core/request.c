@@ -101,12 +101,15 @@ result(int rc)
 static json_t *
 op_delete(catalog_t *c, uid_t uid, const json_t *req)
 {
+	const json_t *deep = json_object_get(req, "deep");
 	json_t *reply;
 	uint64_t id;
 
 	if (id_arg(req, "id", &id, &reply) != 0)
 		return reply;
-	return result(catalog_delete_object(c, id, uid));
+	if (deep != NULL && !json_is_null(deep) && !json_is_boolean(deep))
+		return failure(EINVAL, "delete: deep must be true or false");
+	return result(catalog_delete_object(c, id, uid, json_is_false(deep) ? 0 : CATALOG_DELETE_DEEP));
 }
 
 static json_t *

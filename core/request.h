@@ -6,7 +6,11 @@
  *   {"op": "create", "typename": T, "fields": {...}, "members": {m: id},
  *    "name": n, "mode": 420}
  *     -> {"ok": true, "id": "o..."}
- *   {"op": "delete", "id": "o..."}          -> {"ok": true}  (with its names)
+ *   {"op": "delete", "id": "o...", "deep": true}
+ *     -> {"ok": true}: the object and its names; deep (the default) also
+ *        each member object left held by no object and without a name,
+ *        recursively; "deep": false deletes the object alone. Blobs go
+ *        with their last holder. EBUSY while another object holds it.
  *   {"op": "name", "id": "o...", "name": n} -> {"ok": true}  (one more name)
  *   {"op": "unname", "name": n}             -> {"ok": true}  (the object stays)
  *   {"op": "wait", "name": n, "timeout_ms": t}

@@ -167,7 +167,7 @@ dir_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 void
 dir_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	fuse_reply_err(req, -catalog_unlink(fs.cat, parent, name));
+	fuse_reply_err(req, -catalog_unlink(fs.cat, parent, name, fuse_req_ctx(req)->uid));
 }
 
 void

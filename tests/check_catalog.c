@@ -1,7 +1,8 @@
 /*
  * check_catalog: the catalog over a backing directory (no mount): creating
- * and sealing Blob objects, lookups and listings, removal, xattrs, blob
- * lifetimes past deletion, restart and crash recovery, the memory limit.
+ * and sealing Blob objects, lookups and listings, removal (deep, and entry
+ * by entry as rm -r does), xattrs, blob lifetimes past deletion, restart
+ * and crash recovery, the memory limit.
  */
 #include "config.h"
 
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <sqlite3.h>
 
 #include "core/catalog.h"
 #include "core/id.h"
@@ -603,7 +605,7 @@ START_TEST(test_unlink)
 	id_format(m.bid, bname);
 	blob_path(m.bid, path, sizeof path);
 	ck_assert(test_exists(path));
-	ck_assert_int_eq(catalog_unlink(cat, CATALOG_INO_NAMES, "alpha"), 0);
+	ck_assert_int_eq(catalog_unlink(cat, CATALOG_INO_NAMES, "alpha", 1000), 0);
 	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "alpha", &a), -ENOENT);
 	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_OBJECTS, oname, &a), -ENOENT);
 	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_BLOBS, bname, &a), -ENOENT);
@@ -625,8 +627,8 @@ START_TEST(test_unlink)
 	ck_assert_uint_eq(s.names, 1);
 	ck_assert_uint_eq(s.deletes, 1);
 	ck_assert_uint_eq(s.memory_used, 1);
-	ck_assert_int_eq(catalog_unlink(cat, CATALOG_INO_NAMES, "alpha"), -ENOENT);
-	ck_assert_int_eq(catalog_unlink(cat, CATALOG_INO_OBJECTS, "keep"), -EPERM);
+	ck_assert_int_eq(catalog_unlink(cat, CATALOG_INO_NAMES, "alpha", 1000), -ENOENT);
+	ck_assert_int_eq(catalog_unlink(cat, CATALOG_INO_OBJECTS, "keep", 1000), -EPERM);
 	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "keep", &a), 0);
 	/* Gone for good: not back after a restart. */
 	reopen();
@@ -800,7 +802,7 @@ START_TEST(test_composite)
 	ck_assert(S_ISLNK(a.mode)); /* a sub-object member: a link to its directory */
 
 	/* The Blob object that made raw's blob can go; the Tensor keeps it. */
-	ck_assert_int_eq(catalog_unlink(cat, CATALOG_INO_NAMES, "raw"), 0);
+	ck_assert_int_eq(catalog_unlink(cat, CATALOG_INO_NAMES, "raw", 1000), 0);
 	ck_assert_int_eq(was_freed(raw.bid), 0);
 	ck_assert_int_eq(catalog_lookup(cat, t1, "buffer_", &a), 0);
 
@@ -812,10 +814,11 @@ START_TEST(test_composite)
 	ck_assert_int_eq(catalog_rmdir(cat, CATALOG_INO_OBJECTS, ids), -EBUSY);
 	id_format(df, ids);
 	ck_assert_int_eq(catalog_rmdir(cat, CATALOG_INO_OBJECTS, ids), 0);
+	/* Deep: t2, which df alone held and which had no name, went with it. */
 	id_format(t2, ids);
-	ck_assert_int_eq(catalog_rmdir(cat, CATALOG_INO_OBJECTS, ids), 0);
+	ck_assert_int_eq(catalog_rmdir(cat, CATALOG_INO_OBJECTS, ids), -ENOENT);
 	/* The last holder of raw's blob goes: the blob goes with it. */
-	ck_assert_int_eq(catalog_unlink(cat, CATALOG_INO_NAMES, "t"), 0);
+	ck_assert_int_eq(catalog_unlink(cat, CATALOG_INO_NAMES, "t", 1000), 0);
 	id_format(raw.bid, ids);
 	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_BLOBS, ids, &a), -ENOENT);
 }
@@ -983,8 +986,8 @@ START_TEST(test_names_and_delete)
 	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "alias", &a), -ENOENT);
 	/* Delete: its owner or root, and not while held. */
 	snprintf(req, sizeof req, "{\"op\":\"delete\",\"id\":\"%s\"}", ids);
-	ck_assert_int_eq(catalog_delete_object(cat, t1, 2000), -EACCES);
-	ck_assert_int_eq(catalog_delete_object(cat, raw.bid, 1000), -EINVAL);
+	ck_assert_int_eq(catalog_delete_object(cat, t1, 2000, CATALOG_DELETE_DEEP), -EACCES);
+	ck_assert_int_eq(catalog_delete_object(cat, raw.bid, 1000, CATALOG_DELETE_DEEP), -EINVAL);
 	r = ask_str(req); /* as uid 1000, the owner */
 	ck_assert(json_is_true(json_object_get(r, "ok")));
 	json_decref(r);
@@ -999,6 +1002,377 @@ START_TEST(test_names_and_delete)
 	r = ask_str("{\"op\":\"unname\"}");
 	ck_assert_int_eq(json_integer_value(json_object_get(r, "errno")), EINVAL);
 	json_decref(r);
+}
+END_TEST
+
+/* id as text, in one of a few rotating buffers: several fit in one call. */
+static const char *
+idstr(uint64_t id)
+{
+	static char buf[8][ID_STR_LEN + 1];
+	static unsigned next;
+	char *b = buf[next++ % 8];
+
+	id_format(id, b);
+	return b;
+}
+
+/* catalog_create_object as uid 1000, mode 0644, taking fields and members. */
+static int
+make_object(const char *typename, json_t *fields, json_t *members, const char *name, uint64_t *id,
+    char *err)
+{
+	int rc = catalog_create_object(cat, typename, fields, members, name, 1000, 1000, 0644, id, err, 256);
+
+	json_decref(fields);
+	json_decref(members);
+	return rc;
+}
+
+/* An unnamed float64 Tensor of 2 items over a blob it alone holds: the
+ * Blob object that wrote the blob (names/<tmp>) is removed after. */
+static uint64_t
+column(const char *tmp, uint64_t *bid)
+{
+	static const double two[2] = { 1.5, 2.5 };
+	char err[256];
+	struct made m;
+	uint64_t t = 0;
+
+	make_sealed(tmp, two, sizeof two, &m);
+	ck_assert_int_eq(tensor_on(m.bid, json_pack("[i]", 2), NULL, 1000, &t, err), 0);
+	ck_assert_int_eq(catalog_unlink(cat, CATALOG_INO_NAMES, tmp, 1000), 0);
+	ck_assert_int_eq(was_freed(m.bid), 0);
+	*bid = m.bid;
+	return t;
+}
+
+/* A DataFrame of columns x, y (y may be 0: x alone). */
+static uint64_t
+frame(uint64_t x, uint64_t y, const char *name)
+{
+	json_t *fields = y != 0 ? json_pack("{s:[s,s]}", "columns_", "x", "y")
+				: json_pack("{s:[s]}", "columns_", "x");
+	json_t *members = y != 0 ? json_pack("{s:s, s:s}", "x", idstr(x), "y", idstr(y))
+				 : json_pack("{s:s}", "x", idstr(x));
+	char err[256];
+	uint64_t df = 0;
+
+	ck_assert_msg(make_object("DataFrame", fields, members, name, &df, err) == 0, "DataFrame: %s", err);
+	return df;
+}
+
+static int
+object_exists(uint64_t id)
+{
+	struct catalog_attr a;
+
+	return catalog_lookup(cat, CATALOG_INO_OBJECTS, idstr(id), &a) == 0;
+}
+
+static int
+blob_exists(uint64_t id)
+{
+	struct catalog_attr a;
+
+	return catalog_lookup(cat, CATALOG_INO_BLOBS, idstr(id), &a) == 0;
+}
+
+static void
+counts_are(uint64_t objects, uint64_t blobs, uint64_t names)
+{
+	struct catalog_stats s;
+
+	catalog_stats(cat, &s);
+	ck_assert_uint_eq(s.objects, objects);
+	ck_assert_uint_eq(s.blobs, blobs);
+	ck_assert_uint_eq(s.names, names);
+}
+
+/* Deleting an object takes the members it leaves unheld and unnamed, at
+ * any depth, and their blobs; members held elsewhere or named stay. */
+START_TEST(test_deep_delete)
+{
+	static const double two[2] = { 1.5, 2.5 };
+	uint64_t b1, b2, b3, b4, t1, t2, t3, t4, df1, df2, seq = 0, twice = 0;
+	char err[256], req[256];
+	struct catalog_stats s0, s;
+	json_t *r, *members;
+
+	t1 = column("c1", &b1); /* df1's alone */
+	t2 = column("c2", &b2); /* df1's and df2's */
+	t3 = column("c3", &b3); /* df1's, and named */
+	ck_assert_int_eq(catalog_name_add(cat, t3, "kept", 1000), 0);
+	df1 = frame(t1, t2, NULL);
+	df2 = frame(t2, 0, "df2");
+	/* A Sequence over df1: three levels. */
+	ck_assert_int_eq(make_object("Sequence", json_pack("{s:i}", "size_", 1),
+			     json_pack("{s:s}", "__elements_-0", idstr(df1)), "seq", &seq, err),
+	    0);
+	/* A Tuple holding one Tensor twice. */
+	t4 = column("c4", &b4);
+	members = json_pack("{s:s, s:s}", "__elements_-0", idstr(t4), "__elements_-1", idstr(t4));
+	ck_assert_int_eq(make_object("Tuple", json_pack("{s:i}", "size_", 2), members, NULL, &twice, err), 0);
+	counts_are(8, 4, 3); /* t1-t4, df1, df2, seq, twice; b1-b4; kept, df2, seq */
+	catalog_stats(cat, &s0);
+
+	/* Held by seq: EBUSY, deep or not, and nothing goes. */
+	ck_assert_int_eq(catalog_delete_object(cat, df1, 1000, CATALOG_DELETE_DEEP), -EBUSY);
+	ck_assert_int_eq(catalog_delete_object(cat, df1, 1000, 0), -EBUSY);
+	ck_assert_int_eq(catalog_rmdir(cat, CATALOG_INO_OBJECTS, idstr(t2)), -EBUSY);
+	counts_are(8, 4, 3);
+
+	/* rm names/seq: seq, df1 (seq held it, unnamed), t1 and its blob. */
+	ck_assert_int_eq(catalog_unlink(cat, CATALOG_INO_NAMES, "seq", 1000), 0);
+	ck_assert(!object_exists(seq) && !object_exists(df1) && !object_exists(t1));
+	ck_assert(!blob_exists(b1));
+	ck_assert_int_eq(was_freed(b1), 1);
+	ck_assert(entry_invalidated(CATALOG_INO_OBJECTS, idstr(df1)));
+	ck_assert(entry_invalidated(CATALOG_INO_OBJECTS, idstr(t1)));
+	ck_assert(entry_invalidated(CATALOG_INO_BLOBS, idstr(b1)));
+	/* t2 (df2 holds it) and t3 (named) stay, with their bytes. */
+	ck_assert(object_exists(t2) && object_exists(t3) && object_exists(df2));
+	ck_assert_int_eq(was_freed(b2) + was_freed(b3), 0);
+	read_is(b2, two, sizeof two);
+	read_is(b3, two, sizeof two);
+	counts_are(5, 3, 2);
+	catalog_stats(cat, &s);
+	ck_assert_uint_eq(s.deletes, s0.deletes + 3);
+	ck_assert_uint_eq(s.memory_used, s0.memory_used - sizeof two);
+
+	/* A member held twice by one object goes once, after its last hold. */
+	ck_assert_int_eq(catalog_delete_object(cat, twice, 1000, CATALOG_DELETE_DEEP), 0);
+	ck_assert(!object_exists(twice) && !object_exists(t4) && !blob_exists(b4));
+	ck_assert_int_eq(was_freed(b4), 1);
+	counts_are(3, 2, 2);
+
+	/* "deep": false deletes df2 alone; t2, held by nothing now, stays. */
+	r = ask_str("{\"op\":\"delete\",\"id\":\"o0000000000000001\",\"deep\":\"no\"}");
+	ck_assert_int_eq(json_integer_value(json_object_get(r, "errno")), EINVAL);
+	json_decref(r);
+	snprintf(req, sizeof req, "{\"op\":\"delete\",\"id\":\"%s\",\"deep\":false}", idstr(df2));
+	r = ask_str(req);
+	ck_assert(json_is_true(json_object_get(r, "ok")));
+	json_decref(r);
+	ck_assert(!object_exists(df2) && object_exists(t2) && blob_exists(b2));
+	counts_are(2, 2, 1);
+
+	/* Committed: the same after a restart. */
+	reopen();
+	counts_are(2, 2, 1);
+	ck_assert(!object_exists(seq) && !object_exists(df1) && !object_exists(t1) && !object_exists(df2));
+	ck_assert(!object_exists(twice) && !object_exists(t4));
+	ck_assert(!blob_exists(b1) && !blob_exists(b4));
+	ck_assert(object_exists(t2) && object_exists(t3));
+	read_is(b2, two, sizeof two);
+	/* The default is deep; t2 is no one's member now. */
+	snprintf(req, sizeof req, "{\"op\":\"delete\",\"id\":\"%s\"}", idstr(t2));
+	r = ask_str(req);
+	ck_assert(json_is_true(json_object_get(r, "ok")));
+	json_decref(r);
+	counts_are(1, 1, 1);
+}
+END_TEST
+
+/* rm -r objects/<oid>: each unlink hides an entry and marks the object
+ * being removed, in memory only; the rmdir deletes it deep. */
+START_TEST(test_remove_entry_by_entry)
+{
+	static const double two[2] = { 1.5, 2.5 };
+	uint64_t b1, b2, t1, t2, df1, df2, ro = 0, none = 0;
+	struct catalog_attr a;
+	struct listing l = { 0 };
+	json_t *fields;
+	char err[256];
+
+	t1 = column("c1", &b1);
+	t2 = column("c2", &b2);
+	df1 = frame(t1, t2, "df1");
+	df2 = frame(t2, 0, "df2");
+	counts_are(4, 2, 2);
+	xget_is(df1, X("state"), "live");
+
+	/* Not the owner: EACCES. Held by another object: EBUSY at once. */
+	ck_assert_int_eq(catalog_unlink(cat, df1, "meta.json", 2000), -EACCES);
+	ck_assert_int_eq(catalog_unlink(cat, t2, "buffer_", 1000), -EBUSY);
+	ck_assert_int_eq(catalog_unlink(cat, t2, "buffer_", 0), -EBUSY);
+	ck_assert_int_eq(catalog_unlink(cat, df1, "nosuch", 1000), -ENOENT);
+	ck_assert_int_eq(catalog_unlink(cat, b1, "x", 1000), -EPERM);
+	ck_assert_int_eq(catalog_lookup(cat, t2, "buffer_", &a), 0);
+	ck_assert_int_eq(catalog_lookup(cat, df1, "meta.json", &a), 0);
+	xget_is(t2, X("state"), "live");
+	xget_is(df1, X("state"), "live");
+
+	/* rm -r objects/<df1>, up to the rmdir. */
+	ck_assert_int_eq(catalog_unlink(cat, df1, "meta.json", 1000), 0);
+	ck_assert_int_eq(catalog_unlink(cat, df1, "x", 1000), 0);
+	ck_assert_int_eq(catalog_unlink(cat, df1, "x", 1000), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, df1, "meta.json", &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, df1, "x", &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, df1, "y", &a), 0);
+	list(df1, &l);
+	ck_assert_int_eq(l.n, 1);
+	listed(&l, "y");
+	xget_is(df1, X("state"), "removing");
+	/* The kernel drops the entries it unlinks; nothing else changed. */
+	ck_assert(!entry_invalidated(df1, "x"));
+	/* Nothing is deleted yet: the data is whole and readable. */
+	counts_are(4, 2, 2);
+	ck_assert(object_exists(t1) && object_exists(df1));
+	read_is(b1, two, sizeof two);
+	/* No object may take it as a member now. */
+	ck_assert_int_eq(make_object("Sequence", json_pack("{s:i}", "size_", 1),
+			     json_pack("{s:s}", "__elements_-0", idstr(df1)), NULL, &none, err),
+	    -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "being removed"));
+	counts_are(4, 2, 2);
+
+	/* A restart before the rmdir: back whole. */
+	reopen();
+	counts_are(4, 2, 2);
+	ck_assert_int_eq(catalog_lookup(cat, df1, "meta.json", &a), 0);
+	ck_assert_int_eq(catalog_lookup(cat, df1, "x", &a), 0);
+	list(df1, &l);
+	ck_assert_int_eq(l.n, 3);
+	xget_is(df1, X("state"), "live");
+
+	/* rm -r to the end (root may too): the rmdir deletes df1 and t1. */
+	ck_assert_int_eq(catalog_unlink(cat, df1, "meta.json", 0), 0);
+	ck_assert_int_eq(catalog_unlink(cat, df1, "x", 0), 0);
+	ck_assert_int_eq(catalog_unlink(cat, df1, "y", 0), 0);
+	list(df1, &l);
+	ck_assert_int_eq(l.n, 0);
+	counts_are(4, 2, 2);
+	ck_assert_int_eq(catalog_rmdir(cat, CATALOG_INO_OBJECTS, idstr(df1)), 0);
+	ck_assert(!object_exists(df1) && !object_exists(t1) && !blob_exists(b1));
+	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "df1", &a), -ENOENT);
+	ck_assert_int_eq(was_freed(b1), 1);
+	ck_assert(!entry_invalidated(CATALOG_INO_OBJECTS, idstr(df1))); /* the kernel's own rmdir */
+	ck_assert(entry_invalidated(CATALOG_INO_OBJECTS, idstr(t1)));
+	ck_assert(entry_invalidated(CATALOG_INO_NAMES, "df1"));
+	ck_assert(object_exists(t2) && object_exists(df2));
+	read_is(b2, two, sizeof two);
+	counts_are(2, 1, 1);
+	reopen();
+	counts_are(2, 1, 1);
+	ck_assert(!object_exists(df1) && !object_exists(t1) && object_exists(t2));
+
+	/* An owner the mode does not let write: EACCES, as the kernel says. */
+	fields = json_pack("{s:s, s:i}", "type_", "int8", "value_", 1);
+	ck_assert_int_eq(
+	    catalog_create_object(cat, "Scalar", fields, NULL, NULL, 1000, 1000, 0444, &ro, err, sizeof err), 0);
+	json_decref(fields);
+	ck_assert_int_eq(catalog_unlink(cat, ro, "meta.json", 1000), -EACCES);
+	ck_assert_int_eq(catalog_unlink(cat, ro, "meta.json", 0), 0);
+	list_free(&l);
+}
+END_TEST
+
+/* Member names that would hide a key of the metadata tree are refused. */
+START_TEST(test_member_names_hide_nothing)
+{
+	static const char *const keys[] = { "typename", "id", "signature", "nbytes", "instance_id", "global",
+		"ctime", "sealed" };
+	char err[256], *text = NULL;
+	uint64_t b1, t1, id = 0;
+	struct made open_one;
+	json_t *tree, *fields, *members;
+	size_t i, len;
+
+	t1 = column("c1", &b1);
+	counts_are(1, 1, 0);
+	for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+		members = json_pack("{s:s}", keys[i], idstr(t1));
+		ck_assert_int_eq(make_object("my::Thing", NULL, members, NULL, &id, err), -EINVAL);
+		ck_assert_msg(strstr(err, "key of the metadata tree") != NULL, "%s: %s", keys[i], err);
+	}
+	/* A DataFrame column named id. */
+	ck_assert_int_eq(make_object("DataFrame", json_pack("{s:[s]}", "columns_", "id"),
+			     json_pack("{s:s}", "id", idstr(t1)), NULL, &id, err),
+	    -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "\"id\""));
+	/* A member named as one of the object's own fields. */
+	members = json_pack("{s:s}", "w_", idstr(t1));
+	fields = json_pack("{s:i}", "w_", 1);
+	ck_assert_int_eq(make_object("my::Thing", fields, members, NULL, &id, err), -EINVAL);
+	ck_assert_ptr_nonnull(strstr(err, "field"));
+	ck_assert_int_eq(make_object("DataFrame", json_pack("{s:[s]}", "columns_", "columns_"),
+			     json_pack("{s:s}", "columns_", idstr(t1)), NULL, &id, err),
+	    -EINVAL);
+	counts_are(1, 1, 0);
+	/* Other names are members, and meta.json keeps its own keys. */
+	members = json_pack("{s:s}", "mtime", idstr(t1));
+	ck_assert_int_eq(make_object("my::Thing", json_pack("{s:i}", "w_", 1), members, NULL, &id, err), 0);
+	ck_assert_int_eq(catalog_read_generated(cat, id_ino(id, ID_VIEW_META), &text, &len), 0);
+	tree = json_loadb(text, len, 0, NULL);
+	free(text);
+	ck_assert_str_eq(json_string_value(json_object_get(tree, "id")), idstr(id));
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(tree, "mtime"), "id")), idstr(t1));
+	ck_assert_int_eq(json_integer_value(json_object_get(tree, "w_")), 1);
+	json_decref(tree);
+	/* Through setxattr: no field named as a member, nor state. */
+	create("open", "x", 1, 1000, 1000, 0644, &open_one);
+	ck_assert_int_eq(xset(open_one.oid, X("buffer_"), "1", 0), -EPERM);
+	ck_assert_int_eq(xset(open_one.oid, X("state"), "1", 0), -EPERM);
+	xget_is(open_one.oid, X("state"), "live");
+	ck_assert_int_eq(close(open_one.fd), 0);
+	catalog_release(cat, open_one.bid, 1);
+	xget_is(open_one.oid, X("member.buffer_"), idstr(open_one.bid));
+}
+END_TEST
+
+/* Run sql on the metadata database while the catalog is closed. */
+static void
+meta_sql(const char *sql)
+{
+	char path[PATH_MAX];
+	sqlite3 *db;
+
+	catalog_close(cat);
+	cat = NULL;
+	snprintf(path, sizeof path, "%s/meta.db", state);
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_close(db), SQLITE_OK);
+	ck_assert_int_eq(catalog_open(&cfg, &cat), 0);
+}
+
+/* A deep delete is one transaction: when its last row cannot go, nothing
+ * goes, in the database or in memory. */
+START_TEST(test_deep_delete_all_or_nothing)
+{
+	uint64_t b1, b2, t1, t2, df;
+	char path[PATH_MAX];
+	int pass;
+
+	t1 = column("c1", &b1);
+	t2 = column("c2", &b2);
+	df = frame(t1, t2, "df");
+	counts_are(3, 2, 1);
+	/* Blob rows go after every object row: refuse them. */
+	meta_sql("CREATE TRIGGER keep_blobs BEFORE DELETE ON blobs BEGIN SELECT RAISE(ABORT, 'injected'); END");
+	ck_assert_int_lt(catalog_unlink(cat, CATALOG_INO_NAMES, "df", 1000), 0);
+	for (pass = 0; pass < 2; pass++) {
+		struct catalog_attr a;
+
+		counts_are(3, 2, 1);
+		ck_assert(object_exists(df) && object_exists(t1) && object_exists(t2));
+		ck_assert(blob_exists(b1) && blob_exists(b2));
+		ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "df", &a), 0);
+		ck_assert_int_eq(was_freed(b1) + was_freed(b2), 0);
+		blob_path(b1, path, sizeof path);
+		ck_assert(test_exists(path));
+		/* The holds were taken back: df still holds its columns. */
+		ck_assert_int_eq(catalog_delete_object(cat, t1, 1000, CATALOG_DELETE_DEEP), -EBUSY);
+		/* Nothing was committed either. */
+		if (pass == 0)
+			meta_sql("DROP TRIGGER keep_blobs");
+	}
+	ck_assert_int_eq(catalog_unlink(cat, CATALOG_INO_NAMES, "df", 1000), 0);
+	counts_are(0, 0, 0);
+	reopen();
+	counts_are(0, 0, 0);
+	ck_assert(!test_exists(path));
 }
 END_TEST
 
@@ -1112,7 +1486,7 @@ START_TEST(test_open_blob_outlives_delete)
 	ck_assert_int_eq(catalog_open_data(cat, m.attr.ino, 0, &bid2, &fd2), 0);
 	ck_assert_uint_eq(bid1, m.bid);
 	ck_assert_uint_eq(bid2, m.bid);
-	ck_assert_int_eq(catalog_unlink(cat, CATALOG_INO_NAMES, "alpha"), 0);
+	ck_assert_int_eq(catalog_unlink(cat, CATALOG_INO_NAMES, "alpha", 1000), 0);
 	/* Gone from the namespace, the database and the store at once... */
 	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_BLOBS, bname, &a), -ENOENT);
 	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "alpha", &a), -ENOENT);
@@ -1154,7 +1528,7 @@ START_TEST(test_writer_outlives_delete)
 	/* Removed while still being written: never sealed, freed at release. */
 	create("alpha", DATA, DLEN, 0, 0, 0644, &m);
 	blob_path(m.bid, path, sizeof path);
-	ck_assert_int_eq(catalog_unlink(cat, CATALOG_INO_NAMES, "alpha"), 0);
+	ck_assert_int_eq(catalog_unlink(cat, CATALOG_INO_NAMES, "alpha", 1000), 0);
 	ck_assert(!test_exists(path));
 	ck_assert_uint_eq(hk.freed, 0);
 	ck_assert_int_eq(catalog_write(cat, m.bid, m.fd, "x", 1, 0), -ENOENT);
@@ -1587,6 +1961,9 @@ catalog_suite(void)
 	tcase_add_test(tc, test_request);
 	tcase_add_test(tc, test_request_wait);
 	tcase_add_test(tc, test_names_and_delete);
+	tcase_add_test(tc, test_deep_delete);
+	tcase_add_test(tc, test_remove_entry_by_entry);
+	tcase_add_test(tc, test_member_names_hide_nothing);
 	tcase_add_test(tc, test_xattrs);
 	tcase_add_test(tc, test_open_blob_outlives_delete);
 	tcase_add_test(tc, test_writer_outlives_delete);
@@ -1603,6 +1980,7 @@ catalog_suite(void)
 	tcase_add_test(tr, test_missing_file_dropped);
 	tcase_add_test(tr, test_truncated_file_dropped);
 	tcase_add_test(tr, test_composite_recovery);
+	tcase_add_test(tr, test_deep_delete_all_or_nothing);
 	suite_add_tcase(s, tr);
 	return s;
 }

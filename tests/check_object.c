@@ -18,7 +18,7 @@ START_TEST(test_field_name_check)
 	static const char *const malformed[] = { "", "9a", "a-b", "a.b", "a b", "\xc3\xa9", "a/b", "x$" };
 	static const char *const reserved[] = {
 		"typename", "id", "signature", "nbytes", "instance_id", "global", "ctime",
-		"mtime", "sealed", "meta", "members", "member", "member.x", "member.buffer_",
+		"mtime", "sealed", "meta", "members", "member", "member.x", "member.buffer_", "state",
 	};
 	char name[OBJECT_FIELD_NAME_MAX + 2];
 	size_t i;
@@ -38,6 +38,30 @@ START_TEST(test_field_name_check)
 	name[OBJECT_FIELD_NAME_MAX] = 'n';
 	name[OBJECT_FIELD_NAME_MAX + 1] = '\0';
 	ck_assert_int_eq(object_field_name_check(name), -EINVAL);
+}
+END_TEST
+
+/* The keys every tree starts with: no member may take one. */
+START_TEST(test_tree_keys)
+{
+	static const char *const keys[] = { "typename", "id", "signature", "nbytes", "instance_id", "global",
+		"ctime", "sealed" };
+	static const char *const others[] = { "mtime", "meta", "state", "buffer_", "x", "columns_", "" };
+	struct object_info info = { .id = 1, .typename = "T", .signature = 2, .nbytes = 3, .sealed = 1 };
+	json_t *tree = object_meta(&info, NULL, NULL);
+	const char *key;
+	json_t *v;
+	size_t i;
+
+	for (i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		ck_assert_msg(object_tree_key(keys[i]), "\"%s\" is not a tree key", keys[i]);
+	for (i = 0; i < sizeof others / sizeof others[0]; i++)
+		ck_assert_msg(!object_tree_key(others[i]), "\"%s\" is a tree key", others[i]);
+	/* The list is what object_meta writes. */
+	ck_assert_uint_eq(json_object_size(tree), sizeof keys / sizeof keys[0]);
+	json_object_foreach(tree, key, v)
+		ck_assert_msg(object_tree_key(key), "object_meta writes \"%s\"", key);
+	json_decref(tree);
 }
 END_TEST
 
@@ -330,6 +354,7 @@ object_suite(void)
 
 	tcase_set_timeout(tc, TEST_TIMEOUT);
 	tcase_add_test(tc, test_field_name_check);
+	tcase_add_test(tc, test_tree_keys);
 	tcase_add_test(tc, test_value_parse_json);
 	tcase_add_test(tc, test_value_parse_text);
 	tcase_add_test(tc, test_value_parse_limits);

@@ -544,12 +544,14 @@ class Client:
             out[n] = os.path.basename(self._dir(n))
         return out
 
-    def delete(self, ref):
-        """Delete an object (by id or name) with its names. Its members
-        stay (an object made by put for a member is left without a name,
-        under objects/); a member of another object cannot be deleted
-        (EBUSY)."""
-        self._request({"op": "delete", "id": os.path.basename(self._dir(ref))})
+    def delete(self, ref, deep=True):
+        """Delete an object (by id or name) with its names. With deep (the
+        default), each member object it leaves held by no other object and
+        without a name goes too, recursively (the objects put made for a
+        value's parts); members with a name or another holder stay. With
+        deep=False the members all stay (unnamed ones under objects/). A
+        member of another object cannot be deleted (EBUSY)."""
+        self._request({"op": "delete", "id": os.path.basename(self._dir(ref)), "deep": bool(deep)})
 
     def wait_name(self, name, timeout=None):
         """Block until name exists and names a sealed object (a name made

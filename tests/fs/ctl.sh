@@ -4,26 +4,14 @@
 # written through names/ maps zero-copy with numpy through its name; bad
 # requests (wrong sizes, dangling ids, someone else's blob, junk, huge)
 # get a JSON error with the right errno and leave nothing behind; members
-# held by another object cannot be removed; names come and go and objects
-# are deleted by their owners only; everything survives a restart.
+# held by another object cannot be removed, and go with their holder when
+# nothing else holds or names them; names come and go and objects are
+# deleted by their owners only; everything survives a restart.
 # shellcheck source=SCRIPTDIR/lib.sh
 . "${TESTS_SRCDIR:-$(dirname "$0")/..}/fs/lib.sh"
 
 vfs_mount
 CTL=$MNT/.vineyardfs/ctl
-cat >"$T/ctl.py" <<'EOF'
-import sys
-with open(sys.argv[1], "r+b", buffering=0) as f:
-    f.write(sys.argv[2].encode("utf-8", "surrogateescape"))
-    sys.stdout.write(f.read().decode())
-EOF
-chmod 0644 "$T/ctl.py"
-
-# ctl REQUEST: the reply to one request, on one descriptor.
-ctl()
-{
-	"$PY" "$T/ctl.py" "$CTL" "$1"
-}
 
 # expect_error ERRNO_NAME REQUEST: the reply is that error.
 expect_error()
@@ -35,12 +23,6 @@ expect_error()
 	*'"ok":false'*"\"error\":\"$1\""*) ;;
 	*) fail "request $2: expected error $1, got: $reply" ;;
 	esac
-}
-
-# id_of REPLY: the id in a reply.
-id_of()
-{
-	echo "$1" | sed -n 's/.*"id":"\(o[0-9a-f]*\)".*/\1/p'
 }
 
 "$PY" -c '
@@ -80,7 +62,7 @@ expect_error EINVAL "$(printf 'junk\001\377')"
 expect_error EINVAL '[1,2,3]'
 expect_error ENOSYS '{"op":"explode"}'
 # Another user cannot build on root's blob.
-reply=$(runuser -u nobody -- "$PY" "$T/ctl.py" "$CTL" '{"op":"create","typename":"Tensor","fields":{"value_type_":"float64","shape_":[2]},"members":{"buffer_":"'"$bid2"'"}}')
+reply=$(ctl '{"op":"create","typename":"Tensor","fields":{"value_type_":"float64","shape_":[2]},"members":{"buffer_":"'"$bid2"'"}}' nobody)
 case $reply in *'"error":"EACCES"'*) ;; *) fail "nobody built on root's blob: $reply" ;; esac
 # A request past 1 MiB is refused at the write.
 py_errno EFBIG "f = open('$CTL', 'r+b', buffering=0); f.write(b' ' * (1 << 20)); f.write(b' ')"
@@ -109,7 +91,7 @@ reply=$(ctl '{"op":"unname","name":"alias"}')
 [ ! -e "$MNT/names/alias" ] || fail "names/alias is still there after unname"
 [ -d "$MNT/objects/$tid" ] || fail "unname removed the object"
 sid=$(xattr_get user.vineyard.id "$MNT/names/seven")
-reply=$(runuser -u nobody -- "$PY" "$T/ctl.py" "$CTL" '{"op":"delete","id":"'"$sid"'"}')
+reply=$(ctl '{"op":"delete","id":"'"$sid"'"}' nobody)
 case $reply in *'"error":"EACCES"'*) ;; *) fail "nobody deleted root's object: $reply" ;; esac
 reply=$(ctl '{"op":"delete","id":"'"$sid"'"}')
 [ "$reply" = '{"ok":true}' ] || fail "delete: $reply"
@@ -123,7 +105,9 @@ vfs_mount
 [ "$(readlink "$MNT/names/w")" = "../objects/$tid" ] || fail "names/w lost after a restart"
 cmp "$MNT/names/raw" "$MNT/names/w/buffer_" || fail "the Tensor's bytes changed after a restart"
 must_fail "Device or resource busy" rmdir "$MNT/objects/$cid"
+# The column has no name and only the DataFrame held it: it goes too.
 rm "$MNT/names/df" || fail "rm names/df failed"
-rmdir "$MNT/objects/$cid" || fail "the column could not go once the DataFrame was gone"
+[ ! -e "$MNT/objects/$cid" ] || fail "the DataFrame's unnamed column $cid outlived it"
+cmp "$MNT/names/raw2" "$MNT/blobs/$bid2" || fail "names/raw2 lost its blob with the column built on it"
 
 echo "PASS: ctl"

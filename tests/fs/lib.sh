@@ -192,6 +192,26 @@ EOF
 	) || fail "$out"
 }
 
+# ctl REQUEST [USER]: the reply to one request to $MNT/.vineyardfs/ctl,
+# written and read on one descriptor, as USER if given.
+ctl()
+{
+	local as=()
+
+	[ -z "${2:-}" ] || as=(runuser -u "$2" --)
+	${as[@]+"${as[@]}"} "$PY" -c '
+import sys
+with open(sys.argv[1], "r+b", buffering=0) as f:
+    f.write(sys.argv[2].encode("utf-8", "surrogateescape"))
+    sys.stdout.write(f.read().decode())' "$MNT/.vineyardfs/ctl" "$1"
+}
+
+# id_of REPLY: the object id in a ctl reply.
+id_of()
+{
+	echo "$1" | sed -n 's/.*"id":"\(o[0-9a-f]*\)".*/\1/p'
+}
+
 # Run in the background and kill at exit: bg_start COMMAND...; pid in BG_PID.
 bg_start()
 {

@@ -64,6 +64,24 @@ col = vfs.get(os.path.basename(os.path.realpath(os.path.join(os.environ["VINEYAR
 assert (col == df["y"].to_numpy()).all()  # the column is a Tensor object of its own
 # No copy: the frame's column is a memory map of the column's blob.
 assert isinstance(back["x"].values.base, np.memmap) or isinstance(back["x"].values, np.memmap), type(back["x"].values.base)
+del back
+# delete is deep: the column Tensors put made for the frame go with it;
+# with deep=False they stay, unnamed, under objects/.
+objects = os.path.join(os.environ["VINEYARDFS_MOUNT"], "objects")
+def columns(fid):
+    return [os.path.basename(os.path.realpath(os.path.join(objects, fid, c))) for c in ("x", "y", "z")]
+fid = vfs.meta("df")["id"]
+cols = columns(fid)
+vfs.delete("df")
+assert not os.path.exists(os.path.join(objects, fid))
+assert not any(os.path.exists(os.path.join(objects, c)) for c in cols), cols
+fid = vfs.put(df)
+cols = columns(fid)
+vfs.delete(fid, deep=False)
+assert not os.path.exists(os.path.join(objects, fid))
+assert [vfs.get(c).tolist() for c in cols] == [df[c].tolist() for c in ("x", "y", "z")]
+for c in cols:
+    vfs.delete(c)
 
 bid = vfs.put(b"hello, shared memory", name="greeting")
 assert bytes(vfs.get("greeting")) == b"hello, shared memory"
