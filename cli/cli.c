@@ -1,6 +1,7 @@
 /*
- * cli: see cli.h. The mount comes from --mount, VINEYARDFS_MOUNT or
- * /vineyard. Errors print "vineyardfs CMD: what: why" and exit 1; usage
+ * cli: see cli.h. Every command goes through libvineyardfs (the mount's
+ * files and control file). The mount comes from --mount, VINEYARDFS_MOUNT
+ * or /vineyard. Errors print "vineyardfs CMD: what: why" and exit 1; usage
  * errors exit 2.
  */
 #include "config.h"
@@ -8,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <getopt.h>
 #include <limits.h>
 #include <pwd.h>
@@ -16,21 +18,23 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/xattr.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
 #include "cli/cli.h"
+#include "cli/csv.h"
 #include "cli/npy.h"
+#include "cli/progress.h"
+#include "core/types.h"
+#include "include/vineyardfs.h"
 
-#define CHUNK (1 << 20)
+#define CHUNK (8u << 20) /* bytes per read(2)/write(2) of a transfer */
 
 struct opts {
-	const char *mount;
 	const char *name;
 	const char *out;
+	const char *type; /* ls --type */
 	int json;
 	int all;
 	int wait; /* get --wait: until the name names a sealed object */
@@ -51,105 +55,13 @@ die(const char *fmt, ...)
 	return 1;
 }
 
-static void
-path_of(char *buf, size_t len, const struct opts *o, const char *a, const char *b)
-{
-	snprintf(buf, len, "%s/%s%s%s", o->mount, a, b ? "/" : "", b ? b : "");
-}
-
-/* One request on the control file; the reply, or NULL after a message. */
-static json_t *
-request(const struct opts *o, json_t *req)
-{
-	char path[PATH_MAX], buf[65536];
-	char *text = json_dumps(req, JSON_COMPACT);
-	json_t *reply = NULL;
-	ssize_t n, got = 0;
-	int fd;
-
-	json_decref(req);
-	path_of(path, sizeof path, o, ".vineyardfs/ctl", NULL);
-	if (text == NULL || (fd = open(path, O_RDWR | O_CLOEXEC)) < 0) {
-		die("%s: %s (is %s a vineyardfs mount?)", path, strerror(errno), o->mount);
-		free(text);
-		return NULL;
-	}
-	if (write(fd, text, strlen(text)) != (ssize_t)strlen(text))
-		die("writing the request: %s", strerror(errno));
-	else {
-		while ((n = read(fd, buf + got, sizeof buf - 1 - (size_t)got)) > 0)
-			got += n;
-		buf[got] = '\0';
-		if ((reply = json_loads(buf, 0, NULL)) == NULL)
-			die("unreadable reply: %s", buf);
-		else if (!json_is_true(json_object_get(reply, "ok"))) {
-			die("%s", json_string_value(json_object_get(reply, "message")));
-			json_decref(reply);
-			reply = NULL;
-		}
-	}
-	close(fd);
-	free(text);
-	return reply;
-}
-
-/* Wait until the object behind path is sealed (its release comes just
- * after the writer's close). */
+/* The library's reason for the failure of call rc. */
 static int
-wait_sealed(const char *path)
+lib_die(vfs_t *v, const char *what, int rc)
 {
-	struct timespec pause = { 0, 500000 };
-	char v[8];
-	int i;
+	const char *why = vfs_error(v);
 
-	for (i = 0; i < 60000; i++) {
-		ssize_t n = getxattr(path, "user.vineyard.sealed", v, sizeof v - 1);
-
-		if (n == 4 && memcmp(v, "true", 4) == 0)
-			return 0;
-		nanosleep(&pause, NULL);
-	}
-	return -ETIMEDOUT;
-}
-
-/* Copy src (from its offset) into a new object at names/name; sets the
- * Blob object's id and its blob's id. */
-static int
-write_blob(const struct opts *o, int src, const char *name, char *oid, char *bid)
-{
-	char path[PATH_MAX], *buf = malloc(CHUNK);
-	ssize_t n;
-	int fd, rc = 0;
-
-	path_of(path, sizeof path, o, "names", name);
-	if (buf == NULL)
-		return die("out of memory");
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0) {
-		free(buf);
-		return die("%s: %s", path, strerror(errno));
-	}
-	while ((n = read(src, buf, CHUNK)) > 0) {
-		if (write(fd, buf, (size_t)n) != n) {
-			rc = die("%s: %s", path, strerror(errno));
-			break;
-		}
-	}
-	if (n < 0)
-		rc = die("reading: %s", strerror(errno));
-	free(buf);
-	if (close(fd) != 0 && rc == 0)
-		rc = die("%s: %s", path, strerror(errno));
-	if (rc != 0) {
-		unlink(path);
-		return rc;
-	}
-	if (wait_sealed(path) != 0)
-		return die("%s did not seal", path);
-	if (getxattr(path, "user.vineyard.id", oid, 17) != 17 ||
-	    getxattr(path, "user.vineyard.member.buffer_", bid, 17) != 17)
-		return die("%s: no ids: %s", path, strerror(errno));
-	oid[17] = bid[17] = '\0';
-	return 0;
+	return die("%s: %s", what, *why != '\0' ? why : strerror(-rc));
 }
 
 static int
@@ -160,190 +72,368 @@ ends_with(const char *s, const char *suffix)
 	return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
+/* Read exactly size bytes of src into dst, with a progress line. */
 static int
-cmd_put(const struct opts *o, const char *file)
+read_into(int src, const char *file, char *dst, size_t size, struct progress *p)
 {
-	char tmp[64], oid[18], bid[18], err[256];
-	unsigned char head[4096];
-	json_t *reply;
-	struct npy n;
-	ssize_t got;
-	int src, rc;
+	size_t done = 0;
+	ssize_t n;
 
-	snprintf(tmp, sizeof tmp, ".vfs-tmp-%d-%ld", (int)getpid(), (long)time(NULL));
-	if ((src = open(file, O_RDONLY | O_CLOEXEC)) < 0)
-		return die("%s: %s", file, strerror(errno));
-	if (ends_with(file, ".npy")) {
-		got = pread(src, head, sizeof head, 0);
-		if (got < 0 || (rc = npy_parse(head, (size_t)got, &n, err, sizeof err)) != 0) {
-			close(src);
-			return die("%s: %s", file, got < 0 ? strerror(errno) : err);
-		}
-		lseek(src, (off_t)n.header_len, SEEK_SET);
-		rc = write_blob(o, src, tmp, oid, bid);
-		close(src);
-		if (rc != 0)
-			return rc;
-		{
-			json_t *shape = json_array();
-			size_t i;
-
-			for (i = 0; i < n.ndims; i++)
-				json_array_append_new(shape, json_integer((json_int_t)n.dims[i]));
-			reply = request(o, json_pack("{s:s, s:s, s:{s:s, s:o}, s:{s:s}, s:s?}", "op", "create",
-			    "typename", "Tensor", "fields", "value_type_", n.value_type, "shape_", shape, "members",
-			    "buffer_", bid, "name", o->name));
-		}
-		/* The blob lives on in the Tensor; its Blob object goes. */
-		{
-			char path[PATH_MAX];
-
-			path_of(path, sizeof path, o, "names", tmp);
-			unlink(path);
-		}
-		if (reply == NULL)
-			return 1;
-	} else {
-		rc = write_blob(o, src, o->name != NULL ? o->name : tmp, oid, bid);
-		close(src);
-		if (rc != 0)
-			return rc;
-		if (o->name == NULL) {
-			/* The object stays, by id only; its temporary name goes. */
-			if ((reply = request(o, json_pack("{s:s, s:s}", "op", "unname", "name", tmp))) == NULL)
-				return 1;
-			json_decref(reply);
-		}
-		reply = json_pack("{s:b, s:s}", "ok", 1, "id", oid);
+	while (done < size) {
+		n = read(src, dst + done, size - done < CHUNK ? size - done : CHUNK);
+		if (n < 0)
+			return die("%s: %s", file, strerror(errno));
+		if (n == 0)
+			return die("%s: shorter than it was (%zu of %zu bytes)", file, done, size);
+		done += (size_t)n;
+		progress_update(p, done);
 	}
-	if (o->json)
-		json_dumpf(reply, stdout, JSON_COMPACT), putchar('\n');
-	else
-		printf("%s\n", json_string_value(json_object_get(reply, "id")));
-	json_decref(reply);
 	return 0;
 }
 
-/* The object directory of an id or a name. */
+/* Write size bytes of src to fd, with a progress line. */
 static int
-resolve(const struct opts *o, const char *ref, char *dir, size_t len)
+write_all(int fd, const char *what, const char *src, size_t size, struct progress *p)
 {
-	char path[PATH_MAX], id[18];
-	struct stat st;
+	size_t done = 0;
+	ssize_t n;
 
-	if (ref[0] == 'o' && strlen(ref) == 17) {
-		path_of(dir, len, o, "objects", ref);
-		if (stat(dir, &st) == 0)
-			return 0;
+	while (done < size) {
+		n = write(fd, src + done, size - done < CHUNK ? size - done : CHUNK);
+		if (n < 0)
+			return die("%s: %s", what, strerror(errno));
+		done += (size_t)n;
+		if (p != NULL)
+			progress_update(p, done);
 	}
-	path_of(path, sizeof path, o, "names", ref);
-	if (lstat(path, &st) != 0)
-		return die("%s: no such object or name", ref);
-	if (S_ISREG(st.st_mode)) {
-		if (getxattr(path, "user.vineyard.id", id, 17) != 17)
-			return die("%s: %s", path, strerror(errno));
-		id[17] = '\0';
-		path_of(dir, len, o, "objects", id);
-		return 0;
+	return 0;
+}
+
+/* A new sealed blob holding size bytes of src (from its offset); its id. */
+static int
+blob_from_fd(vfs_t *v, int src, const char *file, size_t size, vfs_blob_t **b, char id[VFS_ID_SIZE])
+{
+	struct progress p;
+	char label[64];
+	void *data;
+	int rc;
+
+	if ((rc = vfs_blob_create(v, size, b, &data)) != 0)
+		return lib_die(v, "creating a blob", rc);
+	snprintf(label, sizeof label, "put %s", file);
+	progress_start(&p, label, size);
+	rc = read_into(src, file, data, size, &p);
+	progress_end(&p);
+	if (rc == 0 && (rc = vfs_blob_seal(v, *b, id)) != 0)
+		rc = lib_die(v, "sealing the blob", rc);
+	if (rc != 0) {
+		vfs_blob_free(v, *b);
+		*b = NULL;
 	}
-	if (realpath(path, dir) == NULL)
-		return die("%s: %s", path, strerror(errno));
+	return rc;
+}
+
+/* file.npy -> a Tensor. */
+static int
+put_npy(vfs_t *v, const struct opts *o, int src, const char *file, off_t fsize, char id[VFS_ID_SIZE])
+{
+	unsigned char head[4096];
+	char err[256], bid[VFS_ID_SIZE], *fields;
+	const struct vfs_member m = { "buffer_", bid };
+	uint64_t count = 1;
+	json_t *shape, *f;
+	vfs_blob_t *b;
+	struct npy n;
+	ssize_t got;
+	size_t i;
+	int rc;
+
+	got = pread(src, head, sizeof head, 0);
+	if (got < 0 || npy_parse(head, (size_t)got, &n, err, sizeof err) != 0)
+		return die("%s: %s", file, got < 0 ? strerror(errno) : err);
+	if ((shape = json_array()) == NULL)
+		return die("out of memory");
+	for (i = 0; i < n.ndims; i++) {
+		count *= n.dims[i];
+		json_array_append_new(shape, json_integer((json_int_t)n.dims[i]));
+	}
+	count *= types_item_size(n.value_type);
+	if ((off_t)(count + n.header_len) != fsize) {
+		json_decref(shape);
+		return die("%s: %lld bytes, the header says %llu", file, (long long)fsize,
+		    (unsigned long long)(count + n.header_len));
+	}
+	f = json_pack("{s:s, s:o}", "value_type_", n.value_type, "shape_", shape);
+	fields = f != NULL ? json_dumps(f, JSON_COMPACT) : NULL;
+	json_decref(f);
+	if (fields == NULL)
+		return die("out of memory");
+	lseek(src, (off_t)n.header_len, SEEK_SET);
+	if ((rc = blob_from_fd(v, src, file, count, &b, bid)) == 0) {
+		if ((rc = vfs_create(v, "Tensor", fields, &m, 1, o->name, id)) != 0)
+			rc = lib_die(v, "creating the Tensor", rc);
+		vfs_blob_free(v, b);
+	}
+	free(fields);
+	return rc;
+}
+
+/* file.csv -> a DataFrame of one Tensor per column. */
+static int
+put_csv(vfs_t *v, const struct opts *o, int src, const char *file, off_t fsize, char id[VFS_ID_SIZE])
+{
+	struct csv_table t = { 0 };
+	struct vfs_member *ms = NULL;
+	char (*ids)[VFS_ID_SIZE] = NULL, err[512], label[64], *fields = NULL;
+	struct progress p;
+	json_t *cols, *f;
+	size_t i, made = 0;
+	int rc;
+
+	snprintf(label, sizeof label, "read %s", file);
+	progress_start(&p, label, (uint64_t)fsize);
+	rc = csv_read_fd(src, &t, &p, err, sizeof err);
+	progress_end(&p);
+	if (rc != 0)
+		return die("%s: %s", file, err);
+	ms = calloc(t.ncols, sizeof *ms);
+	ids = calloc(t.ncols, sizeof *ids);
+	cols = json_array();
+	if (ms == NULL || ids == NULL || cols == NULL) {
+		rc = die("out of memory");
+		goto out;
+	}
+	for (i = 0; i < t.ncols; i++)
+		json_array_append_new(cols, json_string(t.cols[i].name));
+	f = json_pack("{s:O}", "columns_", cols);
+	fields = f != NULL ? json_dumps(f, JSON_COMPACT) : NULL;
+	json_decref(f);
+	if (fields == NULL) {
+		rc = die("out of memory");
+		goto out;
+	}
+	for (made = 0; made < t.ncols; made++) {
+		const uint64_t rows = t.nrows;
+
+		if ((rc = vfs_put_tensor(v, t.cols[made].value_type, 1, &rows, t.cols[made].data, NULL, ids[made])) !=
+		    0) {
+			rc = lib_die(v, "storing a column", rc);
+			goto out;
+		}
+		ms[made].name = t.cols[made].name;
+		ms[made].id = ids[made];
+	}
+	if ((rc = vfs_create(v, "DataFrame", fields, ms, t.ncols, o->name, id)) != 0)
+		rc = lib_die(v, "creating the DataFrame", rc);
+out:
+	if (rc != 0) /* nothing half-made stays */
+		for (i = 0; i < made; i++)
+			vfs_delete(v, ids[i]);
+	json_decref(cols);
+	free(fields);
+	free(ids);
+	free(ms);
+	csv_table_free(&t);
+	return rc;
+}
+
+static int
+cmd_put(vfs_t *v, const struct opts *o, const char *file)
+{
+	char id[VFS_ID_SIZE], bid[VFS_ID_SIZE];
+	const struct vfs_member m = { "buffer_", bid };
+	struct stat st;
+	vfs_blob_t *b;
+	int src, rc;
+
+	if ((src = open(file, O_RDONLY | O_CLOEXEC)) < 0)
+		return die("%s: %s", file, strerror(errno));
+	if (fstat(src, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(src);
+		return die("%s: not a regular file", file);
+	}
+	if (ends_with(file, ".npy"))
+		rc = put_npy(v, o, src, file, st.st_size, id);
+	else if (ends_with(file, ".csv"))
+		rc = put_csv(v, o, src, file, st.st_size, id);
+	else if ((rc = blob_from_fd(v, src, file, (size_t)st.st_size, &b, bid)) == 0) {
+		if ((rc = vfs_create(v, "Blob", NULL, &m, 1, o->name, id)) != 0)
+			rc = lib_die(v, "creating the Blob object", rc);
+		vfs_blob_free(v, b);
+	}
+	close(src);
+	if (rc != 0)
+		return rc;
+	if (o->json)
+		printf("{\"ok\":true,\"id\":\"%s\"}\n", id);
+	else
+		printf("%s\n", id);
 	return 0;
 }
 
 static json_t *
-load_meta(const char *dir)
+load_meta(vfs_t *v, const char *ref)
 {
-	char path[PATH_MAX + 16];
-	json_error_t e;
 	json_t *m;
+	char *text;
+	int rc;
 
-	if (snprintf(path, sizeof path, "%s/meta.json", dir) >= (int)sizeof path) {
-		die("%s: path too long", dir);
+	if ((rc = vfs_meta(v, ref, &text)) != 0) {
+		lib_die(v, ref, rc);
 		return NULL;
 	}
-	if ((m = json_load_file(path, 0, &e)) == NULL)
-		die("%s: %s", path, e.text);
+	if ((m = json_loads(text, 0, NULL)) == NULL)
+		die("%s: unreadable metadata", ref);
+	free(text);
 	return m;
 }
 
-static int
-copy_out(const char *from, int to, const char *what)
+/* An array field, which Vineyard may also write as a string. */
+static json_t *
+array_field(const json_t *meta, const char *key)
 {
-	char *buf = malloc(CHUNK);
-	int src = open(from, O_RDONLY | O_CLOEXEC), rc = 0;
-	ssize_t n;
+	const json_t *a = json_object_get(meta, key);
 
-	if (buf == NULL || src < 0) {
-		free(buf);
-		return die("%s: %s", from, strerror(errno));
-	}
-	while ((n = read(src, buf, CHUNK)) > 0)
-		if (write(to, buf, (size_t)n) != n) {
-			rc = die("%s: %s", what, strerror(errno));
-			break;
-		}
-	if (n < 0)
-		rc = die("%s: %s", from, strerror(errno));
-	close(src);
-	free(buf);
+	if (json_is_string(a))
+		return json_loads(json_string_value(a), 0, NULL);
+	return json_incref((json_t *)a);
+}
+
+/* A mapped blob to out, with a progress line when it is big. */
+static int
+map_out(vfs_t *v, const char *ref, const char *member, int out, const char *what)
+{
+	struct vfs_map m;
+	struct progress p;
+	char label[64];
+	int rc;
+
+	if ((rc = vfs_map(v, ref, member, &m)) != 0)
+		return lib_die(v, ref, rc);
+	snprintf(label, sizeof label, "get %s", ref);
+	progress_start(&p, label, m.size);
+	rc = write_all(out, what, m.data, m.size, &p);
+	progress_end(&p);
+	vfs_unmap(&m);
 	return rc;
 }
 
-/* Wait until ref names a sealed object (Vineyard's GetName with wait): a
- * name made by writing into names/ appears before its bytes are complete.
- * The daemon parks the request; Ctrl-C ends it. */
 static int
-wait_for(const struct opts *o, const char *ref)
+get_tensor(vfs_t *v, const char *ref, int out, const char *what)
 {
-	json_t *reply = request(o, json_pack("{s:s, s:s}", "op", "wait", "name", ref));
+	struct vfs_tensor t;
+	struct progress p;
+	char head[1024], label[64];
+	struct npy n;
+	int hl, rc;
 
-	json_decref(reply);
-	return reply != NULL ? 0 : 1;
+	if ((rc = vfs_get_tensor(v, ref, &t)) != 0)
+		return lib_die(v, ref, rc);
+	memset(&n, 0, sizeof n);
+	snprintf(n.value_type, sizeof n.value_type, "%s", t.value_type);
+	n.ndims = t.ndim;
+	memcpy(n.dims, t.shape, t.ndim * sizeof t.shape[0]);
+	if ((hl = npy_header(&n, head, sizeof head)) < 0 || write(out, head, (size_t)hl) != hl)
+		rc = die("%s: cannot write the .npy header", what);
+	else {
+		snprintf(label, sizeof label, "get %s", ref);
+		progress_start(&p, label, t.map.size);
+		rc = write_all(out, what, t.map.data, t.map.size, &p);
+		progress_end(&p);
+	}
+	vfs_unmap(&t.map);
+	return rc;
+}
+
+/* A DataFrame as CSV: its columns mapped, printed row by row. */
+static int
+get_csv(vfs_t *v, const char *ref, const json_t *meta, int out, const char *what)
+{
+	json_t *names = array_field(meta, "columns_"), *name;
+	struct csv_column *cols = NULL;
+	struct vfs_map *maps = NULL;
+	uint64_t rows = 0, bytes = 0;
+	char err[512], member[PATH_MAX], label[64];
+	struct progress p;
+	size_t i, n = json_array_size(names), mapped = 0;
+	int rc = 0;
+
+	cols = calloc(n ? n : 1, sizeof *cols);
+	maps = calloc(n ? n : 1, sizeof *maps);
+	if (!json_is_array(names) || cols == NULL || maps == NULL) {
+		rc = die("%s: %s", ref, cols && maps ? "a DataFrame without columns_" : "out of memory");
+		goto out;
+	}
+	json_array_foreach(names, i, name) {
+		const json_t *col = json_object_get(meta, json_string_value(name));
+		json_t *shape = array_field(col, "shape_");
+		const char *vt = json_string_value(json_object_get(col, "value_type_"));
+
+		if (!json_is_string(name) || vt == NULL || json_array_size(shape) != 1) {
+			json_decref(shape);
+			rc = die("%s: column %zu is not a 1-D Tensor", ref, i);
+			goto out;
+		}
+		rows = (uint64_t)json_integer_value(json_array_get(shape, 0));
+		json_decref(shape);
+		snprintf(member, sizeof member, "%s/buffer_", json_string_value(name));
+		if ((rc = vfs_map(v, ref, member, &maps[i])) != 0) {
+			rc = lib_die(v, member, rc);
+			goto out;
+		}
+		mapped++;
+		if (maps[i].size != rows * types_item_size(vt)) {
+			rc = die("%s: column %s holds %zu bytes for %llu rows", ref, json_string_value(name),
+			    maps[i].size, (unsigned long long)rows);
+			goto out;
+		}
+		cols[i].name = json_string_value(name);
+		cols[i].value_type = vt;
+		cols[i].data = maps[i].data;
+		bytes += maps[i].size;
+	}
+	snprintf(label, sizeof label, "get %s", ref);
+	progress_start(&p, label, bytes);
+	if (csv_write_fd(out, cols, n, rows, &p, err, sizeof err) != 0)
+		rc = die("%s: %s", what, err);
+	progress_end(&p);
+out:
+	for (i = 0; i < mapped; i++)
+		vfs_unmap(&maps[i]);
+	free(maps);
+	free(cols);
+	json_decref(names);
+	return rc;
 }
 
 static int
-cmd_get(const struct opts *o, const char *ref)
+cmd_get(vfs_t *v, const struct opts *o, const char *ref)
 {
-	char dir[PATH_MAX], buf[PATH_MAX + 16], head[1024];
-	const char *type;
+	const char *what = o->out != NULL ? o->out : "stdout", *type;
+	char id[VFS_ID_SIZE];
 	json_t *meta;
-	int out = STDOUT_FILENO, rc = 0;
+	int out = STDOUT_FILENO, rc;
 
-	if (o->wait && wait_for(o, ref) != 0)
-		return 1;
-	if (resolve(o, ref, dir, sizeof dir) != 0 || (meta = load_meta(dir)) == NULL)
+	if (o->wait && (rc = vfs_wait(v, ref, -1, id)) != 0)
+		return lib_die(v, ref, rc);
+	if ((meta = load_meta(v, ref)) == NULL)
 		return 1;
 	type = json_string_value(json_object_get(meta, "typename"));
 	if (o->out != NULL && (out = open(o->out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0) {
 		json_decref(meta);
 		return die("%s: %s", o->out, strerror(errno));
 	}
-	snprintf(buf, sizeof buf, "%s/buffer_", dir);
-	if (type != NULL && strcmp(type, "Tensor") == 0) {
-		const json_t *shape = json_object_get(meta, "shape_"), *d;
-		struct npy n;
-		size_t i;
-		int hl;
-
-		memset(&n, 0, sizeof n);
-		snprintf(n.value_type, sizeof n.value_type, "%s",
-		    json_string_value(json_object_get(meta, "value_type_")));
-		json_array_foreach(shape, i, d) {
-			if (i < NPY_DIMS_MAX)
-				n.dims[n.ndims++] = (uint64_t)json_integer_value(d);
-		}
-		if ((hl = npy_header(&n, head, sizeof head)) < 0 || write(out, head, (size_t)hl) != hl)
-			rc = die("cannot write the .npy header");
-		else
-			rc = copy_out(buf, out, o->out ? o->out : "stdout");
-	} else if (type != NULL && strcmp(type, "Blob") == 0)
-		rc = copy_out(buf, out, o->out ? o->out : "stdout");
+	if (type != NULL && strcmp(type, "Tensor") == 0)
+		rc = get_tensor(v, ref, out, what);
+	else if (type != NULL && strcmp(type, "DataFrame") == 0)
+		rc = get_csv(v, ref, meta, out, what);
+	else if (type != NULL && strcmp(type, "Blob") == 0)
+		rc = map_out(v, ref, "buffer_", out, what);
 	else {
 		char *text = json_dumps(meta, JSON_INDENT(2));
 
-		if (text == NULL || write(out, text, strlen(text)) < 0 || write(out, "\n", 1) < 0)
-			rc = die("cannot write the metadata");
+		rc = text == NULL || write_all(out, what, text, strlen(text), NULL) != 0 ||
+			write_all(out, what, "\n", 1, NULL) != 0;
 		free(text);
 	}
 	if (out != STDOUT_FILENO && close(out) != 0 && rc == 0)
@@ -353,12 +443,12 @@ cmd_get(const struct opts *o, const char *ref)
 }
 
 static int
-cmd_stat(const struct opts *o, const char *ref)
+cmd_stat(vfs_t *v, const struct opts *o, const char *ref)
 {
-	char dir[PATH_MAX], *text;
-	json_t *meta;
+	json_t *meta = load_meta(v, ref);
+	char *text;
 
-	if (resolve(o, ref, dir, sizeof dir) != 0 || (meta = load_meta(dir)) == NULL)
+	if (meta == NULL)
 		return 1;
 	text = json_dumps(meta, o->json ? JSON_COMPACT : JSON_INDENT(2));
 	printf("%s\n", text ? text : "");
@@ -367,134 +457,112 @@ cmd_stat(const struct opts *o, const char *ref)
 	return 0;
 }
 
+/* What ls prints per object, and its filters. */
+struct ls_ctx {
+	vfs_t *v;
+	const struct opts *o;
+	const char *pattern;
+	json_t *rows;
+};
+
+/* One line (or JSON row) of ls: name, type, bytes, owner, id. */
 static int
-cmd_rm(const struct opts *o, const char *ref)
+ls_one(void *arg, const char *name, const char *id)
 {
-	char dir[PATH_MAX];
-	json_t *reply;
-
-	if (resolve(o, ref, dir, sizeof dir) != 0)
-		return 1;
-	if ((reply = request(o, json_pack("{s:s, s:s}", "op", "delete", "id", strrchr(dir, '/') + 1))) == NULL)
-		return 1;
-	json_decref(reply);
-	return 0;
-}
-
-/* One line of ls: name, type, bytes, owner, id. */
-static void
-ls_one(const struct opts *o, const char *name, const char *dir, json_t *rows)
-{
-	char owner[64];
+	struct ls_ctx *c = arg;
+	char owner[64], dir[PATH_MAX];
 	struct passwd *pw;
 	struct stat st;
-	json_t *meta = load_meta(dir);
 	const char *type;
 	json_int_t nbytes;
+	json_t *meta;
 
-	if (meta == NULL)
-		return;
+	if (c->pattern != NULL && (name == NULL || fnmatch(c->pattern, name, 0) != 0))
+		return 0;
+	if ((meta = load_meta(c->v, id)) == NULL)
+		return 0; /* deleted meanwhile */
 	type = json_string_value(json_object_get(meta, "typename"));
+	if (c->o->type != NULL && (type == NULL || fnmatch(c->o->type, type, 0) != 0)) {
+		json_decref(meta);
+		return 0;
+	}
 	nbytes = json_integer_value(json_object_get(meta, "nbytes"));
+	snprintf(dir, sizeof dir, "%s/objects/%s", vfs_mount_point(c->v), id);
 	if (stat(dir, &st) == 0 && (pw = getpwuid(st.st_uid)) != NULL)
 		snprintf(owner, sizeof owner, "%s", pw->pw_name);
 	else
 		snprintf(owner, sizeof owner, "%u", (unsigned)st.st_uid);
-	if (o->json)
-		json_array_append_new(rows, json_pack("{s:s?, s:s, s:s, s:I, s:s}", "name", name, "id",
-		    json_string_value(json_object_get(meta, "id")), "typename", type ? type : "", "nbytes",
-		    nbytes, "owner", owner));
+	if (c->o->json)
+		json_array_append_new(c->rows, json_pack("{s:s?, s:s, s:s, s:I, s:s}", "name", name, "id", id,
+						   "typename", type ? type : "", "nbytes", nbytes, "owner", owner));
 	else
 		printf("%-20s %-10s %12lld %-10s %s\n", name ? name : "-", type ? type : "?", (long long)nbytes,
-		    owner, json_string_value(json_object_get(meta, "id")));
+		    owner, id);
 	json_decref(meta);
+	return 0;
 }
 
 static int
-cmd_ls(const struct opts *o)
+cmd_ls(vfs_t *v, const struct opts *o, const char *pattern)
 {
-	char path[PATH_MAX], dir[PATH_MAX + 256];
-	json_t *rows = json_array();
+	struct ls_ctx c = { v, o, pattern, json_array() };
+	char path[PATH_MAX];
 	struct dirent *de;
+	int rc = 0;
 	DIR *d;
 
-	path_of(path, sizeof path, o, o->all ? "objects" : "names", NULL);
-	if ((d = opendir(path)) == NULL) {
-		json_decref(rows);
-		return die("%s: %s (is %s a vineyardfs mount?)", path, strerror(errno), o->mount);
-	}
 	if (!o->json)
 		printf("%-20s %-10s %12s %-10s %s\n", "NAME", "TYPE", "BYTES", "OWNER", "ID");
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.')
-			continue; /* ".", "..", temporaries */
-		if (o->all) {
-			if (snprintf(dir, sizeof dir, "%s/%s", path, de->d_name) >= (int)sizeof dir)
-				continue;
-		} else if (resolve(o, de->d_name, dir, PATH_MAX) != 0)
-			continue;
-		ls_one(o, o->all ? NULL : de->d_name, dir, rows);
+	if (!o->all)
+		rc = vfs_list(v, ls_one, &c);
+	else {
+		/* Every object, named or not, by id. */
+		snprintf(path, sizeof path, "%s/objects", vfs_mount_point(v));
+		if ((d = opendir(path)) == NULL)
+			rc = die("%s: %s", path, strerror(errno));
+		else {
+			while ((de = readdir(d)) != NULL)
+				if (de->d_name[0] == 'o')
+					ls_one(&c, NULL, de->d_name);
+			closedir(d);
+		}
 	}
-	closedir(d);
-	if (o->json) {
-		json_dumpf(rows, stdout, JSON_COMPACT);
+	if (rc < 0)
+		rc = lib_die(v, "names", rc);
+	if (o->json && rc == 0) {
+		json_dumpf(c.rows, stdout, JSON_COMPACT);
 		putchar('\n');
 	}
-	json_decref(rows);
-	return 0;
+	json_decref(c.rows);
+	return rc;
 }
 
 /* Print a metadata tree's members, indented by depth. */
 static void
 tree_print(const char *label, const json_t *m, int depth)
 {
-	const char *key;
-	json_t *v;
+	const char *key, *id = json_string_value(json_object_get(m, "id")),
+			 *type = json_string_value(json_object_get(m, "typename"));
+	json_t *val;
 
-	printf("%*s%s %s %s, %lld bytes\n", depth * 2, "", label,
-	    json_string_value(json_object_get(m, "id")) ? json_string_value(json_object_get(m, "id")) : "?",
-	    json_string_value(json_object_get(m, "typename")) ? json_string_value(json_object_get(m, "typename"))
-							     : "?",
+	printf("%*s%s %s %s, %lld bytes\n", depth * 2, "", label, id ? id : "?", type ? type : "?",
 	    (long long)json_integer_value(json_object_get(m, "nbytes")));
-	json_object_foreach((json_t *)m, key, v) {
-		if (json_is_object(v) && json_object_get(v, "id") != NULL)
-			tree_print(key, v, depth + 1);
+	json_object_foreach((json_t *)m, key, val) {
+		if (json_is_object(val) && json_object_get(val, "id") != NULL)
+			tree_print(key, val, depth + 1);
 	}
 }
 
 static int
-cmd_tree(const struct opts *o, const char *ref)
+cmd_tree(vfs_t *v, const char *ref)
 {
-	char dir[PATH_MAX];
-	json_t *meta;
+	json_t *meta = load_meta(v, ref);
 
-	if (resolve(o, ref, dir, sizeof dir) != 0 || (meta = load_meta(dir)) == NULL)
+	if (meta == NULL)
 		return 1;
 	tree_print(ref, meta, 0);
 	json_decref(meta);
 	return 0;
-}
-
-static int
-cmd_name(const struct opts *o, const char *ref, const char *name)
-{
-	char dir[PATH_MAX];
-	json_t *reply;
-
-	if (resolve(o, ref, dir, sizeof dir) != 0)
-		return 1;
-	reply = request(o, json_pack("{s:s, s:s, s:s}", "op", "name", "id", strrchr(dir, '/') + 1, "name", name));
-	json_decref(reply);
-	return reply != NULL ? 0 : 1;
-}
-
-static int
-cmd_unname(const struct opts *o, const char *name)
-{
-	json_t *reply = request(o, json_pack("{s:s, s:s}", "op", "unname", "name", name));
-
-	json_decref(reply);
-	return reply != NULL ? 0 : 1;
 }
 
 static const char *const commands[] = { "put", "get", "ls", "stat", "rm", "tree", "name", "unname", NULL };
@@ -514,9 +582,9 @@ static int
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: vineyardfs put FILE [--name NAME]   (FILE.npy becomes a Tensor)\n"
-	    "       vineyardfs get NAME|ID [-o FILE] [--wait]  (a Tensor comes out as .npy)\n"
-	    "       vineyardfs ls [--all]\n"
+	    "usage: vineyardfs put FILE [--name NAME]   (.npy: a Tensor, .csv: a DataFrame)\n"
+	    "       vineyardfs get NAME|ID [-o FILE] [--wait]  (Tensor: .npy, DataFrame: CSV)\n"
+	    "       vineyardfs ls [--all] [--type GLOB] [NAME-GLOB]\n"
 	    "       vineyardfs stat NAME|ID\n"
 	    "       vineyardfs rm NAME|ID\n"
 	    "       vineyardfs tree NAME|ID\n"
@@ -533,6 +601,7 @@ cli_main(int argc, char **argv)
 		{ "mount", required_argument, NULL, 'm' },
 		{ "name", required_argument, NULL, 'n' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "type", required_argument, NULL, 't' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "all", no_argument, NULL, 'a' },
 		{ "wait", no_argument, NULL, 'w' },
@@ -540,38 +609,48 @@ cli_main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct opts o = { 0 };
-	int c, want;
+	const char *mount = NULL;
+	int c, want, nargs, rc;
+	vfs_t *v;
 
 	cmd = argv[0];
-	o.mount = getenv("VINEYARDFS_MOUNT") ? getenv("VINEYARDFS_MOUNT") : "/vineyard";
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "m:n:o:jawh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "m:n:o:t:jawh", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'm': o.mount = optarg; break;
+		case 'm': mount = optarg; break;
 		case 'n': o.name = optarg; break;
 		case 'o': o.out = optarg; break;
+		case 't': o.type = optarg; break;
 		case 'j': o.json = 1; break;
 		case 'a': o.all = 1; break;
 		case 'w': o.wait = 1; break;
 		default: return usage();
 		}
 	}
-	want = strcmp(cmd, "ls") == 0 ? 0 : strcmp(cmd, "name") == 0 ? 2 : 1;
-	if (argc - optind != want)
+	nargs = argc - optind;
+	want = strcmp(cmd, "name") == 0 ? 2 : 1;
+	if (strcmp(cmd, "ls") == 0 ? nargs > 1 : nargs != want)
 		return usage();
+	if ((rc = vfs_open(mount, &v)) != 0)
+		return die("%s: %s (is it a vineyardfs mount?)",
+		    mount ? mount : getenv("VINEYARDFS_MOUNT") ? getenv("VINEYARDFS_MOUNT") : "/vineyard",
+		    strerror(-rc));
 	if (strcmp(cmd, "put") == 0)
-		return cmd_put(&o, argv[optind]);
-	if (strcmp(cmd, "get") == 0)
-		return cmd_get(&o, argv[optind]);
-	if (strcmp(cmd, "stat") == 0)
-		return cmd_stat(&o, argv[optind]);
-	if (strcmp(cmd, "rm") == 0)
-		return cmd_rm(&o, argv[optind]);
-	if (strcmp(cmd, "tree") == 0)
-		return cmd_tree(&o, argv[optind]);
-	if (strcmp(cmd, "name") == 0)
-		return cmd_name(&o, argv[optind], argv[optind + 1]);
-	if (strcmp(cmd, "unname") == 0)
-		return cmd_unname(&o, argv[optind]);
-	return cmd_ls(&o);
+		rc = cmd_put(v, &o, argv[optind]);
+	else if (strcmp(cmd, "get") == 0)
+		rc = cmd_get(v, &o, argv[optind]);
+	else if (strcmp(cmd, "stat") == 0)
+		rc = cmd_stat(v, &o, argv[optind]);
+	else if (strcmp(cmd, "rm") == 0)
+		rc = (rc = vfs_delete(v, argv[optind])) != 0 ? lib_die(v, argv[optind], rc) : 0;
+	else if (strcmp(cmd, "tree") == 0)
+		rc = cmd_tree(v, argv[optind]);
+	else if (strcmp(cmd, "name") == 0)
+		rc = (rc = vfs_name(v, argv[optind], argv[optind + 1])) != 0 ? lib_die(v, argv[optind], rc) : 0;
+	else if (strcmp(cmd, "unname") == 0)
+		rc = (rc = vfs_unname(v, argv[optind])) != 0 ? lib_die(v, argv[optind], rc) : 0;
+	else
+		rc = cmd_ls(v, &o, nargs == 1 ? argv[optind] : NULL);
+	vfs_close(v);
+	return rc;
 }

@@ -138,6 +138,11 @@ void catalog_release(catalog_t *c, uint64_t blob_id, int writable);
 /* A write the daemon serves itself (fallback mode): pwrite with limit
  * accounting; bytes written or -errno. */
 ssize_t catalog_write(catalog_t *c, uint64_t blob_id, int fd, const void *buf, size_t size, off_t off);
+/* fallocate(2) on an unsealed blob (mode 0 or FALLOC_FL_KEEP_SIZE):
+ * reserves its memory now, counted against the limit (ENOSPC, and then
+ * the blob is discarded at its release, as after a write cut short). fd
+ * may be -1. EPERM when sealed. */
+int catalog_fallocate(catalog_t *c, uint64_t blob_id, int fd, int mode, off_t off, off_t len);
 /* Change size (EPERM when sealed), mode, owner, times (-1: unchanged). */
 int catalog_setattr(catalog_t *c, uint64_t ino, int fd, int64_t size, int64_t mode, int64_t uid,
     int64_t gid, int64_t mtime_ns, struct catalog_attr *attr);

@@ -787,3 +787,47 @@ out:
 	pthread_mutex_unlock(&c->lock);
 	return rc;
 }
+
+int
+catalog_fallocate(catalog_t *c, uint64_t blob_id, int fd, int mode, off_t off, off_t len)
+{
+	struct cblob *b;
+	uint64_t end = (uint64_t)off + (uint64_t)len, before = 0;
+	int rc = 0, own_fd = -1, grew = 0;
+
+	if (off < 0 || len <= 0)
+		return -EINVAL;
+	pthread_mutex_lock(&c->lock);
+	if ((b = cat_blob_find(c, blob_id)) == NULL || b->deleted)
+		rc = -ENOENT;
+	else if (b->sealed)
+		rc = -EPERM;
+	else if (end > b->held) {
+		before = b->held;
+		if ((rc = account(c, b, end)) == 0)
+			grew = 1;
+		else
+			b->cut_short = 1; /* like a write: the object is incomplete */
+	}
+	if (rc == 0 && fd < 0)
+		rc = store_blob_open(c->store, blob_id, O_RDWR, &own_fd);
+	if (rc == 0)
+		b->opens++; /* alive while the lock is dropped */
+	pthread_mutex_unlock(&c->lock);
+	if (rc != 0)
+		return rc;
+	/* Outside the lock: reserving a GiB zeroes a GiB. */
+	if (fallocate(fd >= 0 ? fd : own_fd, mode, off, len) != 0)
+		rc = -errno;
+	if (own_fd >= 0)
+		close(own_fd);
+	pthread_mutex_lock(&c->lock);
+	if (rc != 0 && grew && b->held == end)
+		account(c, b, before);
+	if (rc == -ENOSPC)
+		b->cut_short = 1;
+	b->opens--;
+	blob_maybe_free(c, b);
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -320,6 +321,24 @@ file_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	(void)ino, (void)fi;
 	fuse_reply_err(req, 0);
+}
+
+void
+file_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len, struct fuse_file_info *fi)
+{
+	struct fh *h = handle_get(fi->fh);
+	int rc;
+
+	(void)ino;
+	if (h == NULL || h->kind != FH_DATA || !h->writable)
+		rc = -EBADF;
+	else if (mode & ~FALLOC_FL_KEEP_SIZE)
+		rc = -EOPNOTSUPP; /* no holes to punch in a blob being written */
+	else
+		rc = catalog_fallocate(fs.cat, h->blob_id, h->fd, mode, off, len);
+	fuse_reply_err(req, -rc);
+	if (h != NULL)
+		handle_put(fi->fh);
 }
 
 void

@@ -238,6 +238,7 @@ const struct fuse_lowlevel_ops fs_ops = {
 	.flush = file_flush,
 	.release = file_release,
 	.fsync = file_fsync,
+	.fallocate = file_fallocate,
 	.opendir = dir_opendir,
 	.readdir = dir_readdir,
 	.readdirplus = dir_readdirplus,

@@ -88,11 +88,54 @@ printf 'first half ' >&4
 vfs get --wait slow -o "$T/slow" 4>&- & # not holding the writer's descriptor itself
 waiter=$!
 VFS_BG+=("$waiter")
-sleep 0.3 # room for a wrong early return; the content check below decides
+wait_until "get --wait to be parked" stat_is requests_waiting 1
 printf 'second half' >&4
 exec 4>&-
 wait "$waiter" || fail "get --wait slow failed"
 [ "$(cat "$T/slow")" = "first half second half" ] || fail "get --wait returned before the seal: $(cat "$T/slow")"
+
+# CSV <-> DataFrame: pandas writes, put reads it into one Tensor per
+# column, get writes CSV that pandas reads back to the same frame.
+"$PY" - "$T/t.csv" <<'PYEOF'
+import sys, numpy as np, pandas as pd
+n = 5000
+rng = np.random.default_rng(7)
+df = pd.DataFrame({"idx": np.arange(n) * 3 - 7, "price, usd": rng.random(n) * 1e6,
+                   "ok": np.arange(n) % 3 == 0, "gap": np.where(np.arange(n) % 5 == 0, np.nan, 1.25)})
+df.to_csv(sys.argv[1], index=False)
+PYEOF
+vfs put "$T/t.csv" --name table >"$T/tid" || fail "put of a CSV failed"
+[ "$(xattr_get user.vineyard.typename "$MNT/names/table")" = DataFrame ] || fail "a CSV did not become a DataFrame"
+[ "$(xattr_get user.vineyard.typename "$MNT/names/table/ok")" = Tensor ] || fail "a column is not a Tensor"
+[ "$(xattr_get user.vineyard.value_type_ "$MNT/names/table/ok")" = bool ] || fail "the bool column is not bool"
+[ "$(xattr_get user.vineyard.value_type_ "$MNT/names/table/idx")" = int64 ] || fail "the int column is not int64"
+[ "$(xattr_get user.vineyard.value_type_ "$MNT/names/table/gap")" = float64 ] || fail "the NaN column is not float64"
+vfs get table -o "$T/back.csv" || fail "get of a DataFrame failed"
+"$PY" - "$T/t.csv" "$T/back.csv" <<'PYEOF' || fail "the CSV round trip changed the frame"
+import sys, pandas as pd
+a = pd.read_csv(sys.argv[1], float_precision="round_trip")
+b = pd.read_csv(sys.argv[2], float_precision="round_trip")
+pd.testing.assert_frame_equal(a, b)
+PYEOF
+PYTHONPATH=$TESTS_SRCDIR/../python "$PY" - "$T/t.csv" "$MNT" <<'PYEOF' || fail "the Python module does not see the CLI's DataFrame"
+import sys, pandas as pd, vineyardfs
+a = pd.read_csv(sys.argv[1], float_precision="round_trip")
+pd.testing.assert_frame_equal(vineyardfs.Client(sys.argv[2]).get("table"), a, check_dtype=True)
+PYEOF
+# ls filters: a name glob, a type glob.
+vfs ls 'tab*' | awk 'NR > 1 { print $1 }' >"$T/ls1"
+[ "$(cat "$T/ls1")" = table ] || fail "ls 'tab*' listed: $(cat "$T/ls1")"
+vfs ls --type 'Data*' --json >"$T/ls2"
+"$PY" -c 'import json, sys; rows = json.load(open(sys.argv[1])); assert sorted(r["name"] for r in rows) == ["frame", "table"], rows' "$T/ls2" ||
+	fail "ls --type 'Data*' listed: $(cat "$T/ls2")"
+# A CSV with text in it is refused with its place, and leaves nothing.
+objects=$(ls "$MNT/objects" | wc -l)
+printf 'a,b\n1,2\n3,x\n' >"$T/text.csv"
+must_fail "line 3, column 'b': 'x' is not a number" vfs put "$T/text.csv" --name text
+printf 'a,b\n1,2\n3\n' >"$T/ragged.csv"
+must_fail "line 3" vfs put "$T/ragged.csv"
+[ "$(ls "$MNT/objects" | wc -l)" = "$objects" ] || fail "a refused CSV left objects behind"
+[ ! -e "$MNT/names/text" ] || fail "a refused CSV left its name"
 
 # rm, and failures.
 vfs rm raw || fail "rm raw failed"

@@ -1,6 +1,7 @@
 #!/bin/bash
-# enospc: a write past --memory fails with ENOSPC; at close the partial
-# object is discarded (logged, counted, its memory freed) while the other
+# enospc: a write past --memory fails with ENOSPC, and so does a
+# fallocate(2) past it (which reserves memory; EPERM on sealed data, no
+# hole punching); at close the partial object is discarded (logged, counted, its memory freed) while the other
 # objects stay intact and new ones can be written. Once with passthrough
 # (the kernel writes to tmpfs) and once with --no-passthrough (the daemon
 # does).
@@ -57,6 +58,19 @@ run_case()
 	else
 		[ "$(stat_get writes_served "$mnt")" = 0 ] || fail "[$path] the daemon served writes in passthrough mode"
 	fi
+
+	# fallocate(2) reserves memory up front (so a writer through a mapping
+	# fails at once rather than with SIGBUS later), and counts it.
+	fallocate -l 3M "$mnt/names/reserved" || fail "[$path] fallocate of 3 MiB failed"
+	[ "$(stat -c %s "$mnt/names/reserved")" = 3145728 ] || fail "[$path] fallocate did not set the size"
+	wait_sealed "$mnt/names/reserved"
+	[ "$(stat -c %s "$mnt/names/reserved")" = 3145728 ] || fail "[$path] the reserved blob sealed at another size"
+	must_fail "No space left on device" fallocate -l 20M "$mnt/names/toobig"
+	must_fail "Operation not permitted" fallocate -l 4M "$mnt/names/reserved"
+		exec 6>"$mnt/names/holes"
+	must_fail "unsupported" fallocate -p -o 0 -l 4096 "$mnt/names/holes" 6>&-
+	exec 6>&-
+	wait_until "[$path] names/toobig to be discarded" not_exists "$mnt/names/toobig"
 }
 
 run_case "$STATE" "$MNT" passthrough

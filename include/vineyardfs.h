@@ -1,0 +1,116 @@
+/*
+ * libvineyardfs: the C client of a vineyardfs mount. It speaks only to the
+ * mount (files in names/, objects/, blobs/ and the control file
+ * .vineyardfs/ctl), so a process needs nothing but the mount to produce and
+ * consume objects. See libvineyardfs(3).
+ *
+ * Writing: vfs_blob_create gives a writable shared mapping of a new blob;
+ * fill it, vfs_blob_seal it, build objects over sealed blobs with
+ * vfs_create (or vfs_put_tensor / vfs_put_blob in one call), then
+ * vfs_blob_free. Reading: vfs_map maps a blob read-only; the pages are the
+ * producer's pages, nothing is copied.
+ *
+ * Every function returning int returns 0 (or a count) on success and
+ * -errno on failure; vfs_error() then says why in words. A vfs_t is not
+ * thread safe: use one per thread.
+ */
+#ifndef VINEYARDFS_H
+#define VINEYARDFS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define VFS_ID_SIZE 18	/* "o" or "b", 16 hex digits, NUL */
+#define VFS_DIMS_MAX 32 /* dimensions of a Tensor */
+
+typedef struct vfs vfs_t;
+typedef struct vfs_blob vfs_blob_t;
+
+/* A mapping of a sealed blob (vfs_map), or of a Tensor (vfs_get_tensor). */
+struct vfs_map {
+	const void *data; /* NULL when size is 0 */
+	size_t size;
+};
+
+struct vfs_tensor {
+	char value_type[16]; /* "float64", "int32", "bool", ... */
+	size_t ndim;
+	uint64_t shape[VFS_DIMS_MAX];
+	struct vfs_map map; /* the buffer_ blob, C order */
+};
+
+/* Open the mount at path (NULL: $VINEYARDFS_MOUNT, else /vineyard);
+ * -ENOTCONN/-ENOENT when it is not a vineyardfs mount. */
+int vfs_open(const char *path, vfs_t **out);
+void vfs_close(vfs_t *v);
+/* Why the last call on v failed ("" if it did not). Valid until the next. */
+const char *vfs_error(const vfs_t *v);
+/* The mount point v speaks to. */
+const char *vfs_mount_point(const vfs_t *v);
+
+/* A new unsealed blob of size bytes, mapped writable at *data (NULL for 0
+ * bytes). Free with vfs_blob_free. */
+int vfs_blob_create(vfs_t *v, size_t size, vfs_blob_t **out, void **data);
+/* Unmap, close and wait until the blob is sealed; its id ("b…") in id. */
+int vfs_blob_seal(vfs_t *v, vfs_blob_t *b, char id[VFS_ID_SIZE]);
+/* Let go of b: an unsealed blob is discarded; a sealed one lives on only
+ * in the objects made over it since (else it is deleted). */
+void vfs_blob_free(vfs_t *v, vfs_blob_t *b);
+
+/* A member of a new object: name -> an object id "o…" or blob id "b…". */
+struct vfs_member {
+	const char *name;
+	const char *id;
+};
+
+/* Create an object of typename with fields (a JSON object's text, or
+ * NULL) and members, optionally named, mode 0644; its id in id. The
+ * daemon checks the type's rules: -EINVAL with its message otherwise. */
+int vfs_create(vfs_t *v, const char *typename, const char *fields_json, const struct vfs_member *members,
+    size_t nmembers, const char *name, char id[VFS_ID_SIZE]);
+/* A Blob object holding a copy of size bytes at data. */
+int vfs_put_blob(vfs_t *v, const void *data, size_t size, const char *name, char id[VFS_ID_SIZE]);
+/* A Tensor of value_type and shape over a copy of data (the product of
+ * shape items of value_type, C order). */
+int vfs_put_tensor(vfs_t *v, const char *value_type, size_t ndim, const uint64_t *shape, const void *data,
+    const char *name, char id[VFS_ID_SIZE]);
+
+/* The object id a name or an id ("o…") refers to. */
+int vfs_resolve(vfs_t *v, const char *ref, char id[VFS_ID_SIZE]);
+/* Block until name names a sealed object, for at most timeout_ms (< 0: no
+ * limit); -ETIMEDOUT after it, -EINTR on a signal. */
+int vfs_wait(vfs_t *v, const char *name, long timeout_ms, char id[VFS_ID_SIZE]);
+/* The whole metadata tree of an object as JSON text; caller frees. */
+int vfs_meta(vfs_t *v, const char *ref, char **json);
+/* Map a blob read-only: ref is a blob id ("b…") with member NULL, or an
+ * object (name or id) with the path of a blob member below it ("buffer_",
+ * "column/buffer_"). Release with vfs_unmap. */
+int vfs_map(vfs_t *v, const char *ref, const char *member, struct vfs_map *m);
+void vfs_unmap(struct vfs_map *m);
+/* Map a Tensor (by name or id): its type, shape and buffer_. Release with
+ * vfs_unmap(&t->map). */
+int vfs_get_tensor(vfs_t *v, const char *ref, struct vfs_tensor *t);
+
+/* Call fn for each name and the object id it names, in no order; a
+ * non-zero return from fn stops and is returned. */
+int vfs_list(vfs_t *v, int (*fn)(void *arg, const char *name, const char *id), void *arg);
+/* Delete an object (by name or id) with its names and the members no
+ * other object holds; -EBUSY while another object holds it. */
+int vfs_delete(vfs_t *v, const char *ref);
+/* Give an object one more name; take a name away (the object stays). */
+int vfs_name(vfs_t *v, const char *ref, const char *name);
+int vfs_unname(vfs_t *v, const char *name);
+
+/* One raw control request (JSON text); the reply's text in *reply,
+ * caller frees. The return is the reply's errno negated (0 when "ok"). */
+int vfs_request(vfs_t *v, const char *request, char **reply);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,264 @@
+/*
+ * clib_test: libvineyardfs against a real mount (run by tests/fs/clib.sh).
+ *
+ *   clib_test MOUNT DATA_PATH all   every library call, its results and
+ *                                   its errors
+ *   clib_test MOUNT DATA_PATH write a Tensor "from_c" for Python to read
+ *   clib_test MOUNT DATA_PATH read  the Tensor "from_py" Python wrote
+ *
+ * Exits 1 with the line of the first failed check.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "include/vineyardfs.h"
+
+static vfs_t *v;
+
+#define CHECK(cond)                                                                                 \
+	do {                                                                                        \
+		if (!(cond)) {                                                                      \
+			fprintf(stderr, "clib_test:%d: %s failed (last error: %s)\n", __LINE__, #cond, \
+			    v != NULL ? vfs_error(v) : "");                                         \
+			exit(1);                                                                    \
+		}                                                                                   \
+	} while (0)
+
+/* Entries in MOUNT/dir (objects, blobs). */
+static int
+count(const char *mount, const char *dir)
+{
+	char path[4096];
+	struct dirent *de;
+	int n = 0;
+	DIR *d;
+
+	snprintf(path, sizeof path, "%s/%s", mount, dir);
+	CHECK((d = opendir(path)) != NULL);
+	while ((de = readdir(d)) != NULL)
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/* Kilobytes of a line of /proc/self/status. */
+static long
+status_kb(const char *key)
+{
+	char line[256];
+	long kb = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	CHECK(f != NULL);
+	while (fgets(line, sizeof line, f) != NULL)
+		if (strncmp(line, key, strlen(key)) == 0)
+			kb = strtol(line + strlen(key) + 1, NULL, 10);
+	fclose(f);
+	return kb;
+}
+
+static int
+find_name(void *arg, const char *name, const char *id)
+{
+	const char **want = arg;
+
+	if (strcmp(name, want[0]) == 0 && strcmp(id, want[1]) == 0)
+		want[2] = "found";
+	return 0;
+}
+
+static int
+stop_at_first(void *arg, const char *name, const char *id)
+{
+	(void)name;
+	(void)id;
+	++*(int *)arg;
+	return 7;
+}
+
+static void
+test_all(const char *mount, const char *data_path)
+{
+	static const double m[6] = { 1.5, 2, 3, 4, 5, 6.25 };
+	static const uint64_t shape[2] = { 2, 3 };
+	char id[VFS_ID_SIZE], id2[VFS_ID_SIZE], bid[VFS_ID_SIZE], oid[VFS_ID_SIZE], *json, *reply;
+	const char *want[3];
+	struct vfs_tensor t;
+	struct vfs_map map, map2;
+	vfs_t *bad;
+	vfs_blob_t *b;
+	void *p;
+	int objects, blobs, n, i;
+
+	CHECK(vfs_open("/tmp", &bad) == -ENOENT);
+	CHECK(strcmp(vfs_mount_point(v), mount) == 0);
+
+	/* A Tensor, by name and by id, mapped back. */
+	CHECK(vfs_put_tensor(v, "float64", 2, shape, m, "m", id) == 0);
+	CHECK(id[0] == 'o' && strlen(id) == VFS_ID_SIZE - 1);
+	CHECK(vfs_resolve(v, "m", oid) == 0 && strcmp(oid, id) == 0);
+	CHECK(vfs_resolve(v, id, oid) == 0 && strcmp(oid, id) == 0);
+	CHECK(vfs_get_tensor(v, "m", &t) == 0);
+	CHECK(strcmp(t.value_type, "float64") == 0 && t.ndim == 2 && t.shape[0] == 2 && t.shape[1] == 3);
+	CHECK(t.map.size == sizeof m && memcmp(t.map.data, m, sizeof m) == 0);
+	vfs_unmap(&t.map);
+	CHECK(t.map.data == NULL);
+	CHECK(vfs_meta(v, "m", &json) == 0);
+	CHECK(strstr(json, "\"typename\": \"Tensor\"") != NULL || strstr(json, "\"typename\":\"Tensor\"") != NULL);
+	free(json);
+	CHECK(vfs_put_tensor(v, "float64", 2, shape, m, "m", id2) == -EEXIST);
+	CHECK(vfs_put_tensor(v, "complex128", 2, shape, m, NULL, id2) == -EINVAL);
+	CHECK(strstr(vfs_error(v), "complex128") != NULL);
+	CHECK(vfs_get_tensor(v, "nothing", &t) == -ENOENT);
+
+	/* Zero copy: mapping a 32 MiB Tensor and touching it maps the blob's
+	 * shared-memory pages (RssShmem), not page-cache copies (RssFile). */
+	{
+		uint64_t big = 4u << 20;
+		double *a = malloc(big * sizeof *a), sum = 0;
+		long shmem, file;
+		uint64_t k;
+
+		CHECK(a != NULL);
+		for (k = 0; k < big; k++)
+			a[k] = 1;
+		CHECK(vfs_put_tensor(v, "float64", 1, &big, a, "big", id2) == 0);
+		free(a);
+		shmem = status_kb("RssShmem:");
+		file = status_kb("RssFile:");
+		CHECK(vfs_get_tensor(v, "big", &t) == 0);
+		for (k = 0; k < big; k++)
+			sum += ((const double *)t.map.data)[k];
+		CHECK(sum == (double)big);
+		if (strcmp(data_path, "passthrough") == 0)
+			CHECK(status_kb("RssShmem:") - shmem >= 30 * 1024);
+		else
+			CHECK(status_kb("RssFile:") - file >= 30 * 1024);
+		vfs_unmap(&t.map);
+		CHECK(vfs_delete(v, "big") == 0);
+	}
+
+	/* A DataFrame over blobs written in place; one blob in two Tensors. */
+	objects = count(mount, "objects");
+	blobs = count(mount, "blobs");
+	CHECK(vfs_blob_create(v, 4 * sizeof(long long), &b, &p) == 0);
+	for (i = 0; i < 4; i++)
+		((long long *)p)[i] = 10 * i;
+	CHECK(vfs_blob_seal(v, b, bid) == 0);
+	CHECK(bid[0] == 'b');
+	{
+		const struct vfs_member tm = { "buffer_", bid };
+		char ta[VFS_ID_SIZE], tb[VFS_ID_SIZE], df[VFS_ID_SIZE];
+		struct vfs_member cols[2] = { { "a", ta }, { "b", tb } };
+
+		CHECK(vfs_create(v, "Tensor", "{\"value_type_\":\"int64\",\"shape_\":[4]}", &tm, 1, NULL, ta) == 0);
+		CHECK(vfs_create(v, "Tensor", "{\"value_type_\":\"int32\",\"shape_\":[8]}", &tm, 1, NULL, tb) == 0);
+		vfs_blob_free(v, b); /* the Tensors hold the blob now */
+		CHECK(vfs_create(v, "DataFrame", "{\"columns_\":[\"a\",\"b\"]}", cols, 2, "df", df) == -EINVAL);
+		CHECK(strstr(vfs_error(v), "length") != NULL || strstr(vfs_error(v), "rows") != NULL);
+		CHECK(vfs_create(v, "DataFrame", "{\"columns_\":[\"a\"]}", cols, 1, "df", df) == 0);
+		CHECK(vfs_map(v, "df", "a/buffer_", &map) == 0);
+		CHECK(map.size == 32 && ((const long long *)map.data)[3] == 30);
+		CHECK(vfs_map(v, bid, NULL, &map2) == 0);
+		CHECK(map2.size == 32 && memcmp(map.data, map2.data, 32) == 0);
+		vfs_unmap(&map2);
+		/* The column held by the DataFrame cannot go; the other can,
+		 * and the shared blob stays for the first. */
+		CHECK(vfs_delete(v, ta) == -EBUSY);
+		CHECK(vfs_delete(v, tb) == 0);
+		CHECK(((const long long *)map.data)[2] == 20);
+		vfs_unmap(&map);
+		CHECK(count(mount, "blobs") == blobs + 1);
+		CHECK(vfs_delete(v, "df") == 0);
+		vfs_delete(v, ta); /* gone with df, or here */
+		CHECK(vfs_resolve(v, ta, oid) == -ENOENT);
+	}
+	CHECK(count(mount, "objects") == objects);
+	CHECK(count(mount, "blobs") == blobs);
+
+	/* Refusals leave nothing behind; an unsealed blob let go vanishes. */
+	CHECK(vfs_blob_create(v, 16, &b, &p) == 0);
+	vfs_blob_free(v, b);
+	CHECK(vfs_create(v, "Tensor", "{\"value_type_\":\"int64\",\"shape_\":[3]}", NULL, 0, NULL, id2) == -EINVAL);
+	CHECK(vfs_create(v, "Tensor", "{not json", NULL, 0, NULL, id2) == -EINVAL);
+	{
+		const struct vfs_member dangling = { "buffer_", "b0000000000000001" };
+
+		CHECK(vfs_create(v, "Tensor", "{\"value_type_\":\"int8\",\"shape_\":[1]}", &dangling, 1, NULL, id2) ==
+		    -EINVAL);
+	}
+	CHECK(count(mount, "objects") == objects);
+	CHECK(count(mount, "blobs") == blobs);
+	CHECK(vfs_blob_create(v, (size_t)1 << 40, &b, &p) == -ENOSPC);
+	CHECK(count(mount, "objects") == objects);
+
+	/* Blob objects, names, listing, waits, raw requests. */
+	CHECK(vfs_put_blob(v, "hello", 5, "greeting", id2) == 0);
+	CHECK(vfs_map(v, "greeting", "buffer_", &map) == 0);
+	CHECK(map.size == 5 && memcmp(map.data, "hello", 5) == 0);
+	vfs_unmap(&map);
+	CHECK(vfs_put_blob(v, "", 0, NULL, oid) == 0);
+	CHECK(vfs_map(v, oid, "buffer_", &map) == 0 && map.size == 0 && map.data == NULL);
+	CHECK(vfs_delete(v, oid) == 0);
+	CHECK(vfs_name(v, "greeting", "hi") == 0);
+	CHECK(vfs_name(v, "greeting", "hi") == -EEXIST);
+	CHECK(vfs_name(v, "greeting", "a/b") == -EINVAL);
+	want[0] = "hi";
+	want[1] = id2;
+	want[2] = NULL;
+	CHECK(vfs_list(v, find_name, want) == 0 && want[2] != NULL);
+	n = 0;
+	CHECK(vfs_list(v, stop_at_first, &n) == 7 && n == 1);
+	CHECK(vfs_unname(v, "greeting") == 0);
+	CHECK(vfs_resolve(v, "greeting", oid) == -ENOENT);
+	CHECK(vfs_wait(v, "hi", 0, oid) == 0 && strcmp(oid, id2) == 0);
+	CHECK(vfs_wait(v, "nobody", 100, oid) == -ETIMEDOUT);
+	CHECK(vfs_request(v, "{\"op\":\"unname\",\"name\":\"hi\"}", &reply) == 0);
+	CHECK(strcmp(reply, "{\"ok\":true}") == 0);
+	free(reply);
+	CHECK(vfs_request(v, "{\"op\":\"frobnicate\"}", &reply) == -ENOSYS);
+	CHECK(strstr(reply, "\"ok\":false") != NULL);
+	free(reply);
+	CHECK(vfs_delete(v, id2) == 0);
+	CHECK(vfs_delete(v, id2) == -ENOENT);
+	CHECK(vfs_delete(v, "m") == 0);
+	CHECK(count(mount, "objects") == objects - 1);
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc != 4) {
+		fprintf(stderr, "usage: clib_test MOUNT DATA_PATH all|write|read\n");
+		return 2;
+	}
+	CHECK(vfs_open(argv[1], &v) == 0);
+	if (strcmp(argv[3], "all") == 0)
+		test_all(argv[1], argv[2]);
+	else if (strcmp(argv[3], "write") == 0) {
+		static const int32_t x[2][2][3] = { { { 1, 2, 3 }, { 4, 5, 6 } }, { { 7, 8, 9 }, { 10, 11, -12 } } };
+		static const uint64_t shape[3] = { 2, 2, 3 };
+		char id[VFS_ID_SIZE];
+
+		CHECK(vfs_put_tensor(v, "int32", 3, shape, x, "from_c", id) == 0);
+		printf("%s\n", id);
+	} else {
+		struct vfs_tensor t;
+		int i;
+
+		CHECK(vfs_get_tensor(v, "from_py", &t) == 0);
+		CHECK(strcmp(t.value_type, "uint16") == 0 && t.ndim == 2 && t.shape[0] == 3 && t.shape[1] == 4);
+		for (i = 0; i < 12; i++)
+			CHECK(((const uint16_t *)t.map.data)[i] == (uint16_t)(i * 1000));
+		vfs_unmap(&t.map);
+	}
+	vfs_close(v);
+	printf("clib_test %s: ok\n", argv[3]);
+	return 0;
+}
