@@ -3,7 +3,8 @@
  *
  *   clib_test MOUNT DATA_PATH all   every library call, its results and
  *                                   its errors
- *   clib_test MOUNT DATA_PATH write a Tensor "from_c" for Python to read
+ *   clib_test MOUNT DATA_PATH write a Tensor "from_c" and a Sequence
+ *                                   "seq_c" (a Graph, a Scalar) for Python
  *   clib_test MOUNT DATA_PATH read  the Tensor "from_py" Python wrote
  *
  * Exits 1 with the line of the first failed check.
@@ -246,8 +247,21 @@ main(int argc, char **argv)
 		static const uint64_t shape[3] = { 2, 2, 3 };
 		char id[VFS_ID_SIZE];
 
+		static const int64_t offsets[4] = { 0, 2, 3, 3 }, edges[3] = { 1, 2, 0 };
+		const uint64_t no = 4, ne = 3;
+		char off[VFS_ID_SIZE], edg[VFS_ID_SIZE], s[VFS_ID_SIZE], g[VFS_ID_SIZE], seq[VFS_ID_SIZE];
+		struct vfs_member gm[2] = { { "offsets", off }, { "edges", edg } };
+		struct vfs_member sm[2] = { { "__elements_-0", g }, { "__elements_-1", s } };
+
 		CHECK(vfs_put_tensor(v, "int32", 3, shape, x, "from_c", id) == 0);
 		printf("%s\n", id);
+		/* A Graph in CSR and a Sequence of it and a Scalar, for Python. */
+		CHECK(vfs_put_tensor(v, "int64", 1, &no, offsets, NULL, off) == 0);
+		CHECK(vfs_put_tensor(v, "int64", 1, &ne, edges, NULL, edg) == 0);
+		CHECK(vfs_create(v, "Graph", "{\"vertex_num_\":3,\"edge_num_\":4}", gm, 2, NULL, g) == -EINVAL);
+		CHECK(vfs_create(v, "Graph", "{\"vertex_num_\":3,\"edge_num_\":3}", gm, 2, NULL, g) == 0);
+		CHECK(vfs_create(v, "Scalar", "{\"type_\":\"str\",\"value_\":\"from C\"}", NULL, 0, NULL, s) == 0);
+		CHECK(vfs_create(v, "Sequence", "{\"size_\":2}", sm, 2, "seq_c", seq) == 0);
 	} else {
 		struct vfs_tensor t;
 		int i;

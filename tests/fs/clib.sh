@@ -2,7 +2,8 @@
 # shellcheck disable=SC2119 # vfs_mount takes mount options, not our arguments
 # clib: libvineyardfs against a real mount (tests/clib_test.c: every call,
 # its results and its errno values, zero copy by RssShmem), then Tensors
-# across clients: C writes, Python and the CLI read; Python writes, C reads.
+# across clients: C writes a Tensor and a Sequence of a Graph and a Scalar,
+# Python and the CLI read them; Python writes, C reads.
 # shellcheck source=SCRIPTDIR/lib.sh
 . "${TESTS_SRCDIR:-$(dirname "$0")/..}/fs/lib.sh"
 
@@ -20,6 +21,10 @@ a = vfs.get("from_c")
 want = np.array([[[1, 2, 3], [4, 5, 6]], [[7, 8, 9], [10, 11, -12]]], dtype=np.int32)
 assert a.dtype == np.int32 and (a == want).all(), a
 assert vfs.list()["from_c"] == sys.argv[2]
+g, label = vfs.get("seq_c")
+assert label == "from C", label
+assert (g.vertex_num, g.edge_num) == (3, 3), (g.vertex_num, g.edge_num)
+assert list(g.offsets) == [0, 2, 3, 3] and list(g.edges) == [1, 2, 0], (g.offsets, g.edges)
 vfs.put(np.arange(12, dtype=np.uint16).reshape(3, 4) * 1000, name="from_py")
 PYEOF
 "$VINEYARDFS" get --mount "$MNT" -o "$T/c.npy" from_c
