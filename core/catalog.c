@@ -345,6 +345,7 @@ fixed_dir_attr(catalog_t *c, uint64_t ino, struct catalog_attr *a)
 	switch (ino) {
 	case CATALOG_INO_OBJECTS:
 	case CATALOG_INO_NAMES:
+	case CATALOG_INO_STREAMS:
 		a->mode = S_IFDIR | 01777;
 		break;
 	default:
@@ -478,6 +479,8 @@ object_view_attr(catalog_t *c, struct cobject *o, enum id_view view, struct cata
 						    : strlen("../") + ID_STR_LEN;
 		a->sealed = 1;
 		return 0;
+	case ID_VIEW_STREAM:
+		break; /* streams are stream.h's */
 	}
 	return -ENOENT;
 }
@@ -488,7 +491,7 @@ getattr_locked(catalog_t *c, uint64_t ino, struct catalog_attr *a)
 	struct cobject *o;
 	struct cblob *b;
 
-	if (ino >= CATALOG_INO_ROOT && ino <= CATALOG_INO_CONTROL) {
+	if (ino >= CATALOG_INO_ROOT && ino <= CATALOG_INO_LAST_DIR) {
 		fixed_dir_attr(c, ino, a);
 		return 0;
 	}
@@ -510,7 +513,7 @@ catalog_getattr(catalog_t *c, uint64_t ino, struct catalog_attr *a)
 
 	/* The fixed directories never change: no need to wait for a seal's
 	 * commit to answer the getattr the kernel sends after every create. */
-	if (ino >= CATALOG_INO_ROOT && ino <= CATALOG_INO_CONTROL) {
+	if (ino >= CATALOG_INO_ROOT && ino <= CATALOG_INO_LAST_DIR) {
 		fixed_dir_attr(c, ino, a);
 		return 0;
 	}
@@ -565,6 +568,8 @@ lookup_locked(catalog_t *c, uint64_t parent, const char *name, struct catalog_at
 			id = CATALOG_INO_NAMES;
 		else if (strcmp(name, ".vineyardfs") == 0)
 			id = CATALOG_INO_CONTROL;
+		else if (strcmp(name, "streams") == 0)
+			id = CATALOG_INO_STREAMS;
 		else
 			return -ENOENT;
 		fixed_dir_attr(c, id, a);
@@ -584,7 +589,8 @@ lookup_locked(catalog_t *c, uint64_t parent, const char *name, struct catalog_at
 			return -ENOENT;
 		return name_attr(c, n->obj, a);
 	case CATALOG_INO_CONTROL:
-		return -ENOENT;
+	case CATALOG_INO_STREAMS:
+		return -ENOENT; /* the fs layer's */
 	}
 	if (id_is_blob(parent) || id_view_of_ino(parent) != ID_VIEW_OBJECT ||
 	    (o = cat_object_find(c, parent)) == NULL)
@@ -662,7 +668,7 @@ list_name(void *v, void *arg)
 static int
 list_locked(catalog_t *c, uint64_t dir, catalog_list_fn fn, void *arg)
 {
-	static const char *const top[] = { "objects", "blobs", "names", ".vineyardfs" };
+	static const char *const top[] = { "objects", "blobs", "names", ".vineyardfs", "streams" };
 	struct list_ctx lc = { c, fn, arg, 0 };
 	struct catalog_attr a;
 	struct cobject *o;
@@ -671,7 +677,7 @@ list_locked(catalog_t *c, uint64_t dir, catalog_list_fn fn, void *arg)
 
 	switch (dir) {
 	case CATALOG_INO_ROOT:
-		for (i = 0; i < 4; i++) {
+		for (i = 0; i < 5; i++) {
 			fixed_dir_attr(c, CATALOG_INO_OBJECTS + i, &a);
 			if ((rc = fn(arg, top[i], &a)) != 0)
 				return rc;

@@ -29,6 +29,8 @@ enum {
 	CATALOG_INO_BLOBS = 3,
 	CATALOG_INO_NAMES = 4,
 	CATALOG_INO_CONTROL = 5, /* .vineyardfs/, its files are the fs layer's */
+	CATALOG_INO_STREAMS = 6, /* streams/, its entries are stream.h's */
+	CATALOG_INO_LAST_DIR = CATALOG_INO_STREAMS,
 };
 
 #define CATALOG_NAME_MAX 255
@@ -103,6 +105,15 @@ int catalog_data_blob(catalog_t *c, uint64_t ino, uint64_t *blob_id);
  * blob. *fd: a read-write fd on the blob file (caller closes); *blob_id. */
 int catalog_create_blob_object(catalog_t *c, const char *name, uid_t uid, gid_t gid, mode_t mode,
     struct catalog_attr *attr, uint64_t *blob_id, int *fd);
+/* A new unsealed blob that no object holds yet (a stream's chunk), open
+ * for writing by the caller: write it with catalog_write, seal it with
+ * catalog_release(c, id, 1), or drop it with catalog_blob_discard. *fd is
+ * read-write on its file (caller closes). Unsealed, it does not survive a
+ * restart. */
+int catalog_blob_create(catalog_t *c, uid_t uid, gid_t gid, mode_t mode, uint64_t *blob_id, int *fd);
+/* Let go of a blob made by catalog_blob_create: deleted (logged with why)
+ * unless sealed and held by an object. */
+void catalog_blob_discard(catalog_t *c, uint64_t blob_id, const char *why);
 /* Create a composite object, sealed from birth: typename, fields (a JSON
  * object or NULL), members (a JSON object of member name -> "o…"/"b…" id,
  * or NULL), optionally a name, owned by uid/gid with mode. Members must

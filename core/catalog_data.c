@@ -360,6 +360,57 @@ discard(catalog_t *c, struct cblob *b, const char *why)
 	c->discards++;
 }
 
+int
+catalog_blob_create(catalog_t *c, uid_t uid, gid_t gid, mode_t mode, uint64_t *blob_id, int *fd)
+{
+	struct cblob *b = calloc(1, sizeof *b);
+	int rc;
+
+	*fd = -1;
+	if (b == NULL)
+		return -ENOMEM;
+	pthread_mutex_lock(&c->lock);
+	b->id = id_next_blob(&c->gen);
+	b->uid = uid;
+	b->gid = gid;
+	b->mode = mode & 07777;
+	b->ctime_ns = b->mtime_ns = util_now_ns();
+	if ((rc = store_blob_create(c->store, b->id, fd)) == 0 && (rc = hmap_insert(&c->blobs, b->id, b)) != 0) {
+		store_blob_remove(c->store, b->id);
+		close(*fd);
+		*fd = -1;
+	}
+	if (rc == 0) {
+		b->opens = b->writers = 1;
+		c->nunsealed++;
+		c->creates++;
+		*blob_id = b->id;
+		b = NULL;
+	}
+	pthread_mutex_unlock(&c->lock);
+	free(b);
+	return rc;
+}
+
+void
+catalog_blob_discard(catalog_t *c, uint64_t blob_id, const char *why)
+{
+	struct cblob *b;
+
+	pthread_mutex_lock(&c->lock);
+	if ((b = cat_blob_find(c, blob_id)) != NULL) {
+		if (!b->deleted && b->refs == 0)
+			discard(c, b, why);
+		if (b->writers > 0)
+			b->writers--;
+		if (b->opens > 0)
+			b->opens--;
+		blob_maybe_free(c, b);
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+
 /* The rows a seal writes, copied so that they can be written after the
  * catalog lock is dropped: the next create need not wait for the commit. */
 struct seal_job {
@@ -675,7 +726,7 @@ catalog_unlink(catalog_t *c, uint64_t parent, const char *name, uid_t uid)
 	int rc;
 
 	pthread_mutex_lock(&c->lock);
-	if (parent > CATALOG_INO_CONTROL && !id_is_blob(parent) && id_view_of_ino(parent) == ID_VIEW_OBJECT) {
+	if (parent > CATALOG_INO_LAST_DIR && !id_is_blob(parent) && id_view_of_ino(parent) == ID_VIEW_OBJECT) {
 		/* An entry of an object's directory: rm -r at work. */
 		rc = (o = cat_object_find(c, parent)) == NULL ? -ENOENT : cat_entry_unlink(o, name, uid);
 		goto out;

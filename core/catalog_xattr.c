@@ -61,7 +61,7 @@ xattr_object(catalog_t *c, uint64_t ino)
 {
 	enum id_view v;
 
-	if (id_is_blob(ino) || ino <= CATALOG_INO_CONTROL)
+	if (id_is_blob(ino) || ino <= CATALOG_INO_LAST_DIR)
 		return NULL;
 	v = id_view_of_ino(ino);
 	if (v != ID_VIEW_OBJECT && v != ID_VIEW_DATA)

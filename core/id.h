@@ -35,6 +35,7 @@ enum id_view {
 	ID_VIEW_META = 2,   /* objects/o<id>/meta.json */
 	ID_VIEW_NAME_LINK = 3,	 /* names/<n> of a composite object: a symlink */
 	ID_VIEW_MEMBER_LINK = 4, /* a sub-object member: a symlink */
+	ID_VIEW_STREAM = 5,	 /* streams/<name>, over a sequence number */
 };
 
 struct id_gen {

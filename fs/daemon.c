@@ -265,6 +265,7 @@ hook_blob_freed(void *arg, uint64_t blob_id)
 {
 	(void)arg;
 	pt_blob_freed(blob_id);
+	park_kick(); /* a stream writer may be waiting for memory */
 }
 
 static void
@@ -378,6 +379,10 @@ daemon_mount_main(int argc, char **argv)
 		goto out;
 	}
 	fs.start_ns = util_now_ns();
+	if ((rc = streams_create(fs.cat, &fs.streams)) != 0) {
+		log_error("cannot set up streams: %s", strerror(-rc));
+		goto out;
+	}
 
 	snprintf(opts, sizeof opts, "-ofsname=vineyardfs,subtype=vineyardfs%s%s%s",
 	    geteuid() == 0 ? ",allow_other,default_permissions" : ",default_permissions",
@@ -452,6 +457,7 @@ out:
 		fuse_session_destroy(fs.se);
 	}
 	fuse_opt_free_args(&args);
+	streams_destroy(fs.streams);
 	catalog_close(fs.cat);
 	if (lock_fd >= 0)
 		close(lock_fd);

@@ -80,6 +80,8 @@ dir_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if ((rc = dh_add(d, ".", &self)) == 0 && (rc = dh_add(d, "..", &self)) == 0) {
 		if (ino == CATALOG_INO_CONTROL)
 			rc = control_list(dh_add, d);
+		else if (ino == CATALOG_INO_STREAMS)
+			rc = stream_list(dh_add, d);
 		else
 			rc = catalog_list(fs.cat, ino, dh_add, d);
 	}
@@ -167,7 +169,10 @@ dir_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 void
 dir_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	fuse_reply_err(req, -catalog_unlink(fs.cat, parent, name, fuse_req_ctx(req)->uid));
+	if (parent == CATALOG_INO_STREAMS)
+		stream_unlink(req, name);
+	else
+		fuse_reply_err(req, -catalog_unlink(fs.cat, parent, name, fuse_req_ctx(req)->uid));
 }
 
 void

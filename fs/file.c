@@ -19,8 +19,8 @@
 #include "fs/fs.h"
 #include "fs/passthrough.h"
 
-static struct fh *
-fh_new(int kind)
+struct fh *
+file_handle_new(int kind)
 {
 	struct fh *h = calloc(1, sizeof *h);
 
@@ -42,14 +42,22 @@ fh_destroy(void *obj)
 		close(h->fd);
 	if (h->kind == FH_DATA && h->opened)
 		catalog_release(fs.cat, h->blob_id, h->writable);
+	if (h->kind == FH_STREAM)
+		stream_closed(h);
 	control_ctl_free(h->ctl);
 	free(h->text);
 	free(h);
 }
 
+void
+file_handle_free(struct fh *h)
+{
+	fh_destroy(h);
+}
+
 /* Give h a handle number in fi->fh; on failure h is destroyed. */
-static int
-fh_register(struct fh *h, struct fuse_file_info *fi)
+int
+file_handle_register(struct fh *h, struct fuse_file_info *fi)
 {
 	uint64_t n = handle_add(h, fh_destroy);
 
@@ -98,7 +106,7 @@ reply_data_open(fuse_req_t req, struct fh *h, struct fuse_file_info *fi, const s
 		fuse_reply_err(req, -backing);
 		return;
 	}
-	if ((rc = fh_register(h, fi)) != 0) {
+	if ((rc = file_handle_register(h, fi)) != 0) {
 		fuse_reply_err(req, -rc);
 		return;
 	}
@@ -121,6 +129,10 @@ file_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, st
 	struct fh *h;
 	int rc;
 
+	if (parent == CATALOG_INO_STREAMS) {
+		stream_create(req, name, mode, fi);
+		return;
+	}
 	if (parent != CATALOG_INO_NAMES) {
 		fuse_reply_err(req, EPERM); /* objects are born in names/ */
 		return;
@@ -129,7 +141,7 @@ file_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, st
 		fuse_reply_err(req, EPERM);
 		return;
 	}
-	if ((h = fh_new(FH_DATA)) == NULL) {
+	if ((h = file_handle_new(FH_DATA)) == NULL) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
@@ -182,16 +194,20 @@ file_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct fh *h;
 	int rc;
 
+	if (streams_is(ino)) {
+		stream_open(req, ino, fi);
+		return;
+	}
 	if (ino == FS_INO_CTL) {
 		const struct fuse_ctx *ctx = fuse_req_ctx(req);
 
-		if ((h = fh_new(FH_CTL)) == NULL || (h->ctl = control_ctl_open(ctx->uid, ctx->gid)) == NULL) {
+		if ((h = file_handle_new(FH_CTL)) == NULL || (h->ctl = control_ctl_open(ctx->uid, ctx->gid)) == NULL) {
 			if (h != NULL)
 				fh_destroy(h);
 			fuse_reply_err(req, ENOMEM);
 			return;
 		}
-		if ((rc = fh_register(h, fi)) != 0) {
+		if ((rc = file_handle_register(h, fi)) != 0) {
 			fuse_reply_err(req, -rc);
 			return;
 		}
@@ -201,13 +217,13 @@ file_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			handle_release(fi->fh);
 		return;
 	}
-	if (control_is(ino) || (!id_is_blob(ino) && ino > CATALOG_INO_CONTROL &&
+	if (control_is(ino) || (!id_is_blob(ino) && ino > CATALOG_INO_LAST_DIR &&
 				   id_view_of_ino(ino) == ID_VIEW_META)) {
 		if (writable || (fi->flags & O_TRUNC)) {
 			fuse_reply_err(req, EPERM);
 			return;
 		}
-		if ((h = fh_new(FH_TEXT)) == NULL) {
+		if ((h = file_handle_new(FH_TEXT)) == NULL) {
 			fuse_reply_err(req, ENOMEM);
 			return;
 		}
@@ -218,7 +234,7 @@ file_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			fuse_reply_err(req, -rc);
 			return;
 		}
-		if ((rc = fh_register(h, fi)) != 0) {
+		if ((rc = file_handle_register(h, fi)) != 0) {
 			fuse_reply_err(req, -rc);
 			return;
 		}
@@ -228,7 +244,7 @@ file_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			handle_release(fi->fh);
 		return;
 	}
-	if ((h = fh_new(FH_DATA)) == NULL) {
+	if ((h = file_handle_new(FH_DATA)) == NULL) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
@@ -273,6 +289,9 @@ file_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_fi
 		 * may come later, and the handle is put then. */
 		control_ctl_read(req, fi->fh, h->ctl, size);
 		return;
+	} else if (h->kind == FH_STREAM) {
+		stream_read(req, fi->fh, h, size, off); /* maybe later; puts */
+		return;
 	} else {
 		atomic_fetch_add(&fs.n.reads, 1);
 		atomic_fetch_add(&fs.n.read_bytes, size);
@@ -291,6 +310,10 @@ file_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t o
 	ssize_t n;
 
 	(void)ino;
+	if (h != NULL && h->kind == FH_STREAM) {
+		stream_write(req, fi->fh, h, buf, size, off); /* maybe later; puts */
+		return;
+	}
 	if (h != NULL && h->kind == FH_CTL) {
 		n = control_ctl_write(h->ctl, buf, size);
 		if (n < 0)
@@ -319,7 +342,13 @@ out:
 void
 file_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	(void)ino, (void)fi;
+	struct fh *h = handle_get(fi->fh);
+
+	(void)ino;
+	if (h != NULL && h->kind == FH_STREAM)
+		stream_flush(req, h);
+	if (h != NULL)
+		handle_put(fi->fh);
 	fuse_reply_err(req, 0);
 }
 

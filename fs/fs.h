@@ -14,6 +14,7 @@
 #include <fuse_lowlevel.h>
 
 #include "core/catalog.h"
+#include "core/stream.h"
 
 /* Fixed inodes of .vineyardfs/ (below 256, clear of every id). */
 enum {
@@ -35,6 +36,7 @@ struct fs_counters {
 
 struct fs_state {
 	catalog_t *cat;
+	streams_t *streams;
 	struct fuse_session *se;
 	int64_t start_ns; /* the control files' times */
 	struct fs_counters n;
@@ -48,6 +50,7 @@ struct fh {
 #define FH_DATA 0 /* a blob's bytes */
 #define FH_TEXT 1 /* a generated file, rendered at open */
 #define FH_CTL 2  /* .vineyardfs/ctl: a request and its reply */
+#define FH_STREAM 3 /* streams/<name>: its writer or a reader */
 	uint64_t blob_id; /* FH_DATA */
 	int fd;		  /* FH_DATA: the blob file */
 	int opened;	  /* FH_DATA: counted by catalog_open_data */
@@ -55,6 +58,8 @@ struct fh {
 	char *text; /* FH_TEXT */
 	size_t len;
 	struct ctl *ctl; /* FH_CTL */
+	uint64_t stream_ino; /* FH_STREAM */
+	int died;	     /* FH_STREAM writer: how the last flusher was exiting */
 };
 
 /* Handles by number (handle.c): what fi->fh holds. */
@@ -97,6 +102,29 @@ void file_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void file_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len, struct fuse_file_info *fi);
 void file_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
 void file_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+
+/* Handles of open files (file.c), for stream.c. */
+struct fh *file_handle_new(int kind);
+/* Give h a number in fi->fh; on failure h is freed. */
+int file_handle_register(struct fh *h, struct fuse_file_info *fi);
+void file_handle_free(struct fh *h);
+
+/* streams/ (stream.c): the kernel-facing side of core/stream.h. */
+void stream_lookup(fuse_req_t req, const char *name);
+int stream_getattr(fuse_ino_t ino, struct stat *st);
+int stream_list(catalog_list_fn fn, void *arg);
+void stream_create(fuse_req_t req, const char *name, mode_t mode, struct fuse_file_info *fi);
+void stream_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+/* Read and write answer (maybe later) and put handle fh. */
+void stream_read(fuse_req_t req, uint64_t fh, struct fh *h, size_t size, off_t off);
+void stream_write(fuse_req_t req, uint64_t fh, struct fh *h, const char *buf, size_t size, off_t off);
+void stream_flush(fuse_req_t req, struct fh *h);
+/* The handle's last user is gone: the writer's close, or a reader's. */
+void stream_closed(struct fh *h);
+void stream_unlink(fuse_req_t req, const char *name);
+/* Value or NUL-separated names into buf; length or -errno. */
+int stream_xattr_get(fuse_ino_t ino, const char *name, char *buf, size_t len);
+int stream_xattr_list(fuse_ino_t ino, char *buf, size_t len);
 
 /* Extended attribute requests (xattr.c). */
 void xattr_get(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);

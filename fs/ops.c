@@ -100,6 +100,10 @@ op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct catalog_attr a;
 	int rc;
 
+	if (parent == CATALOG_INO_STREAMS) {
+		stream_lookup(req, name);
+		return;
+	}
 	if (parent == CATALOG_INO_CONTROL) {
 		rc = control_lookup(name, &e);
 		if (rc != 0)
@@ -131,6 +135,13 @@ op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int rc;
 
 	(void)fi;
+	if (streams_is(ino)) {
+		if ((rc = stream_getattr(ino, &st)) != 0)
+			fuse_reply_err(req, -rc);
+		else
+			fuse_reply_attr(req, &st, FS_TTL_NONE);
+		return;
+	}
 	if (control_is(ino)) {
 		if ((rc = control_getattr(ino, &st)) != 0)
 			fuse_reply_err(req, -rc);
@@ -159,11 +170,26 @@ op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, struct
 
 		control_getattr(ino, &st);
 		fuse_reply_attr(req, &st, FS_TTL_NONE);
-		return;
+		goto out;
 	}
-	if (control_is(ino) || ino <= CATALOG_INO_CONTROL) {
+	if (streams_is(ino)) {
+		/* "> streams/s" truncates an empty stream: nothing to do;
+		 * anything else would rewrite what readers may have read. */
+		struct stat st;
+
+		if ((rc = stream_getattr(ino, &st)) != 0)
+			fuse_reply_err(req, -rc);
+		else if ((to_set & ~(FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
+				       FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW)) != 0 ||
+			 ((to_set & FUSE_SET_ATTR_SIZE) && attr->st_size != st.st_size))
+			fuse_reply_err(req, EPERM);
+		else
+			fuse_reply_attr(req, &st, FS_TTL_NONE);
+		goto out;
+	}
+	if (control_is(ino) || ino <= CATALOG_INO_LAST_DIR) {
 		fuse_reply_err(req, EPERM);
-		return;
+		goto out;
 	}
 	if (to_set & FUSE_SET_ATTR_SIZE)
 		size = attr->st_size;
@@ -179,12 +205,13 @@ op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, struct
 		mtime = (int64_t)attr->st_mtim.tv_sec * 1000000000 + attr->st_mtim.tv_nsec;
 	rc = catalog_setattr(fs.cat, ino, h != NULL && h->kind == FH_DATA ? h->fd : -1, size, mode, uid,
 	    gid, mtime, &a);
-	if (h != NULL)
-		handle_put(fi->fh);
 	if (rc != 0)
 		fuse_reply_err(req, -rc);
 	else
 		reply_attr(req, &a);
+out:
+	if (h != NULL)
+		handle_put(fi->fh);
 }
 
 static void

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/id.h"
 #include "fs/fs.h"
 
 static void
@@ -25,7 +26,18 @@ xattr_get(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
 	char *value = NULL;
 	size_t len = 0;
-	int rc = control_is(ino) ? -ENODATA : catalog_xattr_get(fs.cat, ino, name, &value, &len);
+	int rc;
+
+	if (streams_is(ino)) {
+		char buf[256];
+
+		if ((rc = stream_xattr_get(ino, name, buf, sizeof buf)) < 0)
+			fuse_reply_err(req, -rc);
+		else
+			reply_sized(req, buf, (size_t)rc, size);
+		return;
+	}
+	rc = control_is(ino) ? -ENODATA : catalog_xattr_get(fs.cat, ino, name, &value, &len);
 
 	if (rc != 0)
 		fuse_reply_err(req, -rc);
@@ -39,7 +51,18 @@ xattr_list(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
 	char *names = NULL;
 	size_t len = 0;
-	int rc = control_is(ino) ? 0 : catalog_xattr_list(fs.cat, ino, &names, &len);
+	int rc;
+
+	if (streams_is(ino)) {
+		char buf[256];
+
+		if ((rc = stream_xattr_list(ino, buf, sizeof buf)) < 0)
+			fuse_reply_err(req, -rc);
+		else
+			reply_sized(req, buf, (size_t)rc, size);
+		return;
+	}
+	rc = control_is(ino) ? 0 : catalog_xattr_list(fs.cat, ino, &names, &len);
 
 	if (rc != 0)
 		fuse_reply_err(req, -rc);
@@ -51,7 +74,7 @@ xattr_list(fuse_req_t req, fuse_ino_t ino, size_t size)
 void
 xattr_set(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size, int flags)
 {
-	int rc = control_is(ino) ? -ENOTSUP : catalog_xattr_set(fs.cat, ino, name, value, size, flags);
+	int rc = control_is(ino) || streams_is(ino) ? -ENOTSUP : catalog_xattr_set(fs.cat, ino, name, value, size, flags);
 
 	fuse_reply_err(req, -rc);
 }
@@ -59,7 +82,7 @@ xattr_set(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, s
 void
 xattr_remove(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
-	int rc = control_is(ino) ? -ENOTSUP : catalog_xattr_remove(fs.cat, ino, name);
+	int rc = control_is(ino) || streams_is(ino) ? -ENOTSUP : catalog_xattr_remove(fs.cat, ino, name);
 
 	fuse_reply_err(req, -rc);
 }

@@ -502,7 +502,8 @@ START_TEST(test_listings)
 	id_format(b.bid, bb);
 
 	list(CATALOG_INO_ROOT, &l);
-	ck_assert_int_eq(l.n, 4);
+	ck_assert_int_eq(l.n, 5);
+	ck_assert_uint_eq(listed(&l, "streams")->ino, CATALOG_INO_STREAMS);
 	ck_assert_uint_eq(listed(&l, "objects")->ino, CATALOG_INO_OBJECTS);
 	ck_assert_uint_eq(listed(&l, "blobs")->ino, CATALOG_INO_BLOBS);
 	ck_assert_uint_eq(listed(&l, "names")->ino, CATALOG_INO_NAMES);

@@ -1,0 +1,95 @@
+/*
+ * stream: byte streams, the pipes of a pipeline. One writer appends, any
+ * number of readers read from the start at their own pace while it
+ * writes; the bytes live in shared-memory chunks (blobs of STREAM_CHUNK
+ * bytes, reserved as they are started, so they count against the memory
+ * limit). When the writer closes, the chunks are sealed and become the
+ * members of an ordinary object of typename ByteStream (named after the
+ * stream when that name is free); when it dies, the stream is failed and
+ * its readers get EIO after the bytes written.
+ *
+ * A stream's states: pending (looked up or opened by readers, no writer
+ * yet), open (a writer), complete, failed. Streams live in memory: a
+ * restart keeps complete streams as their objects only, and discards the
+ * chunks of unfinished ones (they were never sealed).
+ *
+ * Inode numbers: the stream view of id.h over a sequence number.
+ * Locks: the streams lock is taken before the catalog's, never after.
+ */
+#ifndef VFS_STREAM_H
+#define VFS_STREAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "catalog.h"
+
+#define STREAM_CHUNK (16u << 20) /* bytes per chunk blob */
+
+typedef struct streams streams_t;
+
+enum stream_state {
+	STREAM_PENDING,
+	STREAM_OPEN,
+	STREAM_COMPLETE,
+	STREAM_FAILED,
+};
+
+struct stream_attr {
+	uint64_t ino;
+	enum stream_state state;
+	uint64_t size; /* bytes written so far */
+	unsigned chunks;
+	uid_t uid;
+	gid_t gid;
+	mode_t mode; /* permission bits */
+	int64_t mtime_ns, ctime_ns;
+	uint64_t object_id; /* once complete */
+	unsigned readers;   /* open for reading now */
+	char error[160];    /* why it failed */
+};
+
+int streams_create(catalog_t *c, streams_t **out);
+/* At exit: unfinished streams' chunks stay unsealed (discarded at the
+ * next start); memory is freed. */
+void streams_destroy(streams_t *s);
+
+/* Is ino a stream's? */
+int streams_is(uint64_t ino);
+/* The state name: "pending", "open", "complete", "failed". */
+const char *streams_state_name(enum stream_state st);
+
+/* Look name up; with create, a missing one is made pending (so readers
+ * can open it before its writer). */
+int streams_lookup(streams_t *s, const char *name, int create, struct stream_attr *a);
+int streams_getattr(streams_t *s, uint64_t ino, struct stream_attr *a);
+/* Every stream with a writer, readers, or data (not the idle pending
+ * ones), calling fn; a non-zero return stops and is returned. */
+int streams_list(streams_t *s, int (*fn)(void *arg, const char *name, const struct stream_attr *a), void *arg);
+
+/* Become the writer of stream ino (from streams_lookup): EBUSY while
+ * another writes, EPERM once complete or failed. */
+int streams_open_write(streams_t *s, uint64_t ino, uid_t uid, gid_t gid, mode_t mode, struct stream_attr *a);
+/* The writer is gone: why NULL completes the stream (its object is made),
+ * else it fails with why. */
+void streams_close_write(streams_t *s, uint64_t ino, const char *why);
+/* Append: off must be the stream's size (EINVAL otherwise). Bytes
+ * written, or -ENOSPC with nothing written when no memory is left for a
+ * new chunk (the caller may wait and retry). */
+ssize_t streams_write(streams_t *s, uint64_t ino, const void *buf, size_t size, off_t off);
+
+/* A reader opens and closes; an open keeps the stream's memory alive. */
+int streams_open_read(streams_t *s, uint64_t ino);
+void streams_close_read(streams_t *s, uint64_t ino);
+/* Where the bytes at off are: 1 with *fd (valid while the caller's open
+ * lasts), *fdoff and *len (1 to size bytes); 0 at the end of a complete
+ * stream; -EAGAIN while the writer may still add them (or none has come);
+ * -EIO past the bytes of a failed stream. */
+int streams_read(streams_t *s, uint64_t ino, off_t off, size_t size, int *fd, off_t *fdoff, size_t *len);
+
+/* Remove name: its object too once complete (as a delete by uid would),
+ * its chunks if unfinished. EBUSY while a writer has it open. */
+int streams_unlink(streams_t *s, const char *name, uid_t uid);
+
+#endif

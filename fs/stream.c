@@ -1,0 +1,442 @@
+/*
+ * stream: the files of streams/ (core/stream.h does the work). Stream
+ * files are direct I/O and served here: reads past what is written are
+ * parked (park.c) until the writer adds bytes or closes; a write that
+ * finds no memory for a new chunk is parked until memory frees, or fails
+ * with ENOSPC after STREAM_WAIT_MS. A writer that dies (killed, or exits
+ * with a non-zero status) without closing fails the stream: FLUSH comes
+ * from the exiting process, whose /proc entry then shows PF_EXITING and
+ * its exit code.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/id.h"
+#include "core/log.h"
+#include "fs/fs.h"
+
+#define STREAM_WAIT_MS 30000 /* a writer waits this long for memory */
+#define PF_EXITING 0x00000004 /* include/linux/sched.h */
+
+static void
+stream_to_stat(const struct stream_attr *a, struct stat *st)
+{
+	memset(st, 0, sizeof *st);
+	st->st_ino = a->ino;
+	st->st_mode = S_IFREG | a->mode;
+	st->st_nlink = 1;
+	st->st_uid = a->uid;
+	st->st_gid = a->gid;
+	st->st_size = (off_t)a->size;
+	st->st_blksize = 4096;
+	st->st_blocks = (blkcnt_t)((a->size + 511) / 512);
+	st->st_mtim.tv_sec = a->mtime_ns / 1000000000;
+	st->st_mtim.tv_nsec = a->mtime_ns % 1000000000;
+	st->st_ctim.tv_sec = a->ctime_ns / 1000000000;
+	st->st_ctim.tv_nsec = a->ctime_ns % 1000000000;
+	st->st_atim = st->st_mtim;
+}
+
+/* An entry the kernel must look up again each time: streams come, grow
+ * and change state. */
+static void
+stream_entry(const struct stream_attr *a, struct fuse_entry_param *e)
+{
+	memset(e, 0, sizeof *e);
+	e->ino = a->ino;
+	stream_to_stat(a, &e->attr);
+}
+
+void
+stream_lookup(fuse_req_t req, const char *name)
+{
+	struct fuse_entry_param e;
+	struct stream_attr a;
+	int rc;
+
+	/* A name read before its writer comes is a pending stream. */
+	if ((rc = streams_lookup(fs.streams, name, 1, &a)) != 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	stream_entry(&a, &e);
+	fuse_reply_entry(req, &e);
+}
+
+int
+stream_getattr(fuse_ino_t ino, struct stat *st)
+{
+	struct stream_attr a;
+	int rc;
+
+	if ((rc = streams_getattr(fs.streams, ino, &a)) == 0)
+		stream_to_stat(&a, st);
+	return rc;
+}
+
+struct list_ctx {
+	catalog_list_fn fn;
+	void *arg;
+};
+
+static int
+list_one(void *arg, const char *name, const struct stream_attr *sa)
+{
+	struct list_ctx *lc = arg;
+	struct catalog_attr a;
+
+	memset(&a, 0, sizeof a);
+	a.ino = sa->ino;
+	a.mode = S_IFREG | sa->mode;
+	a.uid = sa->uid;
+	a.gid = sa->gid;
+	a.size = sa->size;
+	a.nlink = 1;
+	a.mtime_ns = sa->mtime_ns;
+	a.ctime_ns = sa->ctime_ns;
+	return lc->fn(lc->arg, name, &a);
+}
+
+int
+stream_list(catalog_list_fn fn, void *arg)
+{
+	struct list_ctx lc = { fn, arg };
+
+	return streams_list(fs.streams, list_one, &lc);
+}
+
+/* Open ino for h's direction and reply (entry e for a create). */
+static void
+open_reply(fuse_req_t req, struct fh *h, uint64_t ino, struct fuse_file_info *fi, const struct fuse_entry_param *e)
+{
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct stream_attr a;
+	int rc;
+
+	h->stream_ino = ino;
+	if (h->writable)
+		rc = streams_open_write(fs.streams, ino, ctx->uid, ctx->gid, e != NULL ? e->attr.st_mode : 0644, &a);
+	else
+		rc = streams_open_read(fs.streams, ino);
+	if (rc != 0) {
+		file_handle_free(h);
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	h->opened = 1;
+	if ((rc = file_handle_register(h, fi)) != 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	fi->direct_io = 1; /* no page cache: it grows under the readers */
+	fi->nonseekable = 0;
+	if (e != NULL) {
+		struct fuse_entry_param e2 = *e;
+
+		stream_to_stat(&a, &e2.attr);
+		if (fuse_reply_create(req, &e2, fi) != 0)
+			handle_release(fi->fh);
+	} else if (fuse_reply_open(req, fi) != 0)
+		handle_release(fi->fh);
+}
+
+void
+stream_create(fuse_req_t req, const char *name, mode_t mode, struct fuse_file_info *fi)
+{
+	struct fuse_entry_param e;
+	struct stream_attr a;
+	struct fh *h;
+	int rc;
+
+	if (!S_ISREG(mode)) {
+		fuse_reply_err(req, EPERM);
+		return;
+	}
+	if ((rc = streams_lookup(fs.streams, name, 1, &a)) != 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	if ((h = file_handle_new(FH_STREAM)) == NULL) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	h->writable = 1;
+	stream_entry(&a, &e);
+	e.attr.st_mode = mode & 07777;
+	open_reply(req, h, a.ino, fi, &e);
+}
+
+void
+stream_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	int acc = fi->flags & O_ACCMODE;
+	struct fh *h;
+
+	if (acc == O_RDWR) {
+		fuse_reply_err(req, EINVAL); /* a writer or a reader, not both */
+		return;
+	}
+	if ((h = file_handle_new(FH_STREAM)) == NULL) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	h->writable = acc == O_WRONLY;
+	open_reply(req, h, ino, fi, NULL);
+}
+
+/* A read waiting for bytes (park_fn). */
+struct read_wait {
+	uint64_t fh;
+	uint64_t ino;
+	off_t off;
+	size_t size;
+};
+
+/* Answer a read if its bytes (or the end) are there; 0 if not yet. */
+static int
+read_answer(fuse_req_t req, uint64_t ino, off_t off, size_t size)
+{
+	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
+	size_t len;
+	off_t at;
+	int fd, rc = streams_read(fs.streams, ino, off, size, &fd, &at, &len);
+
+	if (rc == -EAGAIN)
+		return 0;
+	if (rc < 0)
+		fuse_reply_err(req, -rc);
+	else if (rc == 0)
+		fuse_reply_buf(req, NULL, 0);
+	else {
+		bv.buf[0].size = len;
+		bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+		bv.buf[0].fd = fd;
+		bv.buf[0].pos = at;
+		fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
+	}
+	return 1;
+}
+
+static int
+read_check(void *arg, fuse_req_t req, enum park_why why)
+{
+	struct read_wait *w = arg;
+
+	if (why != PARK_INTERRUPTED && read_answer(req, w->ino, w->off, w->size) == 0)
+		return 0;
+	handle_put(w->fh);
+	free(w);
+	return 1;
+}
+
+void
+stream_read(fuse_req_t req, uint64_t fh, struct fh *h, size_t size, off_t off)
+{
+	struct read_wait *w;
+	int rc;
+
+	if (h->writable) {
+		fuse_reply_err(req, EBADF);
+	} else if (read_answer(req, h->stream_ino, off, size) == 0) {
+		if ((w = malloc(sizeof *w)) == NULL) {
+			fuse_reply_err(req, ENOMEM);
+		} else {
+			*w = (struct read_wait){ fh, h->stream_ino, off, size };
+			if ((rc = park_add(req, read_check, w, -1)) == 0)
+				return; /* the handle is put when answered */
+			free(w);
+			fuse_reply_err(req, -rc);
+		}
+	}
+	handle_put(fh);
+}
+
+/* A write waiting for memory (park_fn); it owns a copy of the bytes. */
+struct write_wait {
+	uint64_t fh;
+	uint64_t ino;
+	off_t off;
+	size_t size;
+	char data[];
+};
+
+static int
+write_check(void *arg, fuse_req_t req, enum park_why why)
+{
+	struct write_wait *w = arg;
+	ssize_t n = -ENOSPC;
+
+	if (why == PARK_CHANGED) {
+		if ((n = streams_write(fs.streams, w->ino, w->data, w->size, w->off)) == -ENOSPC)
+			return 0;
+	}
+	if (why == PARK_TIMEOUT)
+		log_warn("a stream writer waited %d ms for memory: ENOSPC", STREAM_WAIT_MS);
+	if (why != PARK_INTERRUPTED) {
+		if (n < 0)
+			fuse_reply_err(req, (int)-n);
+		else
+			fuse_reply_write(req, (size_t)n);
+		if (n > 0)
+			park_kick(); /* readers */
+	}
+	handle_put(w->fh);
+	free(w);
+	return 1;
+}
+
+void
+stream_write(fuse_req_t req, uint64_t fh, struct fh *h, const char *buf, size_t size, off_t off)
+{
+	struct write_wait *w;
+	ssize_t n;
+	int rc;
+
+	if (!h->writable) {
+		fuse_reply_err(req, EBADF);
+		handle_put(fh);
+		return;
+	}
+	n = streams_write(fs.streams, h->stream_ino, buf, size, off);
+	if (n == -ENOSPC) {
+		/* Backpressure: wait for memory, with the bytes copied. */
+		if ((w = malloc(sizeof *w + size)) == NULL)
+			n = -ENOMEM;
+		else {
+			w->fh = fh;
+			w->ino = h->stream_ino;
+			w->off = off;
+			w->size = size;
+			memcpy(w->data, buf, size);
+			if ((rc = park_add(req, write_check, w, STREAM_WAIT_MS)) == 0)
+				return;
+			free(w);
+			n = rc;
+		}
+	}
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else {
+		fuse_reply_write(req, (size_t)n);
+		park_kick(); /* readers waiting for these bytes */
+	}
+	handle_put(fh);
+}
+
+/* How process pid is ending: 0 if it is not (a close), else its exit
+ * code as wait(2) reports it (a signal in the low bits). */
+static int
+exiting_status(pid_t pid)
+{
+	char path[64], buf[4096], *p, *save = NULL;
+	unsigned long flags = 0;
+	long code = 0;
+	FILE *f;
+	int field;
+
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return 0;
+	p = fgets(buf, sizeof buf, f);
+	fclose(f);
+	/* After the command name in parentheses: state is field 3, flags 9,
+	 * exit_code 52. */
+	if (p == NULL || (p = strrchr(buf, ')')) == NULL)
+		return 0;
+	for (field = 3, p = strtok_r(p + 1, " ", &save); p != NULL; field++, p = strtok_r(NULL, " ", &save)) {
+		if (field == 9)
+			flags = strtoul(p, NULL, 10);
+		else if (field == 52)
+			code = strtol(p, NULL, 10);
+	}
+	return (flags & PF_EXITING) ? (int)code : 0;
+}
+
+void
+stream_flush(fuse_req_t req, struct fh *h)
+{
+	if (h->writable)
+		h->died = exiting_status(fuse_req_ctx(req)->pid);
+}
+
+void
+stream_closed(struct fh *h)
+{
+	char why[96];
+
+	if (!h->opened)
+		return;
+	if (!h->writable)
+		streams_close_read(fs.streams, h->stream_ino);
+	else {
+		if ((h->died & 0x7f) != 0)
+			snprintf(why, sizeof why, "its writer was killed by signal %d", h->died & 0x7f);
+		else if (h->died != 0)
+			snprintf(why, sizeof why, "its writer exited with status %d", (h->died >> 8) & 0xff);
+		streams_close_write(fs.streams, h->stream_ino, h->died != 0 ? why : NULL);
+		park_kick(); /* readers at the end */
+	}
+}
+
+void
+stream_unlink(fuse_req_t req, const char *name)
+{
+	int rc = streams_unlink(fs.streams, name, fuse_req_ctx(req)->uid);
+
+	fuse_reply_err(req, -rc);
+}
+
+/* user.vineyard.* of a stream: state, size, chunks, id, error. */
+static const char *const xnames[] = { "user.vineyard.state", "user.vineyard.size", "user.vineyard.chunks",
+	"user.vineyard.id", "user.vineyard.error" };
+
+int
+stream_xattr_get(fuse_ino_t ino, const char *name, char *buf, size_t len)
+{
+	struct stream_attr a;
+	int rc, n;
+
+	if ((rc = streams_getattr(fs.streams, ino, &a)) != 0)
+		return rc;
+	if (strcmp(name, xnames[0]) == 0)
+		n = snprintf(buf, len, "%s", streams_state_name(a.state));
+	else if (strcmp(name, xnames[1]) == 0)
+		n = snprintf(buf, len, "%llu", (unsigned long long)a.size);
+	else if (strcmp(name, xnames[2]) == 0)
+		n = snprintf(buf, len, "%u", a.chunks);
+	else if (strcmp(name, xnames[3]) == 0 && a.object_id != 0) {
+		id_format(a.object_id, buf);
+		n = (int)strlen(buf);
+	} else if (strcmp(name, xnames[4]) == 0 && a.error[0] != '\0')
+		n = snprintf(buf, len, "%s", a.error);
+	else
+		return -ENODATA;
+	return n;
+}
+
+int
+stream_xattr_list(fuse_ino_t ino, char *buf, size_t len)
+{
+	struct stream_attr a;
+	size_t used = 0, i, k;
+	int rc;
+
+	if ((rc = streams_getattr(fs.streams, ino, &a)) != 0)
+		return rc;
+	for (i = 0; i < sizeof xnames / sizeof xnames[0]; i++) {
+		if ((i == 3 && a.object_id == 0) || (i == 4 && a.error[0] == '\0'))
+			continue;
+		k = strlen(xnames[i]) + 1;
+		if (used + k > len)
+			return -ERANGE;
+		memcpy(buf + used, xnames[i], k);
+		used += k;
+	}
+	return (int)used;
+}
