@@ -292,8 +292,12 @@ streams_write(streams_t *s, uint64_t ino, const void *buf, size_t size, off_t of
 	ssize_t rc = 0;
 
 	pthread_mutex_lock(&s->lock);
-	if ((st = by_ino(s, ino)) == NULL || st->state != STREAM_OPEN) {
+	if ((st = by_ino(s, ino)) == NULL || !st->writer) {
 		rc = -EBADF;
+		goto out;
+	}
+	if (st->state == STREAM_FAILED) {
+		rc = -EIO;
 		goto out;
 	}
 	if ((uint64_t)off != st->size) {
@@ -371,6 +375,27 @@ fail:
 	st->state = STREAM_FAILED;
 }
 
+/* Fail st with why; with the lock held. */
+static void
+fail_stream(struct stream *st, const char *why)
+{
+	snprintf(st->error, sizeof st->error, "%s", why);
+	st->state = STREAM_FAILED;
+	log_warn("stream %s failed after %llu bytes: %s", st->name ? st->name : "(unlinked)",
+	    (unsigned long long)st->size, why);
+}
+
+void
+streams_fail(streams_t *s, uint64_t ino, const char *why)
+{
+	struct stream *st;
+
+	pthread_mutex_lock(&s->lock);
+	if ((st = by_ino(s, ino)) != NULL && st->state == STREAM_OPEN)
+		fail_stream(st, why);
+	pthread_mutex_unlock(&s->lock);
+}
+
 void
 streams_close_write(streams_t *s, uint64_t ino, const char *why)
 {
@@ -379,12 +404,11 @@ streams_close_write(streams_t *s, uint64_t ino, const char *why)
 	pthread_mutex_lock(&s->lock);
 	if ((st = by_ino(s, ino)) != NULL && st->writer) {
 		st->writer = 0;
-		if (why != NULL) {
-			snprintf(st->error, sizeof st->error, "%s", why);
-			st->state = STREAM_FAILED;
-			log_warn("stream %s failed after %llu bytes: %s", st->name ? st->name : "(unlinked)",
-			    (unsigned long long)st->size, why);
-		} else
+		if (st->state == STREAM_FAILED)
+			; /* failed while open: it stays so */
+		else if (why != NULL)
+			fail_stream(st, why);
+		else
 			complete(s, st);
 		maybe_free(s, st);
 	}

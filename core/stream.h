@@ -74,6 +74,9 @@ int streams_open_write(streams_t *s, uint64_t ino, uid_t uid, gid_t gid, mode_t 
 /* The writer is gone: why NULL completes the stream (its object is made),
  * else it fails with why. */
 void streams_close_write(streams_t *s, uint64_t ino, const char *why);
+/* Fail an open stream now (its writer keeps the file but may write no
+ * more: EIO), e.g. when a write gave up waiting for memory. */
+void streams_fail(streams_t *s, uint64_t ino, const char *why);
 /* Append: off must be the stream's size (EINVAL otherwise). Bytes
  * written, or -ENOSPC with nothing written when no memory is left for a
  * new chunk (the caller may wait and retry). */

@@ -42,6 +42,7 @@ struct opts {
 	int foreground;
 	int debug;
 	int passthrough;
+	long stream_wait_ms;
 	char fuse_opts[1024];
 };
 
@@ -58,6 +59,7 @@ mount_usage(FILE *f)
 	    "  --backing-dir DIR   keep blob files in DIR instead of a tmpfs at STATE/mem\n"
 	    "  --instance-id N     instance bits of new ids, 0..4095 (default: remembered)\n"
 	    "  --no-passthrough    serve reads and writes in the daemon, not by FUSE passthrough\n"
+	    "  --stream-wait SECS  how long a stream writer waits for memory before ENOSPC (default 30)\n"
 	    "  -f, --foreground    stay in the foreground and log to stderr\n"
 	    "  -d, --debug         log debug messages\n"
 	    "  -o OPT[,OPT...]     FUSE mount options (allow_other,default_permissions when root)\n"
@@ -76,13 +78,14 @@ default_memory(void)
 static int
 parse_opts(int argc, char **argv, struct opts *o)
 {
-	enum { OPT_STATE = 256, OPT_MEMORY, OPT_BACKING, OPT_INSTANCE, OPT_NOPT };
+	enum { OPT_STATE = 256, OPT_MEMORY, OPT_BACKING, OPT_INSTANCE, OPT_NOPT, OPT_STREAM_WAIT };
 	static const struct option longopts[] = {
 		{ "state-dir", required_argument, NULL, OPT_STATE },
 		{ "memory", required_argument, NULL, OPT_MEMORY },
 		{ "backing-dir", required_argument, NULL, OPT_BACKING },
 		{ "instance-id", required_argument, NULL, OPT_INSTANCE },
 		{ "no-passthrough", no_argument, NULL, OPT_NOPT },
+		{ "stream-wait", required_argument, NULL, OPT_STREAM_WAIT },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
@@ -97,6 +100,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 	o->memory = default_memory();
 	o->instance_id = -1;
 	o->passthrough = 1;
+	o->stream_wait_ms = 30000;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+fdho:", longopts, NULL)) != -1) {
 		switch (c) {
@@ -124,6 +128,15 @@ parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case OPT_NOPT:
 			o->passthrough = 0;
+			break;
+		case OPT_STREAM_WAIT:
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || v < 0 || v > 86400) {
+				fprintf(stderr, "vineyardfs: bad --stream-wait '%s': give 0..86400 seconds\n", optarg);
+				return 2;
+			}
+			o->stream_wait_ms = v * 1000;
 			break;
 		case 'f':
 			o->foreground = 1;
@@ -379,6 +392,7 @@ daemon_mount_main(int argc, char **argv)
 		goto out;
 	}
 	fs.start_ns = util_now_ns();
+	fs.stream_wait_ms = o.stream_wait_ms;
 	if ((rc = streams_create(fs.cat, &fs.streams)) != 0) {
 		log_error("cannot set up streams: %s", strerror(-rc));
 		goto out;

@@ -37,6 +37,7 @@ struct fs_counters {
 struct fs_state {
 	catalog_t *cat;
 	streams_t *streams;
+	long stream_wait_ms; /* --stream-wait: a writer's wait for memory */
 	struct fuse_session *se;
 	int64_t start_ns; /* the control files' times */
 	struct fs_counters n;

@@ -3,7 +3,7 @@
  * files are direct I/O and served here: reads past what is written are
  * parked (park.c) until the writer adds bytes or closes; a write that
  * finds no memory for a new chunk is parked until memory frees, or fails
- * with ENOSPC after STREAM_WAIT_MS. A writer that dies (killed, or exits
+ * with ENOSPC after --stream-wait. A writer that dies (killed, or exits
  * with a non-zero status) without closing fails the stream: FLUSH comes
  * from the exiting process, whose /proc entry then shows PF_EXITING and
  * its exit code.
@@ -21,7 +21,6 @@
 #include "core/log.h"
 #include "fs/fs.h"
 
-#define STREAM_WAIT_MS 30000 /* a writer waits this long for memory */
 #define PF_EXITING 0x00000004 /* include/linux/sched.h */
 
 static void
@@ -276,8 +275,14 @@ write_check(void *arg, fuse_req_t req, enum park_why why)
 		if ((n = streams_write(fs.streams, w->ino, w->data, w->size, w->off)) == -ENOSPC)
 			return 0;
 	}
-	if (why == PARK_TIMEOUT)
-		log_warn("a stream writer waited %d ms for memory: ENOSPC", STREAM_WAIT_MS);
+	if (why == PARK_TIMEOUT) {
+		char msg[96];
+
+		/* Its readers must not take what they have for all of it. */
+		snprintf(msg, sizeof msg, "a write found no memory in %ld s (ENOSPC)", fs.stream_wait_ms / 1000);
+		streams_fail(fs.streams, w->ino, msg);
+		park_kick();
+	}
 	if (why != PARK_INTERRUPTED) {
 		if (n < 0)
 			fuse_reply_err(req, (int)-n);
@@ -314,7 +319,7 @@ stream_write(fuse_req_t req, uint64_t fh, struct fh *h, const char *buf, size_t 
 			w->off = off;
 			w->size = size;
 			memcpy(w->data, buf, size);
-			if ((rc = park_add(req, write_check, w, STREAM_WAIT_MS)) == 0)
+			if ((rc = park_add(req, write_check, w, fs.stream_wait_ms)) == 0)
 				return;
 			free(w);
 			n = rc;

@@ -7,7 +7,8 @@
 # state "failed"); a reader interrupted with SIGINT returns EINTR at once;
 # shell pipelines with tee and < work; a complete stream is a ByteStream
 # object (chunks as members) that rm removes; a writer that runs out of
-# memory waits until memory frees, then goes on without losing a byte.
+# memory waits until memory frees, then goes on without losing a byte, or
+# after --stream-wait gets ENOSPC and the stream fails.
 # shellcheck source=SCRIPTDIR/lib.sh
 . "${TESTS_SRCDIR:-$(dirname "$0")/..}/fs/lib.sh"
 
@@ -133,4 +134,12 @@ pid_alive "$w" || fail "the writer did not wait for memory"
 rm "$T/m2/names/ballast"
 wait "$w" || fail "the writer failed after memory freed"
 cmp "$T/data2" "$T/m2/streams/b" || fail "the stream written under pressure differs"
+# Memory that never frees: ENOSPC after --stream-wait, and the stream fails.
+mkdir "$T/m3" "$T/s3"
+vfs_mount_at "$T/s3" "$T/m3" --memory 40M --stream-wait 1
+head -c $((20 << 20)) /dev/zero >"$T/m3/names/ballast"
+wait_sealed "$T/m3/names/ballast"
+must_fail "No space left on device" cp "$T/data2" "$T/m3/streams/c"
+[ "$(xattr_get user.vineyard.state "$T/m3/streams/c")" = failed ] || fail "a stream that ran out of memory is not failed"
+must_fail "Input/output error" cat "$T/m3/streams/c"
 echo "PASS: stream"
