@@ -38,6 +38,7 @@ struct opts {
 	int json;
 	int all;
 	int wait; /* get --wait: until the name names a sealed object */
+	int ids;  /* stream push --ids: the arguments are objects */
 };
 
 static const char *cmd = "";
@@ -237,10 +238,11 @@ out:
 	return rc;
 }
 
+/* Store file as put does; its object's id in id. */
 static int
-cmd_put(vfs_t *v, const struct opts *o, const char *file)
+put_file(vfs_t *v, const struct opts *o, const char *file, char id[VFS_ID_SIZE])
 {
-	char id[VFS_ID_SIZE], bid[VFS_ID_SIZE];
+	char bid[VFS_ID_SIZE];
 	const struct vfs_member m = { "buffer_", bid };
 	struct stat st;
 	vfs_blob_t *b;
@@ -262,7 +264,16 @@ cmd_put(vfs_t *v, const struct opts *o, const char *file)
 		vfs_blob_free(v, b);
 	}
 	close(src);
-	if (rc != 0)
+	return rc;
+}
+
+static int
+cmd_put(vfs_t *v, const struct opts *o, const char *file)
+{
+	char id[VFS_ID_SIZE];
+	int rc;
+
+	if ((rc = put_file(v, o, file, id)) != 0)
 		return rc;
 	if (o->json)
 		printf("{\"ok\":true,\"id\":\"%s\"}\n", id);
@@ -565,7 +576,70 @@ cmd_tree(vfs_t *v, const char *ref)
 	return 0;
 }
 
-static const char *const commands[] = { "put", "get", "ls", "stat", "rm", "tree", "name", "unname", NULL };
+/* stream push NAME FILE...: put each file and push it, then close the
+ * stream (failed, if a file could not be put). With --ids the arguments
+ * are existing objects (names or ids). */
+static int
+stream_push(vfs_t *v, const struct opts *o, const char *name, char **args, int n)
+{
+	const struct opts unnamed = { .json = o->json };
+	char id[VFS_ID_SIZE], why[300];
+	vfs_stream_t *st;
+	int i, rc;
+
+	if ((rc = vfs_stream_open(v, name, &st)) != 0)
+		return lib_die(v, name, rc);
+	for (i = 0; i < n; i++) {
+		if (o->ids && (rc = vfs_resolve(v, args[i], id)) != 0)
+			lib_die(v, args[i], rc);
+		else if (!o->ids && put_file(v, &unnamed, args[i], id) != 0)
+			rc = 1;
+		else if ((rc = vfs_stream_push(v, st, id)) < 0)
+			lib_die(v, args[i], rc);
+		else
+			continue;
+		snprintf(why, sizeof why, "vineyardfs stream push: %s could not be pushed", args[i]);
+		vfs_stream_close(v, st, why, NULL);
+		return 1;
+	}
+	if ((rc = vfs_stream_close(v, st, NULL, id)) != 0)
+		return lib_die(v, name, rc);
+	printf("%s\n", id);
+	return 0;
+}
+
+/* stream read NAME: "index id" per object as the producer pushes it. */
+static int
+stream_read(vfs_t *v, const char *name)
+{
+	char id[VFS_ID_SIZE];
+	unsigned i;
+	int rc;
+
+	for (i = 0;; i++) {
+		if ((rc = vfs_stream_next(v, name, i, -1, id)) == 0)
+			return 0;
+		if (rc < 0)
+			return lib_die(v, name, rc);
+		printf("%u %s\n", i, id);
+		fflush(stdout);
+	}
+}
+
+static int
+cmd_stream(vfs_t *v, const struct opts *o, char **args, int n)
+{
+	if (n >= 2 && strcmp(args[0], "push") == 0)
+		return stream_push(v, o, args[1], args + 2, n - 2);
+	if (n == 2 && strcmp(args[0], "read") == 0)
+		return stream_read(v, args[1]);
+	fprintf(stderr, "usage: vineyardfs stream push NAME [--ids] FILE|REF...\n"
+			"       vineyardfs stream read NAME\n");
+	return 2;
+}
+
+static const char *const commands[] = { "put", "get", "ls", "stat", "rm", "tree", "name", "unname", "stream",
+	NULL };
 
 int
 cli_is_command(const char *c)
@@ -590,6 +664,8 @@ usage(void)
 	    "       vineyardfs tree NAME|ID\n"
 	    "       vineyardfs name NAME|ID NEWNAME\n"
 	    "       vineyardfs unname NAME\n"
+	    "       vineyardfs stream push NAME [--ids] FILE|REF...   (an object stream)\n"
+	    "       vineyardfs stream read NAME          (index and id of each object as it comes)\n"
 	    "options: --mount DIR (default $VINEYARDFS_MOUNT or /vineyard), --json\n");
 	return 2;
 }
@@ -605,6 +681,7 @@ cli_main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "all", no_argument, NULL, 'a' },
 		{ "wait", no_argument, NULL, 'w' },
+		{ "ids", no_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -615,7 +692,7 @@ cli_main(int argc, char **argv)
 
 	cmd = argv[0];
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "m:n:o:t:jawh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "m:n:o:t:jawIh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm': mount = optarg; break;
 		case 'n': o.name = optarg; break;
@@ -624,12 +701,13 @@ cli_main(int argc, char **argv)
 		case 'j': o.json = 1; break;
 		case 'a': o.all = 1; break;
 		case 'w': o.wait = 1; break;
+		case 'I': o.ids = 1; break;
 		default: return usage();
 		}
 	}
 	nargs = argc - optind;
 	want = strcmp(cmd, "name") == 0 ? 2 : 1;
-	if (strcmp(cmd, "ls") == 0 ? nargs > 1 : nargs != want)
+	if (strcmp(cmd, "stream") == 0 ? nargs < 2 : strcmp(cmd, "ls") == 0 ? nargs > 1 : nargs != want)
 		return usage();
 	if ((rc = vfs_open(mount, &v)) != 0)
 		return die("%s: %s (is it a vineyardfs mount?)",
@@ -647,6 +725,8 @@ cli_main(int argc, char **argv)
 		rc = cmd_tree(v, argv[optind]);
 	else if (strcmp(cmd, "name") == 0)
 		rc = (rc = vfs_name(v, argv[optind], argv[optind + 1])) != 0 ? lib_die(v, argv[optind], rc) : 0;
+	else if (strcmp(cmd, "stream") == 0)
+		rc = cmd_stream(v, &o, argv + optind, nargs);
 	else if (strcmp(cmd, "unname") == 0)
 		rc = (rc = vfs_unname(v, argv[optind])) != 0 ? lib_die(v, argv[optind], rc) : 0;
 	else

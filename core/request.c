@@ -167,6 +167,122 @@ op_wait(catalog_t *c, const json_t *req, struct request_wait *w)
 	if (w->timeout_ms == 0)
 		return failure(ETIMEDOUT, "wait: no sealed object by that name");
 	snprintf(w->name, sizeof w->name, "%s", name);
+	w->kind = REQUEST_WAIT_NAME;
+	w->pending = 1;
+	return NULL;
+}
+
+/* The reply to a stream_next whose object, end or failure is there, or
+ * NULL while it must wait. */
+static json_t *
+next_ready(streams_t *s, const char *name, unsigned index)
+{
+	char ids[ID_STR_LEN + 1], msg[256];
+	struct stream_attr a;
+	uint64_t id;
+	int rc = streams_next(s, name, index, &id);
+
+	if (rc == -EAGAIN)
+		return NULL;
+	if (rc == 1) {
+		id_format(id, ids);
+		return json_pack("{s:b, s:s, s:i}", "ok", 1, "id", ids, "index", (int)index);
+	}
+	if (rc == 0)
+		return json_pack("{s:b, s:b}", "ok", 1, "end", 1);
+	if (rc == -EIO && streams_lookup(s, name, 0, &a) == 0) {
+		snprintf(msg, sizeof msg, "stream %s failed: %s", name, a.error);
+		return failure(EIO, msg);
+	}
+	if (rc == -ENOTDIR)
+		return failure(ENOTDIR, "stream_next: a byte stream; read its file");
+	return failure(-rc, strerror(-rc));
+}
+
+/* A string name of req fit for names/ and streams/, or NULL. */
+static const char *
+name_arg(const json_t *req)
+{
+	const char *name = json_string_value(json_object_get(req, "name"));
+
+	if (name == NULL || *name == '\0' || strlen(name) > CATALOG_NAME_MAX || strchr(name, '/') != NULL)
+		return NULL;
+	return name;
+}
+
+static json_t *
+op_stream(catalog_t *c, uid_t uid, gid_t gid, const char *op, const json_t *req, struct request_wait *w)
+{
+	const json_t *timeout = json_object_get(req, "timeout_ms"), *index = json_object_get(req, "index"),
+		     *mode = json_object_get(req, "mode"), *error = json_object_get(req, "error");
+	const char *name = name_arg(req);
+	char ids[ID_STR_LEN + 1], msg[200];
+	struct stream_attr a;
+	json_t *reply;
+	uint64_t id, ino;
+	int rc;
+
+	if (w->streams == NULL)
+		return failure(ENOSYS, "streams are not available here");
+	if (strcmp(op, "stream_open") == 0) {
+		json_int_t m = json_is_integer(mode) ? json_integer_value(mode) : 0644;
+
+		if (name == NULL)
+			return failure(EINVAL, "stream_open: name must be a valid name (1 to 255 bytes, no '/')");
+		if (mode != NULL && !json_is_null(mode) && (!json_is_integer(mode) || m < 0 || m > 07777))
+			return failure(EINVAL, "stream_open: mode must be an integer from 0 to 07777");
+		if (w->producing != 0)
+			return failure(EBUSY, "stream_open: this descriptor already produces a stream");
+		if ((rc = streams_objects_open(w->streams, name, uid, gid, (mode_t)m, &ino)) != 0)
+			return failure(-rc, rc == -ENOTDIR ? "stream_open: a byte stream has that name"
+							  : rc == -EBUSY ? "stream_open: another producer has it open"
+									 : strerror(-rc));
+		w->producing = ino;
+		return json_pack("{s:b}", "ok", 1);
+	}
+	if (strcmp(op, "stream_push") == 0) {
+		if (w->producing == 0)
+			return failure(EBADF, "stream_push: stream_open a stream on this descriptor first");
+		if (id_arg(req, "id", &id, &reply) != 0)
+			return reply;
+		if ((rc = streams_push(w->streams, w->producing, uid, id)) < 0)
+			return failure(-rc, rc == -EAGAIN ? "stream_push: the object is not sealed yet" : strerror(-rc));
+		return json_pack("{s:b, s:i}", "ok", 1, "index", rc);
+	}
+	if (strcmp(op, "stream_close") == 0) {
+		if (w->producing == 0)
+			return failure(EBADF, "stream_close: this descriptor produces no stream");
+		if (error != NULL && !json_is_null(error) && !json_is_string(error))
+			return failure(EINVAL, "stream_close: error must be a string");
+		ino = w->producing;
+		w->producing = 0;
+		streams_close_write(w->streams, ino, json_string_value(error));
+		if (streams_getattr(w->streams, ino, &a) != 0 || a.state != STREAM_COMPLETE)
+			return json_string_value(error) != NULL ? json_pack("{s:b}", "ok", 1)
+								 : failure(EIO, "stream_close: the stream failed");
+		id_format(a.object_id, ids);
+		return json_pack("{s:b, s:s}", "ok", 1, "id", ids);
+	}
+	/* stream_next */
+	if (name == NULL)
+		return failure(EINVAL, "stream_next: name must be a valid name (1 to 255 bytes, no '/')");
+	if (!json_is_integer(index) || json_integer_value(index) < 0 ||
+	    json_integer_value(index) > STREAM_OBJECTS_MAX) {
+		snprintf(msg, sizeof msg, "stream_next: index must be an integer from 0 to %u", STREAM_OBJECTS_MAX);
+		return failure(EINVAL, msg);
+	}
+	if (timeout != NULL && !json_is_null(timeout) &&
+	    (!json_is_integer(timeout) || json_integer_value(timeout) < 0))
+		return failure(EINVAL, "stream_next: timeout_ms must be a non-negative integer or null");
+	(void)c;
+	if ((reply = next_ready(w->streams, name, (unsigned)json_integer_value(index))) != NULL)
+		return reply;
+	w->timeout_ms = json_is_integer(timeout) ? (long long)json_integer_value(timeout) : -1;
+	if (w->timeout_ms == 0)
+		return failure(ETIMEDOUT, "stream_next: no object there yet");
+	snprintf(w->name, sizeof w->name, "%s", name);
+	w->index = (unsigned)json_integer_value(index);
+	w->kind = REQUEST_WAIT_STREAM;
 	w->pending = 1;
 	return NULL;
 }
@@ -184,12 +300,13 @@ int
 request_wait_poll(catalog_t *c, const struct request_wait *w, int timed_out, char **reply,
     size_t *replylen)
 {
-	json_t *r = wait_ready(c, w->name);
+	json_t *r = w->kind == REQUEST_WAIT_STREAM ? next_ready(w->streams, w->name, w->index) : wait_ready(c, w->name);
 
 	if (r == NULL && !timed_out)
 		return 0;
 	if (r == NULL)
-		r = failure(ETIMEDOUT, "wait: no sealed object by that name in time");
+		r = failure(ETIMEDOUT, w->kind == REQUEST_WAIT_STREAM ? "stream_next: no object there in time"
+								   : "wait: no sealed object by that name in time");
 	*reply = r != NULL ? dump(r, replylen) : NULL;
 	return 1;
 }
@@ -222,8 +339,13 @@ request_handle(catalog_t *c, uid_t uid, gid_t gid, const char *req, size_t len, 
 		reply = op_unname(c, uid, doc);
 	else if (strcmp(op, "wait") == 0)
 		reply = op_wait(c, doc, w);
+	else if (strncmp(op, "stream_", 7) == 0 && (strcmp(op + 7, "open") == 0 || strcmp(op + 7, "push") == 0 ||
+							 strcmp(op + 7, "close") == 0 || strcmp(op + 7, "next") == 0))
+		reply = op_stream(c, uid, gid, op, doc, w);
 	else {
-		snprintf(msg, sizeof msg, "unknown op \"%.64s\" (known: create, delete, name, unname, wait)",
+		snprintf(msg, sizeof msg,
+		    "unknown op \"%.64s\" (known: create, delete, name, unname, wait, stream_open, stream_push, "
+		    "stream_close, stream_next)",
 		    op);
 		reply = failure(ENOSYS, msg);
 	}

@@ -18,6 +18,16 @@
  *        GetName with wait); t absent or null: no limit; after t ms
  *        {"ok": false, "errno": ETIMEDOUT, ...}. The caller parks the
  *        request (see struct request_wait) rather than block a thread.
+ * Object streams (stream.h), when the caller gives w->streams:
+ *   {"op": "stream_open", "name": n, "mode": 420} -> {"ok": true}: this
+ *        descriptor produces stream n; closing the descriptor without
+ *        stream_close fails the stream
+ *   {"op": "stream_push", "id": "o..."} -> {"ok": true, "index": i}
+ *   {"op": "stream_close", "error": why} -> {"ok": true, "id": "o..."}:
+ *        complete (its Sequence), or failed with why
+ *   {"op": "stream_next", "name": n, "index": i, "timeout_ms": t}
+ *     -> {"ok": true, "id": "o...", "index": i}, or {"ok": true, "end":
+ *        true} after the last one; EIO once failed; waits like "wait"
  * Only an object's owner (or root) may delete, name or unname it.
  *
  * Any failure -> {"ok": false, "errno": N, "error": "EINVAL", "message": "..."};
@@ -31,14 +41,22 @@
 #include <sys/types.h>
 
 #include "catalog.h"
+#include "stream.h"
 
 #define REQUEST_MAX (1u << 20) /* bytes of one request */
 
-/* A wait request that could not be answered yet. */
+/* The state of one requester (one open of the control file): a wait not
+ * answered yet, the object stream it produces. */
 struct request_wait {
 	int pending; /* set: no reply yet; ask request_wait_poll again later */
+	int kind;
+#define REQUEST_WAIT_NAME 0   /* for name to name a sealed object */
+#define REQUEST_WAIT_STREAM 1 /* for object index of stream name */
 	char name[CATALOG_NAME_MAX + 1];
+	unsigned index;
 	long long timeout_ms; /* -1: no limit */
+	streams_t *streams;   /* set by the caller; NULL: no stream ops */
+	uint64_t producing;   /* the object stream this requester produces */
 };
 
 /* Handle one request as uid/gid (umask-free mode bits from the request).
@@ -47,8 +65,9 @@ struct request_wait {
 char *request_handle(catalog_t *c, uid_t uid, gid_t gid, const char *req, size_t len, size_t *replylen,
     struct request_wait *w);
 /* Poll a pending wait: 1 with its reply (NULL when out of memory) once the
- * name is ready or timed_out is set (then the ETIMEDOUT failure); 0 while
- * it must go on waiting. */
+ * name is ready (or the stream has its object, ended or failed) or
+ * timed_out is set (then the ETIMEDOUT failure); 0 while it must go on
+ * waiting. */
 int request_wait_poll(catalog_t *c, const struct request_wait *w, int timed_out, char **reply,
     size_t *replylen);
 

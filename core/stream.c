@@ -44,6 +44,9 @@ struct stream {
 	unsigned nchunks, cap;
 	int writer;	  /* a writer has it open */
 	unsigned readers; /* open for reading */
+	int objects;	  /* an object stream */
+	uint64_t *objs;	  /* its objects, in order */
+	unsigned nobjs, objcap;
 	uint64_t object_id;
 	char error[160];
 };
@@ -91,6 +94,7 @@ stream_free(struct stream *st)
 		if (st->chunks[i].fd >= 0)
 			close(st->chunks[i].fd);
 	free(st->chunks);
+	free(st->objs);
 	free(st->name);
 	free(st);
 }
@@ -132,6 +136,19 @@ by_ino(streams_t *s, uint64_t ino)
 	return NULL;
 }
 
+/* The object stream whose entry ino is, and the entry's index. */
+static struct stream *
+by_entry(streams_t *s, uint64_t ino, unsigned *index)
+{
+	uint64_t base = ino & ~((UINT64_C(1) << STREAM_INO_SHIFT) - 1);
+	struct stream *st = by_ino(s, base);
+
+	if (st == NULL || !st->objects || ino == base || ino - base - 1 >= st->nobjs)
+		return NULL;
+	*index = (unsigned)(ino - base - 1);
+	return st;
+}
+
 static void
 fill_attr(const struct stream *st, struct stream_attr *a)
 {
@@ -147,6 +164,8 @@ fill_attr(const struct stream *st, struct stream_attr *a)
 	a->ctime_ns = st->ctime_ns;
 	a->object_id = st->object_id;
 	a->readers = st->readers;
+	a->objects = st->objects;
+	a->count = st->nobjs;
 	snprintf(a->error, sizeof a->error, "%s", st->error);
 }
 
@@ -172,7 +191,10 @@ streams_lookup(streams_t *s, const char *name, int create, struct stream_attr *a
 	struct stream *st;
 	int rc = 0;
 
-	if (*name == '\0' || strchr(name, '/') != NULL || strlen(name) > CATALOG_NAME_MAX)
+	/* "." and ".." too: names/ refuses them (its object could not
+	 * be made), and a listing would show a second "." or "..". */
+	if (*name == '\0' || strchr(name, '/') != NULL || strlen(name) > CATALOG_NAME_MAX ||
+	    strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
 		return -EINVAL;
 	pthread_mutex_lock(&s->lock);
 	if ((st = by_name(s, name)) == NULL) {
@@ -182,7 +204,7 @@ streams_lookup(streams_t *s, const char *name, int create, struct stream_attr *a
 			free(st);
 			rc = -ENOMEM;
 		} else {
-			st->ino = id_ino(++s->seq, ID_VIEW_STREAM);
+			st->ino = id_ino(++s->seq << STREAM_INO_SHIFT, ID_VIEW_STREAM);
 			st->mode = 0666; /* anyone may become its writer */
 			st->ctime_ns = st->mtime_ns = util_now_ns();
 			st->next = s->list;
@@ -237,6 +259,8 @@ streams_open_write(streams_t *s, uint64_t ino, uid_t uid, gid_t gid, mode_t mode
 	pthread_mutex_lock(&s->lock);
 	if ((st = by_ino(s, ino)) == NULL || st->name == NULL)
 		rc = -ENOENT;
+	else if (st->objects)
+		rc = -EISDIR;
 	else if (st->state == STREAM_OPEN)
 		rc = -EBUSY;
 	else if (st->state != STREAM_PENDING)
@@ -328,6 +352,30 @@ out:
 	return rc;
 }
 
+/* An object stream's objects become a Sequence; with the lock held. */
+static int
+complete_objects(streams_t *s, struct stream *st, uint64_t *id, char *err, size_t errlen)
+{
+	json_t *members = json_object(), *fields = json_pack("{s:I}", "size_", (json_int_t)st->nobjs);
+	char ids[ID_STR_LEN + 1], key[32];
+	unsigned i;
+	int rc;
+
+	for (i = 0; i < st->nobjs; i++) {
+		id_format(st->objs[i], ids);
+		snprintf(key, sizeof key, "__elements_-%u", i);
+		json_object_set_new(members, key, json_string(ids));
+	}
+	rc = catalog_create_object(s->cat, "Sequence", fields, members, st->name, st->uid, st->gid, st->mode, id,
+	    err, errlen);
+	if (rc == -EEXIST)
+		rc = catalog_create_object(s->cat, "Sequence", fields, members, NULL, st->uid, st->gid, st->mode, id,
+		    err, errlen);
+	json_decref(fields);
+	json_decref(members);
+	return rc;
+}
+
 /* Seal st's chunks and make its object; with the lock held. On failure
  * the stream fails (its bytes stay readable). */
 static void
@@ -340,6 +388,16 @@ complete(streams_t *s, struct stream *st)
 	unsigned i;
 	int rc;
 
+	if (st->objects) {
+		json_decref(members);
+		if ((rc = complete_objects(s, st, &id, err, sizeof err)) != 0) {
+			snprintf(st->error, sizeof st->error, "its Sequence could not be made: %.120s", err);
+			goto fail;
+		}
+		st->object_id = id;
+		st->state = STREAM_COMPLETE;
+		return;
+	}
 	/* The last chunk shrinks to what was written. */
 	if (st->nchunks > 0 && tail != 0 &&
 	    (rc = catalog_setattr(s->cat, st->chunks[st->nchunks - 1].blob_id, st->chunks[st->nchunks - 1].fd,
@@ -470,6 +528,165 @@ streams_read(streams_t *s, uint64_t ino, off_t off, size_t size, int *fd, off_t 
 		rc = -EIO;
 	else
 		rc = -EAGAIN; /* pending or open: more may come */
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+int
+streams_objects_open(streams_t *s, const char *name, uid_t uid, gid_t gid, mode_t mode, uint64_t *ino)
+{
+	struct stream_attr a;
+	struct stream *st;
+	int rc;
+
+	if ((rc = streams_lookup(s, name, 1, &a)) != 0)
+		return rc;
+	pthread_mutex_lock(&s->lock);
+	if ((st = by_ino(s, a.ino)) == NULL)
+		rc = -ENOENT; /* unlinked meanwhile */
+	else if (st->state == STREAM_OPEN)
+		rc = st->objects ? -EBUSY : -ENOTDIR;
+	else if (st->state != STREAM_PENDING)
+		rc = st->objects ? -EPERM : -ENOTDIR;
+	else {
+		st->objects = 1;
+		st->state = STREAM_OPEN;
+		st->writer = 1;
+		st->uid = uid;
+		st->gid = gid;
+		st->mode = mode & 07777;
+		st->ctime_ns = st->mtime_ns = util_now_ns();
+		*ino = st->ino;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+int
+streams_push(streams_t *s, uint64_t ino, uid_t uid, uint64_t object_id)
+{
+	struct catalog_attr ca;
+	struct stream *st;
+	int rc = 0;
+
+	if (id_is_blob(object_id))
+		return -EINVAL;
+	pthread_mutex_lock(&s->lock);
+	if ((st = by_ino(s, ino)) == NULL || !st->objects || !st->writer || st->state != STREAM_OPEN)
+		rc = -EBADF;
+	else if (uid != 0 && uid != st->uid)
+		rc = -EACCES;
+	else if (st->nobjs >= STREAM_OBJECTS_MAX)
+		rc = -E2BIG;
+	else if ((rc = catalog_getattr(s->cat, id_ino(object_id, ID_VIEW_OBJECT), &ca)) != 0)
+		; /* no such object */
+	else if (!ca.sealed)
+		rc = -EAGAIN; /* still being written: push it once sealed */
+	else if (uid != 0 && ca.uid != uid)
+		rc = -EACCES;
+	else if (st->nobjs == st->objcap) {
+		unsigned cap = st->objcap ? st->objcap * 2 : 16;
+		uint64_t *o = realloc(st->objs, cap * sizeof *o);
+
+		if (o == NULL)
+			rc = -ENOMEM;
+		else {
+			st->objs = o;
+			st->objcap = cap;
+		}
+	}
+	if (rc == 0) {
+		st->objs[st->nobjs] = object_id;
+		rc = (int)st->nobjs++;
+		st->mtime_ns = util_now_ns();
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+int
+streams_next(streams_t *s, const char *name, unsigned index, uint64_t *id)
+{
+	struct stream_attr a;
+	struct stream *st;
+	int rc;
+
+	if ((rc = streams_lookup(s, name, 1, &a)) != 0)
+		return rc;
+	pthread_mutex_lock(&s->lock);
+	if ((st = by_ino(s, a.ino)) == NULL)
+		rc = -ENOENT;
+	else if (!st->objects && st->state != STREAM_PENDING)
+		rc = -ENOTDIR; /* a byte stream */
+	else if (index < st->nobjs) {
+		*id = st->objs[index];
+		rc = 1;
+	} else if (st->state == STREAM_COMPLETE)
+		rc = 0;
+	else if (st->state == STREAM_FAILED)
+		rc = -EIO;
+	else
+		rc = -EAGAIN;
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+int
+streams_entry_lookup(streams_t *s, uint64_t dir, const char *name, uint64_t *ino, uint64_t *id)
+{
+	struct stream *st;
+	unsigned long i;
+	char *end;
+	int rc = -ENOENT;
+
+	pthread_mutex_lock(&s->lock);
+	if ((st = by_ino(s, dir)) == NULL || !st->objects)
+		rc = -ENOTDIR;
+	else {
+		i = strtoul(name, &end, 10);
+		if (*name >= '0' && *name <= '9' && *end == '\0' && (name[0] != '0' || name[1] == '\0') &&
+		    i < st->nobjs) {
+			*ino = st->ino + i + 1;
+			*id = st->objs[i];
+			rc = 0;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+int
+streams_entries(streams_t *s, uint64_t dir, int (*fn)(void *arg, const char *name, uint64_t ino, uint64_t id),
+    void *arg)
+{
+	struct stream *st;
+	char name[16];
+	unsigned i;
+	int rc = 0;
+
+	pthread_mutex_lock(&s->lock);
+	if ((st = by_ino(s, dir)) == NULL || !st->objects)
+		rc = -ENOTDIR;
+	for (i = 0; rc == 0 && st != NULL && i < st->nobjs; i++) {
+		snprintf(name, sizeof name, "%u", i);
+		rc = fn(arg, name, st->ino + i + 1, st->objs[i]);
+	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+int
+streams_entry_target(streams_t *s, uint64_t ino, uint64_t *id)
+{
+	struct stream *st;
+	unsigned i;
+	int rc = 0;
+
+	pthread_mutex_lock(&s->lock);
+	if ((st = by_entry(s, ino, &i)) == NULL)
+		rc = -ENOENT;
+	else
+		*id = st->objs[i];
 	pthread_mutex_unlock(&s->lock);
 	return rc;
 }

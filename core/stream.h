@@ -13,7 +13,15 @@
  * restart keeps complete streams as their objects only, and discards the
  * chunks of unfinished ones (they were never sealed).
  *
- * Inode numbers: the stream view of id.h over a sequence number.
+ * Object streams: a producer appends existing objects (streams_push) and
+ * consumers take them in order (streams_next), with the same pending,
+ * end, failure and replay rules; in the namespace an object stream is a
+ * directory of its objects so far, "0", "1", ... (symbolic links); when
+ * complete it becomes a Sequence object of them.
+ *
+ * Inode numbers: the stream view of id.h over a sequence number shifted
+ * by STREAM_INO_SHIFT bits; an object stream's entry i is its number plus
+ * i + 1.
  * Locks: the streams lock is taken before the catalog's, never after.
  */
 #ifndef VFS_STREAM_H
@@ -26,6 +34,8 @@
 #include "catalog.h"
 
 #define STREAM_CHUNK (16u << 20) /* bytes per chunk blob */
+#define STREAM_INO_SHIFT 20
+#define STREAM_OBJECTS_MAX ((1u << STREAM_INO_SHIFT) - 2) /* objects per object stream */
 
 typedef struct streams streams_t;
 
@@ -47,6 +57,8 @@ struct stream_attr {
 	int64_t mtime_ns, ctime_ns;
 	uint64_t object_id; /* once complete */
 	unsigned readers;   /* open for reading now */
+	int objects;	    /* an object stream (a directory) */
+	unsigned count;	    /* objects pushed (object streams) */
 	char error[160];    /* why it failed */
 };
 
@@ -90,6 +102,24 @@ void streams_close_read(streams_t *s, uint64_t ino);
  * stream; -EAGAIN while the writer may still add them (or none has come);
  * -EIO past the bytes of a failed stream. */
 int streams_read(streams_t *s, uint64_t ino, off_t off, size_t size, int *fd, off_t *fdoff, size_t *len);
+
+/* Become the producer of object stream name (made, or taken over from
+ * pending): EBUSY while another produces, EPERM once complete or failed,
+ * ENOTDIR for a byte stream. *ino for streams_push and close_write. */
+int streams_objects_open(streams_t *s, const char *name, uid_t uid, gid_t gid, mode_t mode, uint64_t *ino);
+/* Append object_id (sealed; the producer's own unless root): EBADF when
+ * not open, E2BIG past STREAM_OBJECTS_MAX. Its index, or -errno. */
+int streams_push(streams_t *s, uint64_t ino, uid_t uid, uint64_t object_id);
+/* Object index of stream name (made pending if missing): 1 with *id, 0
+ * at the end of a complete stream, -EAGAIN while more may come, -EIO past
+ * the end of a failed one, ENOTDIR for a byte stream. */
+int streams_next(streams_t *s, const char *name, unsigned index, uint64_t *id);
+/* Entries of an object stream's directory: look one up ("0", "1", ...;
+ * *ino and *id), list them in order, read one's target. */
+int streams_entry_lookup(streams_t *s, uint64_t dir, const char *name, uint64_t *ino, uint64_t *id);
+int streams_entries(streams_t *s, uint64_t dir, int (*fn)(void *arg, const char *name, uint64_t ino, uint64_t id),
+    void *arg);
+int streams_entry_target(streams_t *s, uint64_t ino, uint64_t *id);
 
 /* Remove name: its object too once complete (as a delete by uid would),
  * its chunks if unfinished. EBUSY while a writer has it open. */

@@ -177,6 +177,7 @@ control_ctl_open(uid_t uid, gid_t gid)
 	pthread_mutex_init(&t->lock, NULL);
 	t->uid = uid;
 	t->gid = gid;
+	t->wait.streams = fs.streams;
 	return t;
 }
 
@@ -185,6 +186,13 @@ control_ctl_free(struct ctl *t)
 {
 	if (t == NULL)
 		return;
+	if (t->wait.producing != 0) {
+		/* The producer went (closed, exited, killed) without closing
+		 * its stream: what it pushed may not be all. */
+		streams_close_write(fs.streams, t->wait.producing,
+		    "its producer closed the control file without stream_close");
+		park_kick();
+	}
 	pthread_mutex_destroy(&t->lock);
 	free(t->req);
 	free(t->reply);
@@ -295,8 +303,10 @@ control_ctl_read(fuse_req_t req, uint64_t fh, struct ctl *t, size_t size)
 			return;
 		}
 		/* What the request changed is gone from the kernel's caches
-		 * before its caller sees the reply. */
+		 * before its caller sees the reply; waiters look again (a
+		 * push, a close). */
 		notify_flush();
+		park_kick();
 		if (t->reply == NULL) {
 			pthread_mutex_unlock(&t->lock);
 			fuse_reply_err(req, ENOMEM);

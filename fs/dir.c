@@ -82,6 +82,8 @@ dir_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			rc = control_list(dh_add, d);
 		else if (ino == CATALOG_INO_STREAMS)
 			rc = stream_list(dh_add, d);
+		else if (streams_is(ino))
+			rc = stream_entries(ino, dh_add, d);
 		else
 			rc = catalog_list(fs.cat, ino, dh_add, d);
 	}

@@ -113,6 +113,10 @@ void file_handle_free(struct fh *h);
 /* streams/ (stream.c): the kernel-facing side of core/stream.h. */
 void stream_lookup(fuse_req_t req, const char *name);
 int stream_getattr(fuse_ino_t ino, struct stat *st);
+/* An object stream's directory: its entries "0", "1", ... */
+void stream_entry_lookup(fuse_req_t req, fuse_ino_t dir, const char *name);
+int stream_entries(fuse_ino_t dir, catalog_list_fn fn, void *arg);
+int stream_readlink(fuse_ino_t ino, char *buf, size_t len);
 int stream_list(catalog_list_fn fn, void *arg);
 void stream_create(fuse_req_t req, const char *name, mode_t mode, struct fuse_file_info *fi);
 void stream_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);

@@ -104,6 +104,10 @@ op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		stream_lookup(req, name);
 		return;
 	}
+	if (streams_is(parent)) {
+		stream_entry_lookup(req, parent, name);
+		return;
+	}
 	if (parent == CATALOG_INO_CONTROL) {
 		rc = control_lookup(name, &e);
 		if (rc != 0)
@@ -217,8 +221,17 @@ out:
 static void
 op_readlink(fuse_req_t req, fuse_ino_t ino)
 {
-	char *target;
-	int rc = catalog_readlink(fs.cat, ino, &target);
+	char *target, buf[64];
+	int rc;
+
+	if (streams_is(ino)) {
+		if ((rc = stream_readlink(ino, buf, sizeof buf)) != 0)
+			fuse_reply_err(req, -rc);
+		else
+			fuse_reply_readlink(req, buf);
+		return;
+	}
+	rc = catalog_readlink(fs.cat, ino, &target);
 
 	if (rc != 0) {
 		fuse_reply_err(req, -rc);

@@ -30,6 +30,10 @@ stream_to_stat(const struct stream_attr *a, struct stat *st)
 	st->st_ino = a->ino;
 	st->st_mode = S_IFREG | a->mode;
 	st->st_nlink = 1;
+	if (a->objects) { /* a directory of its objects */
+		st->st_mode = S_IFDIR | a->mode | ((a->mode & 0444) >> 2);
+		st->st_nlink = 2;
+	}
 	st->st_uid = a->uid;
 	st->st_gid = a->gid;
 	st->st_size = (off_t)a->size;
@@ -68,15 +72,89 @@ stream_lookup(fuse_req_t req, const char *name)
 	fuse_reply_entry(req, &e);
 }
 
+/* An object stream's entry: a symbolic link to its object. */
+static void
+entry_stat(uint64_t ino, struct stat *st)
+{
+	memset(st, 0, sizeof *st);
+	st->st_ino = ino;
+	st->st_mode = S_IFLNK | 0777;
+	st->st_nlink = 1;
+	st->st_size = (off_t)strlen("../../objects/") + ID_STR_LEN;
+}
+
 int
 stream_getattr(fuse_ino_t ino, struct stat *st)
 {
 	struct stream_attr a;
+	uint64_t id;
 	int rc;
 
 	if ((rc = streams_getattr(fs.streams, ino, &a)) == 0)
 		stream_to_stat(&a, st);
+	else if ((rc = streams_entry_target(fs.streams, ino, &id)) == 0)
+		entry_stat(ino, st);
 	return rc;
+}
+
+void
+stream_entry_lookup(fuse_req_t req, fuse_ino_t dir, const char *name)
+{
+	struct fuse_entry_param e;
+	uint64_t ino, id;
+	int rc;
+
+	if ((rc = streams_entry_lookup(fs.streams, dir, name, &ino, &id)) != 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	memset(&e, 0, sizeof e);
+	e.ino = ino;
+	entry_stat(ino, &e.attr);
+	e.attr_timeout = e.entry_timeout = FS_TTL_SEALED; /* pushed objects stay */
+	fuse_reply_entry(req, &e);
+}
+
+int
+stream_readlink(fuse_ino_t ino, char *buf, size_t len)
+{
+	char ids[ID_STR_LEN + 1];
+	uint64_t id;
+	int rc;
+
+	if ((rc = streams_entry_target(fs.streams, ino, &id)) != 0)
+		return rc;
+	id_format(id, ids);
+	snprintf(buf, len, "../../objects/%s", ids);
+	return 0;
+}
+
+struct entries_ctx {
+	catalog_list_fn fn;
+	void *arg;
+};
+
+static int
+entry_one(void *arg, const char *name, uint64_t ino, uint64_t id)
+{
+	struct entries_ctx *ec = arg;
+	struct catalog_attr a;
+
+	(void)id;
+	memset(&a, 0, sizeof a);
+	a.ino = ino;
+	a.mode = S_IFLNK | 0777;
+	a.nlink = 1;
+	a.size = strlen("../../objects/") + ID_STR_LEN;
+	return ec->fn(ec->arg, name, &a);
+}
+
+int
+stream_entries(fuse_ino_t dir, catalog_list_fn fn, void *arg)
+{
+	struct entries_ctx ec = { fn, arg };
+
+	return streams_entries(fs.streams, dir, entry_one, &ec);
 }
 
 struct list_ctx {
@@ -92,7 +170,7 @@ list_one(void *arg, const char *name, const struct stream_attr *sa)
 
 	memset(&a, 0, sizeof a);
 	a.ino = sa->ino;
-	a.mode = S_IFREG | sa->mode;
+	a.mode = (sa->objects ? S_IFDIR : S_IFREG) | sa->mode;
 	a.uid = sa->uid;
 	a.gid = sa->gid;
 	a.size = sa->size;

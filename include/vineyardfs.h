@@ -105,6 +105,20 @@ int vfs_delete(vfs_t *v, const char *ref);
 int vfs_name(vfs_t *v, const char *ref, const char *name);
 int vfs_unname(vfs_t *v, const char *name);
 
+/* Object streams. The producer opens name (EBUSY while another
+ * produces it), pushes objects by id (their index, or -errno) and closes
+ * it: complete (its Sequence's id in id) or, with error, failed. Until
+ * vfs_stream_close it holds a control file open; a producer that dies
+ * fails the stream. */
+typedef struct vfs_stream vfs_stream_t;
+int vfs_stream_open(vfs_t *v, const char *name, vfs_stream_t **out);
+int vfs_stream_push(vfs_t *v, vfs_stream_t *st, const char *id);
+int vfs_stream_close(vfs_t *v, vfs_stream_t *st, const char *error, char id[VFS_ID_SIZE]);
+/* Object index of stream name: 1 with its id, 0 after the last one of a
+ * complete stream, -EIO once failed, -ETIMEDOUT after timeout_ms (< 0:
+ * no limit) while the producer is slow, -EINTR on a signal. */
+int vfs_stream_next(vfs_t *v, const char *name, unsigned index, long timeout_ms, char id[VFS_ID_SIZE]);
+
 /* One raw control request (JSON text); the reply's text in *reply,
  * caller frees. The return is the reply's errno negated (0 when "ok"). */
 int vfs_request(vfs_t *v, const char *request, char **reply);

@@ -135,22 +135,33 @@ vfs_mount_point(const vfs_t *v)
 	return v->mount;
 }
 
-/* Send one request; the parsed reply in *reply (optional) when it is ok,
- * else its errno negated with its message in v->err. */
+/* Open the control file. */
 static int
-ask(vfs_t *v, const char *text, json_t **reply)
+ctl_open(vfs_t *v)
 {
-	char path[PATH_MAX], *buf = NULL;
-	size_t len = strlen(text), got = 0, cap = 0;
-	json_error_t jerr;
-	json_t *r = NULL;
-	ssize_t n;
-	int fd, rc = 0;
+	char path[PATH_MAX];
+	int fd, rc;
 
 	if ((rc = path_of(v, path, ".vineyardfs/ctl", NULL)) != 0)
 		return rc;
 	if ((fd = open(path, O_RDWR | O_CLOEXEC)) < 0)
 		return fail(v, -errno, "%s: %s (is %s a vineyardfs mount?)", path, strerror(errno), v->mount);
+	return fd;
+}
+
+/* Send one request on the control file fd; the parsed reply in *reply
+ * (optional) when it is ok, else its errno negated with its message in
+ * v->err. */
+static int
+ask_on(vfs_t *v, int fd, const char *text, json_t **reply)
+{
+	char *buf = NULL;
+	size_t len = strlen(text), got = 0, cap = 0;
+	json_error_t jerr;
+	json_t *r = NULL;
+	ssize_t n;
+	int rc = 0;
+
 	if ((n = write(fd, text, len)) != (ssize_t)len) {
 		rc = fail(v, n < 0 ? -errno : -EIO, "writing the request: %s", n < 0 ? strerror(errno) : "short write");
 		goto out;
@@ -195,13 +206,26 @@ ask(vfs_t *v, const char *text, json_t **reply)
 out:
 	json_decref(r);
 	free(buf);
+	return rc;
+}
+
+/* One request on a control file of its own. */
+static int
+ask(vfs_t *v, const char *text, json_t **reply)
+{
+	int fd = ctl_open(v), rc;
+
+	if (fd < 0)
+		return fd;
+	rc = ask_on(v, fd, text, reply);
 	close(fd);
 	return rc;
 }
 
-/* ask with a request built by the caller (taken). */
+/* ask (on fd, or -1 for a control file of its own) with a request built
+ * by the caller (taken). */
 static int
-ask_json(vfs_t *v, json_t *req, json_t **reply)
+ask_json_on(vfs_t *v, int fd, json_t *req, json_t **reply)
 {
 	char *text = req != NULL ? json_dumps(req, JSON_COMPACT) : NULL;
 	int rc;
@@ -209,9 +233,15 @@ ask_json(vfs_t *v, json_t *req, json_t **reply)
 	json_decref(req);
 	if (text == NULL)
 		return fail(v, -ENOMEM, "out of memory");
-	rc = ask(v, text, reply);
+	rc = fd >= 0 ? ask_on(v, fd, text, reply) : ask(v, text, reply);
 	free(text);
 	return rc;
+}
+
+static int
+ask_json(vfs_t *v, json_t *req, json_t **reply)
+{
+	return ask_json_on(v, -1, req, reply);
 }
 
 /* The "id" of an ok reply into id. */
@@ -721,4 +751,85 @@ vfs_unname(vfs_t *v, const char *name)
 	if ((rc = check_name(v, name)) != 0)
 		return rc;
 	return ask_json(v, json_pack("{s:s, s:s}", "op", "unname", "name", name), NULL);
+}
+
+struct vfs_stream {
+	int ctl; /* held open: closing it without stream_close fails the stream */
+};
+
+int
+vfs_stream_open(vfs_t *v, const char *name, vfs_stream_t **out)
+{
+	vfs_stream_t *st;
+	int rc;
+
+	if ((rc = check_name(v, name)) != 0)
+		return rc;
+	if ((st = malloc(sizeof *st)) == NULL)
+		return fail(v, -ENOMEM, "out of memory");
+	if ((st->ctl = ctl_open(v)) < 0) {
+		rc = st->ctl;
+		free(st);
+		return rc;
+	}
+	if ((rc = ask_json_on(v, st->ctl, json_pack("{s:s, s:s}", "op", "stream_open", "name", name), NULL)) != 0) {
+		close(st->ctl);
+		free(st);
+		return rc;
+	}
+	*out = st;
+	return 0;
+}
+
+int
+vfs_stream_push(vfs_t *v, vfs_stream_t *st, const char *id)
+{
+	json_t *reply;
+	int rc;
+
+	if (!is_id(id, 'o'))
+		return fail(v, -EINVAL, "\"%.64s\" is not an object id", id ? id : "");
+	if ((rc = ask_json_on(v, st->ctl, json_pack("{s:s, s:s}", "op", "stream_push", "id", id), &reply)) != 0)
+		return rc;
+	rc = (int)json_integer_value(json_object_get(reply, "index"));
+	json_decref(reply);
+	return rc;
+}
+
+int
+vfs_stream_close(vfs_t *v, vfs_stream_t *st, const char *error, char id[VFS_ID_SIZE])
+{
+	json_t *reply = NULL;
+	const char *s;
+	int rc;
+
+	rc = ask_json_on(v, st->ctl, json_pack("{s:s, s:s?}", "op", "stream_close", "error", error), &reply);
+	close(st->ctl);
+	free(st);
+	if (rc == 0 && id != NULL) {
+		s = json_string_value(json_object_get(reply, "id"));
+		snprintf(id, VFS_ID_SIZE, "%s", s != NULL ? s : "");
+	}
+	json_decref(reply);
+	return rc;
+}
+
+int
+vfs_stream_next(vfs_t *v, const char *name, unsigned index, long timeout_ms, char id[VFS_ID_SIZE])
+{
+	json_t *req, *reply;
+	int rc;
+
+	if ((rc = check_name(v, name)) != 0)
+		return rc;
+	req = json_pack("{s:s, s:s, s:I}", "op", "stream_next", "name", name, "index", (json_int_t)index);
+	if (req != NULL && timeout_ms >= 0)
+		json_object_set_new(req, "timeout_ms", json_integer(timeout_ms));
+	if ((rc = ask_json(v, req, &reply)) != 0)
+		return rc;
+	if (json_is_true(json_object_get(reply, "end"))) {
+		json_decref(reply);
+		return 0;
+	}
+	return (rc = reply_id(v, reply, id)) != 0 ? rc : 1;
 }

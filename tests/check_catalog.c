@@ -829,7 +829,7 @@ END_TEST
 static json_t *
 ask(const char *req, size_t len)
 {
-	struct request_wait w;
+	struct request_wait w = { 0 };
 	size_t rlen = 0;
 	char *reply = request_handle(cat, 1000, 1000, req, len, &rlen, &w);
 	json_t *doc;
@@ -908,7 +908,7 @@ START_TEST(test_request_wait)
 {
 	static const char req[] = "{\"op\":\"wait\",\"name\":\"w\"}";
 	static const char req50[] = "{\"op\":\"wait\",\"name\":\"n2\",\"timeout_ms\":50}";
-	struct request_wait w;
+	struct request_wait w = { 0 };
 	struct made m;
 	size_t len = 0;
 	char *reply = NULL, ids[ID_STR_LEN + 1], want[64];

@@ -167,6 +167,53 @@ class Graph:
             ", edge_props=%s" % list(self.edge_props.columns) if self.edge_props is not None else "")
 
 
+class StreamWriter:
+    """The producer of an object stream (see Client.stream_writer). It
+    holds a control file open: the daemon fails the stream if that file is
+    closed before close()."""
+
+    def __init__(self, client, name, mode=0o644):
+        self._client = client
+        self._ctl = open(os.path.join(client.mount, ".vineyardfs", "ctl"), "r+b", buffering=0)
+        try:
+            client._request({"op": "stream_open", "name": name, "mode": mode}, self._ctl)
+        except BaseException:
+            self._ctl.close()
+            raise
+        self.name = name
+
+    def push(self, value):
+        """Append value (put first; an "o…" id string is pushed as is);
+        returns its index in the stream."""
+        if isinstance(value, str) and len(value) == 17 and value.startswith("o"):
+            oid = value
+        else:
+            oid = self._client.put(value)
+        return self._client._request({"op": "stream_push", "id": oid}, self._ctl)["index"]
+
+    def close(self, error=None):
+        """End the stream: complete (returns its Sequence's id), or failed
+        with error (a string)."""
+        if self._ctl is None:
+            raise ValueError("stream %s is closed" % self.name)
+        try:
+            req = {"op": "stream_close"}
+            if error is not None:
+                req["error"] = str(error)
+            return self._client._request(req, self._ctl).get("id")
+        finally:
+            self._ctl.close()
+            self._ctl = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        if self._ctl is not None:
+            self.close(None if exc is None else "%s: %s" % (kind.__name__, exc))
+        return False
+
+
 class Client:
     """A vineyardfs mount seen from this process."""
 
@@ -177,11 +224,15 @@ class Client:
 
     # -- the control file -------------------------------------------------
 
-    def _request(self, req):
-        path = os.path.join(self.mount, ".vineyardfs", "ctl")
-        with open(path, "r+b", buffering=0) as ctl:
-            ctl.write(json.dumps(req).encode())
-            reply = json.loads(ctl.read().decode())
+    def _request(self, req, ctl=None):
+        """One request; on ctl (an open control file) when given, which
+        keeps state between requests (an object stream being produced)."""
+        if ctl is None:
+            path = os.path.join(self.mount, ".vineyardfs", "ctl")
+            with open(path, "r+b", buffering=0) as f:
+                return self._request(req, f)
+        ctl.write(json.dumps(req).encode())
+        reply = json.loads(ctl.read().decode())
         if not reply.get("ok"):
             raise VineyardfsError(reply.get("errno", errno.EIO), reply.get("message", "refused"))
         return reply
@@ -552,6 +603,38 @@ class Client:
         deep=False the members all stay (unnamed ones under objects/). A
         member of another object cannot be deleted (EBUSY)."""
         self._request({"op": "delete", "id": os.path.basename(self._dir(ref)), "deep": bool(deep)})
+
+    # -- object streams ------------------------------------------------------
+
+    def stream_writer(self, name, mode=0o644):
+        """Produce the object stream name: push(value) puts a value (or
+        pushes an existing object by id) for the consumers at once;
+        close() ends it and returns the id of the Sequence it becomes. As
+        a context manager, an exception fails the stream (consumers get
+        EIO after what was pushed), and so does a process that dies first."""
+        return StreamWriter(self, name, mode)
+
+    def stream_reader(self, name, timeout=None, ids=False):
+        """Iterate the object stream name from its start, blocking for each
+        next object until the producer pushes it (timeout in seconds per
+        object, None for no limit) and ending when it closes; yields
+        get(id) of each (zero copy), or the ids with ids=True. A failed
+        stream raises VineyardfsError (EIO) after its objects."""
+        index = 0
+        while True:
+            req = {"op": "stream_next", "name": name, "index": index}
+            if timeout is not None:
+                req["timeout_ms"] = max(0, int(timeout * 1000))
+            try:
+                reply = self._request(req)
+            except VineyardfsError as e:
+                if e.errno == errno.ETIMEDOUT:
+                    raise TimeoutError(errno.ETIMEDOUT, "no object %d of stream %s after %s s" % (index, name, timeout))
+                raise
+            if reply.get("end"):
+                return
+            yield reply["id"] if ids else self.get(reply["id"])
+            index += 1
 
     def wait_name(self, name, timeout=None):
         """Block until name exists and names a sealed object (a name made

@@ -5,7 +5,10 @@
 # readers started later replay from the start; a second writer gets EBUSY;
 # a writer killed with SIGKILL fails the stream (EIO after its bytes,
 # state "failed"); a reader interrupted with SIGINT returns EINTR at once;
-# shell pipelines with tee and < work; a complete stream is a ByteStream
+# shell pipelines with tee and < work; object streams carry objects from a
+# Python producer to Python and CLI consumers in order, listed in
+# streams/<name>/, a Sequence once complete, failed when the producer is
+# killed; a complete stream is a ByteStream
 # object (chunks as members) that rm removes; a writer that runs out of
 # memory waits until memory frees, then goes on without losing a byte, or
 # after --stream-wait gets ENOSPC and the stream fails.
@@ -117,6 +120,61 @@ wait "$c" || fail "the consumer failed"
 cmp "$T/data.sum" "$T/p.sum" || fail "the consumer read other bytes"
 [ "$(xattr_get user.vineyard.chunks "$S/p")" = 3 ] || fail "40 MiB did not make 3 chunks"
 rm "$S/p"
+
+# Object streams: a Python consumer started first takes the Tensors a
+# Python producer pushes, in order, as they come; the CLI reads the same
+# stream from the start; streams/q lists what was pushed; the complete
+# stream is a Sequence. A producer killed mid-way fails its stream.
+cat >"$T/consume.py" <<'EOF'
+import sys, vineyardfs
+vfs = vineyardfs.Client(sys.argv[1])
+with open(sys.argv[2], "w") as out:
+    for a in vfs.stream_reader("q"):
+        out.write("%s %s\n" % (a.dtype, a.sum()))
+        out.flush()
+EOF
+cat >"$T/produce.py" <<'EOF'
+import os, sys, time, numpy as np, vineyardfs
+vfs = vineyardfs.Client(sys.argv[1])
+with vfs.stream_writer("q") as w:
+    w.push(np.full(4, 1.5))
+    while not os.path.exists(sys.argv[2]):   # the test says when to go on
+        time.sleep(0.01)
+    w.push(np.arange(10, dtype=np.int32))
+    w.push(vfs.put(np.ones(3, dtype=np.uint8)))
+EOF
+PYTHONPATH=$TESTS_SRCDIR/../python "$PY" "$T/consume.py" "$MNT" "$T/consumed" &
+cons=$!
+VFS_BG+=("$cons")
+wait_until "a parked consumer" stat_is requests_waiting 1
+PYTHONPATH=$TESTS_SRCDIR/../python "$PY" "$T/produce.py" "$MNT" "$T/go" &
+prod=$!
+VFS_BG+=("$prod")
+wait_until "the consumer to get the first object" has "$T/consumed" "float64 6.0"
+[ "$(ls "$S/q")" = 0 ] || fail "streams/q lists: $(ls "$S/q")"
+[ "$(xattr_get user.vineyard.state "$S/q")" = open ] || fail "an object stream being produced is not open"
+"$VINEYARDFS" stream read --mount "$MNT" q >"$T/cli.read" &
+cr=$!
+VFS_BG+=("$cr")
+wait_until "the CLI to replay the first object" has "$T/cli.read" "^0 o"
+touch "$T/go"
+wait "$prod" || fail "the Python producer failed"
+wait "$cons" || fail "the Python consumer failed"
+printf 'float64 6.0\nint32 45\nuint8 3\n' >"$T/want.q"
+cmp "$T/want.q" "$T/consumed" || fail "the consumer got: $(cat "$T/consumed")"
+wait "$cr" || fail "the CLI reader failed"
+[ "$(wc -l <"$T/cli.read")" = 3 ] || fail "the CLI read: $(cat "$T/cli.read")"
+[ "$(ls "$S/q" | tr '\n' ' ')" = "0 1 2 " ] || fail "streams/q lists: $(ls "$S/q")"
+first=$(sed -n '1s/^0 //p' "$T/cli.read")
+[ "$(readlink "$S/q/0")" = "../../objects/$first" ] || fail "streams/q/0 links to $(readlink "$S/q/0")"
+[ "$(xattr_get user.vineyard.typename "$S/q/1/")" = Tensor ] || fail "streams/q/1 is not the Tensor"
+[ "$(xattr_get user.vineyard.state "$S/q")" = complete ] || fail "a closed object stream is not complete"
+[ "$(xattr_get user.vineyard.typename "$MNT/names/q")" = Sequence ] || fail "a complete object stream is not a Sequence"
+[ "$(xattr_get user.vineyard.size_ "$MNT/names/q")" = 3 ] || fail "its Sequence has not 3 elements"
+must_fail "Operation not permitted" "$VINEYARDFS" stream push --mount "$MNT" q "$T/want.q"
+# shellcheck disable=SC2016 # $1 and $$ belong to the inner shell
+(bash -c 'exec 8<>"$1/.vineyardfs/ctl"; printf "{\"op\":\"stream_open\",\"name\":\"dead\"}" >&8; cat <&8 >/dev/null; kill -9 $$' _ "$MNT") 2>/dev/null || true
+must_fail "failed: its producer closed the control file" "$VINEYARDFS" stream read --mount "$MNT" dead
 
 # Backpressure: 30 MiB (2 chunks of 16 MiB) into a 40 MiB store that holds
 # a 20 MiB object: the writer waits for its second chunk until that object

@@ -1,8 +1,8 @@
 /*
  * fuzz_request: libFuzzer target for the control protocol and the type
  * rules. Every input goes to types_validate (when it parses as JSON) and to
- * request_handle on a real catalog over a scratch directory; the reply must
- * always be one JSON object. Built and run by tests/fuzz/run.sh.
+ * request_handle on a real catalog over a scratch directory (with streams);
+ * the reply must always be one JSON object. Built and run by tests/fuzz/run.sh.
  */
 #include "config.h"
 
@@ -15,6 +15,7 @@
 
 #include "core/catalog.h"
 #include "core/request.h"
+#include "core/stream.h"
 #include "core/types.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -42,10 +43,21 @@ catalog(void)
 	return cat;
 }
 
+/* The streams of that catalog: object stream requests are fuzzed too. */
+static streams_t *
+streams(void)
+{
+	static streams_t *s;
+
+	if (s == NULL && streams_create(catalog(), &s) != 0)
+		abort();
+	return s;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct request_wait w;
+	struct request_wait w = { .streams = streams() };
 	char err[512], *reply;
 	json_t *doc;
 	size_t len = 0;
