@@ -226,6 +226,35 @@ test_all(const char *mount, const char *data_path)
 	CHECK(vfs_request(v, "{\"op\":\"frobnicate\"}", &reply) == -ENOSYS);
 	CHECK(strstr(reply, "\"ok\":false") != NULL);
 	free(reply);
+	/* Object streams: push, take in order, end; a failed one. */
+	{
+		vfs_stream_t *st, *st2;
+		char t0[VFS_ID_SIZE], t1[VFS_ID_SIZE], got[VFS_ID_SIZE], seq[VFS_ID_SIZE];
+		const uint64_t one = 1;
+		const double x = 2.5;
+
+		CHECK(vfs_stream_open(v, "cs", &st) == 0);
+		CHECK(vfs_stream_open(v, "cs", &st2) == -EBUSY);
+		CHECK(vfs_put_tensor(v, "float64", 1, &one, &x, NULL, t0) == 0);
+		CHECK(vfs_put_tensor(v, "float64", 1, &one, &x, NULL, t1) == 0);
+		CHECK(vfs_stream_push(v, st, t0) == 0);
+		CHECK(vfs_stream_next(v, "cs", 0, -1, got) == 1 && strcmp(got, t0) == 0);
+		CHECK(vfs_stream_next(v, "cs", 1, 50, got) == -ETIMEDOUT);
+		CHECK(vfs_stream_push(v, st, t1) == 1);
+		CHECK(vfs_stream_push(v, st, "b0000000000000001") == -EINVAL);
+		CHECK(vfs_stream_close(v, st, NULL, seq) == 0 && seq[0] == 'o');
+		CHECK(vfs_stream_next(v, "cs", 1, -1, got) == 1 && strcmp(got, t1) == 0);
+		CHECK(vfs_stream_next(v, "cs", 2, -1, got) == 0);
+		CHECK(vfs_resolve(v, "cs", got) == 0 && strcmp(got, seq) == 0);
+		CHECK(vfs_stream_open(v, "cs", &st) == -EPERM);
+		CHECK(vfs_stream_open(v, "cs2", &st) == 0);
+		CHECK(vfs_stream_close(v, st, "the producer gave up", NULL) == 0);
+		CHECK(vfs_stream_next(v, "cs2", 0, -1, got) == -EIO);
+		CHECK(strstr(vfs_error(v), "the producer gave up") != NULL);
+		CHECK(vfs_delete(v, seq) == 0); /* and the Tensors with it */
+		CHECK(vfs_resolve(v, t0, got) == -ENOENT);
+	}
+
 	CHECK(vfs_delete(v, id2) == 0);
 	CHECK(vfs_delete(v, id2) == -ENOENT);
 	CHECK(vfs_delete(v, "m") == 0);
