@@ -710,6 +710,8 @@ streams_unlink(streams_t *s, const char *name, uid_t uid)
 	} else if (st->state == STREAM_FAILED)
 		for (i = 0; i < st->nchunks; i++)
 			catalog_blob_discard(s->cat, st->chunks[i].blob_id, "its failed stream was removed");
+	else if (st->state == STREAM_PENDING && st->readers > 0)
+		fail_stream(st, "removed before a writer came"); /* none can now: EIO, not EAGAIN forever */
 	if (rc == 0) {
 		free(st->name);
 		st->name = NULL;

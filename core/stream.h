@@ -122,7 +122,8 @@ int streams_entries(streams_t *s, uint64_t dir, int (*fn)(void *arg, const char 
 int streams_entry_target(streams_t *s, uint64_t ino, uint64_t *id);
 
 /* Remove name: its object too once complete (as a delete by uid would),
- * its chunks if unfinished. EBUSY while a writer has it open. */
+ * its chunks if unfinished; readers waiting on a pending one get EIO
+ * (no writer can come). EBUSY while a writer has it open. */
 int streams_unlink(streams_t *s, const char *name, uid_t uid);
 
 #endif

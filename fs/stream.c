@@ -473,6 +473,8 @@ stream_unlink(fuse_req_t req, const char *name)
 	int rc = streams_unlink(fs.streams, name, fuse_req_ctx(req)->uid);
 
 	fuse_reply_err(req, -rc);
+	if (rc == 0)
+		park_kick(); /* readers of a pending stream removed get EIO */
 }
 
 /* user.vineyard.* of a stream: state, size, chunks, id, error. */

@@ -127,6 +127,7 @@ main(void)
 	srunner_add_suite(sr, meta_suite());
 	srunner_add_suite(sr, store_suite());
 	srunner_add_suite(sr, catalog_suite());
+	srunner_add_suite(sr, stream_suite());
 	srunner_add_suite(sr, types_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

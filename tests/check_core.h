@@ -11,6 +11,7 @@ Suite *id_suite(void);
 Suite *meta_suite(void);
 Suite *object_suite(void);
 Suite *store_suite(void);
+Suite *stream_suite(void);
 Suite *util_suite(void);
 
 /*
