@@ -44,6 +44,7 @@ struct stream {
 	unsigned nchunks, cap;
 	int writer;	  /* a writer has it open */
 	unsigned readers; /* open for reading */
+	uint64_t nlookup; /* the kernel's references (lookups not forgotten) */
 	int objects;	  /* an object stream */
 	uint64_t *objs;	  /* its objects, in order */
 	unsigned nobjs, objcap;
@@ -215,6 +216,48 @@ streams_lookup(streams_t *s, const char *name, int create, struct stream_attr *a
 		fill_attr(st, a);
 	pthread_mutex_unlock(&s->lock);
 	return rc;
+}
+
+void
+streams_ref(streams_t *s, uint64_t ino)
+{
+	struct stream *st;
+
+	pthread_mutex_lock(&s->lock);
+	if ((st = by_ino(s, ino)) != NULL)
+		st->nlookup++;
+	pthread_mutex_unlock(&s->lock);
+}
+
+void
+streams_forget(streams_t *s, uint64_t ino, uint64_t n)
+{
+	struct stream *st;
+
+	pthread_mutex_lock(&s->lock);
+	if ((st = by_ino(s, ino)) != NULL) {
+		st->nlookup = n < st->nlookup ? st->nlookup - n : 0;
+		if (st->nlookup == 0 && st->state == STREAM_PENDING && st->readers == 0 && !st->writer &&
+		    st->name != NULL) {
+			free(st->name); /* only looked at: it goes */
+			st->name = NULL;
+			maybe_free(s, st);
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
+unsigned
+streams_count(streams_t *s)
+{
+	struct stream *st;
+	unsigned n = 0;
+
+	pthread_mutex_lock(&s->lock);
+	for (st = s->list; st != NULL; st = st->next)
+		n++;
+	pthread_mutex_unlock(&s->lock);
+	return n;
 }
 
 int

@@ -76,6 +76,13 @@ const char *streams_state_name(enum stream_state st);
  * can open it before its writer). */
 int streams_lookup(streams_t *s, const char *name, int create, struct stream_attr *a);
 int streams_getattr(streams_t *s, uint64_t ino, struct stream_attr *a);
+/* The kernel holds one more (ref) or n fewer (forget) references to
+ * stream ino; a pending stream nobody references, reads or waits on any
+ * more is dropped (a mere "ls streams/typo" leaves nothing behind). */
+void streams_ref(streams_t *s, uint64_t ino);
+void streams_forget(streams_t *s, uint64_t ino, uint64_t n);
+/* Streams in memory now, for the stats. */
+unsigned streams_count(streams_t *s);
 /* Every stream with a writer, readers, or data (not the idle pending
  * ones), calling fn; a non-zero return stops and is returned. */
 int streams_list(streams_t *s, int (*fn)(void *arg, const char *name, const struct stream_attr *a), void *arg);

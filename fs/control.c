@@ -143,6 +143,7 @@ render_stats(char **text, size_t *len)
 	fprintf(f, "writes_served %llu\n", (unsigned long long)atomic_load(&fs.n.writes));
 	fprintf(f, "write_bytes_served %llu\n", (unsigned long long)atomic_load(&fs.n.write_bytes));
 	fprintf(f, "requests_waiting %u\n", park_count());
+	fprintf(f, "streams %u\n", streams_count(fs.streams));
 	if (fclose(f) != 0) {
 		free(buf);
 		return -ENOMEM;

@@ -2,8 +2,8 @@
  * ops: the low-level FUSE operations table, and the requests on inodes
  * themselves (lookup, attributes, links, statfs). Inodes carry no state
  * here: the catalog answers every lookup by inode number, so forget needs
- * no work. Directory, file and xattr requests are in dir.c, file.c and
- * xattr.c.
+ * no work, except for streams (stream.h). Directory, file and xattr
+ * requests are in dir.c, file.c and xattr.c.
  */
 #include "config.h"
 
@@ -218,6 +218,27 @@ out:
 		handle_put(fi->fh);
 }
 
+/* Only streams come and go with the kernel's references: the catalog
+ * answers every other inode number whenever it is asked. */
+static void
+op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	if (streams_is(ino))
+		streams_forget(fs.streams, ino, nlookup);
+	fuse_reply_none(req);
+}
+
+static void
+op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		if (streams_is(forgets[i].ino))
+			streams_forget(fs.streams, forgets[i].ino, forgets[i].nlookup);
+	fuse_reply_none(req);
+}
+
 static void
 op_readlink(fuse_req_t req, fuse_ino_t ino)
 {
@@ -265,6 +286,8 @@ const struct fuse_lowlevel_ops fs_ops = {
 	.getattr = op_getattr,
 	.setattr = op_setattr,
 	.readlink = op_readlink,
+	.forget = op_forget,
+	.forget_multi = op_forget_multi,
 	.mknod = file_mknod,
 	.mkdir = dir_mkdir,
 	.unlink = dir_unlink,

@@ -69,7 +69,9 @@ stream_lookup(fuse_req_t req, const char *name)
 		return;
 	}
 	stream_entry(&a, &e);
-	fuse_reply_entry(req, &e);
+	streams_ref(fs.streams, a.ino); /* the kernel's, until it forgets it */
+	if (fuse_reply_entry(req, &e) != 0)
+		streams_forget(fs.streams, a.ino, 1);
 }
 
 /* An object stream's entry: a symbolic link to its object. */
@@ -217,8 +219,11 @@ open_reply(fuse_req_t req, struct fh *h, uint64_t ino, struct fuse_file_info *fi
 		struct fuse_entry_param e2 = *e;
 
 		stream_to_stat(&a, &e2.attr);
-		if (fuse_reply_create(req, &e2, fi) != 0)
+		streams_ref(fs.streams, ino);
+		if (fuse_reply_create(req, &e2, fi) != 0) {
+			streams_forget(fs.streams, ino, 1);
 			handle_release(fi->fh);
+		}
 	} else if (fuse_reply_open(req, fi) != 0)
 		handle_release(fi->fh);
 }

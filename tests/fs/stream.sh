@@ -18,6 +18,19 @@
 vfs_mount
 S=$MNT/streams
 
+# A name only looked at is a pending stream while the kernel holds it, and
+# goes when the kernel forgets it: nothing is left behind.
+[ "$(stat_get streams)" = 0 ] || fail "a new store has streams"
+[ -e "$S/typo" ] || fail "a stream name does not look like a (pending) stream"
+[ "$(stat_get streams)" = 1 ] || fail "a looked-up stream is not counted"
+[ -z "$(ls "$S")" ] || fail "streams/ lists an idle pending stream: $(ls "$S")"
+drop_dentries()
+{
+	echo 2 >/proc/sys/vm/drop_caches
+	stat_is streams 0
+}
+wait_until "the kernel to forget streams/typo" drop_dentries
+
 # has FILE TEXT: FILE holds TEXT (for wait_until).
 has()
 {
