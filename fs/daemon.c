@@ -288,6 +288,53 @@ hook_inval_entry(void *arg, uint64_t parent, const char *name)
 	notify_entry(parent, name);
 }
 
+#define CLIENT_TMP_PREFIX ".vfs-tmp-" /* libvineyardfs's and Python's blobs being built */
+
+struct tmp_names {
+	char **v;
+	size_t n;
+};
+
+static int
+collect_tmp(void *arg, const char *name, const struct catalog_attr *a)
+{
+	struct tmp_names *t = arg;
+	char **v;
+
+	(void)a;
+	if (strncmp(name, CLIENT_TMP_PREFIX, strlen(CLIENT_TMP_PREFIX)) != 0)
+		return 0;
+	if ((v = realloc(t->v, (t->n + 1) * sizeof *v)) == NULL || (v[t->n] = strdup(name)) == NULL) {
+		t->v = v != NULL ? v : t->v;
+		return -ENOMEM;
+	}
+	t->v = v;
+	t->n++;
+	return 0;
+}
+
+/* A client that died while it built an object (a blob under a
+ * .vfs-tmp-* name until its object holds it) leaves that Blob object;
+ * no client of the previous daemon can still be using it: remove it. */
+static void
+drop_client_temporaries(void)
+{
+	struct tmp_names t = { NULL, 0 };
+	size_t i, gone = 0;
+
+	if (catalog_list(fs.cat, CATALOG_INO_NAMES, collect_tmp, &t) != 0)
+		log_warn("cannot list the temporaries clients left: out of memory");
+	for (i = 0; i < t.n; i++) {
+		if (catalog_unlink(fs.cat, CATALOG_INO_NAMES, t.v[i], 0) == 0)
+			gone++;
+		free(t.v[i]);
+	}
+	free(t.v);
+	if (gone > 0)
+		log_info("removed %zu temporary object%s that clients left unfinished (%s*)", gone,
+		    gone == 1 ? "" : "s", CLIENT_TMP_PREFIX);
+}
+
 static void
 hook_names_changed(void *arg)
 {
@@ -392,6 +439,7 @@ daemon_mount_main(int argc, char **argv)
 		goto out;
 	}
 	fs.start_ns = util_now_ns();
+	drop_client_temporaries();
 	fs.stream_wait_ms = o.stream_wait_ms;
 	if ((rc = streams_create(fs.cat, &fs.streams)) != 0) {
 		log_error("cannot set up streams: %s", strerror(-rc));

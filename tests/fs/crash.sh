@@ -57,6 +57,11 @@ writer=$BG_PID
 wait_until "the writer to write" is_file "$T/writing"
 [ "$(stat_get blobs_unsealed)" = 1 ] || fail "stats blobs_unsealed is $(stat_get blobs_unsealed) with a writer, expected 1"
 
+# What a client killed while it built an object leaves: a sealed Blob
+# object under a .vfs-tmp-* name (see libvineyardfs(3)).
+printf 'half an object' >"$MNT/names/.vfs-tmp-1234-deadbeef-0"
+wait_sealed "$MNT/names/.vfs-tmp-1234-deadbeef-0"
+
 # The crash.
 pid=$(vfs_pid)
 pid_is_daemon "$pid" || fail "no daemon with pid '$pid' from $STATE/lock"
@@ -75,6 +80,9 @@ vfs_mount
 [ "$(vfs_pid)" != "$pid" ] || fail "the lock file still names the dead daemon"
 (cd "$MNT/names" && sha256sum -c --quiet "$T/sums") || fail "objects differ after the crash"
 [ ! -e "$MNT/names/partial" ] || fail "the half-written names/partial survived the crash"
+[ ! -e "$MNT/names/.vfs-tmp-1234-deadbeef-0" ] || fail "a client's temporary object survived the restart"
+grep -q "removed 1 temporary object that clients left unfinished" "$STATE/vineyardfs.log" ||
+	fail "the removal of a client's temporary object is not logged"
 [ "$(stat_get objects)" = "$N" ] || fail "stats objects is $(stat_get objects) after the crash, expected $N"
 [ "$(stat_get blobs_sealed)" = "$N" ] || fail "stats blobs_sealed is $(stat_get blobs_sealed) after the crash, expected $N"
 [ "$(stat_get blobs_unsealed)" = 0 ] || fail "stats blobs_unsealed is $(stat_get blobs_unsealed) after the crash"
@@ -90,9 +98,10 @@ problems=
 n=$(awk -v p="$MNT" '$2 == p' /proc/self/mounts | wc -l)
 [ "$n" = 1 ] ||
 	problems="$problems; $MNT is mounted $n times: the stale mount was not detached but mounted over"
-if ! grep -q "reconciled: $N sealed blobs kept, 1 unsealed discarded" "$STATE/vineyardfs.log"; then
+# N objects, and the client's temporary (removed after the reconcile).
+if ! grep -q "reconciled: $((N + 1)) sealed blobs kept, 1 unsealed discarded" "$STATE/vineyardfs.log"; then
 	where=$(grep -h "reconciled:" "$STATE.mount-stderr" "$STATE/vineyardfs.log" | tail -n 1)
-	problems="$problems; $STATE/vineyardfs.log has no 'reconciled: $N sealed blobs kept, 1 unsealed discarded' line (the last reconcile line, from the mount command's stderr or the log: '$where')"
+	problems="$problems; $STATE/vineyardfs.log has no 'reconciled: $((N + 1)) sealed blobs kept, 1 unsealed discarded' line (the last reconcile line, from the mount command's stderr or the log: '$where')"
 fi
 [ -z "$problems" ] || fail "${problems#; }"
 
