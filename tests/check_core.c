@@ -129,6 +129,8 @@ main(void)
 	srunner_add_suite(sr, catalog_suite());
 	srunner_add_suite(sr, stream_suite());
 	srunner_add_suite(sr, types_suite());
+	srunner_add_suite(sr, crc32c_suite());
+	srunner_add_suite(sr, uring_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -3,9 +3,13 @@
 #define VFS_CHECK_CORE_H
 
 #include <check.h>
+#include <stddef.h>
+#include <stdint.h>
 
 Suite *catalog_suite(void);
+Suite *crc32c_suite(void);
 Suite *types_suite(void);
+Suite *uring_suite(void);
 Suite *hmap_suite(void);
 Suite *id_suite(void);
 Suite *meta_suite(void);
@@ -30,5 +34,7 @@ void test_rmtree(const char *path);
 int test_exists(const char *path);
 /* Create a file at dir/name holding len bytes of data (or len zeros). */
 void test_write_file(const char *dir, const char *name, const void *data, size_t len);
+/* CRC-32C computed a bit at a time: the reference for core/crc32c.c. */
+uint32_t test_crc32c_ref(const void *buf, size_t len);
 
 #endif

@@ -1,0 +1,491 @@
+/*
+ * uring: a copy is cut into URING_CHUNK chunks, each carried by a slot that
+ * owns one ring buffer: read the chunk, then write it, then the slot is
+ * free for the next chunk. Up to depth slots are in flight at once, so
+ * reads of later chunks overlap writes of earlier ones. Completions arrive
+ * in any order; the CRC is taken in file order, so a slot whose chunk
+ * finished early waits (holding its buffer) until the chunks before it are
+ * summed. Short transfers are resubmitted for the rest; with O_DIRECT the
+ * rest restarts at the aligned offset below, rewriting a few bytes. Test
+ * faults are decided when a request is queued: a failure replaces the
+ * result of the request, which still runs; a short one is queued short. After
+ * an error nothing new is submitted and the requests in flight are drained
+ * before uring_copy returns: the kernel never writes into a buffer the
+ * next call reuses.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/crc32c.h"
+#include "core/uring.h"
+#include "core/util.h"
+
+/* Resubmissions in a row that move nothing before a transfer is given up:
+ * an injected or O_DIRECT short transfer costs one, a source that has
+ * ended costs them all. */
+#define MAX_STALLS 3
+
+#define ALIGN_DOWN(x) ((x) & ~(uint64_t)(URING_ALIGN - 1))
+#define ALIGN_UP(x) ALIGN_DOWN((x) + URING_ALIGN - 1)
+
+enum slot_state {
+	SLOT_FREE,
+	SLOT_READ,    /* a read of the chunk is in flight */
+	SLOT_WRITE,   /* the chunk is read; a write of it is in flight */
+	SLOT_WRITTEN, /* written, waiting for the chunks before it to be summed */
+};
+
+struct slot {
+	char *buf;	/* URING_CHUNK bytes of the ring's buffers */
+	uint64_t off;	/* where the chunk starts, in src and in dst */
+	uint32_t len;	/* bytes of data in the chunk */
+	uint32_t want;	/* bytes the current request moves in all: len, or padded */
+	uint32_t done;	/* bytes moved so far by the current state's requests */
+	int state;	/* enum slot_state */
+	int stalls;	/* resubmissions in a row that moved nothing */
+	int summed;	/* the chunk's bytes are in the CRC */
+	int fail;	/* tests: the request in flight completes with this -errno */
+};
+
+struct uring {
+	struct io_uring ring;
+	unsigned depth;
+	char *bufs; /* depth * URING_CHUNK bytes, URING_ALIGN-aligned */
+	struct slot *slots;
+	struct uring_faults faults;
+	unsigned nread, nwrite, nfsync; /* requests since uring_set_faults */
+	unsigned injected;
+	int broken; /* submitting or waiting failed: requests may be lost */
+};
+
+/* One uring_copy in progress. */
+struct copy {
+	struct uring *u;
+	int src, dst;
+	int src_direct, dst_direct;
+	uint64_t size;
+	uint64_t next;	 /* offset of the next chunk to start */
+	uint64_t summed; /* bytes in crc so far, all before this offset */
+	uint32_t crc;
+	int want_crc;
+	unsigned inflight; /* requests submitted and not yet completed */
+	int rc;		   /* the first error; nothing new is submitted after it */
+	char *err;
+	size_t errlen;
+};
+
+int
+uring_open(struct uring **out, unsigned depth)
+{
+	struct uring *u;
+	unsigned i;
+	int rc;
+
+	*out = NULL;
+	if (depth == 0)
+		depth = URING_DEPTH;
+	if (depth > URING_MAX_DEPTH)
+		return -EINVAL;
+	u = calloc(1, sizeof *u);
+	if (u == NULL)
+		return -ENOMEM;
+	u->depth = depth;
+	u->slots = calloc(depth, sizeof *u->slots);
+	if (u->slots == NULL) {
+		free(u);
+		return -ENOMEM;
+	}
+	rc = -posix_memalign((void **)&u->bufs, URING_ALIGN, (size_t)depth * URING_CHUNK);
+	if (rc != 0) {
+		u->bufs = NULL;
+		goto out;
+	}
+	for (i = 0; i < depth; i++)
+		u->slots[i].buf = u->bufs + (size_t)i * URING_CHUNK;
+	rc = io_uring_queue_init(depth, &u->ring, 0);
+	if (rc == 0)
+		*out = u;
+out:
+	if (rc != 0) {
+		free(u->bufs);
+		free(u->slots);
+		free(u);
+	}
+	return rc;
+}
+
+void
+uring_close(struct uring *u)
+{
+	if (u == NULL)
+		return;
+	io_uring_queue_exit(&u->ring);
+	free(u->bufs);
+	free(u->slots);
+	free(u);
+}
+
+void
+uring_set_faults(struct uring *u, const struct uring_faults *f)
+{
+	memset(&u->faults, 0, sizeof u->faults);
+	if (f != NULL)
+		u->faults = *f;
+	u->nread = u->nwrite = u->nfsync = 0;
+	u->injected = 0;
+}
+
+unsigned
+uring_faults_injected(const struct uring *u)
+{
+	return u->injected;
+}
+
+/* Count one request of a kind; return the -errno it is to fail with (0:
+ * none) and cut *len as the faults say. A cut request really moves fewer
+ * bytes, so the short result comes from the kernel itself. */
+static int
+inject(struct uring *u, unsigned *count, unsigned fail_at, unsigned short_at, uint32_t *len,
+       int direct)
+{
+	unsigned n = ++*count;
+	uint32_t cut = *len / 2;
+
+	if (n == fail_at) {
+		u->injected++;
+		return u->faults.err > 0 ? -u->faults.err : -EIO;
+	}
+	/* O_DIRECT lengths stay aligned, else the kernel says EINVAL. */
+	if (direct)
+		cut = (uint32_t)ALIGN_DOWN(cut);
+	if (n == short_at && cut > 0) {
+		u->injected++;
+		*len = cut;
+	}
+	return 0;
+}
+
+static int
+copy_fail(struct copy *c, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Keep the first error only: later ones are usually its echoes. */
+static int
+copy_fail(struct copy *c, int rc, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c->rc != 0)
+		return c->rc;
+	c->rc = rc;
+	if (c->err != NULL && c->errlen > 0) {
+		va_start(ap, fmt);
+		vsnprintf(c->err, c->errlen, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
+}
+
+/* Queue the rest of the slot's current request (submitted by the loop). */
+static void
+queue(struct copy *c, struct slot *s)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&c->u->ring);
+	struct uring_faults *f = &c->u->faults;
+	uint32_t len = s->want - s->done;
+
+	if (sqe == NULL) {
+		/* One request per slot and as many entries as slots. */
+		s->state = SLOT_FREE;
+		copy_fail(c, -EBUSY, "io_uring submission queue full");
+		return;
+	}
+	if (s->state == SLOT_READ) {
+		s->fail = inject(c->u, &c->u->nread, f->fail_read_at, f->short_read_at, &len,
+				 c->src_direct);
+		io_uring_prep_read(sqe, c->src, s->buf + s->done, len, s->off + s->done);
+	} else {
+		s->fail = inject(c->u, &c->u->nwrite, f->fail_write_at, f->short_write_at, &len,
+				 c->dst_direct);
+		io_uring_prep_write(sqe, c->dst, s->buf + s->done, len, s->off + s->done);
+	}
+	io_uring_sqe_set_data(sqe, s);
+}
+
+/* Add res bytes to the slot's progress; 1 when the request is not done
+ * yet and should be resubmitted, 0 when done, -1 when it stalled. */
+static int
+advance(struct slot *s, int res, uint32_t target, int direct)
+{
+	uint32_t now = s->done + (uint32_t)res;
+
+	if (now >= target) {
+		s->done = now;
+		return 0;
+	}
+	if (direct)
+		now = (uint32_t)ALIGN_DOWN(now);
+	s->stalls = now <= s->done ? s->stalls + 1 : 0;
+	s->done = now;
+	return s->stalls > MAX_STALLS ? -1 : 1;
+}
+
+/* Sum every chunk that is read and next in file order; free the written. */
+static void
+sum_ready(struct copy *c)
+{
+	struct slot *s;
+	unsigned i;
+
+	for (i = 0; i < c->u->depth; i++) {
+		s = &c->u->slots[i];
+		if ((s->state != SLOT_WRITE && s->state != SLOT_WRITTEN) || s->summed ||
+		    s->off != c->summed)
+			continue;
+		c->crc = crc32c_update(c->crc, s->buf, s->len);
+		c->summed += s->len;
+		s->summed = 1;
+		if (s->state == SLOT_WRITTEN)
+			s->state = SLOT_FREE;
+		i = (unsigned)-1; /* the next chunk may be in any slot */
+	}
+}
+
+/* A result that is no progress: retry on EINTR/EAGAIN, else fail the copy
+ * with the errno the kernel gave. 1 when res was one, 0 for a byte count. */
+static int
+not_progress(struct copy *c, struct slot *s, int res, const char *what)
+{
+	if (res == -EINTR || res == -EAGAIN) {
+		queue(c, s);
+		return 1;
+	}
+	if (res < 0) {
+		s->state = SLOT_FREE;
+		copy_fail(c, res, "%s at byte %llu: %s", what, (unsigned long long)(s->off + s->done),
+			  strerror(-res));
+		return 1;
+	}
+	return 0;
+}
+
+static void
+read_done(struct copy *c, struct slot *s, int res)
+{
+	uint32_t wlen;
+	int more;
+
+	if (not_progress(c, s, res, "read of src"))
+		return;
+	more = res == 0 ? -1 : advance(s, res, s->len, c->src_direct);
+	if (more < 0) {
+		s->state = SLOT_FREE;
+		copy_fail(c, -EIO, "src ends at byte %llu, short of the %llu bytes to copy",
+			  (unsigned long long)(s->off + s->done), (unsigned long long)c->size);
+		return;
+	}
+	if (more > 0) {
+		queue(c, s);
+		return;
+	}
+	/* O_DIRECT writes whole blocks: pad with zeros, truncated at the end. */
+	wlen = c->dst_direct ? (uint32_t)ALIGN_UP(s->len) : s->len;
+	memset(s->buf + s->len, 0, wlen - s->len);
+	s->state = SLOT_WRITE;
+	s->want = wlen;
+	s->done = 0;
+	s->stalls = 0;
+	s->summed = !c->want_crc;
+	queue(c, s);
+	sum_ready(c);
+}
+
+static void
+write_done(struct copy *c, struct slot *s, int res)
+{
+	int more;
+
+	if (not_progress(c, s, res, "write of dst"))
+		return;
+	more = advance(s, res, s->want, c->dst_direct);
+	if (more < 0) {
+		s->state = SLOT_FREE;
+		copy_fail(c, -EIO, "write of dst at byte %llu makes no progress",
+			  (unsigned long long)(s->off + s->done));
+		return;
+	}
+	if (more > 0) {
+		queue(c, s);
+		return;
+	}
+	s->state = s->summed ? SLOT_FREE : SLOT_WRITTEN;
+}
+
+static void
+complete(struct copy *c, struct slot *s, int res)
+{
+	if (s->fail != 0)
+		res = s->fail;
+	if (c->rc != 0) {
+		/* Draining after an error: only let the buffer go. */
+		s->state = SLOT_FREE;
+		return;
+	}
+	if (s->state == SLOT_READ)
+		read_done(c, s, res);
+	else
+		write_done(c, s, res);
+}
+
+/* Start chunks in free slots while there is anything left to start. */
+static void
+start_chunks(struct copy *c)
+{
+	struct slot *s;
+	unsigned i;
+
+	for (i = 0; i < c->u->depth && c->rc == 0 && c->next < c->size; i++) {
+		s = &c->u->slots[i];
+		if (s->state != SLOT_FREE)
+			continue;
+		s->off = c->next;
+		s->len = c->size - c->next < URING_CHUNK ? (uint32_t)(c->size - c->next) : URING_CHUNK;
+		/* O_DIRECT reads whole blocks; a src longer than size is fine. */
+		s->want = c->src_direct ? (uint32_t)ALIGN_UP(s->len) : s->len;
+		s->done = 0;
+		s->stalls = 0;
+		s->summed = 0;
+		s->state = SLOT_READ;
+		c->next += s->len;
+		queue(c, s);
+	}
+}
+
+/* Submit what is queued; on failure the ring is unusable (requests left in
+ * its queue would run later, on fds the caller may have closed). */
+static int
+submit(struct copy *c)
+{
+	int n;
+
+	while (io_uring_sq_ready(&c->u->ring) > 0) {
+		n = io_uring_submit(&c->u->ring);
+		if (n == -EINTR || n == -EAGAIN)
+			continue;
+		if (n <= 0) {
+			c->u->broken = 1;
+			return copy_fail(c, n < 0 ? n : -EIO, "io_uring_submit: %s",
+					 strerror(n < 0 ? -n : EIO));
+		}
+		c->inflight += (unsigned)n;
+	}
+	return 0;
+}
+
+static int
+fd_flags(int fd, int *direct)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0)
+		return -errno;
+	*direct = (fl & O_DIRECT) != 0;
+	return 0;
+}
+
+int
+uring_copy(struct uring *u, int src_fd, int dst_fd, uint64_t size, uint32_t *crc, char *err,
+	   size_t errlen)
+{
+	struct copy c = {
+		.u = u, .src = src_fd, .dst = dst_fd, .size = size,
+		.want_crc = crc != NULL, .err = err, .errlen = errlen,
+	};
+	struct io_uring_cqe *cqe;
+	struct stat st;
+	struct slot *s;
+	unsigned i;
+	int rc;
+
+	if (u->broken)
+		return util_fail(err, errlen, -EIO, "the io_uring failed earlier; open another");
+	if ((rc = fd_flags(src_fd, &c.src_direct)) < 0)
+		return util_fail(err, errlen, rc, "src fd: %s", strerror(-rc));
+	if ((rc = fd_flags(dst_fd, &c.dst_direct)) < 0)
+		return util_fail(err, errlen, rc, "dst fd: %s", strerror(-rc));
+	for (i = 0; i < u->depth; i++)
+		u->slots[i].state = SLOT_FREE;
+	for (;;) {
+		start_chunks(&c);
+		if (submit(&c) < 0)
+			break;
+		if (c.inflight == 0)
+			break;
+		rc = io_uring_wait_cqe(&u->ring, &cqe);
+		if (rc == -EINTR)
+			continue;
+		if (rc < 0) {
+			u->broken = 1;
+			copy_fail(&c, rc, "io_uring_wait_cqe: %s", strerror(-rc));
+			break;
+		}
+		s = io_uring_cqe_get_data(cqe);
+		rc = cqe->res;
+		io_uring_cqe_seen(&u->ring, cqe);
+		c.inflight--;
+		complete(&c, s, rc);
+	}
+	if (c.rc != 0)
+		return c.rc;
+	if (c.want_crc && c.summed != size)
+		return util_fail(err, errlen, -EIO, "checksummed %llu of %llu bytes",
+				 (unsigned long long)c.summed, (unsigned long long)size);
+	if (fstat(dst_fd, &st) == 0 && S_ISREG(st.st_mode) && ftruncate(dst_fd, (off_t)size) < 0)
+		return util_fail(err, errlen, -errno, "truncate dst to %llu bytes: %s",
+				 (unsigned long long)size, strerror(errno));
+	if (crc != NULL)
+		*crc = c.crc;
+	return 0;
+}
+
+int
+uring_fsync(struct uring *u, int fd)
+{
+	struct io_uring_cqe *cqe;
+	struct io_uring_sqe *sqe;
+	uint32_t len = 0;
+	int fail, rc;
+
+	if (u->broken)
+		return -EIO;
+	fail = inject(u, &u->nfsync, u->faults.fail_fsync_at, 0, &len, 0);
+	sqe = io_uring_get_sqe(&u->ring);
+	if (sqe == NULL)
+		return -EBUSY;
+	io_uring_prep_fsync(sqe, fd, 0);
+	do
+		rc = io_uring_submit(&u->ring);
+	while (rc == -EINTR || rc == -EAGAIN);
+	if (rc != 1) {
+		u->broken = 1;
+		return rc < 0 ? rc : -EIO;
+	}
+	do
+		rc = io_uring_wait_cqe(&u->ring, &cqe);
+	while (rc == -EINTR);
+	if (rc < 0) {
+		u->broken = 1;
+		return rc;
+	}
+	rc = fail != 0 ? fail : cqe->res;
+	io_uring_cqe_seen(&u->ring, cqe);
+	return rc < 0 ? rc : 0;
+}
