@@ -190,6 +190,27 @@ stream_list(catalog_list_fn fn, void *arg)
 	return streams_list(fs.streams, list_one, &lc);
 }
 
+/* The mode a writer that opens an existing (pending) stream would give a
+ * file it creates: OPEN carries no mode, since a lookup in streams/ always
+ * finds the name, so take 0666 less the process's umask (0644 when its
+ * /proc entry cannot say). */
+static mode_t
+writer_mode(pid_t pid)
+{
+	char path[64], line[128];
+	unsigned long mask = 022;
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	if ((f = fopen(path, "re")) != NULL) {
+		while (fgets(line, sizeof line, f) != NULL)
+			if (sscanf(line, "Umask: %lo", &mask) == 1)
+				break;
+		fclose(f);
+	}
+	return (mode_t)(0666 & ~mask);
+}
+
 /* Open ino for h's direction and reply (entry e for a create). */
 static void
 open_reply(fuse_req_t req, struct fh *h, uint64_t ino, struct fuse_file_info *fi, const struct fuse_entry_param *e)
@@ -200,7 +221,8 @@ open_reply(fuse_req_t req, struct fh *h, uint64_t ino, struct fuse_file_info *fi
 
 	h->stream_ino = ino;
 	if (h->writable)
-		rc = streams_open_write(fs.streams, ino, ctx->uid, ctx->gid, e != NULL ? e->attr.st_mode : 0644, &a);
+		rc = streams_open_write(fs.streams, ino, ctx->uid, ctx->gid,
+		    e != NULL ? e->attr.st_mode : writer_mode(ctx->pid), &a);
 	else
 		rc = streams_open_read(fs.streams, ino);
 	if (rc != 0) {

@@ -2,7 +2,9 @@
 # shellcheck disable=SC2119 # vfs_mount takes mount options, not our arguments
 # perms: objects carry their creator's uid/gid and the mode from the create
 # call and umask, and the kernel enforces them (default_permissions): read
-# permission, and the sticky bit of names/ and objects/.
+# permission, and the sticky bit of names/ and objects/; streams belong to
+# their writer (mode from its umask), others read them per mode and cannot
+# remove them or push to them.
 # shellcheck source=SCRIPTDIR/lib.sh
 . "${TESTS_SRCDIR:-$(dirname "$0")/..}/fs/lib.sh"
 
@@ -67,5 +69,32 @@ as_nobody rm "$MNT/names/mine" || fail "nobody cannot remove its own names/mine"
 [ ! -e "$MNT/names/mine" ] || fail "names/mine still exists after rm"
 [ ! -e "$MNT/objects/$mine" ] || fail "objects/$mine still exists after rm of its name"
 [ "$(stat_get objects)" = 3 ] || fail "stats objects is $(stat_get objects), expected 3"
+
+# Streams: the writer owns its stream; others read a 0644 one, cannot read
+# a 0600 one, nor remove or push to root's.
+sh -c "umask 022 && printf 'for all\n' >'$MNT/streams/open'"
+sh -c "umask 077 && printf 'for root\n' >'$MNT/streams/closed'"
+[ "$(stat -c %U "$MNT/streams/open")" = root ] || fail "streams/open is not root's"
+[ "$(as_nobody cat "$MNT/streams/open")" = "for all" ] || fail "nobody cannot read the 0644 streams/open"
+must_fail "Permission denied" as_nobody cat "$MNT/streams/closed"
+must_fail "Operation not permitted" as_nobody rm -f "$MNT/streams/open"
+[ "$(cat "$MNT/streams/open")" = "for all" ] || fail "streams/open changed after nobody's refused rm"
+as_nobody sh -c "printf 'by nobody\n' >'$MNT/streams/theirs'" || fail "nobody cannot write a stream of its own"
+[ "$(stat -c %U "$MNT/streams/theirs")" = nobody ] || fail "streams/theirs is owned by $(stat -c %U "$MNT/streams/theirs")"
+as_nobody rm "$MNT/streams/theirs" || fail "nobody cannot remove its own stream"
+# An object stream produced by root: nobody may read it, not push to it.
+"$PY" - "$MNT" <<'EOF' || fail "root cannot produce an object stream"
+import json, os, sys
+oid = os.getxattr(sys.argv[1] + "/names/public", "user.vineyard.id").decode()
+with open(sys.argv[1] + "/.vineyardfs/ctl", "r+b", buffering=0) as ctl:
+    ctl.write(b'{"op":"stream_open","name":"rootq"}')
+    assert json.loads(ctl.read())["ok"]
+    ctl.write(json.dumps({"op": "stream_push", "id": oid}).encode())
+    assert json.loads(ctl.read())["index"] == 0
+    ctl.write(b'{"op":"stream_close"}')
+    assert json.loads(ctl.read())["ok"]
+EOF
+[ "$(as_nobody "$VINEYARDFS" stream read --mount "$MNT" rootq | wc -l)" = 1 ] || fail "nobody cannot read root's object stream"
+must_fail "Operation not permitted" as_nobody "$VINEYARDFS" stream push --mount "$MNT" rootq "$MNT/names/public"
 
 echo "PASS: perms"
