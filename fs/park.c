@@ -204,7 +204,10 @@ park_kick(void)
 {
 	pthread_mutex_lock(&plock);
 	gen++;
-	pthread_cond_signal(&pcond);
+	/* Nobody parked: no wake-up (every seal kicks). A park thread busy
+	 * with a detached list sees gen move when it comes back. */
+	if (parked != NULL)
+		pthread_cond_signal(&pcond);
 	pthread_mutex_unlock(&plock);
 }
 
