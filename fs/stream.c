@@ -22,28 +22,47 @@
 #include "fs/fs.h"
 
 #define PF_EXITING 0x00000004 /* include/linux/sched.h */
+#define ENTRY_TARGET "../../objects/" /* an object stream's entry links there */
+
+/* What stat(2) and listings show of a stream: a file, or for an object
+ * stream a directory of its objects. */
+static void
+stream_attr_of(const struct stream_attr *sa, struct catalog_attr *a)
+{
+	memset(a, 0, sizeof *a);
+	a->ino = sa->ino;
+	a->mode = S_IFREG | sa->mode;
+	a->nlink = 1;
+	if (sa->objects) {
+		a->mode = S_IFDIR | sa->mode | ((sa->mode & 0444) >> 2);
+		a->nlink = 2;
+	}
+	a->uid = sa->uid;
+	a->gid = sa->gid;
+	a->size = sa->size;
+	a->mtime_ns = sa->mtime_ns;
+	a->ctime_ns = sa->ctime_ns;
+}
 
 static void
-stream_to_stat(const struct stream_attr *a, struct stat *st)
+stream_to_stat(const struct stream_attr *sa, struct stat *st)
 {
-	memset(st, 0, sizeof *st);
-	st->st_ino = a->ino;
-	st->st_mode = S_IFREG | a->mode;
-	st->st_nlink = 1;
-	if (a->objects) { /* a directory of its objects */
-		st->st_mode = S_IFDIR | a->mode | ((a->mode & 0444) >> 2);
-		st->st_nlink = 2;
-	}
-	st->st_uid = a->uid;
-	st->st_gid = a->gid;
-	st->st_size = (off_t)a->size;
-	st->st_blksize = 4096;
-	st->st_blocks = (blkcnt_t)((a->size + 511) / 512);
-	st->st_mtim.tv_sec = a->mtime_ns / 1000000000;
-	st->st_mtim.tv_nsec = a->mtime_ns % 1000000000;
-	st->st_ctim.tv_sec = a->ctime_ns / 1000000000;
-	st->st_ctim.tv_nsec = a->ctime_ns % 1000000000;
-	st->st_atim = st->st_mtim;
+	struct catalog_attr a;
+
+	stream_attr_of(sa, &a);
+	fs_attr_to_stat(&a, st);
+}
+
+/* An object stream's entry: a symbolic link to its object. */
+static void
+entry_attr(uint64_t ino, struct catalog_attr *a)
+{
+	memset(a, 0, sizeof *a);
+	a->ino = ino;
+	a->mode = S_IFLNK | 0777;
+	a->nlink = 1;
+	a->size = strlen(ENTRY_TARGET) + ID_STR_LEN;
+	a->sealed = 1; /* pushed objects stay: the kernel may cache it */
 }
 
 /* An entry the kernel must look up again each time: streams come, grow
@@ -74,28 +93,20 @@ stream_lookup(fuse_req_t req, const char *name)
 		streams_forget(fs.streams, a.ino, 1);
 }
 
-/* An object stream's entry: a symbolic link to its object. */
-static void
-entry_stat(uint64_t ino, struct stat *st)
-{
-	memset(st, 0, sizeof *st);
-	st->st_ino = ino;
-	st->st_mode = S_IFLNK | 0777;
-	st->st_nlink = 1;
-	st->st_size = (off_t)strlen("../../objects/") + ID_STR_LEN;
-}
-
 int
 stream_getattr(fuse_ino_t ino, struct stat *st)
 {
+	struct catalog_attr ca;
 	struct stream_attr a;
 	uint64_t id;
 	int rc;
 
 	if ((rc = streams_getattr(fs.streams, ino, &a)) == 0)
 		stream_to_stat(&a, st);
-	else if ((rc = streams_entry_target(fs.streams, ino, &id)) == 0)
-		entry_stat(ino, st);
+	else if ((rc = streams_entry_target(fs.streams, ino, &id)) == 0) {
+		entry_attr(ino, &ca);
+		fs_attr_to_stat(&ca, st);
+	}
 	return rc;
 }
 
@@ -103,6 +114,7 @@ void
 stream_entry_lookup(fuse_req_t req, fuse_ino_t dir, const char *name)
 {
 	struct fuse_entry_param e;
+	struct catalog_attr a;
 	uint64_t ino, id;
 	int rc;
 
@@ -110,10 +122,8 @@ stream_entry_lookup(fuse_req_t req, fuse_ino_t dir, const char *name)
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	memset(&e, 0, sizeof e);
-	e.ino = ino;
-	entry_stat(ino, &e.attr);
-	e.attr_timeout = e.entry_timeout = FS_TTL_SEALED; /* pushed objects stay */
+	entry_attr(ino, &a);
+	fs_attr_to_entry(&a, &e);
 	fuse_reply_entry(req, &e);
 }
 
@@ -127,11 +137,12 @@ stream_readlink(fuse_ino_t ino, char *buf, size_t len)
 	if ((rc = streams_entry_target(fs.streams, ino, &id)) != 0)
 		return rc;
 	id_format(id, ids);
-	snprintf(buf, len, "../../objects/%s", ids);
+	snprintf(buf, len, ENTRY_TARGET "%s", ids);
 	return 0;
 }
 
-struct entries_ctx {
+/* A listing's callback and its argument. */
+struct list_ctx {
 	catalog_list_fn fn;
 	void *arg;
 };
@@ -139,30 +150,21 @@ struct entries_ctx {
 static int
 entry_one(void *arg, const char *name, uint64_t ino, uint64_t id)
 {
-	struct entries_ctx *ec = arg;
+	struct list_ctx *lc = arg;
 	struct catalog_attr a;
 
 	(void)id;
-	memset(&a, 0, sizeof a);
-	a.ino = ino;
-	a.mode = S_IFLNK | 0777;
-	a.nlink = 1;
-	a.size = strlen("../../objects/") + ID_STR_LEN;
-	return ec->fn(ec->arg, name, &a);
+	entry_attr(ino, &a);
+	return lc->fn(lc->arg, name, &a);
 }
 
 int
 stream_entries(fuse_ino_t dir, catalog_list_fn fn, void *arg)
 {
-	struct entries_ctx ec = { fn, arg };
+	struct list_ctx lc = { fn, arg };
 
-	return streams_entries(fs.streams, dir, entry_one, &ec);
+	return streams_entries(fs.streams, dir, entry_one, &lc);
 }
-
-struct list_ctx {
-	catalog_list_fn fn;
-	void *arg;
-};
 
 static int
 list_one(void *arg, const char *name, const struct stream_attr *sa)
@@ -170,15 +172,7 @@ list_one(void *arg, const char *name, const struct stream_attr *sa)
 	struct list_ctx *lc = arg;
 	struct catalog_attr a;
 
-	memset(&a, 0, sizeof a);
-	a.ino = sa->ino;
-	a.mode = (sa->objects ? S_IFDIR : S_IFREG) | sa->mode;
-	a.uid = sa->uid;
-	a.gid = sa->gid;
-	a.size = sa->size;
-	a.nlink = 1;
-	a.mtime_ns = sa->mtime_ns;
-	a.ctime_ns = sa->ctime_ns;
+	stream_attr_of(sa, &a);
 	return lc->fn(lc->arg, name, &a);
 }
 
