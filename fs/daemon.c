@@ -75,6 +75,24 @@ default_memory(void)
 	return pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page / 2 : (uint64_t)1 << 30;
 }
 
+/* optarg, a decimal integer from min to max, into *out; -1 after a
+ * message naming opt. */
+static int
+int_arg(const char *opt, long min, long max, const char *unit, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(optarg, &end, 10);
+	if (errno != 0 || end == optarg || *end != '\0' || v < min || v > max) {
+		fprintf(stderr, "vineyardfs: bad %s '%s': give %ld..%ld%s\n", opt, optarg, min, max, unit);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
 static int
 parse_opts(int argc, char **argv, struct opts *o)
 {
@@ -91,7 +109,6 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char *end;
 	long v;
 	int c;
 
@@ -118,24 +135,16 @@ parse_opts(int argc, char **argv, struct opts *o)
 			o->backing_dir = optarg;
 			break;
 		case OPT_INSTANCE:
-			errno = 0;
-			v = strtol(optarg, &end, 10);
-			if (errno != 0 || *end != '\0' || v < 0 || v > 4095) {
-				fprintf(stderr, "vineyardfs: bad --instance-id '%s': give 0..4095\n", optarg);
+			if (int_arg("--instance-id", 0, 4095, "", &v) != 0)
 				return 2;
-			}
 			o->instance_id = (int)v;
 			break;
 		case OPT_NOPT:
 			o->passthrough = 0;
 			break;
 		case OPT_STREAM_WAIT:
-			errno = 0;
-			v = strtol(optarg, &end, 10);
-			if (errno != 0 || *end != '\0' || v < 0 || v > 86400) {
-				fprintf(stderr, "vineyardfs: bad --stream-wait '%s': give 0..86400 seconds\n", optarg);
+			if (int_arg("--stream-wait", 0, 86400, " seconds", &v) != 0)
 				return 2;
-			}
 			o->stream_wait_ms = v * 1000;
 			break;
 		case 'f':
