@@ -149,6 +149,42 @@ ctl_open(vfs_t *v)
 	return fd;
 }
 
+/* Read fd to its end (at most max bytes) into a NUL-terminated buffer;
+ * caller frees. what names it in messages. A signal ends the read (EINTR):
+ * that is how a wait is interrupted. */
+static int
+read_all(vfs_t *v, int fd, size_t max, const char *what, char **out)
+{
+	size_t got = 0, cap = 0;
+	char *buf = NULL, *nb;
+	ssize_t n;
+
+	for (;;) {
+		if (got + 1 >= cap) {
+			if (cap >= max) {
+				free(buf);
+				return fail(v, -EFBIG, "%s: longer than %zu bytes", what, max);
+			}
+			if ((nb = realloc(buf, cap + 65536)) == NULL) {
+				free(buf);
+				return fail(v, -ENOMEM, "%s: out of memory", what);
+			}
+			buf = nb;
+			cap += 65536;
+		}
+		if ((n = read(fd, buf + got, cap - got - 1)) < 0) {
+			free(buf);
+			return fail(v, -errno, "%s: %s", what, strerror(errno));
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	buf[got] = '\0';
+	*out = buf;
+	return 0;
+}
+
 /* Send one request on the control file fd; the parsed reply in *reply
  * (optional) when it is ok, else its errno negated with its message in
  * v->err. */
@@ -156,7 +192,7 @@ static int
 ask_on(vfs_t *v, int fd, const char *text, json_t **reply)
 {
 	char *buf = NULL;
-	size_t len = strlen(text), got = 0, cap = 0;
+	size_t len = strlen(text);
 	json_error_t jerr;
 	json_t *r = NULL;
 	ssize_t n;
@@ -166,27 +202,8 @@ ask_on(vfs_t *v, int fd, const char *text, json_t **reply)
 		rc = fail(v, n < 0 ? -errno : -EIO, "writing the request: %s", n < 0 ? strerror(errno) : "short write");
 		goto out;
 	}
-	for (;;) {
-		if (got + 4096 > cap) {
-			char *nb = cap < REPLY_MAX ? realloc(buf, cap + 65536) : NULL;
-
-			if (nb == NULL) {
-				rc = fail(v, -ENOMEM, "reply too long or out of memory");
-				goto out;
-			}
-			buf = nb;
-			cap += 65536;
-		}
-		if ((n = read(fd, buf + got, cap - got - 1)) < 0) {
-			/* EINTR included: a signal ends a wait. */
-			rc = fail(v, -errno, "reading the reply: %s", strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	buf[got] = '\0';
+	if ((rc = read_all(v, fd, REPLY_MAX, "reading the reply", &buf)) != 0)
+		goto out;
 	if ((r = json_loads(buf, 0, &jerr)) == NULL || !json_is_object(r)) {
 		rc = fail(v, -EPROTO, "unreadable reply: %.200s", buf);
 		goto out;
@@ -526,58 +543,22 @@ vfs_resolve(vfs_t *v, const char *ref, char id[VFS_ID_SIZE])
 	return 0;
 }
 
-/* Read a whole file of the mount; caller frees. */
-static int
-slurp(vfs_t *v, const char *path, char **text)
-{
-	size_t got = 0, cap = 0;
-	char *buf = NULL;
-	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
-
-	if (fd < 0)
-		return fail(v, -errno, "%s: %s", path, strerror(errno));
-	for (;;) {
-		if (got + 1 >= cap) {
-			char *nb = realloc(buf, cap + 65536);
-
-			if (nb == NULL) {
-				rc = fail(v, -ENOMEM, "out of memory");
-				break;
-			}
-			buf = nb;
-			cap += 65536;
-		}
-		if ((n = read(fd, buf + got, cap - got - 1)) < 0) {
-			rc = fail(v, -errno, "%s: %s", path, strerror(errno));
-			break;
-		}
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	close(fd);
-	if (rc != 0) {
-		free(buf);
-		return rc;
-	}
-	buf[got] = '\0';
-	*text = buf;
-	return 0;
-}
-
 int
 vfs_meta(vfs_t *v, const char *ref, char **json)
 {
 	char id[VFS_ID_SIZE], path[PATH_MAX], rel[VFS_ID_SIZE + 16];
-	int rc;
+	int fd, rc;
 
 	if ((rc = vfs_resolve(v, ref, id)) != 0)
 		return rc;
 	snprintf(rel, sizeof rel, "%s/meta.json", id);
 	if ((rc = path_of(v, path, "objects", rel)) != 0)
 		return rc;
-	return slurp(v, path, json);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return fail(v, -errno, "%s: %s", path, strerror(errno));
+	rc = read_all(v, fd, SIZE_MAX, path, json);
+	close(fd);
+	return rc;
 }
 
 int
