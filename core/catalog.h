@@ -130,6 +130,9 @@ int catalog_create_object(catalog_t *c, const char *typename, const json_t *fiel
  * transaction: all of it or nothing. */
 int catalog_delete_object(catalog_t *c, uint64_t id, uid_t uid, unsigned flags);
 #define CATALOG_DELETE_DEEP 1u
+/* Is name fit for names/ (and streams/)? 0, -EINVAL (empty, a '/', "."
+ * or "..") or -ENAMETOOLONG. */
+int catalog_name_check(const char *name);
 /* Give object id one more name (EEXIST if taken), or take a name away
  * (the object stays, reachable in objects/), as its owner or root. */
 int catalog_name_add(catalog_t *c, uint64_t id, const char *name, uid_t uid);

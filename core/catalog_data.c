@@ -184,7 +184,7 @@ cat_name_forget(catalog_t *c, struct cname *n)
 }
 
 int
-cat_name_check(const char *name)
+catalog_name_check(const char *name)
 {
 	size_t n = strlen(name);
 
@@ -206,7 +206,7 @@ catalog_create_blob_object(catalog_t *c, const char *name, uid_t uid, gid_t gid,
 	int64_t now = util_now_ns();
 	int rc;
 
-	if ((rc = cat_name_check(name)) != 0)
+	if ((rc = catalog_name_check(name)) != 0)
 		return rc;
 	*fd = -1;
 	pthread_mutex_lock(&c->lock);
@@ -792,7 +792,7 @@ catalog_rename(catalog_t *c, uint64_t parent, const char *name, uint64_t newpare
 		return -EPERM; /* only names can move, and only within names/ */
 	if (flags & ~CATALOG_RENAME_NOREPLACE)
 		return -EINVAL;
-	if ((rc = cat_name_check(newname)) != 0)
+	if ((rc = catalog_name_check(newname)) != 0)
 		return rc;
 	pthread_mutex_lock(&c->lock);
 	if ((n = cat_name_find(c, name)) == NULL) {

@@ -110,8 +110,6 @@ int cat_object_remove(catalog_t *c, struct cobject *o, const char *unlinked, uns
 /* Unlink entry name of object directory o as uid: hide it and mark o
  * removing (see struct cobject); nothing is written. */
 int cat_entry_unlink(struct cobject *o, const char *name, uid_t uid);
-/* Is name fit for names/? 0, -EINVAL or -ENAMETOOLONG. */
-int cat_name_check(const char *name);
 /* Drop name n from the index and its object's list (memory only). */
 void cat_name_forget(catalog_t *c, struct cname *n);
 /* Current size of a blob: recorded once sealed, its file's while written. */

@@ -173,7 +173,7 @@ catalog_create_object(catalog_t *c, const char *typename, const json_t *fields, 
 		rc = util_fail(err, errlen, -EINVAL, "typename must be 1 to %d characters", TYPENAME_MAX);
 		goto out;
 	}
-	if (name != NULL && (rc = cat_name_check(name)) != 0) {
+	if (name != NULL && (rc = catalog_name_check(name)) != 0) {
 		util_fail(err, errlen, rc, "bad name \"%.64s\"", name);
 		goto out;
 	}
@@ -544,7 +544,7 @@ catalog_name_add(catalog_t *c, uint64_t id, const char *name, uid_t uid)
 	struct cobject *o;
 	int rc = 0;
 
-	if ((rc = cat_name_check(name)) != 0)
+	if ((rc = catalog_name_check(name)) != 0)
 		return rc;
 	pthread_mutex_lock(&c->lock);
 	if (id_is_blob(id) || (o = cat_object_find(c, id)) == NULL)

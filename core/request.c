@@ -156,7 +156,7 @@ op_wait(catalog_t *c, const json_t *req, struct request_wait *w)
 	const json_t *timeout = json_object_get(req, "timeout_ms");
 	json_t *reply;
 
-	if (name == NULL || *name == '\0' || strlen(name) > CATALOG_NAME_MAX || strchr(name, '/') != NULL)
+	if (name == NULL || catalog_name_check(name) != 0)
 		return failure(EINVAL, "wait: name must be a valid name (1 to 255 bytes, no '/')");
 	if (timeout != NULL && !json_is_null(timeout) &&
 	    (!json_is_integer(timeout) || json_integer_value(timeout) < 0))
@@ -205,9 +205,7 @@ name_arg(const json_t *req)
 {
 	const char *name = json_string_value(json_object_get(req, "name"));
 
-	if (name == NULL || *name == '\0' || strlen(name) > CATALOG_NAME_MAX || strchr(name, '/') != NULL)
-		return NULL;
-	return name;
+	return name != NULL && catalog_name_check(name) == 0 ? name : NULL;
 }
 
 static json_t *

@@ -192,10 +192,9 @@ streams_lookup(streams_t *s, const char *name, int create, struct stream_attr *a
 	struct stream *st;
 	int rc = 0;
 
-	/* "." and ".." too: names/ refuses them (its object could not
-	 * be made), and a listing would show a second "." or "..". */
-	if (*name == '\0' || strchr(name, '/') != NULL || strlen(name) > CATALOG_NAME_MAX ||
-	    strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+	/* The rules of names/, where a complete stream's object is named;
+	 * a listing would show a second "." or "..". */
+	if (catalog_name_check(name) != 0)
 		return -EINVAL;
 	pthread_mutex_lock(&s->lock);
 	if ((st = by_name(s, name)) == NULL) {
