@@ -172,7 +172,7 @@ void
 dir_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	if (parent == CATALOG_INO_STREAMS)
-		stream_unlink(req, name);
+		stream_unlink(req, name, 0);
 	else
 		fuse_reply_err(req, -catalog_unlink(fs.cat, parent, name, fuse_req_ctx(req)->uid));
 }
@@ -180,7 +180,10 @@ dir_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 void
 dir_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	fuse_reply_err(req, -catalog_rmdir(fs.cat, parent, name));
+	if (parent == CATALOG_INO_STREAMS)
+		stream_unlink(req, name, 1);
+	else
+		fuse_reply_err(req, -catalog_rmdir(fs.cat, parent, name));
 }
 
 void

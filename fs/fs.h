@@ -126,7 +126,7 @@ void stream_write(fuse_req_t req, uint64_t fh, struct fh *h, const char *buf, si
 void stream_flush(fuse_req_t req, struct fh *h);
 /* The handle's last user is gone: the writer's close, or a reader's. */
 void stream_closed(struct fh *h);
-void stream_unlink(fuse_req_t req, const char *name);
+void stream_unlink(fuse_req_t req, const char *name, int dir);
 /* Value or NUL-separated names into buf; length or -errno. */
 int stream_xattr_get(fuse_ino_t ino, const char *name, char *buf, size_t len);
 int stream_xattr_list(fuse_ino_t ino, char *buf, size_t len);

@@ -489,9 +489,17 @@ stream_closed(struct fh *h)
 }
 
 void
-stream_unlink(fuse_req_t req, const char *name)
+stream_unlink(fuse_req_t req, const char *name, int dir)
 {
-	int rc = streams_unlink(fs.streams, name, fuse_req_ctx(req)->uid);
+	struct stream_attr a;
+	int rc = streams_lookup(fs.streams, name, 0, &a);
+
+	/* An object stream is a directory: rmdir (rm -r) removes it, unlink
+	 * does not; a byte stream the other way round. */
+	if (rc == 0 && a.objects != dir)
+		rc = dir ? -ENOTDIR : -EISDIR;
+	if (rc == 0)
+		rc = streams_unlink(fs.streams, name, fuse_req_ctx(req)->uid);
 
 	fuse_reply_err(req, -rc);
 	if (rc == 0)

@@ -1,6 +1,8 @@
 """A two-stage pipeline, producer -> consumer, over 64 MiB chunks: through a
-vineyardfs stream (both stages at once), through a tmpfs file and through a
-file on disk with fsync (one stage after the other). Prints end-to-end
+vineyardfs byte stream (both stages at once, plain read and write), through
+a vineyardfs object stream (both at once; each chunk put as a Tensor and
+pushed, the consumer maps it), through a tmpfs file and through a file on
+disk with fsync (one stage after the other). Prints end-to-end
 times, the consumer's time to its first full chunk, ratios, and where the
 time goes; checks that the consumer's checksum is the producer's.
 
@@ -19,6 +21,9 @@ import sys
 import time
 
 import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "python"))
+import vineyardfs  # noqa: E402
 
 CHUNK = 64 << 20
 WORDS = CHUNK // 8
@@ -121,10 +126,45 @@ def read_chunk(fd, mv):
     return off
 
 
+class ObjectStream:
+    """A stage's end of an object stream, for path "obj:MOUNT:NAME": the
+    producer puts each chunk as a Tensor (written through the mount, which
+    passes the write straight to the blob's memory) and pushes it; the
+    consumer maps each Tensor as it arrives (no copy) and copies it into
+    its buffer, as read(2) would."""
+
+    def __init__(self, role, path):
+        _, mount, self.name = path.split(":", 2)
+        self.client = vineyardfs.Client(mount)
+        self.role = role
+        if role == "produce":
+            self.writer = self.client.stream_writer(self.name)
+        else:
+            self.items = self.client.stream_reader(self.name)
+
+    def write(self, arr):
+        self.writer.push(arr)
+
+    def read(self, arr):
+        """Fill arr with the next chunk; False at the end of the stream."""
+        chunk = next(self.items, None)
+        if chunk is None:
+            return False
+        if chunk.nbytes != arr.nbytes:
+            sys.exit("consumer: a chunk of %d bytes" % chunk.nbytes)
+        np.copyto(arr, chunk)
+        del chunk  # unmapped
+        return True
+
+    def close(self):
+        if self.role == "produce":
+            self.writer.close()
+
+
 def worker(role, path, passes, chunks, do_fsync):
     """One stage. passes < 0: no work at all (transport only, no checksum).
-    path "-": no I/O (the stage alone). Prints "ready", waits for "go",
-    runs, prints one line of figures."""
+    path "-": no I/O (the stage alone); "obj:MOUNT:NAME": an object stream.
+    Prints "ready", waits for "go", runs, prints one line of figures."""
     w = Work()
     mv = memoryview(w.buf).cast("B")
     if passes >= 0:  # warm up numpy's loops, untimed
@@ -140,8 +180,10 @@ def worker(role, path, passes, chunks, do_fsync):
     t_work = t_io = 0.0
     per_chunk = []
     total = nbytes = 0
-    fd = None
-    if path != "-":
+    fd = obj = None
+    if path.startswith("obj:"):
+        obj = ObjectStream(role, path)
+    elif path != "-":
         fd = os.open(path, (os.O_WRONLY | os.O_CREAT) if role == "produce" else os.O_RDONLY, 0o644)
     if role == "produce":
         for i in range(chunks):
@@ -153,7 +195,9 @@ def worker(role, path, passes, chunks, do_fsync):
             per_chunk.append(t2 - t)
             if fd is not None:
                 write_all(fd, mv)
-                t_io += now() - t2
+            elif obj is not None:
+                obj.write(w.buf)
+            t_io += now() - t2
             nbytes += CHUNK
             if t_first is None:
                 t_first = now()
@@ -162,10 +206,12 @@ def worker(role, path, passes, chunks, do_fsync):
             if do_fsync:
                 os.fsync(fd)
             os.close(fd)
+        elif obj is not None:
+            obj.close()
         t_io += now() - t
     else:
         i = 0
-        while fd is not None or i < chunks:
+        while fd is not None or obj is not None or i < chunks:
             t = now()
             if fd is not None:
                 n = read_chunk(fd, mv)
@@ -173,6 +219,8 @@ def worker(role, path, passes, chunks, do_fsync):
                     break
                 if n != CHUNK:
                     sys.exit("consumer: a short chunk of %d bytes at %d" % (n, nbytes))
+            elif obj is not None and not obj.read(w.buf):
+                break
             t2 = now()
             t_io += t2 - t
             if t_first is None:
@@ -327,7 +375,7 @@ def bench(mount, tmpfs_dir, disk_dir, daemon, rounds_n, chunks, stage_ms):
     stream = os.path.join(mount, "streams", "p")
     tfile = os.path.join(tmpfs_dir, "p")
     dfile = os.path.join(disk_dir, "p")
-    runs = {"a": [], "b": [], "c": []}
+    runs = {"a": [], "o": [], "b": [], "c": []}
     drops = []
 
     def run_stream():
@@ -341,6 +389,19 @@ def bench(mount, tmpfs_dir, disk_dir, daemon, rounds_n, chunks, stage_ms):
         cpu = cpu_s(daemon) - cpu0
         verify("stream", pr, cr, chunks, want)
         unlink(stream)
+        return dict(e2e=cr.end - t0, first=cr.first - t0, pr=pr, cr=cr, daemon=cpu)
+
+    def run_objects():
+        c = Stage("consume", "obj:%s:q" % mount, rc, chunks)
+        p = Stage("produce", "obj:%s:q" % mount, rp, chunks)
+        cpu0 = cpu_s(daemon)
+        t0 = now()
+        c.go()
+        p.go()
+        pr, cr = p.result(), c.result()
+        cpu = cpu_s(daemon) - cpu0
+        verify("object stream", pr, cr, chunks, want)
+        os.rmdir(os.path.join(mount, "streams", "q"))  # and its Sequence, deep
         return dict(e2e=cr.end - t0, first=cr.first - t0, pr=pr, cr=cr, daemon=cpu)
 
     def run_file(path, disk):
@@ -366,6 +427,7 @@ def bench(mount, tmpfs_dir, disk_dir, daemon, rounds_n, chunks, stage_ms):
 
     for r in range(rounds_n):
         runs["a"].append(run_stream())
+        runs["o"].append(run_objects())
         runs["b"].append(run_file(tfile, False))
         runs["c"].append(run_file(dfile, True))
 
@@ -373,17 +435,17 @@ def bench(mount, tmpfs_dir, disk_dir, daemon, rounds_n, chunks, stage_ms):
         return statistics.median(fn(x) for x in runs[k])
 
     ncpu = os.cpu_count()
-    labels = {"a": "(a) vineyardfs stream", "b": "(b) tmpfs file, then read",
+    labels = {"a": "(a) vineyardfs stream", "o": "(a') object stream", "b": "(b) tmpfs file, then read",
               "c": "(c) disk+fsync, then read"}
     print()
     print("%-27s %10s %12s %12s %12s %11s" % ("path", "end-to-end", "first chunk", "producer", "consumer",
                                               "daemon CPU"))
-    for k in "abc":
+    for k in "aobc":
         print("%-27s %10.2f %12.3f %12.2f %12.2f %11.2f" % (
             labels[k], med(k, lambda x: x["e2e"]), med(k, lambda x: x["first"]),
             med(k, lambda x: x["pr"].time), med(k, lambda x: x["cr"].time), med(k, lambda x: x["daemon"])))
-    for k in "abc":
-        print("  %s end-to-end per round: %s" % (labels[k][:3], " ".join("%.2f" % x["e2e"] for x in runs[k])))
+    for k in "aobc":
+        print("  %-4s end-to-end per round: %s" % (labels[k][:4].strip(), " ".join("%.2f" % x["e2e"] for x in runs[k])))
     print("(producer, consumer: each stage from its start to its end. first chunk: from the start of the")
     print(" run until the consumer holds its first full 64 MiB. (b), (c): producer + consumer, the")
     print(" hand-over not counted, nor (c)'s drop_caches, median %.2f s.)" % statistics.median(drops))
@@ -391,10 +453,10 @@ def bench(mount, tmpfs_dir, disk_dir, daemon, rounds_n, chunks, stage_ms):
     print("where the time goes (medians, seconds; work: the stage's numpy work; I/O: in read, write,")
     print("fsync, close, waiting included; CPU: user + sys of the process; busy: all CPU time, the")
     print("daemon's too, over %d CPUs x end-to-end):" % ncpu)
-    for k in "abc":
+    for k in "aobc":
         for role in ("pr", "cr"):
-            print("  %s %-8s work %5.2f, I/O %5.2f, CPU %5.2f + %5.2f" % (
-                labels[k][:3], "producer" if role == "pr" else "consumer",
+            print("  %-4s %-8s work %5.2f, I/O %5.2f, CPU %5.2f + %5.2f" % (
+                labels[k][:4].strip(), "producer" if role == "pr" else "consumer",
                 med(k, lambda x: x[role].work), med(k, lambda x: x[role].io),
                 med(k, lambda x: x[role].user), med(k, lambda x: x[role].sys)), end="")
             if role == "cr":
@@ -403,16 +465,22 @@ def bench(mount, tmpfs_dir, disk_dir, daemon, rounds_n, chunks, stage_ms):
             else:
                 print()
     a = med("a", lambda x: x["e2e"])
+    o = med("o", lambda x: x["e2e"])
     b = med("b", lambda x: x["e2e"])
     c = med("c", lambda x: x["e2e"])
     alone = max(p_alone.time, c_alone.time)
-    print("  (a) takes %.2f s (%.0f%%) more than the slower stage alone; the daemon used %.2f s of CPU a GiB"
-          % (a - alone, (a - alone) / alone * 100, med("a", lambda x: x["daemon"]) / size_gib))
+    for k, t in (("a", a), ("o", o)):
+        print("  %-4s takes %.2f s (%.0f%%) more than the slower stage alone; the daemon used %.2f s of CPU a GiB"
+              % (labels[k][:4].strip(), t - alone, (t - alone) / alone * 100, med(k, lambda x: x["daemon"]) / size_gib))
     print()
     nruns = sum(len(v) for v in runs.values())
     print("checksums: all %d runs read what the producer wrote (%#018x, %d bytes)" % (nruns, want, chunks * CHUNK))
-    print("(b) tmpfs / (a) stream: %.2f    aim >= 1.8: %s" % (b / a, "met" if b / a >= 1.8 else "not met"))
-    print("(c) disk / (a) stream:  %.2f    aim > (b)/(a): %s" % (c / a, "met" if c / a > b / a else "not met"))
+    for k, t in (("a", a), ("o", o)):
+        n = labels[k][:4].strip()
+        print("(b) tmpfs / %-4s %s: %.2f    aim >= 1.8: %s" % (n, "stream" if k == "a" else "objects", b / t,
+                                                          "met" if b / t >= 1.8 else "not met"))
+        print("(c) disk / %-4s %s:  %.2f    aim > (b)/%s: %s" % (n, "stream" if k == "a" else "objects", c / t, n,
+                                                           "met" if c / t > b / t else "not met"))
 
 
 def transport(path, chunks):

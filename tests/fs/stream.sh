@@ -77,6 +77,7 @@ id=$(xattr_get user.vineyard.id "$S/s")
 cmp "$T/want" "$MNT/objects/$id/__chunk_-0" || fail "the chunk holds other bytes"
 [ "$(xattr_get user.vineyard.size_ "$MNT/objects/$id")" = 18 ] || fail "size_ is not 18"
 must_fail "Operation not permitted" sh -c "echo more > '$S/s'"
+must_fail "Not a directory" rmdir "$S/s"
 rm "$S/s" || fail "rm of a complete stream failed"
 [ ! -e "$MNT/objects/$id" ] || fail "rm of the stream left its object"
 [ ! -e "$MNT/names/s" ] || fail "rm of the stream left its name"
@@ -185,6 +186,14 @@ first=$(sed -n '1s/^0 //p' "$T/cli.read")
 [ "$(xattr_get user.vineyard.typename "$MNT/names/q")" = Sequence ] || fail "a complete object stream is not a Sequence"
 [ "$(xattr_get user.vineyard.size_ "$MNT/names/q")" = 3 ] || fail "its Sequence has not 3 elements"
 must_fail "Operation not permitted" "$VINEYARDFS" stream push --mount "$MNT" q "$T/want.q"
+# An object stream is a directory: unlink refuses it, rmdir removes it with
+# its Sequence and the objects no one else holds.
+must_fail "Is a directory" rm -f "$S/q"
+rmdir "$S/q" || fail "rmdir of a complete object stream failed"
+# (A name looked up in streams/ is a new pending stream.)
+[ "$(xattr_get user.vineyard.state "$S/q")" = pending ] || fail "rmdir of the object stream left it"
+[ ! -e "$MNT/names/q" ] || fail "rmdir of the object stream left its Sequence's name"
+[ ! -e "$MNT/objects/$first" ] || fail "rmdir of the object stream left its first object"
 # shellcheck disable=SC2016 # $1 and $$ belong to the inner shell
 (bash -c 'exec 8<>"$1/.vineyardfs/ctl"; printf "{\"op\":\"stream_open\",\"name\":\"dead\"}" >&8; cat <&8 >/dev/null; kill -9 $$' _ "$MNT") 2>/dev/null || true
 must_fail "failed: its producer closed the control file" "$VINEYARDFS" stream read --mount "$MNT" dead
