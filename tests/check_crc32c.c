@@ -1,4 +1,4 @@
-/* check_crc32c: the table code against the bit-at-a-time definition. */
+/* check_crc32c: the table and SSE 4.2 code against the bit-at-a-time definition. */
 #include "config.h"
 
 #include <stdint.h>
@@ -52,6 +52,30 @@ START_TEST(test_against_reference)
 }
 END_TEST
 
+/* Buffers long enough for the hardware path's three interleaved streams
+ * (3 x 8 KiB rounds), whole rounds and odd tails, at odd alignments. */
+START_TEST(test_long_buffers)
+{
+	static const size_t lens[] = { 3 * 8192 - 1, 3 * 8192, 3 * 8192 + 1, 6 * 8192 + 4099, 100003 };
+	size_t n = 100003 + 8, i, k, start;
+	unsigned char *buf = malloc(n);
+	uint32_t a;
+
+	ck_assert_ptr_nonnull(buf);
+	for (i = 0; i < n; i++)
+		buf[i] = (unsigned char)((i * 2654435761u) >> 13);
+	for (k = 0; k < sizeof lens / sizeof lens[0]; k++)
+		for (start = 0; start < 8; start += 3) {
+			uint32_t want = test_crc32c_ref(buf + start, lens[k]);
+
+			ck_assert_uint_eq(crc32c_update(0, buf + start, lens[k]), want);
+			a = crc32c_update(0, buf + start, 12345);
+			ck_assert_uint_eq(crc32c_update(a, buf + start + 12345, lens[k] - 12345), want);
+		}
+	free(buf);
+}
+END_TEST
+
 Suite *
 crc32c_suite(void)
 {
@@ -60,6 +84,7 @@ crc32c_suite(void)
 
 	tcase_add_test(tc, test_known_values);
 	tcase_add_test(tc, test_against_reference);
+	tcase_add_test(tc, test_long_buffers);
 	suite_add_tcase(s, tc);
 	return s;
 }
