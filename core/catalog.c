@@ -15,6 +15,7 @@
 
 #include "catalog_i.h"
 #include "log.h"
+#include "spill.h"
 #include "object.h"
 #include "util.h"
 
@@ -76,6 +77,12 @@ load_blob(void *arg, const struct meta_blob *mb)
 	b->mode = mb->mode;
 	b->ctime_ns = mb->ctime_ns;
 	b->mtime_ns = mb->mtime_ns;
+	b->used_ns = mb->mtime_ns;
+	b->spilled = b->sealed && mb->spilled;
+	b->has_crc = mb->has_crc;
+	b->crc32c = mb->crc32c;
+	b->pinned = b->sealed && mb->pinned;
+	/* Residency: what reconcile finds in the store. */
 	if (hmap_insert(&c->blobs, b->id, b) != 0) {
 		free(b);
 		return -ENOMEM;
@@ -83,6 +90,10 @@ load_blob(void *arg, const struct meta_blob *mb)
 	if (b->sealed) {
 		c->nsealed++;
 		c->blob_bytes += b->size;
+		if (b->pinned)
+			c->pinned_bytes += b->size;
+		if (b->spilled)
+			c->spilled_bytes += b->size;
 	} else
 		c->nunsealed++;
 	return 0;
@@ -233,6 +244,7 @@ catalog_open(const struct catalog_config *cfg, catalog_t **out)
 		return -ENOMEM;
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_mutex_init(&c->meta_lock, NULL);
+	pthread_cond_init(&c->load_cond, NULL);
 	hmap_init(&c->blobs);
 	hmap_init(&c->objects);
 	hmap_init(&c->names);
@@ -260,7 +272,11 @@ catalog_open(const struct catalog_config *cfg, catalog_t **out)
 	id_gen_init(&c->gen, c->instance, last);
 	if ((rc = meta_load(c->meta, &load_ops, c)) != 0)
 		goto fail;
+	if ((rc = spill_open(c)) != 0)
+		goto fail;
 	if ((rc = reconcile_run(c)) != 0)
+		goto fail;
+	if ((rc = spill_start(c)) != 0)
 		goto fail;
 	*out = c;
 	return 0;
@@ -312,6 +328,7 @@ catalog_close(catalog_t *c)
 {
 	if (c == NULL)
 		return;
+	spill_close(c);
 	hmap_foreach(&c->names, free_name, NULL);
 	hmap_foreach(&c->objects, free_object, NULL);
 	hmap_foreach(&c->blobs, free_blob, NULL);
@@ -322,6 +339,7 @@ catalog_close(catalog_t *c)
 	store_close(c->store);
 	pthread_mutex_destroy(&c->lock);
 	pthread_mutex_destroy(&c->meta_lock);
+	pthread_cond_destroy(&c->load_cond);
 	free(c);
 }
 
@@ -782,7 +800,12 @@ catalog_stats(catalog_t *c, struct catalog_stats *st)
 	st->instance_id = c->instance;
 	st->memory_limit = c->cfg.memory_limit;
 	if (store_usage(c->store, &st->memory_used) != 0)
-		st->memory_used = c->blob_bytes + c->unsealed_bytes;
+		st->memory_used = c->resident_bytes + c->unsealed_bytes;
+	st->bytes_sealed = c->blob_bytes;
+	st->bytes_resident = c->resident_bytes;
+	st->bytes_spilled = c->spilled_bytes;
+	st->bytes_pinned = c->pinned_bytes;
+	spill_stats(c, st);
 	st->objects = c->objects.count;
 	st->blobs = c->nsealed + c->nunsealed;
 	st->blobs_sealed = c->nsealed;

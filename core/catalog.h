@@ -40,6 +40,11 @@ struct catalog_config {
 	const char *backing_dir; /* NULL: a tmpfs mounted at state_dir/mem */
 	uint64_t memory_limit;	 /* bytes */
 	int instance_id;	 /* -1: remembered, or chosen at first start */
+	/* Spill (spill.h): sealed blobs leave memory for spill_dir when the
+	 * store passes spill_high percent of memory_limit, down to spill_low.
+	 * NULL: the directory remembered from an earlier start, if any. */
+	const char *spill_dir;
+	unsigned spill_high, spill_low; /* percent; 0: 80 and 60 */
 	/* Hooks, called with the catalog lock held; they must not call back. */
 	void *hook_arg;
 	void (*blob_freed)(void *arg, uint64_t blob_id);
@@ -77,6 +82,19 @@ struct catalog_stats {
 	uint64_t discards;
 	uint64_t deletes;
 	uint64_t opens;
+	/* Where sealed bytes are (spill.h). */
+	uint64_t bytes_sealed;	 /* all sealed blobs */
+	uint64_t bytes_resident; /* of which in memory */
+	uint64_t bytes_spilled;	 /* of which with a copy in the spill dir */
+	uint64_t bytes_pinned;	 /* of which pinned */
+	int spill_enabled;
+	const char *spill_dir;	 /* the catalog's; valid while it is open */
+	uint64_t spill_high, spill_low; /* bytes */
+	uint64_t spills, spill_bytes;	/* blobs written out, and bytes */
+	uint64_t evictions;		/* blobs dropped from memory */
+	uint64_t reloads, reload_bytes;
+	uint64_t spill_errors, reload_errors;
+	double spill_seconds, reload_seconds; /* spent copying */
 };
 
 /* One directory entry of a listing. */

@@ -19,6 +19,7 @@
 #include "catalog_i.h"
 #include "log.h"
 #include "object.h"
+#include "spill.h"
 #include "util.h"
 
 static void
@@ -32,6 +33,10 @@ blob_to_meta(const struct cblob *b, struct meta_blob *mb)
 	mb->mode = b->mode;
 	mb->ctime_ns = b->ctime_ns;
 	mb->mtime_ns = b->mtime_ns;
+	mb->spilled = b->spilled;
+	mb->has_crc = b->has_crc;
+	mb->crc32c = b->crc32c;
+	mb->pinned = b->pinned;
 }
 
 static void
@@ -72,9 +77,20 @@ cat_object_put(catalog_t *c, const struct cobject *o)
 	return meta_object_put(c->meta, &mo);
 }
 
-/* Free a deleted blob once nothing holds it open. */
-static void
-blob_maybe_free(catalog_t *c, struct cblob *b)
+void
+cat_blob_resident(catalog_t *c, struct cblob *b, int resident)
+{
+	if (b->resident == (resident != 0))
+		return;
+	b->resident = resident != 0;
+	if (resident)
+		c->resident_bytes += b->size;
+	else
+		c->resident_bytes -= b->size;
+}
+
+void
+cat_blob_maybe_free(catalog_t *c, struct cblob *b)
 {
 	if (!b->deleted || b->opens > 0)
 		return;
@@ -96,7 +112,7 @@ account(catalog_t *c, struct cblob *b, uint64_t new_size)
 	if (new_size > b->held) {
 		uint64_t grow = new_size - b->held;
 
-		if (c->blob_bytes + c->unsealed_bytes + grow > c->cfg.memory_limit)
+		if (c->resident_bytes + c->unsealed_bytes + grow > c->cfg.memory_limit)
 			return -ENOSPC;
 		c->unsealed_bytes += grow;
 	} else
@@ -151,6 +167,13 @@ cat_blob_forget(catalog_t *c, struct cblob *b)
 	if (b->sealed) {
 		c->nsealed--;
 		c->blob_bytes -= b->size;
+		cat_blob_resident(c, b, 0);
+		if (b->pinned)
+			c->pinned_bytes -= b->size;
+		if (b->spilled) {
+			c->spilled_bytes -= b->size;
+			spill_file_remove(c, b->id);
+		}
 	} else {
 		c->nunsealed--;
 		account(c, b, 0);
@@ -163,7 +186,7 @@ cat_blob_forget(catalog_t *c, struct cblob *b)
 		id_format(b->id, name);
 		c->cfg.inval_entry(c->cfg.hook_arg, CATALOG_INO_BLOBS, name);
 	}
-	blob_maybe_free(c, b);
+	cat_blob_maybe_free(c, b);
 }
 
 void
@@ -307,8 +330,12 @@ catalog_open_data(catalog_t *c, uint64_t ino, int writable, uint64_t *blob_id, i
 		rc = -EPERM;
 		goto out;
 	}
+	/* A spilled blob comes back into memory before the open completes. */
+	if (b->sealed && (rc = spill_ensure_resident(c, b)) != 0)
+		goto out;
 	if (fd != NULL && (rc = store_blob_open(c->store, b->id, writable ? O_RDWR : O_RDONLY, fd)) != 0)
 		goto out;
+	b->used_ns = util_now_ns();
 	b->opens++;
 	if (writable)
 		b->writers++;
@@ -330,7 +357,7 @@ catalog_blob_fd(catalog_t *c, uint64_t blob_id, int writable, int *fd)
 		rc = -ENOENT;
 	else if (writable && b->sealed)
 		rc = -EPERM;
-	else
+	else if ((rc = b->sealed ? spill_ensure_resident(c, b) : 0) == 0)
 		rc = store_blob_open(c->store, b->id, writable ? O_RDWR : O_RDONLY, fd);
 	pthread_mutex_unlock(&c->lock);
 	return rc;
@@ -405,7 +432,7 @@ catalog_blob_discard(catalog_t *c, uint64_t blob_id, const char *why)
 			b->writers--;
 		if (b->opens > 0)
 			b->opens--;
-		blob_maybe_free(c, b);
+		cat_blob_maybe_free(c, b);
 	}
 	pthread_mutex_unlock(&c->lock);
 }
@@ -542,6 +569,8 @@ seal_start(catalog_t *c, struct cblob *b, struct seal_job *j)
 	c->nsealed++;
 	account(c, b, 0); /* its bytes now count as sealed */
 	c->blob_bytes += size;
+	cat_blob_resident(c, b, 1);
+	b->used_ns = b->mtime_ns;
 	c->seals++;
 	/* No invalidation: the kernel saw every byte written, and the
 	 * attributes of data files do not change at sealing. */
@@ -573,7 +602,7 @@ seal_finish(catalog_t *c, struct seal_job *j)
 		b->opens++; /* keep b alive through the discard */
 		discard(c, b, "its metadata could not be written");
 		b->opens--;
-		blob_maybe_free(c, b);
+		cat_blob_maybe_free(c, b);
 	}
 	pthread_mutex_unlock(&c->lock);
 }
@@ -598,10 +627,13 @@ catalog_release(catalog_t *c, uint64_t blob_id, int writable)
 		sealing = seal_start(c, b, &job);
 	if (b->opens > 0)
 		b->opens--;
-	blob_maybe_free(c, b);
+	b->used_ns = util_now_ns();
+	cat_blob_maybe_free(c, b);
 	pthread_mutex_unlock(&c->lock);
-	if (sealing)
+	if (sealing) {
 		seal_finish(c, &job);
+		spill_kick(c); /* more in memory: past the high-water mark? */
+	}
 }
 
 ssize_t
@@ -844,11 +876,12 @@ catalog_fallocate(catalog_t *c, uint64_t blob_id, int fd, int mode, off_t off, o
 {
 	struct cblob *b;
 	uint64_t end = (uint64_t)off + (uint64_t)len, before = 0;
-	int rc = 0, own_fd = -1, grew = 0;
+	int rc = 0, own_fd = -1, grew = 0, spilled = 0;
 
 	if (off < 0 || len <= 0)
 		return -EINVAL;
 	pthread_mutex_lock(&c->lock);
+again:
 	if ((b = cat_blob_find(c, blob_id)) == NULL || b->deleted)
 		rc = -ENOENT;
 	else if (b->sealed)
@@ -857,7 +890,18 @@ catalog_fallocate(catalog_t *c, uint64_t blob_id, int fd, int mode, off_t off, o
 		before = b->held;
 		if ((rc = account(c, b, end)) == 0)
 			grew = 1;
-		else
+		else if (!spilled && c->spill != NULL) {
+			/* Short of memory: spill others to make room, once. */
+			spilled = 1;
+			b->opens++;
+			pthread_mutex_unlock(&c->lock);
+			spill_make_room(c, end - before);
+			pthread_mutex_lock(&c->lock);
+			b->opens--;
+			cat_blob_maybe_free(c, b);
+			rc = 0;
+			goto again;
+		} else
 			b->cut_short = 1; /* like a write: the object is incomplete */
 	}
 	if (rc == 0 && fd < 0)
@@ -867,9 +911,11 @@ catalog_fallocate(catalog_t *c, uint64_t blob_id, int fd, int mode, off_t off, o
 	pthread_mutex_unlock(&c->lock);
 	if (rc != 0)
 		return rc;
-	/* Outside the lock: reserving a GiB zeroes a GiB. */
-	if (fallocate(fd >= 0 ? fd : own_fd, mode, off, len) != 0)
-		rc = -errno;
+	/* Outside the lock: reserving a GiB zeroes a GiB. Short of memory,
+	 * spill others to make room, once. */
+	if (fallocate(fd >= 0 ? fd : own_fd, mode, off, len) != 0 && (rc = -errno) == -ENOSPC && !spilled &&
+	    spill_make_room(c, (uint64_t)len) == 0)
+		rc = fallocate(fd >= 0 ? fd : own_fd, mode, off, len) != 0 ? -errno : 0;
 	if (own_fd >= 0)
 		close(own_fd);
 	pthread_mutex_lock(&c->lock);
@@ -878,7 +924,7 @@ catalog_fallocate(catalog_t *c, uint64_t blob_id, int fd, int mode, off_t off, o
 	if (rc == -ENOSPC)
 		b->cut_short = 1;
 	b->opens--;
-	blob_maybe_free(c, b);
+	cat_blob_maybe_free(c, b);
 	pthread_mutex_unlock(&c->lock);
 	return rc;
 }

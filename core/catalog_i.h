@@ -30,6 +30,17 @@ struct cblob {
 	uint64_t held;		/* unsealed bytes counted against the limit
 				 * (only without a tmpfs of our own) */
 	struct cobject *owner;	/* first object holding it (the Blob object) */
+	/* Where the bytes of a sealed blob are (spill.c): in the store's
+	 * tmpfs (resident), in the spill directory (spilled: a durable copy,
+	 * recorded in meta), or both; never neither. */
+	unsigned resident : 1;
+	unsigned spilled : 1;
+	unsigned pinned : 1;   /* never spilled (meta) */
+	unsigned has_crc : 1;  /* crc32c is known (meta) */
+	unsigned loading : 1;  /* being copied back in: others wait on load_cond */
+	unsigned spilling : 1; /* being copied out by a spill pass */
+	uint32_t crc32c;       /* of the bytes, once spilled */
+	int64_t used_ns;       /* last open or release, for the LRU order */
 };
 
 struct cmember {
@@ -79,6 +90,11 @@ struct catalog {
 	struct hmap objects; /* id -> struct cobject */
 	struct hmap names;   /* hmap_str_hash(name) -> struct cname */
 	uint64_t blob_bytes;	 /* sizes of live sealed blobs */
+	uint64_t resident_bytes; /* of which in memory (the store's files) */
+	uint64_t pinned_bytes;	 /* of which pinned */
+	uint64_t spilled_bytes;	 /* of which with a copy in the spill dir */
+	pthread_cond_t load_cond; /* a reload ended (struct cblob.loading) */
+	struct spill *spill;	 /* NULL: no spill directory */
 	uint64_t unsealed_bytes; /* sum of held (accounting without a tmpfs) */
 	uint64_t nsealed, nunsealed;
 	uint64_t creates, seals, discards, deletes, opens;
@@ -143,5 +159,9 @@ json_t *cat_object_tree(catalog_t *c, const struct cobject *o, int depth);
 #define CAT_TREE_DEPTH 64
 /* Start-up reconciliation of metadata with the store. */
 int reconcile_run(catalog_t *c);
+/* A sealed blob's bytes came into memory or left it: residency counts. */
+void cat_blob_resident(catalog_t *c, struct cblob *b, int resident);
+/* Free a deleted blob once nothing holds it open (the blob_freed hook). */
+void cat_blob_maybe_free(catalog_t *c, struct cblob *b);
 
 #endif

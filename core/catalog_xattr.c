@@ -14,6 +14,7 @@
 
 #include "catalog_i.h"
 #include "object.h"
+#include "spill.h"
 
 #define PREFIX "user.vineyard."
 #define PREFIX_LEN (sizeof PREFIX - 1)
@@ -49,11 +50,31 @@ nb_add(struct namebuf *nb, const char *field)
 }
 
 static const char *const object_fixed[] = {
-	"typename", "id", "signature", "nbytes", "instance_id", "global", "ctime", "sealed", "state", NULL,
+	"typename", "id", "signature", "nbytes", "instance_id", "global", "ctime", "sealed", "state", "location",
+	NULL,
 };
 static const char *const blob_fixed[] = {
-	"typename", "id", "nbytes", "instance_id", "ctime", "sealed", NULL,
+	"typename", "id", "nbytes", "instance_id", "ctime", "sealed", "location", "pinned", NULL,
 };
+
+/* Where the blobs of o's tree are: counts of those in memory and not. */
+static void
+tree_location(catalog_t *c, const struct cobject *o, int depth, unsigned *in, unsigned *out)
+{
+	unsigned i;
+
+	for (i = 0; i < o->nmembers && depth < CAT_TREE_DEPTH; i++) {
+		uint64_t id = o->members[i].id;
+		struct cblob *b;
+		struct cobject *m;
+
+		if (id_is_blob(id)) {
+			if ((b = cat_blob_find(c, id)) != NULL)
+				*(b->resident || !b->sealed ? in : out) += 1;
+		} else if ((m = cat_object_find(c, id)) != NULL)
+			tree_location(c, m, depth + 1, in, out);
+	}
+}
 
 /* The object whose xattrs ino shows (directory and data views), or NULL. */
 static struct cobject *
@@ -164,6 +185,17 @@ object_get(catalog_t *c, struct cobject *o, const char *field, char **value, siz
 		*value = dup_text(o->sealed ? "true" : "false", len);
 	else if (strcmp(field, "state") == 0)
 		*value = dup_text(o->removing ? "removing" : "live", len);
+	else if (strcmp(field, "location") == 0) {
+		unsigned in = 0, out = 0;
+
+		/* A Blob object: where its bytes are; others: where their blobs are. */
+		if (data != NULL)
+			*value = dup_text(spill_where(data), len);
+		else {
+			tree_location(c, o, 0, &in, &out);
+			*value = dup_text(out == 0 ? "memory" : in == 0 ? "disk" : "memory,disk", len);
+		}
+	}
 	else if (strncmp(field, "member.", 7) == 0) {
 		for (i = 0; i < o->nmembers; i++)
 			if (strcmp(o->members[i].name, field + 7) == 0)
@@ -197,6 +229,10 @@ blob_get(catalog_t *c, struct cblob *b, const char *field, char **value, size_t 
 		*value = fmt_time(b->ctime_ns, len);
 	else if (strcmp(field, "sealed") == 0)
 		*value = dup_text(b->sealed ? "true" : "false", len);
+	else if (strcmp(field, "location") == 0)
+		*value = dup_text(spill_where(b), len);
+	else if (strcmp(field, "pinned") == 0)
+		*value = dup_text(b->pinned ? "true" : "false", len);
 	else
 		return -ENODATA;
 	return *value != NULL ? 0 : -ENOMEM;

@@ -46,7 +46,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_CONFIG_GET] = "SELECT value FROM config WHERE key = ?1",
 	[ST_CONFIG_SET] = "INSERT OR REPLACE INTO config (key, value) VALUES (?1, ?2)",
 	[ST_BLOB_PUT] = "INSERT OR REPLACE INTO blobs (id, size, sealed, uid, gid, mode,"
-			" ctime_ns, mtime_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+			" ctime_ns, mtime_ns, spilled, crc32c, pinned) VALUES (?1, ?2, ?3, ?4, ?5,"
+			" ?6, ?7, ?8, ?9, ?10, ?11)",
 	[ST_BLOB_DELETE] = "DELETE FROM blobs WHERE id = ?1",
 	[ST_OBJECT_PUT] = "INSERT INTO objects (id, typename, fields, nbytes, sealed,"
 			  " signature, uid, gid, mode, ctime_ns, mtime_ns) VALUES"
@@ -61,7 +62,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 			  " VALUES (?1, ?2, ?3)",
 	[ST_NAME_PUT] = "INSERT OR REPLACE INTO names (name, object_id) VALUES (?1, ?2)",
 	[ST_NAME_DELETE] = "DELETE FROM names WHERE name = ?1",
-	[ST_LOAD_BLOBS] = "SELECT id, size, sealed, uid, gid, mode, ctime_ns, mtime_ns FROM blobs",
+	[ST_LOAD_BLOBS] = "SELECT id, size, sealed, uid, gid, mode, ctime_ns, mtime_ns, spilled,"
+			  " crc32c, pinned FROM blobs",
 	[ST_LOAD_OBJECTS] = "SELECT id, typename, fields, nbytes, sealed, signature, uid, gid,"
 			    " mode, ctime_ns, mtime_ns FROM objects",
 	[ST_LOAD_MEMBERS] = "SELECT object_id, name, member_id FROM members",
@@ -289,6 +291,12 @@ meta_blob_put(meta_t *m, const struct meta_blob *b)
 	sqlite3_bind_int64(s, 6, b->mode);
 	sqlite3_bind_int64(s, 7, b->ctime_ns);
 	sqlite3_bind_int64(s, 8, b->mtime_ns);
+	sqlite3_bind_int(s, 9, b->spilled);
+	if (b->has_crc)
+		sqlite3_bind_int64(s, 10, b->crc32c);
+	else
+		sqlite3_bind_null(s, 10);
+	sqlite3_bind_int(s, 11, b->pinned);
 	return step_done(m, s, "store blob");
 }
 
@@ -398,6 +406,10 @@ row_blob(meta_t *m, sqlite3_stmt *s, const struct meta_load_ops *ops, void *arg)
 		.mode = (uint32_t)sqlite3_column_int64(s, 5),
 		.ctime_ns = sqlite3_column_int64(s, 6),
 		.mtime_ns = sqlite3_column_int64(s, 7),
+		.spilled = sqlite3_column_int(s, 8),
+		.has_crc = sqlite3_column_type(s, 9) != SQLITE_NULL,
+		.crc32c = (uint32_t)sqlite3_column_int64(s, 9),
+		.pinned = sqlite3_column_int(s, 10),
 	};
 
 	(void)m;
@@ -474,5 +486,33 @@ meta_max_id(meta_t *m, unsigned instance, uint64_t *out)
 		rc = db_error(m, rc, "max id");
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
+	return rc;
+}
+
+/* ---- snapshots (core/snapshot.c) ---- */
+
+int
+meta_backup(meta_t *m, const char *path)
+{
+	struct meta dst = { 0 };
+	sqlite3_backup *b;
+	int rc;
+
+	rc = sqlite3_open_v2(path, &dst.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		rc = db_error(&dst, rc, path);
+		goto out;
+	}
+	/* All pages in one step: the source is not released half copied. */
+	if ((b = sqlite3_backup_init(dst.db, "main", m->db, "main")) == NULL) {
+		rc = db_error(&dst, sqlite3_errcode(dst.db), "start the backup");
+		goto out;
+	}
+	rc = sqlite3_backup_step(b, -1);
+	sqlite3_backup_finish(b);
+	rc = rc == SQLITE_DONE ? 0 : db_error(&dst, rc, "back up");
+out:
+	if (dst.db != NULL && sqlite3_close(dst.db) != SQLITE_OK && rc == 0)
+		rc = db_error(&dst, sqlite3_errcode(dst.db), "close the backup");
 	return rc;
 }

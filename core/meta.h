@@ -23,6 +23,10 @@ struct meta_blob {
 	uint32_t mode;
 	int64_t ctime_ns;
 	int64_t mtime_ns;
+	int spilled;	 /* a durable copy is in the spill directory */
+	int has_crc;	 /* crc32c is known */
+	uint32_t crc32c; /* of the bytes */
+	int pinned;	 /* never spilled */
 };
 
 struct meta_object {
@@ -75,5 +79,10 @@ int meta_name_delete(meta_t *m, const char *name);
 int meta_load(meta_t *m, const struct meta_load_ops *ops, void *arg);
 /* Largest id (blob or object, flag bits ignored) of an instance, 0 if none. */
 int meta_max_id(meta_t *m, unsigned instance, uint64_t *out);
+
+/* Copy the database as committed into a new database file at path
+ * (SQLite's online backup, in one step), with no transaction open on m;
+ * the copy keeps the journal mode of m in its header. 0 or -errno. */
+int meta_backup(meta_t *m, const char *path);
 
 #endif

@@ -20,9 +20,9 @@ static const char *const tree_keys[] = {
 	"typename", "id", "signature", "nbytes", "instance_id", "global", "ctime", "sealed", NULL,
 };
 /* More names user.vineyard.* keeps for itself (state: an object being
- * removed, see catalog_xattr.c). */
+ * removed, location: where its bytes are, pinned; see catalog_xattr.c). */
 static const char *const reserved[] = {
-	"mtime", "meta", "members", "member", "state", NULL,
+	"mtime", "meta", "members", "member", "state", "location", "pinned", NULL,
 };
 
 static int

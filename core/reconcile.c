@@ -7,7 +7,12 @@
  *    know; a database from an older daemon may still list some, and those
  *    are discarded with the objects built on them;
  *  - a sealed blob whose file is missing or has the wrong size is dropped
- *    with its objects (the tmpfs is lost at reboot);
+ *    with its objects (the tmpfs is lost at reboot), unless it was spilled
+ *    and its spill file is there with the right size (spill.h): then it
+ *    stays on disk until opened;
+ *  - a spill file that the metadata records but that is missing or has the
+ *    wrong size is forgotten when the blob is in memory (spilled again
+ *    later if need be);
  *  - objects whose members are gone are dropped;
  *  - other files the metadata does not know (orphans) are removed.
  * All metadata changes are one transaction; one log line gives the counts.
@@ -20,6 +25,7 @@
 
 #include "catalog_i.h"
 #include "log.h"
+#include "spill.h"
 
 struct scan {
 	catalog_t *c;
@@ -76,9 +82,11 @@ ids_push(struct ids *l, uint64_t id)
 }
 
 /* Blobs to drop, by id: dropping one may free others (an object holding
- * two bad blobs takes both with it), so each is looked up again. */
+ * two bad blobs takes both with it), so each is looked up again. Blobs in
+ * memory whose recorded spill file is bad: unspill. */
 struct pick {
 	struct ids ids;
+	struct ids unspill;
 	struct scan *s;
 };
 
@@ -89,10 +97,22 @@ pick_blob(void *value, void *arg)
 	struct cblob *b = value;
 	uint64_t size;
 
+	int in_memory, on_disk;
+
 	if (b->deleted)
 		return;
-	if (!b->sealed || hmap_find(&p->s->present, b->id) == NULL ||
-	    store_blob_size(p->s->c->store, b->id, &size) != 0 || size != b->size)
+	if (!b->sealed) {
+		ids_push(&p->ids, b->id);
+		return;
+	}
+	in_memory = hmap_find(&p->s->present, b->id) != NULL &&
+		    store_blob_size(p->s->c->store, b->id, &size) == 0 && size == b->size;
+	on_disk = b->spilled && spill_file_check(p->s->c, b) == 0;
+	if (in_memory)
+		cat_blob_resident(p->s->c, b, 1);
+	if (b->spilled && !on_disk && in_memory)
+		ids_push(&p->unspill, b->id);
+	if (!in_memory && !on_disk)
 		ids_push(&p->ids, b->id);
 }
 
@@ -149,10 +169,23 @@ reconcile_run(catalog_t *c)
 	if ((rc = store_scan(c->store, scan_file, &s)) != 0)
 		goto out;
 	hmap_foreach(&c->blobs, pick_blob, &p);
-	if ((rc = p.ids.err) != 0)
+	if ((rc = p.ids.err) != 0 || (rc = p.unspill.err) != 0)
 		goto out;
 	if ((rc = cat_tx_begin(c)) != 0)
 		goto out;
+	for (i = 0; i < p.unspill.n; i++) {
+		struct cblob *b = cat_blob_find(c, p.unspill.v[i]);
+		char ids[ID_STR_LEN + 1];
+
+		id_format(b->id, ids);
+		log_warn("the spill file of blob %s is missing or has the wrong size; the blob is in memory, "
+			 "so only the spill file is forgotten",
+		    ids);
+		b->spilled = 0;
+		c->spilled_bytes -= b->size;
+		if ((rc = cat_blob_put(c, b)) != 0)
+			goto fail_tx;
+	}
 	for (i = 0; i < p.ids.n; i++) {
 		struct cblob *b = cat_blob_find(c, p.ids.v[i]);
 		char ids[ID_STR_LEN + 1];
@@ -165,9 +198,9 @@ reconcile_run(catalog_t *c)
 			log_info("discarding unsealed blob %s (its writer did not finish)", ids);
 		} else {
 			missing++;
-			log_error("sealed blob %s is missing or has the wrong size in %s; dropping "
+			log_error("sealed blob %s is missing or has the wrong size in %s%s; dropping "
 				  "it and its objects",
-			    ids, store_dir(c->store));
+			    ids, store_dir(c->store), b->spilled ? " and in the spill directory" : "");
 		}
 		if ((rc = drop_blob(c, b->id)) != 0)
 			goto fail_tx;
@@ -214,6 +247,7 @@ out:
 		free(s.orphans[i]);
 	free(s.orphans);
 	free(p.ids.v);
+	free(p.unspill.v);
 	free(d.ids.v);
 	hmap_destroy(&s.present);
 	return rc;

@@ -14,6 +14,8 @@
 #include "id.h"
 #include "object.h"
 #include "request.h"
+#include "snapshot.h"
+#include "spill.h"
 
 static const char *
 errno_name(int err)
@@ -30,6 +32,10 @@ errno_name(int err)
 	case E2BIG: return "E2BIG";
 	case ENOSYS: return "ENOSYS";
 	case ETIMEDOUT: return "ETIMEDOUT";
+	case ENOTEMPTY: return "ENOTEMPTY";
+	case ENOTDIR: return "ENOTDIR";
+	case EROFS: return "EROFS";
+	case ENOTSUP: return "ENOTSUP";
 	default: return "EIO";
 	}
 }
@@ -285,6 +291,60 @@ op_stream(catalog_t *c, uid_t uid, gid_t gid, const char *op, const json_t *req,
 	return NULL;
 }
 
+/* A snapshot runs on the caller's thread until it is written (minutes
+ * for a large store); the catalog lock is held only at its start. Root
+ * only: the daemon writes dir with its own rights, and a snapshot holds
+ * every user's objects. */
+static json_t *
+op_snapshot(catalog_t *c, uid_t uid, const json_t *req)
+{
+	const char *dir = json_string_value(json_object_get(req, "dir"));
+	struct snapshot_result r;
+	char err[1024];
+	int rc;
+
+	if (uid != 0)
+		return failure(EPERM, "snapshot: only root may take a snapshot");
+	if (dir == NULL || dir[0] != '/')
+		return failure(EINVAL, "snapshot: dir must be an absolute path");
+	if ((rc = snapshot_create(c, dir, &r, err, sizeof err)) != 0)
+		return failure(-rc, err[0] ? err : strerror(-rc));
+	return json_pack("{s:b, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:f}", "ok", 1, "dir", dir,
+	    "objects", (json_int_t)r.objects, "names", (json_int_t)r.names, "blobs", (json_int_t)r.blobs,
+	    "blobs_copied", (json_int_t)r.blobs_copied, "blobs_skipped", (json_int_t)r.blobs_skipped,
+	    "blobs_removed", (json_int_t)r.blobs_removed, "bytes", (json_int_t)r.bytes, "bytes_copied",
+	    (json_int_t)r.bytes_copied, "bytes_skipped", (json_int_t)r.bytes_skipped, "seconds",
+	    (double)r.elapsed_ns / 1e9);
+}
+
+/* pin, unpin, evict, load: where the blobs of an object live (spill.h). */
+static json_t *
+op_spill(catalog_t *c, uid_t uid, const char *op, const json_t *req)
+{
+	uint64_t id, blobs = 0, bytes = 0;
+	json_t *reply;
+	char msg[160];
+	int rc;
+
+	if (id_arg(req, "id", &id, &reply) != 0)
+		return reply;
+	if (strcmp(op, "pin") == 0 || strcmp(op, "unpin") == 0)
+		rc = spill_pin(c, id, uid, op[0] == 'p', &blobs, &bytes);
+	else if (strcmp(op, "evict") == 0)
+		rc = spill_evict(c, id, uid, &blobs, &bytes);
+	else
+		rc = spill_load(c, id, uid, &blobs, &bytes);
+	if (rc == -ENOTSUP)
+		return failure(ENOTSUP, "evict: the store has no spill directory (mount --spill-dir)");
+	if (rc == -EBUSY) {
+		snprintf(msg, sizeof msg, "%s: its blobs are open, pinned or being loaded", op);
+		return failure(EBUSY, msg);
+	}
+	if (rc != 0)
+		return failure(-rc, strerror(-rc));
+	return json_pack("{s:b, s:I, s:I}", "ok", 1, "blobs", (json_int_t)blobs, "bytes", (json_int_t)bytes);
+}
+
 static char *
 dump(json_t *reply, size_t *replylen)
 {
@@ -340,10 +400,15 @@ request_handle(catalog_t *c, uid_t uid, gid_t gid, const char *req, size_t len, 
 	else if (strncmp(op, "stream_", 7) == 0 && (strcmp(op + 7, "open") == 0 || strcmp(op + 7, "push") == 0 ||
 							 strcmp(op + 7, "close") == 0 || strcmp(op + 7, "next") == 0))
 		reply = op_stream(c, uid, gid, op, doc, w);
+	else if (strcmp(op, "snapshot") == 0)
+		reply = op_snapshot(c, uid, doc);
+	else if (strcmp(op, "pin") == 0 || strcmp(op, "unpin") == 0 || strcmp(op, "evict") == 0 ||
+		 strcmp(op, "load") == 0)
+		reply = op_spill(c, uid, op, doc);
 	else {
 		snprintf(msg, sizeof msg,
 		    "unknown op \"%.64s\" (known: create, delete, name, unname, wait, stream_open, stream_push, "
-		    "stream_close, stream_next)",
+		    "stream_close, stream_next, snapshot, pin, unpin, evict, load)",
 		    op);
 		reply = failure(ENOSYS, msg);
 	}

@@ -28,6 +28,11 @@
  *   {"op": "stream_next", "name": n, "index": i, "timeout_ms": t}
  *     -> {"ok": true, "id": "o...", "index": i}, or {"ok": true, "end":
  *        true} after the last one; EIO once failed; waits like "wait"
+ *   {"op": "snapshot", "dir": "/abs/dir"}
+ *     -> {"ok": true, "objects": N, "names": N, "blobs": N, "blobs_copied": N,
+ *        "blobs_skipped": N, "blobs_removed": N, "bytes": N, "bytes_copied": N,
+ *        "bytes_skipped": N, "seconds": S}: a snapshot of every sealed
+ *        object (snapshot.h), root only (EPERM); EBUSY while one runs
  * Only an object's owner (or root) may delete, name or unname it.
  *
  * Any failure -> {"ok": false, "errno": N, "error": "EINVAL", "message": "..."};

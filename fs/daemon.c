@@ -26,6 +26,7 @@
 #include <linux/magic.h>
 
 #include "core/log.h"
+#include "core/snapshot.h"
 #include "core/util.h"
 #include "fs/daemon.h"
 #include "fs/fs.h"
@@ -37,6 +38,9 @@ struct opts {
 	const char *state_dir;
 	const char *backing_dir;
 	const char *mountpoint;
+	const char *restore_dir; /* --restore: a snapshot to restore first */
+	const char *spill_dir;
+	unsigned spill_high, spill_low; /* percent, 0: default */
 	uint64_t memory;
 	int instance_id;
 	int foreground;
@@ -60,6 +64,10 @@ mount_usage(FILE *f)
 	    "  --instance-id N     instance bits of new ids, 0..4095 (default: remembered)\n"
 	    "  --no-passthrough    serve reads and writes in the daemon, not by FUSE passthrough\n"
 	    "  --stream-wait SECS  how long a stream writer waits for memory before ENOSPC (default 30)\n"
+	    "  --spill-dir DIR     spill sealed blobs to DIR when memory runs short (remembered)\n"
+	    "  --spill-high PCT    spill when the store passes PCT%% of --memory (default 80)\n"
+	    "  --spill-low PCT     ... down to PCT%% (default 60)\n"
+	    "  --restore DIR       first restore the snapshot in DIR into an empty state dir\n"
 	    "  -f, --foreground    stay in the foreground and log to stderr\n"
 	    "  -d, --debug         log debug messages\n"
 	    "  -o OPT[,OPT...]     FUSE mount options (allow_other,default_permissions when root)\n"
@@ -96,7 +104,8 @@ int_arg(const char *opt, long min, long max, const char *unit, long *out)
 static int
 parse_opts(int argc, char **argv, struct opts *o)
 {
-	enum { OPT_STATE = 256, OPT_MEMORY, OPT_BACKING, OPT_INSTANCE, OPT_NOPT, OPT_STREAM_WAIT };
+	enum { OPT_STATE = 256, OPT_MEMORY, OPT_BACKING, OPT_INSTANCE, OPT_NOPT, OPT_STREAM_WAIT, OPT_RESTORE,
+		OPT_SPILL_DIR, OPT_SPILL_HIGH, OPT_SPILL_LOW };
 	static const struct option longopts[] = {
 		{ "state-dir", required_argument, NULL, OPT_STATE },
 		{ "memory", required_argument, NULL, OPT_MEMORY },
@@ -104,6 +113,10 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{ "instance-id", required_argument, NULL, OPT_INSTANCE },
 		{ "no-passthrough", no_argument, NULL, OPT_NOPT },
 		{ "stream-wait", required_argument, NULL, OPT_STREAM_WAIT },
+		{ "restore", required_argument, NULL, OPT_RESTORE },
+		{ "spill-dir", required_argument, NULL, OPT_SPILL_DIR },
+		{ "spill-high", required_argument, NULL, OPT_SPILL_HIGH },
+		{ "spill-low", required_argument, NULL, OPT_SPILL_LOW },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
@@ -146,6 +159,18 @@ parse_opts(int argc, char **argv, struct opts *o)
 			if (int_arg("--stream-wait", 0, 86400, " seconds", &v) != 0)
 				return 2;
 			o->stream_wait_ms = v * 1000;
+			break;
+		case OPT_RESTORE:
+			o->restore_dir = optarg;
+			break;
+		case OPT_SPILL_DIR:
+			o->spill_dir = optarg;
+			break;
+		case OPT_SPILL_HIGH:
+		case OPT_SPILL_LOW:
+			if (int_arg(c == OPT_SPILL_HIGH ? "--spill-high" : "--spill-low", 1, 100, " percent", &v) != 0)
+				return 2;
+			*(c == OPT_SPILL_HIGH ? &o->spill_high : &o->spill_low) = (unsigned)v;
 			break;
 		case 'f':
 			o->foreground = 1;
@@ -389,7 +414,7 @@ daemon_mount_main(int argc, char **argv)
 	struct opts o;
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	struct fuse_loop_config *loop = NULL;
-	char mnt[PATH_MAX], state[PATH_MAX], opts[1200], logpath[PATH_MAX];
+	char mnt[PATH_MAX], state[PATH_MAX], opts[1200], logpath[PATH_MAX], restore[PATH_MAX];
 	int ready_fd = -1, lock_fd = -1, rc, status = 1;
 
 	if ((rc = parse_opts(argc, argv, &o)) != 0)
@@ -404,6 +429,10 @@ daemon_mount_main(int argc, char **argv)
 	}
 	if (util_mkdirs(o.state_dir, 0755) != 0 || realpath(o.state_dir, state) == NULL) {
 		fprintf(stderr, "vineyardfs: state dir %s: %s\n", o.state_dir, strerror(errno));
+		return 1;
+	}
+	if (o.restore_dir != NULL && realpath(o.restore_dir, restore) == NULL) {
+		fprintf(stderr, "vineyardfs: --restore %s: %s\n", o.restore_dir, strerror(errno));
 		return 1;
 	}
 	if (!o.foreground) {
@@ -440,9 +469,19 @@ daemon_mount_main(int argc, char **argv)
 	cfg.backing_dir = o.backing_dir;
 	cfg.memory_limit = o.memory;
 	cfg.instance_id = o.instance_id;
+	cfg.spill_dir = o.spill_dir;
+	cfg.spill_high = o.spill_high;
+	cfg.spill_low = o.spill_low;
 	cfg.blob_freed = hook_blob_freed;
 	cfg.inval_entry = hook_inval_entry;
 	cfg.names_changed = hook_names_changed;
+	if (o.restore_dir != NULL) {
+		struct snapshot_result res;
+		char err[1024];
+
+		if (snapshot_restore(&cfg, restore, &res, err, sizeof err) != 0)
+			goto out; /* logged, with the reason */
+	}
 	if ((rc = catalog_open(&cfg, &fs.cat)) != 0) {
 		log_error("cannot open the store in %s: %s", state, strerror(-rc));
 		goto out;

@@ -115,6 +115,25 @@ test_write_file(const char *dir, const char *name, const void *data, size_t len)
 	free(zeros);
 }
 
+/* len bytes of a pattern that differs per seed and never repeats a chunk
+ * (xorshift); one byte more is allocated. Caller frees. */
+unsigned char *
+test_pattern(size_t len, uint64_t seed)
+{
+	unsigned char *p = malloc(len + 1);
+	uint64_t x = seed * 0x9E3779B97F4A7C15u + 1;
+	size_t i;
+
+	ck_assert_ptr_nonnull(p);
+	for (i = 0; i < len; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		p[i] = (unsigned char)x;
+	}
+	return p;
+}
+
 int
 main(void)
 {
@@ -131,6 +150,8 @@ main(void)
 	srunner_add_suite(sr, types_suite());
 	srunner_add_suite(sr, crc32c_suite());
 	srunner_add_suite(sr, uring_suite());
+	srunner_add_suite(sr, snapshot_suite());
+	srunner_add_suite(sr, spill_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -14,6 +14,8 @@ Suite *hmap_suite(void);
 Suite *id_suite(void);
 Suite *meta_suite(void);
 Suite *object_suite(void);
+Suite *snapshot_suite(void);
+Suite *spill_suite(void);
 Suite *store_suite(void);
 Suite *stream_suite(void);
 Suite *util_suite(void);
@@ -36,5 +38,7 @@ int test_exists(const char *path);
 void test_write_file(const char *dir, const char *name, const void *data, size_t len);
 /* CRC-32C computed a bit at a time: the reference for core/crc32c.c. */
 uint32_t test_crc32c_ref(const void *buf, size_t len);
+/* len bytes of a pattern that differs per seed (one more allocated); caller frees. */
+unsigned char *test_pattern(size_t len, uint64_t seed);
 
 #endif

@@ -71,24 +71,6 @@ uring_teardown(void)
 	free(shm_dir);
 }
 
-/* len bytes of a pattern that differs per seed and never repeats a chunk. */
-static unsigned char *
-pattern(size_t len, uint64_t seed)
-{
-	unsigned char *p = malloc(len + 1);
-	uint64_t x = seed * 0x9E3779B97F4A7C15u + 1;
-	size_t i;
-
-	ck_assert_ptr_nonnull(p);
-	for (i = 0; i < len; i++) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		p[i] = (unsigned char)x;
-	}
-	return p;
-}
-
 /* Open dir/name; with direct, O_DIRECT unless the file system says EINVAL. */
 static int
 open_file(const char *dir, const char *name, int flags, int direct)
@@ -142,8 +124,8 @@ static int
 run_copy(const char *sdir, int sdirect, const char *ddir, int ddirect, size_t size, size_t src_len,
 	 char *err, size_t errlen)
 {
-	unsigned char *data = pattern(src_len, src_len + size);
-	unsigned char *junk = pattern(5000, 42);
+	unsigned char *data = test_pattern(src_len, src_len + size);
+	unsigned char *junk = test_pattern(5000, 42);
 	uint32_t crc = CRC_UNSET;
 	int src, dst, rc;
 
@@ -211,7 +193,7 @@ END_TEST
 
 START_TEST(test_no_crc_depth_one)
 {
-	unsigned char *data = pattern(3 * MIB + 1, 5);
+	unsigned char *data = test_pattern(3 * MIB + 1, 5);
 	struct uring *u1 = NULL;
 	char err[256] = "";
 	int src, dst;

@@ -371,6 +371,10 @@ class Client:
         try:
             with open(path, "xb", buffering=0) as f:
                 view = self._bytes(data)
+                # Reserve the memory first: ENOSPC now rather than half-way,
+                # and a store with a spill directory makes room for it.
+                if view.nbytes:
+                    os.posix_fallocate(f.fileno(), 0, view.nbytes)
                 while view.nbytes:  # write(2) may take less than all
                     view = view[f.write(view):]
             # The kernel releases the file just after close; the blob is

@@ -1,0 +1,1165 @@
+/*
+ * snapshot: see snapshot.h for the directory's format. A snapshot is taken
+ * in three parts: under the catalog lock, a copy of the database and a
+ * descriptor on every blob to copy (catalog_snapshot); then, without the
+ * lock, the blob copies through io_uring (each to a temp file, fsynced,
+ * renamed), the table of checksums written into the copied database,
+ * which is fsynced and renamed over meta.db; last, the blob files no
+ * longer referenced are removed. The directory is flock(2)ed meanwhile.
+ *
+ * A restore runs before the catalog opens: blobs first, each verified
+ * against its recorded CRC-32C as it is copied into the store and renamed
+ * to its blob name, the database last (temp file, fsync, rename). Until
+ * that rename the old database is in place, and the blob files already
+ * restored are files it does not know: a failure removes them, a crash
+ * leaves them to the start-up reconcile, which removes such orphans.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <linux/magic.h>
+#include <sqlite3.h>
+
+#include "id.h"
+#include "log.h"
+#include "snapshot.h"
+#include "store.h"
+#include "util.h"
+
+#define TMP_PREFIX ".tmp-"		/* a snapshot's files being written */
+#define TMP_DB ".tmp-meta.db"		/* and its database (with -journal...) */
+#define RESTORE_DB ".restore-meta.db"	/* in the state dir, being restored */
+#define RESTORE_PREFIX ".restore-"	/* blob files being restored */
+#define STATE_DB "meta.db"		/* as in catalog.c */
+#define STATE_MEM "mem"			/* as in catalog.c: the store's tmpfs */
+
+/* The progress of this process's snapshot; guarded by prog_lock. */
+static pthread_mutex_t prog_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct snapshot_progress prog;
+static struct uring_faults faults; /* tests */
+static int have_faults;
+
+void
+snapshot_progress(struct snapshot_progress *p)
+{
+	pthread_mutex_lock(&prog_lock);
+	*p = prog;
+	pthread_mutex_unlock(&prog_lock);
+}
+
+void
+snapshot_set_faults(const struct uring_faults *f)
+{
+	pthread_mutex_lock(&prog_lock);
+	have_faults = f != NULL;
+	memset(&faults, 0, sizeof faults);
+	if (f != NULL)
+		faults = *f;
+	pthread_mutex_unlock(&prog_lock);
+}
+
+/* A ring for one snapshot or restore, with the test faults if any. */
+static int
+ring_open(struct uring **u, char *err, size_t errlen)
+{
+	int rc = uring_open(u, 0);
+
+	if (rc != 0)
+		return util_fail(err, errlen, rc, "cannot set up io_uring: %s", strerror(-rc));
+	pthread_mutex_lock(&prog_lock);
+	if (have_faults)
+		uring_set_faults(*u, &faults);
+	pthread_mutex_unlock(&prog_lock);
+	return 0;
+}
+
+/* ---- SQLite on the snapshot's own database ---- */
+
+static int
+sql_errno(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_NOMEM: return -ENOMEM;
+	case SQLITE_FULL: return -ENOSPC;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED: return -EBUSY;
+	case SQLITE_READONLY:
+	case SQLITE_PERM: return -EROFS;
+	case SQLITE_CANTOPEN: return -ENOENT;
+	default: return -EIO;
+	}
+}
+
+static int
+sql_exec(sqlite3 *db, const char *sql, const char *what, char *err, size_t errlen)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+
+	if (rc == SQLITE_OK)
+		return 0;
+	rc = util_fail(err, errlen, sql_errno(rc), "%s: %s", what, msg != NULL ? msg : sqlite3_errstr(rc));
+	sqlite3_free(msg);
+	return rc;
+}
+
+/* The one integer a query returns. */
+static int
+sql_count(sqlite3 *db, const char *sql, uint64_t *out, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*out = (uint64_t)sqlite3_column_int64(st, 0);
+		rc = SQLITE_OK;
+	}
+	if (rc != SQLITE_OK)
+		rc = util_fail(err, errlen, sql_errno(rc), "%s: %s", sql, sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int
+sql_open(const char *path, int flags, sqlite3 **db, char *err, size_t errlen)
+{
+	int rc = sqlite3_open_v2(path, db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+
+	if (rc == SQLITE_OK) {
+		sqlite3_busy_timeout(*db, 5000);
+		return 0;
+	}
+	rc = util_fail(err, errlen, sql_errno(rc), "%s: %s", path,
+	    *db != NULL ? sqlite3_errmsg(*db) : sqlite3_errstr(rc));
+	sqlite3_close(*db);
+	*db = NULL;
+	return rc;
+}
+
+/* ---- files ---- */
+
+/* Open name in dirfd for writing a copy: O_DIRECT where the file system
+ * takes it (large copies do not go through the page cache twice). */
+static int
+open_dst(int dirfd, const char *name, int *fd)
+{
+	*fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_DIRECT, 0600);
+	if (*fd < 0 && errno == EINVAL)
+		*fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	return *fd < 0 ? -errno : 0;
+}
+
+static int
+open_src(int dirfd, const char *name, int *fd)
+{
+	*fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_DIRECT);
+	if (*fd < 0 && errno == EINVAL)
+		*fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	return *fd < 0 ? -errno : 0;
+}
+
+/* fsync the file at dirfd/name. */
+static int
+fsync_at(struct uring *u, int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC), rc;
+
+	if (fd < 0)
+		return -errno;
+	rc = uring_fsync(u, fd);
+	close(fd);
+	return rc;
+}
+
+/* Remove every entry of dirfd whose name starts with prefix. */
+static void
+remove_prefixed(int dirfd, const char *prefix)
+{
+	int fd = dup(dirfd);
+	struct dirent *de;
+	DIR *d;
+
+	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	rewinddir(d); /* the offset is shared with the fd dup'ed */
+	while ((de = readdir(d)) != NULL)
+		if (strncmp(de->d_name, prefix, strlen(prefix)) == 0)
+			unlinkat(dirfd, de->d_name, 0);
+	closedir(d);
+}
+
+/* A blob file's name ("b" + 16 hex digits), or 0 for any other name. */
+static uint64_t
+blob_file_id(const char *name)
+{
+	uint64_t id;
+
+	return id_parse(name, &id) == 0 && id_is_blob(id) ? id : 0;
+}
+
+/* ---- create ---- */
+
+/* A blob of the previous snapshot: its recorded size and checksum. */
+struct prev {
+	uint64_t id;
+	uint64_t size;
+	uint32_t crc;
+	int present; /* its file is there with that size */
+};
+
+/* A blob of the snapshot being taken. */
+struct item {
+	struct catalog_snap_blob b;
+	uint32_t crc;
+	int in_db; /* listed by the copied database */
+	int dst;   /* its temp file, copied, until it is fsynced and renamed */
+};
+
+struct snap {
+	catalog_t *c;
+	const char *dir;
+	int dirfd, blobsfd;
+	struct prev *prev;
+	size_t nprev;
+	struct item *items;
+	size_t nitems;
+	sqlite3 *db;
+	struct uring *u;
+	int tmp_db; /* TMP_DB exists */
+	struct snapshot_result *res;
+	char *err;
+	size_t errlen;
+};
+
+static int
+cmp_prev(const void *a, const void *b)
+{
+	uint64_t x = ((const struct prev *)a)->id, y = ((const struct prev *)b)->id;
+
+	return x < y ? -1 : x > y;
+}
+
+static int
+cmp_item(const void *a, const void *b)
+{
+	uint64_t x = ((const struct item *)a)->b.id, y = ((const struct item *)b)->b.id;
+
+	return x < y ? -1 : x > y;
+}
+
+static struct prev *
+prev_find(const struct snap *s, uint64_t id)
+{
+	struct prev key = { .id = id };
+
+	return s->nprev > 0 ? bsearch(&key, s->prev, s->nprev, sizeof key, cmp_prev) : NULL;
+}
+
+static struct item *
+item_find(const struct snap *s, uint64_t id)
+{
+	struct item key = { .b.id = id };
+
+	return s->nitems > 0 ? bsearch(&key, s->items, s->nitems, sizeof key, cmp_item) : NULL;
+}
+
+/* Is dir fit for a snapshot: empty, or holding what a snapshot leaves? */
+static int
+check_dir(struct snap *s)
+{
+	int fd = dup(s->dirfd), rc = 0;
+	struct dirent *de;
+	DIR *d;
+
+	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
+		rc = -errno;
+		if (fd >= 0)
+			close(fd);
+		return util_fail(s->err, s->errlen, rc, "%s: %s", s->dir, strerror(-rc));
+	}
+	rewinddir(d); /* the offset is shared with the fd dup'ed */
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+		    strcmp(de->d_name, SNAPSHOT_DB) == 0 || strcmp(de->d_name, SNAPSHOT_BLOBS) == 0 ||
+		    strncmp(de->d_name, TMP_DB, strlen(TMP_DB)) == 0)
+			continue;
+		rc = util_fail(s->err, s->errlen, -ENOTEMPTY,
+		    "%s holds %s, which is no part of a snapshot: give a new or empty directory, or one "
+		    "holding a snapshot",
+		    s->dir, de->d_name);
+		break;
+	}
+	closedir(d);
+	return rc;
+}
+
+/* The blobs table of the snapshot in dir, if there is one. */
+static int
+load_prev(struct snap *s)
+{
+	char path[PATH_MAX], ids[ID_STR_LEN + 1];
+	sqlite3_stmt *st = NULL;
+	sqlite3 *db = NULL;
+	struct stat sb;
+	size_t cap = 0;
+	int rc;
+
+	if (fstatat(s->dirfd, SNAPSHOT_DB, &sb, 0) != 0)
+		return errno == ENOENT ? 0 : util_fail(s->err, s->errlen, -errno, "%s/%s: %s", s->dir, SNAPSHOT_DB,
+						 strerror(errno));
+	snprintf(path, sizeof path, "%s/%s", s->dir, SNAPSHOT_DB);
+	if ((rc = sql_open(path, SQLITE_OPEN_READONLY, &db, s->err, s->errlen)) != 0)
+		return rc;
+	rc = sqlite3_prepare_v2(db, "SELECT id, size, crc32c FROM snapshot_blobs ORDER BY id", -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		rc = util_fail(s->err, s->errlen, -EINVAL, "%s is not a vineyardfs snapshot: %s", path,
+		    sqlite3_errmsg(db));
+		goto out;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct prev *p;
+
+		if (s->nprev == cap) {
+			cap = cap ? 2 * cap : 256;
+			if ((p = realloc(s->prev, cap * sizeof *p)) == NULL) {
+				rc = util_fail(s->err, s->errlen, -ENOMEM, "out of memory");
+				goto out;
+			}
+			s->prev = p;
+		}
+		p = &s->prev[s->nprev++];
+		p->id = (uint64_t)sqlite3_column_int64(st, 0);
+		p->size = (uint64_t)sqlite3_column_int64(st, 1);
+		p->crc = (uint32_t)sqlite3_column_int64(st, 2);
+		id_format(p->id, ids);
+		p->present = fstatat(s->blobsfd, ids, &sb, 0) == 0 && S_ISREG(sb.st_mode) &&
+			     (uint64_t)sb.st_size == p->size;
+	}
+	rc = rc == SQLITE_DONE ? 0 : util_fail(s->err, s->errlen, sql_errno(rc), "%s: %s", path, sqlite3_errmsg(db));
+	/* ORDER BY id sorts signed; bsearch wants unsigned order. */
+	if (rc == 0 && s->nprev > 1)
+		qsort(s->prev, s->nprev, sizeof *s->prev, cmp_prev);
+out:
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return rc;
+}
+
+/* catalog_snapshot's question: must this blob be copied? */
+static int
+need_copy(void *arg, uint64_t id, uint64_t size)
+{
+	struct prev *p = prev_find(arg, id);
+
+	return p == NULL || !p->present || p->size != size;
+}
+
+/* Trim the copied database to sealed objects and match its blobs with
+ * the catalog's list; the totals into res. */
+static int
+prepare_db(struct snap *s)
+{
+	char path[PATH_MAX], ids[ID_STR_LEN + 1];
+	sqlite3_stmt *st = NULL;
+	struct item *it;
+	size_t i;
+	int rc;
+
+	snprintf(path, sizeof path, "%s/%s", s->dir, TMP_DB);
+	if ((rc = sql_open(path, SQLITE_OPEN_READWRITE, &s->db, s->err, s->errlen)) != 0)
+		return rc;
+	/* A plain rollback-journal database (the copy has the store's WAL
+	 * header), written without syncs: it is fsynced once, whole. */
+	if ((rc = sql_exec(s->db,
+		 "PRAGMA journal_mode = DELETE; PRAGMA synchronous = OFF;"
+		 " BEGIN;"
+		 " DELETE FROM names WHERE object_id IN (SELECT id FROM objects WHERE sealed = 0);"
+		 " DELETE FROM members WHERE object_id IN (SELECT id FROM objects WHERE sealed = 0);"
+		 " DELETE FROM objects WHERE sealed = 0;"
+		 " DELETE FROM blobs WHERE sealed = 0;"
+		 " CREATE TABLE snapshot_blobs (id INTEGER PRIMARY KEY, size INTEGER NOT NULL,"
+		 "  crc32c INTEGER NOT NULL);"
+		 " CREATE TABLE snapshot_info (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
+		 " COMMIT;",
+		 "trim the copied database", s->err, s->errlen)) != 0)
+		return rc;
+	if ((rc = sql_count(s->db, "SELECT count(*) FROM objects", &s->res->objects, s->err, s->errlen)) != 0 ||
+	    (rc = sql_count(s->db, "SELECT count(*) FROM names", &s->res->names, s->err, s->errlen)) != 0)
+		return rc;
+	if (s->nitems > 1)
+		qsort(s->items, s->nitems, sizeof *s->items, cmp_item);
+	if (sqlite3_prepare_v2(s->db, "SELECT id, size FROM blobs", -1, &st, NULL) != SQLITE_OK)
+		return util_fail(s->err, s->errlen, -EIO, "list blobs: %s", sqlite3_errmsg(s->db));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		uint64_t id = (uint64_t)sqlite3_column_int64(st, 0), size = (uint64_t)sqlite3_column_int64(st, 1);
+
+		id_format(id, ids);
+		/* Both were taken under the same locks: they agree. */
+		if ((it = item_find(s, id)) == NULL || it->b.size != size) {
+			rc = util_fail(s->err, s->errlen, -EIO,
+			    "blob %s: the database and the catalog disagree (%s)", ids,
+			    it == NULL ? "not in the catalog" : "sizes differ");
+			goto out;
+		}
+		it->in_db = 1;
+	}
+	rc = rc == SQLITE_DONE ? 0 : util_fail(s->err, s->errlen, sql_errno(rc), "list blobs: %s", sqlite3_errmsg(s->db));
+	for (i = 0; rc == 0 && i < s->nitems; i++) {
+		it = &s->items[i];
+		if (!it->in_db) {
+			/* Sealed in memory while its seal failed to commit: it
+			 * is being discarded. */
+			if (it->b.fd >= 0)
+				close(it->b.fd);
+			it->b.fd = -1;
+			continue;
+		}
+		s->res->blobs++;
+		s->res->bytes += it->b.size;
+	}
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Copy one blob to its temp file in blobs/, left open in it->dst. */
+static int
+copy_blob(struct snap *s, struct item *it)
+{
+	char ids[ID_STR_LEN + 1], tmp[ID_STR_LEN + sizeof TMP_PREFIX], msg[256];
+	int rc;
+
+	id_format(it->b.id, ids);
+	snprintf(tmp, sizeof tmp, "%s%s", TMP_PREFIX, ids);
+	if ((rc = open_dst(s->blobsfd, tmp, &it->dst)) != 0)
+		return util_fail(s->err, s->errlen, rc, "%s/%s/%s: %s", s->dir, SNAPSHOT_BLOBS, tmp, strerror(-rc));
+	if ((rc = uring_copy(s->u, it->b.fd, it->dst, it->b.size, &it->crc, msg, sizeof msg)) != 0)
+		return util_fail(s->err, s->errlen, rc, "copying blob %s to %s/%s: %s", ids, s->dir, SNAPSHOT_BLOBS,
+		    msg);
+	return 0;
+}
+
+/* Make a copied blob durable under its name: fsync, rename. */
+static int
+place_blob(struct snap *s, struct item *it)
+{
+	char ids[ID_STR_LEN + 1], tmp[ID_STR_LEN + sizeof TMP_PREFIX];
+	int rc;
+
+	id_format(it->b.id, ids);
+	snprintf(tmp, sizeof tmp, "%s%s", TMP_PREFIX, ids);
+	if ((rc = uring_fsync(s->u, it->dst)) != 0)
+		return util_fail(s->err, s->errlen, rc, "fsync of blob %s in %s/%s: %s", ids, s->dir, SNAPSHOT_BLOBS,
+		    strerror(-rc));
+	rc = close(it->dst) != 0 ? -errno : 0;
+	it->dst = -1;
+	if (rc == 0 && renameat(s->blobsfd, tmp, s->blobsfd, ids) != 0)
+		rc = -errno;
+	if (rc != 0)
+		return util_fail(s->err, s->errlen, rc, "blob %s in %s/%s: %s", ids, s->dir, SNAPSHOT_BLOBS,
+		    strerror(-rc));
+	return 0;
+}
+
+static void
+progress_add(uint64_t bytes)
+{
+	pthread_mutex_lock(&prog_lock);
+	prog.bytes_done += bytes;
+	prog.blobs_done++;
+	pthread_mutex_unlock(&prog_lock);
+}
+
+/* Copy what is not in the directory yet (the others keep their
+ * checksums), all to temp files first, then fsync and rename them: the
+ * fsyncs in a row share the file system's journal commits. */
+static int
+copy_blobs(struct snap *s)
+{
+	uint64_t total = 0, count = 0;
+	struct prev *p;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < s->nitems; i++)
+		if (s->items[i].in_db && s->items[i].b.fd >= 0) {
+			total += s->items[i].b.size;
+			count++;
+		}
+	pthread_mutex_lock(&prog_lock);
+	prog.bytes_total = total;
+	prog.blobs_total = count;
+	pthread_mutex_unlock(&prog_lock);
+	for (i = 0; i < s->nitems; i++) {
+		struct item *it = &s->items[i];
+
+		if (!it->in_db)
+			continue;
+		if (it->b.fd < 0) {
+			/* need_copy said no: same id, same size, file there. */
+			p = prev_find(s, it->b.id);
+			it->crc = p->crc;
+			s->res->blobs_skipped++;
+			s->res->bytes_skipped += it->b.size;
+			continue;
+		}
+		if ((rc = copy_blob(s, it)) != 0)
+			return rc;
+		close(it->b.fd);
+		it->b.fd = -1;
+		s->res->blobs_copied++;
+		s->res->bytes_copied += it->b.size;
+		progress_add(it->b.size);
+	}
+	for (i = 0; i < s->nitems; i++)
+		if (s->items[i].dst >= 0 && (rc = place_blob(s, &s->items[i])) != 0)
+			return rc;
+	if ((rc = uring_fsync(s->u, s->blobsfd)) != 0)
+		return util_fail(s->err, s->errlen, rc, "fsync of %s/%s: %s", s->dir, SNAPSHOT_BLOBS, strerror(-rc));
+	return 0;
+}
+
+/* The checksum table and the info, then meta.db in place, durably. */
+static int
+finish_db(struct snap *s)
+{
+	char ids[ID_STR_LEN + 1], num[32];
+	sqlite3_stmt *st = NULL;
+	size_t i;
+	int rc;
+
+	if ((rc = sql_exec(s->db, "BEGIN", "begin", s->err, s->errlen)) != 0)
+		return rc;
+	if (sqlite3_prepare_v2(s->db, "INSERT INTO snapshot_blobs (id, size, crc32c) VALUES (?1, ?2, ?3)", -1, &st,
+		NULL) != SQLITE_OK) {
+		rc = util_fail(s->err, s->errlen, -EIO, "snapshot_blobs: %s", sqlite3_errmsg(s->db));
+		goto fail;
+	}
+	for (i = 0; i < s->nitems; i++) {
+		if (!s->items[i].in_db)
+			continue;
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)s->items[i].b.id);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)s->items[i].b.size);
+		sqlite3_bind_int64(st, 3, s->items[i].crc);
+		if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
+			id_format(s->items[i].b.id, ids);
+			rc = util_fail(s->err, s->errlen, sql_errno(rc), "record blob %s: %s", ids,
+			    sqlite3_errmsg(s->db));
+			goto fail;
+		}
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	if (sqlite3_prepare_v2(s->db, "INSERT INTO snapshot_info (key, value) VALUES (?1, ?2)", -1, &st, NULL) !=
+	    SQLITE_OK) {
+		rc = util_fail(s->err, s->errlen, -EIO, "snapshot_info: %s", sqlite3_errmsg(s->db));
+		goto fail;
+	}
+	{
+		const struct {
+			const char *key;
+			uint64_t value;
+		} info[] = {
+			{ "format", SNAPSHOT_FORMAT },
+			{ "created_ns", (uint64_t)util_now_ns() },
+			{ "objects", s->res->objects },
+			{ "names", s->res->names },
+			{ "blobs", s->res->blobs },
+			{ "bytes", s->res->bytes },
+		};
+
+		for (i = 0; i < sizeof info / sizeof info[0]; i++) {
+			snprintf(num, sizeof num, "%llu", (unsigned long long)info[i].value);
+			sqlite3_bind_text(st, 1, info[i].key, -1, SQLITE_STATIC);
+			sqlite3_bind_text(st, 2, num, -1, SQLITE_TRANSIENT);
+			if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
+				rc = util_fail(s->err, s->errlen, sql_errno(rc), "snapshot_info: %s",
+				    sqlite3_errmsg(s->db));
+				goto fail;
+			}
+			sqlite3_reset(st);
+		}
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if ((rc = sql_exec(s->db, "COMMIT", "commit", s->err, s->errlen)) != 0)
+		goto fail;
+	rc = sqlite3_close(s->db);
+	s->db = NULL;
+	if (rc != SQLITE_OK)
+		return util_fail(s->err, s->errlen, sql_errno(rc), "close %s/%s: %s", s->dir, TMP_DB, sqlite3_errstr(rc));
+	if ((rc = fsync_at(s->u, s->dirfd, TMP_DB)) != 0)
+		return util_fail(s->err, s->errlen, rc, "fsync of %s/%s: %s", s->dir, TMP_DB, strerror(-rc));
+	if (renameat(s->dirfd, TMP_DB, s->dirfd, SNAPSHOT_DB) != 0)
+		return util_fail(s->err, s->errlen, -errno, "rename %s/%s: %s", s->dir, TMP_DB, strerror(errno));
+	s->tmp_db = 0;
+	if ((rc = uring_fsync(s->u, s->dirfd)) != 0)
+		return util_fail(s->err, s->errlen, rc, "fsync of %s (after meta.db was renamed into place): %s", s->dir,
+		    strerror(-rc));
+	return 0;
+fail:
+	sqlite3_finalize(st);
+	sql_exec(s->db, "ROLLBACK", "rollback", NULL, 0);
+	return rc;
+}
+
+/* Remove the blob files the new meta.db does not reference. */
+static void
+collect_garbage(struct snap *s)
+{
+	int fd = dup(s->blobsfd);
+	struct dirent *de;
+	struct item *it;
+	uint64_t id;
+	DIR *d;
+
+	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		log_warn("snapshot %s: cannot list %s to remove unused blobs: %s", s->dir, SNAPSHOT_BLOBS,
+		    strerror(errno));
+		return;
+	}
+	rewinddir(d); /* the offset is shared with the fd dup'ed */
+	while ((de = readdir(d)) != NULL) {
+		if ((id = blob_file_id(de->d_name)) == 0 ||
+		    ((it = item_find(s, id)) != NULL && it->in_db))
+			continue;
+		if (unlinkat(s->blobsfd, de->d_name, 0) == 0)
+			s->res->blobs_removed++;
+		else
+			log_warn("snapshot %s: cannot remove %s/%s: %s", s->dir, SNAPSHOT_BLOBS, de->d_name,
+			    strerror(errno));
+	}
+	closedir(d);
+	if (s->res->blobs_removed > 0 && fsync(s->blobsfd) != 0)
+		log_warn("snapshot %s: fsync of %s: %s", s->dir, SNAPSHOT_BLOBS, strerror(errno));
+}
+
+/* Many blobs are held open at once: allow as many descriptors as the
+ * hard limit does. */
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static int
+snap_run(struct snap *s)
+{
+	char path[PATH_MAX];
+	int rc;
+
+	if ((rc = util_mkdirs(s->dir, 0700)) != 0)
+		return util_fail(s->err, s->errlen, rc, "cannot create %s: %s", s->dir, strerror(-rc));
+	if ((s->dirfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return util_fail(s->err, s->errlen, -errno, "%s: %s", s->dir, strerror(errno));
+	if (flock(s->dirfd, LOCK_EX | LOCK_NB) != 0)
+		return util_fail(s->err, s->errlen, errno == EWOULDBLOCK ? -EBUSY : -errno,
+		    "%s: another process is writing a snapshot there", s->dir);
+	if ((rc = check_dir(s)) != 0)
+		return rc;
+	/* What a snapshot that crashed left. */
+	remove_prefixed(s->dirfd, TMP_DB);
+	if (mkdirat(s->dirfd, SNAPSHOT_BLOBS, 0700) != 0 && errno != EEXIST)
+		return util_fail(s->err, s->errlen, -errno, "%s/%s: %s", s->dir, SNAPSHOT_BLOBS, strerror(errno));
+	if ((s->blobsfd = openat(s->dirfd, SNAPSHOT_BLOBS, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return util_fail(s->err, s->errlen, -errno, "%s/%s: %s", s->dir, SNAPSHOT_BLOBS, strerror(errno));
+	remove_prefixed(s->blobsfd, TMP_PREFIX);
+	if ((rc = load_prev(s)) != 0)
+		return rc;
+	if ((rc = ring_open(&s->u, s->err, s->errlen)) != 0)
+		return rc;
+	raise_nofile();
+	snprintf(path, sizeof path, "%s/%s", s->dir, TMP_DB);
+	s->tmp_db = 1;
+	{
+		struct catalog_snap_blob *v;
+		size_t i, n;
+
+		rc = catalog_snapshot(s->c, path, need_copy, s, &v, &n);
+		if (rc != 0)
+			return util_fail(s->err, s->errlen, rc, "copying the database and opening the blobs: %s%s",
+			    strerror(-rc), rc == -EMFILE ? " (too many blobs to hold open: raise ulimit -n)" : "");
+		s->items = calloc(n + 1, sizeof *s->items);
+		if (s->items == NULL) {
+			for (i = 0; i < n; i++)
+				if (v[i].fd >= 0)
+					close(v[i].fd);
+			free(v);
+			return util_fail(s->err, s->errlen, -ENOMEM, "out of memory");
+		}
+		for (i = 0; i < n; i++) {
+			s->items[i].b = v[i];
+			s->items[i].dst = -1;
+		}
+		s->nitems = n;
+		free(v);
+	}
+	if ((rc = prepare_db(s)) != 0 || (rc = copy_blobs(s)) != 0 || (rc = finish_db(s)) != 0)
+		return rc;
+	collect_garbage(s);
+	return 0;
+}
+
+int
+snapshot_create(catalog_t *c, const char *dir, struct snapshot_result *res, char *err, size_t errlen)
+{
+	struct snap s = { .c = c, .dir = dir, .dirfd = -1, .blobsfd = -1, .res = res, .err = err, .errlen = errlen };
+	int64_t start = util_mono_ns();
+	size_t i;
+	int rc;
+
+	memset(res, 0, sizeof *res);
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (dir[0] != '/')
+		return util_fail(err, errlen, -EINVAL, "the snapshot directory must be an absolute path, not %s", dir);
+	pthread_mutex_lock(&prog_lock);
+	if (prog.running) {
+		pthread_mutex_unlock(&prog_lock);
+		return util_fail(err, errlen, -EBUSY, "a snapshot is being taken already; one at a time");
+	}
+	prog.running = 1;
+	prog.bytes_done = prog.bytes_total = prog.blobs_done = prog.blobs_total = 0;
+	pthread_mutex_unlock(&prog_lock);
+
+	log_info("snapshot into %s: starting", dir);
+	rc = snap_run(&s);
+
+	if (s.db != NULL)
+		sqlite3_close(s.db);
+	for (i = 0; i < s.nitems; i++) {
+		if (s.items[i].b.fd >= 0)
+			close(s.items[i].b.fd);
+		if (s.items[i].dst >= 0)
+			close(s.items[i].dst);
+	}
+	if (rc != 0) {
+		if (s.blobsfd >= 0)
+			remove_prefixed(s.blobsfd, TMP_PREFIX);
+		if (s.tmp_db && s.dirfd >= 0)
+			remove_prefixed(s.dirfd, TMP_DB);
+	}
+	free(s.items);
+	free(s.prev);
+	uring_close(s.u);
+	if (s.blobsfd >= 0)
+		close(s.blobsfd);
+	if (s.dirfd >= 0)
+		close(s.dirfd); /* and its flock */
+	res->elapsed_ns = util_mono_ns() - start;
+	if (rc == 0)
+		log_info("snapshot into %s: %llu objects, %llu names, %llu blobs; %llu bytes copied, %llu already "
+			 "there, %llu unused blob files removed, in %.2f s",
+		    dir, (unsigned long long)res->objects, (unsigned long long)res->names,
+		    (unsigned long long)res->blobs, (unsigned long long)res->bytes_copied,
+		    (unsigned long long)res->bytes_skipped, (unsigned long long)res->blobs_removed,
+		    (double)res->elapsed_ns / 1e9);
+	else
+		log_error("snapshot into %s failed: %s (the previous snapshot there, if any, is intact)", dir,
+		    err != NULL ? err : strerror(-rc));
+	pthread_mutex_lock(&prog_lock);
+	prog.running = 0;
+	if (rc == 0)
+		prog.created++;
+	else
+		prog.failed++;
+	pthread_mutex_unlock(&prog_lock);
+	return rc;
+}
+
+/* ---- restore ---- */
+
+/* A blob of the snapshot being restored. */
+struct rblob {
+	uint64_t id;
+	uint64_t size;
+	uint32_t crc;
+	int placed; /* its file is in the store */
+};
+
+struct restore {
+	const struct catalog_config *cfg;
+	const char *dir;
+	char state_db[PATH_MAX], store_path[PATH_MAX];
+	sqlite3 *snap; /* the snapshot's meta.db, read-only */
+	struct rblob *blobs;
+	size_t nblobs;
+	store_t *store;
+	int storefd, srcfd, statefd;
+	int mounted_here; /* the store's tmpfs was mounted by this restore */
+	int made_store;	  /* the store dir was created by this restore */
+	char tmp_blob[ID_STR_LEN + sizeof RESTORE_PREFIX];
+	int tmp_db;
+	struct uring *u;
+	struct snapshot_result *res;
+	char *err;
+	size_t errlen;
+};
+
+/* Is path the root of a mount (its device differs from its parent's)? */
+static int
+is_mount_root(const char *path)
+{
+	char parent[PATH_MAX + 4];
+	struct stat st, pst;
+
+	snprintf(parent, sizeof parent, "%s/..", path);
+	return stat(path, &st) == 0 && stat(parent, &pst) == 0 && st.st_dev != pst.st_dev;
+}
+
+/* Read the snapshot's blob table, each blob of its database checked
+ * against it. */
+static int
+load_snapshot(struct restore *r)
+{
+	char path[PATH_MAX], ids[ID_STR_LEN + 1];
+	sqlite3_stmt *st = NULL;
+	uint64_t format = 0;
+	int rc;
+
+	snprintf(path, sizeof path, "%s/%s", r->dir, SNAPSHOT_DB);
+	if (access(path, R_OK) != 0)
+		return util_fail(r->err, r->errlen, -errno, "%s: %s (no snapshot there?)", path, strerror(errno));
+	if ((rc = sql_open(path, SQLITE_OPEN_READONLY, &r->snap, r->err, r->errlen)) != 0)
+		return rc;
+	if (sql_count(r->snap, "SELECT value FROM snapshot_info WHERE key = 'format'", &format, NULL, 0) != 0)
+		return util_fail(r->err, r->errlen, -EINVAL, "%s is not a vineyardfs snapshot (%s)", path,
+		    sqlite3_errmsg(r->snap));
+	if (format == 0 || format > SNAPSHOT_FORMAT)
+		return util_fail(r->err, r->errlen, -EPROTO, "%s has snapshot format %llu; this vineyardfs reads %d",
+		    path, (unsigned long long)format, SNAPSHOT_FORMAT);
+	if ((rc = sql_count(r->snap, "SELECT count(*) FROM objects", &r->res->objects, r->err, r->errlen)) != 0 ||
+	    (rc = sql_count(r->snap, "SELECT count(*) FROM names", &r->res->names, r->err, r->errlen)) != 0 ||
+	    (rc = sql_count(r->snap, "SELECT count(*) FROM blobs", &r->res->blobs, r->err, r->errlen)) != 0)
+		return rc;
+	if ((r->blobs = calloc(r->res->blobs + 1, sizeof *r->blobs)) == NULL)
+		return util_fail(r->err, r->errlen, -ENOMEM, "out of memory");
+	if (sqlite3_prepare_v2(r->snap,
+		"SELECT b.id, b.size, s.size, s.crc32c FROM blobs b LEFT JOIN snapshot_blobs s ON s.id = b.id", -1,
+		&st, NULL) != SQLITE_OK)
+		return util_fail(r->err, r->errlen, -EINVAL, "%s: %s", path, sqlite3_errmsg(r->snap));
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && r->nblobs < r->res->blobs) {
+		struct rblob *b = &r->blobs[r->nblobs];
+
+		b->id = (uint64_t)sqlite3_column_int64(st, 0);
+		b->size = (uint64_t)sqlite3_column_int64(st, 1);
+		id_format(b->id, ids);
+		if (sqlite3_column_type(st, 2) == SQLITE_NULL || (uint64_t)sqlite3_column_int64(st, 2) != b->size) {
+			rc = util_fail(r->err, r->errlen, -EINVAL, "%s: blob %s has no checksum of its %llu bytes", path,
+			    ids, (unsigned long long)b->size);
+			goto out;
+		}
+		b->crc = (uint32_t)sqlite3_column_int64(st, 3);
+		r->res->bytes += b->size;
+		r->nblobs++;
+	}
+	rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : util_fail(r->err, r->errlen, sql_errno(rc), "%s: %s", path,
+								  sqlite3_errmsg(r->snap));
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Refuse a state dir whose database holds objects. */
+static int
+check_state(struct restore *r)
+{
+	uint64_t n = 0;
+	sqlite3 *db = NULL;
+	int rc;
+
+	if (access(r->state_db, F_OK) != 0)
+		return 0;
+	if ((rc = sql_open(r->state_db, SQLITE_OPEN_READWRITE, &db, r->err, r->errlen)) != 0)
+		return rc;
+	/* A database made before any migration has no objects table. */
+	if (sql_count(db, "SELECT count(*) FROM sqlite_master WHERE name = 'objects'", &n, r->err, r->errlen) == 0 &&
+	    n > 0 && (rc = sql_count(db, "SELECT count(*) FROM objects", &n, r->err, r->errlen)) == 0 && n > 0)
+		rc = util_fail(r->err, r->errlen, -ENOTEMPTY,
+		    "the state dir %s already holds %llu object%s; a restore needs an empty store (move the state dir "
+		    "away, or give another --state-dir)",
+		    r->cfg->state_dir, (unsigned long long)n, n == 1 ? "" : "s");
+	/* Closing checkpoints its write-ahead log and removes it. */
+	sqlite3_close(db);
+	return rc;
+}
+
+static int
+open_store(struct restore *r)
+{
+	const char *mem = r->cfg->backing_dir;
+	struct stat st;
+	int rc;
+
+	if (mem == NULL)
+		snprintf(r->store_path, sizeof r->store_path, "%s/%s", r->cfg->state_dir, STATE_MEM);
+	else
+		snprintf(r->store_path, sizeof r->store_path, "%s", mem);
+	r->made_store = stat(r->store_path, &st) != 0;
+	r->mounted_here = mem == NULL && (r->made_store || !is_mount_root(r->store_path));
+	if ((rc = store_open(r->store_path, r->cfg->memory_limit, mem == NULL, &r->store)) != 0)
+		return util_fail(r->err, r->errlen, rc, "cannot open the store at %s: %s", r->store_path, strerror(-rc));
+	if ((r->storefd = open(r->store_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return util_fail(r->err, r->errlen, -errno, "%s: %s", r->store_path, strerror(errno));
+	if (r->res->bytes > r->cfg->memory_limit) {
+		char have[32], limit[32];
+
+		util_format_size(r->res->bytes, have, sizeof have);
+		util_format_size(r->cfg->memory_limit, limit, sizeof limit);
+		return util_fail(r->err, r->errlen, -ENOSPC, "the snapshot holds %s of blobs, more than the memory limit "
+							     "of %s (--memory)",
+		    have, limit);
+	}
+	return 0;
+}
+
+/* Copy one blob into the store, checking its size and checksum. */
+static int
+restore_blob(struct restore *r, struct rblob *b)
+{
+	char ids[ID_STR_LEN + 1], msg[256];
+	int src = -1, dst = -1, rc;
+	uint32_t crc = 0;
+	struct stat st;
+
+	id_format(b->id, ids);
+	if ((rc = open_src(r->srcfd, ids, &src)) != 0) {
+		util_fail(r->err, r->errlen, rc, "blob %s is %s in %s/%s", ids,
+		    rc == -ENOENT ? "missing" : strerror(-rc), r->dir, SNAPSHOT_BLOBS);
+		goto out;
+	}
+	if (fstat(src, &st) != 0) {
+		rc = util_fail(r->err, r->errlen, -errno, "blob %s in %s/%s: %s", ids, r->dir, SNAPSHOT_BLOBS,
+		    strerror(errno));
+		goto out;
+	}
+	if ((uint64_t)st.st_size != b->size) {
+		rc = util_fail(r->err, r->errlen, -EIO, "blob %s in %s/%s has %lld bytes; the snapshot recorded %llu",
+		    ids, r->dir, SNAPSHOT_BLOBS, (long long)st.st_size, (unsigned long long)b->size);
+		goto out;
+	}
+	snprintf(r->tmp_blob, sizeof r->tmp_blob, "%s%s", RESTORE_PREFIX, ids);
+	dst = openat(r->storefd, r->tmp_blob, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (dst < 0) {
+		rc = util_fail(r->err, r->errlen, -errno, "%s/%s: %s", r->store_path, r->tmp_blob, strerror(errno));
+		r->tmp_blob[0] = '\0';
+		goto out;
+	}
+	if ((rc = uring_copy(r->u, src, dst, b->size, &crc, msg, sizeof msg)) != 0) {
+		util_fail(r->err, r->errlen, rc, "restoring blob %s from %s/%s: %s", ids, r->dir, SNAPSHOT_BLOBS, msg);
+		goto out;
+	}
+	if (crc != b->crc) {
+		rc = util_fail(r->err, r->errlen, -EIO,
+		    "blob %s in %s/%s is corrupt: its CRC-32C is %08x, the snapshot recorded %08x", ids, r->dir,
+		    SNAPSHOT_BLOBS, crc, b->crc);
+		goto out;
+	}
+	if ((rc = uring_fsync(r->u, dst)) != 0) {
+		util_fail(r->err, r->errlen, rc, "fsync of %s/%s: %s", r->store_path, r->tmp_blob, strerror(-rc));
+		goto out;
+	}
+	if (renameat(r->storefd, r->tmp_blob, r->storefd, ids) != 0) {
+		rc = util_fail(r->err, r->errlen, -errno, "%s/%s: %s", r->store_path, ids, strerror(errno));
+		goto out;
+	}
+	r->tmp_blob[0] = '\0';
+	b->placed = 1;
+out:
+	if (src >= 0)
+		close(src);
+	if (dst >= 0)
+		close(dst);
+	return rc;
+}
+
+/* The snapshot's database, less its own tables, as the state dir's. */
+static int
+install_db(struct restore *r)
+{
+	char tmp[PATH_MAX + 32], side[PATH_MAX + 32];
+	static const char *const sides[] = { "-wal", "-shm", "-journal" };
+	sqlite3_backup *bk;
+	sqlite3 *db = NULL;
+	uint64_t n = 0;
+	size_t i;
+	int rc;
+
+	snprintf(tmp, sizeof tmp, "%s/%s", r->cfg->state_dir, RESTORE_DB);
+	remove_prefixed(r->statefd, RESTORE_DB);
+	r->tmp_db = 1;
+	if ((rc = sql_open(tmp, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &db, r->err, r->errlen)) != 0)
+		return rc;
+	if ((bk = sqlite3_backup_init(db, "main", r->snap, "main")) == NULL) {
+		rc = util_fail(r->err, r->errlen, -EIO, "copy %s/%s: %s", r->dir, SNAPSHOT_DB, sqlite3_errmsg(db));
+		goto out;
+	}
+	rc = sqlite3_backup_step(bk, -1);
+	sqlite3_backup_finish(bk);
+	if (rc != SQLITE_DONE) {
+		rc = util_fail(r->err, r->errlen, sql_errno(rc), "copy %s/%s: %s", r->dir, SNAPSHOT_DB,
+		    sqlite3_errstr(rc));
+		goto out;
+	}
+	if ((rc = sql_exec(db, "PRAGMA journal_mode = DELETE; DROP TABLE snapshot_blobs; DROP TABLE snapshot_info;",
+		 "drop the snapshot's tables", r->err, r->errlen)) != 0)
+		goto out;
+	/* Every blob is in memory now, none in a spill directory (a column
+	 * of the schemas that have spill). */
+	if ((rc = sql_count(db, "SELECT count(*) FROM pragma_table_info('blobs') WHERE name = 'spilled'", &n, r->err,
+		 r->errlen)) != 0 ||
+	    (n > 0 &&
+		(rc = sql_exec(db, "UPDATE blobs SET spilled = 0", "mark blobs in memory", r->err, r->errlen)) != 0))
+		goto out;
+	/* Nor does the restored store own the spill directory the snapshotted
+	 * one remembered (that store may still be using it). */
+	if ((rc = sql_exec(db, "DELETE FROM config WHERE key = 'spill_dir'", "forget the spill directory", r->err,
+		 r->errlen)) != 0)
+		goto out;
+	rc = sqlite3_close(db);
+	db = NULL;
+	if (rc != SQLITE_OK) {
+		rc = util_fail(r->err, r->errlen, sql_errno(rc), "close %s: %s", tmp, sqlite3_errstr(rc));
+		goto out;
+	}
+	if ((rc = fsync_at(r->u, r->statefd, RESTORE_DB)) != 0) {
+		util_fail(r->err, r->errlen, rc, "fsync of %s: %s", tmp, strerror(-rc));
+		goto out;
+	}
+	/* The old database closed cleanly (check_state): a log left beside
+	 * it would be replayed into the new one. */
+	for (i = 0; i < sizeof sides / sizeof sides[0]; i++) {
+		snprintf(side, sizeof side, "%s%s", STATE_DB, sides[i]);
+		if (unlinkat(r->statefd, side, 0) != 0 && errno != ENOENT) {
+			rc = util_fail(r->err, r->errlen, -errno, "%s/%s: %s", r->cfg->state_dir, side, strerror(errno));
+			goto out;
+		}
+	}
+	if (renameat(r->statefd, RESTORE_DB, r->statefd, STATE_DB) != 0) {
+		rc = util_fail(r->err, r->errlen, -errno, "rename %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	r->tmp_db = 0;
+	if ((rc = uring_fsync(r->u, r->statefd)) != 0)
+		util_fail(r->err, r->errlen, rc, "fsync of %s: %s", r->cfg->state_dir, strerror(-rc));
+out:
+	if (db != NULL)
+		sqlite3_close(db);
+	return rc;
+}
+
+/* Undo a failed restore: the blob files placed, the temp files, the
+ * tmpfs if this restore mounted it. */
+static void
+restore_undo(struct restore *r)
+{
+	char ids[ID_STR_LEN + 1];
+	size_t i;
+
+	if (r->storefd >= 0) {
+		for (i = 0; i < r->nblobs; i++) {
+			if (!r->blobs[i].placed)
+				continue;
+			id_format(r->blobs[i].id, ids);
+			unlinkat(r->storefd, ids, 0);
+		}
+		if (r->tmp_blob[0] != '\0')
+			unlinkat(r->storefd, r->tmp_blob, 0);
+		close(r->storefd);
+		r->storefd = -1;
+	}
+	if (r->tmp_db && r->statefd >= 0)
+		remove_prefixed(r->statefd, RESTORE_DB);
+	store_close(r->store);
+	r->store = NULL;
+	if (r->mounted_here && umount2(r->store_path, MNT_DETACH) != 0)
+		log_warn("restore: cannot unmount %s: %s", r->store_path, strerror(errno));
+	if (r->made_store)
+		rmdir(r->store_path);
+}
+
+int
+snapshot_restore(const struct catalog_config *cfg, const char *dir, struct snapshot_result *res, char *err,
+    size_t errlen)
+{
+	struct restore r = { .cfg = cfg, .dir = dir, .storefd = -1, .srcfd = -1, .statefd = -1, .res = res,
+		.err = err, .errlen = errlen };
+	int64_t start = util_mono_ns();
+	char path[PATH_MAX];
+	size_t i;
+	int rc;
+
+	memset(res, 0, sizeof *res);
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	snprintf(r.state_db, sizeof r.state_db, "%s/%s", cfg->state_dir, STATE_DB);
+	if ((rc = load_snapshot(&r)) != 0 || (rc = check_state(&r)) != 0)
+		goto out;
+	if ((r.statefd = open(cfg->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+		rc = util_fail(err, errlen, -errno, "%s: %s", cfg->state_dir, strerror(errno));
+		goto out;
+	}
+	snprintf(path, sizeof path, "%s/%s", dir, SNAPSHOT_BLOBS);
+	if ((r.srcfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 && (errno != ENOENT || r.nblobs > 0)) {
+		rc = util_fail(err, errlen, -errno, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	if ((rc = open_store(&r)) != 0 || (rc = ring_open(&r.u, err, errlen)) != 0)
+		goto out;
+	/* What a restore that crashed left. */
+	remove_prefixed(r.storefd, RESTORE_PREFIX);
+	for (i = 0; i < r.nblobs; i++) {
+		if ((rc = restore_blob(&r, &r.blobs[i])) != 0)
+			goto out;
+		res->blobs_copied++;
+		res->bytes_copied += r.blobs[i].size;
+	}
+	rc = install_db(&r);
+out:
+	if (rc != 0)
+		restore_undo(&r);
+	if (r.storefd >= 0)
+		close(r.storefd);
+	store_close(r.store);
+	if (r.srcfd >= 0)
+		close(r.srcfd);
+	if (r.statefd >= 0)
+		close(r.statefd);
+	sqlite3_close(r.snap);
+	uring_close(r.u);
+	free(r.blobs);
+	res->elapsed_ns = util_mono_ns() - start;
+	if (rc == 0)
+		log_info("restored %llu objects, %llu names and %llu blobs (%llu bytes, checksums verified) from %s "
+			 "in %.2f s",
+		    (unsigned long long)res->objects, (unsigned long long)res->names, (unsigned long long)res->blobs,
+		    (unsigned long long)res->bytes, dir, (double)res->elapsed_ns / 1e9);
+	else
+		log_error("restore from %s failed: %s; the state dir %s is as it was", dir,
+		    err != NULL ? err : strerror(-rc), cfg->state_dir);
+	return rc;
+}
