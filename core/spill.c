@@ -418,7 +418,7 @@ pass(catalog_t *c, uint64_t target)
 	if (used <= target)
 		goto out;
 	hmap_foreach(&c->blobs, collect_evictable, &all);
-	if (all.err != 0)
+	if (all.err != 0 || all.n == 0)
 		goto out;
 	qsort(all.v, all.n, sizeof *all.v, by_use);
 	/* In batches of the bytes still wanted, oldest first; memory use is
