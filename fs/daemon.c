@@ -31,6 +31,7 @@
 #include "fs/daemon.h"
 #include "fs/fs.h"
 #include "fs/passthrough.h"
+#include "fs/supervisor.h"
 
 #define DEFAULT_STATE_DIR "/var/lib/vineyardfs"
 
@@ -46,6 +47,7 @@ struct opts {
 	int foreground;
 	int debug;
 	int passthrough;
+	int supervise;
 	long stream_wait_ms;
 	char fuse_opts[1024];
 };
@@ -64,6 +66,7 @@ mount_usage(FILE *f)
 	    "  --instance-id N     instance bits of new ids, 0..4095 (default: remembered)\n"
 	    "  --no-passthrough    serve reads and writes in the daemon, not by FUSE passthrough\n"
 	    "  --stream-wait SECS  how long a stream writer waits for memory before ENOSPC (default 30)\n"
+	    "  --supervise         restart a crashed daemon on the same mount (a supervisor process)\n"
 	    "  --spill-dir DIR     spill sealed blobs to DIR when memory runs short (remembered)\n"
 	    "  --spill-high PCT    spill when the store passes PCT%% of --memory (default 80)\n"
 	    "  --spill-low PCT     ... down to PCT%% (default 60)\n"
@@ -105,7 +108,7 @@ static int
 parse_opts(int argc, char **argv, struct opts *o)
 {
 	enum { OPT_STATE = 256, OPT_MEMORY, OPT_BACKING, OPT_INSTANCE, OPT_NOPT, OPT_STREAM_WAIT, OPT_RESTORE,
-		OPT_SPILL_DIR, OPT_SPILL_HIGH, OPT_SPILL_LOW };
+		OPT_SPILL_DIR, OPT_SPILL_HIGH, OPT_SPILL_LOW, OPT_SUPERVISE };
 	static const struct option longopts[] = {
 		{ "state-dir", required_argument, NULL, OPT_STATE },
 		{ "memory", required_argument, NULL, OPT_MEMORY },
@@ -113,6 +116,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{ "instance-id", required_argument, NULL, OPT_INSTANCE },
 		{ "no-passthrough", no_argument, NULL, OPT_NOPT },
 		{ "stream-wait", required_argument, NULL, OPT_STREAM_WAIT },
+		{ "supervise", no_argument, NULL, OPT_SUPERVISE },
 		{ "restore", required_argument, NULL, OPT_RESTORE },
 		{ "spill-dir", required_argument, NULL, OPT_SPILL_DIR },
 		{ "spill-high", required_argument, NULL, OPT_SPILL_HIGH },
@@ -159,6 +163,9 @@ parse_opts(int argc, char **argv, struct opts *o)
 			if (int_arg("--stream-wait", 0, 86400, " seconds", &v) != 0)
 				return 2;
 			o->stream_wait_ms = v * 1000;
+			break;
+		case OPT_SUPERVISE:
+			o->supervise = 1;
 			break;
 		case OPT_RESTORE:
 			o->restore_dir = optarg;
@@ -235,11 +242,14 @@ lock_state(const char *dir)
 	return fd;
 }
 
+/* The pid that serves the mount; a supervised worker adds its supervisor's. */
 static void
 write_pid(int fd)
 {
-	char buf[32];
-	int n = snprintf(buf, sizeof buf, "%d\n", (int)getpid());
+	char buf[64];
+	int n = supervisor_generation() == 0
+	    ? snprintf(buf, sizeof buf, "%d\n", (int)getpid())
+	    : snprintf(buf, sizeof buf, "%d\nsupervisor %d\n", (int)getpid(), (int)getppid());
 
 	if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, (size_t)n, 0) != n)
 		log_warn("cannot record the pid in the lock file: %s", strerror(errno));
@@ -415,6 +425,8 @@ daemon_mount_main(int argc, char **argv)
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
 	struct fuse_loop_config *loop = NULL;
 	char mnt[PATH_MAX], state[PATH_MAX], opts[1200], logpath[PATH_MAX], restore[PATH_MAX];
+	char devfd_path[32];
+	const char *fuse_mnt = mnt; /* a supervised worker's: /dev/fd/N */
 	int ready_fd = -1, lock_fd = -1, rc, status = 1;
 
 	if ((rc = parse_opts(argc, argv, &o)) != 0)
@@ -463,6 +475,18 @@ daemon_mount_main(int argc, char **argv)
 		goto out;
 	if (clear_stale_mount(mnt) != 0)
 		goto out;
+	if (o.supervise) {
+		/* The supervisor mounts and stays there to the end; each worker
+		 * it forks comes back to serve the connection it holds. */
+		if ((rc = supervisor_run(mnt, o.fuse_opts, o.foreground, &ready_fd)) >= 0) {
+			status = rc;
+			goto out;
+		}
+		snprintf(devfd_path, sizeof devfd_path, "/dev/fd/%d", supervisor_fuse_fd());
+		fuse_mnt = devfd_path;
+		if (supervisor_generation() > 1)
+			o.restore_dir = NULL; /* the first worker restored it */
+	}
 
 	memset(&cfg, 0, sizeof cfg);
 	cfg.state_dir = state;
@@ -507,11 +531,12 @@ daemon_mount_main(int argc, char **argv)
 		log_error("cannot create the FUSE session (bad -o option?)");
 		goto out;
 	}
-	if (fuse_set_signal_handlers(fs.se) != 0) {
+	/* A supervised worker keeps the default actions: a signal ends it. */
+	if (supervisor_generation() == 0 && fuse_set_signal_handlers(fs.se) != 0) {
 		log_error("cannot install signal handlers");
 		goto out;
 	}
-	if (fuse_session_mount(fs.se, mnt) != 0) {
+	if (fuse_session_mount(fs.se, fuse_mnt) != 0) {
 		log_error("cannot mount on %s (is /dev/fuse there, and the mount point a directory?)", mnt);
 		goto out;
 	}
@@ -563,7 +588,8 @@ out_unmount:
 	fuse_session_unmount(fs.se);
 out:
 	if (fs.se != NULL) {
-		fuse_remove_signal_handlers(fs.se);
+		if (supervisor_generation() == 0)
+			fuse_remove_signal_handlers(fs.se);
 		fuse_session_destroy(fs.se);
 	}
 	fuse_opt_free_args(&args);
@@ -621,7 +647,7 @@ int
 daemon_umount_main(int argc, char **argv)
 {
 	const char *mnt;
-	pid_t pid;
+	pid_t pid, sup;
 	int lazy = 0, i;
 
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
@@ -641,6 +667,7 @@ daemon_umount_main(int argc, char **argv)
 	}
 	mnt = argv[i];
 	pid = daemon_pid(mnt);
+	sup = pid > 0 ? supervisor_of(pid) : 0; /* exits after its worker */
 	if (umount2(mnt, lazy ? MNT_DETACH : 0) != 0) {
 		int err = errno;
 
@@ -664,6 +691,10 @@ daemon_umount_main(int argc, char **argv)
 	}
 	if (pid > 0 && wait_pid_exit(pid, 30000) != 0) {
 		fprintf(stderr, "vineyardfs: daemon pid %d did not exit after the unmount\n", (int)pid);
+		return 1;
+	}
+	if (sup > 0 && wait_pid_exit(sup, 30000) != 0) {
+		fprintf(stderr, "vineyardfs: supervisor pid %d did not exit after the unmount\n", (int)sup);
 		return 1;
 	}
 	return 0;

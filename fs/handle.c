@@ -4,6 +4,12 @@
  * reader killed mid-request stops waiting and closes its file), so a handle
  * is never freed under a request: each request holds a reference for its
  * duration, and the handle goes when the last reference does.
+ *
+ * Under a supervisor, numbers are unique across worker restarts: worker
+ * generation g numbers from g << HANDLE_GEN_SHIFT, so an open file the
+ * kernel still holds from an earlier worker never names a handle of this
+ * one. Such a foreign number is unknown here (a read gets EBADF, a release
+ * is fine) unless supervisor.c revives it with handle_adopt.
  */
 #include "config.h"
 
@@ -13,6 +19,9 @@
 
 #include "core/hmap.h"
 #include "fs/fs.h"
+#include "fs/supervisor.h"
+
+#define HANDLE_GEN_SHIFT 40 /* 2^40 opens per worker, 2^24 workers */
 
 struct handle {
 	void *obj;
@@ -23,7 +32,15 @@ struct handle {
 
 static pthread_mutex_t hlock = PTHREAD_MUTEX_INITIALIZER;
 static struct hmap handles; /* number -> struct handle; guarded by hlock */
-static uint64_t next_number = 1; /* guarded by hlock */
+static uint64_t next_number; /* guarded by hlock; 0: not started */
+
+/* This worker's first number; with hlock held. */
+static void
+start_numbers(void)
+{
+	if (next_number == 0)
+		next_number = ((uint64_t)supervisor_generation() << HANDLE_GEN_SHIFT) + 1;
+}
 
 uint64_t
 handle_add(void *obj, void (*destroy)(void *obj))
@@ -38,6 +55,7 @@ handle_add(void *obj, void (*destroy)(void *obj))
 	h->refs = 1;
 	h->released = 0;
 	pthread_mutex_lock(&hlock);
+	start_numbers();
 	n = next_number++;
 	if (hmap_insert(&handles, n, h) != 0)
 		n = 0;
@@ -86,6 +104,42 @@ drop(uint64_t n, int release)
 		h->destroy(h->obj);
 		free(h);
 	}
+}
+
+int
+handle_adopt(uint64_t n, void *obj, void (*destroy)(void *obj))
+{
+	struct handle *h = malloc(sizeof *h);
+	int rc = 0;
+
+	if (h == NULL)
+		return -ENOMEM;
+	h->obj = obj;
+	h->destroy = destroy;
+	h->refs = 1;
+	h->released = 0;
+	pthread_mutex_lock(&hlock);
+	if (hmap_find(&handles, n) != NULL)
+		rc = -EEXIST;
+	else
+		rc = hmap_insert(&handles, n, h);
+	pthread_mutex_unlock(&hlock);
+	if (rc != 0)
+		free(h);
+	return rc;
+}
+
+int
+handle_is_foreign(uint64_t n)
+{
+	int foreign;
+
+	if (n == 0 || n >= ((uint64_t)supervisor_generation() << HANDLE_GEN_SHIFT))
+		return 0; /* this worker's, or not a handle */
+	pthread_mutex_lock(&hlock);
+	foreign = hmap_find(&handles, n) == NULL;
+	pthread_mutex_unlock(&hlock);
+	return foreign;
 }
 
 void
