@@ -173,8 +173,15 @@ dir_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	if (parent == CATALOG_INO_STREAMS)
 		stream_unlink(req, name, 0);
-	else
-		fuse_reply_err(req, -catalog_unlink(fs.cat, parent, name, fuse_req_ctx(req)->uid));
+	else {
+		int rc = catalog_unlink(fs.cat, parent, name, fuse_req_ctx(req)->uid);
+
+		/* What it deleted is gone from the kernel's caches before rm
+		 * returns: `rm names/x; ls objects/o…` does not see it. */
+		if (rc == 0)
+			notify_flush_unless(parent);
+		fuse_reply_err(req, -rc);
+	}
 }
 
 void
@@ -182,8 +189,13 @@ dir_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	if (parent == CATALOG_INO_STREAMS)
 		stream_unlink(req, name, 1);
-	else
-		fuse_reply_err(req, -catalog_rmdir(fs.cat, parent, name));
+	else {
+		int rc = catalog_rmdir(fs.cat, parent, name);
+
+		if (rc == 0)
+			notify_flush_unless(parent);
+		fuse_reply_err(req, -rc);
+	}
 }
 
 void

@@ -162,6 +162,10 @@ void notify_entry(uint64_t parent, const char *name);
 /* Wait until what was queued so far has reached the kernel. Only from a
  * request that holds no directory lock (the kernel takes the parent's). */
 void notify_flush(void);
+/* notify_flush for a request that holds directory locked (an unlink in it):
+ * it returns at once when an invalidation in locked is queued, which could
+ * not be sent before the request is answered. */
+void notify_flush_unless(uint64_t locked);
 
 /* Parked requests: answered later from a thread of their own (park.c). */
 enum park_why {

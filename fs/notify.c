@@ -25,6 +25,7 @@ static pthread_cond_t ncond = PTHREAD_COND_INITIALIZER;
 static struct note *head, **tail = &head; /* guarded by nlock */
 static int stopping, running;		  /* guarded by nlock */
 static uint64_t nqueued, nsent;		  /* guarded by nlock */
+static uint64_t sending;		  /* parent of the note being sent, 0: none; nlock */
 static pthread_cond_t nsent_cond = PTHREAD_COND_INITIALIZER;
 static pthread_t thread;
 static struct fuse_session *nse;
@@ -45,11 +46,13 @@ notify_main(void *arg)
 		head = n->next;
 		if (head == NULL)
 			tail = &head;
+		sending = n->parent;
 		pthread_mutex_unlock(&nlock);
 		fuse_lowlevel_notify_inval_entry(nse, n->parent, n->name, strlen(n->name));
 		free(n->name);
 		free(n);
 		pthread_mutex_lock(&nlock);
+		sending = 0;
 		nsent++;
 		pthread_cond_broadcast(&nsent_cond);
 	}
@@ -114,6 +117,24 @@ notify_entry(uint64_t parent, const char *name)
 	tail = &n->next;
 	nqueued++;
 	pthread_cond_signal(&ncond);
+	pthread_mutex_unlock(&nlock);
+}
+
+void
+notify_flush_unless(uint64_t locked)
+{
+	struct note *n;
+	uint64_t upto;
+
+	pthread_mutex_lock(&nlock);
+	upto = nqueued;
+	for (n = head; n != NULL; n = n->next)
+		if (n->parent == locked)
+			break;
+	/* One of them, or the one being sent, would wait for the directory
+	 * our caller holds. */
+	while (n == NULL && sending != locked && running && !stopping && nsent < upto)
+		pthread_cond_wait(&nsent_cond, &nlock);
 	pthread_mutex_unlock(&nlock);
 }
 

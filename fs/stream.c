@@ -500,11 +500,10 @@ stream_unlink(fuse_req_t req, const char *name, int dir)
 		rc = dir ? -ENOTDIR : -EISDIR;
 	if (rc == 0)
 		rc = streams_unlink(fs.streams, name, fuse_req_ctx(req)->uid);
-	/* The object it became is gone from the kernel's caches (names/,
-	 * objects/, blobs/: not streams/, which this request holds) before
-	 * rm returns. */
+	/* The object it became is gone from the kernel's caches before rm
+	 * returns. */
 	if (rc == 0)
-		notify_flush();
+		notify_flush_unless(CATALOG_INO_STREAMS);
 	fuse_reply_err(req, -rc);
 	if (rc == 0)
 		park_kick(); /* readers of a pending stream removed get EIO */

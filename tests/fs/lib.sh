@@ -68,12 +68,20 @@ vfs_pid()
 	head -n 1 "$lock"
 }
 
-# Is pid $1 running (a zombie waiting for its reaper has exited)?
+# Is pid $1 running? A zombie waiting for its reaper has exited, but only
+# once every thread has: a killed daemon's main thread turns zombie first
+# while another may still finish an I/O, holding its files (and the state
+# dir's lock) until then.
 pid_alive()
 {
-	local st
+	local t st
 
-	[ -n "$1" ] && st=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) && [ -n "$st" ] && [ "$st" != Z ]
+	[ -n "$1" ] || return 1
+	for t in /proc/"$1"/task/*/stat; do
+		st=$(awk '{ print $3 }' "$t" 2>/dev/null) || continue
+		[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ] && return 0
+	done
+	return 1
 }
 
 # Is pid $1 a running vineyardfs process (not a recycled pid)?
