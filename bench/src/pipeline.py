@@ -130,30 +130,33 @@ class ObjectStream:
     """A stage's end of an object stream, for path "obj:MOUNT:NAME": the
     producer puts each chunk as a Tensor (written through the mount, which
     passes the write straight to the blob's memory) and pushes it; the
-    consumer maps each Tensor as it arrives (no copy) and copies it into
-    its buffer, as read(2) would."""
+    consumer takes each Tensor's id as it arrives and reads its bytes into
+    its own buffer (it stirs them in place), as (b) reads its file."""
 
     def __init__(self, role, path):
-        _, mount, self.name = path.split(":", 2)
-        self.client = vineyardfs.Client(mount)
+        _, self.mount, self.name = path.split(":", 2)
+        self.client = vineyardfs.Client(self.mount)
         self.role = role
         if role == "produce":
             self.writer = self.client.stream_writer(self.name)
         else:
-            self.items = self.client.stream_reader(self.name)
+            self.items = self.client.stream_reader(self.name, ids=True)
 
     def write(self, arr):
         self.writer.push(arr)
 
-    def read(self, arr):
-        """Fill arr with the next chunk; False at the end of the stream."""
-        chunk = next(self.items, None)
-        if chunk is None:
+    def read(self, mv):
+        """Fill mv with the next chunk; False at the end of the stream."""
+        oid = next(self.items, None)
+        if oid is None:
             return False
-        if chunk.nbytes != arr.nbytes:
-            sys.exit("consumer: a chunk of %d bytes" % chunk.nbytes)
-        np.copyto(arr, chunk)
-        del chunk  # unmapped
+        fd = os.open(os.path.join(self.mount, "objects", oid, "buffer_"), os.O_RDONLY)
+        try:
+            n = read_chunk(fd, mv)
+        finally:
+            os.close(fd)
+        if n != len(mv):
+            sys.exit("consumer: a chunk of %d bytes" % n)
         return True
 
     def close(self):
@@ -219,7 +222,7 @@ def worker(role, path, passes, chunks, do_fsync):
                     break
                 if n != CHUNK:
                     sys.exit("consumer: a short chunk of %d bytes at %d" % (n, nbytes))
-            elif obj is not None and not obj.read(w.buf):
+            elif obj is not None and not obj.read(mv):
                 break
             t2 = now()
             t_io += t2 - t

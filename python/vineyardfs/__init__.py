@@ -221,6 +221,18 @@ class Client:
         self.mount = mount or os.environ.get("VINEYARDFS_MOUNT", "/vineyard")
         if not os.path.isfile(os.path.join(self.mount, ".vineyardfs", "ctl")):
             raise FileNotFoundError(errno.ENOENT, "not a vineyardfs mount", self.mount)
+        self._spills = None
+
+    def _store_spills(self):
+        """Does the store spill to disk (stats: spill_dir)? Asked once."""
+        if self._spills is None:
+            self._spills = False
+            with open(os.path.join(self.mount, ".vineyardfs", "stats")) as f:
+                for line in f:
+                    key, _, value = line.rstrip("\n").partition(" ")
+                    if key == "spill_dir":
+                        self._spills = value not in ("", "-")
+        return self._spills
 
     # -- the control file -------------------------------------------------
 
@@ -371,9 +383,10 @@ class Client:
         try:
             with open(path, "xb", buffering=0) as f:
                 view = self._bytes(data)
-                # Reserve the memory first: ENOSPC now rather than half-way,
-                # and a store with a spill directory makes room for it.
-                if view.nbytes:
+                # A store that spills makes room for what is reserved first
+                # (else a write past the memory left could fail half-way);
+                # elsewhere reserving would only zero the pages once more.
+                if view.nbytes and self._store_spills():
                     os.posix_fallocate(f.fileno(), 0, view.nbytes)
                 while view.nbytes:  # write(2) may take less than all
                     view = view[f.write(view):]
