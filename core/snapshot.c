@@ -455,7 +455,10 @@ copy_blob(struct snap *s, struct item *it)
 	if (it->b.size > 0 && fallocate(it->dst, 0, 0, (off_t)it->b.size) != 0 && errno != EOPNOTSUPP)
 		return util_fail(s->err, s->errlen, -errno, "%s/%s/%s: %s", s->dir, SNAPSHOT_BLOBS, tmp,
 		    strerror(errno));
-	if ((rc = uring_copy(s->u, it->b.fd, it->dst, it->b.size, &it->crc, msg, sizeof msg)) != 0)
+	/* From the store's tmpfs: written from a mapping of the blob (no
+	 * bounce buffer); a spill file opened O_DIRECT is copied. */
+	if ((rc = ((fcntl(it->b.fd, F_GETFL) & O_DIRECT) ? uring_copy : uring_copy_from_mapped)(s->u, it->b.fd,
+		 it->dst, it->b.size, &it->crc, msg, sizeof msg)) != 0)
 		return util_fail(s->err, s->errlen, rc, "copying blob %s to %s/%s: %s", ids, s->dir, SNAPSHOT_BLOBS,
 		    msg);
 	return 0;
@@ -974,7 +977,7 @@ restore_blob(struct restore *r, struct rblob *b)
 		r->tmp_blob[0] = '\0';
 		goto out;
 	}
-	if ((rc = uring_copy(r->u, src, dst, b->size, &crc, msg, sizeof msg)) != 0) {
+	if ((rc = uring_copy_mapped(r->u, src, dst, b->size, &crc, msg, sizeof msg)) != 0) {
 		util_fail(r->err, r->errlen, rc, "restoring blob %s from %s/%s: %s", ids, r->dir, SNAPSHOT_BLOBS, msg);
 		goto out;
 	}

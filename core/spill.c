@@ -159,7 +159,7 @@ write_out(struct spill *sp, struct uring *u, int src, uint64_t id, uint64_t size
 	if (size > 0 && fallocate(fd, 0, 0, (off_t)size) != 0 && errno != EOPNOTSUPP)
 		rc = util_fail(err, errlen, -errno, "cannot allocate %s/%s: %s", sp->dir, tmp, strerror(errno));
 	else
-		rc = uring_copy(u, src, fd, size, crc, err, errlen);
+		rc = uring_copy_from_mapped(u, src, fd, size, crc, err, errlen);
 	if (rc == 0 && (rc = uring_fsync(u, fd)) != 0)
 		util_fail(err, errlen, rc, "fsync of %s/%s: %s", sp->dir, tmp, strerror(-rc));
 	close(fd);
@@ -516,7 +516,7 @@ load(catalog_t *c, uint64_t id, uint64_t size, int has_crc, uint32_t want)
 		util_fail(err, sizeof err, rc, "no io_uring: %s", strerror(-rc));
 		goto out;
 	}
-	rc = uring_copy(u, src, dst, size, &crc, err, sizeof err);
+	rc = uring_copy_mapped(u, src, dst, size, &crc, err, sizeof err);
 	ring_put(sp, u);
 	if (rc == 0 && has_crc && crc != want)
 		rc = util_fail(err, sizeof err, -EIO, "%s/%s is corrupt: CRC-32C %08x, recorded %08x", sp->dir, name,

@@ -12,6 +12,12 @@
  * an error nothing new is submitted and the requests in flight are drained
  * before uring_copy returns: the kernel never writes into a buffer the
  * next call reuses.
+ *
+ * uring_read_mem is the same without the writes: each chunk is read
+ * straight into its place in the caller's memory (a slot's buffer is that
+ * place), and its slot is free once the chunk is summed. uring_write_mem
+ * is the same without the reads: each chunk is written from its place in
+ * the caller's memory, summed as it starts.
  */
 #include "config.h"
 
@@ -22,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -70,6 +77,8 @@ struct uring {
 /* One uring_copy in progress. */
 struct copy {
 	struct uring *u;
+	char *mem;	    /* uring_read_mem: the destination; NULL: dst */
+	const char *src_mem; /* uring_write_mem: the source; NULL: src */
 	int src, dst;
 	int src_direct, dst_direct;
 	uint64_t size;
@@ -296,6 +305,15 @@ read_done(struct copy *c, struct slot *s, int res)
 		queue(c, s);
 		return;
 	}
+	if (c->mem != NULL) {
+		/* In place: done once summed. */
+		s->state = SLOT_WRITTEN;
+		s->summed = !c->want_crc;
+		if (s->summed)
+			s->state = SLOT_FREE;
+		sum_ready(c);
+		return;
+	}
 	/* O_DIRECT writes whole blocks: pad with zeros, truncated at the end. */
 	wlen = c->dst_direct ? (uint32_t)ALIGN_UP(s->len) : s->len;
 	memset(s->buf + s->len, 0, wlen - s->len);
@@ -358,13 +376,25 @@ start_chunks(struct copy *c)
 			continue;
 		s->off = c->next;
 		s->len = c->size - c->next < URING_CHUNK ? (uint32_t)(c->size - c->next) : URING_CHUNK;
-		/* O_DIRECT reads whole blocks; a src longer than size is fine. */
-		s->want = c->src_direct ? (uint32_t)ALIGN_UP(s->len) : s->len;
+		s->buf = c->mem != NULL ? c->mem + s->off : c->u->bufs + (size_t)i * URING_CHUNK;
 		s->done = 0;
 		s->stalls = 0;
+		c->next += s->len;
+		if (c->src_mem != NULL) {
+			/* Written from where it is; O_DIRECT writes the block
+			 * the chunk ends in whole (the caller's memory holds it). */
+			s->buf = (char *)c->src_mem + s->off;
+			s->want = c->dst_direct ? (uint32_t)ALIGN_UP(s->len) : s->len;
+			s->summed = !c->want_crc;
+			s->state = SLOT_WRITE;
+			queue(c, s);
+			sum_ready(c);
+			continue;
+		}
+		/* O_DIRECT reads whole blocks; a src longer than size is fine. */
+		s->want = c->src_direct ? (uint32_t)ALIGN_UP(s->len) : s->len;
 		s->summed = 0;
 		s->state = SLOT_READ;
-		c->next += s->len;
 		queue(c, s);
 	}
 }
@@ -401,6 +431,41 @@ fd_flags(int fd, int *direct)
 	return 0;
 }
 
+/* Run c to its end: chunks started, completions handled, everything in
+ * flight drained after an error. */
+static void
+run(struct copy *c)
+{
+	struct uring *u = c->u;
+	struct io_uring_cqe *cqe;
+	struct slot *s;
+	unsigned i;
+	int rc;
+
+	for (i = 0; i < u->depth; i++)
+		u->slots[i].state = SLOT_FREE;
+	for (;;) {
+		start_chunks(c);
+		if (submit(c) < 0)
+			break;
+		if (c->inflight == 0)
+			break;
+		rc = io_uring_wait_cqe(&u->ring, &cqe);
+		if (rc == -EINTR)
+			continue;
+		if (rc < 0) {
+			u->broken = 1;
+			copy_fail(c, rc, "io_uring_wait_cqe: %s", strerror(-rc));
+			break;
+		}
+		s = io_uring_cqe_get_data(cqe);
+		rc = cqe->res;
+		io_uring_cqe_seen(&u->ring, cqe);
+		c->inflight--;
+		complete(c, s, rc);
+	}
+}
+
 int
 uring_copy(struct uring *u, int src_fd, int dst_fd, uint64_t size, uint32_t *crc, char *err,
 	   size_t errlen)
@@ -409,10 +474,7 @@ uring_copy(struct uring *u, int src_fd, int dst_fd, uint64_t size, uint32_t *crc
 		.u = u, .src = src_fd, .dst = dst_fd, .size = size,
 		.want_crc = crc != NULL, .err = err, .errlen = errlen,
 	};
-	struct io_uring_cqe *cqe;
 	struct stat st;
-	struct slot *s;
-	unsigned i;
 	int rc;
 
 	if (u->broken)
@@ -421,28 +483,7 @@ uring_copy(struct uring *u, int src_fd, int dst_fd, uint64_t size, uint32_t *crc
 		return util_fail(err, errlen, rc, "src fd: %s", strerror(-rc));
 	if ((rc = fd_flags(dst_fd, &c.dst_direct)) < 0)
 		return util_fail(err, errlen, rc, "dst fd: %s", strerror(-rc));
-	for (i = 0; i < u->depth; i++)
-		u->slots[i].state = SLOT_FREE;
-	for (;;) {
-		start_chunks(&c);
-		if (submit(&c) < 0)
-			break;
-		if (c.inflight == 0)
-			break;
-		rc = io_uring_wait_cqe(&u->ring, &cqe);
-		if (rc == -EINTR)
-			continue;
-		if (rc < 0) {
-			u->broken = 1;
-			copy_fail(&c, rc, "io_uring_wait_cqe: %s", strerror(-rc));
-			break;
-		}
-		s = io_uring_cqe_get_data(cqe);
-		rc = cqe->res;
-		io_uring_cqe_seen(&u->ring, cqe);
-		c.inflight--;
-		complete(&c, s, rc);
-	}
+	run(&c);
 	if (c.rc != 0)
 		return c.rc;
 	if (c.want_crc && c.summed != size)
@@ -454,6 +495,117 @@ uring_copy(struct uring *u, int src_fd, int dst_fd, uint64_t size, uint32_t *crc
 	if (crc != NULL)
 		*crc = c.crc;
 	return 0;
+}
+
+int
+uring_read_mem(struct uring *u, int src_fd, void *dst, uint64_t size, uint32_t *crc, char *err, size_t errlen)
+{
+	struct copy c = {
+		.u = u, .mem = dst, .src = src_fd, .dst = -1, .size = size,
+		.want_crc = crc != NULL, .err = err, .errlen = errlen,
+	};
+	int rc;
+
+	if (u->broken)
+		return util_fail(err, errlen, -EIO, "the io_uring failed earlier; open another");
+	if ((rc = fd_flags(src_fd, &c.src_direct)) < 0)
+		return util_fail(err, errlen, rc, "src fd: %s", strerror(-rc));
+	if (c.src_direct && ((uintptr_t)dst & (URING_ALIGN - 1)) != 0)
+		return util_fail(err, errlen, -EINVAL, "an O_DIRECT read needs memory aligned to %u bytes",
+				 URING_ALIGN);
+	run(&c);
+	if (c.rc != 0)
+		return c.rc;
+	if (c.want_crc && c.summed != size)
+		return util_fail(err, errlen, -EIO, "checksummed %llu of %llu bytes",
+				 (unsigned long long)c.summed, (unsigned long long)size);
+	if (crc != NULL)
+		*crc = c.crc;
+	return 0;
+}
+
+int
+uring_write_mem(struct uring *u, const void *src, int dst_fd, uint64_t size, uint32_t *crc, char *err,
+		size_t errlen)
+{
+	struct copy c = {
+		.u = u, .src_mem = src, .src = -1, .dst = dst_fd, .size = size,
+		.want_crc = crc != NULL, .err = err, .errlen = errlen,
+	};
+	struct stat st;
+	int rc;
+
+	if (u->broken)
+		return util_fail(err, errlen, -EIO, "the io_uring failed earlier; open another");
+	if ((rc = fd_flags(dst_fd, &c.dst_direct)) < 0)
+		return util_fail(err, errlen, rc, "dst fd: %s", strerror(-rc));
+	if (c.dst_direct && ((uintptr_t)src & (URING_ALIGN - 1)) != 0)
+		return util_fail(err, errlen, -EINVAL, "an O_DIRECT write needs memory aligned to %u bytes",
+				 URING_ALIGN);
+	run(&c);
+	if (c.rc != 0)
+		return c.rc;
+	if (c.want_crc && c.summed != size)
+		return util_fail(err, errlen, -EIO, "checksummed %llu of %llu bytes",
+				 (unsigned long long)c.summed, (unsigned long long)size);
+	if (fstat(dst_fd, &st) == 0 && S_ISREG(st.st_mode) && ftruncate(dst_fd, (off_t)size) < 0)
+		return util_fail(err, errlen, -errno, "truncate dst to %llu bytes: %s",
+				 (unsigned long long)size, strerror(errno));
+	if (crc != NULL)
+		*crc = c.crc;
+	return 0;
+}
+
+int
+uring_copy_from_mapped(struct uring *u, int src_fd, int dst_fd, uint64_t size, uint32_t *crc, char *err,
+		       size_t errlen)
+{
+	struct stat st;
+	void *map;
+	int rc;
+
+	if (size == 0)
+		return uring_copy(u, src_fd, dst_fd, 0, crc, err, errlen);
+	if (fstat(src_fd, &st) != 0)
+		return util_fail(err, errlen, -errno, "src fd: %s", strerror(errno));
+	if ((uint64_t)st.st_size < size)
+		return util_fail(err, errlen, -EIO, "src ends at byte %llu, short of the %llu bytes to copy",
+				 (unsigned long long)st.st_size, (unsigned long long)size);
+	/* The whole pages: past the end of the file they read as zeros. */
+	map = mmap(NULL, ALIGN_UP(size), PROT_READ, MAP_SHARED, src_fd, 0);
+	if (map == MAP_FAILED)
+		return util_fail(err, errlen, -errno, "map src: %s", strerror(errno));
+	rc = uring_write_mem(u, map, dst_fd, size, crc, err, errlen);
+	munmap(map, ALIGN_UP(size));
+	return rc;
+}
+
+int
+uring_copy_mapped(struct uring *u, int src_fd, int dst_fd, uint64_t size, uint32_t *crc, char *err,
+		  size_t errlen)
+{
+	uint64_t len = ALIGN_UP(size);
+	void *map;
+	int rc;
+
+	if (size == 0)
+		return uring_copy(u, src_fd, dst_fd, 0, crc, err, errlen);
+	if (ftruncate(dst_fd, (off_t)len) != 0)
+		return util_fail(err, errlen, -errno, "size dst to %llu bytes: %s", (unsigned long long)len,
+				 strerror(errno));
+	map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, dst_fd, 0);
+	if (map == MAP_FAILED)
+		return util_fail(err, errlen, -errno, "map dst: %s", strerror(errno));
+	rc = uring_read_mem(u, src_fd, map, size, crc, err, errlen);
+	munmap(map, len);
+	/* The kernel pins the mapping's pages to read into them; a file
+	 * system out of room for one fails the read with EFAULT. */
+	if (rc == -EFAULT)
+		rc = util_fail(err, errlen, -ENOSPC, "no room in dst's file system for the bytes read");
+	if (rc == 0 && ftruncate(dst_fd, (off_t)size) != 0)
+		rc = util_fail(err, errlen, -errno, "truncate dst to %llu bytes: %s", (unsigned long long)size,
+			       strerror(errno));
+	return rc;
 }
 
 int

@@ -502,7 +502,7 @@ START_TEST(test_faults)
 	f.err = ENOSPC;
 	fails_with(&f, -ENOSPC, "No space left on device", before);
 	memset(&f, 0, sizeof f);
-	f.fail_read_at = 5; /* in the second blob */
+	f.fail_write_at = 5; /* in the second blob (written from its mapping: no reads) */
 	f.err = EIO;
 	fails_with(&f, -EIO, "Input/output error", before);
 	memset(&f, 0, sizeof f);

@@ -301,7 +301,7 @@ START_TEST(test_write_faults_keep_blob_in_memory)
 		{ { .fail_write_at = 2, .err = ENOSPC }, 0 },
 		{ { .fail_write_at = 1, .err = EIO }, 0 },
 		{ { .fail_fsync_at = 1, .err = EIO }, 0 },
-		{ { .fail_read_at = 3, .err = EIO }, 0 },
+		{ { .fail_write_at = 4, .err = EIO }, 0 }, /* after three went through */
 		{ { .short_write_at = 2 }, 1 },
 	};
 	uint64_t n, bytes;

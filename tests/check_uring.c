@@ -115,6 +115,10 @@ assert_file(const char *dir, const char *name, const unsigned char *data, size_t
 	close(fd);
 }
 
+/* run_copy uses uring_copy_mapped (1: a mappable dst, not O_DIRECT) or
+ * uring_copy_from_mapped (2: a mappable src). */
+static int mapped;
+
 /*
  * Copy size bytes from a src of src_len bytes in sdir to a dst in ddir that
  * held 5000 bytes of garbage (a shorter copy cuts them off); on success check the
@@ -134,7 +138,8 @@ run_copy(const char *sdir, int sdirect, const char *ddir, int ddirect, size_t si
 	src = open_file(sdir, "src", O_RDONLY, sdirect);
 	dst = open_file(ddir, "dst", O_RDWR, ddirect);
 	err[0] = '\0';
-	rc = uring_copy(u, src, dst, size, &crc, err, errlen);
+	rc = (mapped == 1 ? uring_copy_mapped : mapped == 2 ? uring_copy_from_mapped : uring_copy)(u, src, dst, size,
+	    &crc, err, errlen);
 	close(src);
 	close(dst);
 	if (rc == 0) {
@@ -318,6 +323,66 @@ START_TEST(test_fsync)
 }
 END_TEST
 
+/* Into a mapping of a tmpfs dst, from O_DIRECT and buffered sources: every
+ * size, read faults, short reads, a src that ends early, a full tmpfs. */
+START_TEST(test_mapped)
+{
+	struct uring_faults eio = {.fail_read_at = 3, .err = EIO};
+	struct uring_faults cut = {.short_read_at = 2};
+	char *small, err[256];
+
+	mapped = 1;
+	copy_all_sizes(disk_dir, 1, shm_dir, 0);
+	copy_all_sizes(shm_dir, 0, shm_dir, 0);
+	uring_set_faults(u, &eio);
+	ck_assert_int_eq(run_copy(disk_dir, 1, shm_dir, 0, 5 * MIB, 5 * MIB, err, sizeof err), -EIO);
+	ck_assert_msg(strstr(err, "read of src") != NULL, "%s", err);
+	uring_set_faults(u, &cut);
+	ck_assert_msg(run_copy(disk_dir, 1, shm_dir, 0, 5 * MIB + 11, 5 * MIB + 11, err, sizeof err) == 0, "%s",
+		      err);
+	ck_assert_uint_eq(uring_faults_injected(u), 1);
+	uring_set_faults(u, NULL);
+	ck_assert_int_eq(run_copy(disk_dir, 1, shm_dir, 0, 3 * MIB, MIB + 5, err, sizeof err), -EIO);
+	ck_assert_msg(strstr(err, "src ends") != NULL, "%s", err);
+	if (geteuid() == 0) {
+		small = test_mkdtemp("uring-small");
+		ck_assert_int_eq(mount("tmpfs", small, "tmpfs", 0, "size=1m"), 0);
+		ck_assert_int_eq(run_copy(disk_dir, 1, small, 0, 3 * MIB, 3 * MIB, err, sizeof err), -ENOSPC);
+		test_rmtree(small);
+		free(small);
+	}
+	mapped = 0;
+}
+END_TEST
+
+/* From a mapping of a tmpfs src, to O_DIRECT and buffered files: every
+ * size, write faults, short writes, a src shorter than size. */
+START_TEST(test_from_mapped)
+{
+	struct uring_faults eio = {.fail_write_at = 2, .err = EIO};
+	struct uring_faults full = {.fail_write_at = 4, .err = ENOSPC};
+	struct uring_faults cut = {.short_write_at = 2};
+	char err[256];
+
+	mapped = 2;
+	copy_all_sizes(shm_dir, 0, disk_dir, 1);
+	copy_all_sizes(shm_dir, 0, shm_dir, 0);
+	uring_set_faults(u, &eio);
+	ck_assert_int_eq(run_copy(shm_dir, 0, disk_dir, 1, 5 * MIB, 5 * MIB, err, sizeof err), -EIO);
+	ck_assert_msg(strstr(err, "write of dst") != NULL, "%s", err);
+	uring_set_faults(u, &full);
+	ck_assert_int_eq(run_copy(shm_dir, 0, disk_dir, 1, 5 * MIB, 5 * MIB, err, sizeof err), -ENOSPC);
+	uring_set_faults(u, &cut);
+	ck_assert_msg(run_copy(shm_dir, 0, disk_dir, 1, 5 * MIB + 11, 5 * MIB + 11, err, sizeof err) == 0, "%s",
+		      err);
+	ck_assert_uint_eq(uring_faults_injected(u), 1);
+	uring_set_faults(u, NULL);
+	ck_assert_int_eq(run_copy(shm_dir, 0, disk_dir, 1, 3 * MIB, MIB + 5, err, sizeof err), -EIO);
+	ck_assert_msg(strstr(err, "src ends") != NULL, "%s", err);
+	mapped = 0;
+}
+END_TEST
+
 START_TEST(test_real_enospc)
 {
 	char *small, err[256];
@@ -361,6 +426,8 @@ uring_suite(void)
 	tcase_add_test(tf, test_short_source);
 	tcase_add_test(tf, test_fsync);
 	tcase_add_test(tf, test_real_enospc);
+	tcase_add_test(tf, test_mapped);
+	tcase_add_test(tf, test_from_mapped);
 	suite_add_tcase(s, tf);
 	return s;
 }
