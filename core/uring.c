@@ -466,6 +466,39 @@ run(struct copy *c)
 	}
 }
 
+/* Check, run and finish c: the one body of uring_copy, uring_read_mem and
+ * uring_write_mem. */
+static int
+go(struct copy *c, uint32_t *crc)
+{
+	const void *mem = c->mem != NULL ? (const void *)c->mem : (const void *)c->src_mem;
+	struct stat st;
+	int rc;
+
+	if (c->u->broken)
+		return util_fail(c->err, c->errlen, -EIO, "the io_uring failed earlier; open another");
+	if (c->src >= 0 && (rc = fd_flags(c->src, &c->src_direct)) < 0)
+		return util_fail(c->err, c->errlen, rc, "src fd: %s", strerror(-rc));
+	if (c->dst >= 0 && (rc = fd_flags(c->dst, &c->dst_direct)) < 0)
+		return util_fail(c->err, c->errlen, rc, "dst fd: %s", strerror(-rc));
+	if (mem != NULL && (c->mem != NULL ? c->src_direct : c->dst_direct) &&
+	    ((uintptr_t)mem & (URING_ALIGN - 1)) != 0)
+		return util_fail(c->err, c->errlen, -EINVAL, "O_DIRECT needs memory aligned to %u bytes",
+				 URING_ALIGN);
+	run(c);
+	if (c->rc != 0)
+		return c->rc;
+	if (c->want_crc && c->summed != c->size)
+		return util_fail(c->err, c->errlen, -EIO, "checksummed %llu of %llu bytes",
+				 (unsigned long long)c->summed, (unsigned long long)c->size);
+	if (c->dst >= 0 && fstat(c->dst, &st) == 0 && S_ISREG(st.st_mode) && ftruncate(c->dst, (off_t)c->size) < 0)
+		return util_fail(c->err, c->errlen, -errno, "truncate dst to %llu bytes: %s",
+				 (unsigned long long)c->size, strerror(errno));
+	if (crc != NULL)
+		*crc = c->crc;
+	return 0;
+}
+
 int
 uring_copy(struct uring *u, int src_fd, int dst_fd, uint64_t size, uint32_t *crc, char *err,
 	   size_t errlen)
@@ -474,27 +507,8 @@ uring_copy(struct uring *u, int src_fd, int dst_fd, uint64_t size, uint32_t *crc
 		.u = u, .src = src_fd, .dst = dst_fd, .size = size,
 		.want_crc = crc != NULL, .err = err, .errlen = errlen,
 	};
-	struct stat st;
-	int rc;
 
-	if (u->broken)
-		return util_fail(err, errlen, -EIO, "the io_uring failed earlier; open another");
-	if ((rc = fd_flags(src_fd, &c.src_direct)) < 0)
-		return util_fail(err, errlen, rc, "src fd: %s", strerror(-rc));
-	if ((rc = fd_flags(dst_fd, &c.dst_direct)) < 0)
-		return util_fail(err, errlen, rc, "dst fd: %s", strerror(-rc));
-	run(&c);
-	if (c.rc != 0)
-		return c.rc;
-	if (c.want_crc && c.summed != size)
-		return util_fail(err, errlen, -EIO, "checksummed %llu of %llu bytes",
-				 (unsigned long long)c.summed, (unsigned long long)size);
-	if (fstat(dst_fd, &st) == 0 && S_ISREG(st.st_mode) && ftruncate(dst_fd, (off_t)size) < 0)
-		return util_fail(err, errlen, -errno, "truncate dst to %llu bytes: %s",
-				 (unsigned long long)size, strerror(errno));
-	if (crc != NULL)
-		*crc = c.crc;
-	return 0;
+	return go(&c, crc);
 }
 
 int
@@ -504,24 +518,8 @@ uring_read_mem(struct uring *u, int src_fd, void *dst, uint64_t size, uint32_t *
 		.u = u, .mem = dst, .src = src_fd, .dst = -1, .size = size,
 		.want_crc = crc != NULL, .err = err, .errlen = errlen,
 	};
-	int rc;
 
-	if (u->broken)
-		return util_fail(err, errlen, -EIO, "the io_uring failed earlier; open another");
-	if ((rc = fd_flags(src_fd, &c.src_direct)) < 0)
-		return util_fail(err, errlen, rc, "src fd: %s", strerror(-rc));
-	if (c.src_direct && ((uintptr_t)dst & (URING_ALIGN - 1)) != 0)
-		return util_fail(err, errlen, -EINVAL, "an O_DIRECT read needs memory aligned to %u bytes",
-				 URING_ALIGN);
-	run(&c);
-	if (c.rc != 0)
-		return c.rc;
-	if (c.want_crc && c.summed != size)
-		return util_fail(err, errlen, -EIO, "checksummed %llu of %llu bytes",
-				 (unsigned long long)c.summed, (unsigned long long)size);
-	if (crc != NULL)
-		*crc = c.crc;
-	return 0;
+	return go(&c, crc);
 }
 
 int
@@ -532,28 +530,8 @@ uring_write_mem(struct uring *u, const void *src, int dst_fd, uint64_t size, uin
 		.u = u, .src_mem = src, .src = -1, .dst = dst_fd, .size = size,
 		.want_crc = crc != NULL, .err = err, .errlen = errlen,
 	};
-	struct stat st;
-	int rc;
 
-	if (u->broken)
-		return util_fail(err, errlen, -EIO, "the io_uring failed earlier; open another");
-	if ((rc = fd_flags(dst_fd, &c.dst_direct)) < 0)
-		return util_fail(err, errlen, rc, "dst fd: %s", strerror(-rc));
-	if (c.dst_direct && ((uintptr_t)src & (URING_ALIGN - 1)) != 0)
-		return util_fail(err, errlen, -EINVAL, "an O_DIRECT write needs memory aligned to %u bytes",
-				 URING_ALIGN);
-	run(&c);
-	if (c.rc != 0)
-		return c.rc;
-	if (c.want_crc && c.summed != size)
-		return util_fail(err, errlen, -EIO, "checksummed %llu of %llu bytes",
-				 (unsigned long long)c.summed, (unsigned long long)size);
-	if (fstat(dst_fd, &st) == 0 && S_ISREG(st.st_mode) && ftruncate(dst_fd, (off_t)size) < 0)
-		return util_fail(err, errlen, -errno, "truncate dst to %llu bytes: %s",
-				 (unsigned long long)size, strerror(errno));
-	if (crc != NULL)
-		*crc = c.crc;
-	return 0;
+	return go(&c, crc);
 }
 
 int

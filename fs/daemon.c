@@ -104,6 +104,24 @@ int_arg(const char *opt, long min, long max, const char *unit, long *out)
 	return 0;
 }
 
+void
+daemon_detach(void)
+{
+	int fd;
+
+	log_detach();
+	fd = open("/dev/null", O_RDWR);
+	if (fd >= 0) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
+	if (chdir("/") != 0) {
+		/* not fatal */
+	}
+}
+
 static int
 parse_opts(int argc, char **argv, struct opts *o)
 {
@@ -557,19 +575,7 @@ daemon_mount_main(int argc, char **argv)
 	log_info("mounted %s (state %s, memory limit %llu bytes)", mnt, state,
 	    (unsigned long long)o.memory);
 	if (!o.foreground) {
-		int fd;
-
-		log_detach();
-		fd = open("/dev/null", O_RDWR);
-		if (fd >= 0) {
-			dup2(fd, STDIN_FILENO);
-			dup2(fd, STDOUT_FILENO);
-			if (fd > STDERR_FILENO)
-				close(fd);
-		}
-		if (chdir("/") != 0) {
-			/* not fatal */
-		}
+		daemon_detach();
 		tell_parent(ready_fd, "");
 		ready_fd = -1;
 	}

@@ -9,5 +9,8 @@
 int daemon_mount_main(int argc, char **argv);
 /* Run the umount command; returns the exit status. */
 int daemon_umount_main(int argc, char **argv);
+/* Once the mount is ready (the daemon, or a supervisor): log to the log
+ * file only, stdin and stdout on /dev/null, cwd /. */
+void daemon_detach(void);
 
 #endif

@@ -43,6 +43,7 @@
 #include "core/hmap.h"
 #include "core/id.h"
 #include "core/log.h"
+#include "fs/daemon.h"
 #include "fs/fs.h"
 #include "fs/fuse_ext.h"
 #include "fs/passthrough.h"
@@ -403,20 +404,8 @@ supervisor_run(const char *mnt, const char *fuse_opts, int foreground, int *read
 			 * detaches like the daemon does. */
 			close(*ready_fd);
 			*ready_fd = -1;
-			if (!foreground) {
-				int fd = open("/dev/null", O_RDWR);
-
-				log_detach();
-				if (fd >= 0) {
-					dup2(fd, STDIN_FILENO);
-					dup2(fd, STDOUT_FILENO);
-					if (fd > STDERR_FILENO)
-						close(fd);
-				}
-				if (chdir("/") != 0) {
-					/* not fatal */
-				}
-			}
+			if (!foreground)
+				daemon_detach();
 		}
 		wait_worker(pid, &set, -1, &stop, &wstatus);
 		describe(wstatus, what, sizeof what);
