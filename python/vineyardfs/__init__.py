@@ -40,7 +40,7 @@ try:
 except ImportError:  # so is pandas: DataFrames need it
     _pd = None
 
-__all__ = ["Client", "Graph", "VineyardfsError"]
+__all__ = ["Client", "Graph", "TensorWriter", "VineyardfsError"]
 
 _DTYPES = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
            "uint64", "float32", "float64", "bool")
@@ -211,6 +211,105 @@ class StreamWriter:
     def __exit__(self, kind, exc, tb):
         if self._ctl is not None:
             self.close(None if exc is None else "%s: %s" % (kind.__name__, exc))
+        return False
+
+
+class TensorWriter:
+    """A Tensor built in place (see Client.tensor_writer): ``array`` is a
+    writable numpy array over the new blob's shared memory, so what is
+    written there is the object, with no copy at seal(). As a context
+    manager, the Tensor is sealed at the end of the block, or discarded if
+    it raises."""
+
+    def __init__(self, client, shape, dtype, name=None):
+        _need_numpy("to build a Tensor")
+        dt = _np.dtype(dtype)
+        if dt.name not in _DTYPES or not dt.isnative:
+            raise TypeError("unsupported dtype %s (%s, native byte order)" % (dt, ", ".join(_DTYPES)))
+        self.shape = tuple(operator.index(n) for n in (shape if isinstance(shape, (tuple, list)) else (shape,)))
+        if len(self.shape) > _DIMS_MAX or any(n < 0 for n in self.shape):
+            raise ValueError("a shape of at most %d dimensions, none negative: %r" % (_DIMS_MAX, shape))
+        if name is not None and _name_error(name):
+            raise ValueError("name %r %s" % (name, _name_error(name)))
+        self.dtype = dt
+        self._client = client
+        self._name = name
+        self._tmp = ".vfs-tmp-%s" % uuid.uuid4().hex
+        self._path = os.path.join(client.mount, "names", self._tmp)
+        self._mm = None
+        nbytes = math.prod(self.shape) * dt.itemsize
+        self._file = open(self._path, "xb+", buffering=0)
+        try:
+            if nbytes:
+                # The memory, reserved now: ENOSPC at once (or room made
+                # by a store that spills), not a SIGBUS while filling it.
+                os.posix_fallocate(self._file.fileno(), 0, nbytes)
+                # Mapped in one go (the pages exist now): faulted one by
+                # one while filled, 2 GiB cost 1.2 s of system time here.
+                self._mm = mmap.mmap(self._file.fileno(), nbytes,
+                                     flags=mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0))
+                self.array = _np.frombuffer(self._mm, dtype=dt).reshape(self.shape)
+            else:
+                self.array = _np.zeros(self.shape, dtype=dt)
+        except BaseException:
+            self.discard()
+            raise
+
+    def _unmap(self):
+        self.array = None
+        if self._mm is not None:
+            try:
+                self._mm.close()
+            except BufferError:
+                raise ValueError("views of the array are still alive: drop them before seal()") from None
+            self._mm = None
+
+    def seal(self):
+        """Make the Tensor (named as asked) and return its id; the array
+        goes (no view of it may be left)."""
+        if self._file is None:
+            raise ValueError("this Tensor was sealed or discarded already")
+        self._unmap()
+        self._file.close()
+        self._file = None
+        made = []
+        try:
+            # Sealed by the kernel's release just after the close.
+            self._client.wait_name(self._tmp, timeout=30)
+            blob = os.getxattr(self._path, "user.vineyard.member.buffer_").decode()
+            return self._client._create("Tensor", {"value_type_": self.dtype.name, "shape_": list(self.shape)},
+                                        {"buffer_": blob}, self._name, made)
+        finally:
+            # The blob lives on in the Tensor, or goes with its Blob object.
+            try:
+                os.unlink(self._path)
+            except OSError:
+                pass
+
+    def discard(self):
+        """Drop the Tensor being built."""
+        try:
+            self._unmap()
+        except ValueError:
+            pass  # the views keep the pages; the object goes all the same
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        try:
+            os.unlink(self._path)
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        if self._file is None:
+            return False
+        if exc is None:
+            self.id = self.seal()
+        else:
+            self.discard()
         return False
 
 
@@ -622,6 +721,14 @@ class Client:
         self._request({"op": "delete", "id": os.path.basename(self._dir(ref)), "deep": bool(deep)})
 
     # -- object streams ------------------------------------------------------
+
+    def tensor_writer(self, shape, dtype, name=None):
+        """A Tensor of shape and dtype to fill in place: its ``array`` is a
+        writable numpy array over the blob's shared memory; ``seal()``
+        makes the Tensor (named name) and returns its id, with no copy.
+        ``with vfs.tensor_writer(...) as t:`` seals at the end of the
+        block (the id in ``t.id``) or discards on an exception."""
+        return TensorWriter(self, shape, dtype, name)
 
     def stream_writer(self, name, mode=0o644):
         """Produce the object stream name: push(value) puts a value (or

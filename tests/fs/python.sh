@@ -125,6 +125,45 @@ try:
     raise AssertionError("wait_name did not time out")
 except TimeoutError:
     pass
+
+# A Tensor built in place: its array is the blob's shared memory (writing
+# it maps shared pages, not private ones), sealed without a copy.
+def rss_shmem():
+    return int(open("/proc/self/status").read().split("RssShmem:")[1].split()[0])
+before = set(os.listdir(os.path.join(mnt, "names")))
+shm0 = rss_shmem()
+tw = vfs.tensor_writer((1024, 512), "float64", name="inplace")
+tw.array[:] = np.arange(1024 * 512, dtype=np.float64).reshape(1024, 512)
+shm = rss_shmem() - shm0
+assert data_path != "passthrough" or shm >= 4096 - 64, "the array is not shared memory (RssShmem +%d kB)" % shm
+v = tw.array[3]
+try:
+    tw.seal()
+    raise AssertionError("seal() with a view of the array alive")
+except ValueError:
+    pass
+del v
+tid = tw.seal()
+got = vfs.get("inplace")
+assert got.dtype == np.float64 and got.shape == (1024, 512) and got[1023, 511] == 1024 * 512 - 1
+assert vfs.meta("inplace")["id"] == tid
+# An exception in the block discards it; nothing is left behind.
+try:
+    with vfs.tensor_writer(1000, np.int32, name="dropped") as t:
+        t.array[:] = 7
+        raise KeyError("stop")
+except KeyError:
+    pass
+with vfs.tensor_writer((), "uint8") as z:
+    pass
+assert vfs.get(z.id).shape == ()
+assert set(os.listdir(os.path.join(mnt, "names"))) == before | {"inplace"}, os.listdir(os.path.join(mnt, "names"))
+for bad in [((2, 2), ">f8"), ((2, 2), "complex128"), ((-1,), "int8")]:
+    try:
+        vfs.tensor_writer(*bad)
+        raise AssertionError("tensor_writer%r worked" % (bad,))
+    except (TypeError, ValueError):
+        pass
 print("python module: ok")
 EOF
 	fail "the Python module test failed"
