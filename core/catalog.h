@@ -175,6 +175,13 @@ ssize_t catalog_write(catalog_t *c, uint64_t blob_id, int fd, const void *buf, s
  * the blob is discarded at its release, as after a write cut short). fd
  * may be -1. EPERM when sealed. */
 int catalog_fallocate(catalog_t *c, uint64_t blob_id, int fd, int mode, off_t off, off_t len);
+/* Is there memory for bytes more, now (spilling others to make room on a
+ * store that spills)? 0 or -ENOSPC. Nothing is reserved: for writers that
+ * do not want pages reserved (and zeroed) ahead, such as streams. */
+int catalog_room(catalog_t *c, uint64_t bytes);
+/* Does the kernel enforce the memory limit (a tmpfs of the store's own)?
+ * Else the catalog counts what it writes and reserves. */
+int catalog_kernel_limited(const catalog_t *c);
 /* Change size (EPERM when sealed), mode, owner, times (-1: unchanged). */
 int catalog_setattr(catalog_t *c, uint64_t ino, int fd, int64_t size, int64_t mode, int64_t uid,
     int64_t gid, int64_t mtime_ns, struct catalog_attr *attr);

@@ -871,6 +871,35 @@ out:
 	return rc;
 }
 
+uint64_t
+cat_usage(catalog_t *c)
+{
+	uint64_t used;
+
+	if (store_usage(c->store, &used) != 0)
+		used = c->resident_bytes + c->unsealed_bytes;
+	return used;
+}
+
+int
+catalog_kernel_limited(const catalog_t *c)
+{
+	return store_kernel_limited(c->store);
+}
+
+int
+catalog_room(catalog_t *c, uint64_t bytes)
+{
+	uint64_t used;
+
+	pthread_mutex_lock(&c->lock);
+	used = cat_usage(c);
+	pthread_mutex_unlock(&c->lock);
+	if (used + bytes <= c->cfg.memory_limit)
+		return 0;
+	return c->spill != NULL ? spill_make_room(c, bytes) : -ENOSPC;
+}
+
 int
 catalog_fallocate(catalog_t *c, uint64_t blob_id, int fd, int mode, off_t off, off_t len)
 {

@@ -159,6 +159,8 @@ json_t *cat_object_tree(catalog_t *c, const struct cobject *o, int depth);
 #define CAT_TREE_DEPTH 64
 /* Start-up reconciliation of metadata with the store. */
 int reconcile_run(catalog_t *c);
+/* Bytes of memory the store uses: the tmpfs's count, else the daemon's. */
+uint64_t cat_usage(catalog_t *c);
 /* A sealed blob's bytes came into memory or left it: residency counts. */
 void cat_blob_resident(catalog_t *c, struct cblob *b, int resident);
 /* Free a deleted blob once nothing holds it open (the blob_freed hook). */

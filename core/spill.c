@@ -170,18 +170,6 @@ write_out(struct spill *sp, struct uring *u, int src, uint64_t id, uint64_t size
 	return rc;
 }
 
-/* ---- memory use ---- */
-
-static uint64_t
-usage(catalog_t *c)
-{
-	uint64_t used;
-
-	if (store_usage(c->store, &used) != 0)
-		used = c->resident_bytes + c->unsealed_bytes;
-	return used;
-}
-
 /* ---- writing out and evicting ---- */
 
 struct victim {
@@ -419,7 +407,7 @@ pass(catalog_t *c, uint64_t target)
 
 	pthread_mutex_lock(&c->spill->pass_lock);
 	pthread_mutex_lock(&c->lock);
-	used = usage(c);
+	used = cat_usage(c);
 	if (used <= target)
 		goto out;
 	hmap_foreach(&c->blobs, collect_evictable, &all);
@@ -438,7 +426,7 @@ pass(catalog_t *c, uint64_t target)
 		if (batch.err != 0)
 			break;
 		evict_list(c, &batch, &count, &bytes);
-		used = usage(c);
+		used = cat_usage(c);
 	}
 out:
 	pthread_mutex_unlock(&c->lock);
@@ -457,7 +445,7 @@ spill_make_room(catalog_t *c, uint64_t need)
 		return -ENOSPC;
 	pass(c, limit - need < c->spill->low ? limit - need : c->spill->low);
 	pthread_mutex_lock(&c->lock);
-	used = usage(c);
+	used = cat_usage(c);
 	pthread_mutex_unlock(&c->lock);
 	return used + need <= limit ? 0 : -ENOSPC;
 }
@@ -488,11 +476,11 @@ load(catalog_t *c, uint64_t id, uint64_t size, int has_crc, uint32_t want)
 		return -ENOSPC;
 	}
 	pthread_mutex_lock(&c->lock);
-	used = usage(c);
+	used = cat_usage(c);
 	pthread_mutex_unlock(&c->lock);
 	if (used + size > limit && spill_make_room(c, size) != 0) {
 		pthread_mutex_lock(&c->lock);
-		used = usage(c);
+		used = cat_usage(c);
 		pthread_mutex_unlock(&c->lock);
 		log_error("cannot reload blob %s (%llu bytes): %llu of %llu bytes of memory in use and "
 			  "nothing more can be spilled (open or pinned)",
@@ -613,7 +601,7 @@ spill_thread(void *arg)
 			break;
 		pthread_mutex_unlock(&sp->lock);
 		pthread_mutex_lock(&c->lock);
-		used = usage(c);
+		used = cat_usage(c);
 		pthread_mutex_unlock(&c->lock);
 		if (used > sp->high)
 			pass(c, sp->low);

@@ -2,8 +2,8 @@
  * stream: byte streams, the pipes of a pipeline. One writer appends, any
  * number of readers read from the start at their own pace while it
  * writes; the bytes live in shared-memory chunks (blobs of STREAM_CHUNK
- * bytes, reserved as they are started, so they count against the memory
- * limit). When the writer closes, the chunks are sealed and become the
+ * bytes, each started when there is memory for it; they count against
+ * the memory limit). When the writer closes, the chunks are sealed and become the
  * members of an ordinary object of typename ByteStream (named after the
  * stream when that name is free); when it dies, the stream is failed and
  * its readers get EIO after the bytes written.
