@@ -149,6 +149,12 @@ bench_cleanup() {
 	exit "$rc"
 }
 
+# prewarm MIB: have MIB MiB of memory backed by the host again before a
+# timed run (see src/prewarm.c); needs build_helper prewarm.
+prewarm() {
+	"$WORK/bin/prewarm" "$1" || die "prewarm $1 failed"
+}
+
 # CPU time (user + system) used so far by process PID, in microseconds.
 cpu_us() {
 	awk -v hz="$(getconf CLK_TCK)" '{ printf "%.0f", ($14 + $15) * 1e6 / hz }' "/proc/$1/stat"

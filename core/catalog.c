@@ -261,7 +261,7 @@ catalog_open(const struct catalog_config *cfg, catalog_t **out)
 		rc = store_open(cfg->backing_dir, cfg->memory_limit, 0, &c->store);
 	else {
 		snprintf(path, sizeof path, "%s/%s", cfg->state_dir, MEM_DIR);
-		rc = store_open(path, cfg->memory_limit, 1, &c->store);
+		rc = store_open(path, cfg->memory_limit, STORE_MOUNT | (cfg->huge_pages ? STORE_HUGE : 0), &c->store);
 	}
 	if (rc != 0)
 		goto fail;

@@ -45,6 +45,7 @@ struct catalog_config {
 	 * NULL: the directory remembered from an earlier start, if any. */
 	const char *spill_dir;
 	unsigned spill_high, spill_low; /* percent; 0: 80 and 60 */
+	int huge_pages; /* the store's tmpfs gives blobs huge pages (store.h) */
 	/* Hooks, called with the catalog lock held; they must not call back. */
 	void *hook_arg;
 	void (*blob_freed)(void *arg, uint64_t blob_id);

@@ -929,7 +929,8 @@ open_store(struct restore *r)
 		snprintf(r->store_path, sizeof r->store_path, "%s", mem);
 	r->made_store = stat(r->store_path, &st) != 0;
 	r->mounted_here = mem == NULL && (r->made_store || !is_mount_root(r->store_path));
-	if ((rc = store_open(r->store_path, r->cfg->memory_limit, mem == NULL, &r->store)) != 0)
+	if ((rc = store_open(r->store_path, r->cfg->memory_limit,
+		 mem == NULL ? STORE_MOUNT | (r->cfg->huge_pages ? STORE_HUGE : 0) : 0, &r->store)) != 0)
 		return util_fail(r->err, r->errlen, rc, "cannot open the store at %s: %s", r->store_path, strerror(-rc));
 	if ((r->storefd = open(r->store_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return util_fail(r->err, r->errlen, -errno, "%s: %s", r->store_path, strerror(errno));

@@ -42,6 +42,7 @@ struct opts {
 	const char *restore_dir; /* --restore: a snapshot to restore first */
 	const char *spill_dir;
 	unsigned spill_high, spill_low; /* percent, 0: default */
+	int huge_pages;
 	uint64_t memory;
 	int instance_id;
 	int foreground;
@@ -70,6 +71,7 @@ mount_usage(FILE *f)
 	    "  --spill-dir DIR     spill sealed blobs to DIR when memory runs short (remembered)\n"
 	    "  --spill-high PCT    spill when the store passes PCT%% of --memory (default 80)\n"
 	    "  --spill-low PCT     ... down to PCT%% (default 60)\n"
+	    "  --huge-pages        blobs in huge pages (faster big reloads, slower streams)\n"
 	    "  --restore DIR       first restore the snapshot in DIR into an empty state dir\n"
 	    "  -f, --foreground    stay in the foreground and log to stderr\n"
 	    "  -d, --debug         log debug messages\n"
@@ -126,7 +128,7 @@ static int
 parse_opts(int argc, char **argv, struct opts *o)
 {
 	enum { OPT_STATE = 256, OPT_MEMORY, OPT_BACKING, OPT_INSTANCE, OPT_NOPT, OPT_STREAM_WAIT, OPT_RESTORE,
-		OPT_SPILL_DIR, OPT_SPILL_HIGH, OPT_SPILL_LOW, OPT_SUPERVISE };
+		OPT_SPILL_DIR, OPT_SPILL_HIGH, OPT_SPILL_LOW, OPT_SUPERVISE, OPT_HUGE };
 	static const struct option longopts[] = {
 		{ "state-dir", required_argument, NULL, OPT_STATE },
 		{ "memory", required_argument, NULL, OPT_MEMORY },
@@ -139,6 +141,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{ "spill-dir", required_argument, NULL, OPT_SPILL_DIR },
 		{ "spill-high", required_argument, NULL, OPT_SPILL_HIGH },
 		{ "spill-low", required_argument, NULL, OPT_SPILL_LOW },
+		{ "huge-pages", no_argument, NULL, OPT_HUGE },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
@@ -190,6 +193,9 @@ parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case OPT_SPILL_DIR:
 			o->spill_dir = optarg;
+			break;
+		case OPT_HUGE:
+			o->huge_pages = 1;
 			break;
 		case OPT_SPILL_HIGH:
 		case OPT_SPILL_LOW:
@@ -514,6 +520,7 @@ daemon_mount_main(int argc, char **argv)
 	cfg.spill_dir = o.spill_dir;
 	cfg.spill_high = o.spill_high;
 	cfg.spill_low = o.spill_low;
+	cfg.huge_pages = o.huge_pages;
 	cfg.blob_freed = hook_blob_freed;
 	cfg.inval_entry = hook_inval_entry;
 	cfg.names_changed = hook_names_changed;

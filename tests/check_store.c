@@ -259,6 +259,22 @@ write_until(int fd, size_t len, int *err)
 	return done;
 }
 
+/* Does the mount at where show option opt in /proc/self/mounts? */
+static int
+mount_has(const char *where, const char *opt)
+{
+	FILE *f = fopen("/proc/self/mounts", "r");
+	char line[2 * PATH_MAX], mnt[PATH_MAX], opts[1024];
+	int found = 0;
+
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof line, f) != NULL)
+		if (sscanf(line, "%*s %4095s %*s %1023s", mnt, opts) == 2 && strcmp(mnt, where) == 0)
+			found = strstr(opts, opt) != NULL;
+	fclose(f);
+	return found;
+}
+
 START_TEST(test_tmpfs_limit)
 {
 	long page = sysconf(_SC_PAGESIZE);
@@ -342,6 +358,16 @@ START_TEST(test_tmpfs_limit)
 		fclose(f);
 		ck_assert_int_eq(n, 1);
 	}
+	/* Huge pages only when asked, also on a later open of the same tmpfs. */
+	ck_assert_int_eq(mount_has(dir, "huge=within_size"), 0);
+	store_close(st);
+	st = NULL;
+	ck_assert_int_eq(store_open(dir, 2 * MIB, STORE_MOUNT | STORE_HUGE, &st), 0);
+	ck_assert_int_eq(mount_has(dir, "huge=within_size"), 1);
+	store_close(st);
+	st = NULL;
+	ck_assert_int_eq(store_open(dir, 2 * MIB, STORE_MOUNT, &st), 0);
+	ck_assert_int_eq(mount_has(dir, "huge=within_size"), 0);
 }
 END_TEST
 
