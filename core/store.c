@@ -80,11 +80,11 @@ mount_tmpfs(store_t *s)
 
 	/* One page of headroom: a writer that fills the limit exactly still
 	 * leaves the fs non-full, so "full" means "someone went past it".
-	 * Huge pages (within each file's size) only when asked: see store.h.
-	 * A kernel without transparent huge pages refuses the option: then
-	 * without it. */
+	 * Huge pages: see store.h; huge=advise gives them only to mappings
+	 * that ask (reloads and restores do). A kernel without transparent
+	 * huge pages refuses the option: then without it. */
 	snprintf(opts, sizeof opts, "size=%llu,mode=0700,nr_inodes=0", (unsigned long long)size);
-	if ((rc = mount_with(s->dir, remount, strcat(opts, s->huge ? ",huge=within_size" : ",huge=never"))) ==
+	if ((rc = mount_with(s->dir, remount, strcat(opts, s->huge ? ",huge=within_size" : ",huge=advise"))) ==
 	    -EINVAL) {
 		*strrchr(opts, ',') = '\0';
 		if (s->huge)

@@ -13,12 +13,14 @@
 typedef struct store store_t;
 
 /* Open the store in dir. STORE_MOUNT: mount (or resize) a dedicated tmpfs
- * there; otherwise use dir as it is. STORE_HUGE: that tmpfs gives files
- * huge pages within their size. Measured on the project's VM: reloading
- * a spilled 1 GiB blob (read into a mapping) 2.1 GB/s with them, 0.9
- * without; but a stream, written by the daemon in pieces of at most 1 MiB
- * into large folios that the kernel zeroes first, 2.5-4.8 s for 2 GiB with
- * them, 1.6-2.0 without (interleaved runs). Off by default. */
+ * there; otherwise use dir as it is. Its files get huge pages where a
+ * mapping asks for them (huge=advise: reloads and restores, which read
+ * into a mapping, do), or with STORE_HUGE wherever they fit within a
+ * file's size (huge=within_size). Measured on the project's VM: reloading
+ * a spilled 1 GiB blob 2.1 GB/s with huge pages, 0.9 without; but a
+ * stream, written by the daemon in pieces of at most 1 MiB into large
+ * folios that the kernel zeroes first, 2.5-4.8 s for 2 GiB with
+ * within_size, 1.6-2.0 without (interleaved runs). */
 int store_open(const char *dir, uint64_t limit, unsigned flags, store_t **out);
 #define STORE_MOUNT 1u
 #define STORE_HUGE 2u

@@ -71,7 +71,7 @@ mount_usage(FILE *f)
 	    "  --spill-dir DIR     spill sealed blobs to DIR when memory runs short (remembered)\n"
 	    "  --spill-high PCT    spill when the store passes PCT%% of --memory (default 80)\n"
 	    "  --spill-low PCT     ... down to PCT%% (default 60)\n"
-	    "  --huge-pages        blobs in huge pages (faster big reloads, slower streams)\n"
+	    "  --huge-pages        every blob in huge pages (default: reloaded ones only)\n"
 	    "  --restore DIR       first restore the snapshot in DIR into an empty state dir\n"
 	    "  -f, --foreground    stay in the foreground and log to stderr\n"
 	    "  -d, --debug         log debug messages\n"

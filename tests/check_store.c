@@ -368,6 +368,7 @@ START_TEST(test_tmpfs_limit)
 	st = NULL;
 	ck_assert_int_eq(store_open(dir, 2 * MIB, STORE_MOUNT, &st), 0);
 	ck_assert_int_eq(mount_has(dir, "huge=within_size"), 0);
+	ck_assert_int_eq(mount_has(dir, "huge=advise"), 1);
 }
 END_TEST
 
