@@ -23,36 +23,15 @@
 #include "catalog_i.h"
 #include "log.h"
 #include "spill.h"
+#include "spill_i.h"
 #include "uring.h"
 #include "util.h"
 
 #define SPILL_HIGH 80 /* default marks, percent of the memory limit */
 #define SPILL_LOW 60
 #define SPILL_TICK_MS 50 /* the thread looks at memory use this often */
-#define SPILL_RINGS 4	  /* rings kept for reuse */
 #define TMP_PREFIX ".tmp-"
 #define LOCK_FILE ".vineyardfs-spill.lock" /* one store per spill directory */
-
-struct spill {
-	char dir[PATH_MAX];
-	int dirfd;
-	int lockfd;	     /* LOCK_FILE, flocked while the store is open */
-	int direct;	     /* O_DIRECT works in dir */
-	uint64_t high, low;  /* bytes */
-	pthread_mutex_t pass_lock; /* one pass at a time; before the catalog lock */
-	pthread_mutex_t lock;	   /* guards the fields below up to rings */
-	pthread_cond_t cond;
-	int kicked, stop, running;
-	pthread_t thread;
-	struct uring *rings[SPILL_RINGS]; /* idle rings */
-	unsigned nrings;
-	struct uring_faults faults; /* for the next ring handed out */
-	int faults_armed;
-	/* Guarded by the catalog lock. */
-	uint64_t spills, spill_bytes, evictions, reloads, reload_bytes;
-	uint64_t spill_errors, reload_errors;
-	double spill_seconds, reload_seconds;
-};
 
 /* ---- rings ---- */
 
@@ -172,24 +151,8 @@ write_out(struct spill *sp, struct uring *u, int src, uint64_t id, uint64_t size
 
 /* ---- writing out and evicting ---- */
 
-struct victim {
-	uint64_t id, size;
-	int64_t used_ns;
-	int fd;		/* on its store file, for the copy */
-	int write;	/* needs a spill file */
-	int written;	/* has one now, not yet recorded */
-	uint32_t crc;
-	char err[256];
-};
-
-struct victims {
-	struct victim *v;
-	size_t n, cap;
-	int err;
-};
-
-static void
-victims_add(struct victims *l, const struct cblob *b)
+void
+spill_victims_add(struct victims *l, const struct cblob *b)
 {
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? l->cap * 2 : 64;
@@ -210,9 +173,8 @@ victims_add(struct victims *l, const struct cblob *b)
 	l->n++;
 }
 
-/* Can b leave memory now? */
-static int
-evictable(const struct cblob *b)
+int
+spill_evictable(const struct cblob *b)
 {
 	return b->sealed && b->resident && !b->deleted && !b->pinned && b->opens == 0 && !b->loading &&
 	       !b->spilling && b->size > 0;
@@ -229,7 +191,7 @@ victims_take(catalog_t *c, struct victims *l, size_t from)
 		struct victim *v = &l->v[i];
 		struct cblob *b = cat_blob_find(c, v->id);
 
-		if (b == NULL || !evictable(b))
+		if (b == NULL || !spill_evictable(b))
 			continue;
 		v->write = !b->spilled;
 		if (v->write && store_blob_open(c->store, b->id, O_RDONLY, &v->fd) != 0)
@@ -362,8 +324,8 @@ victims_close(struct victims *l)
 
 /* Write out and evict the victims in l (catalog lock held, dropped while
  * copying); the blobs evicted counted in *count, bytes in *bytes. */
-static void
-evict_list(catalog_t *c, struct victims *l, uint64_t *count, uint64_t *bytes)
+void
+spill_evict_list(catalog_t *c, struct victims *l, uint64_t *count, uint64_t *bytes)
 {
 	int64_t t0 = util_now_ns();
 	uint64_t freed;
@@ -384,8 +346,8 @@ collect_evictable(void *value, void *arg)
 {
 	struct cblob *b = value;
 
-	if (evictable(b))
-		victims_add(arg, b);
+	if (spill_evictable(b))
+		spill_victims_add(arg, b);
 }
 
 static int
@@ -420,12 +382,12 @@ pass(catalog_t *c, uint64_t target)
 		want = used - target;
 		batch.n = 0;
 		for (uint64_t sum = 0; i < all.n && sum < want; i++) {
-			victims_add(&batch, &(struct cblob){ .id = all.v[i].id, .size = all.v[i].size });
+			spill_victims_add(&batch, &(struct cblob){ .id = all.v[i].id, .size = all.v[i].size });
 			sum += all.v[i].size;
 		}
 		if (batch.err != 0)
 			break;
-		evict_list(c, &batch, &count, &bytes);
+		spill_evict_list(c, &batch, &count, &bytes);
 		used = cat_usage(c);
 	}
 out:
@@ -848,180 +810,4 @@ spill_where(const struct cblob *b)
 	if (!b->sealed || !b->spilled)
 		return "memory";
 	return b->resident ? "memory,disk" : "disk";
-}
-
-/* ---- control operations ---- */
-
-/* The blobs of a blob or object id and of its members, recursively, as
- * uid may act on them. */
-struct tree {
-	struct victims blobs;
-	struct hmap seen;
-};
-
-static int
-tree_add(catalog_t *c, struct tree *t, uint64_t id, int depth)
-{
-	struct cobject *o;
-	struct cblob *b;
-	unsigned i;
-	int rc;
-
-	if (hmap_find(&t->seen, id) != NULL)
-		return 0;
-	if ((rc = hmap_insert(&t->seen, id, (void *)1)) != 0)
-		return rc;
-	if (id_is_blob(id)) {
-		if ((b = cat_blob_find(c, id)) == NULL || b->deleted)
-			return -ENOENT;
-		victims_add(&t->blobs, b);
-		return t->blobs.err;
-	}
-	if ((o = cat_object_find(c, id)) == NULL)
-		return -ENOENT;
-	if (depth > CAT_TREE_DEPTH)
-		return -ELOOP;
-	for (i = 0; i < o->nmembers; i++)
-		if ((rc = tree_add(c, t, o->members[i].id, depth + 1)) != 0)
-			return rc;
-	return 0;
-}
-
-/* Catalog lock held: the blobs of id into t, or -errno. */
-static int
-tree_of(catalog_t *c, uint64_t id, uid_t uid, struct tree *t)
-{
-	uint32_t owner;
-	struct cobject *o;
-	struct cblob *b;
-
-	memset(t, 0, sizeof *t);
-	hmap_init(&t->seen);
-	if (id_is_blob(id)) {
-		if ((b = cat_blob_find(c, id)) == NULL || b->deleted)
-			return -ENOENT;
-		owner = b->uid;
-	} else {
-		if ((o = cat_object_find(c, id)) == NULL)
-			return -ENOENT;
-		owner = o->uid;
-	}
-	if (uid != 0 && uid != owner)
-		return -EACCES;
-	return tree_add(c, t, id, 0);
-}
-
-static void
-tree_free(struct tree *t)
-{
-	free(t->blobs.v);
-	hmap_destroy(&t->seen);
-}
-
-int
-spill_pin(catalog_t *c, uint64_t id, uid_t uid, int pin, uint64_t *blobs, uint64_t *bytes)
-{
-	struct tree t;
-	size_t i;
-	int rc;
-
-	*blobs = *bytes = 0;
-	pthread_mutex_lock(&c->lock);
-	if ((rc = tree_of(c, id, uid, &t)) != 0 || (rc = cat_tx_begin(c)) != 0)
-		goto out;
-	for (i = 0; rc == 0 && i < t.blobs.n; i++) {
-		struct cblob *b = cat_blob_find(c, t.blobs.v[i].id);
-
-		if (!b->sealed || b->pinned == (pin != 0))
-			continue;
-		b->pinned = pin != 0;
-		t.blobs.v[i].write = 1; /* changed */
-		rc = cat_blob_put(c, b);
-	}
-	rc = rc == 0 ? cat_tx_commit(c) : (cat_tx_rollback(c), rc);
-	for (i = 0; i < t.blobs.n; i++) {
-		struct cblob *b = cat_blob_find(c, t.blobs.v[i].id);
-
-		if (!t.blobs.v[i].write)
-			continue;
-		if (rc != 0) /* the transaction rolled back: so does memory */
-			b->pinned = pin == 0;
-		else {
-			c->pinned_bytes = pin ? c->pinned_bytes + b->size : c->pinned_bytes - b->size;
-			(*blobs)++;
-			*bytes += b->size;
-		}
-	}
-	/* Pinned means in memory. */
-	for (i = 0; rc == 0 && pin && i < t.blobs.n; i++) {
-		struct cblob *b = cat_blob_find(c, t.blobs.v[i].id);
-
-		if (b != NULL && b->sealed && !b->deleted)
-			rc = spill_ensure_resident(c, b);
-	}
-out:
-	pthread_mutex_unlock(&c->lock);
-	tree_free(&t);
-	return rc;
-}
-
-int
-spill_evict(catalog_t *c, uint64_t id, uid_t uid, uint64_t *blobs, uint64_t *bytes)
-{
-	struct tree t;
-	size_t i, busy = 0, candidates = 0;
-	int rc;
-
-	*blobs = *bytes = 0;
-	if (c->spill == NULL)
-		return -ENOTSUP;
-	pthread_mutex_lock(&c->spill->pass_lock);
-	pthread_mutex_lock(&c->lock);
-	if ((rc = tree_of(c, id, uid, &t)) != 0)
-		goto out;
-	for (i = 0; i < t.blobs.n; i++) {
-		struct cblob *b = cat_blob_find(c, t.blobs.v[i].id);
-
-		if (!b->sealed || !b->resident || b->size == 0)
-			continue;
-		candidates++;
-		busy += !evictable(b);
-	}
-	evict_list(c, &t.blobs, blobs, bytes);
-	if (*blobs == 0 && busy > 0)
-		rc = -EBUSY; /* open, pinned or being loaded */
-	else if (*blobs < candidates - busy)
-		rc = -EIO; /* the write-out failed: logged */
-out:
-	pthread_mutex_unlock(&c->lock);
-	pthread_mutex_unlock(&c->spill->pass_lock);
-	tree_free(&t);
-	return rc;
-}
-
-int
-spill_load(catalog_t *c, uint64_t id, uid_t uid, uint64_t *blobs, uint64_t *bytes)
-{
-	struct tree t;
-	size_t i;
-	int rc;
-
-	*blobs = *bytes = 0;
-	pthread_mutex_lock(&c->lock);
-	if ((rc = tree_of(c, id, uid, &t)) != 0)
-		goto out;
-	for (i = 0; rc == 0 && i < t.blobs.n; i++) {
-		struct cblob *b = cat_blob_find(c, t.blobs.v[i].id);
-
-		if (b == NULL || !b->sealed || b->deleted || b->resident)
-			continue;
-		if ((rc = spill_ensure_resident(c, b)) == 0) {
-			(*blobs)++;
-			*bytes += b->size;
-		}
-	}
-out:
-	pthread_mutex_unlock(&c->lock);
-	tree_free(&t);
-	return rc;
 }

@@ -1,0 +1,188 @@
+/*
+ * spill_ops: the control operations on where an object's blobs live (pin,
+ * unpin, evict, load), on every blob of the object's tree, as its owner or
+ * root. See spill.h.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "catalog_i.h"
+#include "spill.h"
+#include "spill_i.h"
+
+/* The blobs of a blob or object id and of its members, recursively, as
+ * uid may act on them. */
+struct tree {
+	struct victims blobs;
+	struct hmap seen;
+};
+
+static int
+tree_add(catalog_t *c, struct tree *t, uint64_t id, int depth)
+{
+	struct cobject *o;
+	struct cblob *b;
+	unsigned i;
+	int rc;
+
+	if (hmap_find(&t->seen, id) != NULL)
+		return 0;
+	if ((rc = hmap_insert(&t->seen, id, (void *)1)) != 0)
+		return rc;
+	if (id_is_blob(id)) {
+		if ((b = cat_blob_find(c, id)) == NULL || b->deleted)
+			return -ENOENT;
+		spill_victims_add(&t->blobs, b);
+		return t->blobs.err;
+	}
+	if ((o = cat_object_find(c, id)) == NULL)
+		return -ENOENT;
+	if (depth > CAT_TREE_DEPTH)
+		return -ELOOP;
+	for (i = 0; i < o->nmembers; i++)
+		if ((rc = tree_add(c, t, o->members[i].id, depth + 1)) != 0)
+			return rc;
+	return 0;
+}
+
+/* Catalog lock held: the blobs of id into t, or -errno. */
+static int
+tree_of(catalog_t *c, uint64_t id, uid_t uid, struct tree *t)
+{
+	uint32_t owner;
+	struct cobject *o;
+	struct cblob *b;
+
+	memset(t, 0, sizeof *t);
+	hmap_init(&t->seen);
+	if (id_is_blob(id)) {
+		if ((b = cat_blob_find(c, id)) == NULL || b->deleted)
+			return -ENOENT;
+		owner = b->uid;
+	} else {
+		if ((o = cat_object_find(c, id)) == NULL)
+			return -ENOENT;
+		owner = o->uid;
+	}
+	if (uid != 0 && uid != owner)
+		return -EACCES;
+	return tree_add(c, t, id, 0);
+}
+
+static void
+tree_free(struct tree *t)
+{
+	free(t->blobs.v);
+	hmap_destroy(&t->seen);
+}
+
+int
+spill_pin(catalog_t *c, uint64_t id, uid_t uid, int pin, uint64_t *blobs, uint64_t *bytes)
+{
+	struct tree t;
+	size_t i;
+	int rc;
+
+	*blobs = *bytes = 0;
+	pthread_mutex_lock(&c->lock);
+	if ((rc = tree_of(c, id, uid, &t)) != 0 || (rc = cat_tx_begin(c)) != 0)
+		goto out;
+	for (i = 0; rc == 0 && i < t.blobs.n; i++) {
+		struct cblob *b = cat_blob_find(c, t.blobs.v[i].id);
+
+		if (!b->sealed || b->pinned == (pin != 0))
+			continue;
+		b->pinned = pin != 0;
+		t.blobs.v[i].write = 1; /* changed */
+		rc = cat_blob_put(c, b);
+	}
+	rc = rc == 0 ? cat_tx_commit(c) : (cat_tx_rollback(c), rc);
+	for (i = 0; i < t.blobs.n; i++) {
+		struct cblob *b = cat_blob_find(c, t.blobs.v[i].id);
+
+		if (!t.blobs.v[i].write)
+			continue;
+		if (rc != 0) /* the transaction rolled back: so does memory */
+			b->pinned = pin == 0;
+		else {
+			c->pinned_bytes = pin ? c->pinned_bytes + b->size : c->pinned_bytes - b->size;
+			(*blobs)++;
+			*bytes += b->size;
+		}
+	}
+	/* Pinned means in memory. */
+	for (i = 0; rc == 0 && pin && i < t.blobs.n; i++) {
+		struct cblob *b = cat_blob_find(c, t.blobs.v[i].id);
+
+		if (b != NULL && b->sealed && !b->deleted)
+			rc = spill_ensure_resident(c, b);
+	}
+out:
+	pthread_mutex_unlock(&c->lock);
+	tree_free(&t);
+	return rc;
+}
+
+int
+spill_evict(catalog_t *c, uint64_t id, uid_t uid, uint64_t *blobs, uint64_t *bytes)
+{
+	struct tree t;
+	size_t i, busy = 0, candidates = 0;
+	int rc;
+
+	*blobs = *bytes = 0;
+	if (c->spill == NULL)
+		return -ENOTSUP;
+	pthread_mutex_lock(&c->spill->pass_lock);
+	pthread_mutex_lock(&c->lock);
+	if ((rc = tree_of(c, id, uid, &t)) != 0)
+		goto out;
+	for (i = 0; i < t.blobs.n; i++) {
+		struct cblob *b = cat_blob_find(c, t.blobs.v[i].id);
+
+		if (!b->sealed || !b->resident || b->size == 0)
+			continue;
+		candidates++;
+		busy += !spill_evictable(b);
+	}
+	spill_evict_list(c, &t.blobs, blobs, bytes);
+	if (*blobs == 0 && busy > 0)
+		rc = -EBUSY; /* open, pinned or being loaded */
+	else if (*blobs < candidates - busy)
+		rc = -EIO; /* the write-out failed: logged */
+out:
+	pthread_mutex_unlock(&c->lock);
+	pthread_mutex_unlock(&c->spill->pass_lock);
+	tree_free(&t);
+	return rc;
+}
+
+int
+spill_load(catalog_t *c, uint64_t id, uid_t uid, uint64_t *blobs, uint64_t *bytes)
+{
+	struct tree t;
+	size_t i;
+	int rc;
+
+	*blobs = *bytes = 0;
+	pthread_mutex_lock(&c->lock);
+	if ((rc = tree_of(c, id, uid, &t)) != 0)
+		goto out;
+	for (i = 0; rc == 0 && i < t.blobs.n; i++) {
+		struct cblob *b = cat_blob_find(c, t.blobs.v[i].id);
+
+		if (b == NULL || !b->sealed || b->deleted || b->resident)
+			continue;
+		if ((rc = spill_ensure_resident(c, b)) == 0) {
+			(*blobs)++;
+			*bytes += b->size;
+		}
+	}
+out:
+	pthread_mutex_unlock(&c->lock);
+	tree_free(&t);
+	return rc;
+}
