@@ -6,13 +6,8 @@
  * renamed), the table of checksums written into the copied database,
  * which is fsynced and renamed over meta.db; last, the blob files no
  * longer referenced are removed. The directory is flock(2)ed meanwhile.
- *
- * A restore runs before the catalog opens: blobs first, each verified
- * against its recorded CRC-32C as it is copied into the store and renamed
- * to its blob name, the database last (temp file, fsync, rename). Until
- * that rename the old database is in place, and the blob files already
- * restored are files it does not know: a failure removes them, a crash
- * leaves them to the start-up reconcile, which removes such orphans.
+ * The restore is snapshot_restore.c; the helpers both use are shared
+ * through snapshot_i.h.
  */
 #include "config.h"
 
@@ -25,27 +20,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
-#include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <unistd.h>
 
-#include <linux/magic.h>
 #include <sqlite3.h>
 
 #include "id.h"
 #include "log.h"
 #include "snapshot.h"
-#include "store.h"
+#include "snapshot_i.h"
 #include "util.h"
 
 #define TMP_PREFIX ".tmp-"		/* a snapshot's files being written */
 #define TMP_DB ".tmp-meta.db"		/* and its database (with -journal...) */
-#define RESTORE_DB ".restore-meta.db"	/* in the state dir, being restored */
-#define RESTORE_PREFIX ".restore-"	/* blob files being restored */
-#define STATE_DB "meta.db"		/* as in catalog.c */
-#define STATE_MEM "mem"			/* as in catalog.c: the store's tmpfs */
 
 /* The progress of this process's snapshot; guarded by prog_lock. */
 static pthread_mutex_t prog_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -73,8 +61,8 @@ snapshot_set_faults(const struct uring_faults *f)
 }
 
 /* A ring for one snapshot or restore, with the test faults if any. */
-static int
-ring_open(struct uring **u, char *err, size_t errlen)
+int
+snap_ring_open(struct uring **u, char *err, size_t errlen)
 {
 	int rc = uring_open(u, 0);
 
@@ -89,8 +77,8 @@ ring_open(struct uring **u, char *err, size_t errlen)
 
 /* ---- SQLite on the snapshot's own database ---- */
 
-static int
-sql_errno(int rc)
+int
+snap_sql_errno(int rc)
 {
 	switch (rc & 0xff) {
 	case SQLITE_NOMEM: return -ENOMEM;
@@ -104,22 +92,22 @@ sql_errno(int rc)
 	}
 }
 
-static int
-sql_exec(sqlite3 *db, const char *sql, const char *what, char *err, size_t errlen)
+int
+snap_sql_exec(sqlite3 *db, const char *sql, const char *what, char *err, size_t errlen)
 {
 	char *msg = NULL;
 	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
 
 	if (rc == SQLITE_OK)
 		return 0;
-	rc = util_fail(err, errlen, sql_errno(rc), "%s: %s", what, msg != NULL ? msg : sqlite3_errstr(rc));
+	rc = util_fail(err, errlen, snap_sql_errno(rc), "%s: %s", what, msg != NULL ? msg : sqlite3_errstr(rc));
 	sqlite3_free(msg);
 	return rc;
 }
 
 /* The one integer a query returns. */
-static int
-sql_count(sqlite3 *db, const char *sql, uint64_t *out, char *err, size_t errlen)
+int
+snap_sql_count(sqlite3 *db, const char *sql, uint64_t *out, char *err, size_t errlen)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
@@ -129,13 +117,13 @@ sql_count(sqlite3 *db, const char *sql, uint64_t *out, char *err, size_t errlen)
 		rc = SQLITE_OK;
 	}
 	if (rc != SQLITE_OK)
-		rc = util_fail(err, errlen, sql_errno(rc), "%s: %s", sql, sqlite3_errmsg(db));
+		rc = util_fail(err, errlen, snap_sql_errno(rc), "%s: %s", sql, sqlite3_errmsg(db));
 	sqlite3_finalize(st);
 	return rc;
 }
 
-static int
-sql_open(const char *path, int flags, sqlite3 **db, char *err, size_t errlen)
+int
+snap_sql_open(const char *path, int flags, sqlite3 **db, char *err, size_t errlen)
 {
 	int rc = sqlite3_open_v2(path, db, flags | SQLITE_OPEN_NOMUTEX, NULL);
 
@@ -143,7 +131,7 @@ sql_open(const char *path, int flags, sqlite3 **db, char *err, size_t errlen)
 		sqlite3_busy_timeout(*db, 5000);
 		return 0;
 	}
-	rc = util_fail(err, errlen, sql_errno(rc), "%s: %s", path,
+	rc = util_fail(err, errlen, snap_sql_errno(rc), "%s: %s", path,
 	    *db != NULL ? sqlite3_errmsg(*db) : sqlite3_errstr(rc));
 	sqlite3_close(*db);
 	*db = NULL;
@@ -163,8 +151,8 @@ open_dst(int dirfd, const char *name, int *fd)
 	return *fd < 0 ? -errno : 0;
 }
 
-static int
-open_src(int dirfd, const char *name, int *fd)
+int
+snap_open_src(int dirfd, const char *name, int *fd)
 {
 	*fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_DIRECT);
 	if (*fd < 0 && errno == EINVAL)
@@ -173,8 +161,8 @@ open_src(int dirfd, const char *name, int *fd)
 }
 
 /* fsync the file at dirfd/name. */
-static int
-fsync_at(struct uring *u, int dirfd, const char *name)
+int
+snap_fsync_at(struct uring *u, int dirfd, const char *name)
 {
 	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC), rc;
 
@@ -186,8 +174,8 @@ fsync_at(struct uring *u, int dirfd, const char *name)
 }
 
 /* Remove every entry of dirfd whose name starts with prefix. */
-static void
-remove_prefixed(int dirfd, const char *prefix)
+void
+snap_remove_prefixed(int dirfd, const char *prefix)
 {
 	int fd = dup(dirfd);
 	struct dirent *de;
@@ -325,7 +313,7 @@ load_prev(struct snap *s)
 		return errno == ENOENT ? 0 : util_fail(s->err, s->errlen, -errno, "%s/%s: %s", s->dir, SNAPSHOT_DB,
 						 strerror(errno));
 	snprintf(path, sizeof path, "%s/%s", s->dir, SNAPSHOT_DB);
-	if ((rc = sql_open(path, SQLITE_OPEN_READONLY, &db, s->err, s->errlen)) != 0)
+	if ((rc = snap_sql_open(path, SQLITE_OPEN_READONLY, &db, s->err, s->errlen)) != 0)
 		return rc;
 	rc = sqlite3_prepare_v2(db, "SELECT id, size, crc32c FROM snapshot_blobs ORDER BY id", -1, &st, NULL);
 	if (rc != SQLITE_OK) {
@@ -352,7 +340,7 @@ load_prev(struct snap *s)
 		p->present = fstatat(s->blobsfd, ids, &sb, 0) == 0 && S_ISREG(sb.st_mode) &&
 			     (uint64_t)sb.st_size == p->size;
 	}
-	rc = rc == SQLITE_DONE ? 0 : util_fail(s->err, s->errlen, sql_errno(rc), "%s: %s", path, sqlite3_errmsg(db));
+	rc = rc == SQLITE_DONE ? 0 : util_fail(s->err, s->errlen, snap_sql_errno(rc), "%s: %s", path, sqlite3_errmsg(db));
 	/* ORDER BY id sorts signed; bsearch wants unsigned order. */
 	if (rc == 0 && s->nprev > 1)
 		qsort(s->prev, s->nprev, sizeof *s->prev, cmp_prev);
@@ -383,11 +371,11 @@ prepare_db(struct snap *s)
 	int rc;
 
 	snprintf(path, sizeof path, "%s/%s", s->dir, TMP_DB);
-	if ((rc = sql_open(path, SQLITE_OPEN_READWRITE, &s->db, s->err, s->errlen)) != 0)
+	if ((rc = snap_sql_open(path, SQLITE_OPEN_READWRITE, &s->db, s->err, s->errlen)) != 0)
 		return rc;
 	/* A plain rollback-journal database (the copy has the store's WAL
 	 * header), written without syncs: it is fsynced once, whole. */
-	if ((rc = sql_exec(s->db,
+	if ((rc = snap_sql_exec(s->db,
 		 "PRAGMA journal_mode = DELETE; PRAGMA synchronous = OFF;"
 		 " BEGIN;"
 		 " DELETE FROM names WHERE object_id IN (SELECT id FROM objects WHERE sealed = 0);"
@@ -400,8 +388,8 @@ prepare_db(struct snap *s)
 		 " COMMIT;",
 		 "trim the copied database", s->err, s->errlen)) != 0)
 		return rc;
-	if ((rc = sql_count(s->db, "SELECT count(*) FROM objects", &s->res->objects, s->err, s->errlen)) != 0 ||
-	    (rc = sql_count(s->db, "SELECT count(*) FROM names", &s->res->names, s->err, s->errlen)) != 0)
+	if ((rc = snap_sql_count(s->db, "SELECT count(*) FROM objects", &s->res->objects, s->err, s->errlen)) != 0 ||
+	    (rc = snap_sql_count(s->db, "SELECT count(*) FROM names", &s->res->names, s->err, s->errlen)) != 0)
 		return rc;
 	if (s->nitems > 1)
 		qsort(s->items, s->nitems, sizeof *s->items, cmp_item);
@@ -420,7 +408,7 @@ prepare_db(struct snap *s)
 		}
 		it->in_db = 1;
 	}
-	rc = rc == SQLITE_DONE ? 0 : util_fail(s->err, s->errlen, sql_errno(rc), "list blobs: %s", sqlite3_errmsg(s->db));
+	rc = rc == SQLITE_DONE ? 0 : util_fail(s->err, s->errlen, snap_sql_errno(rc), "list blobs: %s", sqlite3_errmsg(s->db));
 	for (i = 0; rc == 0 && i < s->nitems; i++) {
 		it = &s->items[i];
 		if (!it->in_db) {
@@ -553,7 +541,7 @@ finish_db(struct snap *s)
 	size_t i;
 	int rc;
 
-	if ((rc = sql_exec(s->db, "BEGIN", "begin", s->err, s->errlen)) != 0)
+	if ((rc = snap_sql_exec(s->db, "BEGIN", "begin", s->err, s->errlen)) != 0)
 		return rc;
 	if (sqlite3_prepare_v2(s->db, "INSERT INTO snapshot_blobs (id, size, crc32c) VALUES (?1, ?2, ?3)", -1, &st,
 		NULL) != SQLITE_OK) {
@@ -568,7 +556,7 @@ finish_db(struct snap *s)
 		sqlite3_bind_int64(st, 3, s->items[i].crc);
 		if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
 			id_format(s->items[i].b.id, ids);
-			rc = util_fail(s->err, s->errlen, sql_errno(rc), "record blob %s: %s", ids,
+			rc = util_fail(s->err, s->errlen, snap_sql_errno(rc), "record blob %s: %s", ids,
 			    sqlite3_errmsg(s->db));
 			goto fail;
 		}
@@ -598,7 +586,7 @@ finish_db(struct snap *s)
 			sqlite3_bind_text(st, 1, info[i].key, -1, SQLITE_STATIC);
 			sqlite3_bind_text(st, 2, num, -1, SQLITE_TRANSIENT);
 			if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
-				rc = util_fail(s->err, s->errlen, sql_errno(rc), "snapshot_info: %s",
+				rc = util_fail(s->err, s->errlen, snap_sql_errno(rc), "snapshot_info: %s",
 				    sqlite3_errmsg(s->db));
 				goto fail;
 			}
@@ -607,13 +595,13 @@ finish_db(struct snap *s)
 	}
 	sqlite3_finalize(st);
 	st = NULL;
-	if ((rc = sql_exec(s->db, "COMMIT", "commit", s->err, s->errlen)) != 0)
+	if ((rc = snap_sql_exec(s->db, "COMMIT", "commit", s->err, s->errlen)) != 0)
 		goto fail;
 	rc = sqlite3_close(s->db);
 	s->db = NULL;
 	if (rc != SQLITE_OK)
-		return util_fail(s->err, s->errlen, sql_errno(rc), "close %s/%s: %s", s->dir, TMP_DB, sqlite3_errstr(rc));
-	if ((rc = fsync_at(s->u, s->dirfd, TMP_DB)) != 0)
+		return util_fail(s->err, s->errlen, snap_sql_errno(rc), "close %s/%s: %s", s->dir, TMP_DB, sqlite3_errstr(rc));
+	if ((rc = snap_fsync_at(s->u, s->dirfd, TMP_DB)) != 0)
 		return util_fail(s->err, s->errlen, rc, "fsync of %s/%s: %s", s->dir, TMP_DB, strerror(-rc));
 	if (renameat(s->dirfd, TMP_DB, s->dirfd, SNAPSHOT_DB) != 0)
 		return util_fail(s->err, s->errlen, -errno, "rename %s/%s: %s", s->dir, TMP_DB, strerror(errno));
@@ -624,7 +612,7 @@ finish_db(struct snap *s)
 	return 0;
 fail:
 	sqlite3_finalize(st);
-	sql_exec(s->db, "ROLLBACK", "rollback", NULL, 0);
+	snap_sql_exec(s->db, "ROLLBACK", "rollback", NULL, 0);
 	return rc;
 }
 
@@ -690,15 +678,15 @@ snap_run(struct snap *s)
 	if ((rc = check_dir(s)) != 0)
 		return rc;
 	/* What a snapshot that crashed left. */
-	remove_prefixed(s->dirfd, TMP_DB);
+	snap_remove_prefixed(s->dirfd, TMP_DB);
 	if (mkdirat(s->dirfd, SNAPSHOT_BLOBS, 0700) != 0 && errno != EEXIST)
 		return util_fail(s->err, s->errlen, -errno, "%s/%s: %s", s->dir, SNAPSHOT_BLOBS, strerror(errno));
 	if ((s->blobsfd = openat(s->dirfd, SNAPSHOT_BLOBS, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return util_fail(s->err, s->errlen, -errno, "%s/%s: %s", s->dir, SNAPSHOT_BLOBS, strerror(errno));
-	remove_prefixed(s->blobsfd, TMP_PREFIX);
+	snap_remove_prefixed(s->blobsfd, TMP_PREFIX);
 	if ((rc = load_prev(s)) != 0)
 		return rc;
-	if ((rc = ring_open(&s->u, s->err, s->errlen)) != 0)
+	if ((rc = snap_ring_open(&s->u, s->err, s->errlen)) != 0)
 		return rc;
 	raise_nofile();
 	snprintf(path, sizeof path, "%s/%s", s->dir, TMP_DB);
@@ -767,9 +755,9 @@ snapshot_create(catalog_t *c, const char *dir, struct snapshot_result *res, char
 	}
 	if (rc != 0) {
 		if (s.blobsfd >= 0)
-			remove_prefixed(s.blobsfd, TMP_PREFIX);
+			snap_remove_prefixed(s.blobsfd, TMP_PREFIX);
 		if (s.tmp_db && s.dirfd >= 0)
-			remove_prefixed(s.dirfd, TMP_DB);
+			snap_remove_prefixed(s.dirfd, TMP_DB);
 	}
 	free(s.items);
 	free(s.prev);
@@ -796,379 +784,5 @@ snapshot_create(catalog_t *c, const char *dir, struct snapshot_result *res, char
 	else
 		prog.failed++;
 	pthread_mutex_unlock(&prog_lock);
-	return rc;
-}
-
-/* ---- restore ---- */
-
-/* A blob of the snapshot being restored. */
-struct rblob {
-	uint64_t id;
-	uint64_t size;
-	uint32_t crc;
-	int placed; /* its file is in the store */
-};
-
-struct restore {
-	const struct catalog_config *cfg;
-	const char *dir;
-	char state_db[PATH_MAX], store_path[PATH_MAX];
-	sqlite3 *snap; /* the snapshot's meta.db, read-only */
-	struct rblob *blobs;
-	size_t nblobs;
-	store_t *store;
-	int storefd, srcfd, statefd;
-	int mounted_here; /* the store's tmpfs was mounted by this restore */
-	int made_store;	  /* the store dir was created by this restore */
-	char tmp_blob[ID_STR_LEN + sizeof RESTORE_PREFIX];
-	int tmp_db;
-	struct uring *u;
-	struct snapshot_result *res;
-	char *err;
-	size_t errlen;
-};
-
-/* Is path the root of a mount (its device differs from its parent's)? */
-static int
-is_mount_root(const char *path)
-{
-	char parent[PATH_MAX + 4];
-	struct stat st, pst;
-
-	snprintf(parent, sizeof parent, "%s/..", path);
-	return stat(path, &st) == 0 && stat(parent, &pst) == 0 && st.st_dev != pst.st_dev;
-}
-
-/* Read the snapshot's blob table, each blob of its database checked
- * against it. */
-static int
-load_snapshot(struct restore *r)
-{
-	char path[PATH_MAX], ids[ID_STR_LEN + 1];
-	sqlite3_stmt *st = NULL;
-	uint64_t format = 0;
-	int rc;
-
-	snprintf(path, sizeof path, "%s/%s", r->dir, SNAPSHOT_DB);
-	if (access(path, R_OK) != 0)
-		return util_fail(r->err, r->errlen, -errno, "%s: %s (no snapshot there?)", path, strerror(errno));
-	if ((rc = sql_open(path, SQLITE_OPEN_READONLY, &r->snap, r->err, r->errlen)) != 0)
-		return rc;
-	if (sql_count(r->snap, "SELECT value FROM snapshot_info WHERE key = 'format'", &format, NULL, 0) != 0)
-		return util_fail(r->err, r->errlen, -EINVAL, "%s is not a vineyardfs snapshot (%s)", path,
-		    sqlite3_errmsg(r->snap));
-	if (format == 0 || format > SNAPSHOT_FORMAT)
-		return util_fail(r->err, r->errlen, -EPROTO, "%s has snapshot format %llu; this vineyardfs reads %d",
-		    path, (unsigned long long)format, SNAPSHOT_FORMAT);
-	if ((rc = sql_count(r->snap, "SELECT count(*) FROM objects", &r->res->objects, r->err, r->errlen)) != 0 ||
-	    (rc = sql_count(r->snap, "SELECT count(*) FROM names", &r->res->names, r->err, r->errlen)) != 0 ||
-	    (rc = sql_count(r->snap, "SELECT count(*) FROM blobs", &r->res->blobs, r->err, r->errlen)) != 0)
-		return rc;
-	if ((r->blobs = calloc(r->res->blobs + 1, sizeof *r->blobs)) == NULL)
-		return util_fail(r->err, r->errlen, -ENOMEM, "out of memory");
-	if (sqlite3_prepare_v2(r->snap,
-		"SELECT b.id, b.size, s.size, s.crc32c FROM blobs b LEFT JOIN snapshot_blobs s ON s.id = b.id", -1,
-		&st, NULL) != SQLITE_OK)
-		return util_fail(r->err, r->errlen, -EINVAL, "%s: %s", path, sqlite3_errmsg(r->snap));
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && r->nblobs < r->res->blobs) {
-		struct rblob *b = &r->blobs[r->nblobs];
-
-		b->id = (uint64_t)sqlite3_column_int64(st, 0);
-		b->size = (uint64_t)sqlite3_column_int64(st, 1);
-		id_format(b->id, ids);
-		if (sqlite3_column_type(st, 2) == SQLITE_NULL || (uint64_t)sqlite3_column_int64(st, 2) != b->size) {
-			rc = util_fail(r->err, r->errlen, -EINVAL, "%s: blob %s has no checksum of its %llu bytes", path,
-			    ids, (unsigned long long)b->size);
-			goto out;
-		}
-		b->crc = (uint32_t)sqlite3_column_int64(st, 3);
-		r->res->bytes += b->size;
-		r->nblobs++;
-	}
-	rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : util_fail(r->err, r->errlen, sql_errno(rc), "%s: %s", path,
-								  sqlite3_errmsg(r->snap));
-out:
-	sqlite3_finalize(st);
-	return rc;
-}
-
-/* Refuse a state dir whose database holds objects. */
-static int
-check_state(struct restore *r)
-{
-	uint64_t n = 0;
-	sqlite3 *db = NULL;
-	int rc;
-
-	if (access(r->state_db, F_OK) != 0)
-		return 0;
-	if ((rc = sql_open(r->state_db, SQLITE_OPEN_READWRITE, &db, r->err, r->errlen)) != 0)
-		return rc;
-	/* A database made before any migration has no objects table. */
-	if (sql_count(db, "SELECT count(*) FROM sqlite_master WHERE name = 'objects'", &n, r->err, r->errlen) == 0 &&
-	    n > 0 && (rc = sql_count(db, "SELECT count(*) FROM objects", &n, r->err, r->errlen)) == 0 && n > 0)
-		rc = util_fail(r->err, r->errlen, -ENOTEMPTY,
-		    "the state dir %s already holds %llu object%s; a restore needs an empty store (move the state dir "
-		    "away, or give another --state-dir)",
-		    r->cfg->state_dir, (unsigned long long)n, n == 1 ? "" : "s");
-	/* Closing checkpoints its write-ahead log and removes it. */
-	sqlite3_close(db);
-	return rc;
-}
-
-static int
-open_store(struct restore *r)
-{
-	const char *mem = r->cfg->backing_dir;
-	struct stat st;
-	int rc;
-
-	if (mem == NULL)
-		snprintf(r->store_path, sizeof r->store_path, "%s/%s", r->cfg->state_dir, STATE_MEM);
-	else
-		snprintf(r->store_path, sizeof r->store_path, "%s", mem);
-	r->made_store = stat(r->store_path, &st) != 0;
-	r->mounted_here = mem == NULL && (r->made_store || !is_mount_root(r->store_path));
-	if ((rc = store_open(r->store_path, r->cfg->memory_limit,
-		 mem == NULL ? STORE_MOUNT | (r->cfg->huge_pages ? STORE_HUGE : 0) : 0, &r->store)) != 0)
-		return util_fail(r->err, r->errlen, rc, "cannot open the store at %s: %s", r->store_path, strerror(-rc));
-	if ((r->storefd = open(r->store_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return util_fail(r->err, r->errlen, -errno, "%s: %s", r->store_path, strerror(errno));
-	if (r->res->bytes > r->cfg->memory_limit) {
-		char have[32], limit[32];
-
-		util_format_size(r->res->bytes, have, sizeof have);
-		util_format_size(r->cfg->memory_limit, limit, sizeof limit);
-		return util_fail(r->err, r->errlen, -ENOSPC, "the snapshot holds %s of blobs, more than the memory limit "
-							     "of %s (--memory)",
-		    have, limit);
-	}
-	return 0;
-}
-
-/* Copy one blob into the store, checking its size and checksum. */
-static int
-restore_blob(struct restore *r, struct rblob *b)
-{
-	char ids[ID_STR_LEN + 1], msg[256];
-	int src = -1, dst = -1, rc;
-	uint32_t crc = 0;
-	struct stat st;
-
-	id_format(b->id, ids);
-	if ((rc = open_src(r->srcfd, ids, &src)) != 0) {
-		util_fail(r->err, r->errlen, rc, "blob %s is %s in %s/%s", ids,
-		    rc == -ENOENT ? "missing" : strerror(-rc), r->dir, SNAPSHOT_BLOBS);
-		goto out;
-	}
-	if (fstat(src, &st) != 0) {
-		rc = util_fail(r->err, r->errlen, -errno, "blob %s in %s/%s: %s", ids, r->dir, SNAPSHOT_BLOBS,
-		    strerror(errno));
-		goto out;
-	}
-	if ((uint64_t)st.st_size != b->size) {
-		rc = util_fail(r->err, r->errlen, -EIO, "blob %s in %s/%s has %lld bytes; the snapshot recorded %llu",
-		    ids, r->dir, SNAPSHOT_BLOBS, (long long)st.st_size, (unsigned long long)b->size);
-		goto out;
-	}
-	snprintf(r->tmp_blob, sizeof r->tmp_blob, "%s%s", RESTORE_PREFIX, ids);
-	dst = openat(r->storefd, r->tmp_blob, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (dst < 0) {
-		rc = util_fail(r->err, r->errlen, -errno, "%s/%s: %s", r->store_path, r->tmp_blob, strerror(errno));
-		r->tmp_blob[0] = '\0';
-		goto out;
-	}
-	if ((rc = uring_copy_mapped(r->u, src, dst, b->size, &crc, msg, sizeof msg)) != 0) {
-		util_fail(r->err, r->errlen, rc, "restoring blob %s from %s/%s: %s", ids, r->dir, SNAPSHOT_BLOBS, msg);
-		goto out;
-	}
-	if (crc != b->crc) {
-		rc = util_fail(r->err, r->errlen, -EIO,
-		    "blob %s in %s/%s is corrupt: its CRC-32C is %08x, the snapshot recorded %08x", ids, r->dir,
-		    SNAPSHOT_BLOBS, crc, b->crc);
-		goto out;
-	}
-	if ((rc = uring_fsync(r->u, dst)) != 0) {
-		util_fail(r->err, r->errlen, rc, "fsync of %s/%s: %s", r->store_path, r->tmp_blob, strerror(-rc));
-		goto out;
-	}
-	if (renameat(r->storefd, r->tmp_blob, r->storefd, ids) != 0) {
-		rc = util_fail(r->err, r->errlen, -errno, "%s/%s: %s", r->store_path, ids, strerror(errno));
-		goto out;
-	}
-	r->tmp_blob[0] = '\0';
-	b->placed = 1;
-out:
-	if (src >= 0)
-		close(src);
-	if (dst >= 0)
-		close(dst);
-	return rc;
-}
-
-/* The snapshot's database, less its own tables, as the state dir's. */
-static int
-install_db(struct restore *r)
-{
-	char tmp[PATH_MAX + 32], side[PATH_MAX + 32];
-	static const char *const sides[] = { "-wal", "-shm", "-journal" };
-	sqlite3_backup *bk;
-	sqlite3 *db = NULL;
-	uint64_t n = 0;
-	size_t i;
-	int rc;
-
-	snprintf(tmp, sizeof tmp, "%s/%s", r->cfg->state_dir, RESTORE_DB);
-	remove_prefixed(r->statefd, RESTORE_DB);
-	r->tmp_db = 1;
-	if ((rc = sql_open(tmp, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &db, r->err, r->errlen)) != 0)
-		return rc;
-	if ((bk = sqlite3_backup_init(db, "main", r->snap, "main")) == NULL) {
-		rc = util_fail(r->err, r->errlen, -EIO, "copy %s/%s: %s", r->dir, SNAPSHOT_DB, sqlite3_errmsg(db));
-		goto out;
-	}
-	rc = sqlite3_backup_step(bk, -1);
-	sqlite3_backup_finish(bk);
-	if (rc != SQLITE_DONE) {
-		rc = util_fail(r->err, r->errlen, sql_errno(rc), "copy %s/%s: %s", r->dir, SNAPSHOT_DB,
-		    sqlite3_errstr(rc));
-		goto out;
-	}
-	if ((rc = sql_exec(db, "PRAGMA journal_mode = DELETE; DROP TABLE snapshot_blobs; DROP TABLE snapshot_info;",
-		 "drop the snapshot's tables", r->err, r->errlen)) != 0)
-		goto out;
-	/* Every blob is in memory now, none in a spill directory (a column
-	 * of the schemas that have spill). */
-	if ((rc = sql_count(db, "SELECT count(*) FROM pragma_table_info('blobs') WHERE name = 'spilled'", &n, r->err,
-		 r->errlen)) != 0 ||
-	    (n > 0 &&
-		(rc = sql_exec(db, "UPDATE blobs SET spilled = 0", "mark blobs in memory", r->err, r->errlen)) != 0))
-		goto out;
-	/* Nor does the restored store own the spill directory the snapshotted
-	 * one remembered (that store may still be using it). */
-	if ((rc = sql_exec(db, "DELETE FROM config WHERE key = 'spill_dir'", "forget the spill directory", r->err,
-		 r->errlen)) != 0)
-		goto out;
-	rc = sqlite3_close(db);
-	db = NULL;
-	if (rc != SQLITE_OK) {
-		rc = util_fail(r->err, r->errlen, sql_errno(rc), "close %s: %s", tmp, sqlite3_errstr(rc));
-		goto out;
-	}
-	if ((rc = fsync_at(r->u, r->statefd, RESTORE_DB)) != 0) {
-		util_fail(r->err, r->errlen, rc, "fsync of %s: %s", tmp, strerror(-rc));
-		goto out;
-	}
-	/* The old database closed cleanly (check_state): a log left beside
-	 * it would be replayed into the new one. */
-	for (i = 0; i < sizeof sides / sizeof sides[0]; i++) {
-		snprintf(side, sizeof side, "%s%s", STATE_DB, sides[i]);
-		if (unlinkat(r->statefd, side, 0) != 0 && errno != ENOENT) {
-			rc = util_fail(r->err, r->errlen, -errno, "%s/%s: %s", r->cfg->state_dir, side, strerror(errno));
-			goto out;
-		}
-	}
-	if (renameat(r->statefd, RESTORE_DB, r->statefd, STATE_DB) != 0) {
-		rc = util_fail(r->err, r->errlen, -errno, "rename %s: %s", tmp, strerror(errno));
-		goto out;
-	}
-	r->tmp_db = 0;
-	if ((rc = uring_fsync(r->u, r->statefd)) != 0)
-		util_fail(r->err, r->errlen, rc, "fsync of %s: %s", r->cfg->state_dir, strerror(-rc));
-out:
-	if (db != NULL)
-		sqlite3_close(db);
-	return rc;
-}
-
-/* Undo a failed restore: the blob files placed, the temp files, the
- * tmpfs if this restore mounted it. */
-static void
-restore_undo(struct restore *r)
-{
-	char ids[ID_STR_LEN + 1];
-	size_t i;
-
-	if (r->storefd >= 0) {
-		for (i = 0; i < r->nblobs; i++) {
-			if (!r->blobs[i].placed)
-				continue;
-			id_format(r->blobs[i].id, ids);
-			unlinkat(r->storefd, ids, 0);
-		}
-		if (r->tmp_blob[0] != '\0')
-			unlinkat(r->storefd, r->tmp_blob, 0);
-		close(r->storefd);
-		r->storefd = -1;
-	}
-	if (r->tmp_db && r->statefd >= 0)
-		remove_prefixed(r->statefd, RESTORE_DB);
-	store_close(r->store);
-	r->store = NULL;
-	if (r->mounted_here && umount2(r->store_path, MNT_DETACH) != 0)
-		log_warn("restore: cannot unmount %s: %s", r->store_path, strerror(errno));
-	if (r->made_store)
-		rmdir(r->store_path);
-}
-
-int
-snapshot_restore(const struct catalog_config *cfg, const char *dir, struct snapshot_result *res, char *err,
-    size_t errlen)
-{
-	struct restore r = { .cfg = cfg, .dir = dir, .storefd = -1, .srcfd = -1, .statefd = -1, .res = res,
-		.err = err, .errlen = errlen };
-	int64_t start = util_mono_ns();
-	char path[PATH_MAX];
-	size_t i;
-	int rc;
-
-	memset(res, 0, sizeof *res);
-	if (err != NULL && errlen > 0)
-		err[0] = '\0';
-	snprintf(r.state_db, sizeof r.state_db, "%s/%s", cfg->state_dir, STATE_DB);
-	if ((rc = load_snapshot(&r)) != 0 || (rc = check_state(&r)) != 0)
-		goto out;
-	if ((r.statefd = open(cfg->state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
-		rc = util_fail(err, errlen, -errno, "%s: %s", cfg->state_dir, strerror(errno));
-		goto out;
-	}
-	snprintf(path, sizeof path, "%s/%s", dir, SNAPSHOT_BLOBS);
-	if ((r.srcfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 && (errno != ENOENT || r.nblobs > 0)) {
-		rc = util_fail(err, errlen, -errno, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	if ((rc = open_store(&r)) != 0 || (rc = ring_open(&r.u, err, errlen)) != 0)
-		goto out;
-	/* What a restore that crashed left. */
-	remove_prefixed(r.storefd, RESTORE_PREFIX);
-	for (i = 0; i < r.nblobs; i++) {
-		if ((rc = restore_blob(&r, &r.blobs[i])) != 0)
-			goto out;
-		res->blobs_copied++;
-		res->bytes_copied += r.blobs[i].size;
-	}
-	rc = install_db(&r);
-out:
-	if (rc != 0)
-		restore_undo(&r);
-	if (r.storefd >= 0)
-		close(r.storefd);
-	store_close(r.store);
-	if (r.srcfd >= 0)
-		close(r.srcfd);
-	if (r.statefd >= 0)
-		close(r.statefd);
-	sqlite3_close(r.snap);
-	uring_close(r.u);
-	free(r.blobs);
-	res->elapsed_ns = util_mono_ns() - start;
-	if (rc == 0)
-		log_info("restored %llu objects, %llu names and %llu blobs (%llu bytes, checksums verified) from %s "
-			 "in %.2f s",
-		    (unsigned long long)res->objects, (unsigned long long)res->names, (unsigned long long)res->blobs,
-		    (unsigned long long)res->bytes, dir, (double)res->elapsed_ns / 1e9);
-	else
-		log_error("restore from %s failed: %s; the state dir %s is as it was", dir,
-		    err != NULL ? err : strerror(-rc), cfg->state_dir);
 	return rc;
 }
