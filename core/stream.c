@@ -48,6 +48,7 @@ struct stream {
 	int objects;	  /* an object stream */
 	uint64_t *objs;	  /* its objects, in order */
 	unsigned nobjs, objcap;
+	unsigned char *hidden; /* per object: unlinked by rm -r (NULL: none) */
 	uint64_t object_id;
 	char error[160];
 };
@@ -96,6 +97,7 @@ stream_free(struct stream *st)
 			close(st->chunks[i].fd);
 	free(st->chunks);
 	free(st->objs);
+	free(st->hidden);
 	free(st->name);
 	free(st);
 }
@@ -695,7 +697,7 @@ streams_entry_lookup(streams_t *s, uint64_t dir, const char *name, uint64_t *ino
 	else {
 		i = strtoul(name, &end, 10);
 		if (*name >= '0' && *name <= '9' && *end == '\0' && (name[0] != '0' || name[1] == '\0') &&
-		    i < st->nobjs) {
+		    i < st->nobjs && (st->hidden == NULL || !st->hidden[i])) {
 			*ino = st->ino + i + 1;
 			*id = st->objs[i];
 			rc = 0;
@@ -718,9 +720,36 @@ streams_entries(streams_t *s, uint64_t dir, int (*fn)(void *arg, const char *nam
 	if ((st = by_ino(s, dir)) == NULL || !st->objects)
 		rc = -ENOTDIR;
 	for (i = 0; rc == 0 && st != NULL && i < st->nobjs; i++) {
+		if (st->hidden != NULL && st->hidden[i])
+			continue;
 		snprintf(name, sizeof name, "%u", i);
 		rc = fn(arg, name, st->ino + i + 1, st->objs[i]);
 	}
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+int
+streams_entry_unlink(streams_t *s, uint64_t dir, const char *name, uid_t uid)
+{
+	struct stream *st;
+	uint64_t ino, id;
+	unsigned i;
+	int rc;
+
+	if ((rc = streams_entry_lookup(s, dir, name, &ino, &id)) != 0)
+		return rc;
+	pthread_mutex_lock(&s->lock);
+	if ((st = by_entry(s, ino, &i)) == NULL)
+		rc = -ENOENT;
+	else if (st->state != STREAM_COMPLETE && st->state != STREAM_FAILED)
+		rc = -EBUSY; /* objects may still come: rmdir after the close */
+	else if (uid != 0 && uid != st->uid)
+		rc = -EACCES;
+	else if (st->hidden == NULL && (st->hidden = calloc(st->nobjs, 1)) == NULL)
+		rc = -ENOMEM;
+	else
+		st->hidden[i] = 1;
 	pthread_mutex_unlock(&s->lock);
 	return rc;
 }

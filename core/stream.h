@@ -127,6 +127,11 @@ int streams_entry_lookup(streams_t *s, uint64_t dir, const char *name, uint64_t 
 int streams_entries(streams_t *s, uint64_t dir, int (*fn)(void *arg, const char *name, uint64_t ino, uint64_t id),
     void *arg);
 int streams_entry_target(streams_t *s, uint64_t ino, uint64_t *id);
+/* Unlink entry name of object stream dir as uid, as rm -r does before its
+ * rmdir: the entry is hidden, nothing is deleted (the rmdir of the stream
+ * does that). EBUSY while the stream is open, EACCES but for its owner
+ * and root. */
+int streams_entry_unlink(streams_t *s, uint64_t dir, const char *name, uid_t uid);
 
 /* Remove name: its object too once complete (as a delete by uid would),
  * its chunks if unfinished; readers waiting on a pending one get EIO

@@ -173,6 +173,8 @@ dir_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	if (parent == CATALOG_INO_STREAMS)
 		stream_unlink(req, name, 0);
+	else if (streams_is(parent))
+		fuse_reply_err(req, -streams_entry_unlink(fs.streams, parent, name, fuse_req_ctx(req)->uid));
 	else {
 		int rc = catalog_unlink(fs.cat, parent, name, fuse_req_ctx(req)->uid);
 

@@ -1107,6 +1107,48 @@ on_blob(void *arg, const char *name, const struct catalog_attr *a)
 	return 0;
 }
 
+/* rm -r of an object stream unlinks its entries first: hidden, nothing
+ * deleted, and only once the stream is closed, by its owner or root. */
+static int
+count_entry(void *arg, const char *name, uint64_t ino, uint64_t id)
+{
+	(void)name, (void)ino, (void)id;
+	(*(unsigned *)arg)++;
+	return 0;
+}
+
+START_TEST(test_object_entry_unlink)
+{
+	struct catalog_attr ca;
+	struct stream_attr a;
+	uint64_t bid, oid, os, ino, id;
+	unsigned n = 0;
+	int fd;
+
+	ck_assert_int_eq(catalog_create_blob_object(cat, "x", UID, GID, 0644, &ca, &bid, &fd), 0);
+	ck_assert_int_eq(pwrite(fd, "x", 1, 0), 1);
+	close(fd);
+	catalog_release(cat, bid, 1);
+	oid = id_of_ino(ca.ino);
+	ck_assert_int_eq(streams_objects_open(ss, "os", UID, GID, 0644, &os), 0);
+	ck_assert_int_ge(streams_push(ss, os, UID, oid), 0);
+	ck_assert_int_eq(streams_entry_unlink(ss, os, "0", UID), -EBUSY); /* still open */
+	streams_close_write(ss, os, NULL);
+	ck_assert_int_eq(streams_getattr(ss, os, &a), 0);
+	ck_assert_int_eq(a.state, STREAM_COMPLETE);
+	ck_assert_int_eq(streams_entry_unlink(ss, os, "0", 2000), -EACCES);
+	ck_assert_int_eq(streams_entry_unlink(ss, os, "1", UID), -ENOENT);
+	ck_assert_int_eq(streams_entry_unlink(ss, os, "0", UID), 0);
+	ck_assert_int_eq(streams_entry_lookup(ss, os, "0", &ino, &id), -ENOENT);
+	ck_assert_int_eq(streams_entries(ss, os, count_entry, &n), 0);
+	ck_assert_uint_eq(n, 0);
+	ck_assert_int_eq(streams_entry_unlink(ss, os, "0", UID), -ENOENT);
+	/* Nothing deleted yet: the object is there until the stream goes. */
+	ck_assert_int_eq(catalog_getattr(cat, id_ino(oid, ID_VIEW_OBJECT), &ca), 0);
+	ck_assert_int_eq(streams_unlink(ss, "os", UID), 0);
+}
+END_TEST
+
 START_TEST(test_restart)
 {
 	const uint64_t total = STREAM_CHUNK + 4 * (uint64_t)MIB + 3;
@@ -1213,6 +1255,7 @@ stream_suite(void)
 	tcase_add_test(tc, test_unlink_while_read);
 	tcase_add_test(tc, test_enospc);
 	tcase_add_test(tc, test_restart);
+	tcase_add_test(tc, test_object_entry_unlink);
 	suite_add_tcase(s, tc);
 	return s;
 }

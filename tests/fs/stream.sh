@@ -166,6 +166,7 @@ prod=$!
 VFS_BG+=("$prod")
 wait_until "the consumer to get the first object" has "$T/consumed" "float64 6.0"
 [ "$(ls "$S/q")" = 0 ] || fail "streams/q lists: $(ls "$S/q")"
+must_fail "Device or resource busy" rm "$S/q/0" # still being produced
 [ "$(xattr_get user.vineyard.state "$S/q")" = open ] || fail "an object stream being produced is not open"
 "$VINEYARDFS" stream read --mount "$MNT" q >"$T/cli.read" &
 cr=$!
@@ -186,14 +187,14 @@ first=$(sed -n '1s/^0 //p' "$T/cli.read")
 [ "$(xattr_get user.vineyard.typename "$MNT/names/q")" = Sequence ] || fail "a complete object stream is not a Sequence"
 [ "$(xattr_get user.vineyard.size_ "$MNT/names/q")" = 3 ] || fail "its Sequence has not 3 elements"
 must_fail "Operation not permitted" "$VINEYARDFS" stream push --mount "$MNT" q "$T/want.q"
-# An object stream is a directory: unlink refuses it, rmdir removes it with
-# its Sequence and the objects no one else holds.
+# An object stream is a directory: unlink refuses it, rm -r (its entries,
+# then rmdir) removes it with its Sequence and the objects no one else holds.
 must_fail "Is a directory" rm -f "$S/q"
-rmdir "$S/q" || fail "rmdir of a complete object stream failed"
+rm -r "$S/q" || fail "rm -r of a complete object stream failed"
 # (A name looked up in streams/ is a new pending stream.)
-[ "$(xattr_get user.vineyard.state "$S/q")" = pending ] || fail "rmdir of the object stream left it"
-[ ! -e "$MNT/names/q" ] || fail "rmdir of the object stream left its Sequence's name"
-[ ! -e "$MNT/objects/$first" ] || fail "rmdir of the object stream left its first object"
+[ "$(xattr_get user.vineyard.state "$S/q")" = pending ] || fail "rm -r of the object stream left it"
+[ ! -e "$MNT/names/q" ] || fail "rm -r of the object stream left its Sequence's name"
+[ ! -e "$MNT/objects/$first" ] || fail "rm -r of the object stream left its first object"
 # shellcheck disable=SC2016 # $1 and $$ belong to the inner shell
 (bash -c 'exec 8<>"$1/.vineyardfs/ctl"; printf "{\"op\":\"stream_open\",\"name\":\"dead\"}" >&8; cat <&8 >/dev/null; kill -9 $$' _ "$MNT") 2>/dev/null || true
 must_fail "failed: its producer closed the control file" "$VINEYARDFS" stream read --mount "$MNT" dead
