@@ -33,8 +33,7 @@
 
 /* What the hooks saw. */
 struct hooks {
-	unsigned freed;
-	uint64_t freed_ids[64];
+	struct test_freed freed;
 	unsigned inval_entries;
 	unsigned names_changed;
 	struct {
@@ -54,9 +53,7 @@ on_blob_freed(void *arg, uint64_t id)
 	struct hooks *h = arg;
 
 	ck_assert_ptr_eq(h, &hk);
-	if (h->freed < 64)
-		h->freed_ids[h->freed] = id;
-	h->freed++;
+	test_freed_add(&h->freed, id);
 }
 
 static void
@@ -80,11 +77,7 @@ on_inval_entry(void *arg, uint64_t parent, const char *name)
 static int
 was_freed(uint64_t id)
 {
-	unsigned i, n = 0;
-
-	for (i = 0; i < hk.freed && i < 64; i++)
-		n += hk.freed_ids[i] == id;
-	return n;
+	return test_was_freed(&hk.freed, id);
 }
 
 static int
@@ -288,7 +281,7 @@ START_TEST(test_create_and_seal)
 	ck_assert_uint_eq(s.blobs_unsealed, 0);
 	ck_assert_uint_eq(s.memory_used, DLEN);
 	ck_assert_uint_eq(s.discards, 0);
-	ck_assert_uint_eq(hk.freed, 0);
+	ck_assert_uint_eq(hk.freed.n, 0);
 }
 END_TEST
 
@@ -315,7 +308,7 @@ START_TEST(test_last_writer_seals)
 	ck_assert_uint_eq(a.size, DLEN + 1);
 	close(rfd);
 	catalog_release(cat, m.bid, 0);
-	ck_assert_uint_eq(hk.freed, 0);
+	ck_assert_uint_eq(hk.freed.n, 0);
 }
 END_TEST
 
@@ -614,7 +607,7 @@ START_TEST(test_unlink)
 	ck_assert_int_eq(catalog_getattr(cat, m.attr.ino, &a), -ENOENT);
 	ck_assert_int_eq(catalog_getattr(cat, m.bid, &a), -ENOENT);
 	ck_assert(!test_exists(path));
-	ck_assert_uint_eq(hk.freed, 1);
+	ck_assert_uint_eq(hk.freed.n, 1);
 	ck_assert_int_eq(was_freed(m.bid), 1);
 	/* The kernel drops the entry it unlinks itself; an invalidation from
 	 * the daemon would wait for the unlink to finish. The other views of
@@ -1498,7 +1491,7 @@ START_TEST(test_open_blob_outlives_delete)
 	ck_assert_uint_eq(s.objects, 0);
 	ck_assert_uint_eq(s.memory_used, 0);
 	/* ...but its open files still read it, and it is not freed yet. */
-	ck_assert_uint_eq(hk.freed, 0);
+	ck_assert_uint_eq(hk.freed.n, 0);
 	ck_assert_int_eq(catalog_getattr(cat, m.bid, &a), 0);
 	ck_assert_uint_eq(a.nlink, 0);
 	ck_assert_uint_eq(a.size, DLEN);
@@ -1506,17 +1499,17 @@ START_TEST(test_open_blob_outlives_delete)
 	ck_assert_int_eq(memcmp(buf, DATA, DLEN), 0);
 	close(fd1);
 	catalog_release(cat, m.bid, 0);
-	ck_assert_uint_eq(hk.freed, 0);
+	ck_assert_uint_eq(hk.freed.n, 0);
 	ck_assert_int_eq(pread(fd2, buf, sizeof buf, 0), (ssize_t)DLEN);
 	ck_assert_int_eq(memcmp(buf, DATA, DLEN), 0);
 	close(fd2);
 	catalog_release(cat, m.bid, 0);
 	/* The last release frees it, once. */
-	ck_assert_uint_eq(hk.freed, 1);
+	ck_assert_uint_eq(hk.freed.n, 1);
 	ck_assert_int_eq(was_freed(m.bid), 1);
 	ck_assert_int_eq(catalog_getattr(cat, m.bid, &a), -ENOENT);
 	catalog_release(cat, m.bid, 0); /* a stray release is harmless */
-	ck_assert_uint_eq(hk.freed, 1);
+	ck_assert_uint_eq(hk.freed.n, 1);
 }
 END_TEST
 
@@ -1531,11 +1524,11 @@ START_TEST(test_writer_outlives_delete)
 	blob_path(m.bid, path, sizeof path);
 	ck_assert_int_eq(catalog_unlink(cat, CATALOG_INO_NAMES, "alpha", 1000), 0);
 	ck_assert(!test_exists(path));
-	ck_assert_uint_eq(hk.freed, 0);
+	ck_assert_uint_eq(hk.freed.n, 0);
 	ck_assert_int_eq(catalog_write(cat, m.bid, m.fd, "x", 1, 0), -ENOENT);
 	close(m.fd);
 	catalog_release(cat, m.bid, 1);
-	ck_assert_uint_eq(hk.freed, 1);
+	ck_assert_uint_eq(hk.freed.n, 1);
 	catalog_stats(cat, &s);
 	ck_assert_uint_eq(s.seals, 0);
 	ck_assert_uint_eq(s.blobs, 0);
@@ -1599,7 +1592,7 @@ START_TEST(test_restart)
 	ck_assert_uint_eq(s.blobs_unsealed, 0);
 	ck_assert_uint_eq(s.names, 2);
 	ck_assert_uint_eq(s.memory_used, DLEN + 10);
-	ck_assert_uint_eq(hk.freed, 0);
+	ck_assert_uint_eq(hk.freed.n, 0);
 	/* Still sealed, still read-only. */
 	{
 		uint64_t bid;

@@ -115,6 +115,24 @@ test_write_file(const char *dir, const char *name, const void *data, size_t len)
 	free(zeros);
 }
 
+void
+test_freed_add(struct test_freed *f, uint64_t id)
+{
+	if (f->n < TEST_FREED_MAX)
+		f->ids[f->n] = id;
+	f->n++;
+}
+
+int
+test_was_freed(const struct test_freed *f, uint64_t id)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < f->n && i < TEST_FREED_MAX; i++)
+		n += f->ids[i] == id;
+	return n;
+}
+
 /* len bytes of a pattern that differs per seed and never repeats a chunk
  * (xorshift); one byte more is allocated. Caller frees. */
 unsigned char *

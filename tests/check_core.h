@@ -38,6 +38,16 @@ int test_exists(const char *path);
 void test_write_file(const char *dir, const char *name, const void *data, size_t len);
 /* CRC-32C computed a bit at a time: the reference for core/crc32c.c. */
 uint32_t test_crc32c_ref(const void *buf, size_t len);
+/* The blob ids a catalog's blob_freed hook reported: how many, the first
+ * TEST_FREED_MAX of them. */
+#define TEST_FREED_MAX 64
+struct test_freed {
+	unsigned n;
+	uint64_t ids[TEST_FREED_MAX];
+};
+void test_freed_add(struct test_freed *f, uint64_t id);
+/* How many times id was reported. */
+int test_was_freed(const struct test_freed *f, uint64_t id);
 /* len bytes of a pattern that differs per seed (one more allocated); caller frees. */
 unsigned char *test_pattern(size_t len, uint64_t seed);
 

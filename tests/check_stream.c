@@ -31,8 +31,7 @@
 
 /* What the hooks saw. */
 struct hooks {
-	unsigned freed;
-	uint64_t freed_ids[64];
+	struct test_freed freed;
 };
 
 static struct hooks hk;
@@ -45,21 +44,13 @@ static unsigned char *piece, *want;
 static void
 on_blob_freed(void *arg, uint64_t id)
 {
-	struct hooks *h = arg;
-
-	if (h->freed < 64)
-		h->freed_ids[h->freed] = id;
-	h->freed++;
+	test_freed_add(&((struct hooks *)arg)->freed, id);
 }
 
 static int
 was_freed(uint64_t id)
 {
-	unsigned i, n = 0;
-
-	for (i = 0; i < hk.freed && i < 64; i++)
-		n += hk.freed_ids[i] == id;
-	return n;
+	return test_was_freed(&hk.freed, id);
 }
 
 static void
@@ -897,7 +888,7 @@ START_TEST(test_unlink_failed)
 	ck_assert_uint_eq(st.blobs, 2);
 	ck_assert_uint_eq(st.blobs_unsealed, 2);
 	ck_assert_uint_eq(st.memory_used, 2 * (uint64_t)STREAM_CHUNK);
-	ck_assert_uint_eq(hk.freed, 0);
+	ck_assert_uint_eq(hk.freed.n, 0);
 	/* Its chunks are discarded, their memory back. */
 	ck_assert_int_eq(streams_unlink(ss, "f", UID), 0);
 	ck_assert_int_eq(streams_lookup(ss, "f", 0, &a), -ENOENT);
@@ -908,7 +899,7 @@ START_TEST(test_unlink_failed)
 	ck_assert_uint_eq(st.memory_used, 0);
 	ck_assert_uint_eq(st.discards, 2);
 	ck_assert_uint_eq(st.objects, 0);
-	ck_assert_uint_eq(hk.freed, 2);
+	ck_assert_uint_eq(hk.freed.n, 2);
 	list(&l);
 	ck_assert_int_eq(l.n, 0);
 }
@@ -1042,7 +1033,7 @@ START_TEST(test_enospc)
 	ck_assert_uint_eq(st.blobs_unsealed, 2);
 	ck_assert_uint_eq(st.memory_used, 32 * MIB);
 	ck_assert_uint_eq(st.discards, 1); /* the chunk it could not reserve */
-	ck_assert_uint_eq(hk.freed, 1);
+	ck_assert_uint_eq(hk.freed.n, 1);
 	ck_assert_int_eq(streams_write(ss, w, piece, 1, 0), -ENOSPC); /* still */
 
 	/* big completes: its last chunk shrinks to 1 MiB, room for one. */
