@@ -437,10 +437,7 @@ load(catalog_t *c, uint64_t id, uint64_t size, int has_crc, uint32_t want)
 		    (unsigned long long)size);
 		return -ENOSPC;
 	}
-	pthread_mutex_lock(&c->lock);
-	used = cat_usage(c);
-	pthread_mutex_unlock(&c->lock);
-	if (used + size > limit && spill_make_room(c, size) != 0) {
+	if (catalog_room(c, size) != 0) {
 		pthread_mutex_lock(&c->lock);
 		used = cat_usage(c);
 		pthread_mutex_unlock(&c->lock);

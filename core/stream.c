@@ -334,7 +334,7 @@ chunk_start(streams_t *s, struct stream *st)
 {
 	struct chunk *c;
 	uint64_t id;
-	int fd, rc;
+	int fd, rc, reserve = !catalog_kernel_limited(s->cat);
 
 	if (st->nchunks == st->cap) {
 		unsigned cap = st->cap ? st->cap * 2 : 8;
@@ -344,11 +344,11 @@ chunk_start(streams_t *s, struct stream *st)
 		st->chunks = c;
 		st->cap = cap;
 	}
-	if (catalog_kernel_limited(s->cat) && (rc = catalog_room(s->cat, STREAM_CHUNK)) != 0)
+	if (!reserve && (rc = catalog_room(s->cat, STREAM_CHUNK)) != 0)
 		return rc;
 	if ((rc = catalog_blob_create(s->cat, st->uid, st->gid, st->mode, &id, &fd)) != 0)
 		return rc;
-	if (!catalog_kernel_limited(s->cat) && (rc = catalog_fallocate(s->cat, id, fd, 0, 0, STREAM_CHUNK)) != 0) {
+	if (reserve && (rc = catalog_fallocate(s->cat, id, fd, 0, 0, STREAM_CHUNK)) != 0) {
 		close(fd);
 		catalog_blob_discard(s->cat, id, rc == -ENOSPC ? "no memory for a stream chunk (the writer waits)"
 							      : "a stream chunk could not be reserved");
