@@ -274,11 +274,8 @@ class TensorWriter:
         self._file = None
         made = []
         try:
-            # Sealed by the kernel's release just after the close.
-            self._client.wait_name(self._tmp, timeout=30)
-            blob = os.getxattr(self._path, "user.vineyard.member.buffer_").decode()
-            return self._client._create("Tensor", {"value_type_": self.dtype.name, "shape_": list(self.shape)},
-                                        {"buffer_": blob}, self._name, made)
+            blob = self._client._sealed_blob(self._tmp)
+            return self._client._tensor_over(blob, self.dtype, self.shape, self._name, made)
         finally:
             # The blob lives on in the Tensor, or goes with its Blob object.
             try:
@@ -489,16 +486,25 @@ class Client:
                     os.posix_fallocate(f.fileno(), 0, view.nbytes)
                 while view.nbytes:  # write(2) may take less than all
                     view = view[f.write(view):]
-            # The kernel releases the file just after close; the blob is
-            # sealed then, and the daemon answers the wait.
-            self.wait_name(tmp, timeout=30)
-            return tmp, os.getxattr(path, "user.vineyard.member.buffer_").decode()
+            return tmp, self._sealed_blob(tmp)
         except BaseException:
             try:
                 os.unlink(path)
             except OSError:
                 pass
             raise
+
+    def _sealed_blob(self, tmp):
+        """The blob of the Blob object names/tmp, once sealed: the kernel
+        releases the file just after its close, the blob is sealed then,
+        and the daemon answers the wait."""
+        self.wait_name(tmp, timeout=30)
+        return os.getxattr(os.path.join(self.mount, "names", tmp), "user.vineyard.member.buffer_").decode()
+
+    def _tensor_over(self, blob, dtype, shape, name, made):
+        """A Tensor object over blob, of dtype and shape; its id."""
+        return self._create("Tensor", {"value_type_": dtype.name, "shape_": list(shape)},
+                            {"buffer_": blob}, name, made)
 
     def _create(self, typename, fields, members, name, made):
         """One create request; the new id is appended to made."""
@@ -531,8 +537,7 @@ class Client:
         arr = _np.ascontiguousarray(arr)
         tmp, blob = self._blob(arr.reshape(-1).view(_np.uint8))
         try:
-            return self._create("Tensor", {"value_type_": arr.dtype.name, "shape_": list(arr.shape)},
-                                {"buffer_": blob}, name, made)
+            return self._tensor_over(blob, arr.dtype, arr.shape, name, made)
         finally:
             # The blob lives on in the Tensor; its Blob object goes.
             os.unlink(os.path.join(self.mount, "names", tmp))
