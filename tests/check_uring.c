@@ -334,6 +334,9 @@ START_TEST(test_mapped)
 	mapped = 1;
 	copy_all_sizes(disk_dir, 1, shm_dir, 0);
 	copy_all_sizes(shm_dir, 0, shm_dir, 0);
+	/* Over 128 chunks: the bitmap of chunks read spans three words. */
+	ck_assert_msg(run_copy(disk_dir, 1, shm_dir, 0, 129 * MIB + 3, 129 * MIB + 3, err, sizeof err) == 0, "%s",
+		      err);
 	uring_set_faults(u, &eio);
 	ck_assert_int_eq(run_copy(disk_dir, 1, shm_dir, 0, 5 * MIB, 5 * MIB, err, sizeof err), -EIO);
 	ck_assert_msg(strstr(err, "read of src") != NULL, "%s", err);
