@@ -814,6 +814,7 @@ cmd_store_stat(vfs_t *v, const struct opts *o)
 		{ "bytes_on_disk_only", "  on disk only" },
 		{ "bytes_spilled", "  with a spill copy" },
 		{ "bytes_pinned", "  pinned" },
+		{ "bytes_releasing", "evicted, memory being released" },
 	};
 	char path[PATH_MAX], line[512], size[32];
 	json_t *all = json_object();

@@ -88,6 +88,7 @@ struct catalog_stats {
 	uint64_t bytes_resident; /* of which in memory */
 	uint64_t bytes_spilled;	 /* of which with a copy in the spill dir */
 	uint64_t bytes_pinned;	 /* of which pinned */
+	uint64_t bytes_releasing; /* evicted, their memory not yet given back */
 	int spill_enabled;
 	const char *spill_dir;	 /* the catalog's; valid while it is open */
 	uint64_t spill_high, spill_low; /* bytes */

@@ -894,6 +894,8 @@ catalog_room(catalog_t *c, uint64_t bytes)
 
 	pthread_mutex_lock(&c->lock);
 	used = cat_usage(c);
+	if (used + bytes <= c->cfg.memory_limit)
+		spill_wait_released(c, bytes); /* as the kernel counts it, too */
 	pthread_mutex_unlock(&c->lock);
 	if (used + bytes <= c->cfg.memory_limit)
 		return 0;

@@ -121,10 +121,12 @@ spill_file_remove(catalog_t *c, uint64_t id)
 }
 
 /* Copy size bytes from src to a new spill file of blob id, durable but for
- * the directory's fsync: temp file, fsync, rename. 0 or -errno with err. */
+ * the directory's fsync: temp file, fsync, rename. The copy is written
+ * from a mapping of src, left in *map for the caller to unmap (see
+ * spill_release.c). 0 or -errno with err. */
 static int
-write_out(struct spill *sp, struct uring *u, int src, uint64_t id, uint64_t size, uint32_t *crc, char *err,
-    size_t errlen)
+write_out(struct spill *sp, struct uring *u, int src, void **map, uint64_t id, uint64_t size, uint32_t *crc,
+    char *err, size_t errlen)
 {
 	char name[ID_STR_LEN + 1], tmp[ID_STR_LEN + sizeof TMP_PREFIX];
 	int fd, rc;
@@ -137,8 +139,8 @@ write_out(struct spill *sp, struct uring *u, int src, uint64_t id, uint64_t size
 	 * allocated extents go faster (ext4 here: about 15 %). */
 	if (size > 0 && fallocate(fd, 0, 0, (off_t)size) != 0 && errno != EOPNOTSUPP)
 		rc = util_fail(err, errlen, -errno, "cannot allocate %s/%s: %s", sp->dir, tmp, strerror(errno));
-	else
-		rc = uring_copy_from_mapped(u, src, fd, size, crc, err, errlen);
+	else if ((rc = uring_map_src(src, size, map, err, errlen)) == 0)
+		rc = uring_write_mem(u, *map, fd, size, crc, err, errlen);
 	if (rc == 0 && (rc = uring_fsync(u, fd)) != 0)
 		util_fail(err, errlen, rc, "fsync of %s/%s: %s", sp->dir, tmp, strerror(-rc));
 	close(fd);
@@ -222,7 +224,7 @@ victims_write(catalog_t *c, struct victims *l)
 			util_fail(v->err, sizeof v->err, rc, "no io_uring: %s", strerror(-rc));
 			continue;
 		}
-		if (write_out(sp, u, v->fd, v->id, v->size, &v->crc, v->err, sizeof v->err) == 0) {
+		if (write_out(sp, u, v->fd, &v->map, v->id, v->size, &v->crc, v->err, sizeof v->err) == 0) {
 			v->written = 1;
 			written++;
 		}
@@ -300,6 +302,11 @@ victims_finish(catalog_t *c, struct victims *l, double seconds, uint64_t *count)
 			cat_blob_resident(c, b, 0);
 			sp->evictions++;
 			freed += v->size;
+			if (spill_release_running(sp)) {
+				/* Its pages go with v->fd and v->map. */
+				v->freed = 1;
+				sp->release_bytes += v->size;
+			}
 			(*count)++;
 			if (c->cfg.blob_freed != NULL) /* e.g. its passthrough registration */
 				c->cfg.blob_freed(c->cfg.hook_arg, b->id);
@@ -311,14 +318,24 @@ victims_finish(catalog_t *c, struct victims *l, double seconds, uint64_t *count)
 	return freed;
 }
 
+/* Let go of the victims' files and mappings: those evicted in the
+ * background (spill_release.c), the others here. */
 static void
-victims_close(struct victims *l)
+victims_close(catalog_t *c, struct victims *l)
 {
 	size_t i;
 
-	for (i = 0; i < l->n; i++)
-		if (l->v[i].fd >= 0)
-			close(l->v[i].fd);
+	for (i = 0; i < l->n; i++) {
+		struct victim *v = &l->v[i];
+
+		if (v->freed) {
+			spill_release(c, v->fd, v->map, v->size);
+			continue;
+		}
+		uring_unmap(v->map, v->size);
+		if (v->fd >= 0)
+			close(v->fd);
+	}
 	l->n = 0;
 }
 
@@ -337,7 +354,7 @@ spill_evict_list(catalog_t *c, struct victims *l, uint64_t *count, uint64_t *byt
 	freed = victims_finish(c, l, (double)(util_now_ns() - t0) / 1e9, count);
 	*bytes += freed;
 	pthread_mutex_unlock(&c->lock);
-	victims_close(l);
+	victims_close(c, l);
 	pthread_mutex_lock(&c->lock);
 }
 
@@ -408,6 +425,8 @@ spill_make_room(catalog_t *c, uint64_t need)
 	pass(c, limit - need < c->spill->low ? limit - need : c->spill->low);
 	pthread_mutex_lock(&c->lock);
 	used = cat_usage(c);
+	if (used + need <= limit)
+		spill_wait_released(c, need);
 	pthread_mutex_unlock(&c->lock);
 	return used + need <= limit ? 0 : -ENOSPC;
 }
@@ -737,7 +756,7 @@ spill_start(catalog_t *c)
 		return -rc;
 	}
 	sp->running = 1;
-	return 0;
+	return spill_release_start(c);
 }
 
 void
@@ -754,6 +773,7 @@ spill_close(catalog_t *c)
 		pthread_mutex_unlock(&sp->lock);
 		pthread_join(sp->thread, NULL);
 	}
+	spill_release_stop(c);
 	while (sp->nrings > 0)
 		uring_close(sp->rings[--sp->nrings]);
 	close(sp->lockfd);
@@ -790,6 +810,7 @@ spill_stats(catalog_t *c, struct catalog_stats *st)
 	st->spill_dir = sp->dir;
 	st->spill_high = sp->high;
 	st->spill_low = sp->low;
+	st->bytes_releasing = sp->release_bytes;
 	st->spills = sp->spills;
 	st->spill_bytes = sp->spill_bytes;
 	st->evictions = sp->evictions;

@@ -577,26 +577,47 @@ uring_write_mem(struct uring *u, const void *src, int dst_fd, uint64_t size, uin
 }
 
 int
-uring_copy_from_mapped(struct uring *u, int src_fd, int dst_fd, uint64_t size, uint32_t *crc, char *err,
-		       size_t errlen)
+uring_map_src(int src_fd, uint64_t size, void **map, char *err, size_t errlen)
 {
 	struct stat st;
-	void *map;
-	int rc;
 
+	*map = NULL;
 	if (size == 0)
-		return uring_copy(u, src_fd, dst_fd, 0, crc, err, errlen);
+		return 0;
 	if (fstat(src_fd, &st) != 0)
 		return util_fail(err, errlen, -errno, "src fd: %s", strerror(errno));
 	if ((uint64_t)st.st_size < size)
 		return util_fail(err, errlen, -EIO, "src ends at byte %llu, short of the %llu bytes to copy",
 				 (unsigned long long)st.st_size, (unsigned long long)size);
 	/* The whole pages: past the end of the file they read as zeros. */
-	map = mmap(NULL, ALIGN_UP(size), PROT_READ, MAP_SHARED, src_fd, 0);
-	if (map == MAP_FAILED)
+	*map = mmap(NULL, ALIGN_UP(size), PROT_READ, MAP_SHARED, src_fd, 0);
+	if (*map == MAP_FAILED) {
+		*map = NULL;
 		return util_fail(err, errlen, -errno, "map src: %s", strerror(errno));
+	}
+	return 0;
+}
+
+void
+uring_unmap(void *map, uint64_t size)
+{
+	if (map != NULL)
+		munmap(map, ALIGN_UP(size));
+}
+
+int
+uring_copy_from_mapped(struct uring *u, int src_fd, int dst_fd, uint64_t size, uint32_t *crc, char *err,
+		       size_t errlen)
+{
+	void *map;
+	int rc;
+
+	if (size == 0)
+		return uring_copy(u, src_fd, dst_fd, 0, crc, err, errlen);
+	if ((rc = uring_map_src(src_fd, size, &map, err, errlen)) != 0)
+		return rc;
 	rc = uring_write_mem(u, map, dst_fd, size, crc, err, errlen);
-	munmap(map, ALIGN_UP(size));
+	uring_unmap(map, size);
 	return rc;
 }
 

@@ -91,6 +91,11 @@ int uring_write_mem(struct uring *u, const void *src, int dst_fd, uint64_t size,
  */
 int uring_copy_from_mapped(struct uring *u, int src_fd, int dst_fd, uint64_t size, uint32_t *crc, char *err,
 			   size_t errlen);
+/* Map size bytes of src_fd (at least that long) read-only for
+ * uring_write_mem, whole pages; *map NULL for size 0. Caller unmaps with
+ * uring_unmap. 0 or -errno with err. */
+int uring_map_src(int src_fd, uint64_t size, void **map, char *err, size_t errlen);
+void uring_unmap(void *map, uint64_t size);
 /* fsync(2) fd through the ring; 0 or -errno. */
 int uring_fsync(struct uring *u, int fd);
 

@@ -151,6 +151,7 @@ render_stats(char **text, size_t *len)
 	fprintf(f, "bytes_on_disk_only %llu\n", (unsigned long long)(st.bytes_sealed - st.bytes_resident));
 	fprintf(f, "bytes_spilled %llu\n", (unsigned long long)st.bytes_spilled);
 	fprintf(f, "bytes_pinned %llu\n", (unsigned long long)st.bytes_pinned);
+	fprintf(f, "bytes_releasing %llu\n", (unsigned long long)st.bytes_releasing);
 	fprintf(f, "spill_dir %s\n", st.spill_enabled ? st.spill_dir : "-");
 	if (st.spill_enabled) {
 		fprintf(f, "spill_high_bytes %llu\n", (unsigned long long)st.spill_high);
