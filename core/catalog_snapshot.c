@@ -50,6 +50,9 @@ collect_blob(void *value, void *arg)
 	s->id = b->id;
 	s->size = b->size;
 	s->fd = -1;
+	s->on_disk = !b->resident;
+	s->has_crc = b->has_crc;
+	s->crc32c = b->crc32c;
 	if (k->need == NULL || k->need(k->arg, b->id, b->size)) {
 		if ((k->rc = blob_data_open(k->c, b, &s->fd)) != 0) {
 			id_format(b->id, ids);

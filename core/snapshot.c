@@ -449,6 +449,12 @@ copy_blob(struct snap *s, struct item *it)
 		 it->dst, it->b.size, &it->crc, msg, sizeof msg)) != 0)
 		return util_fail(s->err, s->errlen, rc, "copying blob %s to %s/%s: %s", ids, s->dir, SNAPSHOT_BLOBS,
 		    msg);
+	/* A spilled blob's bytes must be those it was spilled with: a spill
+	 * file gone bad is not carried into the snapshot. */
+	if (it->b.has_crc && it->crc != it->b.crc32c)
+		return util_fail(s->err, s->errlen, -EIO,
+		    "blob %s read back with CRC-32C %08x, recorded %08x when it was spilled: its %s is corrupt",
+		    ids, it->crc, it->b.crc32c, it->b.on_disk ? "spill file" : "copy in memory");
 	return 0;
 }
 

@@ -85,6 +85,9 @@ struct catalog_snap_blob {
 	uint64_t id;
 	uint64_t size;
 	int fd;
+	int on_disk;	 /* fd is on its spill file (it is not in memory) */
+	int has_crc;	 /* crc32c is the CRC recorded when it was spilled */
+	uint32_t crc32c;
 };
 typedef int (*catalog_snap_need_fn)(void *arg, uint64_t id, uint64_t size);
 int catalog_snapshot(catalog_t *c, const char *db_path, catalog_snap_need_fn need, void *arg,

@@ -18,6 +18,7 @@
 
 #include "core/catalog.h"
 #include "core/id.h"
+#include "core/snapshot.h"
 #include "core/spill.h"
 #include "core/uring.h"
 #include "tests/check_core.h"
@@ -463,6 +464,36 @@ START_TEST(test_release_in_background)
 }
 END_TEST
 
+/* A snapshot of a spilled blob checks its spill file's CRC. */
+START_TEST(test_snapshot_checks_spill_file)
+{
+	struct blob b = make("b", 3 * MIB, 47);
+	struct snapshot_result r;
+	char path[4200], name[ID_STR_LEN + 1], err[1024], *snap = test_mkdtemp("snap");
+	uint64_t n, bytes;
+	unsigned char byte;
+	int fd;
+
+	ck_assert_int_eq(spill_evict(cat, b.oid, 0, &n, &bytes), 0);
+	id_format(b.bid, name);
+	snprintf(path, sizeof path, "%s/%s", spilldir, name);
+	fd = open(path, O_RDWR);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pread(fd, &byte, 1, MIB + 5), 1);
+	byte ^= 0x10;
+	ck_assert_int_eq(pwrite(fd, &byte, 1, MIB + 5), 1);
+	ck_assert_int_eq(snapshot_create(cat, snap, &r, err, sizeof err), -EIO);
+	ck_assert_msg(strstr(err, name) != NULL && strstr(err, "spill file is corrupt") != NULL, "%s", err);
+	byte ^= 0x10;
+	ck_assert_int_eq(pwrite(fd, &byte, 1, MIB + 5), 1);
+	close(fd);
+	ck_assert_msg(snapshot_create(cat, snap, &r, err, sizeof err) == 0, "%s", err);
+	ck_assert_uint_eq(r.blobs_copied, 1);
+	test_rmtree(snap);
+	free(snap);
+}
+END_TEST
+
 START_TEST(test_delete_removes_spill_file)
 {
 	struct blob b = make("b", 2 * MIB, 51);
@@ -538,6 +569,7 @@ spill_suite(void)
 	tcase_add_test(tc, test_no_room_to_reload);
 	tcase_add_test(tc, test_concurrent_opens_one_reload);
 	tcase_add_test(tc, test_release_in_background);
+	tcase_add_test(tc, test_snapshot_checks_spill_file);
 	tcase_add_test(tc, test_delete_removes_spill_file);
 	tcase_add_test(tc, test_no_spill_dir);
 	tcase_add_test(tc, test_one_store_per_spill_dir);
