@@ -276,6 +276,8 @@ catalog_open(const struct catalog_config *cfg, catalog_t **out)
 		goto fail;
 	if ((rc = reconcile_run(c)) != 0)
 		goto fail;
+	if (cfg->opened != NULL)
+		cfg->opened(cfg->hook_arg, c);
 	if ((rc = spill_start(c)) != 0)
 		goto fail;
 	*out = c;

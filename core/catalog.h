@@ -54,6 +54,10 @@ struct catalog_config {
 	/* A name may have come to name a sealed object (an object was sealed,
 	 * or a name was bound): waiters should look again. */
 	void (*names_changed)(void *arg);
+	/* Without the lock, once: the catalog is loaded and reconciled and the
+	 * spill thread not started yet (a restarted daemon counts the opens
+	 * the kernel still holds before anything can be evicted). */
+	void (*opened)(void *arg, catalog_t *c);
 };
 
 /* What stat(2) shows of an inode. */
@@ -166,6 +170,8 @@ int catalog_name_ready(catalog_t *c, const char *name, uint64_t *id);
 int catalog_open_data(catalog_t *c, uint64_t ino, int writable, uint64_t *blob_id, int *fd);
 /* A new fd on a blob's file (caller closes). */
 int catalog_blob_fd(catalog_t *c, uint64_t blob_id, int writable, int *fd);
+/* Count an open of sealed blob_id made before this catalog; 0 or -ENOENT. Pair with catalog_release. */
+int catalog_hold(catalog_t *c, uint64_t blob_id);
 /* Drop an open of blob_id; the last writer's release seals the blob (or
  * discards it when a write was cut short by the memory limit). */
 void catalog_release(catalog_t *c, uint64_t blob_id, int writable);

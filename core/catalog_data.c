@@ -607,6 +607,23 @@ seal_finish(catalog_t *c, struct seal_job *j)
 	pthread_mutex_unlock(&c->lock);
 }
 
+int
+catalog_hold(catalog_t *c, uint64_t blob_id)
+{
+	struct cblob *b;
+	int rc = -ENOENT;
+
+	/* Not resident (spilled) is fine: the count only has to pair with
+	 * the release to come. Not an open of ours: c->opens stays. */
+	pthread_mutex_lock(&c->lock);
+	if ((b = cat_blob_find(c, blob_id)) != NULL && b->sealed && !b->deleted) {
+		b->opens++;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
 void
 catalog_release(catalog_t *c, uint64_t blob_id, int writable)
 {

@@ -342,6 +342,13 @@ clear_stale_mount(const char *mnt)
 }
 
 static void
+hook_opened(void *arg, catalog_t *c)
+{
+	(void)arg;
+	supervisor_opens_hold(c);
+}
+
+static void
 hook_blob_freed(void *arg, uint64_t blob_id)
 {
 	(void)arg;
@@ -524,6 +531,7 @@ daemon_mount_main(int argc, char **argv)
 	cfg.blob_freed = hook_blob_freed;
 	cfg.inval_entry = hook_inval_entry;
 	cfg.names_changed = hook_names_changed;
+	cfg.opened = hook_opened;
 	if (o.restore_dir != NULL) {
 		struct snapshot_result res;
 		char err[1024];

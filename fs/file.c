@@ -18,6 +18,7 @@
 #include "core/id.h"
 #include "fs/fs.h"
 #include "fs/passthrough.h"
+#include "fs/supervisor.h"
 
 struct fh *
 file_handle_new(int kind)
@@ -99,7 +100,8 @@ reply_data_open(fuse_req_t req, struct fh *h, struct fuse_file_info *fi, const s
     int sealed)
 {
 	int backing = data_backing(h);
-	int rc;
+	int rc, kept = !h->writable;
+	uint64_t blob_id = h->blob_id;
 
 	if (backing < 0) {
 		fh_destroy(h);
@@ -115,9 +117,18 @@ reply_data_open(fuse_req_t req, struct fh *h, struct fuse_file_info *fi, const s
 	fi->direct_io = 0;
 	if (backing > 0)
 		pt_mark_reply(backing);
+	/* For a successor's catalog, should this worker die while the kernel
+	 * holds the file (a writer's unsealed blob dies with the worker).
+	 * Before the reply: the RELEASE may come as soon as it is out. */
+	if (kept)
+		supervisor_open_add(fi->fh, blob_id);
 	rc = e != NULL ? fuse_reply_create(req, e, fi) : fuse_reply_open(req, fi);
-	if (rc != 0)
-		handle_release(fi->fh); /* the opener is gone (interrupted): undo */
+	if (rc != 0) {
+		/* The opener is gone (interrupted): undo. */
+		if (kept)
+			supervisor_open_del(fi->fh);
+		handle_release(fi->fh);
+	}
 }
 
 void

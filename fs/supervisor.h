@@ -9,9 +9,10 @@
  * region the supervisor creates (a memfd, inherited across fork): the
  * kernel's INIT request and the reply it got (the kernel sends INIT once
  * per connection), the passthrough backing ids registered on the
- * connection, and the control-file requests not answered yet. Each entry
- * is written so that a worker killed between any two stores leaves it
- * either whole or absent.
+ * connection, the opens of blob data the kernel may hold (so that a new
+ * worker's catalog counts them), and the control-file requests not
+ * answered yet. Each entry is written so that a worker killed between
+ * any two stores leaves it either whole or absent.
  */
 #ifndef VFS_SUPERVISOR_H
 #define VFS_SUPERVISOR_H
@@ -19,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+#include "core/catalog.h"
 
 /* Mount mnt (already cleared of stale mounts, the state dir locked) on a
  * /dev/fuse of our own with the -o options fuse_opts, and run workers on
@@ -50,6 +53,18 @@ int supervisor_backing_add(uint64_t blob_id, int backing_id);
 void supervisor_backing_del(int slot);
 /* Every id a previous worker left registered, with its slot. */
 void supervisor_backing_foreach(void (*fn)(void *arg, uint64_t blob_id, int backing_id, int slot), void *arg);
+
+/* Blob data opened read-only as handle fh: kept, from before the open's
+ * reply to the handle's RELEASE, for a successor to count in its catalog
+ * (the kernel may hold the file past this worker: passthrough, mmap). */
+void supervisor_open_add(uint64_t fh, uint64_t blob_id);
+/* fh is released (or its open never answered): forget it, and release
+ * its blob if this worker counted it at start. */
+void supervisor_open_del(uint64_t fh);
+/* In a restarted worker, as its catalog c opens (before the spill thread
+ * starts): count the opens earlier workers kept and the kernel has not
+ * released. */
+void supervisor_opens_hold(catalog_t *c);
 
 /* From the read hook, before libfuse sees a request (buf, len bytes):
  * keep control-file requests for the next worker, and revive the handles

@@ -295,5 +295,26 @@ vfs_cleanup()
 	fi
 	exit "$rc"
 }
+
+# For tests that mount with --supervise, whose supervisor's pid is in SUP
+# (it is not in the lock file's first line): stop it first on the way
+# out, whatever happened (it unmounts), then vfs_cleanup; the exit status
+# is kept (set +e: under set -e, "(exit $rc)" would end the shell).
+vfs_cleanup_supervised()
+{
+	local rc=$? i
+
+	set +e
+	if [ -n "${SUP:-}" ] && pid_alive "$SUP"; then
+		kill -TERM "$SUP" 2>/dev/null
+		for i in $(seq 100); do
+			pid_alive "$SUP" || break
+			: "$i"
+			sleep 0.05
+		done
+	fi
+	(exit "$rc")
+	vfs_cleanup
+}
 trap vfs_cleanup EXIT
 trap 'exit 1' HUP INT TERM

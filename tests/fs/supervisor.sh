@@ -14,25 +14,8 @@
 # shellcheck source=SCRIPTDIR/lib.sh
 . "${TESTS_SRCDIR:-$(dirname "$0")/..}/fs/lib.sh"
 
-# The supervisor is not in the lock file's first line: stop it first on
-# the way out, whatever happened (it unmounts), then lib.sh's cleanup.
-SUP=
-sup_cleanup()
-{
-	local rc=$? i
-
-	if [ -n "$SUP" ] && pid_alive "$SUP"; then
-		kill -TERM "$SUP" 2>/dev/null
-		for i in $(seq 100); do
-			pid_alive "$SUP" || break
-			: "$i"
-			sleep 0.05
-		done
-	fi
-	(exit "$rc")
-	vfs_cleanup
-}
-trap sup_cleanup EXIT
+SUP= # the supervisor's pid, for vfs_cleanup_supervised
+trap vfs_cleanup_supervised EXIT
 
 vfs_mount --supervise
 worker=$(vfs_pid)
