@@ -46,7 +46,9 @@ struct opts {
 
 static const char *cmd = "";
 
-static int __attribute__((format(printf, 1, 2)))
+static int die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int
 die(const char *fmt, ...)
 {
 	va_list ap;
@@ -188,7 +190,10 @@ put_csv(vfs_t *v, const struct opts *o, int src, const char *file, off_t fsize, 
 {
 	struct csv_table t = { 0 };
 	struct vfs_member *ms = NULL;
-	char (*ids)[VFS_ID_SIZE] = NULL, err[512], label[64], *fields = NULL;
+	struct {
+		char s[VFS_ID_SIZE];
+	} *ids = NULL; /* of the columns made */
+	char err[512], label[64], *fields = NULL;
 	struct progress p;
 	json_t *cols, *f;
 	size_t i, made = 0;
@@ -219,20 +224,20 @@ put_csv(vfs_t *v, const struct opts *o, int src, const char *file, off_t fsize, 
 	for (made = 0; made < t.ncols; made++) {
 		const uint64_t rows = t.nrows;
 
-		if ((rc = vfs_put_tensor(v, t.cols[made].value_type, 1, &rows, t.cols[made].data, NULL, ids[made])) !=
-		    0) {
+		if ((rc = vfs_put_tensor(
+			 v, t.cols[made].value_type, 1, &rows, t.cols[made].data, NULL, ids[made].s)) != 0) {
 			rc = lib_die(v, "storing a column", rc);
 			goto out;
 		}
 		ms[made].name = t.cols[made].name;
-		ms[made].id = ids[made];
+		ms[made].id = ids[made].s;
 	}
 	if ((rc = vfs_create(v, "DataFrame", fields, ms, t.ncols, o->name, id)) != 0)
 		rc = lib_die(v, "creating the DataFrame", rc);
 out:
 	if (rc != 0) /* nothing half-made stays */
 		for (i = 0; i < made; i++)
-			vfs_delete(v, ids[i]);
+			vfs_delete(v, ids[i].s);
 	json_decref(cols);
 	free(fields);
 	free(ids);
@@ -378,7 +383,7 @@ get_csv(vfs_t *v, const char *ref, const json_t *meta, int out, const char *what
 		rc = die("%s: %s", ref, cols && maps ? "a DataFrame without columns_" : "out of memory");
 		goto out;
 	}
-	json_array_foreach(names, i, name) {
+	json_array_foreach (names, i, name) {
 		const json_t *col = json_object_get(meta, json_string_value(name));
 		json_t *shape = array_field(col, "shape_");
 		const char *vt = json_string_value(json_object_get(col, "value_type_"));
@@ -447,7 +452,7 @@ cmd_get(vfs_t *v, const struct opts *o, const char *ref)
 		char *text = json_dumps(meta, JSON_INDENT(2));
 
 		rc = text == NULL || write_all(out, what, text, strlen(text), NULL) != 0 ||
-			write_all(out, what, "\n", 1, NULL) != 0;
+		     write_all(out, what, "\n", 1, NULL) != 0;
 		free(text);
 	}
 	if (out != STDOUT_FILENO && close(out) != 0 && rc == 0)
@@ -507,11 +512,12 @@ ls_one(void *arg, const char *name, const char *id)
 	else
 		snprintf(owner, sizeof owner, "%u", (unsigned)st.st_uid);
 	if (c->o->json)
-		json_array_append_new(c->rows, json_pack("{s:s?, s:s, s:s, s:I, s:s}", "name", name, "id", id,
-						   "typename", type ? type : "", "nbytes", nbytes, "owner", owner));
+		json_array_append_new(
+		    c->rows, json_pack("{s:s?, s:s, s:s, s:I, s:s}", "name", name, "id", id, "typename",
+				 type ? type : "", "nbytes", nbytes, "owner", owner));
 	else
-		printf("%-20s %-10s %12lld %-10s %s\n", name ? name : "-", type ? type : "?", (long long)nbytes,
-		    owner, id);
+		printf("%-20s %-10s %12lld %-10s %s\n", name ? name : "-", type ? type : "?",
+		    (long long)nbytes, owner, id);
 	json_decref(meta);
 	return 0;
 }
@@ -561,7 +567,7 @@ tree_print(const char *label, const json_t *m, int depth)
 
 	printf("%*s%s %s %s, %lld bytes\n", depth * 2, "", label, id ? id : "?", type ? type : "?",
 	    (long long)json_integer_value(json_object_get(m, "nbytes")));
-	json_object_foreach((json_t *)m, key, val) {
+	json_object_foreach ((json_t *)m, key, val) {
 		if (json_is_object(val) && json_object_get(val, "id") != NULL)
 			tree_print(key, val, depth + 1);
 	}
@@ -754,11 +760,13 @@ cmd_snapshot(vfs_t *v, const struct opts *o, char **args, int n)
 	else if ((r = json_loads(reply, 0, NULL)) != NULL) {
 		char copied[32], skipped[32];
 
-		util_format_size((uint64_t)json_integer_value(json_object_get(r, "bytes_copied")), copied, sizeof copied);
+		util_format_size(
+		    (uint64_t)json_integer_value(json_object_get(r, "bytes_copied")), copied, sizeof copied);
 		util_format_size((uint64_t)json_integer_value(json_object_get(r, "bytes_skipped")), skipped,
 		    sizeof skipped);
-		printf("%s: %lld objects, %lld names, %lld blobs; copied %lld blobs (%s), %lld already there (%s), "
-		       "removed %lld unused, in %.1f s\n",
+		printf(
+		    "%s: %lld objects, %lld names, %lld blobs; copied %lld blobs (%s), %lld already there (%s), "
+		    "removed %lld unused, in %.1f s\n",
 		    dir, (long long)json_integer_value(json_object_get(r, "objects")),
 		    (long long)json_integer_value(json_object_get(r, "names")),
 		    (long long)json_integer_value(json_object_get(r, "blobs")),
@@ -790,10 +798,13 @@ cmd_residence(vfs_t *v, const struct opts *o, const char *ref)
 	if (o->json)
 		printf("%s\n", reply);
 	else if ((r = json_loads(reply, 0, NULL)) != NULL) {
-		util_format_size((uint64_t)json_integer_value(json_object_get(r, "bytes")), size, sizeof size);
+		util_format_size(
+		    (uint64_t)json_integer_value(json_object_get(r, "bytes")), size, sizeof size);
 		printf("%s: %s %lld blobs (%s)\n", ref,
-		    strcmp(cmd, "pin") == 0 ? "pinned" : strcmp(cmd, "unpin") == 0 ? "unpinned"
-		    : strcmp(cmd, "evict") == 0 ? "evicted" : "loaded",
+		    strcmp(cmd, "pin") == 0	? "pinned"
+		    : strcmp(cmd, "unpin") == 0 ? "unpinned"
+		    : strcmp(cmd, "evict") == 0 ? "evicted"
+						: "loaded",
 		    (long long)json_integer_value(json_object_get(r, "blobs")), size);
 		json_decref(r);
 	}
@@ -836,8 +847,9 @@ cmd_store_stat(vfs_t *v, const struct opts *o)
 		*sp++ = '\0';
 		errno = 0;
 		n = strtoull(sp, &end, 10);
-		json_object_set_new(all, line, *sp != '\0' && *end == '\0' && errno == 0 ? json_integer((json_int_t)n)
-										       : json_string(sp));
+		json_object_set_new(all, line,
+		    *sp != '\0' && *end == '\0' && errno == 0 ? json_integer((json_int_t)n)
+							      : json_string(sp));
 	}
 	fclose(f);
 	if (o->json) {
@@ -849,7 +861,8 @@ cmd_store_stat(vfs_t *v, const struct opts *o)
 		return 0;
 	}
 	for (i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
-		util_format_size((uint64_t)json_integer_value(json_object_get(all, sizes[i][0])), size, sizeof size);
+		util_format_size(
+		    (uint64_t)json_integer_value(json_object_get(all, sizes[i][0])), size, sizeof size);
 		printf("%-20s %s\n", sizes[i][1], size);
 	}
 	printf("%-20s %s\n", "spill directory", json_string_value(json_object_get(all, "spill_dir")));
@@ -858,7 +871,8 @@ cmd_store_stat(vfs_t *v, const struct opts *o)
 
 		util_format_size((uint64_t)json_integer_value(json_object_get(all, "spill_high_bytes")), size,
 		    sizeof size);
-		util_format_size((uint64_t)json_integer_value(json_object_get(all, "spill_low_bytes")), low, sizeof low);
+		util_format_size(
+		    (uint64_t)json_integer_value(json_object_get(all, "spill_low_bytes")), low, sizeof low);
 		printf("%-20s above %s, down to %s\n", "spill", size, low);
 	}
 	for (i = 0; i < 2; i++) {
@@ -871,8 +885,8 @@ cmd_store_stat(vfs_t *v, const struct opts *o)
 		util_format_size((uint64_t)json_integer_value(json_object_get(all, key)), rate, sizeof rate);
 		snprintf(key, sizeof key, "%s_errors", what);
 		printf("%-20s %lld (%s, %s/s), %lld errors\n", i == 0 ? "spills" : "reloads",
-		    (long long)json_integer_value(json_object_get(all, i == 0 ? "spills" : "reloads")), size, rate,
-		    (long long)json_integer_value(json_object_get(all, key)));
+		    (long long)json_integer_value(json_object_get(all, i == 0 ? "spills" : "reloads")), size,
+		    rate, (long long)json_integer_value(json_object_get(all, key)));
 	}
 	printf("%-20s %lld\n", "evictions", (long long)json_integer_value(json_object_get(all, "evictions")));
 	printf("%-20s %lld objects, %lld names, %lld blobs\n", "store",
@@ -955,12 +969,14 @@ cli_main(int argc, char **argv)
 	nargs = argc - optind;
 	want = strcmp(cmd, "name") == 0 ? 2 : 1;
 	if (strcmp(cmd, "stream") == 0 || strcmp(cmd, "snapshot") == 0 ? nargs < 2
-	    : strcmp(cmd, "ls") == 0 || strcmp(cmd, "stat") == 0	 ? nargs > 1
-									 : nargs != want)
+	    : strcmp(cmd, "ls") == 0 || strcmp(cmd, "stat") == 0       ? nargs > 1
+								       : nargs != want)
 		return usage();
 	if ((rc = vfs_open(mount, &v)) != 0)
 		return die("%s: %s (is it a vineyardfs mount?)",
-		    mount ? mount : getenv("VINEYARDFS_MOUNT") ? getenv("VINEYARDFS_MOUNT") : "/vineyard",
+		    mount			 ? mount
+		    : getenv("VINEYARDFS_MOUNT") ? getenv("VINEYARDFS_MOUNT")
+						 : "/vineyard",
 		    strerror(-rc));
 	if (strcmp(cmd, "put") == 0)
 		rc = cmd_put(v, &o, argv[optind]);
@@ -976,7 +992,8 @@ cli_main(int argc, char **argv)
 	else if (strcmp(cmd, "tree") == 0)
 		rc = cmd_tree(v, argv[optind]);
 	else if (strcmp(cmd, "name") == 0)
-		rc = (rc = vfs_name(v, argv[optind], argv[optind + 1])) != 0 ? lib_die(v, argv[optind], rc) : 0;
+		rc = (rc = vfs_name(v, argv[optind], argv[optind + 1])) != 0 ? lib_die(v, argv[optind], rc)
+									     : 0;
 	else if (strcmp(cmd, "stream") == 0)
 		rc = cmd_stream(v, &o, argv + optind, nargs);
 	else if (strcmp(cmd, "snapshot") == 0)

@@ -27,7 +27,7 @@
 #define IN_CHUNK (64 * 1024)
 #define OUT_CHUNK (1 << 20)
 #define VALUE_MAX 64 /* bytes a formatted value may take, with its NUL: 25 do */
-#define SHOW_MAX 40 /* bytes of a field or name quoted in a message */
+#define SHOW_MAX 40  /* bytes of a field or name quoted in a message */
 
 /* A column's type so far; NONE until its first row. */
 enum kind { K_NONE, K_BOOL, K_INT, K_FLOAT };
@@ -49,7 +49,7 @@ struct reader {
 	uint64_t nread;
 	struct progress *p;
 	uint64_t line; /* of the next byte, from 1 */
-	char *field; /* CSV_FIELD_MAX + 1 bytes: the last field read, unquoted */
+	char *field;   /* CSV_FIELD_MAX + 1 bytes: the last field read, unquoted */
 	size_t flen;
 	int quoted;
 	uint64_t fline; /* the line the field starts on */
@@ -110,8 +110,8 @@ utf8_ok(const unsigned char *s, size_t n)
 			cp = cp << 6 | (s[i + k] & 0x3f);
 		}
 		/* Overlong forms, UTF-16 surrogates, past U+10FFFF. */
-		if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || (cp >= 0xd800 && cp <= 0xdfff) ||
-		    cp > 0x10ffff)
+		if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+		    (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
 			return 0;
 		i += len;
 	}
@@ -166,10 +166,12 @@ static int
 add(struct reader *r, int c)
 {
 	if (c == '\0')
-		return util_fail(r->err, r->errlen, -EINVAL, "line %" PRIu64 ": a NUL byte (is this a text file?)", r->line);
+		return util_fail(r->err, r->errlen, -EINVAL,
+		    "line %" PRIu64 ": a NUL byte (is this a text file?)", r->line);
 	if (r->flen == CSV_FIELD_MAX)
-		return util_fail(r->err, r->errlen, -EINVAL, "line %" PRIu64 ": a field longer than %d bytes (a stray quote?)",
-		    r->fline, CSV_FIELD_MAX);
+		return util_fail(r->err, r->errlen, -EINVAL,
+		    "line %" PRIu64 ": a field longer than %d bytes (a stray quote?)", r->fline,
+		    CSV_FIELD_MAX);
 	r->field[r->flen++] = (char)c;
 	return 0;
 }
@@ -191,7 +193,8 @@ read_field(struct reader *r, enum end *end)
 				return r->rc;
 			if (c == -1)
 				return util_fail(r->err, r->errlen, -EINVAL,
-				    "line %" PRIu64 ": a quoted field is still open at the end of the file", r->fline);
+				    "line %" PRIu64 ": a quoted field is still open at the end of the file",
+				    r->fline);
 			if (c == '"' && (c = next(r)) != '"')
 				break;
 			if (c == '\n')
@@ -201,7 +204,8 @@ read_field(struct reader *r, enum end *end)
 		}
 		if (c != ',' && c != '\n' && c != '\r' && c != -1)
 			return util_fail(r->err, r->errlen, -EINVAL,
-			    "line %" PRIu64 ": text after the closing quote of a field (a quote inside one is written \"\")",
+			    "line %" PRIu64
+			    ": text after the closing quote of a field (a quote inside one is written \"\")",
 			    r->line);
 	} else {
 		while (c != -1 && c != ',' && c != '\n' && c != '\r') {
@@ -212,9 +216,7 @@ read_field(struct reader *r, enum end *end)
 	}
 	r->field[r->flen] = '\0';
 	switch (c) {
-	case ',':
-		*end = END_COMMA;
-		break;
+	case ',': *end = END_COMMA; break;
 	case '\r':
 		/* CRLF is one line end; a lone CR is one too. */
 		if ((c = next(r)) != '\n' && c != -1)
@@ -224,8 +226,7 @@ read_field(struct reader *r, enum end *end)
 		r->line++;
 		*end = END_LINE;
 		break;
-	default:
-		*end = END_FILE;
+	default: *end = END_FILE;
 	}
 	return r->rc;
 }
@@ -260,8 +261,8 @@ read_header(struct reader *r)
 		return util_fail(r->err, r->errlen, -EINVAL, "no header: the file is empty");
 	for (;;) {
 		if (r->ncols == CSV_COLUMNS_MAX)
-			return util_fail(r->err, r->errlen, -EINVAL, "line %" PRIu64 ": more than %d columns", r->fline,
-			    CSV_COLUMNS_MAX);
+			return util_fail(r->err, r->errlen, -EINVAL, "line %" PRIu64 ": more than %d columns",
+			    r->fline, CSV_COLUMNS_MAX);
 		if (r->ncols == cap) {
 			struct col *c = realloc(r->cols, (cap = cap ? 2 * cap : 16) * sizeof *c);
 
@@ -271,11 +272,12 @@ read_header(struct reader *r)
 		}
 		memset(&r->cols[r->ncols], 0, sizeof r->cols[0]);
 		if (r->flen == 0)
-			return util_fail(r->err, r->errlen, -EINVAL, "line %" PRIu64 ": column %zu of the header has no name",
-			    r->fline, r->ncols + 1);
+			return util_fail(r->err, r->errlen, -EINVAL,
+			    "line %" PRIu64 ": column %zu of the header has no name", r->fline, r->ncols + 1);
 		if (!utf8_ok((const unsigned char *)r->field, r->flen))
-			return util_fail(r->err, r->errlen, -EINVAL, "line %" PRIu64 ": column %zu of the header is not UTF-8",
-			    r->fline, r->ncols + 1);
+			return util_fail(r->err, r->errlen, -EINVAL,
+			    "line %" PRIu64 ": column %zu of the header is not UTF-8", r->fline,
+			    r->ncols + 1);
 		if ((r->cols[r->ncols].name = strdup(r->field)) == NULL)
 			return util_fail(r->err, r->errlen, -ENOMEM, "out of memory");
 		r->ncols++;
@@ -352,19 +354,22 @@ store(struct reader *r, struct col *c)
 			k = K_FLOAT;
 		else
 			return util_fail(r->err, r->errlen, -EINVAL,
-			    "line %" PRIu64 ", column '%s': '%s' is not a number (DataFrame columns are numeric Tensors)",
+			    "line %" PRIu64
+			    ", column '%s': '%s' is not a number (DataFrame columns are numeric Tensors)",
 			    r->fline, show(sn, c->name), show(sv, s));
 	}
 	if (c->kind == K_BOOL && k == K_NONE)
 		return util_fail(r->err, r->errlen, -EINVAL,
-		    "line %" PRIu64 ", column '%s': an empty field among bools (a bool Tensor has no NaN)", r->fline,
-		    show(sn, c->name));
+		    "line %" PRIu64 ", column '%s': an empty field among bools (a bool Tensor has no NaN)",
+		    r->fline, show(sn, c->name));
 	if (c->kind == K_BOOL && k != K_BOOL)
-		return util_fail(r->err, r->errlen, -EINVAL, "line %" PRIu64 ", column '%s': '%s' is a number among bools",
-		    r->fline, show(sn, c->name), show(sv, s));
+		return util_fail(r->err, r->errlen, -EINVAL,
+		    "line %" PRIu64 ", column '%s': '%s' is a number among bools", r->fline,
+		    show(sn, c->name), show(sv, s));
 	if (c->kind != K_NONE && c->kind != K_BOOL && k == K_BOOL)
-		return util_fail(r->err, r->errlen, -EINVAL, "line %" PRIu64 ", column '%s': '%s' is a bool among numbers",
-		    r->fline, show(sn, c->name), show(sv, s));
+		return util_fail(r->err, r->errlen, -EINVAL,
+		    "line %" PRIu64 ", column '%s': '%s' is a bool among numbers", r->fline,
+		    show(sn, c->name), show(sv, s));
 	if (c->kind == K_NONE)
 		c->kind = k == K_NONE ? K_FLOAT : k;
 	else if (c->kind == K_INT && k != K_INT)
@@ -374,8 +379,8 @@ store(struct reader *r, struct col *c)
 		unsigned char *data = cap <= SIZE_MAX / 8 ? realloc(c->data, cap * kind_size(c->kind)) : NULL;
 
 		if (data == NULL)
-			return util_fail(r->err, r->errlen, -ENOMEM, "out of memory at line %" PRIu64 " (%" PRIu64 " rows)",
-			    r->fline, r->nrows);
+			return util_fail(r->err, r->errlen, -ENOMEM,
+			    "out of memory at line %" PRIu64 " (%" PRIu64 " rows)", r->fline, r->nrows);
 		c->data = data;
 		c->cap = cap;
 	}
@@ -411,8 +416,8 @@ read_rows(struct reader *r)
 			for (n = col + 1; end == END_COMMA; n++)
 				if ((rc = read_field(r, &end)) != 0)
 					return rc;
-			return util_fail(r->err, r->errlen, -EINVAL, "line %" PRIu64 ": %zu fields, the header has %zu", line, n,
-			    r->ncols);
+			return util_fail(r->err, r->errlen, -EINVAL,
+			    "line %" PRIu64 ": %zu fields, the header has %zu", line, n, r->ncols);
 		}
 		if ((rc = store(r, &r->cols[col])) != 0)
 			return rc;
@@ -420,7 +425,8 @@ read_rows(struct reader *r)
 		if (end == END_COMMA)
 			continue;
 		if (col < r->ncols)
-			return util_fail(r->err, r->errlen, -EINVAL, "line %" PRIu64 ": %zu field%s, the header has %zu", line, col,
+			return util_fail(r->err, r->errlen, -EINVAL,
+			    "line %" PRIu64 ": %zu field%s, the header has %zu", line, col,
 			    col == 1 ? "" : "s", r->ncols);
 		r->nrows++;
 		col = 0;
@@ -542,9 +548,17 @@ static const struct {
 	const char *name;
 	size_t size;
 } vtypes[] = {
-	[V_I8] = { "int8", 1 }, [V_I16] = { "int16", 2 }, [V_I32] = { "int32", 4 }, [V_I64] = { "int64", 8 },
-	[V_U8] = { "uint8", 1 }, [V_U16] = { "uint16", 2 }, [V_U32] = { "uint32", 4 }, [V_U64] = { "uint64", 8 },
-	[V_F32] = { "float32", 4 }, [V_F64] = { "float64", 8 }, [V_BOOL] = { "bool", 1 },
+	[V_I8] = { "int8", 1 },
+	[V_I16] = { "int16", 2 },
+	[V_I32] = { "int32", 4 },
+	[V_I64] = { "int64", 8 },
+	[V_U8] = { "uint8", 1 },
+	[V_U16] = { "uint16", 2 },
+	[V_U32] = { "uint32", 4 },
+	[V_U64] = { "uint64", 8 },
+	[V_F32] = { "float32", 4 },
+	[V_F64] = { "float64", 8 },
+	[V_BOOL] = { "bool", 1 },
 };
 
 #define NVTYPES (sizeof vtypes / sizeof vtypes[0])
@@ -721,29 +735,17 @@ format_value(char *out, const struct wcol *c, uint64_t i)
 	/* Copied out: a column of a mapped blob need not be aligned. */
 	memcpy(&v, p, vtypes[c->type].size);
 	switch (c->type) {
-	case V_I8:
-		return format_i64(out, v.i8);
-	case V_I16:
-		return format_i64(out, v.i16);
-	case V_I32:
-		return format_i64(out, v.i32);
-	case V_I64:
-		return format_i64(out, v.i64);
-	case V_U8:
-		return format_u64(out, v.u8);
-	case V_U16:
-		return format_u64(out, v.u16);
-	case V_U32:
-		return format_u64(out, v.u32);
-	case V_U64:
-		return format_u64(out, v.u64);
-	case V_F32:
-		return format_real(out, v.f32, 1);
-	case V_F64:
-		return format_real(out, v.f64, 0);
-	case V_BOOL:
-		memcpy(out, v.u8 ? "True" : "False", v.u8 ? 4 : 5);
-		return v.u8 ? 4 : 5;
+	case V_I8: return format_i64(out, v.i8);
+	case V_I16: return format_i64(out, v.i16);
+	case V_I32: return format_i64(out, v.i32);
+	case V_I64: return format_i64(out, v.i64);
+	case V_U8: return format_u64(out, v.u8);
+	case V_U16: return format_u64(out, v.u16);
+	case V_U32: return format_u64(out, v.u32);
+	case V_U64: return format_u64(out, v.u64);
+	case V_F32: return format_real(out, v.f32, 1);
+	case V_F64: return format_real(out, v.f64, 0);
+	case V_BOOL: memcpy(out, v.u8 ? "True" : "False", v.u8 ? 4 : 5); return v.u8 ? 4 : 5;
 	}
 	return 0;
 }
@@ -765,8 +767,9 @@ csv_write(struct writer *w, const struct csv_column *cols, size_t ncols, uint64_
 	}
 	for (i = 0; i < ncols; i++) {
 		if ((k = vtype_of(cols[i].value_type)) == NVTYPES) {
-			rc = util_fail(w->err, w->errlen, -EINVAL, "column '%s': value type '%s' has no CSV form",
-			    show(shown, cols[i].name), cols[i].value_type != NULL ? cols[i].value_type : "(none)");
+			rc = util_fail(w->err, w->errlen, -EINVAL,
+			    "column '%s': value type '%s' has no CSV form", show(shown, cols[i].name),
+			    cols[i].value_type != NULL ? cols[i].value_type : "(none)");
 			goto out;
 		}
 		wc[i].type = (enum vtype)k;
@@ -774,7 +777,8 @@ csv_write(struct writer *w, const struct csv_column *cols, size_t ncols, uint64_
 		rowbytes += vtypes[k].size;
 	}
 	for (i = 0; i < ncols; i++)
-		if ((i > 0 && (rc = put(w, ",", 1)) != 0) || (rc = put_name(w, cols[i].name, ncols == 1)) != 0)
+		if ((i > 0 && (rc = put(w, ",", 1)) != 0) ||
+		    (rc = put_name(w, cols[i].name, ncols == 1)) != 0)
 			goto out;
 	if ((rc = put(w, "\n", 1)) != 0)
 		goto out;
@@ -808,8 +812,8 @@ out:
 }
 
 int
-csv_write_fd(int fd, const struct csv_column *cols, size_t ncols, uint64_t nrows, struct progress *p, char *err,
-    size_t errlen)
+csv_write_fd(int fd, const struct csv_column *cols, size_t ncols, uint64_t nrows, struct progress *p,
+    char *err, size_t errlen)
 {
 	struct writer w = { .fd = fd, .p = p, .err = err, .errlen = errlen };
 
@@ -817,8 +821,8 @@ csv_write_fd(int fd, const struct csv_column *cols, size_t ncols, uint64_t nrows
 }
 
 int
-csv_write_file(FILE *f, const struct csv_column *cols, size_t ncols, uint64_t nrows, struct progress *p, char *err,
-    size_t errlen)
+csv_write_file(FILE *f, const struct csv_column *cols, size_t ncols, uint64_t nrows, struct progress *p,
+    char *err, size_t errlen)
 {
 	struct writer w = { .fd = -1, .f = f, .p = p, .err = err, .errlen = errlen };
 

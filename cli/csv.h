@@ -24,14 +24,14 @@
 #include <stdio.h>
 
 #define CSV_COLUMNS_MAX 16384 /* Excel's limit: wider text is hardly a table */
-#define CSV_FIELD_MAX 65536 /* bytes in one field; more is most likely a stray quote */
+#define CSV_FIELD_MAX 65536   /* bytes in one field; more is most likely a stray quote */
 
 struct progress;
 
 struct csv_column {
-	const char *name; /* UTF-8 */
+	const char *name;	/* UTF-8 */
 	const char *value_type; /* a Tensor value_type_: "int64", "float64", "bool", ... */
-	const void *data; /* the values, native byte order; a bool is one byte, 0 or 1 */
+	const void *data;	/* the values, native byte order; a bool is one byte, 0 or 1 */
 };
 
 /* What csv_read_fd and csv_read_file make: the names and the data of its
@@ -58,10 +58,10 @@ void csv_table_free(struct csv_table *t);
  * (types_item_size) in all.
  * 0, or -EINVAL for no columns or an unknown value type, or the -errno of
  * a failed write; with a message in err. */
-int csv_write_fd(int fd, const struct csv_column *cols, size_t ncols, uint64_t nrows, struct progress *p, char *err,
-    size_t errlen);
+int csv_write_fd(int fd, const struct csv_column *cols, size_t ncols, uint64_t nrows, struct progress *p,
+    char *err, size_t errlen);
 /* The same to a stdio stream, which is flushed, not closed. */
-int csv_write_file(FILE *f, const struct csv_column *cols, size_t ncols, uint64_t nrows, struct progress *p, char *err,
-    size_t errlen);
+int csv_write_file(FILE *f, const struct csv_column *cols, size_t ncols, uint64_t nrows, struct progress *p,
+    char *err, size_t errlen);
 
 #endif

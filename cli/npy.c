@@ -17,11 +17,16 @@ static const struct {
 	const char *descr[3]; /* the spellings numpy uses */
 	const char *type;
 } dtypes[] = {
-	{ { "|i1", "<i1", NULL }, "int8" }, { { "<i2", NULL, NULL }, "int16" },
-	{ { "<i4", NULL, NULL }, "int32" }, { { "<i8", NULL, NULL }, "int64" },
-	{ { "|u1", "<u1", NULL }, "uint8" }, { { "<u2", NULL, NULL }, "uint16" },
-	{ { "<u4", NULL, NULL }, "uint32" }, { { "<u8", NULL, NULL }, "uint64" },
-	{ { "<f4", NULL, NULL }, "float32" }, { { "<f8", NULL, NULL }, "float64" },
+	{ { "|i1", "<i1", NULL }, "int8" },
+	{ { "<i2", NULL, NULL }, "int16" },
+	{ { "<i4", NULL, NULL }, "int32" },
+	{ { "<i8", NULL, NULL }, "int64" },
+	{ { "|u1", "<u1", NULL }, "uint8" },
+	{ { "<u2", NULL, NULL }, "uint16" },
+	{ { "<u4", NULL, NULL }, "uint32" },
+	{ { "<u8", NULL, NULL }, "uint64" },
+	{ { "<f4", NULL, NULL }, "float32" },
+	{ { "<f8", NULL, NULL }, "float64" },
 	{ { "|b1", NULL, NULL }, "bool" },
 };
 
@@ -80,7 +85,8 @@ npy_parse(const unsigned char *buf, size_t len, struct npy *out, char *err, size
 			if (strcmp(descr, dtypes[i].descr[k]) == 0)
 				snprintf(out->value_type, sizeof out->value_type, "%s", dtypes[i].type);
 	if (out->value_type[0] == '\0')
-		return fail(err, errlen, -ENOTSUP, "unsupported .npy dtype (not a little-endian plain number)");
+		return fail(
+		    err, errlen, -ENOTSUP, "unsupported .npy dtype (not a little-endian plain number)");
 	if ((p = strstr(dict, "'fortran_order'")) == NULL || (p = strchr(p + 15, ':')) == NULL)
 		return fail(err, errlen, -EINVAL, ".npy header has no fortran_order");
 	p += 1 + strspn(p + 1, " ");
@@ -117,7 +123,8 @@ npy_header(const struct npy *n, char *buf, size_t len)
 			descr = dtypes[i].descr[0];
 	if (descr == NULL || n->ndims > NPY_DIMS_MAX)
 		return -EINVAL;
-	used = (size_t)snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (", descr);
+	used =
+	    (size_t)snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, 'shape': (", descr);
 	for (k = 0; k < n->ndims; k++) {
 		w = snprintf(dict + used, sizeof dict - used, "%llu%s", (unsigned long long)n->dims[k],
 		    n->ndims == 1 ? "," : (k + 1 < n->ndims ? ", " : ""));

@@ -23,7 +23,8 @@ format_time(char *buf, size_t len, uint64_t s)
 	if (s >= 100 * 3600)
 		snprintf(buf, len, ">99h");
 	else if (s >= 3600)
-		snprintf(buf, len, "%u:%02u:%02u", (unsigned)(s / 3600), (unsigned)(s / 60 % 60), (unsigned)(s % 60));
+		snprintf(buf, len, "%u:%02u:%02u", (unsigned)(s / 3600), (unsigned)(s / 60 % 60),
+		    (unsigned)(s % 60));
 	else
 		snprintf(buf, len, "%u:%02u", (unsigned)(s / 60), (unsigned)(s % 60));
 }

@@ -11,17 +11,17 @@
 #include <stdint.h>
 
 #define PROGRESS_MIN_BYTES (UINT64_C(256) << 20) /* smaller transfers end before a bar helps */
-#define PROGRESS_INTERVAL_NS INT64_C(100000000) /* at most ten redraws a second */
+#define PROGRESS_INTERVAL_NS INT64_C(100000000)	 /* at most ten redraws a second */
 #define PROGRESS_LABEL_MAX 27 /* label bytes kept, with the NUL: the line fits 80 columns */
 
 struct progress {
 	char label[PROGRESS_LABEL_MAX]; /* the caller's label, its tail if too long */
 	uint64_t total;
-	uint64_t done; /* as of the last progress_update */
+	uint64_t done;	  /* as of the last progress_update */
 	int64_t start_ns; /* util_mono_ns() */
 	int64_t drawn_ns; /* the last redraw (start_ns before the first) */
 	size_t drawn_len; /* length of the line on screen, to blank a longer one */
-	int active; /* stderr is a terminal and total >= PROGRESS_MIN_BYTES */
+	int active;	  /* stderr is a terminal and total >= PROGRESS_MIN_BYTES */
 };
 
 /* Begin a transfer of total bytes; label (copied) names it on the line. */
@@ -34,6 +34,7 @@ void progress_end(struct progress *p);
 /* The status line for done of total bytes elapsed_ns into a transfer, e.g.
  * "put a.csv  42%  1.2/2.9 GiB  310 MiB/s  ETA 0:05" (or "in 0:09" once
  * done reaches total), into buf; returns its length as snprintf does. */
-int progress_format(char *buf, size_t len, const char *label, uint64_t done, uint64_t total, int64_t elapsed_ns);
+int progress_format(
+    char *buf, size_t len, const char *label, uint64_t done, uint64_t total, int64_t elapsed_ns);
 
 #endif

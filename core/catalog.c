@@ -52,8 +52,7 @@ cat_object_data_blob(catalog_t *c, const struct cobject *o)
 {
 	struct cblob *b;
 
-	if (strcmp(o->typename, OBJECT_TYPE_BLOB) != 0 || o->nmembers != 1 ||
-	    !id_is_blob(o->members[0].id))
+	if (strcmp(o->typename, OBJECT_TYPE_BLOB) != 0 || o->nmembers != 1 || !id_is_blob(o->members[0].id))
 		return NULL;
 	b = cat_blob_find(c, o->members[0].id);
 	return b != NULL && !b->deleted ? b : NULL;
@@ -194,7 +193,6 @@ load_name(void *arg, const char *name, uint64_t object_id)
 	return o != NULL ? cat_attach_name(c, name, o) : 0;
 }
 
-
 static int
 choose_instance(catalog_t *c, int wanted)
 {
@@ -261,7 +259,8 @@ catalog_open(const struct catalog_config *cfg, catalog_t **out)
 		rc = store_open(cfg->backing_dir, cfg->memory_limit, 0, &c->store);
 	else {
 		snprintf(path, sizeof path, "%s/%s", cfg->state_dir, MEM_DIR);
-		rc = store_open(path, cfg->memory_limit, STORE_MOUNT | (cfg->huge_pages ? STORE_HUGE : 0), &c->store);
+		rc = store_open(
+		    path, cfg->memory_limit, STORE_MOUNT | (cfg->huge_pages ? STORE_HUGE : 0), &c->store);
 	}
 	if (rc != 0)
 		goto fail;
@@ -365,12 +364,8 @@ fixed_dir_attr(catalog_t *c, uint64_t ino, struct catalog_attr *a)
 	switch (ino) {
 	case CATALOG_INO_OBJECTS:
 	case CATALOG_INO_NAMES:
-	case CATALOG_INO_STREAMS:
-		a->mode = S_IFDIR | 01777;
-		break;
-	default:
-		a->mode = S_IFDIR | 0555;
-		break;
+	case CATALOG_INO_STREAMS: a->mode = S_IFDIR | 01777; break;
+	default: a->mode = S_IFDIR | 0555; break;
 	}
 	if (ino == CATALOG_INO_ROOT)
 		a->mode = S_IFDIR | 0755;
@@ -425,7 +420,8 @@ cat_object_tree(catalog_t *c, const struct cobject *o, int depth)
 			struct cblob *b = cat_blob_find(c, m->id);
 
 			if (b != NULL)
-				t = object_blob_meta(b->id, cat_blob_size(c, b), id_instance(b->id), b->sealed);
+				t = object_blob_meta(
+				    b->id, cat_blob_size(c, b), id_instance(b->id), b->sealed);
 		} else if ((sub = cat_object_find(c, m->id)) != NULL && depth < CAT_TREE_DEPTH)
 			t = cat_object_tree(c, sub, depth + 1);
 		if (t == NULL) {
@@ -499,8 +495,7 @@ object_view_attr(catalog_t *c, struct cobject *o, enum id_view view, struct cata
 						    : strlen("../") + ID_STR_LEN;
 		a->sealed = 1;
 		return 0;
-	case ID_VIEW_STREAM:
-		break; /* streams are stream.h's */
+	case ID_VIEW_STREAM: break; /* streams are stream.h's */
 	}
 	return -ENOENT;
 }
@@ -609,8 +604,7 @@ lookup_locked(catalog_t *c, uint64_t parent, const char *name, struct catalog_at
 			return -ENOENT;
 		return name_attr(c, n->obj, a);
 	case CATALOG_INO_CONTROL:
-	case CATALOG_INO_STREAMS:
-		return -ENOENT; /* the fs layer's */
+	case CATALOG_INO_STREAMS: return -ENOENT; /* the fs layer's */
 	}
 	if (id_is_blob(parent) || id_view_of_ino(parent) != ID_VIEW_OBJECT ||
 	    (o = cat_object_find(c, parent)) == NULL)
@@ -703,18 +697,11 @@ list_locked(catalog_t *c, uint64_t dir, catalog_list_fn fn, void *arg)
 				return rc;
 		}
 		return 0;
-	case CATALOG_INO_OBJECTS:
-		hmap_foreach(&c->objects, list_object, &lc);
-		return lc.rc;
-	case CATALOG_INO_BLOBS:
-		hmap_foreach(&c->blobs, list_blob, &lc);
-		return lc.rc;
-	case CATALOG_INO_NAMES:
-		hmap_foreach(&c->names, list_name, &lc);
-		return lc.rc;
+	case CATALOG_INO_OBJECTS: hmap_foreach(&c->objects, list_object, &lc); return lc.rc;
+	case CATALOG_INO_BLOBS: hmap_foreach(&c->blobs, list_blob, &lc); return lc.rc;
+	case CATALOG_INO_NAMES: hmap_foreach(&c->names, list_name, &lc); return lc.rc;
 	}
-	if (id_is_blob(dir) || id_view_of_ino(dir) != ID_VIEW_OBJECT ||
-	    (o = cat_object_find(c, dir)) == NULL)
+	if (id_is_blob(dir) || id_view_of_ino(dir) != ID_VIEW_OBJECT || (o = cat_object_find(c, dir)) == NULL)
 		return -ENOTDIR;
 	if (!o->meta_hidden &&
 	    ((rc = object_view_attr(c, o, ID_VIEW_META, &a)) != 0 || (rc = fn(arg, "meta.json", &a)) != 0))

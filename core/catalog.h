@@ -45,7 +45,7 @@ struct catalog_config {
 	 * NULL: the directory remembered from an earlier start, if any. */
 	const char *spill_dir;
 	unsigned spill_high, spill_low; /* percent; 0: 80 and 60 */
-	int huge_pages; /* the store's tmpfs gives blobs huge pages (store.h) */
+	int huge_pages;			/* the store's tmpfs gives blobs huge pages (store.h) */
 	/* Hooks, called with the catalog lock held; they must not call back. */
 	void *hook_arg;
 	void (*blob_freed)(void *arg, uint64_t blob_id);
@@ -88,13 +88,13 @@ struct catalog_stats {
 	uint64_t deletes;
 	uint64_t opens;
 	/* Where sealed bytes are (spill.h). */
-	uint64_t bytes_sealed;	 /* all sealed blobs */
-	uint64_t bytes_resident; /* of which in memory */
-	uint64_t bytes_spilled;	 /* of which with a copy in the spill dir */
-	uint64_t bytes_pinned;	 /* of which pinned */
+	uint64_t bytes_sealed;	  /* all sealed blobs */
+	uint64_t bytes_resident;  /* of which in memory */
+	uint64_t bytes_spilled;	  /* of which with a copy in the spill dir */
+	uint64_t bytes_pinned;	  /* of which pinned */
 	uint64_t bytes_releasing; /* evicted, their memory not yet given back */
 	int spill_enabled;
-	const char *spill_dir;	 /* the catalog's; valid while it is open */
+	const char *spill_dir;		/* the catalog's; valid while it is open */
 	uint64_t spill_high, spill_low; /* bytes */
 	uint64_t spills, spill_bytes;	/* blobs written out, and bytes */
 	uint64_t evictions;		/* blobs dropped from memory */
@@ -191,8 +191,8 @@ int catalog_room(catalog_t *c, uint64_t bytes);
  * Else the catalog counts what it writes and reserves. */
 int catalog_kernel_limited(const catalog_t *c);
 /* Change size (EPERM when sealed), mode, owner, times (-1: unchanged). */
-int catalog_setattr(catalog_t *c, uint64_t ino, int fd, int64_t size, int64_t mode, int64_t uid,
-    int64_t gid, int64_t mtime_ns, struct catalog_attr *attr);
+int catalog_setattr(catalog_t *c, uint64_t ino, int fd, int64_t size, int64_t mode, int64_t uid, int64_t gid,
+    int64_t mtime_ns, struct catalog_attr *attr);
 /* Unlink parent/name as uid. In names/: remove a name, and its object,
  * deep, when no other name remains (EBUSY if another object holds it).
  * In an object's directory (rm -r at work): nothing is deleted yet; the
@@ -205,8 +205,8 @@ int catalog_unlink(catalog_t *c, uint64_t parent, const char *name, uid_t uid);
 /* Rename names/<name> to names/<newname>, replacing (and, if it was the
  * last name of its object, deleting) what newname named, unless flags has
  * CATALOG_RENAME_NOREPLACE (then EEXIST). Anything else: EPERM. */
-int catalog_rename(catalog_t *c, uint64_t parent, const char *name, uint64_t newparent, const char *newname,
-    unsigned flags);
+int catalog_rename(
+    catalog_t *c, uint64_t parent, const char *name, uint64_t newparent, const char *newname, unsigned flags);
 #define CATALOG_RENAME_NOREPLACE 1u
 /* Remove the object directory objects/<name>, although not empty: delete
  * the object deep, with its names; EBUSY while another object holds it. */
@@ -216,8 +216,7 @@ int catalog_rmdir(catalog_t *c, uint64_t parent, const char *name);
 int catalog_xattr_list(catalog_t *c, uint64_t ino, char **names, size_t *len);
 int catalog_xattr_get(catalog_t *c, uint64_t ino, const char *name, char **value, size_t *len);
 /* flags: XATTR_CREATE / XATTR_REPLACE as in setxattr(2). */
-int catalog_xattr_set(catalog_t *c, uint64_t ino, const char *name, const char *value, size_t len,
-    int flags);
+int catalog_xattr_set(catalog_t *c, uint64_t ino, const char *name, const char *value, size_t len, int flags);
 int catalog_xattr_remove(catalog_t *c, uint64_t ino, const char *name);
 
 void catalog_stats(catalog_t *c, struct catalog_stats *st);

@@ -402,7 +402,8 @@ catalog_blob_create(catalog_t *c, uid_t uid, gid_t gid, mode_t mode, uint64_t *b
 	b->gid = gid;
 	b->mode = mode & 07777;
 	b->ctime_ns = b->mtime_ns = util_now_ns();
-	if ((rc = store_blob_create(c->store, b->id, fd)) == 0 && (rc = hmap_insert(&c->blobs, b->id, b)) != 0) {
+	if ((rc = store_blob_create(c->store, b->id, fd)) == 0 &&
+	    (rc = hmap_insert(&c->blobs, b->id, b)) != 0) {
 		store_blob_remove(c->store, b->id);
 		close(*fd);
 		*fd = -1;
@@ -436,7 +437,6 @@ catalog_blob_discard(catalog_t *c, uint64_t blob_id, const char *why)
 	}
 	pthread_mutex_unlock(&c->lock);
 }
-
 
 /* The rows a seal writes, copied so that they can be written after the
  * catalog lock is dropped: the next create need not wait for the commit. */
@@ -685,8 +685,8 @@ catalog_write(catalog_t *c, uint64_t blob_id, int fd, const void *buf, size_t si
 }
 
 int
-catalog_setattr(catalog_t *c, uint64_t ino, int fd, int64_t size, int64_t mode, int64_t uid,
-    int64_t gid, int64_t mtime_ns, struct catalog_attr *attr)
+catalog_setattr(catalog_t *c, uint64_t ino, int fd, int64_t size, int64_t mode, int64_t uid, int64_t gid,
+    int64_t mtime_ns, struct catalog_attr *attr)
 {
 	struct cobject *o = NULL;
 	struct cblob *b = NULL;
@@ -752,7 +752,8 @@ catalog_setattr(catalog_t *c, uint64_t ino, int fd, int64_t size, int64_t mode, 
 	}
 	if (o != NULL && mtime_ns >= 0)
 		o->mtime_ns = mtime_ns;
-	if ((b != NULL && (rc = cat_blob_put(c, b)) != 0) || (o != NULL && (rc = cat_object_put(c, o)) != 0)) {
+	if ((b != NULL && (rc = cat_blob_put(c, b)) != 0) ||
+	    (o != NULL && (rc = cat_object_put(c, o)) != 0)) {
 		cat_tx_rollback(c);
 		goto out;
 	}
@@ -775,7 +776,8 @@ catalog_unlink(catalog_t *c, uint64_t parent, const char *name, uid_t uid)
 	int rc;
 
 	pthread_mutex_lock(&c->lock);
-	if (parent > CATALOG_INO_LAST_DIR && !id_is_blob(parent) && id_view_of_ino(parent) == ID_VIEW_OBJECT) {
+	if (parent > CATALOG_INO_LAST_DIR && !id_is_blob(parent) &&
+	    id_view_of_ino(parent) == ID_VIEW_OBJECT) {
 		/* An entry of an object's directory: rm -r at work. */
 		rc = (o = cat_object_find(c, parent)) == NULL ? -ENOENT : cat_entry_unlink(o, name, uid);
 		goto out;
@@ -830,8 +832,8 @@ rename_memory(catalog_t *c, struct cname *n, const char *newname)
 }
 
 int
-catalog_rename(catalog_t *c, uint64_t parent, const char *name, uint64_t newparent, const char *newname,
-    unsigned flags)
+catalog_rename(
+    catalog_t *c, uint64_t parent, const char *name, uint64_t newparent, const char *newname, unsigned flags)
 {
 	struct cname *n, *old;
 	struct cobject *gone = NULL;

@@ -86,16 +86,16 @@ struct catalog {
 	store_t *store;
 	struct id_gen gen;
 	unsigned instance;
-	struct hmap blobs;   /* id -> struct cblob (deleted ones too, until freed) */
-	struct hmap objects; /* id -> struct cobject */
-	struct hmap names;   /* hmap_str_hash(name) -> struct cname */
-	uint64_t blob_bytes;	 /* sizes of live sealed blobs */
-	uint64_t resident_bytes; /* of which in memory (the store's files) */
-	uint64_t pinned_bytes;	 /* of which pinned */
-	uint64_t spilled_bytes;	 /* of which with a copy in the spill dir */
+	struct hmap blobs;	  /* id -> struct cblob (deleted ones too, until freed) */
+	struct hmap objects;	  /* id -> struct cobject */
+	struct hmap names;	  /* hmap_str_hash(name) -> struct cname */
+	uint64_t blob_bytes;	  /* sizes of live sealed blobs */
+	uint64_t resident_bytes;  /* of which in memory (the store's files) */
+	uint64_t pinned_bytes;	  /* of which pinned */
+	uint64_t spilled_bytes;	  /* of which with a copy in the spill dir */
 	pthread_cond_t load_cond; /* a reload ended (struct cblob.loading) */
-	struct spill *spill;	 /* NULL: no spill directory */
-	uint64_t unsealed_bytes; /* sum of held (accounting without a tmpfs) */
+	struct spill *spill;	  /* NULL: no spill directory */
+	uint64_t unsealed_bytes;  /* sum of held (accounting without a tmpfs) */
 	uint64_t nsealed, nunsealed;
 	uint64_t creates, seals, discards, deletes, opens;
 	int64_t start_ns; /* the fixed directories' times */

@@ -40,8 +40,8 @@ member_name_check(const char *key, const json_t *fields, char *err, size_t errle
 		return util_fail(err, errlen, -EINVAL, "bad member name \"%s\"", key);
 	if (object_tree_key(key))
 		return util_fail(err, errlen, -EINVAL,
-		    "member name \"%s\" is a key of the metadata tree itself: meta.json would lose its %s", key,
-		    key);
+		    "member name \"%s\" is a key of the metadata tree itself: meta.json would lose its %s",
+		    key, key);
 	if (json_object_get(fields, key) != NULL)
 		return util_fail(err, errlen, -EINVAL,
 		    "member name \"%s\" is also a field's: meta.json would lose the field", key);
@@ -62,7 +62,7 @@ resolve_members(catalog_t *c, struct cobject *o, const json_t *fields, const jso
 		return 0;
 	if (!json_is_object(members))
 		return util_fail(err, errlen, -EINVAL, "members must be an object of name: id");
-	json_object_foreach((json_t *)members, key, v) {
+	json_object_foreach ((json_t *)members, key, v) {
 		const char *ids = json_string_value(v);
 		struct cmember *m;
 		uint64_t id, nbytes, owner;
@@ -71,8 +71,8 @@ resolve_members(catalog_t *c, struct cobject *o, const json_t *fields, const jso
 		if ((rc = member_name_check(key, fields, err, errlen)) != 0)
 			return rc;
 		if (ids == NULL || id_parse(ids, &id) != 0)
-			return util_fail(err, errlen, -EINVAL, "member %s: \"%s\" is not an id (o… or b…)", key,
-			    ids ? ids : "(not a string)");
+			return util_fail(err, errlen, -EINVAL, "member %s: \"%s\" is not an id (o… or b…)",
+			    key, ids ? ids : "(not a string)");
 		if (id_is_blob(id)) {
 			struct cblob *b = cat_blob_find(c, id);
 
@@ -87,8 +87,8 @@ resolve_members(catalog_t *c, struct cobject *o, const json_t *fields, const jso
 			if (sub == NULL)
 				return util_fail(err, errlen, -EINVAL, "member %s: no object %s", key, ids);
 			if (sub->removing)
-				return util_fail(err, errlen, -EINVAL, "member %s: %s is being removed", key,
-				    ids);
+				return util_fail(
+				    err, errlen, -EINVAL, "member %s: %s is being removed", key, ids);
 			sealed = sub->sealed;
 			nbytes = sub->nbytes;
 			owner = sub->uid;
@@ -122,7 +122,7 @@ take_fields(struct cobject *o, const json_t *fields, char *err, size_t errlen)
 		return 0;
 	if (!json_is_object(fields))
 		return util_fail(err, errlen, -EINVAL, "fields must be an object");
-	json_object_foreach((json_t *)fields, key, v) {
+	json_object_foreach ((json_t *)fields, key, v) {
 		if ((rc = object_field_name_check(key)) != 0)
 			return util_fail(err, errlen, -EINVAL, "field \"%s\" is %s", key,
 			    rc == -EPERM ? "reserved" : "not a valid field name");
@@ -403,8 +403,8 @@ doom_apply(catalog_t *c, struct doom *d, const char *unlinked, unsigned flags)
 		for (k = 0; k < x->nmembers; k++) {
 			struct cblob *b;
 
-			if (id_is_blob(x->members[k].id) && (b = cat_blob_find(c, x->members[k].id)) != NULL &&
-			    b->owner == x)
+			if (id_is_blob(x->members[k].id) &&
+			    (b = cat_blob_find(c, x->members[k].id)) != NULL && b->owner == x)
 				b->owner = NULL;
 		}
 	}
@@ -416,7 +416,8 @@ doom_apply(catalog_t *c, struct doom *d, const char *unlinked, unsigned flags)
 		while (x->nnames > 0) {
 			struct cname *n = cat_name_find(c, x->names[0]);
 
-			if (c->cfg.inval_entry != NULL && (unlinked == NULL || strcmp(n->name, unlinked) != 0))
+			if (c->cfg.inval_entry != NULL &&
+			    (unlinked == NULL || strcmp(n->name, unlinked) != 0))
 				c->cfg.inval_entry(c->cfg.hook_arg, CATALOG_INO_NAMES, n->name);
 			cat_name_forget(c, n);
 		}

@@ -50,11 +50,28 @@ nb_add(struct namebuf *nb, const char *field)
 }
 
 static const char *const object_fixed[] = {
-	"typename", "id", "signature", "nbytes", "instance_id", "global", "ctime", "sealed", "state", "location",
+	"typename",
+	"id",
+	"signature",
+	"nbytes",
+	"instance_id",
+	"global",
+	"ctime",
+	"sealed",
+	"state",
+	"location",
 	NULL,
 };
 static const char *const blob_fixed[] = {
-	"typename", "id", "nbytes", "instance_id", "ctime", "sealed", "location", "pinned", NULL,
+	"typename",
+	"id",
+	"nbytes",
+	"instance_id",
+	"ctime",
+	"sealed",
+	"location",
+	"pinned",
+	NULL,
 };
 
 /* Where the blobs of o's tree are: counts of those in memory and not. */
@@ -110,7 +127,7 @@ catalog_xattr_list(catalog_t *c, uint64_t ino, char **names, size_t *len)
 			snprintf(mname, sizeof mname, "member.%s", o->members[i].name);
 			nb_add(&nb, mname);
 		}
-		json_object_foreach(fields, key, v)
+		json_object_foreach (fields, key, v)
 			nb_add(&nb, key);
 		json_decref(fields);
 	} else if (id_is_blob(ino) && (b = cat_blob_find(c, ino)) != NULL) {
@@ -195,8 +212,7 @@ object_get(catalog_t *c, struct cobject *o, const char *field, char **value, siz
 			tree_location(c, o, 0, &in, &out);
 			*value = dup_text(out == 0 ? "memory" : in == 0 ? "disk" : "memory,disk", len);
 		}
-	}
-	else if (strncmp(field, "member.", 7) == 0) {
+	} else if (strncmp(field, "member.", 7) == 0) {
 		for (i = 0; i < o->nmembers; i++)
 			if (strcmp(o->members[i].name, field + 7) == 0)
 				break;

@@ -53,8 +53,8 @@ crc_soft(uint32_t crc, const unsigned char *p, size_t len)
 		memcpy(&w, p, sizeof w);
 		w ^= crc;
 		crc = table[7][w & 0xff] ^ table[6][(w >> 8) & 0xff] ^ table[5][(w >> 16) & 0xff] ^
-		      table[4][(w >> 24) & 0xff] ^ table[3][(w >> 32) & 0xff] ^
-		      table[2][(w >> 40) & 0xff] ^ table[1][(w >> 48) & 0xff] ^ table[0][w >> 56];
+		      table[4][(w >> 24) & 0xff] ^ table[3][(w >> 32) & 0xff] ^ table[2][(w >> 40) & 0xff] ^
+		      table[1][(w >> 48) & 0xff] ^ table[0][w >> 56];
 	}
 #endif
 	for (; len > 0; len--)

@@ -67,8 +67,7 @@ id_next_blob(struct id_gen *g)
 void
 id_format(uint64_t id, char *buf)
 {
-	snprintf(buf, ID_STR_LEN + 1, "%c%016llx", id_is_blob(id) ? 'b' : 'o',
-	    (unsigned long long)id);
+	snprintf(buf, ID_STR_LEN + 1, "%c%016llx", id_is_blob(id) ? 'b' : 'o', (unsigned long long)id);
 }
 
 int

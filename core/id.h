@@ -30,9 +30,9 @@
 
 /* Views of an object: the inode numbers of the files that show it. */
 enum id_view {
-	ID_VIEW_OBJECT = 0, /* objects/o<id>/ (the directory) */
-	ID_VIEW_DATA = 1,   /* names/<n> of a Blob object: its bytes */
-	ID_VIEW_META = 2,   /* objects/o<id>/meta.json */
+	ID_VIEW_OBJECT = 0,	 /* objects/o<id>/ (the directory) */
+	ID_VIEW_DATA = 1,	 /* names/<n> of a Blob object: its bytes */
+	ID_VIEW_META = 2,	 /* objects/o<id>/meta.json */
 	ID_VIEW_NAME_LINK = 3,	 /* names/<n> of a composite object: a symlink */
 	ID_VIEW_MEMBER_LINK = 4, /* a sub-object member: a symlink */
 	ID_VIEW_STREAM = 5,	 /* streams/<name>, over a sequence number */
@@ -67,8 +67,7 @@ id_of_ino(uint64_t ino)
 static inline enum id_view
 id_view_of_ino(uint64_t ino)
 {
-	return id_is_blob(ino) ? ID_VIEW_OBJECT
-			       : (enum id_view)((ino & ID_VIEW_MASK) >> ID_VIEW_SHIFT);
+	return id_is_blob(ino) ? ID_VIEW_OBJECT : (enum id_view)((ino & ID_VIEW_MASK) >> ID_VIEW_SHIFT);
 }
 
 static inline uint64_t

@@ -23,8 +23,7 @@ int log_open_file(const char *path);
  * daemon detaching from its terminal). */
 void log_detach(void);
 /* Log one message; a trailing newline is added. */
-void log_msg(enum log_level lvl, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+void log_msg(enum log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Log and exit(1): start-up failures and broken invariants only. */
 void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 

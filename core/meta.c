@@ -183,16 +183,17 @@ meta_open(const char *path, meta_t **out)
 
 	if (m == NULL)
 		return -ENOMEM;
-	rc = sqlite3_open_v2(path, &m->db,
-	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	rc = sqlite3_open_v2(
+	    path, &m->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		rc = db_error(m, rc, path);
 		goto fail;
 	}
 	sqlite3_busy_timeout(m->db, 5000);
-	if ((rc = exec_sql(m, "PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL;"
-			      " PRAGMA synchronous = NORMAL;"
-			      " PRAGMA foreign_keys = ON;",
+	if ((rc = exec_sql(m,
+		 "PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL;"
+		 " PRAGMA synchronous = NORMAL;"
+		 " PRAGMA foreign_keys = ON;",
 		 "set pragmas")) != 0)
 		goto fail;
 	if ((rc = migrate(m)) != 0)
@@ -376,7 +377,8 @@ meta_name_delete(meta_t *m, const char *name)
 
 /* Step a query to its end, calling row for each row. */
 static int
-load_rows(meta_t *m, enum stmt_id st, int (*row)(meta_t *, sqlite3_stmt *, const struct meta_load_ops *, void *),
+load_rows(meta_t *m, enum stmt_id st,
+    int (*row)(meta_t *, sqlite3_stmt *, const struct meta_load_ops *, void *),
     const struct meta_load_ops *ops, void *arg)
 {
 	sqlite3_stmt *s = m->st[st];
@@ -443,8 +445,8 @@ row_member(meta_t *m, sqlite3_stmt *s, const struct meta_load_ops *ops, void *ar
 	(void)m;
 	if (ops->member == NULL)
 		return 0;
-	return ops->member(arg, (uint64_t)sqlite3_column_int64(s, 0),
-	    (const char *)sqlite3_column_text(s, 1), (uint64_t)sqlite3_column_int64(s, 2));
+	return ops->member(arg, (uint64_t)sqlite3_column_int64(s, 0), (const char *)sqlite3_column_text(s, 1),
+	    (uint64_t)sqlite3_column_int64(s, 2));
 }
 
 static int
@@ -453,8 +455,7 @@ row_name(meta_t *m, sqlite3_stmt *s, const struct meta_load_ops *ops, void *arg)
 	(void)m;
 	if (ops->name == NULL)
 		return 0;
-	return ops->name(arg, (const char *)sqlite3_column_text(s, 0),
-	    (uint64_t)sqlite3_column_int64(s, 1));
+	return ops->name(arg, (const char *)sqlite3_column_text(s, 0), (uint64_t)sqlite3_column_int64(s, 1));
 }
 
 int
@@ -498,7 +499,8 @@ meta_backup(meta_t *m, const char *path)
 	sqlite3_backup *b;
 	int rc;
 
-	rc = sqlite3_open_v2(path, &dst.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	rc = sqlite3_open_v2(
+	    path, &dst.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {
 		rc = db_error(&dst, rc, path);
 		goto out;

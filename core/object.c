@@ -17,12 +17,27 @@
 /* The keys object_meta writes at the top of every tree, before fields and
  * members: neither may take one. */
 static const char *const tree_keys[] = {
-	"typename", "id", "signature", "nbytes", "instance_id", "global", "ctime", "sealed", NULL,
+	"typename",
+	"id",
+	"signature",
+	"nbytes",
+	"instance_id",
+	"global",
+	"ctime",
+	"sealed",
+	NULL,
 };
 /* More names user.vineyard.* keeps for itself (state: an object being
  * removed, location: where its bytes are, pinned; see catalog_xattr.c). */
 static const char *const reserved[] = {
-	"mtime", "meta", "members", "member", "state", "location", "pinned", NULL,
+	"mtime",
+	"meta",
+	"members",
+	"member",
+	"state",
+	"location",
+	"pinned",
+	NULL,
 };
 
 static int
@@ -174,8 +189,8 @@ object_blob_meta(uint64_t id, uint64_t nbytes, unsigned instance_id, int sealed)
 	char ids[ID_STR_LEN + 1];
 
 	id_format(id, ids);
-	return json_pack("{s:s, s:s, s:I, s:i, s:b}", "typename", OBJECT_TYPE_BLOB, "id", ids,
-	    "nbytes", (json_int_t)nbytes, "instance_id", (int)instance_id, "sealed", sealed);
+	return json_pack("{s:s, s:s, s:I, s:i, s:b}", "typename", OBJECT_TYPE_BLOB, "id", ids, "nbytes",
+	    (json_int_t)nbytes, "instance_id", (int)instance_id, "sealed", sealed);
 }
 
 json_t *
@@ -187,8 +202,8 @@ object_meta(const struct object_info *info, const json_t *fields, json_t *member
 	id_format(info->id, ids);
 	object_format_time(info->ctime_ns, when, sizeof when);
 	m = json_pack("{s:s, s:s, s:I, s:I, s:i, s:b, s:s, s:b}", "typename", info->typename, "id", ids,
-	    "signature", (json_int_t)(info->signature & INT64_MAX), "nbytes", (json_int_t)info->nbytes, "instance_id", (int)info->instance_id,
-	    "global", 0, "ctime", when, "sealed", info->sealed);
+	    "signature", (json_int_t)(info->signature & INT64_MAX), "nbytes", (json_int_t)info->nbytes,
+	    "instance_id", (int)info->instance_id, "global", 0, "ctime", when, "sealed", info->sealed);
 	if (m == NULL)
 		goto out;
 	if (fields != NULL)

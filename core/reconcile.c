@@ -30,7 +30,7 @@
 struct scan {
 	catalog_t *c;
 	struct hmap present; /* blob id -> (void *)1 */
-	char **orphans; /* files to remove */
+	char **orphans;	     /* files to remove */
 	size_t norphans;
 	size_t unsealed; /* of which blob files: writers that did not finish */
 	int err;

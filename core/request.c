@@ -43,8 +43,8 @@ errno_name(int err)
 static json_t *
 failure(int err, const char *message)
 {
-	return json_pack("{s:b, s:i, s:s, s:s}", "ok", 0, "errno", err, "error", errno_name(err), "message",
-	    message);
+	return json_pack(
+	    "{s:b, s:i, s:s, s:s}", "ok", 0, "errno", err, "error", errno_name(err), "message", message);
 }
 
 static json_t *
@@ -232,15 +232,16 @@ op_stream(catalog_t *c, uid_t uid, gid_t gid, const char *op, const json_t *req,
 		json_int_t m = json_is_integer(mode) ? json_integer_value(mode) : 0644;
 
 		if (name == NULL)
-			return failure(EINVAL, "stream_open: name must be a valid name (1 to 255 bytes, no '/')");
+			return failure(
+			    EINVAL, "stream_open: name must be a valid name (1 to 255 bytes, no '/')");
 		if (mode != NULL && !json_is_null(mode) && (!json_is_integer(mode) || m < 0 || m > 07777))
 			return failure(EINVAL, "stream_open: mode must be an integer from 0 to 07777");
 		if (w->producing != 0)
 			return failure(EBUSY, "stream_open: this descriptor already produces a stream");
 		if ((rc = streams_objects_open(w->streams, name, uid, gid, (mode_t)m, &ino)) != 0)
 			return failure(-rc, rc == -ENOTDIR ? "stream_open: a byte stream has that name"
-							  : rc == -EBUSY ? "stream_open: another producer has it open"
-									 : strerror(-rc));
+					    : rc == -EBUSY ? "stream_open: another producer has it open"
+							   : strerror(-rc));
 		w->producing = ino;
 		return json_pack("{s:b}", "ok", 1);
 	}
@@ -250,7 +251,8 @@ op_stream(catalog_t *c, uid_t uid, gid_t gid, const char *op, const json_t *req,
 		if (id_arg(req, "id", &id, &reply) != 0)
 			return reply;
 		if ((rc = streams_push(w->streams, w->producing, uid, id)) < 0)
-			return failure(-rc, rc == -EAGAIN ? "stream_push: the object is not sealed yet" : strerror(-rc));
+			return failure(
+			    -rc, rc == -EAGAIN ? "stream_push: the object is not sealed yet" : strerror(-rc));
 		return json_pack("{s:b, s:i}", "ok", 1, "index", rc);
 	}
 	if (strcmp(op, "stream_close") == 0) {
@@ -262,8 +264,9 @@ op_stream(catalog_t *c, uid_t uid, gid_t gid, const char *op, const json_t *req,
 		w->producing = 0;
 		streams_close_write(w->streams, ino, json_string_value(error));
 		if (streams_getattr(w->streams, ino, &a) != 0 || a.state != STREAM_COMPLETE)
-			return json_string_value(error) != NULL ? json_pack("{s:b}", "ok", 1)
-								 : failure(EIO, "stream_close: the stream failed");
+			return json_string_value(error) != NULL
+				   ? json_pack("{s:b}", "ok", 1)
+				   : failure(EIO, "stream_close: the stream failed");
 		id_format(a.object_id, ids);
 		return json_pack("{s:b, s:s}", "ok", 1, "id", ids);
 	}
@@ -272,7 +275,8 @@ op_stream(catalog_t *c, uid_t uid, gid_t gid, const char *op, const json_t *req,
 		return failure(EINVAL, "stream_next: name must be a valid name (1 to 255 bytes, no '/')");
 	if (!json_is_integer(index) || json_integer_value(index) < 0 ||
 	    json_integer_value(index) > STREAM_OBJECTS_MAX) {
-		snprintf(msg, sizeof msg, "stream_next: index must be an integer from 0 to %u", STREAM_OBJECTS_MAX);
+		snprintf(msg, sizeof msg, "stream_next: index must be an integer from 0 to %u",
+		    STREAM_OBJECTS_MAX);
 		return failure(EINVAL, msg);
 	}
 	if (timeout != NULL && !json_is_null(timeout) &&
@@ -355,23 +359,24 @@ dump(json_t *reply, size_t *replylen)
 }
 
 int
-request_wait_poll(catalog_t *c, const struct request_wait *w, int timed_out, char **reply,
-    size_t *replylen)
+request_wait_poll(catalog_t *c, const struct request_wait *w, int timed_out, char **reply, size_t *replylen)
 {
-	json_t *r = w->kind == REQUEST_WAIT_STREAM ? next_ready(w->streams, w->name, w->index) : wait_ready(c, w->name);
+	json_t *r = w->kind == REQUEST_WAIT_STREAM ? next_ready(w->streams, w->name, w->index)
+						   : wait_ready(c, w->name);
 
 	if (r == NULL && !timed_out)
 		return 0;
 	if (r == NULL)
-		r = failure(ETIMEDOUT, w->kind == REQUEST_WAIT_STREAM ? "stream_next: no object there in time"
-								   : "wait: no sealed object by that name in time");
+		r = failure(ETIMEDOUT, w->kind == REQUEST_WAIT_STREAM
+					   ? "stream_next: no object there in time"
+					   : "wait: no sealed object by that name in time");
 	*reply = r != NULL ? dump(r, replylen) : NULL;
 	return 1;
 }
 
 char *
-request_handle(catalog_t *c, uid_t uid, gid_t gid, const char *req, size_t len, size_t *replylen,
-    struct request_wait *w)
+request_handle(
+    catalog_t *c, uid_t uid, gid_t gid, const char *req, size_t len, size_t *replylen, struct request_wait *w)
 {
 	json_t *doc = NULL, *reply;
 	json_error_t jerr;
@@ -383,7 +388,8 @@ request_handle(catalog_t *c, uid_t uid, gid_t gid, const char *req, size_t len, 
 		snprintf(msg, sizeof msg, "a request is at most %u bytes", REQUEST_MAX);
 		reply = failure(E2BIG, msg);
 	} else if ((doc = json_loadb(req, len, JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
-		snprintf(msg, sizeof msg, "not JSON: %s at line %d, column %d", jerr.text, jerr.line, jerr.column);
+		snprintf(
+		    msg, sizeof msg, "not JSON: %s at line %d, column %d", jerr.text, jerr.line, jerr.column);
 		reply = failure(EINVAL, msg);
 	} else if (!json_is_object(doc) || (op = json_string_value(json_object_get(doc, "op"))) == NULL)
 		reply = failure(EINVAL, "a request is a JSON object with a string \"op\"");
@@ -397,8 +403,9 @@ request_handle(catalog_t *c, uid_t uid, gid_t gid, const char *req, size_t len, 
 		reply = op_unname(c, uid, doc);
 	else if (strcmp(op, "wait") == 0)
 		reply = op_wait(c, doc, w);
-	else if (strncmp(op, "stream_", 7) == 0 && (strcmp(op + 7, "open") == 0 || strcmp(op + 7, "push") == 0 ||
-							 strcmp(op + 7, "close") == 0 || strcmp(op + 7, "next") == 0))
+	else if (strncmp(op, "stream_", 7) == 0 &&
+		 (strcmp(op + 7, "open") == 0 || strcmp(op + 7, "push") == 0 ||
+		     strcmp(op + 7, "close") == 0 || strcmp(op + 7, "next") == 0))
 		reply = op_stream(c, uid, gid, op, doc, w);
 	else if (strcmp(op, "snapshot") == 0)
 		reply = op_snapshot(c, uid, doc);

@@ -73,7 +73,7 @@ char *request_handle(catalog_t *c, uid_t uid, gid_t gid, const char *req, size_t
  * name is ready (or the stream has its object, ended or failed) or
  * timed_out is set (then the ETIMEDOUT failure); 0 while it must go on
  * waiting. */
-int request_wait_poll(catalog_t *c, const struct request_wait *w, int timed_out, char **reply,
-    size_t *replylen);
+int request_wait_poll(
+    catalog_t *c, const struct request_wait *w, int timed_out, char **reply, size_t *replylen);
 
 #endif

@@ -32,8 +32,8 @@
 #include "snapshot_i.h"
 #include "util.h"
 
-#define TMP_PREFIX ".tmp-"		/* a snapshot's files being written */
-#define TMP_DB ".tmp-meta.db"		/* and its database (with -journal...) */
+#define TMP_PREFIX ".tmp-"    /* a snapshot's files being written */
+#define TMP_DB ".tmp-meta.db" /* and its database (with -journal...) */
 
 /* The progress of this process's snapshot; guarded by prog_lock. */
 static pthread_mutex_t prog_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -100,7 +100,8 @@ snap_sql_exec(sqlite3 *db, const char *sql, const char *what, char *err, size_t 
 
 	if (rc == SQLITE_OK)
 		return 0;
-	rc = util_fail(err, errlen, snap_sql_errno(rc), "%s: %s", what, msg != NULL ? msg : sqlite3_errstr(rc));
+	rc = util_fail(
+	    err, errlen, snap_sql_errno(rc), "%s: %s", what, msg != NULL ? msg : sqlite3_errstr(rc));
 	sqlite3_free(msg);
 	return rc;
 }
@@ -310,8 +311,9 @@ load_prev(struct snap *s)
 	int rc;
 
 	if (fstatat(s->dirfd, SNAPSHOT_DB, &sb, 0) != 0)
-		return errno == ENOENT ? 0 : util_fail(s->err, s->errlen, -errno, "%s/%s: %s", s->dir, SNAPSHOT_DB,
-						 strerror(errno));
+		return errno == ENOENT ? 0
+				       : util_fail(s->err, s->errlen, -errno, "%s/%s: %s", s->dir,
+					     SNAPSHOT_DB, strerror(errno));
 	snprintf(path, sizeof path, "%s/%s", s->dir, SNAPSHOT_DB);
 	if ((rc = snap_sql_open(path, SQLITE_OPEN_READONLY, &db, s->err, s->errlen)) != 0)
 		return rc;
@@ -340,7 +342,9 @@ load_prev(struct snap *s)
 		p->present = fstatat(s->blobsfd, ids, &sb, 0) == 0 && S_ISREG(sb.st_mode) &&
 			     (uint64_t)sb.st_size == p->size;
 	}
-	rc = rc == SQLITE_DONE ? 0 : util_fail(s->err, s->errlen, snap_sql_errno(rc), "%s: %s", path, sqlite3_errmsg(db));
+	rc = rc == SQLITE_DONE
+		 ? 0
+		 : util_fail(s->err, s->errlen, snap_sql_errno(rc), "%s: %s", path, sqlite3_errmsg(db));
 	/* ORDER BY id sorts signed; bsearch wants unsigned order. */
 	if (rc == 0 && s->nprev > 1)
 		qsort(s->prev, s->nprev, sizeof *s->prev, cmp_prev);
@@ -388,15 +392,18 @@ prepare_db(struct snap *s)
 		 " COMMIT;",
 		 "trim the copied database", s->err, s->errlen)) != 0)
 		return rc;
-	if ((rc = snap_sql_count(s->db, "SELECT count(*) FROM objects", &s->res->objects, s->err, s->errlen)) != 0 ||
-	    (rc = snap_sql_count(s->db, "SELECT count(*) FROM names", &s->res->names, s->err, s->errlen)) != 0)
+	if ((rc = snap_sql_count(
+		 s->db, "SELECT count(*) FROM objects", &s->res->objects, s->err, s->errlen)) != 0 ||
+	    (rc = snap_sql_count(s->db, "SELECT count(*) FROM names", &s->res->names, s->err, s->errlen)) !=
+		0)
 		return rc;
 	if (s->nitems > 1)
 		qsort(s->items, s->nitems, sizeof *s->items, cmp_item);
 	if (sqlite3_prepare_v2(s->db, "SELECT id, size FROM blobs", -1, &st, NULL) != SQLITE_OK)
 		return util_fail(s->err, s->errlen, -EIO, "list blobs: %s", sqlite3_errmsg(s->db));
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		uint64_t id = (uint64_t)sqlite3_column_int64(st, 0), size = (uint64_t)sqlite3_column_int64(st, 1);
+		uint64_t id = (uint64_t)sqlite3_column_int64(st, 0),
+			 size = (uint64_t)sqlite3_column_int64(st, 1);
 
 		id_format(id, ids);
 		/* Both were taken under the same locks: they agree. */
@@ -408,7 +415,9 @@ prepare_db(struct snap *s)
 		}
 		it->in_db = 1;
 	}
-	rc = rc == SQLITE_DONE ? 0 : util_fail(s->err, s->errlen, snap_sql_errno(rc), "list blobs: %s", sqlite3_errmsg(s->db));
+	rc = rc == SQLITE_DONE
+		 ? 0
+		 : util_fail(s->err, s->errlen, snap_sql_errno(rc), "list blobs: %s", sqlite3_errmsg(s->db));
 	for (i = 0; rc == 0 && i < s->nitems; i++) {
 		it = &s->items[i];
 		if (!it->in_db) {
@@ -437,18 +446,19 @@ copy_blob(struct snap *s, struct item *it)
 	id_format(it->b.id, ids);
 	snprintf(tmp, sizeof tmp, "%s%s", TMP_PREFIX, ids);
 	if ((rc = open_dst(s->blobsfd, tmp, &it->dst)) != 0)
-		return util_fail(s->err, s->errlen, rc, "%s/%s/%s: %s", s->dir, SNAPSHOT_BLOBS, tmp, strerror(-rc));
+		return util_fail(
+		    s->err, s->errlen, rc, "%s/%s/%s: %s", s->dir, SNAPSHOT_BLOBS, tmp, strerror(-rc));
 	/* The blocks first: a full disk says so at once, and writes into
 	 * allocated extents go faster. */
 	if (it->b.size > 0 && fallocate(it->dst, 0, 0, (off_t)it->b.size) != 0 && errno != EOPNOTSUPP)
-		return util_fail(s->err, s->errlen, -errno, "%s/%s/%s: %s", s->dir, SNAPSHOT_BLOBS, tmp,
-		    strerror(errno));
+		return util_fail(
+		    s->err, s->errlen, -errno, "%s/%s/%s: %s", s->dir, SNAPSHOT_BLOBS, tmp, strerror(errno));
 	/* From the store's tmpfs: written from a mapping of the blob (no
 	 * bounce buffer); a spill file opened O_DIRECT is copied. */
-	if ((rc = ((fcntl(it->b.fd, F_GETFL) & O_DIRECT) ? uring_copy : uring_copy_from_mapped)(s->u, it->b.fd,
-		 it->dst, it->b.size, &it->crc, msg, sizeof msg)) != 0)
-		return util_fail(s->err, s->errlen, rc, "copying blob %s to %s/%s: %s", ids, s->dir, SNAPSHOT_BLOBS,
-		    msg);
+	if ((rc = ((fcntl(it->b.fd, F_GETFL) & O_DIRECT) ? uring_copy : uring_copy_from_mapped)(
+		 s->u, it->b.fd, it->dst, it->b.size, &it->crc, msg, sizeof msg)) != 0)
+		return util_fail(
+		    s->err, s->errlen, rc, "copying blob %s to %s/%s: %s", ids, s->dir, SNAPSHOT_BLOBS, msg);
 	/* A spilled blob's bytes must be those it was spilled with: a spill
 	 * file gone bad is not carried into the snapshot. */
 	if (it->b.has_crc && it->crc != it->b.crc32c)
@@ -468,8 +478,8 @@ place_blob(struct snap *s, struct item *it)
 	id_format(it->b.id, ids);
 	snprintf(tmp, sizeof tmp, "%s%s", TMP_PREFIX, ids);
 	if ((rc = uring_fsync(s->u, it->dst)) != 0)
-		return util_fail(s->err, s->errlen, rc, "fsync of blob %s in %s/%s: %s", ids, s->dir, SNAPSHOT_BLOBS,
-		    strerror(-rc));
+		return util_fail(s->err, s->errlen, rc, "fsync of blob %s in %s/%s: %s", ids, s->dir,
+		    SNAPSHOT_BLOBS, strerror(-rc));
 	rc = close(it->dst) != 0 ? -errno : 0;
 	it->dst = -1;
 	if (rc == 0 && renameat(s->blobsfd, tmp, s->blobsfd, ids) != 0)
@@ -534,7 +544,8 @@ copy_blobs(struct snap *s)
 		if (s->items[i].dst >= 0 && (rc = place_blob(s, &s->items[i])) != 0)
 			return rc;
 	if ((rc = uring_fsync(s->u, s->blobsfd)) != 0)
-		return util_fail(s->err, s->errlen, rc, "fsync of %s/%s: %s", s->dir, SNAPSHOT_BLOBS, strerror(-rc));
+		return util_fail(
+		    s->err, s->errlen, rc, "fsync of %s/%s: %s", s->dir, SNAPSHOT_BLOBS, strerror(-rc));
 	return 0;
 }
 
@@ -549,8 +560,8 @@ finish_db(struct snap *s)
 
 	if ((rc = snap_sql_exec(s->db, "BEGIN", "begin", s->err, s->errlen)) != 0)
 		return rc;
-	if (sqlite3_prepare_v2(s->db, "INSERT INTO snapshot_blobs (id, size, crc32c) VALUES (?1, ?2, ?3)", -1, &st,
-		NULL) != SQLITE_OK) {
+	if (sqlite3_prepare_v2(s->db, "INSERT INTO snapshot_blobs (id, size, crc32c) VALUES (?1, ?2, ?3)", -1,
+		&st, NULL) != SQLITE_OK) {
 		rc = util_fail(s->err, s->errlen, -EIO, "snapshot_blobs: %s", sqlite3_errmsg(s->db));
 		goto fail;
 	}
@@ -569,8 +580,8 @@ finish_db(struct snap *s)
 		sqlite3_reset(st);
 	}
 	sqlite3_finalize(st);
-	if (sqlite3_prepare_v2(s->db, "INSERT INTO snapshot_info (key, value) VALUES (?1, ?2)", -1, &st, NULL) !=
-	    SQLITE_OK) {
+	if (sqlite3_prepare_v2(s->db, "INSERT INTO snapshot_info (key, value) VALUES (?1, ?2)", -1, &st,
+		NULL) != SQLITE_OK) {
 		rc = util_fail(s->err, s->errlen, -EIO, "snapshot_info: %s", sqlite3_errmsg(s->db));
 		goto fail;
 	}
@@ -606,15 +617,17 @@ finish_db(struct snap *s)
 	rc = sqlite3_close(s->db);
 	s->db = NULL;
 	if (rc != SQLITE_OK)
-		return util_fail(s->err, s->errlen, snap_sql_errno(rc), "close %s/%s: %s", s->dir, TMP_DB, sqlite3_errstr(rc));
+		return util_fail(s->err, s->errlen, snap_sql_errno(rc), "close %s/%s: %s", s->dir, TMP_DB,
+		    sqlite3_errstr(rc));
 	if ((rc = snap_fsync_at(s->u, s->dirfd, TMP_DB)) != 0)
 		return util_fail(s->err, s->errlen, rc, "fsync of %s/%s: %s", s->dir, TMP_DB, strerror(-rc));
 	if (renameat(s->dirfd, TMP_DB, s->dirfd, SNAPSHOT_DB) != 0)
-		return util_fail(s->err, s->errlen, -errno, "rename %s/%s: %s", s->dir, TMP_DB, strerror(errno));
+		return util_fail(
+		    s->err, s->errlen, -errno, "rename %s/%s: %s", s->dir, TMP_DB, strerror(errno));
 	s->tmp_db = 0;
 	if ((rc = uring_fsync(s->u, s->dirfd)) != 0)
-		return util_fail(s->err, s->errlen, rc, "fsync of %s (after meta.db was renamed into place): %s", s->dir,
-		    strerror(-rc));
+		return util_fail(s->err, s->errlen, rc,
+		    "fsync of %s (after meta.db was renamed into place): %s", s->dir, strerror(-rc));
 	return 0;
 fail:
 	sqlite3_finalize(st);
@@ -641,8 +654,7 @@ collect_garbage(struct snap *s)
 	}
 	rewinddir(d); /* the offset is shared with the fd dup'ed */
 	while ((de = readdir(d)) != NULL) {
-		if ((id = blob_file_id(de->d_name)) == 0 ||
-		    ((it = item_find(s, id)) != NULL && it->in_db))
+		if ((id = blob_file_id(de->d_name)) == 0 || ((it = item_find(s, id)) != NULL && it->in_db))
 			continue;
 		if (unlinkat(s->blobsfd, de->d_name, 0) == 0)
 			s->res->blobs_removed++;
@@ -686,9 +698,11 @@ snap_run(struct snap *s)
 	/* What a snapshot that crashed left. */
 	snap_remove_prefixed(s->dirfd, TMP_DB);
 	if (mkdirat(s->dirfd, SNAPSHOT_BLOBS, 0700) != 0 && errno != EEXIST)
-		return util_fail(s->err, s->errlen, -errno, "%s/%s: %s", s->dir, SNAPSHOT_BLOBS, strerror(errno));
+		return util_fail(
+		    s->err, s->errlen, -errno, "%s/%s: %s", s->dir, SNAPSHOT_BLOBS, strerror(errno));
 	if ((s->blobsfd = openat(s->dirfd, SNAPSHOT_BLOBS, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return util_fail(s->err, s->errlen, -errno, "%s/%s: %s", s->dir, SNAPSHOT_BLOBS, strerror(errno));
+		return util_fail(
+		    s->err, s->errlen, -errno, "%s/%s: %s", s->dir, SNAPSHOT_BLOBS, strerror(errno));
 	snap_remove_prefixed(s->blobsfd, TMP_PREFIX);
 	if ((rc = load_prev(s)) != 0)
 		return rc;
@@ -703,8 +717,9 @@ snap_run(struct snap *s)
 
 		rc = catalog_snapshot(s->c, path, need_copy, s, &v, &n);
 		if (rc != 0)
-			return util_fail(s->err, s->errlen, rc, "copying the database and opening the blobs: %s%s",
-			    strerror(-rc), rc == -EMFILE ? " (too many blobs to hold open: raise ulimit -n)" : "");
+			return util_fail(s->err, s->errlen, rc,
+			    "copying the database and opening the blobs: %s%s", strerror(-rc),
+			    rc == -EMFILE ? " (too many blobs to hold open: raise ulimit -n)" : "");
 		s->items = calloc(n + 1, sizeof *s->items);
 		if (s->items == NULL) {
 			for (i = 0; i < n; i++)
@@ -729,7 +744,9 @@ snap_run(struct snap *s)
 int
 snapshot_create(catalog_t *c, const char *dir, struct snapshot_result *res, char *err, size_t errlen)
 {
-	struct snap s = { .c = c, .dir = dir, .dirfd = -1, .blobsfd = -1, .res = res, .err = err, .errlen = errlen };
+	struct snap s = {
+		.c = c, .dir = dir, .dirfd = -1, .blobsfd = -1, .res = res, .err = err, .errlen = errlen
+	};
 	int64_t start = util_mono_ns();
 	size_t i;
 	int rc;
@@ -738,7 +755,8 @@ snapshot_create(catalog_t *c, const char *dir, struct snapshot_result *res, char
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
 	if (dir[0] != '/')
-		return util_fail(err, errlen, -EINVAL, "the snapshot directory must be an absolute path, not %s", dir);
+		return util_fail(
+		    err, errlen, -EINVAL, "the snapshot directory must be an absolute path, not %s", dir);
 	pthread_mutex_lock(&prog_lock);
 	if (prog.running) {
 		pthread_mutex_unlock(&prog_lock);
@@ -774,8 +792,9 @@ snapshot_create(catalog_t *c, const char *dir, struct snapshot_result *res, char
 		close(s.dirfd); /* and its flock */
 	res->elapsed_ns = util_mono_ns() - start;
 	if (rc == 0)
-		log_info("snapshot into %s: %llu objects, %llu names, %llu blobs; %llu bytes copied, %llu already "
-			 "there, %llu unused blob files removed, in %.2f s",
+		log_info(
+		    "snapshot into %s: %llu objects, %llu names, %llu blobs; %llu bytes copied, %llu already "
+		    "there, %llu unused blob files removed, in %.2f s",
 		    dir, (unsigned long long)res->objects, (unsigned long long)res->names,
 		    (unsigned long long)res->blobs, (unsigned long long)res->bytes_copied,
 		    (unsigned long long)res->bytes_skipped, (unsigned long long)res->blobs_removed,

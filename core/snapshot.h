@@ -34,7 +34,7 @@
 struct snapshot_result {
 	uint64_t objects;
 	uint64_t names;
-	uint64_t blobs;		/* in the snapshot */
+	uint64_t blobs; /* in the snapshot */
 	uint64_t blobs_copied;
 	uint64_t blobs_skipped; /* already in the directory */
 	uint64_t blobs_removed; /* files of an older snapshot no longer used */
@@ -47,7 +47,7 @@ struct snapshot_result {
 /* The snapshot in progress, for stats. */
 struct snapshot_progress {
 	int running;
-	uint64_t bytes_done; /* copied so far */
+	uint64_t bytes_done;  /* copied so far */
 	uint64_t bytes_total; /* to copy (skipped blobs not counted) */
 	uint64_t blobs_done;
 	uint64_t blobs_total;
@@ -67,8 +67,8 @@ int snapshot_create(catalog_t *c, const char *dir, struct snapshot_result *res, 
  * here as catalog_open would), verifying its CRC-32C, then installs the
  * database. On any failure nothing is left: the state dir is as before.
  * 0 and *res, or -errno with a message in err (naming the bad blob). */
-int snapshot_restore(const struct catalog_config *cfg, const char *dir, struct snapshot_result *res, char *err,
-    size_t errlen);
+int snapshot_restore(
+    const struct catalog_config *cfg, const char *dir, struct snapshot_result *res, char *err, size_t errlen);
 /* The progress of the running snapshot of this process. */
 void snapshot_progress(struct snapshot_progress *p);
 /* Tests: faults for the io_uring of the next snapshots (NULL: none). */
@@ -85,8 +85,8 @@ struct catalog_snap_blob {
 	uint64_t id;
 	uint64_t size;
 	int fd;
-	int on_disk;	 /* fd is on its spill file (it is not in memory) */
-	int has_crc;	 /* crc32c is the CRC recorded when it was spilled */
+	int on_disk; /* fd is on its spill file (it is not in memory) */
+	int has_crc; /* crc32c is the CRC recorded when it was spilled */
 	uint32_t crc32c;
 };
 typedef int (*catalog_snap_need_fn)(void *arg, uint64_t id, uint64_t size);

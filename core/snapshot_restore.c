@@ -31,10 +31,10 @@
 #include "uring.h"
 #include "util.h"
 
-#define RESTORE_DB ".restore-meta.db"	/* in the state dir, being restored */
-#define RESTORE_PREFIX ".restore-"	/* blob files being restored */
-#define STATE_DB "meta.db"		/* as in catalog.c */
-#define STATE_MEM "mem"			/* as in catalog.c: the store's tmpfs */
+#define RESTORE_DB ".restore-meta.db" /* in the state dir, being restored */
+#define RESTORE_PREFIX ".restore-"    /* blob files being restored */
+#define STATE_DB "meta.db"	      /* as in catalog.c */
+#define STATE_MEM "mem"		      /* as in catalog.c: the store's tmpfs */
 
 /* A blob of the snapshot being restored. */
 struct rblob {
@@ -86,24 +86,30 @@ load_snapshot(struct restore *r)
 
 	snprintf(path, sizeof path, "%s/%s", r->dir, SNAPSHOT_DB);
 	if (access(path, R_OK) != 0)
-		return util_fail(r->err, r->errlen, -errno, "%s: %s (no snapshot there?)", path, strerror(errno));
+		return util_fail(
+		    r->err, r->errlen, -errno, "%s: %s (no snapshot there?)", path, strerror(errno));
 	if ((rc = snap_sql_open(path, SQLITE_OPEN_READONLY, &r->snap, r->err, r->errlen)) != 0)
 		return rc;
-	if (snap_sql_count(r->snap, "SELECT value FROM snapshot_info WHERE key = 'format'", &format, NULL, 0) != 0)
+	if (snap_sql_count(
+		r->snap, "SELECT value FROM snapshot_info WHERE key = 'format'", &format, NULL, 0) != 0)
 		return util_fail(r->err, r->errlen, -EINVAL, "%s is not a vineyardfs snapshot (%s)", path,
 		    sqlite3_errmsg(r->snap));
 	if (format == 0 || format > SNAPSHOT_FORMAT)
-		return util_fail(r->err, r->errlen, -EPROTO, "%s has snapshot format %llu; this vineyardfs reads %d",
-		    path, (unsigned long long)format, SNAPSHOT_FORMAT);
-	if ((rc = snap_sql_count(r->snap, "SELECT count(*) FROM objects", &r->res->objects, r->err, r->errlen)) != 0 ||
-	    (rc = snap_sql_count(r->snap, "SELECT count(*) FROM names", &r->res->names, r->err, r->errlen)) != 0 ||
-	    (rc = snap_sql_count(r->snap, "SELECT count(*) FROM blobs", &r->res->blobs, r->err, r->errlen)) != 0)
+		return util_fail(r->err, r->errlen, -EPROTO,
+		    "%s has snapshot format %llu; this vineyardfs reads %d", path, (unsigned long long)format,
+		    SNAPSHOT_FORMAT);
+	if ((rc = snap_sql_count(
+		 r->snap, "SELECT count(*) FROM objects", &r->res->objects, r->err, r->errlen)) != 0 ||
+	    (rc = snap_sql_count(r->snap, "SELECT count(*) FROM names", &r->res->names, r->err, r->errlen)) !=
+		0 ||
+	    (rc = snap_sql_count(r->snap, "SELECT count(*) FROM blobs", &r->res->blobs, r->err, r->errlen)) !=
+		0)
 		return rc;
 	if ((r->blobs = calloc(r->res->blobs + 1, sizeof *r->blobs)) == NULL)
 		return util_fail(r->err, r->errlen, -ENOMEM, "out of memory");
 	if (sqlite3_prepare_v2(r->snap,
-		"SELECT b.id, b.size, s.size, s.crc32c FROM blobs b LEFT JOIN snapshot_blobs s ON s.id = b.id", -1,
-		&st, NULL) != SQLITE_OK)
+		"SELECT b.id, b.size, s.size, s.crc32c FROM blobs b LEFT JOIN snapshot_blobs s ON s.id = b.id",
+		-1, &st, NULL) != SQLITE_OK)
 		return util_fail(r->err, r->errlen, -EINVAL, "%s: %s", path, sqlite3_errmsg(r->snap));
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW && r->nblobs < r->res->blobs) {
 		struct rblob *b = &r->blobs[r->nblobs];
@@ -111,17 +117,20 @@ load_snapshot(struct restore *r)
 		b->id = (uint64_t)sqlite3_column_int64(st, 0);
 		b->size = (uint64_t)sqlite3_column_int64(st, 1);
 		id_format(b->id, ids);
-		if (sqlite3_column_type(st, 2) == SQLITE_NULL || (uint64_t)sqlite3_column_int64(st, 2) != b->size) {
-			rc = util_fail(r->err, r->errlen, -EINVAL, "%s: blob %s has no checksum of its %llu bytes", path,
-			    ids, (unsigned long long)b->size);
+		if (sqlite3_column_type(st, 2) == SQLITE_NULL ||
+		    (uint64_t)sqlite3_column_int64(st, 2) != b->size) {
+			rc = util_fail(r->err, r->errlen, -EINVAL,
+			    "%s: blob %s has no checksum of its %llu bytes", path, ids,
+			    (unsigned long long)b->size);
 			goto out;
 		}
 		b->crc = (uint32_t)sqlite3_column_int64(st, 3);
 		r->res->bytes += b->size;
 		r->nblobs++;
 	}
-	rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : util_fail(r->err, r->errlen, snap_sql_errno(rc), "%s: %s", path,
-								  sqlite3_errmsg(r->snap));
+	rc = rc == SQLITE_DONE || rc == SQLITE_ROW
+		 ? 0
+		 : util_fail(r->err, r->errlen, snap_sql_errno(rc), "%s: %s", path, sqlite3_errmsg(r->snap));
 out:
 	sqlite3_finalize(st);
 	return rc;
@@ -140,8 +149,10 @@ check_state(struct restore *r)
 	if ((rc = snap_sql_open(r->state_db, SQLITE_OPEN_READWRITE, &db, r->err, r->errlen)) != 0)
 		return rc;
 	/* A database made before any migration has no objects table. */
-	if (snap_sql_count(db, "SELECT count(*) FROM sqlite_master WHERE name = 'objects'", &n, r->err, r->errlen) == 0 &&
-	    n > 0 && (rc = snap_sql_count(db, "SELECT count(*) FROM objects", &n, r->err, r->errlen)) == 0 && n > 0)
+	if (snap_sql_count(db, "SELECT count(*) FROM sqlite_master WHERE name = 'objects'", &n, r->err,
+		r->errlen) == 0 &&
+	    n > 0 && (rc = snap_sql_count(db, "SELECT count(*) FROM objects", &n, r->err, r->errlen)) == 0 &&
+	    n > 0)
 		rc = util_fail(r->err, r->errlen, -ENOTEMPTY,
 		    "the state dir %s already holds %llu object%s; a restore needs an empty store (move the state dir "
 		    "away, or give another --state-dir)",
@@ -166,7 +177,8 @@ open_store(struct restore *r)
 	r->mounted_here = mem == NULL && (r->made_store || !is_mount_root(r->store_path));
 	if ((rc = store_open(r->store_path, r->cfg->memory_limit,
 		 mem == NULL ? STORE_MOUNT | (r->cfg->huge_pages ? STORE_HUGE : 0) : 0, &r->store)) != 0)
-		return util_fail(r->err, r->errlen, rc, "cannot open the store at %s: %s", r->store_path, strerror(-rc));
+		return util_fail(
+		    r->err, r->errlen, rc, "cannot open the store at %s: %s", r->store_path, strerror(-rc));
 	if ((r->storefd = open(r->store_path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return util_fail(r->err, r->errlen, -errno, "%s: %s", r->store_path, strerror(errno));
 	if (r->res->bytes > r->cfg->memory_limit) {
@@ -174,8 +186,9 @@ open_store(struct restore *r)
 
 		util_format_size(r->res->bytes, have, sizeof have);
 		util_format_size(r->cfg->memory_limit, limit, sizeof limit);
-		return util_fail(r->err, r->errlen, -ENOSPC, "the snapshot holds %s of blobs, more than the memory limit "
-							     "of %s (--memory)",
+		return util_fail(r->err, r->errlen, -ENOSPC,
+		    "the snapshot holds %s of blobs, more than the memory limit "
+		    "of %s (--memory)",
 		    have, limit);
 	}
 	return 0;
@@ -202,29 +215,33 @@ restore_blob(struct restore *r, struct rblob *b)
 		goto out;
 	}
 	if ((uint64_t)st.st_size != b->size) {
-		rc = util_fail(r->err, r->errlen, -EIO, "blob %s in %s/%s has %lld bytes; the snapshot recorded %llu",
-		    ids, r->dir, SNAPSHOT_BLOBS, (long long)st.st_size, (unsigned long long)b->size);
+		rc = util_fail(r->err, r->errlen, -EIO,
+		    "blob %s in %s/%s has %lld bytes; the snapshot recorded %llu", ids, r->dir,
+		    SNAPSHOT_BLOBS, (long long)st.st_size, (unsigned long long)b->size);
 		goto out;
 	}
 	snprintf(r->tmp_blob, sizeof r->tmp_blob, "%s%s", RESTORE_PREFIX, ids);
 	dst = openat(r->storefd, r->tmp_blob, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (dst < 0) {
-		rc = util_fail(r->err, r->errlen, -errno, "%s/%s: %s", r->store_path, r->tmp_blob, strerror(errno));
+		rc = util_fail(
+		    r->err, r->errlen, -errno, "%s/%s: %s", r->store_path, r->tmp_blob, strerror(errno));
 		r->tmp_blob[0] = '\0';
 		goto out;
 	}
 	if ((rc = uring_copy_mapped(r->u, src, dst, b->size, &crc, msg, sizeof msg)) != 0) {
-		util_fail(r->err, r->errlen, rc, "restoring blob %s from %s/%s: %s", ids, r->dir, SNAPSHOT_BLOBS, msg);
+		util_fail(r->err, r->errlen, rc, "restoring blob %s from %s/%s: %s", ids, r->dir,
+		    SNAPSHOT_BLOBS, msg);
 		goto out;
 	}
 	if (crc != b->crc) {
 		rc = util_fail(r->err, r->errlen, -EIO,
-		    "blob %s in %s/%s is corrupt: its CRC-32C is %08x, the snapshot recorded %08x", ids, r->dir,
-		    SNAPSHOT_BLOBS, crc, b->crc);
+		    "blob %s in %s/%s is corrupt: its CRC-32C is %08x, the snapshot recorded %08x", ids,
+		    r->dir, SNAPSHOT_BLOBS, crc, b->crc);
 		goto out;
 	}
 	if ((rc = uring_fsync(r->u, dst)) != 0) {
-		util_fail(r->err, r->errlen, rc, "fsync of %s/%s: %s", r->store_path, r->tmp_blob, strerror(-rc));
+		util_fail(
+		    r->err, r->errlen, rc, "fsync of %s/%s: %s", r->store_path, r->tmp_blob, strerror(-rc));
 		goto out;
 	}
 	if (renameat(r->storefd, r->tmp_blob, r->storefd, ids) != 0) {
@@ -256,10 +273,12 @@ install_db(struct restore *r)
 	snprintf(tmp, sizeof tmp, "%s/%s", r->cfg->state_dir, RESTORE_DB);
 	snap_remove_prefixed(r->statefd, RESTORE_DB);
 	r->tmp_db = 1;
-	if ((rc = snap_sql_open(tmp, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &db, r->err, r->errlen)) != 0)
+	if ((rc = snap_sql_open(tmp, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &db, r->err, r->errlen)) !=
+	    0)
 		return rc;
 	if ((bk = sqlite3_backup_init(db, "main", r->snap, "main")) == NULL) {
-		rc = util_fail(r->err, r->errlen, -EIO, "copy %s/%s: %s", r->dir, SNAPSHOT_DB, sqlite3_errmsg(db));
+		rc = util_fail(
+		    r->err, r->errlen, -EIO, "copy %s/%s: %s", r->dir, SNAPSHOT_DB, sqlite3_errmsg(db));
 		goto out;
 	}
 	rc = sqlite3_backup_step(bk, -1);
@@ -269,25 +288,27 @@ install_db(struct restore *r)
 		    sqlite3_errstr(rc));
 		goto out;
 	}
-	if ((rc = snap_sql_exec(db, "PRAGMA journal_mode = DELETE; DROP TABLE snapshot_blobs; DROP TABLE snapshot_info;",
+	if ((rc = snap_sql_exec(db,
+		 "PRAGMA journal_mode = DELETE; DROP TABLE snapshot_blobs; DROP TABLE snapshot_info;",
 		 "drop the snapshot's tables", r->err, r->errlen)) != 0)
 		goto out;
 	/* Every blob is in memory now, none in a spill directory (a column
 	 * of the schemas that have spill). */
-	if ((rc = snap_sql_count(db, "SELECT count(*) FROM pragma_table_info('blobs') WHERE name = 'spilled'", &n, r->err,
-		 r->errlen)) != 0 ||
-	    (n > 0 &&
-		(rc = snap_sql_exec(db, "UPDATE blobs SET spilled = 0", "mark blobs in memory", r->err, r->errlen)) != 0))
+	if ((rc = snap_sql_count(db, "SELECT count(*) FROM pragma_table_info('blobs') WHERE name = 'spilled'",
+		 &n, r->err, r->errlen)) != 0 ||
+	    (n > 0 && (rc = snap_sql_exec(db, "UPDATE blobs SET spilled = 0", "mark blobs in memory", r->err,
+			   r->errlen)) != 0))
 		goto out;
 	/* Nor does the restored store own the spill directory the snapshotted
 	 * one remembered (that store may still be using it). */
-	if ((rc = snap_sql_exec(db, "DELETE FROM config WHERE key = 'spill_dir'", "forget the spill directory", r->err,
-		 r->errlen)) != 0)
+	if ((rc = snap_sql_exec(db, "DELETE FROM config WHERE key = 'spill_dir'",
+		 "forget the spill directory", r->err, r->errlen)) != 0)
 		goto out;
 	rc = sqlite3_close(db);
 	db = NULL;
 	if (rc != SQLITE_OK) {
-		rc = util_fail(r->err, r->errlen, snap_sql_errno(rc), "close %s: %s", tmp, sqlite3_errstr(rc));
+		rc =
+		    util_fail(r->err, r->errlen, snap_sql_errno(rc), "close %s: %s", tmp, sqlite3_errstr(rc));
 		goto out;
 	}
 	if ((rc = snap_fsync_at(r->u, r->statefd, RESTORE_DB)) != 0) {
@@ -299,7 +320,8 @@ install_db(struct restore *r)
 	for (i = 0; i < sizeof sides / sizeof sides[0]; i++) {
 		snprintf(side, sizeof side, "%s%s", STATE_DB, sides[i]);
 		if (unlinkat(r->statefd, side, 0) != 0 && errno != ENOENT) {
-			rc = util_fail(r->err, r->errlen, -errno, "%s/%s: %s", r->cfg->state_dir, side, strerror(errno));
+			rc = util_fail(
+			    r->err, r->errlen, -errno, "%s/%s: %s", r->cfg->state_dir, side, strerror(errno));
 			goto out;
 		}
 	}
@@ -347,11 +369,17 @@ restore_undo(struct restore *r)
 }
 
 int
-snapshot_restore(const struct catalog_config *cfg, const char *dir, struct snapshot_result *res, char *err,
-    size_t errlen)
+snapshot_restore(
+    const struct catalog_config *cfg, const char *dir, struct snapshot_result *res, char *err, size_t errlen)
 {
-	struct restore r = { .cfg = cfg, .dir = dir, .storefd = -1, .srcfd = -1, .statefd = -1, .res = res,
-		.err = err, .errlen = errlen };
+	struct restore r = { .cfg = cfg,
+		.dir = dir,
+		.storefd = -1,
+		.srcfd = -1,
+		.statefd = -1,
+		.res = res,
+		.err = err,
+		.errlen = errlen };
 	int64_t start = util_mono_ns();
 	char path[PATH_MAX];
 	size_t i;
@@ -368,7 +396,8 @@ snapshot_restore(const struct catalog_config *cfg, const char *dir, struct snaps
 		goto out;
 	}
 	snprintf(path, sizeof path, "%s/%s", dir, SNAPSHOT_BLOBS);
-	if ((r.srcfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 && (errno != ENOENT || r.nblobs > 0)) {
+	if ((r.srcfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 &&
+	    (errno != ENOENT || r.nblobs > 0)) {
 		rc = util_fail(err, errlen, -errno, "%s: %s", path, strerror(errno));
 		goto out;
 	}
@@ -398,10 +427,12 @@ out:
 	free(r.blobs);
 	res->elapsed_ns = util_mono_ns() - start;
 	if (rc == 0)
-		log_info("restored %llu objects, %llu names and %llu blobs (%llu bytes, checksums verified) from %s "
-			 "in %.2f s",
-		    (unsigned long long)res->objects, (unsigned long long)res->names, (unsigned long long)res->blobs,
-		    (unsigned long long)res->bytes, dir, (double)res->elapsed_ns / 1e9);
+		log_info(
+		    "restored %llu objects, %llu names and %llu blobs (%llu bytes, checksums verified) from %s "
+		    "in %.2f s",
+		    (unsigned long long)res->objects, (unsigned long long)res->names,
+		    (unsigned long long)res->blobs, (unsigned long long)res->bytes, dir,
+		    (double)res->elapsed_ns / 1e9);
 	else
 		log_error("restore from %s failed: %s; the state dir %s is as it was", dir,
 		    err != NULL ? err : strerror(-rc), cfg->state_dir);

@@ -132,13 +132,16 @@ write_out(struct spill *sp, struct uring *u, int src, void **map, uint64_t id, u
 	int fd, rc;
 
 	file_names(id, name, tmp);
-	fd = openat(sp->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | (sp->direct ? O_DIRECT : 0), 0600);
+	fd = openat(
+	    sp->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | (sp->direct ? O_DIRECT : 0), 0600);
 	if (fd < 0)
-		return util_fail(err, errlen, -errno, "cannot create %s/%s: %s", sp->dir, tmp, strerror(errno));
+		return util_fail(
+		    err, errlen, -errno, "cannot create %s/%s: %s", sp->dir, tmp, strerror(errno));
 	/* The blocks first: a full disk says so now, and O_DIRECT writes into
 	 * allocated extents go faster (ext4 here: about 15 %). */
 	if (size > 0 && fallocate(fd, 0, 0, (off_t)size) != 0 && errno != EOPNOTSUPP)
-		rc = util_fail(err, errlen, -errno, "cannot allocate %s/%s: %s", sp->dir, tmp, strerror(errno));
+		rc = util_fail(
+		    err, errlen, -errno, "cannot allocate %s/%s: %s", sp->dir, tmp, strerror(errno));
 	else if ((rc = uring_map_src(src, size, map, err, errlen)) == 0)
 		rc = uring_write_mem(u, *map, fd, size, crc, err, errlen);
 	if (rc == 0 && (rc = uring_fsync(u, fd)) != 0)
@@ -399,7 +402,8 @@ pass(catalog_t *c, uint64_t target)
 		want = used - target;
 		batch.n = 0;
 		for (uint64_t sum = 0; i < all.n && sum < want; i++) {
-			spill_victims_add(&batch, &(struct cblob){ .id = all.v[i].id, .size = all.v[i].size });
+			spill_victims_add(
+			    &batch, &(struct cblob){ .id = all.v[i].id, .size = all.v[i].size });
 			sum += all.v[i].size;
 		}
 		if (batch.err != 0)
@@ -467,7 +471,8 @@ load(catalog_t *c, uint64_t id, uint64_t size, int has_crc, uint32_t want)
 	}
 	src = openat(sp->dirfd, name, O_RDONLY | O_CLOEXEC | (sp->direct ? O_DIRECT : 0));
 	if (src < 0) {
-		rc = util_fail(err, sizeof err, -errno, "cannot open %s/%s: %s", sp->dir, name, strerror(errno));
+		rc = util_fail(
+		    err, sizeof err, -errno, "cannot open %s/%s: %s", sp->dir, name, strerror(errno));
 		goto out;
 	}
 	store_blob_remove(c->store, id); /* a stale copy from a crash mid-reload */
@@ -485,8 +490,8 @@ load(catalog_t *c, uint64_t id, uint64_t size, int has_crc, uint32_t want)
 	rc = uring_copy_mapped(u, src, dst, size, &crc, err, sizeof err);
 	ring_put(sp, u);
 	if (rc == 0 && has_crc && crc != want)
-		rc = util_fail(err, sizeof err, -EIO, "%s/%s is corrupt: CRC-32C %08x, recorded %08x", sp->dir, name,
-		    crc, want);
+		rc = util_fail(err, sizeof err, -EIO, "%s/%s is corrupt: CRC-32C %08x, recorded %08x",
+		    sp->dir, name, crc, want);
 out:
 	if (src >= 0)
 		close(src);
@@ -495,8 +500,8 @@ out:
 	if (rc != 0) {
 		if (dst >= 0)
 			store_blob_remove(c->store, id);
-		log_error("cannot reload blob %s (%llu bytes); it stays on disk: %s", name, (unsigned long long)size,
-		    err);
+		log_error("cannot reload blob %s (%llu bytes); it stays on disk: %s", name,
+		    (unsigned long long)size, err);
 	}
 	return rc;
 }
@@ -661,8 +666,9 @@ spill_open(catalog_t *c)
 			goto out;
 		}
 		if (remembered != NULL && strcmp(remembered, real) != 0 && spilled.n > 0) {
-			log_error("%d blobs are spilled in %s: start with --spill-dir %s (or move its files to %s "
-				  "and then start with --spill-dir %s)",
+			log_error(
+			    "%d blobs are spilled in %s: start with --spill-dir %s (or move its files to %s "
+			    "and then start with --spill-dir %s)",
 			    spilled.n, remembered, remembered, real, remembered);
 			rc = -EINVAL;
 			goto out;
@@ -725,7 +731,8 @@ spill_start(catalog_t *c)
 		return 0;
 	/* Files no spilled blob owns: temp files of a spill cut short, or
 	 * copies whose record never committed. Other names are not ours. */
-	if ((fd = openat(sp->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || (d = fdopendir(fd)) == NULL) {
+	if ((fd = openat(sp->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    (d = fdopendir(fd)) == NULL) {
 		rc = -errno;
 		if (fd >= 0)
 			close(fd);

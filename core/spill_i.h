@@ -17,9 +17,9 @@
 struct spill {
 	char dir[PATH_MAX];
 	int dirfd;
-	int lockfd;	     /* LOCK_FILE, flocked while the store is open */
-	int direct;	     /* O_DIRECT works in dir */
-	uint64_t high, low;  /* bytes */
+	int lockfd;		   /* LOCK_FILE, flocked while the store is open */
+	int direct;		   /* O_DIRECT works in dir */
+	uint64_t high, low;	   /* bytes */
 	pthread_mutex_t pass_lock; /* one pass at a time; before the catalog lock */
 	pthread_mutex_t lock;	   /* guards the fields below up to rings */
 	pthread_cond_t cond;
@@ -49,11 +49,11 @@ struct spill {
 struct victim {
 	uint64_t id, size;
 	int64_t used_ns;
-	int fd;		/* on its store file, for the copy */
-	void *map;	/* the store file mapped for the copy, or NULL */
-	int freed;	/* evicted: fd and map hold the last of its memory */
-	int write;	/* needs a spill file */
-	int written;	/* has one now, not yet recorded */
+	int fd;	     /* on its store file, for the copy */
+	void *map;   /* the store file mapped for the copy, or NULL */
+	int freed;   /* evicted: fd and map hold the last of its memory */
+	int write;   /* needs a spill file */
+	int written; /* has one now, not yet recorded */
 	uint32_t crc;
 	char err[256];
 };

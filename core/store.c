@@ -67,8 +67,10 @@ is_tmpfs_root(const char *dir)
 static int
 mount_with(const char *dir, int remount, const char *opts)
 {
-	return mount("vineyardfs", dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | (remount ? MS_REMOUNT : 0),
-		   opts) == 0 ? 0 : -errno;
+	return mount("vineyardfs", dir, "tmpfs",
+		   MS_NOSUID | MS_NODEV | MS_NOEXEC | (remount ? MS_REMOUNT : 0), opts) == 0
+		   ? 0
+		   : -errno;
 }
 
 static int
@@ -84,8 +86,8 @@ mount_tmpfs(store_t *s)
 	 * that ask (reloads and restores do). A kernel without transparent
 	 * huge pages refuses the option: then without it. */
 	snprintf(opts, sizeof opts, "size=%llu,mode=0700,nr_inodes=0", (unsigned long long)size);
-	if ((rc = mount_with(s->dir, remount, strcat(opts, s->huge ? ",huge=within_size" : ",huge=advise"))) ==
-	    -EINVAL) {
+	if ((rc = mount_with(
+		 s->dir, remount, strcat(opts, s->huge ? ",huge=within_size" : ",huge=advise"))) == -EINVAL) {
 		*strrchr(opts, ',') = '\0';
 		if (s->huge)
 			log_warn("the kernel takes no huge pages for tmpfs: small pages for the store");
@@ -98,8 +100,8 @@ mount_tmpfs(store_t *s)
 		return rc;
 	}
 	if (remount)
-		log_info("reusing the tmpfs at %s (data of the previous daemon), limit %llu bytes",
-		    s->dir, (unsigned long long)s->limit);
+		log_info("reusing the tmpfs at %s (data of the previous daemon), limit %llu bytes", s->dir,
+		    (unsigned long long)s->limit);
 	else
 		log_info("mounted a tmpfs at %s, limit %llu bytes", s->dir, (unsigned long long)s->limit);
 	return 0;

@@ -32,7 +32,7 @@ struct chunk {
 
 struct stream {
 	struct stream *next;
-	char *name;	  /* NULL once unlinked */
+	char *name; /* NULL once unlinked */
 	uint64_t ino;
 	enum stream_state state;
 	uid_t uid;
@@ -350,8 +350,9 @@ chunk_start(streams_t *s, struct stream *st)
 		return rc;
 	if (reserve && (rc = catalog_fallocate(s->cat, id, fd, 0, 0, STREAM_CHUNK)) != 0) {
 		close(fd);
-		catalog_blob_discard(s->cat, id, rc == -ENOSPC ? "no memory for a stream chunk (the writer waits)"
-							      : "a stream chunk could not be reserved");
+		catalog_blob_discard(s->cat, id,
+		    rc == -ENOSPC ? "no memory for a stream chunk (the writer waits)"
+				  : "a stream chunk could not be reserved");
 		return rc;
 	}
 	st->chunks[st->nchunks].blob_id = id;
@@ -418,11 +419,11 @@ complete_objects(streams_t *s, struct stream *st, uint64_t *id, char *err, size_
 		snprintf(key, sizeof key, "__elements_-%u", i);
 		json_object_set_new(members, key, json_string(ids));
 	}
-	rc = catalog_create_object(s->cat, "Sequence", fields, members, st->name, st->uid, st->gid, st->mode, id,
-	    err, errlen);
+	rc = catalog_create_object(
+	    s->cat, "Sequence", fields, members, st->name, st->uid, st->gid, st->mode, id, err, errlen);
 	if (rc == -EEXIST)
-		rc = catalog_create_object(s->cat, "Sequence", fields, members, NULL, st->uid, st->gid, st->mode, id,
-		    err, errlen);
+		rc = catalog_create_object(
+		    s->cat, "Sequence", fields, members, NULL, st->uid, st->gid, st->mode, id, err, errlen);
 	json_decref(fields);
 	json_decref(members);
 	return rc;
@@ -464,10 +465,10 @@ complete(streams_t *s, struct stream *st)
 		snprintf(key, sizeof key, "__chunk_-%u", i);
 		json_object_set_new(members, key, json_string(ids));
 	}
-	fields = json_pack("{s:I, s:I, s:I}", "size_", (json_int_t)st->size, "chunks_", (json_int_t)st->nchunks,
-	    "chunk_size_", (json_int_t)STREAM_CHUNK);
-	rc = catalog_create_object(s->cat, STREAM_TYPENAME, fields, members, st->name, st->uid, st->gid, st->mode,
-	    &id, err, sizeof err);
+	fields = json_pack("{s:I, s:I, s:I}", "size_", (json_int_t)st->size, "chunks_",
+	    (json_int_t)st->nchunks, "chunk_size_", (json_int_t)STREAM_CHUNK);
+	rc = catalog_create_object(s->cat, STREAM_TYPENAME, fields, members, st->name, st->uid, st->gid,
+	    st->mode, &id, err, sizeof err);
 	if (rc == -EEXIST) /* its name is taken in names/: by id only */
 		rc = catalog_create_object(s->cat, STREAM_TYPENAME, fields, members, NULL, st->uid, st->gid,
 		    st->mode, &id, err, sizeof err);
@@ -708,8 +709,8 @@ streams_entry_lookup(streams_t *s, uint64_t dir, const char *name, uint64_t *ino
 }
 
 int
-streams_entries(streams_t *s, uint64_t dir, int (*fn)(void *arg, const char *name, uint64_t ino, uint64_t id),
-    void *arg)
+streams_entries(
+    streams_t *s, uint64_t dir, int (*fn)(void *arg, const char *name, uint64_t ino, uint64_t id), void *arg)
 {
 	struct stream *st;
 	char name[16];

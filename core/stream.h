@@ -85,7 +85,8 @@ void streams_forget(streams_t *s, uint64_t ino, uint64_t n);
 unsigned streams_count(streams_t *s);
 /* Every stream with a writer, readers, or data (not the idle pending
  * ones), calling fn; a non-zero return stops and is returned. */
-int streams_list(streams_t *s, int (*fn)(void *arg, const char *name, const struct stream_attr *a), void *arg);
+int streams_list(
+    streams_t *s, int (*fn)(void *arg, const char *name, const struct stream_attr *a), void *arg);
 
 /* Become the writer of stream ino (from streams_lookup): EBUSY while
  * another writes, EPERM once complete or failed. */
@@ -124,8 +125,8 @@ int streams_next(streams_t *s, const char *name, unsigned index, uint64_t *id);
 /* Entries of an object stream's directory: look one up ("0", "1", ...;
  * *ino and *id), list them in order, read one's target. */
 int streams_entry_lookup(streams_t *s, uint64_t dir, const char *name, uint64_t *ino, uint64_t *id);
-int streams_entries(streams_t *s, uint64_t dir, int (*fn)(void *arg, const char *name, uint64_t ino, uint64_t id),
-    void *arg);
+int streams_entries(
+    streams_t *s, uint64_t dir, int (*fn)(void *arg, const char *name, uint64_t ino, uint64_t id), void *arg);
 int streams_entry_target(streams_t *s, uint64_t ino, uint64_t *id);
 /* Unlink entry name of object stream dir as uid, as rm -r does before its
  * rmdir: the entry is hidden, nothing is deleted (the rmdir of the stream

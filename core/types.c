@@ -20,9 +20,17 @@ static const struct {
 	const char *name;
 	size_t size;
 } value_types[] = {
-	{ "int8", 1 }, { "int16", 2 }, { "int32", 4 }, { "int64", 8 },
-	{ "uint8", 1 }, { "uint16", 2 }, { "uint32", 4 }, { "uint64", 8 },
-	{ "float32", 4 }, { "float64", 8 }, { "bool", 1 },
+	{ "int8", 1 },
+	{ "int16", 2 },
+	{ "int32", 4 },
+	{ "int64", 8 },
+	{ "uint8", 1 },
+	{ "uint16", 2 },
+	{ "uint32", 4 },
+	{ "uint64", 8 },
+	{ "float32", 4 },
+	{ "float64", 8 },
+	{ "bool", 1 },
 };
 
 size_t
@@ -44,7 +52,9 @@ struct ctx {
 	char path[256]; /* where in the tree: "", "buffer_", "columns.a" ... */
 };
 
-static int __attribute__((format(printf, 2, 3)))
+static int fail(struct ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int
 fail(struct ctx *c, const char *fmt, ...)
 {
 	char msg[256];
@@ -93,7 +103,7 @@ get_shape(const json_t *tree, uint64_t *dims, size_t *ndims)
 		goto out;
 	}
 	*ndims = json_array_size(v);
-	json_array_foreach(v, i, d) {
+	json_array_foreach (v, i, d) {
 		if (!json_is_integer(d) || json_integer_value(d) < 0) {
 			rc = -1;
 			goto out;
@@ -163,8 +173,9 @@ check_tensor(struct ctx *c, const json_t *tree, int depth, uint64_t *count, cons
 	int rc;
 
 	if (item == 0)
-		return fail(c, "value_type_ %s%s%s is not one of int8..int64, uint8..uint64, float32, "
-			       "float64, bool",
+		return fail(c,
+		    "value_type_ %s%s%s is not one of int8..int64, uint8..uint64, float32, "
+		    "float64, bool",
 		    vt ? "\"" : "", vt ? vt : "(missing)", vt ? "\"" : "");
 	if (get_shape(tree, dims, &ndims) != 0)
 		return fail(c, "shape_ is not an array of at most %d sizes", DIMS_MAX);
@@ -209,7 +220,7 @@ check_dataframe(struct ctx *c, const json_t *tree, int depth, uint64_t *rows)
 		rc = fail(c, "columns_ is not an array of names");
 		goto out;
 	}
-	json_array_foreach(cols, i, col) {
+	json_array_foreach (cols, i, col) {
 		const char *name = json_string_value(col);
 		const json_t *m;
 		size_t plen = strlen(c->path);
@@ -237,8 +248,9 @@ check_dataframe(struct ctx *c, const json_t *tree, int depth, uint64_t *rows)
 		if (rc != 0)
 			goto out;
 		if (i > 0 && len != n) {
-			rc = fail(c, "column %s has %llu rows, column %s has %llu", name, (unsigned long long)len,
-			    json_string_value(json_array_get(cols, 0)), (unsigned long long)n);
+			rc = fail(c, "column %s has %llu rows, column %s has %llu", name,
+			    (unsigned long long)len, json_string_value(json_array_get(cols, 0)),
+			    (unsigned long long)n);
 			goto out;
 		}
 		n = len;
@@ -279,8 +291,9 @@ check_scalar(struct ctx *c, const json_t *tree)
 		return fail(c, "type_ is not a value type or \"str\"");
 	if (v == NULL)
 		return fail(c, "value_ is missing");
-	if (strcmp(t, "str") == 0 ? !json_is_string(v)
-				  : strcmp(t, "bool") == 0 ? !json_is_boolean(v) : !json_is_number(v))
+	if (strcmp(t, "str") == 0    ? !json_is_string(v)
+	    : strcmp(t, "bool") == 0 ? !json_is_boolean(v)
+				     : !json_is_number(v))
 		return fail(c, "value_ is not a %s", t);
 	return 0;
 }
@@ -330,7 +343,8 @@ check_graph(struct ctx *c, const json_t *tree, int depth)
 
 		if (m == NULL)
 			continue;
-		if (!json_is_object(m) || strcmp(get_str(m, "typename") ? get_str(m, "typename") : "", "DataFrame") != 0)
+		if (!json_is_object(m) ||
+		    strcmp(get_str(m, "typename") ? get_str(m, "typename") : "", "DataFrame") != 0)
 			return fail(c, "%s is not a DataFrame", props[k]);
 		snprintf(c->path + plen, sizeof c->path - plen, "%s%s", plen ? "." : "", props[k]);
 		rc = check_dataframe(c, m, depth + 1, &rows);

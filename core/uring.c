@@ -56,15 +56,15 @@ enum slot_state {
 };
 
 struct slot {
-	char *buf;	/* URING_CHUNK bytes of the ring's buffers */
-	uint64_t off;	/* where the chunk starts, in src and in dst */
-	uint32_t len;	/* bytes of data in the chunk */
-	uint32_t want;	/* bytes the current request moves in all: len, or padded */
-	uint32_t done;	/* bytes moved so far by the current state's requests */
-	int state;	/* enum slot_state */
-	int stalls;	/* resubmissions in a row that moved nothing */
-	int summed;	/* the chunk's bytes are in the CRC */
-	int fail;	/* tests: the request in flight completes with this -errno */
+	char *buf;     /* URING_CHUNK bytes of the ring's buffers */
+	uint64_t off;  /* where the chunk starts, in src and in dst */
+	uint32_t len;  /* bytes of data in the chunk */
+	uint32_t want; /* bytes the current request moves in all: len, or padded */
+	uint32_t done; /* bytes moved so far by the current state's requests */
+	int state;     /* enum slot_state */
+	int stalls;    /* resubmissions in a row that moved nothing */
+	int summed;    /* the chunk's bytes are in the CRC */
+	int fail;      /* tests: the request in flight completes with this -errno */
 };
 
 struct uring {
@@ -81,8 +81,8 @@ struct uring {
 /* One uring_copy in progress. */
 struct copy {
 	struct uring *u;
-	char *mem;	    /* uring_read_mem: the destination; NULL: dst */
-	uint64_t *read;	    /* uring_read_mem with a CRC: a bit per chunk read */
+	char *mem;	     /* uring_read_mem: the destination; NULL: dst */
+	uint64_t *read;	     /* uring_read_mem with a CRC: a bit per chunk read */
 	const char *src_mem; /* uring_write_mem: the source; NULL: src */
 	int src, dst;
 	int src_direct, dst_direct;
@@ -168,8 +168,7 @@ uring_faults_injected(const struct uring *u)
  * none) and cut *len as the faults say. A cut request really moves fewer
  * bytes, so the short result comes from the kernel itself. */
 static int
-inject(struct uring *u, unsigned *count, unsigned fail_at, unsigned short_at, uint32_t *len,
-       int direct)
+inject(struct uring *u, unsigned *count, unsigned fail_at, unsigned short_at, uint32_t *len, int direct)
 {
 	unsigned n = ++*count;
 	uint32_t cut = *len / 2;
@@ -188,8 +187,7 @@ inject(struct uring *u, unsigned *count, unsigned fail_at, unsigned short_at, ui
 	return 0;
 }
 
-static int
-copy_fail(struct copy *c, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int copy_fail(struct copy *c, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* Keep the first error only: later ones are usually its echoes. */
 static int
@@ -223,12 +221,11 @@ queue(struct copy *c, struct slot *s)
 		return;
 	}
 	if (s->state == SLOT_READ) {
-		s->fail = inject(c->u, &c->u->nread, f->fail_read_at, f->short_read_at, &len,
-				 c->src_direct);
+		s->fail = inject(c->u, &c->u->nread, f->fail_read_at, f->short_read_at, &len, c->src_direct);
 		io_uring_prep_read(sqe, c->src, s->buf + s->done, len, s->off + s->done);
 	} else {
-		s->fail = inject(c->u, &c->u->nwrite, f->fail_write_at, f->short_write_at, &len,
-				 c->dst_direct);
+		s->fail =
+		    inject(c->u, &c->u->nwrite, f->fail_write_at, f->short_write_at, &len, c->dst_direct);
 		io_uring_prep_write(sqe, c->dst, s->buf + s->done, len, s->off + s->done);
 	}
 	io_uring_sqe_set_data(sqe, s);
@@ -289,8 +286,7 @@ sum_ready(struct copy *c)
 	}
 	for (i = 0; i < c->u->depth; i++) {
 		s = &c->u->slots[i];
-		if ((s->state != SLOT_WRITE && s->state != SLOT_WRITTEN) || s->summed ||
-		    s->off != c->summed)
+		if ((s->state != SLOT_WRITE && s->state != SLOT_WRITTEN) || s->summed || s->off != c->summed)
 			continue;
 		c->crc = crc32c_update(c->crc, s->buf, s->len);
 		c->summed += s->len;
@@ -316,7 +312,7 @@ not_progress(struct copy *c, struct slot *s, int res, const char *what)
 	if (res < 0) {
 		s->state = SLOT_FREE;
 		copy_fail(c, res, "%s at byte %llu: %s", what, (unsigned long long)(s->off + s->done),
-			  strerror(-res));
+		    strerror(-res));
 		return 1;
 	}
 	return 0;
@@ -334,7 +330,7 @@ read_done(struct copy *c, struct slot *s, int res)
 	if (more < 0) {
 		s->state = SLOT_FREE;
 		copy_fail(c, -EIO, "src ends at byte %llu, short of the %llu bytes to copy",
-			  (unsigned long long)(s->off + s->done), (unsigned long long)c->size);
+		    (unsigned long long)(s->off + s->done), (unsigned long long)c->size);
 		return;
 	}
 	if (more > 0) {
@@ -370,7 +366,7 @@ write_done(struct copy *c, struct slot *s, int res)
 	if (more < 0) {
 		s->state = SLOT_FREE;
 		copy_fail(c, -EIO, "write of dst at byte %llu makes no progress",
-			  (unsigned long long)(s->off + s->done));
+		    (unsigned long long)(s->off + s->done));
 		return;
 	}
 	if (more > 0) {
@@ -444,8 +440,8 @@ submit(struct copy *c)
 			continue;
 		if (n <= 0) {
 			c->u->broken = 1;
-			return copy_fail(c, n < 0 ? n : -EIO, "io_uring_submit: %s",
-					 strerror(n < 0 ? -n : EIO));
+			return copy_fail(
+			    c, n < 0 ? n : -EIO, "io_uring_submit: %s", strerror(n < 0 ? -n : EIO));
 		}
 		c->inflight += (unsigned)n;
 	}
@@ -518,12 +514,13 @@ go(struct copy *c, uint32_t *crc)
 		return util_fail(c->err, c->errlen, rc, "dst fd: %s", strerror(-rc));
 	if (mem != NULL && (c->mem != NULL ? c->src_direct : c->dst_direct) &&
 	    ((uintptr_t)mem & (URING_ALIGN - 1)) != 0)
-		return util_fail(c->err, c->errlen, -EINVAL, "O_DIRECT needs memory aligned to %u bytes",
-				 URING_ALIGN);
+		return util_fail(
+		    c->err, c->errlen, -EINVAL, "O_DIRECT needs memory aligned to %u bytes", URING_ALIGN);
 	if (c->mem != NULL && c->want_crc) {
 		c->read = calloc((size_t)(c->size / URING_CHUNK / 64 + 1), sizeof *c->read);
 		if (c->read == NULL)
-			return util_fail(c->err, c->errlen, -ENOMEM, "no memory for the bitmap of chunks read");
+			return util_fail(
+			    c->err, c->errlen, -ENOMEM, "no memory for the bitmap of chunks read");
 	}
 	run(c);
 	free(c->read);
@@ -532,22 +529,27 @@ go(struct copy *c, uint32_t *crc)
 		return c->rc;
 	if (c->want_crc && c->summed != c->size)
 		return util_fail(c->err, c->errlen, -EIO, "checksummed %llu of %llu bytes",
-				 (unsigned long long)c->summed, (unsigned long long)c->size);
-	if (c->dst >= 0 && fstat(c->dst, &st) == 0 && S_ISREG(st.st_mode) && ftruncate(c->dst, (off_t)c->size) < 0)
+		    (unsigned long long)c->summed, (unsigned long long)c->size);
+	if (c->dst >= 0 && fstat(c->dst, &st) == 0 && S_ISREG(st.st_mode) &&
+	    ftruncate(c->dst, (off_t)c->size) < 0)
 		return util_fail(c->err, c->errlen, -errno, "truncate dst to %llu bytes: %s",
-				 (unsigned long long)c->size, strerror(errno));
+		    (unsigned long long)c->size, strerror(errno));
 	if (crc != NULL)
 		*crc = c->crc;
 	return 0;
 }
 
 int
-uring_copy(struct uring *u, int src_fd, int dst_fd, uint64_t size, uint32_t *crc, char *err,
-	   size_t errlen)
+uring_copy(struct uring *u, int src_fd, int dst_fd, uint64_t size, uint32_t *crc, char *err, size_t errlen)
 {
 	struct copy c = {
-		.u = u, .src = src_fd, .dst = dst_fd, .size = size,
-		.want_crc = crc != NULL, .err = err, .errlen = errlen,
+		.u = u,
+		.src = src_fd,
+		.dst = dst_fd,
+		.size = size,
+		.want_crc = crc != NULL,
+		.err = err,
+		.errlen = errlen,
 	};
 
 	return go(&c, crc);
@@ -557,20 +559,32 @@ int
 uring_read_mem(struct uring *u, int src_fd, void *dst, uint64_t size, uint32_t *crc, char *err, size_t errlen)
 {
 	struct copy c = {
-		.u = u, .mem = dst, .src = src_fd, .dst = -1, .size = size,
-		.want_crc = crc != NULL, .err = err, .errlen = errlen,
+		.u = u,
+		.mem = dst,
+		.src = src_fd,
+		.dst = -1,
+		.size = size,
+		.want_crc = crc != NULL,
+		.err = err,
+		.errlen = errlen,
 	};
 
 	return go(&c, crc);
 }
 
 int
-uring_write_mem(struct uring *u, const void *src, int dst_fd, uint64_t size, uint32_t *crc, char *err,
-		size_t errlen)
+uring_write_mem(
+    struct uring *u, const void *src, int dst_fd, uint64_t size, uint32_t *crc, char *err, size_t errlen)
 {
 	struct copy c = {
-		.u = u, .src_mem = src, .src = -1, .dst = dst_fd, .size = size,
-		.want_crc = crc != NULL, .err = err, .errlen = errlen,
+		.u = u,
+		.src_mem = src,
+		.src = -1,
+		.dst = dst_fd,
+		.size = size,
+		.want_crc = crc != NULL,
+		.err = err,
+		.errlen = errlen,
 	};
 
 	return go(&c, crc);
@@ -588,7 +602,7 @@ uring_map_src(int src_fd, uint64_t size, void **map, char *err, size_t errlen)
 		return util_fail(err, errlen, -errno, "src fd: %s", strerror(errno));
 	if ((uint64_t)st.st_size < size)
 		return util_fail(err, errlen, -EIO, "src ends at byte %llu, short of the %llu bytes to copy",
-				 (unsigned long long)st.st_size, (unsigned long long)size);
+		    (unsigned long long)st.st_size, (unsigned long long)size);
 	/* The whole pages: past the end of the file they read as zeros. */
 	*map = mmap(NULL, ALIGN_UP(size), PROT_READ, MAP_SHARED, src_fd, 0);
 	if (*map == MAP_FAILED) {
@@ -606,8 +620,8 @@ uring_unmap(void *map, uint64_t size)
 }
 
 int
-uring_copy_from_mapped(struct uring *u, int src_fd, int dst_fd, uint64_t size, uint32_t *crc, char *err,
-		       size_t errlen)
+uring_copy_from_mapped(
+    struct uring *u, int src_fd, int dst_fd, uint64_t size, uint32_t *crc, char *err, size_t errlen)
 {
 	void *map;
 	int rc;
@@ -647,8 +661,8 @@ populate_run(void *arg)
 }
 
 int
-uring_copy_mapped(struct uring *u, int src_fd, int dst_fd, uint64_t size, uint32_t *crc, char *err,
-		  size_t errlen)
+uring_copy_mapped(
+    struct uring *u, int src_fd, int dst_fd, uint64_t size, uint32_t *crc, char *err, size_t errlen)
 {
 	uint64_t len = ALIGN_UP(size);
 	struct populate p = { .len = len };
@@ -659,7 +673,7 @@ uring_copy_mapped(struct uring *u, int src_fd, int dst_fd, uint64_t size, uint32
 		return uring_copy(u, src_fd, dst_fd, 0, crc, err, errlen);
 	if (ftruncate(dst_fd, (off_t)len) != 0)
 		return util_fail(err, errlen, -errno, "size dst to %llu bytes: %s", (unsigned long long)len,
-				 strerror(errno));
+		    strerror(errno));
 	p.map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, dst_fd, 0);
 	if (p.map == MAP_FAILED)
 		return util_fail(err, errlen, -errno, "map dst: %s", strerror(errno));
@@ -682,8 +696,8 @@ uring_copy_mapped(struct uring *u, int src_fd, int dst_fd, uint64_t size, uint32
 	if (rc == -EFAULT)
 		rc = util_fail(err, errlen, -ENOSPC, "no room in dst's file system for the bytes read");
 	if (rc == 0 && ftruncate(dst_fd, (off_t)size) != 0)
-		rc = util_fail(err, errlen, -errno, "truncate dst to %llu bytes: %s", (unsigned long long)size,
-			       strerror(errno));
+		rc = util_fail(err, errlen, -errno, "truncate dst to %llu bytes: %s",
+		    (unsigned long long)size, strerror(errno));
 	return rc;
 }
 

@@ -12,10 +12,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define URING_DEPTH 8		 /* default queue depth: chunks in flight */
+#define URING_DEPTH 8 /* default queue depth: chunks in flight */
 #define URING_MAX_DEPTH 64
-#define URING_CHUNK (1u << 20)	 /* bytes per read or write request */
-#define URING_ALIGN 4096u	 /* buffer, offset and O_DIRECT length alignment */
+#define URING_CHUNK (1u << 20) /* bytes per read or write request */
+#define URING_ALIGN 4096u      /* buffer, offset and O_DIRECT length alignment */
 
 struct uring;
 
@@ -52,8 +52,8 @@ void uring_close(struct uring *u);
  * before size bytes. On failure dst holds an unspecified prefix and *crc is
  * untouched. Durability is the caller's: see uring_fsync.
  */
-int uring_copy(struct uring *u, int src_fd, int dst_fd, uint64_t size, uint32_t *crc, char *err,
-	       size_t errlen);
+int uring_copy(
+    struct uring *u, int src_fd, int dst_fd, uint64_t size, uint32_t *crc, char *err, size_t errlen);
 /*
  * Read size bytes of src_fd, from offset 0, straight into dst (no bounce
  * buffer: a shared mapping of the destination file takes the bytes
@@ -62,8 +62,8 @@ int uring_copy(struct uring *u, int src_fd, int dst_fd, uint64_t size, uint32_t 
  * hold size rounded up to URING_ALIGN. 0 or -errno with a message, as
  * uring_copy (-EIO when src ends early); on failure dst holds a prefix.
  */
-int uring_read_mem(struct uring *u, int src_fd, void *dst, uint64_t size, uint32_t *crc, char *err,
-		   size_t errlen);
+int uring_read_mem(
+    struct uring *u, int src_fd, void *dst, uint64_t size, uint32_t *crc, char *err, size_t errlen);
 /*
  * uring_copy into dst_fd, a regular file that can be mapped and is not
  * O_DIRECT (a tmpfs file): dst is sized, mapped and read into with
@@ -72,8 +72,8 @@ int uring_read_mem(struct uring *u, int src_fd, void *dst, uint64_t size, uint32
  * GB/s here against 1.1-1.3 through the buffers). Its memory is taken as
  * the reads land: a file system out of room fails with -ENOSPC.
  */
-int uring_copy_mapped(struct uring *u, int src_fd, int dst_fd, uint64_t size, uint32_t *crc, char *err,
-		      size_t errlen);
+int uring_copy_mapped(
+    struct uring *u, int src_fd, int dst_fd, uint64_t size, uint32_t *crc, char *err, size_t errlen);
 /*
  * Write size bytes of memory src to dst_fd from offset 0, depth writes in
  * flight, the CRC as uring_copy gives it, dst left size bytes long. When
@@ -81,16 +81,16 @@ int uring_copy_mapped(struct uring *u, int src_fd, int dst_fd, uint64_t size, ui
  * rounded up to URING_ALIGN (a mapping of a file is: the rest of its last
  * page reads as zeros).
  */
-int uring_write_mem(struct uring *u, const void *src, int dst_fd, uint64_t size, uint32_t *crc, char *err,
-		    size_t errlen);
+int uring_write_mem(
+    struct uring *u, const void *src, int dst_fd, uint64_t size, uint32_t *crc, char *err, size_t errlen);
 /*
  * uring_copy from src_fd, a regular file that can be mapped (a tmpfs
  * file), of at least size bytes: it is mapped and written from with
  * uring_write_mem, no bounce buffer and no reads (spills and snapshots
  * out of the store).
  */
-int uring_copy_from_mapped(struct uring *u, int src_fd, int dst_fd, uint64_t size, uint32_t *crc, char *err,
-			   size_t errlen);
+int uring_copy_from_mapped(
+    struct uring *u, int src_fd, int dst_fd, uint64_t size, uint32_t *crc, char *err, size_t errlen);
 /* Map size bytes of src_fd (at least that long) read-only for
  * uring_write_mem, whole pages; *map NULL for size 0. Caller unmaps with
  * uring_unmap. 0 or -errno with err. */

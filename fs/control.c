@@ -160,7 +160,8 @@ render_stats(char **text, size_t *len)
 	fprintf(f, "spills %llu\n", (unsigned long long)st.spills);
 	fprintf(f, "spill_bytes %llu\n", (unsigned long long)st.spill_bytes);
 	fprintf(f, "spill_errors %llu\n", (unsigned long long)st.spill_errors);
-	fprintf(f, "spill_bytes_per_second %.0f\n", st.spill_seconds > 0 ? st.spill_bytes / st.spill_seconds : 0.0);
+	fprintf(f, "spill_bytes_per_second %.0f\n",
+	    st.spill_seconds > 0 ? st.spill_bytes / st.spill_seconds : 0.0);
 	fprintf(f, "evictions %llu\n", (unsigned long long)st.evictions);
 	fprintf(f, "reloads %llu\n", (unsigned long long)st.reloads);
 	fprintf(f, "reload_bytes %llu\n", (unsigned long long)st.reload_bytes);
@@ -188,8 +189,7 @@ int
 control_render(fuse_ino_t ino, char **text, size_t *len)
 {
 	switch (ino) {
-	case FS_INO_STATS:
-		return render_stats(text, len);
+	case FS_INO_STATS: return render_stats(text, len);
 	case FS_INO_VERSION:
 		if (asprintf(text, "vineyardfs %s\n", PACKAGE_VERSION) < 0)
 			return -ENOMEM;
@@ -317,8 +317,8 @@ control_ctl_read(fuse_req_t req, uint64_t fh, struct ctl *t, size_t size)
 	}
 	if (t->reply == NULL) {
 		/* The first read answers what was written. */
-		t->reply = request_handle(fs.cat, t->uid, t->gid, t->req != NULL ? t->req : "", t->reqlen,
-		    &t->replylen, &t->wait);
+		t->reply = request_handle(
+		    fs.cat, t->uid, t->gid, t->req != NULL ? t->req : "", t->reqlen, &t->replylen, &t->wait);
 		t->replypos = 0;
 		if (t->reply == NULL && t->wait.pending) {
 			t->fh = fh;

@@ -127,8 +127,20 @@ daemon_detach(void)
 static int
 parse_opts(int argc, char **argv, struct opts *o)
 {
-	enum { OPT_STATE = 256, OPT_MEMORY, OPT_BACKING, OPT_INSTANCE, OPT_NOPT, OPT_STREAM_WAIT, OPT_RESTORE,
-		OPT_SPILL_DIR, OPT_SPILL_HIGH, OPT_SPILL_LOW, OPT_SUPERVISE, OPT_HUGE };
+	enum {
+		OPT_STATE = 256,
+		OPT_MEMORY,
+		OPT_BACKING,
+		OPT_INSTANCE,
+		OPT_NOPT,
+		OPT_STREAM_WAIT,
+		OPT_RESTORE,
+		OPT_SPILL_DIR,
+		OPT_SPILL_HIGH,
+		OPT_SPILL_LOW,
+		OPT_SUPERVISE,
+		OPT_HUGE
+	};
 	static const struct option longopts[] = {
 		{ "state-dir", required_argument, NULL, OPT_STATE },
 		{ "memory", required_argument, NULL, OPT_MEMORY },
@@ -159,56 +171,39 @@ parse_opts(int argc, char **argv, struct opts *o)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+fdho:", longopts, NULL)) != -1) {
 		switch (c) {
-		case OPT_STATE:
-			o->state_dir = optarg;
-			break;
+		case OPT_STATE: o->state_dir = optarg; break;
 		case OPT_MEMORY:
 			if (util_parse_size(optarg, &o->memory) != 0 || o->memory < 4096) {
-				fprintf(stderr, "vineyardfs: bad --memory '%s': give a size like 4G or 512M\n",
-				    optarg);
+				fprintf(stderr,
+				    "vineyardfs: bad --memory '%s': give a size like 4G or 512M\n", optarg);
 				return 2;
 			}
 			break;
-		case OPT_BACKING:
-			o->backing_dir = optarg;
-			break;
+		case OPT_BACKING: o->backing_dir = optarg; break;
 		case OPT_INSTANCE:
 			if (int_arg("--instance-id", 0, 4095, "", &v) != 0)
 				return 2;
 			o->instance_id = (int)v;
 			break;
-		case OPT_NOPT:
-			o->passthrough = 0;
-			break;
+		case OPT_NOPT: o->passthrough = 0; break;
 		case OPT_STREAM_WAIT:
 			if (int_arg("--stream-wait", 0, 86400, " seconds", &v) != 0)
 				return 2;
 			o->stream_wait_ms = v * 1000;
 			break;
-		case OPT_SUPERVISE:
-			o->supervise = 1;
-			break;
-		case OPT_RESTORE:
-			o->restore_dir = optarg;
-			break;
-		case OPT_SPILL_DIR:
-			o->spill_dir = optarg;
-			break;
-		case OPT_HUGE:
-			o->huge_pages = 1;
-			break;
+		case OPT_SUPERVISE: o->supervise = 1; break;
+		case OPT_RESTORE: o->restore_dir = optarg; break;
+		case OPT_SPILL_DIR: o->spill_dir = optarg; break;
+		case OPT_HUGE: o->huge_pages = 1; break;
 		case OPT_SPILL_HIGH:
 		case OPT_SPILL_LOW:
-			if (int_arg(c == OPT_SPILL_HIGH ? "--spill-high" : "--spill-low", 1, 100, " percent", &v) != 0)
+			if (int_arg(c == OPT_SPILL_HIGH ? "--spill-high" : "--spill-low", 1, 100, " percent",
+				&v) != 0)
 				return 2;
 			*(c == OPT_SPILL_HIGH ? &o->spill_high : &o->spill_low) = (unsigned)v;
 			break;
-		case 'f':
-			o->foreground = 1;
-			break;
-		case 'd':
-			o->debug = 1;
-			break;
+		case 'f': o->foreground = 1; break;
+		case 'd': o->debug = 1; break;
 		case 'o':
 			if (strlen(o->fuse_opts) + strlen(optarg) + 2 > sizeof o->fuse_opts) {
 				fprintf(stderr, "vineyardfs: -o options too long\n");
@@ -218,12 +213,8 @@ parse_opts(int argc, char **argv, struct opts *o)
 				strcat(o->fuse_opts, ",");
 			strcat(o->fuse_opts, optarg);
 			break;
-		case 'h':
-			mount_usage(stdout);
-			exit(0);
-		default:
-			mount_usage(stderr);
-			return 2;
+		case 'h': mount_usage(stdout); exit(0);
+		default: mount_usage(stderr); return 2;
 		}
 	}
 	if (optind != argc - 1) {
@@ -272,8 +263,8 @@ write_pid(int fd)
 {
 	char buf[64];
 	int n = supervisor_generation() == 0
-	    ? snprintf(buf, sizeof buf, "%d\n", (int)getpid())
-	    : snprintf(buf, sizeof buf, "%d\nsupervisor %d\n", (int)getpid(), (int)getppid());
+		    ? snprintf(buf, sizeof buf, "%d\n", (int)getpid())
+		    : snprintf(buf, sizeof buf, "%d\nsupervisor %d\n", (int)getpid(), (int)getppid());
 
 	if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, (size_t)n, 0) != n)
 		log_warn("cannot record the pid in the lock file: %s", strerror(errno));
@@ -587,8 +578,7 @@ daemon_mount_main(int argc, char **argv)
 		goto out_unmount;
 	}
 	write_pid(lock_fd);
-	log_info("mounted %s (state %s, memory limit %llu bytes)", mnt, state,
-	    (unsigned long long)o.memory);
+	log_info("mounted %s (state %s, memory limit %llu bytes)", mnt, state, (unsigned long long)o.memory);
 	if (!o.foreground) {
 		daemon_detach();
 		tell_parent(ready_fd, "");

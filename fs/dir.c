@@ -121,8 +121,8 @@ readdir_common(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi
 
 		if (plus) {
 			struct fuse_entry_param e;
-			int dot = de->name[0] == '.' && (de->name[1] == '\0' ||
-							    (de->name[1] == '.' && de->name[2] == '\0'));
+			int dot = de->name[0] == '.' &&
+				  (de->name[1] == '\0' || (de->name[1] == '.' && de->name[2] == '\0'));
 
 			fs_attr_to_entry(&de->attr, &e);
 			if (dot) {
@@ -222,8 +222,8 @@ dir_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const char *name)
 }
 
 void
-dir_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
-    const char *newname, unsigned int flags)
+dir_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent, const char *newname,
+    unsigned int flags)
 {
 	unsigned cflags = 0;
 

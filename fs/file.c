@@ -96,8 +96,8 @@ data_backing(struct fh *h)
 
 /* Reply to an open of blob data, passing through when possible. */
 static void
-reply_data_open(fuse_req_t req, struct fh *h, struct fuse_file_info *fi, const struct fuse_entry_param *e,
-    int sealed)
+reply_data_open(
+    fuse_req_t req, struct fh *h, struct fuse_file_info *fi, const struct fuse_entry_param *e, int sealed)
 {
 	int backing = data_backing(h);
 	int rc, kept = !h->writable;
@@ -212,7 +212,8 @@ file_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (ino == FS_INO_CTL) {
 		const struct fuse_ctx *ctx = fuse_req_ctx(req);
 
-		if ((h = file_handle_new(FH_CTL)) == NULL || (h->ctl = control_ctl_open(ctx->uid, ctx->gid)) == NULL) {
+		if ((h = file_handle_new(FH_CTL)) == NULL ||
+		    (h->ctl = control_ctl_open(ctx->uid, ctx->gid)) == NULL) {
 			if (h != NULL)
 				fh_destroy(h);
 			fuse_reply_err(req, ENOMEM);
@@ -228,8 +229,8 @@ file_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 			handle_release(fi->fh);
 		return;
 	}
-	if (control_is(ino) || (!id_is_blob(ino) && ino > CATALOG_INO_LAST_DIR &&
-				   id_view_of_ino(ino) == ID_VIEW_META)) {
+	if (control_is(ino) ||
+	    (!id_is_blob(ino) && ino > CATALOG_INO_LAST_DIR && id_view_of_ino(ino) == ID_VIEW_META)) {
 		if (writable || (fi->flags & O_TRUNC)) {
 			fuse_reply_err(req, EPERM);
 			return;

@@ -48,17 +48,17 @@ extern struct fs_state fs;
 /* An open file (file.c). */
 struct fh {
 	int kind;
-#define FH_DATA 0 /* a blob's bytes */
-#define FH_TEXT 1 /* a generated file, rendered at open */
-#define FH_CTL 2  /* .vineyardfs/ctl: a request and its reply */
-#define FH_STREAM 3 /* streams/<name>: its writer or a reader */
+#define FH_DATA 0	  /* a blob's bytes */
+#define FH_TEXT 1	  /* a generated file, rendered at open */
+#define FH_CTL 2	  /* .vineyardfs/ctl: a request and its reply */
+#define FH_STREAM 3	  /* streams/<name>: its writer or a reader */
 	uint64_t blob_id; /* FH_DATA */
 	int fd;		  /* FH_DATA: the blob file */
 	int opened;	  /* FH_DATA: counted by catalog_open_data */
 	int writable;
 	char *text; /* FH_TEXT */
 	size_t len;
-	struct ctl *ctl; /* FH_CTL */
+	struct ctl *ctl;     /* FH_CTL */
 	uint64_t stream_ino; /* FH_STREAM */
 	int died;	     /* FH_STREAM writer: how the last flusher was exiting */
 };
@@ -97,10 +97,11 @@ void file_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mod
 void file_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev);
 void file_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void file_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi);
-void file_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
-    struct fuse_file_info *fi);
+void file_write(
+    fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off, struct fuse_file_info *fi);
 void file_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
-void file_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len, struct fuse_file_info *fi);
+void file_fallocate(
+    fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len, struct fuse_file_info *fi);
 void file_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
 void file_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 

@@ -64,8 +64,7 @@ struct fuse_ext_open_out {
 _Static_assert(sizeof(struct fuse_ext_backing_map) == 16, "fuse_backing_map");
 _Static_assert(sizeof(struct fuse_ext_init_out) == sizeof(struct fuse_init_out), "fuse_init_out");
 _Static_assert(offsetof(struct fuse_ext_init_out, flags2) == 32, "fuse_init_out.flags2");
-_Static_assert(offsetof(struct fuse_ext_init_out, max_stack_depth) == 36,
-    "fuse_init_out.max_stack_depth");
+_Static_assert(offsetof(struct fuse_ext_init_out, max_stack_depth) == 36, "fuse_init_out.max_stack_depth");
 _Static_assert(sizeof(struct fuse_ext_init_in) == sizeof(struct fuse_init_in), "fuse_init_in");
 _Static_assert(sizeof(struct fuse_ext_open_out) == sizeof(struct fuse_open_out), "fuse_open_out");
 _Static_assert(offsetof(struct fuse_ext_open_out, backing_id) == 12, "fuse_open_out.backing_id");

@@ -26,12 +26,12 @@
 struct handle {
 	void *obj;
 	void (*destroy)(void *obj);
-	unsigned refs;	 /* the table's, plus one per request using it */
-	int released;	 /* RELEASE came: no new users, gone at refs == 0 */
+	unsigned refs; /* the table's, plus one per request using it */
+	int released;  /* RELEASE came: no new users, gone at refs == 0 */
 };
 
 static pthread_mutex_t hlock = PTHREAD_MUTEX_INITIALIZER;
-static struct hmap handles; /* number -> struct handle; guarded by hlock */
+static struct hmap handles;  /* number -> struct handle; guarded by hlock */
 static uint64_t next_number; /* guarded by hlock; 0: not started */
 
 /* This worker's first number; with hlock held. */

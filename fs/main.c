@@ -12,30 +12,29 @@
 static void
 usage(FILE *f)
 {
-	fprintf(f,
-	    "usage: vineyardfs COMMAND [options]\n"
-	    "\n"
-	    "A zero-copy, in-memory object store presented as a FUSE filesystem.\n"
-	    "\n"
-	    "Commands:\n"
-	    "  mount [options] MOUNTPOINT   start the daemon and mount the store\n"
-	    "  umount [-l] MOUNTPOINT       unmount and wait for the daemon to exit\n"
-	    "  put FILE [--name NAME]       store a file (FILE.npy as a Tensor)\n"
-	    "  get NAME|ID [-o FILE]        write an object out (a Tensor as .npy);\n"
-	    "                               --wait: until the name appears\n"
-	    "  ls [--all]                   list names (--all: every object)\n"
-	    "  stat NAME|ID                 show an object's metadata\n"
-	    "  rm NAME|ID                   delete an object\n"
-	    "  tree NAME|ID                 show an object's members\n"
-	    "  name NAME|ID NEWNAME         give an object one more name\n"
-	    "  unname NAME                  take a name away (the object stays)\n"
-	    "  (client commands take --mount DIR, default $VINEYARDFS_MOUNT or /vineyard,\n"
-	    "   and --json)\n"
-	    "\n"
-	    "  -h, --help       show this help (\"vineyardfs mount --help\" for its options)\n"
-	    "  -V, --version    show the version\n"
-	    "\n"
-	    "See vineyardfs(8).\n");
+	fprintf(f, "usage: vineyardfs COMMAND [options]\n"
+		   "\n"
+		   "A zero-copy, in-memory object store presented as a FUSE filesystem.\n"
+		   "\n"
+		   "Commands:\n"
+		   "  mount [options] MOUNTPOINT   start the daemon and mount the store\n"
+		   "  umount [-l] MOUNTPOINT       unmount and wait for the daemon to exit\n"
+		   "  put FILE [--name NAME]       store a file (FILE.npy as a Tensor)\n"
+		   "  get NAME|ID [-o FILE]        write an object out (a Tensor as .npy);\n"
+		   "                               --wait: until the name appears\n"
+		   "  ls [--all]                   list names (--all: every object)\n"
+		   "  stat NAME|ID                 show an object's metadata\n"
+		   "  rm NAME|ID                   delete an object\n"
+		   "  tree NAME|ID                 show an object's members\n"
+		   "  name NAME|ID NEWNAME         give an object one more name\n"
+		   "  unname NAME                  take a name away (the object stays)\n"
+		   "  (client commands take --mount DIR, default $VINEYARDFS_MOUNT or /vineyard,\n"
+		   "   and --json)\n"
+		   "\n"
+		   "  -h, --help       show this help (\"vineyardfs mount --help\" for its options)\n"
+		   "  -V, --version    show the version\n"
+		   "\n"
+		   "See vineyardfs(8).\n");
 }
 
 int

@@ -207,8 +207,8 @@ op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, struct
 		mtime = util_now_ns();
 	else if (to_set & FUSE_SET_ATTR_MTIME)
 		mtime = (int64_t)attr->st_mtim.tv_sec * 1000000000 + attr->st_mtim.tv_nsec;
-	rc = catalog_setattr(fs.cat, ino, h != NULL && h->kind == FH_DATA ? h->fd : -1, size, mode, uid,
-	    gid, mtime, &a);
+	rc = catalog_setattr(
+	    fs.cat, ino, h != NULL && h->kind == FH_DATA ? h->fd : -1, size, mode, uid, gid, mtime, &a);
 	if (rc != 0)
 		fuse_reply_err(req, -rc);
 	else
@@ -273,7 +273,8 @@ op_statfs(fuse_req_t req, fuse_ino_t ino)
 	memset(&sv, 0, sizeof sv);
 	sv.f_bsize = sv.f_frsize = 4096;
 	sv.f_blocks = st.memory_limit / 4096;
-	sv.f_bfree = sv.f_bavail = st.memory_used < st.memory_limit ? (st.memory_limit - st.memory_used) / 4096 : 0;
+	sv.f_bfree = sv.f_bavail =
+	    st.memory_used < st.memory_limit ? (st.memory_limit - st.memory_used) / 4096 : 0;
 	sv.f_files = st.objects + st.blobs;
 	sv.f_ffree = sv.f_favail = 1u << 30;
 	sv.f_namemax = CATALOG_NAME_MAX;

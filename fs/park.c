@@ -38,7 +38,7 @@ static pthread_cond_t pcond;
 static struct waiter *parked; /* guarded by plock */
 static uint64_t gen;	      /* guarded by plock: bumped by every kick */
 static int stopping, running; /* guarded by plock */
-static atomic_uint nparked;    /* for the stats */
+static atomic_uint nparked;   /* for the stats */
 static pthread_t thread;
 
 static int64_t

@@ -38,8 +38,8 @@
 #define FUSE_EXT_HAS_RESEND_FLAG2 (1u << 7) /* FUSE_HAS_RESEND (1ULL << 39) in flags2 */
 #define FUSE_EXT_NOTIFY_RESEND 7	    /* enum fuse_notify_code */
 
-static int pt_enabled;	  /* passthrough wanted by the user */
-static atomic_int pt_on;  /* negotiated and not given up */
+static int pt_enabled;	 /* passthrough wanted by the user */
+static atomic_int pt_on; /* negotiated and not given up */
 static int pt_devfd = -1;
 static const char *pt_why = "not negotiated yet";
 
@@ -163,7 +163,7 @@ replay_done(const struct fuse_ext_init_out *init, size_t total)
 	kept = supervisor_init_reply(&len);
 	was = (const void *)(kept + sizeof(struct fuse_out_header));
 	pt = len >= sizeof(struct fuse_out_header) + sizeof *was && (was->flags & FUSE_INIT_EXT) &&
-	    (was->flags2 & FUSE_EXT_PASSTHROUGH_FLAG2);
+	     (was->flags2 & FUSE_EXT_PASSTHROUGH_FLAG2);
 	if (len >= sizeof(struct fuse_out_header) + sizeof *was &&
 	    (was->minor != init->minor || was->flags != init->flags || was->flags2 != init->flags2 ||
 		was->max_write != init->max_write))
@@ -317,7 +317,8 @@ pt_install(struct fuse_session *se, int enable)
 			return -errno;
 		supervisor_backing_foreach(take_over, n);
 		if (n[0] + n[1] > 0)
-			log_info("backing ids of earlier workers: %u kept, %u of freed blobs closed", n[0], n[1]);
+			log_info(
+			    "backing ids of earlier workers: %u kept, %u of freed blobs closed", n[0], n[1]);
 	}
 	return fuse_session_custom_io(se, &io, pt_devfd);
 }

@@ -21,7 +21,7 @@
 #include "core/log.h"
 #include "fs/fs.h"
 
-#define PF_EXITING 0x00000004 /* include/linux/sched.h */
+#define PF_EXITING 0x00000004	      /* include/linux/sched.h */
 #define ENTRY_TARGET "../../objects/" /* an object stream's entry links there */
 
 /* What stat(2) and listings show of a stream: a file, or for an object
@@ -207,7 +207,8 @@ writer_mode(pid_t pid)
 
 /* Open ino for h's direction and reply (entry e for a create). */
 static void
-open_reply(fuse_req_t req, struct fh *h, uint64_t ino, struct fuse_file_info *fi, const struct fuse_entry_param *e)
+open_reply(
+    fuse_req_t req, struct fh *h, uint64_t ino, struct fuse_file_info *fi, const struct fuse_entry_param *e)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct stream_attr a;
@@ -378,7 +379,8 @@ write_check(void *arg, fuse_req_t req, enum park_why why)
 		char msg[96];
 
 		/* Its readers must not take what they have for all of it. */
-		snprintf(msg, sizeof msg, "a write found no memory in %ld s (ENOSPC)", fs.stream_wait_ms / 1000);
+		snprintf(
+		    msg, sizeof msg, "a write found no memory in %ld s (ENOSPC)", fs.stream_wait_ms / 1000);
 		streams_fail(fs.streams, w->ino, msg);
 		park_kick();
 	}

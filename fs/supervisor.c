@@ -35,10 +35,10 @@
 #include "fs/supervisor.h"
 #include "fs/supervisor_i.h"
 
-#define SV_FAST_MS     2000	   /* a worker that dies sooner failed fast */
-#define SV_FAST_FREE   2	   /* fast failures in a row restarted at once */
-#define SV_FAST_MAX    8	   /* fast failures in a row before giving up */
-#define SV_STOP_MS     10000	   /* SIGTERM, then this long, then SIGKILL */
+#define SV_FAST_MS 2000	 /* a worker that dies sooner failed fast */
+#define SV_FAST_FREE 2	 /* fast failures in a row restarted at once */
+#define SV_FAST_MAX 8	 /* fast failures in a row before giving up */
+#define SV_STOP_MS 10000 /* SIGTERM, then this long, then SIGKILL */
 
 struct sv_shared *sv; /* see supervisor_i.h */
 unsigned sv_gen;

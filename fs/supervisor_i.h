@@ -11,12 +11,12 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#define SV_MAGIC       0x76667376u /* "vsfv" */
-#define SV_INIT_MAX    256	   /* INIT request or reply, header included */
-#define SV_CTL_MAX     64	   /* control-file requests kept at once */
-#define SV_CTL_TEXT    4096	   /* bytes of one kept request */
-#define SV_BACKING_MAX (1u << 22)  /* backing ids kept (a sparse 64 MiB) */
-#define SV_OPENS_MAX   (1u << 22)  /* data opens kept (a sparse 64 MiB) */
+#define SV_MAGIC 0x76667376u	  /* "vsfv" */
+#define SV_INIT_MAX 256		  /* INIT request or reply, header included */
+#define SV_CTL_MAX 64		  /* control-file requests kept at once */
+#define SV_CTL_TEXT 4096	  /* bytes of one kept request */
+#define SV_BACKING_MAX (1u << 22) /* backing ids kept (a sparse 64 MiB) */
+#define SV_OPENS_MAX (1u << 22)	  /* data opens kept (a sparse 64 MiB) */
 
 /* One control-file request of an open descriptor (fh). */
 struct sv_ctl {

@@ -56,7 +56,7 @@ static struct slots open_free;	  /* guarded by slock */
 static struct hmap open_fhs;
 #define OPEN_ENTRY(slot, held) ((void *)(uintptr_t)(((uintptr_t)(slot) + 1) << 1 | (held)))
 #define OPEN_SLOT(e) ((int)(((uintptr_t)(e) >> 1) - 1))
-#define OPEN_HELD(e) ((int)((uintptr_t)(e) & 1))
+#define OPEN_HELD(e) ((int)((uintptr_t)(e)&1))
 static atomic_uint nreading; /* ctl records with a read_unique */
 static struct hmap revived;  /* earlier worker's fh -> the one standing for it;
 				guarded by slock */
@@ -302,7 +302,8 @@ supervisor_opens_hold(catalog_t *c)
 	}
 	if (kept + gone > 0)
 		log_info("open files of earlier workers: %u counted until released, %u dropped (their "
-			 "blobs are gone)", kept, gone);
+			 "blobs are gone)",
+		    kept, gone);
 }
 
 /* ---- control-file requests ---- */
@@ -359,9 +360,8 @@ revive_ctl(const struct fuse_in_header *in, uint64_t fh)
 	 * read needs the request, not answered already (the rest of that
 	 * reply is gone), and either never started or safe to run again. */
 	if ((r != NULL && r->overflow && !atomic_load(&r->answered)) ||
-	    (in->opcode == FUSE_READ &&
-		(r == NULL || atomic_load(&r->answered) ||
-		    (atomic_load(&r->read_unique) != 0 && !is_wait(r))))) {
+	    (in->opcode == FUSE_READ && (r == NULL || atomic_load(&r->answered) ||
+					    (atomic_load(&r->read_unique) != 0 && !is_wait(r))))) {
 		pthread_mutex_unlock(&slock);
 		return NULL;
 	}
@@ -409,21 +409,12 @@ fh_of(struct fuse_in_header *in, size_t len)
 	switch (in->opcode) {
 	case FUSE_READ:
 	case FUSE_READDIR:
-	case FUSE_READDIRPLUS:
-		need = sizeof(struct fuse_read_in);
-		break;
-	case FUSE_WRITE:
-		need = sizeof(struct fuse_write_in);
-		break;
-	case FUSE_FLUSH:
-		need = sizeof(struct fuse_flush_in);
-		break;
+	case FUSE_READDIRPLUS: need = sizeof(struct fuse_read_in); break;
+	case FUSE_WRITE: need = sizeof(struct fuse_write_in); break;
+	case FUSE_FLUSH: need = sizeof(struct fuse_flush_in); break;
 	case FUSE_RELEASE:
-	case FUSE_RELEASEDIR:
-		need = sizeof(struct fuse_release_in);
-		break;
-	default:
-		return NULL;
+	case FUSE_RELEASEDIR: need = sizeof(struct fuse_release_in); break;
+	default: return NULL;
 	}
 	/* fh is the first field of each of these. */
 	return len >= sizeof *in + need ? (uint64_t *)(void *)(in + 1) : NULL;
@@ -516,7 +507,7 @@ supervisor_request(void *buf, size_t len)
 		if (in->nodeid == FS_INO_CTL && (in->opcode == FUSE_READ || in->opcode == FUSE_WRITE))
 			revive_ctl_handle(in, *fhp);
 		else if (in->opcode == FUSE_READ || in->opcode == FUSE_READDIR ||
-		    in->opcode == FUSE_READDIRPLUS)
+			 in->opcode == FUSE_READDIRPLUS)
 			return open_again(in, len, *fhp);
 	}
 	if (in->nodeid != FS_INO_CTL)

@@ -74,7 +74,9 @@ xattr_list(fuse_req_t req, fuse_ino_t ino, size_t size)
 void
 xattr_set(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size, int flags)
 {
-	int rc = control_is(ino) || streams_is(ino) ? -ENOTSUP : catalog_xattr_set(fs.cat, ino, name, value, size, flags);
+	int rc = control_is(ino) || streams_is(ino)
+		     ? -ENOTSUP
+		     : catalog_xattr_set(fs.cat, ino, name, value, size, flags);
 
 	fuse_reply_err(req, -rc);
 }

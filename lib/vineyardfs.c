@@ -44,7 +44,9 @@ struct vfs_blob {
 	int sealed;
 };
 
-static int __attribute__((format(printf, 3, 4)))
+static int fail(vfs_t *v, int rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int
 fail(vfs_t *v, int rc, const char *fmt, ...)
 {
 	va_list ap;
@@ -85,7 +87,8 @@ static int
 check_name(vfs_t *v, const char *name)
 {
 	if (name == NULL || *name == '\0' || strchr(name, '/') != NULL || strlen(name) > NAME_MAX)
-		return fail(v, -EINVAL, "bad name \"%.64s\": 1 to %d bytes, no '/'", name ? name : "", NAME_MAX);
+		return fail(
+		    v, -EINVAL, "bad name \"%.64s\": 1 to %d bytes, no '/'", name ? name : "", NAME_MAX);
 	return 0;
 }
 
@@ -199,7 +202,8 @@ ask_on(vfs_t *v, int fd, const char *text, json_t **reply)
 	int rc = 0;
 
 	if ((n = write(fd, text, len)) != (ssize_t)len) {
-		rc = fail(v, n < 0 ? -errno : -EIO, "writing the request: %s", n < 0 ? strerror(errno) : "short write");
+		rc = fail(v, n < 0 ? -errno : -EIO, "writing the request: %s",
+		    n < 0 ? strerror(errno) : "short write");
 		goto out;
 	}
 	if ((rc = read_all(v, fd, REPLY_MAX, "reading the reply", &buf)) != 0)
@@ -306,8 +310,10 @@ vfs_wait(vfs_t *v, const char *name, long timeout_ms, char id[VFS_ID_SIZE])
 	if ((rc = check_name(v, name)) != 0)
 		return rc;
 	if (timeout_ms >= 0)
-		rc = ask_json(v, json_pack("{s:s, s:s, s:I}", "op", "wait", "name", name, "timeout_ms",
-				     (json_int_t)timeout_ms), &reply);
+		rc = ask_json(v,
+		    json_pack(
+			"{s:s, s:s, s:I}", "op", "wait", "name", name, "timeout_ms", (json_int_t)timeout_ms),
+		    &reply);
 	else
 		rc = ask_json(v, json_pack("{s:s, s:s}", "op", "wait", "name", name), &reply);
 	return rc != 0 ? rc : reply_id(v, reply, id);
@@ -366,7 +372,8 @@ vfs_blob_create(vfs_t *v, size_t size, vfs_blob_t **out, void **data)
 			goto fail;
 		}
 	}
-	if (size > 0 && (b->data = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, b->fd, 0)) == MAP_FAILED) {
+	if (size > 0 &&
+	    (b->data = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, b->fd, 0)) == MAP_FAILED) {
 		b->data = NULL;
 		rc = fail(v, -errno, "mapping a blob of %zu bytes: %s", size, strerror(errno));
 		goto fail;
@@ -430,7 +437,8 @@ vfs_create(vfs_t *v, const char *typename, const char *fields_json, const struct
 
 	if (ms == NULL)
 		return fail(v, -ENOMEM, "out of memory");
-	if (fields_json != NULL && ((fields = json_loads(fields_json, 0, &jerr)) == NULL || !json_is_object(fields))) {
+	if (fields_json != NULL &&
+	    ((fields = json_loads(fields_json, 0, &jerr)) == NULL || !json_is_object(fields))) {
 		json_decref(ms);
 		json_decref(fields);
 		return fail(v, -EINVAL, "fields must be a JSON object: %s", jerr.text);
@@ -443,8 +451,10 @@ vfs_create(vfs_t *v, const char *typename, const char *fields_json, const struct
 			return fail(v, -EINVAL, "member %zu: a name and an id are needed", i);
 		}
 	}
-	rc = ask_json(v, json_pack("{s:s, s:s, s:o*, s:o, s:s?}", "op", "create", "typename", typename ? typename : "",
-			     "fields", fields, "members", ms, "name", name), &reply);
+	rc = ask_json(v,
+	    json_pack("{s:s, s:s, s:o*, s:o, s:s?}", "op", "create", "typename", typename ? typename : "",
+		"fields", fields, "members", ms, "name", name),
+	    &reply);
 	return rc != 0 ? rc : reply_id(v, reply, id);
 }
 
@@ -572,7 +582,8 @@ vfs_map(vfs_t *v, const char *ref, const char *member, struct vfs_map *m)
 	m->size = 0;
 	if (member == NULL) {
 		if (!is_id(ref, 'b'))
-			return fail(v, -EINVAL, "\"%.64s\" is not a blob id (b…); give a member of an object", ref);
+			return fail(
+			    v, -EINVAL, "\"%.64s\" is not a blob id (b…); give a member of an object", ref);
 		rc = path_of(v, path, "blobs", ref);
 	} else {
 		if (strstr(member, "..") != NULL || member[0] == '/')
@@ -661,7 +672,7 @@ vfs_get_tensor(vfs_t *v, const char *ref, struct vfs_tensor *t)
 		return fail(v, -EPROTO, "%s: a Tensor without a usable value_type_ or shape_", ref);
 	}
 	snprintf(t->value_type, sizeof t->value_type, "%s", vt);
-	json_array_foreach(shape, i, d) {
+	json_array_foreach (shape, i, d) {
 		t->shape[i] = (uint64_t)json_integer_value(d);
 		count *= t->shape[i];
 	}
@@ -753,7 +764,8 @@ vfs_stream_open(vfs_t *v, const char *name, vfs_stream_t **out)
 		free(st);
 		return rc;
 	}
-	if ((rc = ask_json_on(v, st->ctl, json_pack("{s:s, s:s}", "op", "stream_open", "name", name), NULL)) != 0) {
+	if ((rc = ask_json_on(
+		 v, st->ctl, json_pack("{s:s, s:s}", "op", "stream_open", "name", name), NULL)) != 0) {
 		close(st->ctl);
 		free(st);
 		return rc;
@@ -770,7 +782,8 @@ vfs_stream_push(vfs_t *v, vfs_stream_t *st, const char *id)
 
 	if (!is_id(id, 'o'))
 		return fail(v, -EINVAL, "\"%.64s\" is not an object id", id ? id : "");
-	if ((rc = ask_json_on(v, st->ctl, json_pack("{s:s, s:s}", "op", "stream_push", "id", id), &reply)) != 0)
+	if ((rc = ask_json_on(v, st->ctl, json_pack("{s:s, s:s}", "op", "stream_push", "id", id), &reply)) !=
+	    0)
 		return rc;
 	rc = (int)json_integer_value(json_object_get(reply, "index"));
 	json_decref(reply);

@@ -138,8 +138,7 @@ struct made {
 };
 
 static void
-create(const char *name, const void *data, size_t len, uid_t uid, gid_t gid, mode_t mode,
-    struct made *m)
+create(const char *name, const void *data, size_t len, uid_t uid, gid_t gid, mode_t mode, struct made *m)
 {
 	memset(m, 0, sizeof *m);
 	m->fd = -1;
@@ -401,8 +400,8 @@ START_TEST(test_lookups)
 	ck_assert_str_eq(json_string_value(json_object_get(tree, "id")), oname);
 	ck_assert_int_eq(json_integer_value(json_object_get(tree, "nbytes")), DLEN);
 	ck_assert(json_is_true(json_object_get(tree, "sealed")));
-	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(tree, OBJECT_BLOB_MEMBER), "id")),
-	    bname);
+	ck_assert_str_eq(
+	    json_string_value(json_object_get(json_object_get(tree, OBJECT_BLOB_MEMBER), "id")), bname);
 	json_decref(tree);
 	ck_assert_int_eq(catalog_lookup(cat, m.oid, OBJECT_BLOB_MEMBER, &a), 0);
 	ck_assert_uint_eq(a.ino, m.bid);
@@ -557,8 +556,7 @@ START_TEST(test_bad_names)
 	ck_assert_int_eq(catalog_create_blob_object(cat, ".", 0, 0, 0644, &a, &bid, &fd), -EINVAL);
 	memset(longname, 'x', CATALOG_NAME_MAX + 1);
 	longname[CATALOG_NAME_MAX + 1] = '\0';
-	ck_assert_int_eq(catalog_create_blob_object(cat, longname, 0, 0, 0644, &a, &bid, &fd),
-	    -ENAMETOOLONG);
+	ck_assert_int_eq(catalog_create_blob_object(cat, longname, 0, 0, 0644, &a, &bid, &fd), -ENAMETOOLONG);
 	catalog_stats(cat, &s);
 	ck_assert_uint_eq(s.objects, 1);
 	ck_assert_uint_eq(s.blobs, 1);
@@ -685,8 +683,8 @@ START_TEST(test_rename)
 	ck_assert_int_eq(catalog_rename(cat, CATALOG_INO_NAMES, "nope", CATALOG_INO_NAMES, "z", 0), -ENOENT);
 	ck_assert_int_eq(catalog_rename(cat, CATALOG_INO_NAMES, "x", CATALOG_INO_OBJECTS, "z", 0), -EPERM);
 	ck_assert_int_eq(catalog_rename(cat, CATALOG_INO_NAMES, "x", CATALOG_INO_NAMES, "a/b", 0), -EINVAL);
-	ck_assert_int_eq(catalog_rename(cat, CATALOG_INO_NAMES, "x", CATALOG_INO_NAMES, "y",
-			     CATALOG_RENAME_NOREPLACE),
+	ck_assert_int_eq(
+	    catalog_rename(cat, CATALOG_INO_NAMES, "x", CATALOG_INO_NAMES, "y", CATALOG_RENAME_NOREPLACE),
 	    -EEXIST);
 	ck_assert_int_eq(catalog_rename(cat, CATALOG_INO_NAMES, "x", CATALOG_INO_NAMES, "x2", 0), 0);
 	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "x", &a), -ENOENT);
@@ -767,8 +765,8 @@ START_TEST(test_composite)
 	/* Rules of the type, members that are not there or not ours. */
 	ck_assert_int_eq(tensor_on(raw.bid, json_pack("[i,i]", 2, 4), "bad", 1000, &none, err), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "needs 64"));
-	ck_assert_int_eq(tensor_on(UINT64_C(0x8000000000000001), json_pack("[i]", 1), NULL, 1000, &none, err),
-	    -EINVAL);
+	ck_assert_int_eq(
+	    tensor_on(UINT64_C(0x8000000000000001), json_pack("[i]", 1), NULL, 1000, &none, err), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "no blob"));
 	create("open", "x", 1, 1000, 1000, 0644, &open_one);
 	ck_assert_int_eq(tensor_on(open_one.bid, json_pack("[i]", 0), NULL, 1000, &none, err), -EINVAL);
@@ -785,8 +783,8 @@ START_TEST(test_composite)
 	fields = json_pack("{s:[s]}", "columns_", "x");
 	id_format(t2, ids);
 	members = json_pack("{s:s}", "x", ids);
-	ck_assert_int_eq(catalog_create_object(cat, "DataFrame", fields, members, "df", 0, 0, 0644, &df, err,
-			     sizeof err),
+	ck_assert_int_eq(
+	    catalog_create_object(cat, "DataFrame", fields, members, "df", 0, 0, 0644, &df, err, sizeof err),
 	    0);
 	json_decref(fields);
 	json_decref(members);
@@ -972,7 +970,7 @@ START_TEST(test_names_and_delete)
 	ck_assert_int_eq(catalog_name_remove(cat, "t", 1000), 0);
 	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "t", &a), -ENOENT);
 	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "alias", &a), 0);
-	ck_assert_int_eq(catalog_name_remove(cat, "alias", 0), 0); /* the last name, by root */
+	ck_assert_int_eq(catalog_name_remove(cat, "alias", 0), 0);		/* the last name, by root */
 	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_OBJECTS, ids, &a), 0); /* still there */
 	ck_assert_int_eq(catalog_name_add(cat, t1, "back", 1000), 0);
 	reopen();
@@ -1013,8 +1011,7 @@ idstr(uint64_t id)
 
 /* catalog_create_object as uid 1000, mode 0644, taking fields and members. */
 static int
-make_object(const char *typename, json_t *fields, json_t *members, const char *name, uint64_t *id,
-    char *err)
+make_object(const char *typename, json_t *fields, json_t *members, const char *name, uint64_t *id, char *err)
 {
 	int rc = catalog_create_object(cat, typename, fields, members, name, 1000, 1000, 0644, id, err, 256);
 
@@ -1045,8 +1042,8 @@ column(const char *tmp, uint64_t *bid)
 static uint64_t
 frame(uint64_t x, uint64_t y, const char *name)
 {
-	json_t *fields = y != 0 ? json_pack("{s:[s,s]}", "columns_", "x", "y")
-				: json_pack("{s:[s]}", "columns_", "x");
+	json_t *fields =
+	    y != 0 ? json_pack("{s:[s,s]}", "columns_", "x", "y") : json_pack("{s:[s]}", "columns_", "x");
 	json_t *members = y != 0 ? json_pack("{s:s, s:s}", "x", idstr(x), "y", idstr(y))
 				 : json_pack("{s:s}", "x", idstr(x));
 	char err[256];
@@ -1254,7 +1251,8 @@ START_TEST(test_remove_entry_by_entry)
 	/* An owner the mode does not let write: EACCES, as the kernel says. */
 	fields = json_pack("{s:s, s:i}", "type_", "int8", "value_", 1);
 	ck_assert_int_eq(
-	    catalog_create_object(cat, "Scalar", fields, NULL, NULL, 1000, 1000, 0444, &ro, err, sizeof err), 0);
+	    catalog_create_object(cat, "Scalar", fields, NULL, NULL, 1000, 1000, 0444, &ro, err, sizeof err),
+	    0);
 	json_decref(fields);
 	ck_assert_int_eq(catalog_unlink(cat, ro, "meta.json", 1000), -EACCES);
 	ck_assert_int_eq(catalog_unlink(cat, ro, "meta.json", 0), 0);
@@ -1344,7 +1342,8 @@ START_TEST(test_deep_delete_all_or_nothing)
 	df = frame(t1, t2, "df");
 	counts_are(3, 2, 1);
 	/* Blob rows go after every object row: refuse them. */
-	meta_sql("CREATE TRIGGER keep_blobs BEFORE DELETE ON blobs BEGIN SELECT RAISE(ABORT, 'injected'); END");
+	meta_sql(
+	    "CREATE TRIGGER keep_blobs BEFORE DELETE ON blobs BEGIN SELECT RAISE(ABORT, 'injected'); END");
 	ck_assert_int_lt(catalog_unlink(cat, CATALOG_INO_NAMES, "df", 1000), 0);
 	for (pass = 0; pass < 2; pass++) {
 		struct catalog_attr a;
@@ -1812,7 +1811,8 @@ START_TEST(test_memory_limit_counts_unsealed)
 	ck_assert_int_eq(catalog_write(cat, a.bid, a.fd, buf, 40 * KIB, 0), 40 * KIB);
 	n = catalog_write(cat, b.bid, b.fd, buf, 40 * KIB, 0);
 	ck_assert_msg(n == -ENOSPC,
-	    "a write taking sealed + unsealed bytes to 80 KiB of a 64 KiB limit returned %zd, not -ENOSPC", n);
+	    "a write taking sealed + unsealed bytes to 80 KiB of a 64 KiB limit returned %zd, not -ENOSPC",
+	    n);
 	close(a.fd);
 	catalog_release(cat, a.bid, 1);
 	close(b.fd);
@@ -1850,8 +1850,15 @@ static void
 put_object(meta_t *m, uint64_t id, const char *typename)
 {
 	struct meta_object o = {
-		.id = id, .typename = typename, .fields = "{}", .nbytes = 4, .sealed = 1,
-		.signature = id, .mode = 0644, .ctime_ns = 1, .mtime_ns = 1,
+		.id = id,
+		.typename = typename,
+		.fields = "{}",
+		.nbytes = 4,
+		.sealed = 1,
+		.signature = id,
+		.mode = 0644,
+		.ctime_ns = 1,
+		.mtime_ns = 1,
 	};
 
 	ck_assert_int_eq(meta_object_put(m, &o), 0);
@@ -1860,7 +1867,9 @@ put_object(meta_t *m, uint64_t id, const char *typename)
 static void
 put_blob(meta_t *m, uint64_t id, uint64_t size)
 {
-	struct meta_blob b = { .id = id, .size = size, .sealed = 1, .mode = 0644, .ctime_ns = 1, .mtime_ns = 1 };
+	struct meta_blob b = {
+		.id = id, .size = size, .sealed = 1, .mode = 0644, .ctime_ns = 1, .mtime_ns = 1
+	};
 
 	ck_assert_int_eq(meta_blob_put(m, &b), 0);
 }

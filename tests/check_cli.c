@@ -180,8 +180,10 @@ START_TEST(test_read_line_ends)
 		"a,b\r\n1,2\r\n3,4\r\n",
 		"a,b\r\n1,2\r\n3,4",
 		"a,b\r1,2\r3,4\r",
-		"\xef\xbb\xbf" "a,b\n1,2\n3,4\n",
-		"\xef\xbb\xbf" "a,b\r\n1,2\r\n3,4",
+		"\xef\xbb\xbf"
+		"a,b\n1,2\n3,4\n",
+		"\xef\xbb\xbf"
+		"a,b\r\n1,2\r\n3,4",
 		"\n\r\na,b\n\n1,2\r\n\r\n\n3,4\n\n\n",
 		"a,b\n1,2\n3,4\n\n",
 		"\"a\",\"b\"\n\"1\",\"2\"\n\"3\",\"4\"",
@@ -195,11 +197,12 @@ START_TEST(test_read_line_ends)
 		const struct csv_column *a, *b;
 
 		read_ok(texts[i], &t);
-		ck_assert_msg(t.ncols == 2 && t.nrows == 2, "text %zu: %zu columns, %" PRIu64 " rows", i, t.ncols,
-		    t.nrows);
+		ck_assert_msg(t.ncols == 2 && t.nrows == 2, "text %zu: %zu columns, %" PRIu64 " rows", i,
+		    t.ncols, t.nrows);
 		a = column(&t, 0, "a", "int64");
 		b = column(&t, 1, "b", "int64");
-		ck_assert_msg(i64_at(a, 0) == 1 && i64_at(b, 0) == 2 && i64_at(a, 1) == 3 && i64_at(b, 1) == 4,
+		ck_assert_msg(
+		    i64_at(a, 0) == 1 && i64_at(b, 0) == 2 && i64_at(a, 1) == 3 && i64_at(b, 1) == 4,
 		    "text %zu", i);
 		csv_table_free(&t);
 	}
@@ -210,7 +213,8 @@ END_TEST
  * and a CRLF split across reads. */
 START_TEST(test_read_dribble)
 {
-	static const char text[] = "\xef\xbb\xbf" "n,\"q\r\nq\"\r\n7,\"8\"\r\n";
+	static const char text[] = "\xef\xbb\xbf"
+				   "n,\"q\r\nq\"\r\n7,\"8\"\r\n";
 	struct csv_table t;
 	char err[256];
 	size_t i;
@@ -260,7 +264,9 @@ START_TEST(test_read_promotion)
 	csv_table_free(&t);
 
 	/* What strtod takes, blanks around values, and hex as strtod has it. */
-	read_ok("v\ninf\n-inf\nInfinity\nnan\nNaN\n-0.0\n 1e-308\t\n.5\n5.\n+7e1\n0x10\n4.9406564584124654e-324\n", &t);
+	read_ok(
+	    "v\ninf\n-inf\nInfinity\nnan\nNaN\n-0.0\n 1e-308\t\n.5\n5.\n+7e1\n0x10\n4.9406564584124654e-324\n",
+	    &t);
 	c = column(&t, 0, "v", "float64");
 	ck_assert_uint_eq(t.nrows, 12);
 	ck_assert(isinf(f64_at(c, 0)) && f64_at(c, 0) > 0);
@@ -269,7 +275,8 @@ START_TEST(test_read_promotion)
 	ck_assert(isnan(f64_at(c, 3)) && isnan(f64_at(c, 4)));
 	ck_assert(f64_at(c, 5) == 0 && signbit(f64_at(c, 5)));
 	ck_assert(f64_at(c, 6) == 1e-308);
-	ck_assert(f64_at(c, 7) == 0.5 && f64_at(c, 8) == 5.0 && f64_at(c, 9) == 70.0 && f64_at(c, 10) == 16.0);
+	ck_assert(
+	    f64_at(c, 7) == 0.5 && f64_at(c, 8) == 5.0 && f64_at(c, 9) == 70.0 && f64_at(c, 10) == 16.0);
 	ck_assert(f64_at(c, 11) == 4.9406564584124654e-324);
 	csv_table_free(&t);
 
@@ -311,9 +318,11 @@ START_TEST(test_read_errors)
 		{ "f\ntrue\n1\n", 0, "line 3, column 'f': '1' is a number among bools" },
 		{ "f\n1\ntrue\n", 0, "line 3, column 'f': 'true' is a bool among numbers" },
 		{ "f,g\n,1\nfalse,2\n", 0, "line 3, column 'f': 'false' is a bool among numbers" },
-		{ "f,g\ntrue,1\n,2\n", 0, "line 3, column 'f': an empty field among bools (a bool Tensor has no NaN)" },
+		{ "f,g\ntrue,1\n,2\n", 0,
+		    "line 3, column 'f': an empty field among bools (a bool Tensor has no NaN)" },
 		{ "a\n\"1\n2\n", 0, "line 2: a quoted field is still open at the end of the file" },
-		{ "a\n\"1\"x\n", 0, "line 2: text after the closing quote of a field (a quote inside one is written \"\")" },
+		{ "a\n\"1\"x\n", 0,
+		    "line 2: text after the closing quote of a field (a quote inside one is written \"\")" },
 		{ "a\n1\0002\n", 7, "line 2: a NUL byte (is this a text file?)" },
 		{ "\xff\n1\n", 0, "line 1: column 1 of the header is not UTF-8" },
 		{ "\xc0\x80\n1\n", 0, "line 1: column 1 of the header is not UTF-8" },
@@ -328,8 +337,10 @@ START_TEST(test_read_errors)
 		/* Not numbers, though strtod or strtoll take a prefix. */
 		{ "a\n12abc\n", 0,
 		    "line 2, column 'a': '12abc' is not a number (DataFrame columns are numeric Tensors)" },
-		{ "a\n1 2\n", 0, "line 2, column 'a': '1 2' is not a number (DataFrame columns are numeric Tensors)" },
-		{ "a\nyes\n", 0, "line 2, column 'a': 'yes' is not a number (DataFrame columns are numeric Tensors)" },
+		{ "a\n1 2\n", 0,
+		    "line 2, column 'a': '1 2' is not a number (DataFrame columns are numeric Tensors)" },
+		{ "a\nyes\n", 0,
+		    "line 2, column 'a': 'yes' is not a number (DataFrame columns are numeric Tensors)" },
 		/* A long value and a long name are cut in the message. */
 		{ "a\n1\n0123456789012345678901234567890123456789xyz\n", 0,
 		    "line 3, column 'a': '0123456789012345678901234567890123456789...' is not a number (DataFrame "
@@ -349,7 +360,8 @@ START_TEST(test_read_errors)
 		int rc = read_text(bad[i].text, bad[i].len, &t, err, sizeof err);
 
 		ck_assert_msg(rc == -EINVAL, "bad[%zu] gave %d (%s)", i, rc, err);
-		ck_assert_msg(strcmp(err, bad[i].msg) == 0, "bad[%zu]: \"%s\", expected \"%s\"", i, err, bad[i].msg);
+		ck_assert_msg(
+		    strcmp(err, bad[i].msg) == 0, "bad[%zu]: \"%s\", expected \"%s\"", i, err, bad[i].msg);
 		ck_assert_msg(t.ncols == 0 && t.nrows == 0 && t.cols == NULL, "bad[%zu] left a table", i);
 	}
 }
@@ -452,7 +464,8 @@ START_TEST(test_read_large)
 	ck_assert_ptr_nonnull(f);
 	fprintf(f, "id,ratio,even,sparse,\"label, quoted\"\r\n");
 	for (i = 0; i < rows; i++) {
-		fprintf(f, "%" PRId64 ",%.17g,%s,", (int64_t)(i * 3) - 7, (double)i / 7.0, i % 2 ? "False" : "True");
+		fprintf(f, "%" PRId64 ",%.17g,%s,", (int64_t)(i * 3) - 7, (double)i / 7.0,
+		    i % 2 ? "False" : "True");
 		if (i % 1000 != 999)
 			fprintf(f, "%" PRIu64, i);
 		fprintf(f, ",\"%" PRIu64 "\"\r\n", i * i);
@@ -491,21 +504,49 @@ END_TEST
 START_TEST(test_write_format)
 {
 	static const double f64[] = {
-		0.1, 1.0, -0.0, 0.0, 1e-308, NAN, INFINITY, -INFINITY, 1e22, DBL_MAX, 4.9406564584124654e-324,
-		1.0 / 3, 0.1 + 0.2, -2.5, 123456789012345.0, 1e15,
+		0.1,
+		1.0,
+		-0.0,
+		0.0,
+		1e-308,
+		NAN,
+		INFINITY,
+		-INFINITY,
+		1e22,
+		DBL_MAX,
+		4.9406564584124654e-324,
+		1.0 / 3,
+		0.1 + 0.2,
+		-2.5,
+		123456789012345.0,
+		1e15,
 	};
 	static const char *const f64_text[] = {
-		"0.1", "1.0", "-0.0", "0.0", "1e-308", "", "inf", "-inf", "1e+22", "1.7976931348623157e+308",
-		"5e-324", "0.3333333333333333", "0.30000000000000004", "-2.5", "123456789012345.0",
+		"0.1",
+		"1.0",
+		"-0.0",
+		"0.0",
+		"1e-308",
+		"",
+		"inf",
+		"-inf",
+		"1e+22",
+		"1.7976931348623157e+308",
+		"5e-324",
+		"0.3333333333333333",
+		"0.30000000000000004",
+		"-2.5",
+		"123456789012345.0",
 		"1e+15",
 	};
-	static const float f32[] = { 0.1f, 1.0f, -0.0f, 16777216.0f, FLT_MAX, 1e-45f, 3.4e-5f, NAN, -INFINITY, 1.0f / 3,
-		0.5f, 100.0f, 1e10f, 2.5e-3f, -7.0f, 0.3f };
+	static const float f32[] = { 0.1f, 1.0f, -0.0f, 16777216.0f, FLT_MAX, 1e-45f, 3.4e-5f, NAN, -INFINITY,
+		1.0f / 3, 0.5f, 100.0f, 1e10f, 2.5e-3f, -7.0f, 0.3f };
 	static const char *const f32_text[] = { "0.1", "1.0", "-0.0", "16777216.0", "3.4028235e+38", "1e-45",
 		"3.4e-05", "", "-inf", "0.33333334", "0.5", "100.0", "1e+10", "0.0025", "-7.0", "0.3" };
-	static const int64_t i64[] = { INT64_MIN, -1, 0, 1, INT64_MAX, 42, -42, 1000000, 7, 8, 9, 10, 11, 12, 13, 14 };
-	static const uint64_t u64[] = { UINT64_MAX, 0, 1, 18446744073709551614u, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
-		15, 16 };
+	static const int64_t i64[] = { INT64_MIN, -1, 0, 1, INT64_MAX, 42, -42, 1000000, 7, 8, 9, 10, 11, 12,
+		13, 14 };
+	static const uint64_t u64[] = { UINT64_MAX, 0, 1, 18446744073709551614u, 5, 6, 7, 8, 9, 10, 11, 12,
+		13, 14, 15, 16 };
 	static const unsigned char b[] = { 1, 0, 1, 1, 0, 0, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1 };
 	const struct csv_column cols[] = {
 		{ "f64", "float64", f64 },
@@ -557,11 +598,10 @@ START_TEST(test_write_small_types)
 	};
 	char *text = write_text(cols, 7, 3);
 
-	ck_assert_str_eq(text,
-	    "i8,i16,i32,u8,u16,u32,b\n"
-	    "-128,-32768,-2147483648,0,0,0,False\n"
-	    "-1,0,1,1,2,3,True\n"
-	    "127,32767,2147483647,255,65535,4294967295,True\n");
+	ck_assert_str_eq(text, "i8,i16,i32,u8,u16,u32,b\n"
+			       "-128,-32768,-2147483648,0,0,0,False\n"
+			       "-1,0,1,1,2,3,True\n"
+			       "127,32767,2147483647,255,65535,4294967295,True\n");
 	free(text);
 }
 END_TEST
@@ -575,7 +615,9 @@ START_TEST(test_write_names)
 		{ "two\nlines", "int64", v },
 		{ "cr\rhere", "int64", v },
 		{ "plain name", "int64", v },
-		{ "\xef\xbb\xbf" "bom", "int64", v },
+		{ "\xef\xbb\xbf"
+		  "bom",
+		    "int64", v },
 		{ "", "int64", v },
 	};
 	struct csv_table t;
@@ -583,7 +625,8 @@ START_TEST(test_write_names)
 	size_t i;
 
 	ck_assert_str_eq(text,
-	    "\"a,b\",\"say \"\"hi\"\"\",\"two\nlines\",\"cr\rhere\",plain name,\"\xef\xbb\xbf" "bom\",\n1,1,1,1,1,1,1\n");
+	    "\"a,b\",\"say \"\"hi\"\"\",\"two\nlines\",\"cr\rhere\",plain name,\"\xef\xbb\xbf"
+	    "bom\",\n1,1,1,1,1,1,1\n");
 	free(text);
 	/* Back, but for the empty name. */
 	text = write_text(cols, 6, 1);
@@ -631,9 +674,10 @@ START_TEST(test_write_round_trip)
 	static const uint16_t u16[N] = { 0, UINT16_MAX, 1, 2, 3, 4, 5, 6, 7 };
 	static const uint32_t u32[N] = { 0, UINT32_MAX, 1, 2, 3, 4, 5, 6, 7 };
 	static const uint64_t u64[N] = { 0, INT64_MAX, 1, 2, 3, 4, 5, 6, 7 };
-	static const float f32[N] = { FLT_MAX, -FLT_MIN, 1e-45f, 0.1f, -0.0f, NAN, INFINITY, 16777217.0f, 3.14159265f };
-	static const double f64[N] = { 1e-308, 0.1, -0.0, NAN, INFINITY, -INFINITY, DBL_MAX, 4.9406564584124654e-324,
-		-DBL_MIN };
+	static const float f32[N] = { FLT_MAX, -FLT_MIN, 1e-45f, 0.1f, -0.0f, NAN, INFINITY, 16777217.0f,
+		3.14159265f };
+	static const double f64[N] = { 1e-308, 0.1, -0.0, NAN, INFINITY, -INFINITY, DBL_MAX,
+		4.9406564584124654e-324, -DBL_MIN };
 	static const unsigned char b[N] = { 1, 0, 0, 1, 1, 0, 1, 0, 1 };
 	const struct csv_column cols[] = {
 		{ "i8", "int8", i8 },
@@ -667,9 +711,10 @@ START_TEST(test_write_round_trip)
 		ck_assert_int_eq(i64_at(column(&t, 7, "u64", "int64"), k), (int64_t)u64[k]);
 		/* float32 comes back as the float64 of its shortest text,
 		 * which rounds to the same float32. */
-		ck_assert_msg(same_double((float)f64_at(column(&t, 8, "f32", "float64"), k), f32[k]), "f32[%d]", k);
-		ck_assert_msg(same_double(f64_at(column(&t, 9, "f64", "float64"), k), f64[k]), "f64[%d]: %.17g", k,
-		    f64_at(&t.cols[9], k));
+		ck_assert_msg(
+		    same_double((float)f64_at(column(&t, 8, "f32", "float64"), k), f32[k]), "f32[%d]", k);
+		ck_assert_msg(same_double(f64_at(column(&t, 9, "f64", "float64"), k), f64[k]),
+		    "f64[%d]: %.17g", k, f64_at(&t.cols[9], k));
 		ck_assert_int_eq(bool_at(column(&t, 10, "b", "bool"), k), b[k]);
 	}
 	csv_table_free(&t);
@@ -769,8 +814,8 @@ START_TEST(test_write_large)
 	ck_assert_msg(csv_read_fd(fileno(f), &t, NULL, err, sizeof err) == 0, "%s", err);
 	ck_assert_uint_eq(t.nrows, rows);
 	for (i = 0; i < rows; i++) {
-		ck_assert_msg(same_double(f64_at(column(&t, 0, "d", "float64"), i), d[i]), "row %" PRIu64 ": %.17g",
-		    i, d[i]);
+		ck_assert_msg(same_double(f64_at(column(&t, 0, "d", "float64"), i), d[i]),
+		    "row %" PRIu64 ": %.17g", i, d[i]);
 		ck_assert_int_eq(i64_at(column(&t, 1, "n", "int64"), i), n[i]);
 	}
 	csv_table_free(&t);
@@ -786,7 +831,7 @@ START_TEST(test_write_wide)
 	const size_t ncols = CSV_COLUMNS_MAX, rows = 5;
 	struct csv_column *cols = calloc(ncols, sizeof *cols);
 	double *v = malloc(ncols * rows * sizeof *v);
-	char (*names)[16] = malloc(ncols * sizeof *names);
+	char(*names)[16] = malloc(ncols * sizeof *names);
 	struct csv_table t;
 	char err[256];
 	size_t i, r;
@@ -842,14 +887,17 @@ START_TEST(test_progress_format)
 		{ GIB - 1, GIB, 3 * SEC, "put a.csv  99%  1.0/1.0 GiB  341 MiB/s  ETA 0:01" },
 		{ 2 * GIB, GIB, 61 * SEC, "put a.csv 100%  2.0/1.0 GiB  34 MiB/s  in 1:01" },
 		{ 0, 0, SEC, "put a.csv 100%  0/0 MiB  0 KiB/s  in 0:01" },
-		{ UINT64_MAX - 1, UINT64_MAX, SEC, "put a.csv  99%  17179869184.0/17179869184.0 GiB  17179869184.0 GiB/s  ETA 0:01" },
-		{ UINT64_MAX / 2, UINT64_MAX, SEC, "put a.csv  49%  8589934592.0/17179869184.0 GiB  8589934592.0 GiB/s  ETA 0:01" },
+		{ UINT64_MAX - 1, UINT64_MAX, SEC,
+		    "put a.csv  99%  17179869184.0/17179869184.0 GiB  17179869184.0 GiB/s  ETA 0:01" },
+		{ UINT64_MAX / 2, UINT64_MAX, SEC,
+		    "put a.csv  49%  8589934592.0/17179869184.0 GiB  8589934592.0 GiB/s  ETA 0:01" },
 	};
 	char buf[128];
 	size_t i;
 
 	for (i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		int n = progress_format(buf, sizeof buf, "put a.csv", cases[i].done, cases[i].total, cases[i].elapsed);
+		int n = progress_format(
+		    buf, sizeof buf, "put a.csv", cases[i].done, cases[i].total, cases[i].elapsed);
 
 		ck_assert_msg(strcmp(buf, cases[i].line) == 0, "case %zu: \"%s\"", i, buf);
 		ck_assert_int_eq(n, (int)strlen(buf));
@@ -871,9 +919,12 @@ START_TEST(test_progress_label)
 	ck_assert_uint_eq(strlen(p.label), PROGRESS_LABEL_MAX - 1);
 	ck_assert_str_eq(p.label, "...ath/to/measurements.csv");
 	/* Not from the middle of a character (é is two bytes). */
-	progress_start(&p, "put /data/\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
-			   "\xc3\xa9\xc3\xa9\xc3\xa9.csv", GIB);
-	ck_assert_str_eq(p.label, "...\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9.csv");
+	progress_start(&p,
+	    "put /data/\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+	    "\xc3\xa9\xc3\xa9\xc3\xa9.csv",
+	    GIB);
+	ck_assert_str_eq(
+	    p.label, "...\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9.csv");
 }
 END_TEST
 
@@ -998,7 +1049,8 @@ START_TEST(test_progress_terminal)
 	restore_stderr(saved);
 	drain(master, buf, sizeof buf);
 	first = buf;
-	ck_assert_msg(strncmp(first, "\rget df  50%  0.5/1.0 GiB  51 MiB/s  ETA 0:1", 44) == 0, "\"%s\"", buf);
+	ck_assert_msg(
+	    strncmp(first, "\rget df  50%  0.5/1.0 GiB  51 MiB/s  ETA 0:1", 44) == 0, "\"%s\"", buf);
 	ck_assert_ptr_nonnull(second = strchr(first + 1, '\r'));
 	ck_assert_msg(strncmp(second, "\rget dataframe  58%  0.6/1.0 GiB  ", 34) == 0, "\"%s\"", second);
 	ck_assert_ptr_nonnull(last = strchr(second + 1, '\r'));

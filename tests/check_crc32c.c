@@ -28,7 +28,7 @@ START_TEST(test_known_values)
 	ck_assert_uint_eq(crc32c_update(0, "", 0), 0);
 	ck_assert_uint_eq(crc32c_update(0, "123456789", 9), 0xE3069283u);
 	/* RFC 3720 B.4: 32 bytes of zeros. */
-	ck_assert_uint_eq(crc32c_update(0, (const char[32]){0}, 32), 0x8A9136AAu);
+	ck_assert_uint_eq(crc32c_update(0, (const char[32]){ 0 }, 32), 0x8A9136AAu);
 }
 END_TEST
 
@@ -43,11 +43,12 @@ START_TEST(test_against_reference)
 	/* Every alignment and the tails of the eight-byte steps. */
 	for (start = 0; start < 8; start++)
 		for (len = 0; len <= 1024; len += (len < 40 ? 1 : 97)) {
-			ck_assert_uint_eq(crc32c_update(0, buf + start, len), test_crc32c_ref(buf + start, len));
+			ck_assert_uint_eq(
+			    crc32c_update(0, buf + start, len), test_crc32c_ref(buf + start, len));
 			/* Chaining over a split gives the whole. */
 			a = crc32c_update(0, buf + start, len / 3);
 			ck_assert_uint_eq(crc32c_update(a, buf + start + len / 3, len - len / 3),
-					  test_crc32c_ref(buf + start, len));
+			    test_crc32c_ref(buf + start, len));
 		}
 }
 END_TEST

@@ -17,8 +17,21 @@ START_TEST(test_field_name_check)
 	static const char *const valid[] = { "a", "_", "shape_", "A9", "x_1", "value_type_", "Z" };
 	static const char *const malformed[] = { "", "9a", "a-b", "a.b", "a b", "\xc3\xa9", "a/b", "x$" };
 	static const char *const reserved[] = {
-		"typename", "id", "signature", "nbytes", "instance_id", "global", "ctime",
-		"mtime", "sealed", "meta", "members", "member", "member.x", "member.buffer_", "state",
+		"typename",
+		"id",
+		"signature",
+		"nbytes",
+		"instance_id",
+		"global",
+		"ctime",
+		"mtime",
+		"sealed",
+		"meta",
+		"members",
+		"member",
+		"member.x",
+		"member.buffer_",
+		"state",
 	};
 	char name[OBJECT_FIELD_NAME_MAX + 2];
 	size_t i;
@@ -26,11 +39,11 @@ START_TEST(test_field_name_check)
 	for (i = 0; i < sizeof valid / sizeof valid[0]; i++)
 		ck_assert_msg(object_field_name_check(valid[i]) == 0, "\"%s\" refused", valid[i]);
 	for (i = 0; i < sizeof malformed / sizeof malformed[0]; i++)
-		ck_assert_msg(object_field_name_check(malformed[i]) == -EINVAL, "\"%s\" not EINVAL",
-		    malformed[i]);
+		ck_assert_msg(
+		    object_field_name_check(malformed[i]) == -EINVAL, "\"%s\" not EINVAL", malformed[i]);
 	for (i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
-		ck_assert_msg(object_field_name_check(reserved[i]) == -EPERM, "\"%s\" not EPERM",
-		    reserved[i]);
+		ck_assert_msg(
+		    object_field_name_check(reserved[i]) == -EPERM, "\"%s\" not EPERM", reserved[i]);
 	/* 64 characters is the limit. */
 	memset(name, 'n', OBJECT_FIELD_NAME_MAX);
 	name[OBJECT_FIELD_NAME_MAX] = '\0';
@@ -59,7 +72,7 @@ START_TEST(test_tree_keys)
 		ck_assert_msg(!object_tree_key(others[i]), "\"%s\" is a tree key", others[i]);
 	/* The list is what object_meta writes. */
 	ck_assert_uint_eq(json_object_size(tree), sizeof keys / sizeof keys[0]);
-	json_object_foreach(tree, key, v)
+	json_object_foreach (tree, key, v)
 		ck_assert_msg(object_tree_key(key), "object_meta writes \"%s\"", key);
 	json_decref(tree);
 }
@@ -136,7 +149,14 @@ END_TEST
 START_TEST(test_value_parse_text)
 {
 	static const char *const texts[] = {
-		"hello world", "[1, 2", "int64", "{a:1}", "1.5.5", "tru", " ", "",
+		"hello world",
+		"[1, 2",
+		"int64",
+		"{a:1}",
+		"1.5.5",
+		"tru",
+		" ",
+		"",
 	};
 	json_t *v;
 	size_t i;
@@ -175,31 +195,28 @@ END_TEST
 START_TEST(test_value_parse_utf8)
 {
 	static const char *const bad[] = {
-		"\xc0\x80",	    /* overlong NUL */
-		"\xc1\xbf",	    /* overlong U+007F */
-		"\xe0\x80\xaf",	    /* overlong '/' */
-		"\xf0\x80\x80\xaf", /* overlong '/' in 4 bytes */
-		"\x80",		    /* lone continuation */
-		"ab\xbf",	    /* lone continuation after ASCII */
-		"\xed\xa0\x80",	    /* surrogate U+D800 */
-		"\xed\xbf\xbf",	    /* surrogate U+DFFF */
-		"\xf4\x90\x80\x80", /* past U+10FFFF */
-		"\xe2\x82",	    /* truncated at the end */
-		"\xe2\x28\xa1",	    /* bad continuation */
-		"\xff",
-		"\xfe",
-		"\xf8\x88\x80\x80\x80", /* 5-byte form */
-		"\"\xc0\x80\"",		/* inside a JSON string */
+		"\xc0\x80",				/* overlong NUL */
+		"\xc1\xbf",				/* overlong U+007F */
+		"\xe0\x80\xaf",				/* overlong '/' */
+		"\xf0\x80\x80\xaf",			/* overlong '/' in 4 bytes */
+		"\x80",					/* lone continuation */
+		"ab\xbf",				/* lone continuation after ASCII */
+		"\xed\xa0\x80",				/* surrogate U+D800 */
+		"\xed\xbf\xbf",				/* surrogate U+DFFF */
+		"\xf4\x90\x80\x80",			/* past U+10FFFF */
+		"\xe2\x82",				/* truncated at the end */
+		"\xe2\x28\xa1",				/* bad continuation */
+		"\xff", "\xfe", "\xf8\x88\x80\x80\x80", /* 5-byte form */
+		"\"\xc0\x80\"",				/* inside a JSON string */
 	};
 	static const char *const good[] = {
-		"\xc3\xa9",	    /* é */
-		"\xe2\x82\xac",	    /* € */
-		"\xf0\x9f\x98\x80", /* U+1F600 */
-		"\xe6\x97\xa5\xe6\x9c\xac",
-		"\xef\xbf\xbf",	    /* U+FFFF */
-		"\xf4\x8f\xbf\xbf", /* U+10FFFF */
-		"\xc2\x80",	    /* U+0080, the smallest 2-byte */
-		"x\xc3\xa9",	    /* ends with a 2-byte sequence */
+		"\xc3\xa9",				    /* é */
+		"\xe2\x82\xac",				    /* € */
+		"\xf0\x9f\x98\x80",			    /* U+1F600 */
+		"\xe6\x97\xa5\xe6\x9c\xac", "\xef\xbf\xbf", /* U+FFFF */
+		"\xf4\x8f\xbf\xbf",			    /* U+10FFFF */
+		"\xc2\x80",				    /* U+0080, the smallest 2-byte */
+		"x\xc3\xa9",				    /* ends with a 2-byte sequence */
 	};
 	size_t i;
 	json_t *v;
@@ -289,8 +306,8 @@ START_TEST(test_object_meta)
 		.ctime_ns = INT64_C(1577836800123456789),
 	};
 	char ids[ID_STR_LEN + 1], bids[ID_STR_LEN + 1];
-	json_t *fields = json_pack("{s:[i,i], s:s, s:i}", "shape_", 2, 3, "value_type_", "float64",
-	    "nbytes", 1); /* a reserved key in fields must not win */
+	json_t *fields = json_pack("{s:[i,i], s:s, s:i}", "shape_", 2, 3, "value_type_", "float64", "nbytes",
+	    1); /* a reserved key in fields must not win */
 	json_t *members = json_object(), *m, *b;
 
 	id_format(oid, ids);

@@ -129,7 +129,8 @@ tensor(catalog_t *c, uint64_t bid, size_t rows, const char *name)
 	id_format(bid, ids);
 	fields = json_pack("{s:s, s:[I]}", "value_type_", "float64", "shape_", (json_int_t)rows);
 	members = json_pack("{s:s}", "buffer_", ids);
-	rc = catalog_create_object(c, "Tensor", fields, members, name, 1000, 1000, 0640, &oid, err, sizeof err);
+	rc = catalog_create_object(
+	    c, "Tensor", fields, members, name, 1000, 1000, 0640, &oid, err, sizeof err);
 	ck_assert_msg(rc == 0, "create Tensor: %s", err);
 	json_decref(fields);
 	json_decref(members);
@@ -155,7 +156,8 @@ populate(catalog_t *c, int *unsealed_fd, uint64_t *unsealed_bid)
 	tensor(c, bid, (3 * MIB + 24) / 8, "t");
 	bid = put(c, "raw", 64 * 8, 5, 1000, 0644, NULL);
 	tensor(c, bid, 64, NULL);
-	ck_assert_int_eq(catalog_create_blob_object(c, "writing", 1000, 1000, 0644, &a, unsealed_bid, unsealed_fd), 0);
+	ck_assert_int_eq(
+	    catalog_create_blob_object(c, "writing", 1000, 1000, 0644, &a, unsealed_bid, unsealed_fd), 0);
 	ck_assert_int_eq(pwrite(*unsealed_fd, "partial", 7, 0), 7);
 }
 
@@ -166,7 +168,9 @@ struct lines {
 	size_t n;
 };
 
-static void __attribute__((format(printf, 2, 3)))
+static void add_line(struct lines *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
 add_line(struct lines *l, const char *fmt, ...)
 {
 	va_list ap;
@@ -191,8 +195,8 @@ dump_entry(void *arg, const char *name, const struct catalog_attr *a)
 {
 	struct dump_ctx *d = arg;
 
-	add_line(d->l, "%s/%s ino=%016llx mode=%o uid=%u gid=%u size=%llu nlink=%u sealed=%d mtime=%lld", d->dir,
-	    name, (unsigned long long)a->ino, (unsigned)a->mode, (unsigned)a->uid, (unsigned)a->gid,
+	add_line(d->l, "%s/%s ino=%016llx mode=%o uid=%u gid=%u size=%llu nlink=%u sealed=%d mtime=%lld",
+	    d->dir, name, (unsigned long long)a->ino, (unsigned)a->mode, (unsigned)a->uid, (unsigned)a->gid,
 	    (unsigned long long)a->size, a->nlink, a->sealed, (long long)a->mtime_ns);
 	return 0;
 }
@@ -663,7 +667,8 @@ START_TEST(test_refusals)
 
 		test_write_file(other, "meta.db", NULL, 0);
 		rc = snapshot_restore(&cfg, other, &r, err, sizeof err);
-		ck_assert_msg(rc == -EINVAL && strstr(err, "not a vineyardfs snapshot") != NULL, "%d: %s", rc, err);
+		ck_assert_msg(
+		    rc == -EINVAL && strstr(err, "not a vineyardfs snapshot") != NULL, "%d: %s", rc, err);
 		free(other);
 	}
 

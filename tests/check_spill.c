@@ -127,7 +127,8 @@ open_check(const struct blob *b)
 	if (rc == 0) {
 		ck_assert_uint_eq(id, b->bid);
 		ck_assert_int_eq(pread(fd, got, b->len, 0), (ssize_t)b->len);
-		ck_assert_msg(memcmp(want, got, b->len) == 0, "blob %u: other bytes after the reload", b->seed);
+		ck_assert_msg(
+		    memcmp(want, got, b->len) == 0, "blob %u: other bytes after the reload", b->seed);
 		close(fd);
 		catalog_release(cat, b->bid, 0);
 	}

@@ -17,8 +17,8 @@
 static json_t *
 blob(long long nbytes)
 {
-	return json_pack("{s:s, s:s, s:I}", "typename", "Blob", "id", "b8000000000000001", "nbytes",
-	    (json_int_t)nbytes);
+	return json_pack(
+	    "{s:s, s:s, s:I}", "typename", "Blob", "id", "b8000000000000001", "nbytes", (json_int_t)nbytes);
 }
 
 static json_t *
@@ -68,8 +68,8 @@ START_TEST(test_tensor)
 	ck_assert_int_eq(check(tensor("int8", json_pack("[i]", -1), 0)), -EINVAL);
 	ck_assert_int_eq(check(tensor("int8", json_string("[1,"), 1)), -EINVAL);
 	/* 2^32 * 2^32 items overflow 64 bits: rejected, not wrapped around. */
-	ck_assert_int_eq(check(tensor("int8", json_pack("[I,I]", (json_int_t)1 << 32, (json_int_t)1 << 32), 0)),
-	    -EINVAL);
+	ck_assert_int_eq(
+	    check(tensor("int8", json_pack("[I,I]", (json_int_t)1 << 32, (json_int_t)1 << 32), 0)), -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "overflows"));
 	ck_assert_int_eq(check(tensor("int64", json_pack("[I]", (json_int_t)1 << 62), 0)), -EINVAL);
 	/* buffer_ must be a blob, not another object. */
@@ -77,8 +77,8 @@ START_TEST(test_tensor)
 			     "value_type_", "int8", "shape_", 1, "buffer_", "typename", "Tensor", "id",
 			     "o0000000000000001", "nbytes", 1)),
 	    -EINVAL);
-	ck_assert_int_eq(check(json_pack("{s:s, s:s, s:[i]}", "typename", "Tensor", "value_type_", "int8",
-			     "shape_", 1)),
+	ck_assert_int_eq(
+	    check(json_pack("{s:s, s:s, s:[i]}", "typename", "Tensor", "value_type_", "int8", "shape_", 1)),
 	    -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "member buffer_ is missing"));
 }
@@ -135,8 +135,8 @@ START_TEST(test_sequence_scalar)
 	ck_assert_int_eq(check(json_pack("{s:s, s:i, s:o, s:o}", "typename", "Sequence", "size_", 2,
 			     "__elements_-0", blob(1), "__elements_-1", dataframe(1, 1))),
 	    0);
-	ck_assert_int_eq(check(json_pack("{s:s, s:s, s:o}", "typename", "Tuple", "size_", "2",
-			     "__elements_-0", blob(1))),
+	ck_assert_int_eq(
+	    check(json_pack("{s:s, s:s, s:o}", "typename", "Tuple", "size_", "2", "__elements_-0", blob(1))),
 	    -EINVAL);
 	ck_assert_ptr_nonnull(strstr(err, "__elements_-1 is missing"));
 	/* An invalid element makes the sequence invalid. */
@@ -144,20 +144,17 @@ START_TEST(test_sequence_scalar)
 			     "__elements_-0", dataframe(1, 2))),
 	    -EINVAL);
 	ck_assert_int_eq(check(json_pack("{s:s, s:i}", "typename", "Sequence", "size_", -1)), -EINVAL);
-	ck_assert_int_eq(check(json_pack("{s:s, s:s, s:f}", "typename", "Scalar", "type_", "float64",
-			     "value_", 2.5)),
-	    0);
-	ck_assert_int_eq(check(json_pack("{s:s, s:s, s:s}", "typename", "Scalar", "type_", "str", "value_",
-			     "x")),
-	    0);
-	ck_assert_int_eq(check(json_pack("{s:s, s:s, s:b}", "typename", "Scalar", "type_", "bool", "value_",
-			     1)),
-	    0);
-	ck_assert_int_eq(check(json_pack("{s:s, s:s, s:s}", "typename", "Scalar", "type_", "int64", "value_",
-			     "7")),
+	ck_assert_int_eq(
+	    check(json_pack("{s:s, s:s, s:f}", "typename", "Scalar", "type_", "float64", "value_", 2.5)), 0);
+	ck_assert_int_eq(
+	    check(json_pack("{s:s, s:s, s:s}", "typename", "Scalar", "type_", "str", "value_", "x")), 0);
+	ck_assert_int_eq(
+	    check(json_pack("{s:s, s:s, s:b}", "typename", "Scalar", "type_", "bool", "value_", 1)), 0);
+	ck_assert_int_eq(
+	    check(json_pack("{s:s, s:s, s:s}", "typename", "Scalar", "type_", "int64", "value_", "7")),
 	    -EINVAL);
-	ck_assert_int_eq(check(json_pack("{s:s, s:s, s:i}", "typename", "Scalar", "type_", "complex",
-			     "value_", 1)),
+	ck_assert_int_eq(
+	    check(json_pack("{s:s, s:s, s:i}", "typename", "Scalar", "type_", "complex", "value_", 1)),
 	    -EINVAL);
 	ck_assert_int_eq(check(json_pack("{s:s, s:s}", "typename", "Scalar", "type_", "int8")), -EINVAL);
 }
@@ -168,7 +165,8 @@ graph(long long nv, long long ne, long long noffsets, const char *offset_type)
 {
 	return json_pack("{s:s, s:I, s:I, s:o, s:o}", "typename", "Graph", "vertex_num_", (json_int_t)nv,
 	    "edge_num_", (json_int_t)ne, "offsets",
-	    tensor(offset_type, json_pack("[I]", (json_int_t)noffsets), noffsets * types_item_size(offset_type)),
+	    tensor(
+		offset_type, json_pack("[I]", (json_int_t)noffsets), noffsets * types_item_size(offset_type)),
 	    "edges", tensor("int64", json_pack("[I]", (json_int_t)ne), ne * 8));
 }
 
@@ -209,13 +207,14 @@ START_TEST(test_hostile)
 	ck_assert_ptr_nonnull(strstr(err, "deeper than"));
 	ck_assert_int_eq(check(json_pack("[i]", 1)), -EINVAL);
 	ck_assert_int_eq(check(json_pack("{s:i}", "typename", 3)), -EINVAL);
-	ck_assert_int_eq(check(json_pack("{s:s, s:i}", "typename", "Sequence", "size_", 2000000000)), -EINVAL);
+	ck_assert_int_eq(
+	    check(json_pack("{s:s, s:i}", "typename", "Sequence", "size_", 2000000000)), -EINVAL);
 	/* Unknown types are user types, accepted as they are. */
 	ck_assert_int_eq(check(json_pack("{s:s, s:i}", "typename", "my::Thing", "anything", 1)), 0);
 	/* A Blob object needs a blob. */
 	ck_assert_int_eq(check(json_pack("{s:s, s:o}", "typename", "Blob", "buffer_", blob(3))), 0);
-	ck_assert_int_eq(check(json_pack("{s:s, s:o}", "typename", "Blob", "buffer_", dataframe(1, 1))),
-	    -EINVAL);
+	ck_assert_int_eq(
+	    check(json_pack("{s:s, s:o}", "typename", "Blob", "buffer_", dataframe(1, 1))), -EINVAL);
 	ck_assert_int_eq(types_validate(NULL, NULL, 0), -EINVAL); /* no buffer for the message */
 }
 END_TEST

@@ -57,8 +57,10 @@ uring_setup(void)
 	ck_assert_int_ge(asprintf(&disk_dir, "%s/uring.XXXXXX", disk_root), 0);
 	ck_assert_ptr_nonnull(mkdtemp(disk_dir));
 	rc = uring_open(&u, 0);
-	ck_assert_msg(rc == 0, "uring_open: %s: io_uring must work on this machine "
-			       "(kernel.io_uring_disabled, seccomp?)", strerror(-rc));
+	ck_assert_msg(rc == 0,
+	    "uring_open: %s: io_uring must work on this machine "
+	    "(kernel.io_uring_disabled, seccomp?)",
+	    strerror(-rc));
 }
 
 static void
@@ -125,8 +127,8 @@ static int mapped;
  * bytes and the CRC. Returns uring_copy's result, its message in err.
  */
 static int
-run_copy(const char *sdir, int sdirect, const char *ddir, int ddirect, size_t size, size_t src_len,
-	 char *err, size_t errlen)
+run_copy(const char *sdir, int sdirect, const char *ddir, int ddirect, size_t size, size_t src_len, char *err,
+    size_t errlen)
 {
 	unsigned char *data = test_pattern(src_len, src_len + size);
 	unsigned char *junk = test_pattern(5000, 42);
@@ -138,8 +140,9 @@ run_copy(const char *sdir, int sdirect, const char *ddir, int ddirect, size_t si
 	src = open_file(sdir, "src", O_RDONLY, sdirect);
 	dst = open_file(ddir, "dst", O_RDWR, ddirect);
 	err[0] = '\0';
-	rc = (mapped == 1 ? uring_copy_mapped : mapped == 2 ? uring_copy_from_mapped : uring_copy)(u, src, dst, size,
-	    &crc, err, errlen);
+	rc = (mapped == 1   ? uring_copy_mapped
+	      : mapped == 2 ? uring_copy_from_mapped
+			    : uring_copy)(u, src, dst, size, &crc, err, errlen);
 	close(src);
 	close(dst);
 	if (rc == 0) {
@@ -156,7 +159,7 @@ run_copy(const char *sdir, int sdirect, const char *ddir, int ddirect, size_t si
 	return rc;
 }
 
-static const size_t sizes[] = {0, 1, 4095, 4096, MIB + 7, 37 * MIB};
+static const size_t sizes[] = { 0, 1, 4095, 4096, MIB + 7, 37 * MIB };
 
 static void
 copy_all_sizes(const char *sdir, int sdirect, const char *ddir, int ddirect)
@@ -221,31 +224,30 @@ END_TEST
 
 START_TEST(test_injected_enospc)
 {
-	struct uring_faults f = {.fail_write_at = 3, .err = ENOSPC};
+	struct uring_faults f = { .fail_write_at = 3, .err = ENOSPC };
 	char err[256];
 
 	uring_set_faults(u, &f);
-	ck_assert_int_eq(run_copy(shm_dir, 0, shm_dir, 0, 8 * MIB + 3, 8 * MIB + 3, err, sizeof err),
-			 -ENOSPC);
+	ck_assert_int_eq(
+	    run_copy(shm_dir, 0, shm_dir, 0, 8 * MIB + 3, 8 * MIB + 3, err, sizeof err), -ENOSPC);
 	ck_assert_uint_eq(uring_faults_injected(u), 1);
 	ck_assert_msg(strstr(err, "write") != NULL && strstr(err, strerror(ENOSPC)) != NULL, "%s", err);
 	/* The ring is whole after the error: the next copy succeeds. */
 	uring_set_faults(u, NULL);
-	ck_assert_msg(run_copy(shm_dir, 0, shm_dir, 0, 8 * MIB + 3, 8 * MIB + 3, err, sizeof err) == 0,
-		      "%s", err);
+	ck_assert_msg(
+	    run_copy(shm_dir, 0, shm_dir, 0, 8 * MIB + 3, 8 * MIB + 3, err, sizeof err) == 0, "%s", err);
 }
 END_TEST
 
 START_TEST(test_injected_eio)
 {
-	struct uring_faults w = {.fail_write_at = 1, .err = EIO};
-	struct uring_faults r = {.fail_read_at = 2, .err = EIO};
+	struct uring_faults w = { .fail_write_at = 1, .err = EIO };
+	struct uring_faults r = { .fail_read_at = 2, .err = EIO };
 	char err[256];
 
 	uring_set_faults(u, &w);
 	ck_assert_int_eq(run_copy(shm_dir, 0, disk_dir, 1, 5 * MIB, 5 * MIB, err, sizeof err), -EIO);
-	ck_assert_msg(strstr(err, "write of dst") != NULL && strstr(err, strerror(EIO)) != NULL, "%s",
-		      err);
+	ck_assert_msg(strstr(err, "write of dst") != NULL && strstr(err, strerror(EIO)) != NULL, "%s", err);
 	uring_set_faults(u, &r);
 	ck_assert_int_eq(run_copy(disk_dir, 1, shm_dir, 0, 5 * MIB, 5 * MIB, err, sizeof err), -EIO);
 	ck_assert_msg(strstr(err, "read of src") != NULL, "%s", err);
@@ -255,7 +257,7 @@ END_TEST
 
 START_TEST(test_injected_short_transfers)
 {
-	static const unsigned at[] = {1, 2, 9};
+	static const unsigned at[] = { 1, 2, 9 };
 	char err[256];
 	size_t i, k;
 	unsigned want;
@@ -264,22 +266,22 @@ START_TEST(test_injected_short_transfers)
 	for (direct = 0; direct <= 1; direct++)
 		for (i = 0; i < sizeof at / sizeof at[0]; i++)
 			for (k = 0; k < 2; k++) {
-				struct uring_faults f = {0};
+				struct uring_faults f = { 0 };
 				size_t size = k == 0 ? 8 * MIB + 3 * 4096 + 7 : 4095;
 
 				f.short_write_at = at[i];
 				f.short_read_at = at[i] + 1;
 				uring_set_faults(u, &f);
-				ck_assert_msg(run_copy(direct ? disk_dir : shm_dir, direct,
-						       direct ? disk_dir : shm_dir, direct, size, size,
-						       err, sizeof err) == 0,
-					      "short at %u, direct %d: %s", at[i], direct, err);
+				ck_assert_msg(
+				    run_copy(direct ? disk_dir : shm_dir, direct, direct ? disk_dir : shm_dir,
+					direct, size, size, err, sizeof err) == 0,
+				    "short at %u, direct %d: %s", at[i], direct, err);
 				/* A small copy has fewer requests than the later faults,
 				 * and an O_DIRECT one cannot be cut below a block. */
 				want = size > MIB || (at[i] == 1 && !direct);
 				ck_assert_msg(uring_faults_injected(u) >= want,
-					      "short at %u, direct %d, %zu bytes: nothing injected", at[i],
-					      direct, size);
+				    "short at %u, direct %d, %zu bytes: nothing injected", at[i], direct,
+				    size);
 			}
 }
 END_TEST
@@ -294,20 +296,18 @@ START_TEST(test_short_source)
 
 		ck_assert_int_eq(run_copy(dir, direct, shm_dir, 0, 5000, 1000, err, sizeof err), -EIO);
 		ck_assert_msg(strstr(err, "src ends") != NULL, "%s", err);
-		ck_assert_int_eq(run_copy(dir, direct, shm_dir, 0, 3 * MIB, MIB + 5, err, sizeof err),
-				 -EIO);
+		ck_assert_int_eq(run_copy(dir, direct, shm_dir, 0, 3 * MIB, MIB + 5, err, sizeof err), -EIO);
 		ck_assert_msg(strstr(err, "src ends") != NULL, "%s", err);
 		ck_assert_int_eq(run_copy(dir, direct, shm_dir, 0, 1, 0, err, sizeof err), -EIO);
 	}
 	/* A src longer than size is fine: only size bytes are copied. */
-	ck_assert_msg(run_copy(disk_dir, 1, disk_dir, 1, MIB + 9, 2 * MIB, err, sizeof err) == 0, "%s",
-		      err);
+	ck_assert_msg(run_copy(disk_dir, 1, disk_dir, 1, MIB + 9, 2 * MIB, err, sizeof err) == 0, "%s", err);
 }
 END_TEST
 
 START_TEST(test_fsync)
 {
-	struct uring_faults f = {.fail_fsync_at = 2, .err = EIO};
+	struct uring_faults f = { .fail_fsync_at = 2, .err = EIO };
 	int fd;
 
 	test_write_file(disk_dir, "f", "abc", 3);
@@ -327,22 +327,22 @@ END_TEST
  * size, read faults, short reads, a src that ends early, a full tmpfs. */
 START_TEST(test_mapped)
 {
-	struct uring_faults eio = {.fail_read_at = 3, .err = EIO};
-	struct uring_faults cut = {.short_read_at = 2};
+	struct uring_faults eio = { .fail_read_at = 3, .err = EIO };
+	struct uring_faults cut = { .short_read_at = 2 };
 	char *small, err[256];
 
 	mapped = 1;
 	copy_all_sizes(disk_dir, 1, shm_dir, 0);
 	copy_all_sizes(shm_dir, 0, shm_dir, 0);
 	/* Over 128 chunks: the bitmap of chunks read spans three words. */
-	ck_assert_msg(run_copy(disk_dir, 1, shm_dir, 0, 129 * MIB + 3, 129 * MIB + 3, err, sizeof err) == 0, "%s",
-		      err);
+	ck_assert_msg(
+	    run_copy(disk_dir, 1, shm_dir, 0, 129 * MIB + 3, 129 * MIB + 3, err, sizeof err) == 0, "%s", err);
 	uring_set_faults(u, &eio);
 	ck_assert_int_eq(run_copy(disk_dir, 1, shm_dir, 0, 5 * MIB, 5 * MIB, err, sizeof err), -EIO);
 	ck_assert_msg(strstr(err, "read of src") != NULL, "%s", err);
 	uring_set_faults(u, &cut);
-	ck_assert_msg(run_copy(disk_dir, 1, shm_dir, 0, 5 * MIB + 11, 5 * MIB + 11, err, sizeof err) == 0, "%s",
-		      err);
+	ck_assert_msg(
+	    run_copy(disk_dir, 1, shm_dir, 0, 5 * MIB + 11, 5 * MIB + 11, err, sizeof err) == 0, "%s", err);
 	ck_assert_uint_eq(uring_faults_injected(u), 1);
 	uring_set_faults(u, NULL);
 	ck_assert_int_eq(run_copy(disk_dir, 1, shm_dir, 0, 3 * MIB, MIB + 5, err, sizeof err), -EIO);
@@ -362,9 +362,9 @@ END_TEST
  * size, write faults, short writes, a src shorter than size. */
 START_TEST(test_from_mapped)
 {
-	struct uring_faults eio = {.fail_write_at = 2, .err = EIO};
-	struct uring_faults full = {.fail_write_at = 4, .err = ENOSPC};
-	struct uring_faults cut = {.short_write_at = 2};
+	struct uring_faults eio = { .fail_write_at = 2, .err = EIO };
+	struct uring_faults full = { .fail_write_at = 4, .err = ENOSPC };
+	struct uring_faults cut = { .short_write_at = 2 };
 	char err[256];
 
 	mapped = 2;
@@ -376,8 +376,8 @@ START_TEST(test_from_mapped)
 	uring_set_faults(u, &full);
 	ck_assert_int_eq(run_copy(shm_dir, 0, disk_dir, 1, 5 * MIB, 5 * MIB, err, sizeof err), -ENOSPC);
 	uring_set_faults(u, &cut);
-	ck_assert_msg(run_copy(shm_dir, 0, disk_dir, 1, 5 * MIB + 11, 5 * MIB + 11, err, sizeof err) == 0, "%s",
-		      err);
+	ck_assert_msg(
+	    run_copy(shm_dir, 0, disk_dir, 1, 5 * MIB + 11, 5 * MIB + 11, err, sizeof err) == 0, "%s", err);
 	ck_assert_uint_eq(uring_faults_injected(u), 1);
 	uring_set_faults(u, NULL);
 	ck_assert_int_eq(run_copy(shm_dir, 0, disk_dir, 1, 3 * MIB, MIB + 5, err, sizeof err), -EIO);

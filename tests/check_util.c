@@ -41,8 +41,8 @@ START_TEST(test_parse_size_accepts)
 		uint64_t v = SENTINEL;
 
 		ck_assert_msg(util_parse_size(ok[i].s, &v) == 0, "\"%s\" rejected", ok[i].s);
-		ck_assert_msg(v == ok[i].v, "\"%s\" gave %llu, expected %llu", ok[i].s,
-		    (unsigned long long)v, (unsigned long long)ok[i].v);
+		ck_assert_msg(v == ok[i].v, "\"%s\" gave %llu, expected %llu", ok[i].s, (unsigned long long)v,
+		    (unsigned long long)ok[i].v);
 	}
 }
 END_TEST
@@ -50,9 +50,21 @@ END_TEST
 START_TEST(test_parse_size_rejects)
 {
 	static const char *const bad[] = {
-		"", "-1", "4X", "G", "1.5.5", "4GG", "4Gx", "4iB", "1B", "nan", "inf",
+		"",
+		"-1",
+		"4X",
+		"G",
+		"1.5.5",
+		"4GG",
+		"4Gx",
+		"4iB",
+		"1B",
+		"nan",
+		"inf",
 		"16777216T", /* 2^64 bytes does not fit */
-		"-0", "4 G", "MiB",
+		"-0",
+		"4 G",
+		"MiB",
 	};
 	size_t i;
 
@@ -72,14 +84,9 @@ START_TEST(test_format_size)
 		uint64_t v;
 		const char *s;
 	} cases[] = {
-		{ 0, "0 B" },
-		{ 1023, "1023 B" },
-		{ 1024, "1.0 KiB" },
-		{ 1536, "1.5 KiB" },
-		{ UINT64_C(512) << 20, "512.0 MiB" },
-		{ UINT64_C(3) << 29, "1.5 GiB" },
-		{ UINT64_C(5) << 40, "5.0 TiB" },
-		{ UINT64_C(1) << 50, "1.0 PiB" },
+		{ 0, "0 B" }, { 1023, "1023 B" }, { 1024, "1.0 KiB" }, { 1536, "1.5 KiB" },
+		{ UINT64_C(512) << 20, "512.0 MiB" }, { UINT64_C(3) << 29, "1.5 GiB" },
+		{ UINT64_C(5) << 40, "5.0 TiB" }, { UINT64_C(1) << 50, "1.0 PiB" },
 		{ UINT64_MAX, "16384.0 PiB" }, /* no unit past PiB */
 	};
 	char buf[32];

@@ -22,13 +22,13 @@
 
 static vfs_t *v;
 
-#define CHECK(cond)                                                                                 \
-	do {                                                                                        \
-		if (!(cond)) {                                                                      \
+#define CHECK(cond)                                                                                    \
+	do {                                                                                           \
+		if (!(cond)) {                                                                         \
 			fprintf(stderr, "clib_test:%d: %s failed (last error: %s)\n", __LINE__, #cond, \
-			    v != NULL ? vfs_error(v) : "");                                         \
-			exit(1);                                                                    \
-		}                                                                                   \
+			    v != NULL ? vfs_error(v) : "");                                            \
+			exit(1);                                                                       \
+		}                                                                                      \
 	} while (0)
 
 /* Entries in MOUNT/dir (objects, blobs). */
@@ -111,7 +111,8 @@ test_all(const char *mount, const char *data_path)
 	vfs_unmap(&t.map);
 	CHECK(t.map.data == NULL);
 	CHECK(vfs_meta(v, "m", &json) == 0);
-	CHECK(strstr(json, "\"typename\": \"Tensor\"") != NULL || strstr(json, "\"typename\":\"Tensor\"") != NULL);
+	CHECK(strstr(json, "\"typename\": \"Tensor\"") != NULL ||
+	      strstr(json, "\"typename\":\"Tensor\"") != NULL);
 	free(json);
 	CHECK(vfs_put_tensor(v, "float64", 2, shape, m, "m", id2) == -EEXIST);
 	CHECK(vfs_put_tensor(v, "complex128", 2, shape, m, NULL, id2) == -EINVAL);
@@ -158,10 +159,13 @@ test_all(const char *mount, const char *data_path)
 		char ta[VFS_ID_SIZE], tb[VFS_ID_SIZE], df[VFS_ID_SIZE];
 		struct vfs_member cols[2] = { { "a", ta }, { "b", tb } };
 
-		CHECK(vfs_create(v, "Tensor", "{\"value_type_\":\"int64\",\"shape_\":[4]}", &tm, 1, NULL, ta) == 0);
-		CHECK(vfs_create(v, "Tensor", "{\"value_type_\":\"int32\",\"shape_\":[8]}", &tm, 1, NULL, tb) == 0);
+		CHECK(vfs_create(
+			  v, "Tensor", "{\"value_type_\":\"int64\",\"shape_\":[4]}", &tm, 1, NULL, ta) == 0);
+		CHECK(vfs_create(
+			  v, "Tensor", "{\"value_type_\":\"int32\",\"shape_\":[8]}", &tm, 1, NULL, tb) == 0);
 		vfs_blob_free(v, b); /* the Tensors hold the blob now */
-		CHECK(vfs_create(v, "DataFrame", "{\"columns_\":[\"a\",\"b\"]}", cols, 2, "df", df) == -EINVAL);
+		CHECK(
+		    vfs_create(v, "DataFrame", "{\"columns_\":[\"a\",\"b\"]}", cols, 2, "df", df) == -EINVAL);
 		CHECK(strstr(vfs_error(v), "length") != NULL || strstr(vfs_error(v), "rows") != NULL);
 		CHECK(vfs_create(v, "DataFrame", "{\"columns_\":[\"a\"]}", cols, 1, "df", df) == 0);
 		CHECK(vfs_map(v, "df", "a/buffer_", &map) == 0);
@@ -186,13 +190,14 @@ test_all(const char *mount, const char *data_path)
 	/* Refusals leave nothing behind; an unsealed blob let go vanishes. */
 	CHECK(vfs_blob_create(v, 16, &b, &p) == 0);
 	vfs_blob_free(v, b);
-	CHECK(vfs_create(v, "Tensor", "{\"value_type_\":\"int64\",\"shape_\":[3]}", NULL, 0, NULL, id2) == -EINVAL);
+	CHECK(vfs_create(v, "Tensor", "{\"value_type_\":\"int64\",\"shape_\":[3]}", NULL, 0, NULL, id2) ==
+	      -EINVAL);
 	CHECK(vfs_create(v, "Tensor", "{not json", NULL, 0, NULL, id2) == -EINVAL);
 	{
 		const struct vfs_member dangling = { "buffer_", "b0000000000000001" };
 
-		CHECK(vfs_create(v, "Tensor", "{\"value_type_\":\"int8\",\"shape_\":[1]}", &dangling, 1, NULL, id2) ==
-		    -EINVAL);
+		CHECK(vfs_create(v, "Tensor", "{\"value_type_\":\"int8\",\"shape_\":[1]}", &dangling, 1, NULL,
+			  id2) == -EINVAL);
 	}
 	CHECK(count(mount, "objects") == objects);
 	CHECK(count(mount, "blobs") == blobs);
@@ -272,7 +277,8 @@ main(int argc, char **argv)
 	if (strcmp(argv[3], "all") == 0)
 		test_all(argv[1], argv[2]);
 	else if (strcmp(argv[3], "write") == 0) {
-		static const int32_t x[2][2][3] = { { { 1, 2, 3 }, { 4, 5, 6 } }, { { 7, 8, 9 }, { 10, 11, -12 } } };
+		static const int32_t x[2][2][3] = { { { 1, 2, 3 }, { 4, 5, 6 } },
+			{ { 7, 8, 9 }, { 10, 11, -12 } } };
 		static const uint64_t shape[3] = { 2, 2, 3 };
 		char id[VFS_ID_SIZE];
 
@@ -287,16 +293,19 @@ main(int argc, char **argv)
 		/* A Graph in CSR and a Sequence of it and a Scalar, for Python. */
 		CHECK(vfs_put_tensor(v, "int64", 1, &no, offsets, NULL, off) == 0);
 		CHECK(vfs_put_tensor(v, "int64", 1, &ne, edges, NULL, edg) == 0);
-		CHECK(vfs_create(v, "Graph", "{\"vertex_num_\":3,\"edge_num_\":4}", gm, 2, NULL, g) == -EINVAL);
+		CHECK(
+		    vfs_create(v, "Graph", "{\"vertex_num_\":3,\"edge_num_\":4}", gm, 2, NULL, g) == -EINVAL);
 		CHECK(vfs_create(v, "Graph", "{\"vertex_num_\":3,\"edge_num_\":3}", gm, 2, NULL, g) == 0);
-		CHECK(vfs_create(v, "Scalar", "{\"type_\":\"str\",\"value_\":\"from C\"}", NULL, 0, NULL, s) == 0);
+		CHECK(vfs_create(
+			  v, "Scalar", "{\"type_\":\"str\",\"value_\":\"from C\"}", NULL, 0, NULL, s) == 0);
 		CHECK(vfs_create(v, "Sequence", "{\"size_\":2}", sm, 2, "seq_c", seq) == 0);
 	} else {
 		struct vfs_tensor t;
 		int i;
 
 		CHECK(vfs_get_tensor(v, "from_py", &t) == 0);
-		CHECK(strcmp(t.value_type, "uint16") == 0 && t.ndim == 2 && t.shape[0] == 3 && t.shape[1] == 4);
+		CHECK(
+		    strcmp(t.value_type, "uint16") == 0 && t.ndim == 2 && t.shape[0] == 3 && t.shape[1] == 4);
 		for (i = 0; i < 12; i++)
 			CHECK(((const uint16_t *)t.map.data)[i] == (uint16_t)(i * 1000));
 		vfs_unmap(&t.map);

@@ -23,9 +23,8 @@ main(void)
 		fprintf(stderr, "%s\n", vfs_error(v));
 		return 1;
 	}
-	printf("%s: %s %llux%llu, m[1][2] = %g\n", id, t.value_type,
-	    (unsigned long long)t.shape[0], (unsigned long long)t.shape[1],
-	    ((const double *)t.map.data)[5]);
+	printf("%s: %s %llux%llu, m[1][2] = %g\n", id, t.value_type, (unsigned long long)t.shape[0],
+	    (unsigned long long)t.shape[1], ((const double *)t.map.data)[5]);
 	vfs_unmap(&t.map);
 	vfs_close(v);
 	return 0;

@@ -24,8 +24,7 @@ now_ns(void)
 }
 
 /* Print "prog: message: strerror(errno)" (errno as it was on entry) and exit 1. */
-static inline void __attribute__((noreturn, format(printf, 1, 2)))
-die(const char *fmt, ...)
+static inline void __attribute__((noreturn, format(printf, 1, 2))) die(const char *fmt, ...)
 {
 	int saved = errno;
 	va_list ap;

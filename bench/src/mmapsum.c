@@ -52,7 +52,7 @@ main(int argc, char **argv)
 	munmap(p, (size_t)st.st_size);
 	close(fd);
 	t1 = now_ns();
-	printf("%lld %llu %016llx\n", (long long)st.st_size,
-	    (unsigned long long)(t1 - t0), (unsigned long long)sum);
+	printf("%lld %llu %016llx\n", (long long)st.st_size, (unsigned long long)(t1 - t0),
+	    (unsigned long long)sum);
 	return 0;
 }

@@ -60,8 +60,7 @@ main(int argc, char **argv)
 		lat[i] = now_ns() - t0;
 	}
 	qsort(lat, iters, sizeof *lat, cmp_u64);
-	printf("%llu %llu %llu\n", (unsigned long long)lat[iters / 2],
-	    (unsigned long long)lat[iters / 10],
+	printf("%llu %llu %llu\n", (unsigned long long)lat[iters / 2], (unsigned long long)lat[iters / 10],
 	    (unsigned long long)lat[iters * 9 / 10]);
 	return 0;
 }

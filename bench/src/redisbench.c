@@ -61,7 +61,6 @@ main(int argc, char **argv)
 	}
 	t2 = now_ns();
 	redisFree(c);
-	printf("%llu %llu\n", (unsigned long long)(t1 - t0),
-	    (unsigned long long)(t2 - t1));
+	printf("%llu %llu\n", (unsigned long long)(t1 - t0), (unsigned long long)(t2 - t1));
 	return 0;
 }

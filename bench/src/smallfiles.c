@@ -43,8 +43,7 @@ main(int argc, char **argv)
 		die("unknown mode %s", argv[1]);
 	count = strtoul(argv[4], NULL, 0);
 	size = strtoul(argv[5], NULL, 0);
-	if (size == 0 || (buf = malloc(size + 1)) == NULL ||
-	    (want = malloc(size)) == NULL)
+	if (size == 0 || (buf = malloc(size + 1)) == NULL || (want = malloc(size)) == NULL)
 		die("bad size or out of memory");
 	for (i = 0; i < size; i++)
 		want[i] = (char)('a' + i % 26);
