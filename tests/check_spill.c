@@ -465,6 +465,27 @@ START_TEST(test_release_in_background)
 }
 END_TEST
 
+/* An open counted by catalog_hold (a restarted daemon's, from before it
+ * started) keeps a blob in memory until it is released. */
+START_TEST(test_hold_keeps_blob_in_memory)
+{
+	struct blob b = make("b", 2 * MIB, 48);
+	uint64_t n, bytes;
+
+	ck_assert_int_eq(catalog_hold(cat, b.bid), 0);
+	ck_assert_int_eq(catalog_hold(cat, b.bid + (1u << 16)), -ENOENT);
+	ck_assert_int_eq(spill_evict(cat, b.oid, 0, &n, &bytes), -EBUSY);
+	ck_assert(where_is(&b, "memory"));
+	catalog_release(cat, b.bid, 0);
+	ck_assert_int_eq(spill_evict(cat, b.oid, 0, &n, &bytes), 0);
+	ck_assert(where_is(&b, "disk"));
+	/* A spilled blob can be held too: the release to come pairs with it. */
+	ck_assert_int_eq(catalog_hold(cat, b.bid), 0);
+	catalog_release(cat, b.bid, 0);
+	ck_assert_int_eq(open_check(&b), 0);
+}
+END_TEST
+
 /* A snapshot of a spilled blob checks its spill file's CRC. */
 START_TEST(test_snapshot_checks_spill_file)
 {
@@ -571,6 +592,7 @@ spill_suite(void)
 	tcase_add_test(tc, test_concurrent_opens_one_reload);
 	tcase_add_test(tc, test_release_in_background);
 	tcase_add_test(tc, test_snapshot_checks_spill_file);
+	tcase_add_test(tc, test_hold_keeps_blob_in_memory);
 	tcase_add_test(tc, test_delete_removes_spill_file);
 	tcase_add_test(tc, test_no_spill_dir);
 	tcase_add_test(tc, test_one_store_per_spill_dir);
