@@ -75,7 +75,7 @@ streams_state_name(enum stream_state st)
 }
 
 int
-streams_create(catalog_t *c, streams_t **out)
+streams_create(catalog_t *c, uint64_t first_seq, streams_t **out)
 {
 	streams_t *s = calloc(1, sizeof *s);
 
@@ -83,6 +83,7 @@ streams_create(catalog_t *c, streams_t **out)
 		return -ENOMEM;
 	pthread_mutex_init(&s->lock, NULL);
 	s->cat = c;
+	s->seq = first_seq;
 	*out = s;
 	return 0;
 }

@@ -21,7 +21,11 @@
  *
  * Inode numbers: the stream view of id.h over a sequence number shifted
  * by STREAM_INO_SHIFT bits; an object stream's entry i is its number plus
- * i + 1.
+ * i + 1. Streams live in memory, so a daemon restarted on the same mount
+ * (a supervisor's next worker) starts its sequence past its
+ * predecessors': the kernel may still hold their inodes, and a number
+ * that came back as another kind of file would make it mark its inode bad
+ * (EIO for whoever holds it).
  * Locks: the streams lock is taken before the catalog's, never after.
  */
 #ifndef VFS_STREAM_H
@@ -62,7 +66,10 @@ struct stream_attr {
 	char error[160];    /* why it failed */
 };
 
-int streams_create(catalog_t *c, streams_t **out);
+/* Sequence numbers start after first_seq (0 for a new mount; see above:
+ * STREAM_SEQ_EPOCH for each worker before this one). */
+#define STREAM_SEQ_EPOCH (UINT64_C(1) << 24) /* streams per worker, 2^16 workers */
+int streams_create(catalog_t *c, uint64_t first_seq, streams_t **out);
 /* At exit: unfinished streams' chunks stay unsealed (discarded at the
  * next start); memory is freed. */
 void streams_destroy(streams_t *s);

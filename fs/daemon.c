@@ -450,6 +450,8 @@ daemon_mount_main(int argc, char **argv)
 	char devfd_path[32];
 	const char *fuse_mnt = mnt; /* a supervised worker's: /dev/fd/N */
 	int ready_fd = -1, lock_fd = -1, rc, status = 1;
+	unsigned gen;
+	uint64_t first_seq;
 
 	if ((rc = parse_opts(argc, argv, &o)) != 0)
 		return rc;
@@ -537,7 +539,10 @@ daemon_mount_main(int argc, char **argv)
 	fs.start_ns = util_now_ns();
 	drop_client_temporaries();
 	fs.stream_wait_ms = o.stream_wait_ms;
-	if ((rc = streams_create(fs.cat, &fs.streams)) != 0) {
+	/* Past the numbers of the workers before this one (stream.h). */
+	gen = supervisor_generation();
+	first_seq = gen > 1 ? (uint64_t)(gen - 1) * STREAM_SEQ_EPOCH : 0;
+	if ((rc = streams_create(fs.cat, first_seq, &fs.streams)) != 0) {
 		log_error("cannot set up streams: %s", strerror(-rc));
 		goto out;
 	}

@@ -59,7 +59,7 @@ open_all(void)
 	cat = NULL;
 	ss = NULL;
 	ck_assert_int_eq(catalog_open(&cfg, &cat), 0);
-	ck_assert_int_eq(streams_create(cat, &ss), 0);
+	ck_assert_int_eq(streams_create(cat, 0, &ss), 0);
 }
 
 static void
@@ -404,6 +404,22 @@ START_TEST(test_lookup)
 	longname[CATALOG_NAME_MAX] = '\0'; /* the longest there may be */
 	ck_assert_int_eq(streams_lookup(ss, longname, 1, &a), 0);
 	ck_assert_int_eq(streams_lookup(ss, "x", 0, &a), -ENOENT);
+}
+END_TEST
+
+/* A restarted worker's streams take numbers past its predecessors'. */
+START_TEST(test_numbers_after_restart)
+{
+	struct stream_attr a, b;
+	streams_t *next;
+
+	ck_assert_int_eq(streams_lookup(ss, "a", 1, &a), 0);
+	ck_assert_int_eq(streams_create(cat, STREAM_SEQ_EPOCH, &next), 0);
+	ck_assert_int_eq(streams_lookup(next, "a", 1, &b), 0);
+	ck_assert(streams_is(b.ino));
+	ck_assert_uint_eq(b.ino, id_ino((STREAM_SEQ_EPOCH + 1) << STREAM_INO_SHIFT, ID_VIEW_STREAM));
+	ck_assert_uint_ne(b.ino, a.ino);
+	streams_destroy(next);
 }
 END_TEST
 
@@ -1233,6 +1249,7 @@ stream_suite(void)
 	tcase_add_unchecked_fixture(tc, test_root_setup, test_root_teardown);
 	tcase_add_checked_fixture(tc, str_setup, str_teardown);
 	tcase_add_test(tc, test_lookup);
+	tcase_add_test(tc, test_numbers_after_restart);
 	tcase_add_test(tc, test_list);
 	tcase_add_test(tc, test_open_write);
 	tcase_add_test(tc, test_write_read);
