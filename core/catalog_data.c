@@ -891,13 +891,21 @@ out:
 }
 
 uint64_t
-cat_usage(catalog_t *c)
+cat_usage_now(catalog_t *c)
 {
 	uint64_t used;
 
 	if (store_usage(c->store, &used) != 0)
-		used = c->resident_bytes + c->unsealed_bytes;
+		used = c->resident_bytes + c->unsealed_bytes + spill_releasing(c);
 	return used;
+}
+
+uint64_t
+cat_usage(catalog_t *c)
+{
+	uint64_t now = cat_usage_now(c), releasing = spill_releasing(c);
+
+	return now > releasing ? now - releasing : 0;
 }
 
 int

@@ -159,7 +159,12 @@ json_t *cat_object_tree(catalog_t *c, const struct cobject *o, int depth);
 #define CAT_TREE_DEPTH 64
 /* Start-up reconciliation of metadata with the store. */
 int reconcile_run(catalog_t *c);
-/* Bytes of memory the store uses: the tmpfs's count, else the daemon's. */
+/* Bytes of memory the store uses now: the tmpfs's count, else the
+ * daemon's, both with the memory of evicted blobs not yet released
+ * (spill_release.c). What the kernel allows a new page against. */
+uint64_t cat_usage_now(catalog_t *c);
+/* The same once that memory is released: what spilling plans with (a
+ * pass that looked at cat_usage_now would evict more than it needs). */
 uint64_t cat_usage(catalog_t *c);
 /* A sealed blob's bytes came into memory or left it: residency counts. */
 void cat_blob_resident(catalog_t *c, struct cblob *b, int resident);

@@ -67,6 +67,9 @@ int spill_make_room(catalog_t *c, uint64_t need);
  * evicted blobs still being released (spill_release.c) leaves room for
  * need more bytes under the memory limit, as the kernel counts it. */
 void spill_wait_released(catalog_t *c, uint64_t need);
+/* Catalog lock held: bytes of evicted blobs whose memory is not yet
+ * released (0 without a spill directory). */
+uint64_t spill_releasing(const catalog_t *c);
 /* Catalog lock held: the spill part of catalog_stats. */
 void spill_stats(catalog_t *c, struct catalog_stats *st);
 

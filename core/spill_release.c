@@ -9,10 +9,12 @@
  *
  * The catalog counts an evicted blob out of memory at once, but until its
  * pages are freed the kernel still counts them against the store's tmpfs.
- * So the bytes not yet released are kept in release_bytes (catalog lock),
- * and whoever is about to take memory the catalog said is there (a
- * reload, a reservation, a stream chunk) first waits until what is being
- * released leaves room for it: spill_wait_released.
+ * So the bytes not yet released are kept in release_bytes (catalog lock):
+ * spilling plans with the use there will be once they are released
+ * (cat_usage), else a pass would go on evicting while the kernel's count
+ * lags; and whoever is about to take memory the catalog said is there (a
+ * reload, a reservation, a stream chunk) first waits until the use there
+ * is now (cat_usage_now) leaves room for it: spill_wait_released.
  */
 #include "config.h"
 
@@ -109,6 +111,12 @@ spill_release_stop(catalog_t *c)
 	pthread_cond_destroy(&sp->released);
 }
 
+uint64_t
+spill_releasing(const catalog_t *c)
+{
+	return c->spill != NULL ? c->spill->release_bytes : 0;
+}
+
 int
 spill_release_running(const struct spill *sp)
 {
@@ -148,7 +156,7 @@ spill_wait_released(catalog_t *c, uint64_t need)
 
 	if (sp == NULL)
 		return;
-	while (sp->release_bytes > 0 && cat_usage(c) + sp->release_bytes + need > c->cfg.memory_limit) {
+	while (sp->release_bytes > 0 && cat_usage_now(c) + need > c->cfg.memory_limit) {
 		sp->release_waiters++;
 		pthread_cond_wait(&sp->released, &c->lock);
 		sp->release_waiters--;

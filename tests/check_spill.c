@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -486,6 +487,50 @@ START_TEST(test_hold_keeps_blob_in_memory)
 }
 END_TEST
 
+/* On a store with a tmpfs of its own the kernel counts an evicted blob's
+ * pages until they are released: a pass plans without them, and evicts
+ * no more than it needs. */
+START_TEST(test_pass_plans_without_released_memory)
+{
+	struct catalog_config kcfg = cfg;
+	char *kstate, *kspill, mem[4200];
+	catalog_t *keep = cat;
+	struct blob a, b, d;
+
+	if (geteuid() != 0)
+		return; /* the store mounts its tmpfs */
+	kstate = test_mkdtemp("kstate");
+	kspill = test_mkdtemp("kspill");
+	kcfg.state_dir = kstate;
+	kcfg.backing_dir = NULL;
+	kcfg.spill_dir = kspill;
+	cat = NULL;
+	ck_assert_int_eq(catalog_open(&kcfg, &cat), 0);
+	ck_assert(catalog_kernel_limited(cat));
+	/* 48 MiB of 64: under the high-water mark, no pass of its own. */
+	a = make("a", 16 * MIB, 61);
+	b = make("b", 16 * MIB, 62);
+	d = make("d", 16 * MIB, 63);
+	spill_release_hold(cat, 1);
+	ck_assert_int_eq(spill_pass_now(cat, 40 * MIB), 1);
+	ck_assert(where_is(&a, "disk"));
+	ck_assert(where_is(&b, "memory"));
+	ck_assert(where_is(&d, "memory"));
+	ck_assert_uint_eq(stats().bytes_releasing, 16 * MIB);
+	ck_assert_uint_ge(stats().memory_used, 48 * MIB); /* the kernel's count, still */
+	spill_release_hold(cat, 0);
+	ck_assert_int_eq(open_check(&a), 0);
+	catalog_close(cat);
+	cat = keep;
+	snprintf(mem, sizeof mem, "%s/mem", kstate);
+	ck_assert_int_eq(umount(mem), 0);
+	test_rmtree(kstate);
+	test_rmtree(kspill);
+	free(kstate);
+	free(kspill);
+}
+END_TEST
+
 /* A snapshot of a spilled blob checks its spill file's CRC. */
 START_TEST(test_snapshot_checks_spill_file)
 {
@@ -593,6 +638,7 @@ spill_suite(void)
 	tcase_add_test(tc, test_release_in_background);
 	tcase_add_test(tc, test_snapshot_checks_spill_file);
 	tcase_add_test(tc, test_hold_keeps_blob_in_memory);
+	tcase_add_test(tc, test_pass_plans_without_released_memory);
 	tcase_add_test(tc, test_delete_removes_spill_file);
 	tcase_add_test(tc, test_no_spill_dir);
 	tcase_add_test(tc, test_one_store_per_spill_dir);
