@@ -1,6 +1,7 @@
 /*
- * catalog_data: creating, opening, sealing, unlinking and renaming (the
- * deletes themselves are in catalog_objects.c). Unsealed blobs and
+ * catalog_data: creating, opening and sealing blobs, and the memory they
+ * take (names, unlink and rename are in catalog_names.c, deletes in
+ * catalog_objects.c). Unsealed blobs and
  * objects live only in memory (and their tmpfs files): a restart discards
  * them anyway, so writing them to SQLite would buy nothing. Sealing writes
  * the blob, its object, members and names in one transaction, committed
@@ -187,37 +188,6 @@ cat_blob_forget(catalog_t *c, struct cblob *b)
 		c->cfg.inval_entry(c->cfg.hook_arg, CATALOG_INO_BLOBS, name);
 	}
 	cat_blob_maybe_free(c, b);
-}
-
-void
-cat_name_forget(catalog_t *c, struct cname *n)
-{
-	struct cobject *o = n->obj;
-	unsigned i;
-
-	for (i = 0; i < o->nnames; i++) {
-		if (o->names[i] == n->name) {
-			o->names[i] = o->names[--o->nnames];
-			break;
-		}
-	}
-	hmap_remove(&c->names, hmap_str_hash(n->name), n);
-	free(n->name);
-	free(n);
-}
-
-int
-catalog_name_check(const char *name)
-{
-	size_t n = strlen(name);
-
-	if (n == 0 || strchr(name, '/') != NULL)
-		return -EINVAL;
-	if (n > CATALOG_NAME_MAX)
-		return -ENAMETOOLONG;
-	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
-		return -EINVAL;
-	return 0;
 }
 
 int
@@ -765,128 +735,6 @@ out:
 	pthread_mutex_unlock(&c->lock);
 	if (rc == 0)
 		rc = catalog_getattr(c, ino, attr);
-	return rc;
-}
-
-int
-catalog_unlink(catalog_t *c, uint64_t parent, const char *name, uid_t uid)
-{
-	struct cobject *o;
-	struct cname *n;
-	int rc;
-
-	pthread_mutex_lock(&c->lock);
-	if (parent > CATALOG_INO_LAST_DIR && !id_is_blob(parent) &&
-	    id_view_of_ino(parent) == ID_VIEW_OBJECT) {
-		/* An entry of an object's directory: rm -r at work. */
-		rc = (o = cat_object_find(c, parent)) == NULL ? -ENOENT : cat_entry_unlink(o, name, uid);
-		goto out;
-	}
-	if (parent != CATALOG_INO_NAMES) {
-		rc = -EPERM;
-		goto out;
-	}
-	if ((n = cat_name_find(c, name)) == NULL) {
-		rc = -ENOENT;
-		goto out;
-	}
-	o = n->obj;
-	/* The last name takes the object with it (and frees o), unless another
-	 * object holds it as a member. */
-	if (o->nnames == 1) {
-		rc = cat_object_remove(c, o, name, CATALOG_DELETE_DEEP);
-		goto out;
-	}
-	if ((rc = cat_tx_begin(c)) != 0)
-		goto out;
-	if ((rc = meta_name_delete(c->meta, name)) != 0) {
-		cat_tx_rollback(c);
-		goto out;
-	}
-	if ((rc = cat_tx_commit(c)) == 0)
-		cat_name_forget(c, n);
-out:
-	pthread_mutex_unlock(&c->lock);
-	return rc;
-}
-
-/* Give name n the text newname, in the index and in its object's list. */
-static int
-rename_memory(catalog_t *c, struct cname *n, const char *newname)
-{
-	char *text = strdup(newname);
-	struct cobject *o = n->obj;
-	unsigned i;
-
-	if (text == NULL)
-		return -ENOMEM;
-	hmap_remove(&c->names, hmap_str_hash(n->name), n);
-	for (i = 0; i < o->nnames; i++)
-		if (o->names[i] == n->name)
-			o->names[i] = text;
-	free(n->name);
-	n->name = text;
-	/* Out of memory here leaves the name out of the index until the
-	 * next start (the database has it already). */
-	return hmap_insert(&c->names, hmap_str_hash(text), n);
-}
-
-int
-catalog_rename(
-    catalog_t *c, uint64_t parent, const char *name, uint64_t newparent, const char *newname, unsigned flags)
-{
-	struct cname *n, *old;
-	struct cobject *gone = NULL;
-	int rc;
-
-	if (parent != CATALOG_INO_NAMES || newparent != CATALOG_INO_NAMES)
-		return -EPERM; /* only names can move, and only within names/ */
-	if (flags & ~CATALOG_RENAME_NOREPLACE)
-		return -EINVAL;
-	if ((rc = catalog_name_check(newname)) != 0)
-		return rc;
-	pthread_mutex_lock(&c->lock);
-	if ((n = cat_name_find(c, name)) == NULL) {
-		rc = -ENOENT;
-		goto out;
-	}
-	old = cat_name_find(c, newname);
-	if (old != NULL && (flags & CATALOG_RENAME_NOREPLACE)) {
-		rc = -EEXIST;
-		goto out;
-	}
-	if (old == n || (old != NULL && old->obj == n->obj)) {
-		rc = 0; /* two names of one object: rename(2) does nothing */
-		goto out;
-	}
-	if (old != NULL && old->obj->nnames == 1) {
-		gone = old->obj;
-		if (gone->parents > 0) {
-			rc = -EBUSY;
-			goto out;
-		}
-	}
-	if ((rc = cat_tx_begin(c)) != 0)
-		goto out;
-	/* A name in the way goes, and its object with it if it was the last. */
-	if (old != NULL) {
-		rc = gone != NULL ? cat_object_delete(c, gone, newname, CATALOG_DELETE_DEEP)
-				  : meta_name_delete(c->meta, newname);
-	}
-	if (rc == 0 && n->obj->sealed && (rc = meta_name_delete(c->meta, name)) == 0)
-		rc = meta_name_put(c->meta, newname, n->obj->id);
-	if (rc != 0) {
-		cat_tx_rollback(c);
-		goto out;
-	}
-	if ((rc = cat_tx_commit(c)) != 0)
-		goto out;
-	if (old != NULL && gone == NULL)
-		cat_name_forget(c, old);
-	if ((rc = rename_memory(c, n, newname)) == 0)
-		cat_names_changed(c);
-out:
-	pthread_mutex_unlock(&c->lock);
 	return rc;
 }
 
