@@ -16,11 +16,13 @@ typedef struct store store_t;
  * there; otherwise use dir as it is. Its files get huge pages where a
  * mapping asks for them (huge=advise: reloads and restores, which read
  * into a mapping, do), or with STORE_HUGE wherever they fit within a
- * file's size (huge=within_size). Measured on the project's VM: reloading
- * a spilled 1 GiB blob 2.1 GB/s with huge pages, 0.9 without; but a
- * stream, written by the daemon in pieces of at most 1 MiB into large
- * folios that the kernel zeroes first, 2.5-4.8 s for 2 GiB with
- * within_size, 1.6-2.0 without (interleaved runs). */
+ * file's size (huge=within_size). Measured on the project's VM, whose
+ * balloon hands freed memory back to the host: reloading a spilled 1 GiB
+ * blob took 0.45 s with huge pages, 0.66-0.72 s without (the host still
+ * backing the memory); but a Python put of 1 GiB 0.19-2.3 s with
+ * within_size, 0.39-0.47 s without: a huge page is made of memory the
+ * host took back. Stream chunks, which grow by appends, get small pages
+ * either way. */
 int store_open(const char *dir, uint64_t limit, unsigned flags, store_t **out);
 #define STORE_MOUNT 1u
 #define STORE_HUGE 2u
