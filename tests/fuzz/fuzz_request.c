@@ -49,7 +49,7 @@ streams(void)
 {
 	static streams_t *s;
 
-	if (s == NULL && streams_create(catalog(), &s) != 0)
+	if (s == NULL && streams_create(catalog(), 0, &s) != 0)
 		abort();
 	return s;
 }
