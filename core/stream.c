@@ -27,7 +27,8 @@
 
 struct chunk {
 	uint64_t blob_id;
-	int fd; /* read-write, until the stream is freed */
+	int fd;	  /* read-write, until the stream is freed */
+	int held; /* sealed: an open counted in the catalog while fd lives */
 };
 
 struct stream {
@@ -89,13 +90,16 @@ streams_create(catalog_t *c, uint64_t first_seq, streams_t **out)
 }
 
 static void
-stream_free(struct stream *st)
+stream_free(streams_t *s, struct stream *st)
 {
 	unsigned i;
 
-	for (i = 0; i < st->nchunks; i++)
+	for (i = 0; i < st->nchunks; i++) {
 		if (st->chunks[i].fd >= 0)
 			close(st->chunks[i].fd);
+		if (st->chunks[i].held)
+			catalog_release(s->cat, st->chunks[i].blob_id, 0);
+	}
 	free(st->chunks);
 	free(st->objs);
 	free(st->hidden);
@@ -112,7 +116,7 @@ streams_destroy(streams_t *s)
 		return;
 	while ((st = s->list) != NULL) {
 		s->list = st->next;
-		stream_free(st);
+		stream_free(s, st);
 	}
 	pthread_mutex_destroy(&s->lock);
 	free(s);
@@ -186,7 +190,7 @@ maybe_free(streams_t *s, struct stream *st)
 			*p = st->next;
 			break;
 		}
-	stream_free(st);
+	stream_free(s, st);
 }
 
 int
@@ -460,8 +464,11 @@ complete(streams_t *s, struct stream *st)
 		goto fail;
 	}
 	for (i = 0; i < st->nchunks; i++) {
-		/* The stream's hold on the chunk ends with its seal. */
+		/* The stream's hold as writer ends with the seal; as reader it
+		 * holds the chunk on: its fd keeps the pages, which spilling
+		 * must not count as freed. */
 		catalog_release(s->cat, st->chunks[i].blob_id, 1);
+		st->chunks[i].held = catalog_hold(s->cat, st->chunks[i].blob_id) == 0;
 		id_format(st->chunks[i].blob_id, ids);
 		snprintf(key, sizeof key, "__chunk_-%u", i);
 		json_object_set_new(members, key, json_string(ids));

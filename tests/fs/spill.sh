@@ -4,7 +4,8 @@
 # written with cp; the oldest leave memory for the spill dir and come back
 # byte for byte when read (cmp); concurrent readers of a spilled object
 # wait for one reload; pin, unpin, evict and load through the CLI and
-# getfattr's user.vineyard.location; stats and `vineyardfs stat`; a daemon
+# getfattr's user.vineyard.location; a complete byte stream's chunks held
+# until it is removed; stats and `vineyardfs stat`; a daemon
 # killed with SIGKILL in the middle of writing a spill file comes back with
 # every object and no temp file left.
 # shellcheck source=SCRIPTDIR/lib.sh
@@ -76,6 +77,23 @@ must_fail "Permission denied" runuser -u nobody -- "$VINEYARDFS" evict --mount "
 "$VINEYARDFS" stat --mount "$MNT" >"$T/stat.out" || fail "vineyardfs stat failed"
 grep -q "^spill directory *$SPILL" "$T/stat.out" || fail "vineyardfs stat shows: $(cat "$T/stat.out")"
 grep -q "^reloads " "$T/stat.out" || fail "vineyardfs stat shows no reloads: $(cat "$T/stat.out")"
+
+# A complete byte stream serves its reads from its chunks, which it holds
+# until streams/<name> is removed (with the stream's object): evict
+# refuses them until then (their memory could not be freed), and the rm
+# frees it.
+head -c 20M /dev/urandom >"$T/bs"
+cp "$T/bs" "$MNT/streams/bs" || fail "writing stream bs failed"
+cmp "$T/bs" "$MNT/streams/bs" || fail "stream bs reads other bytes"
+must_fail "are open, pinned or being loaded" "$VINEYARDFS" evict --mount "$MNT" bs
+used=$(stat_get memory_used_bytes)
+rm "$MNT/streams/bs" || fail "rm streams/bs failed"
+freed()
+{
+	[ $((used - $(stat_get memory_used_bytes))) -ge $((20 * 1048576)) ]
+}
+wait_until "the memory of stream bs to be freed after its rm" freed
+[ ! -e "$MNT/names/bs" ] || fail "names/bs is still there after rm streams/bs"
 
 # A writer that reserves its size first (fallocate, as the Python client,
 # the C library and vineyardfs put do) gets room made by spilling: 64 MiB,
