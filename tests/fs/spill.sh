@@ -52,6 +52,8 @@ done
 "$VINEYARDFS" evict --mount "$MNT" f3 >"$T/evict.out" || fail "vineyardfs evict f3 failed"
 grep -q "f3: evicted 1 blobs" "$T/evict.out" || fail "evict printed: $(cat "$T/evict.out")"
 [ "$(xattr_get user.vineyard.location "$MNT/names/f3")" = disk ] || fail "f3 is not on disk after evict"
+# Its memory is given back in the background (bytes_releasing), soon.
+wait_until "the memory f3 held to be released" stat_is bytes_releasing 0
 before=$(stat_get reloads)
 pids=()
 for i in 1 2 3 4; do
