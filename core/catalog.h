@@ -45,7 +45,11 @@ struct catalog_config {
 	 * NULL: the directory remembered from an earlier start, if any. */
 	const char *spill_dir;
 	unsigned spill_high, spill_low; /* percent; 0: 80 and 60 */
-	int huge_pages;			/* the store's tmpfs gives blobs huge pages (store.h) */
+	/* Above the low-water mark, give the least recently used blobs spill
+	 * files ahead of need (they stay in memory), so that spilling down to
+	 * it needs no writes: room is made at once (spill.h). */
+	int spill_ahead;
+	int huge_pages; /* the store's tmpfs gives blobs huge pages (store.h) */
 	/* Hooks, called with the catalog lock held; they must not call back. */
 	void *hook_arg;
 	void (*blob_freed)(void *arg, uint64_t blob_id);

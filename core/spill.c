@@ -29,7 +29,8 @@
 
 #define SPILL_HIGH 80 /* default marks, percent of the memory limit */
 #define SPILL_LOW 60
-#define SPILL_TICK_MS 50 /* the thread looks at memory use this often */
+#define SPILL_TICK_MS 50	/* the thread looks at memory use this often */
+#define AHEAD_BATCH (64u << 20) /* bytes written ahead per look, at most */
 #define TMP_PREFIX ".tmp-"
 #define LOCK_FILE ".vineyardfs-spill.lock" /* one store per spill directory */
 
@@ -185,6 +186,14 @@ spill_evictable(const struct cblob *b)
 	       !b->spilling && b->size > 0;
 }
 
+/* Can b get a spill file ahead of need (it stays in memory)? */
+static int
+aheadable(const struct cblob *b)
+{
+	return b->sealed && b->resident && !b->spilled && !b->deleted && !b->pinned && !b->loading &&
+	       !b->spilling && b->size > 0;
+}
+
 /* Catalog lock held: hold and flag the victims l->v[from..], open their
  * files; the ones that cannot be are taken out of the list. */
 static void
@@ -196,7 +205,7 @@ victims_take(catalog_t *c, struct victims *l, size_t from)
 		struct victim *v = &l->v[i];
 		struct cblob *b = cat_blob_find(c, v->id);
 
-		if (b == NULL || !spill_evictable(b))
+		if (b == NULL || !(l->keep ? aheadable(b) : spill_evictable(b)))
 			continue;
 		v->write = !b->spilled;
 		if (v->write && store_blob_open(c->store, b->id, O_RDONLY, &v->fd) != 0)
@@ -300,7 +309,7 @@ victims_finish(catalog_t *c, struct victims *l, double seconds, uint64_t *count)
 			sp->spill_bytes += v->size;
 			wrote += v->size;
 		}
-		if (!b->deleted && b->spilled && b->resident && b->opens == 0 && !b->pinned) {
+		if (!l->keep && !b->deleted && b->spilled && b->resident && b->opens == 0 && !b->pinned) {
 			store_blob_remove(c->store, b->id);
 			cat_blob_resident(c, b, 0);
 			sp->evictions++;
@@ -439,6 +448,68 @@ int
 spill_pass_now(catalog_t *c, uint64_t target)
 {
 	return c->spill != NULL ? (int)pass(c, target) : -ENOTSUP;
+}
+
+struct ahead {
+	struct victims *l;
+	uint64_t clean; /* in memory with a spill file: evicted without a write */
+};
+
+static void
+collect_ahead(void *value, void *arg)
+{
+	struct ahead *k = arg;
+	struct cblob *b = value;
+
+	if (aheadable(b))
+		spill_victims_add(k->l, b);
+	else if (b->sealed && b->resident && b->spilled && !b->deleted && !b->pinned)
+		k->clean += b->size;
+}
+
+/* Spill ahead: while the bytes in memory without a spill file are above
+ * the low-water mark, give the least recently used blobs one (at most
+ * AHEAD_BATCH bytes a call). They stay in memory; a pass evicts them
+ * later without writing. Returns the blobs written. */
+static uint64_t
+write_ahead(catalog_t *c)
+{
+	struct spill *sp = c->spill;
+	struct victims all = { .keep = 1 }, batch = { .keep = 1 };
+	struct ahead k = { .l = &all };
+	uint64_t count = 0, bytes = 0, used, want, sum = 0, before;
+	size_t i;
+
+	pthread_mutex_lock(&sp->pass_lock);
+	pthread_mutex_lock(&c->lock);
+	before = sp->spills;
+	used = cat_usage(c);
+	hmap_foreach(&c->blobs, collect_ahead, &k);
+	if (all.err != 0 || all.n == 0 || used <= sp->low + k.clean)
+		goto out;
+	want = used - sp->low - k.clean;
+	if (want > AHEAD_BATCH)
+		want = AHEAD_BATCH;
+	qsort(all.v, all.n, sizeof *all.v, by_use);
+	for (i = 0; i < all.n && sum < want; i++) {
+		spill_victims_add(&batch, &(struct cblob){ .id = all.v[i].id, .size = all.v[i].size });
+		sum += all.v[i].size;
+	}
+	if (batch.err == 0)
+		spill_evict_list(c, &batch, &count, &bytes);
+out:
+	count = sp->spills - before;
+	pthread_mutex_unlock(&c->lock);
+	pthread_mutex_unlock(&sp->pass_lock);
+	free(all.v);
+	free(batch.v);
+	return count;
+}
+
+int
+spill_ahead_now(catalog_t *c)
+{
+	return c->spill != NULL ? (int)write_ahead(c) : -ENOTSUP;
 }
 
 /* ---- reloading ---- */
@@ -588,6 +659,8 @@ spill_thread(void *arg)
 		pthread_mutex_unlock(&c->lock);
 		if (used > sp->high)
 			pass(c, sp->low);
+		else if (sp->ahead && used > sp->low)
+			write_ahead(c);
 		pthread_mutex_lock(&sp->lock);
 	}
 	pthread_mutex_unlock(&sp->lock);
@@ -701,6 +774,7 @@ spill_open(catalog_t *c)
 	sp->direct = direct_works(sp->dirfd);
 	sp->high = c->cfg.memory_limit / 100 * high;
 	sp->low = c->cfg.memory_limit / 100 * low;
+	sp->ahead = c->cfg.spill_ahead;
 	pthread_mutex_init(&sp->pass_lock, NULL);
 	pthread_mutex_init(&sp->lock, NULL);
 	pthread_condattr_init(&ca);
@@ -710,9 +784,9 @@ spill_open(catalog_t *c)
 	c->spill = sp;
 	if (remembered == NULL || strcmp(remembered, sp->dir) != 0)
 		rc = meta_config_set(c->meta, "spill_dir", sp->dir);
-	log_info("spill directory %s%s (%s): spill above %u%% of memory (%llu bytes), down to %u%%", sp->dir,
-	    want == NULL ? ", remembered" : "", sp->direct ? "O_DIRECT" : "buffered", high,
-	    (unsigned long long)sp->high, low);
+	log_info("spill directory %s%s (%s): spill above %u%% of memory (%llu bytes), down to %u%%%s",
+	    sp->dir, want == NULL ? ", remembered" : "", sp->direct ? "O_DIRECT" : "buffered", high,
+	    (unsigned long long)sp->high, low, sp->ahead ? ", spill files written ahead above it" : "");
 out:
 	free(remembered);
 	return rc;

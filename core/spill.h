@@ -14,6 +14,11 @@
  * kept while it lives (blobs are immutable), so evicting it again costs
  * no I/O.
  *
+ * With spill_ahead, the thread also gives the least recently used blobs
+ * spill files ahead of need while use is above the low-water mark (they
+ * stay in memory), until the bytes in memory without one are under it:
+ * a pass then evicts without writing.
+ *
  * Opening a spilled blob brings it back first: one reload per blob
  * (concurrent opens wait for it), room made by evicting others when
  * needed (ENOSPC when there is none), the CRC verified (EIO and the blob
@@ -91,6 +96,8 @@ const char *spill_where(const struct cblob *b);
 void spill_set_faults(catalog_t *c, const struct uring_faults *f);
 /* Tests: one spill pass now, down to target bytes in use; blobs spilled. */
 int spill_pass_now(catalog_t *c, uint64_t target);
+/* Tests: one round of spilling ahead now (spill_ahead); blobs written. */
+int spill_ahead_now(catalog_t *c);
 /* Tests: hold (1) the release of evicted memory, or let it go on (0). */
 void spill_release_hold(catalog_t *c, int hold);
 /* Tests: threads waiting in spill_wait_released. */

@@ -20,6 +20,7 @@ struct spill {
 	int lockfd;		   /* LOCK_FILE, flocked while the store is open */
 	int direct;		   /* O_DIRECT works in dir */
 	uint64_t high, low;	   /* bytes */
+	int ahead;		   /* write spill files ahead above low (spill_ahead) */
 	pthread_mutex_t pass_lock; /* one pass at a time; before the catalog lock */
 	pthread_mutex_t lock;	   /* guards the fields below up to rings */
 	pthread_cond_t cond;
@@ -62,6 +63,7 @@ struct victims {
 	struct victim *v;
 	size_t n, cap;
 	int err;
+	int keep; /* write only: the blobs stay in memory (spill ahead) */
 };
 
 /* Add b to l (l->err on failure). */

@@ -42,6 +42,7 @@ struct opts {
 	const char *restore_dir; /* --restore: a snapshot to restore first */
 	const char *spill_dir;
 	unsigned spill_high, spill_low; /* percent, 0: default */
+	int spill_ahead;
 	int huge_pages;
 	uint64_t memory;
 	int instance_id;
@@ -71,6 +72,7 @@ mount_usage(FILE *f)
 	    "  --spill-dir DIR     spill sealed blobs to DIR when memory runs short (remembered)\n"
 	    "  --spill-high PCT    spill when the store passes PCT%% of --memory (default 80)\n"
 	    "  --spill-low PCT     ... down to PCT%% (default 60)\n"
+	    "  --spill-ahead       above the low mark, write spill files ahead of need\n"
 	    "  --huge-pages        every blob in huge pages (default: reloaded ones only)\n"
 	    "  --restore DIR       first restore the snapshot in DIR into an empty state dir\n"
 	    "  -f, --foreground    stay in the foreground and log to stderr\n"
@@ -139,7 +141,8 @@ parse_opts(int argc, char **argv, struct opts *o)
 		OPT_SPILL_HIGH,
 		OPT_SPILL_LOW,
 		OPT_SUPERVISE,
-		OPT_HUGE
+		OPT_HUGE,
+		OPT_SPILL_AHEAD
 	};
 	static const struct option longopts[] = {
 		{ "state-dir", required_argument, NULL, OPT_STATE },
@@ -153,6 +156,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{ "spill-dir", required_argument, NULL, OPT_SPILL_DIR },
 		{ "spill-high", required_argument, NULL, OPT_SPILL_HIGH },
 		{ "spill-low", required_argument, NULL, OPT_SPILL_LOW },
+		{ "spill-ahead", no_argument, NULL, OPT_SPILL_AHEAD },
 		{ "huge-pages", no_argument, NULL, OPT_HUGE },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "debug", no_argument, NULL, 'd' },
@@ -195,6 +199,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		case OPT_RESTORE: o->restore_dir = optarg; break;
 		case OPT_SPILL_DIR: o->spill_dir = optarg; break;
 		case OPT_HUGE: o->huge_pages = 1; break;
+		case OPT_SPILL_AHEAD: o->spill_ahead = 1; break;
 		case OPT_SPILL_HIGH:
 		case OPT_SPILL_LOW:
 			if (int_arg(c == OPT_SPILL_HIGH ? "--spill-high" : "--spill-low", 1, 100, " percent",
@@ -520,6 +525,7 @@ daemon_mount_main(int argc, char **argv)
 	cfg.spill_dir = o.spill_dir;
 	cfg.spill_high = o.spill_high;
 	cfg.spill_low = o.spill_low;
+	cfg.spill_ahead = o.spill_ahead;
 	cfg.huge_pages = o.huge_pages;
 	cfg.blob_freed = hook_blob_freed;
 	cfg.inval_entry = hook_inval_entry;

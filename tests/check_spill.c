@@ -531,6 +531,39 @@ START_TEST(test_pass_plans_without_released_memory)
 }
 END_TEST
 
+/* spill_ahead: above the low-water mark the least recently used blob gets
+ * a spill file and stays in memory; a pass then evicts it without
+ * writing it again. */
+START_TEST(test_spill_ahead)
+{
+	struct blob a, b, d, e;
+
+	cfg.spill_ahead = 1;
+	reopen();
+	/* 48 MiB of 64: above the low-water mark (38.4), under the high. */
+	a = make("a", 16 * MIB, 71);
+	b = make("b", 16 * MIB, 72);
+	d = make("d", 16 * MIB, 73);
+	/* The thread may have done it first: either way, a alone. */
+	ck_assert_int_ge(spill_ahead_now(cat), 0);
+	ck_assert(where_is(&a, "memory,disk"));
+	ck_assert(where_is(&b, "memory"));
+	ck_assert(where_is(&d, "memory"));
+	ck_assert_uint_eq(stats().spills, 1);
+	ck_assert_uint_eq(stats().evictions, 0);
+	ck_assert_int_eq(spill_ahead_now(cat), 0);
+	/* Past the high-water mark: a goes without a write, b with one. */
+	e = make("e", 16 * MIB, 74);
+	ck_assert_int_ge(spill_pass_now(cat, 40 * MIB), 0);
+	ck_assert(where_is(&a, "disk"));
+	ck_assert(where_is(&b, "disk"));
+	ck_assert_uint_eq(stats().spills, 2);
+	ck_assert_uint_eq(stats().evictions, 2);
+	ck_assert_int_eq(open_check(&a), 0);
+	ck_assert_int_eq(open_check(&e), 0);
+}
+END_TEST
+
 /* A snapshot of a spilled blob checks its spill file's CRC. */
 START_TEST(test_snapshot_checks_spill_file)
 {
@@ -639,6 +672,7 @@ spill_suite(void)
 	tcase_add_test(tc, test_snapshot_checks_spill_file);
 	tcase_add_test(tc, test_hold_keeps_blob_in_memory);
 	tcase_add_test(tc, test_pass_plans_without_released_memory);
+	tcase_add_test(tc, test_spill_ahead);
 	tcase_add_test(tc, test_delete_removes_spill_file);
 	tcase_add_test(tc, test_no_spill_dir);
 	tcase_add_test(tc, test_one_store_per_spill_dir);

@@ -131,8 +131,10 @@ gone()
 wait_until "daemon pid $pid to die" gone "$pid"
 ls -A "$SPILL" | grep -q '^\.tmp-' || fail "no temp file was left by the kill: nothing was tested"
 
-# No --spill-dir: the one remembered. Every object, no temp file.
-vfs_mount --memory 128M
+# No --spill-dir: the one remembered. Every object, no temp file. From
+# here on, spill files are written ahead (--spill-ahead).
+vfs_mount --memory 128M --spill-ahead
+grep -q "spill files written ahead above it" "$STATE/vineyardfs.log" || fail "--spill-ahead is not logged"
 [ "$(stat_get spill_dir)" = "$SPILL" ] || fail "the spill dir was not remembered: $(stat_get spill_dir)"
 ! ls -A "$SPILL" | grep -q '^\.tmp-' || fail "a temp file of the killed spill is still there"
 grep -q "removed 1 files no spilled blob owns" "$STATE/vineyardfs.log" || fail "the cleanup is not logged"
