@@ -29,8 +29,9 @@
 
 #define SPILL_HIGH 80 /* default marks, percent of the memory limit */
 #define SPILL_LOW 60
-#define SPILL_TICK_MS 50	/* the thread looks at memory use this often */
-#define AHEAD_BATCH (64u << 20) /* bytes written ahead per look, at most */
+#define SPILL_TICK_MS 50			   /* the thread looks at memory use this often */
+#define AHEAD_BATCH (64u << 20)			   /* bytes written ahead per look, at most */
+#define AHEAD_BACKOFF_NS (5 * INT64_C(1000000000)) /* after a failure (a full disk) */
 #define TMP_PREFIX ".tmp-"
 #define LOCK_FILE ".vineyardfs-spill.lock" /* one store per spill directory */
 
@@ -477,12 +478,15 @@ write_ahead(catalog_t *c)
 	struct spill *sp = c->spill;
 	struct victims all = { .keep = 1 }, batch = { .keep = 1 };
 	struct ahead k = { .l = &all };
-	uint64_t count = 0, bytes = 0, used, want, sum = 0, before;
+	uint64_t count = 0, bytes = 0, used, want, sum = 0, before, errors;
 	size_t i;
 
 	pthread_mutex_lock(&sp->pass_lock);
 	pthread_mutex_lock(&c->lock);
 	before = sp->spills;
+	errors = sp->spill_errors;
+	if (util_now_ns() < sp->ahead_after_ns)
+		goto out;
 	used = cat_usage(c);
 	hmap_foreach(&c->blobs, collect_ahead, &k);
 	if (all.err != 0 || all.n == 0 || used <= sp->low + k.clean)
@@ -497,6 +501,9 @@ write_ahead(catalog_t *c)
 	}
 	if (batch.err == 0)
 		spill_evict_list(c, &batch, &count, &bytes);
+	/* Failed (logged): not again at every look, only when it is needed. */
+	if (sp->spill_errors != errors)
+		sp->ahead_after_ns = util_now_ns() + AHEAD_BACKOFF_NS;
 out:
 	count = sp->spills - before;
 	pthread_mutex_unlock(&c->lock);

@@ -21,6 +21,7 @@ struct spill {
 	int direct;		   /* O_DIRECT works in dir */
 	uint64_t high, low;	   /* bytes */
 	int ahead;		   /* write spill files ahead above low (spill_ahead) */
+	int64_t ahead_after_ns;	   /* after a failed write ahead, none before this */
 	pthread_mutex_t pass_lock; /* one pass at a time; before the catalog lock */
 	pthread_mutex_t lock;	   /* guards the fields below up to rings */
 	pthread_cond_t cond;

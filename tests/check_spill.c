@@ -564,6 +564,27 @@ START_TEST(test_spill_ahead)
 }
 END_TEST
 
+/* A write ahead that fails (a full disk) is logged once, not at every
+ * look of the thread: the next is 5 s away. */
+START_TEST(test_spill_ahead_backs_off)
+{
+	struct uring_faults full = { .fail_write_at = 1, .err = ENOSPC };
+	struct blob a;
+
+	/* Without spill_ahead the thread does not write ahead: the test does. */
+	a = make("a", 40 * MIB, 75);
+	spill_set_faults(cat, &full);
+	ck_assert_int_eq(spill_ahead_now(cat), 0);
+	ck_assert_uint_eq(stats().spill_errors, 1);
+	ck_assert(where_is(&a, "memory"));
+	/* The faults are spent: only the back-off keeps it from going on. */
+	ck_assert_int_eq(spill_ahead_now(cat), 0);
+	ck_assert_uint_eq(stats().spill_errors, 1);
+	ck_assert(where_is(&a, "memory"));
+	ck_assert_int_eq(open_check(&a), 0);
+}
+END_TEST
+
 /* A snapshot of a spilled blob checks its spill file's CRC. */
 START_TEST(test_snapshot_checks_spill_file)
 {
@@ -673,6 +694,7 @@ spill_suite(void)
 	tcase_add_test(tc, test_hold_keeps_blob_in_memory);
 	tcase_add_test(tc, test_pass_plans_without_released_memory);
 	tcase_add_test(tc, test_spill_ahead);
+	tcase_add_test(tc, test_spill_ahead_backs_off);
 	tcase_add_test(tc, test_delete_removes_spill_file);
 	tcase_add_test(tc, test_no_spill_dir);
 	tcase_add_test(tc, test_one_store_per_spill_dir);
