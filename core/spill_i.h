@@ -71,9 +71,19 @@ struct victims {
 void spill_victims_add(struct victims *l, const struct cblob *b);
 /* Can b leave memory now? Catalog lock held. */
 int spill_evictable(const struct cblob *b);
+/* Can b get a spill file ahead of need (it stays in memory)? */
+int spill_aheadable(const struct cblob *b);
 /* Write out and evict the victims in l: the catalog lock held, dropped
  * while copying; the blobs evicted are added to *count, bytes to *bytes. */
 void spill_evict_list(catalog_t *c, struct victims *l, uint64_t *count, uint64_t *bytes);
+
+/* spill_pass.c. Evict the least recently used blobs until the store uses
+ * at most target bytes or nothing more can go; blobs evicted. */
+uint64_t spill_pass(catalog_t *c, uint64_t target);
+/* Spill ahead (spill_ahead): give the least recently used blobs spill
+ * files until the bytes in memory without one are under the low-water
+ * mark; blobs written. */
+uint64_t spill_write_ahead(catalog_t *c);
 
 /* spill_release.c. Start the releaser; 0 or -errno. */
 int spill_release_start(catalog_t *c);
