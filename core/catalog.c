@@ -788,8 +788,7 @@ catalog_stats(catalog_t *c, struct catalog_stats *st)
 	pthread_mutex_lock(&c->lock);
 	st->instance_id = c->instance;
 	st->memory_limit = c->cfg.memory_limit;
-	if (store_usage(c->store, &st->memory_used) != 0)
-		st->memory_used = c->resident_bytes + c->unsealed_bytes;
+	st->memory_used = cat_usage_now(c);
 	st->bytes_sealed = c->blob_bytes;
 	st->bytes_resident = c->resident_bytes;
 	st->bytes_spilled = c->spilled_bytes;

@@ -35,13 +35,27 @@ by_use(const void *a, const void *b)
 	return x->used_ns < y->used_ns ? -1 : x->used_ns > y->used_ns;
 }
 
+/* From all (sorted, oldest first), starting at *i, the next blobs into
+ * batch (emptied first) until they hold want bytes or all is done. */
+static void
+take_oldest(const struct victims *all, size_t *i, uint64_t want, struct victims *batch)
+{
+	uint64_t sum = 0;
+
+	batch->n = 0;
+	for (; *i < all->n && sum < want; (*i)++) {
+		spill_victims_add(batch, &(struct cblob){ .id = all->v[*i].id, .size = all->v[*i].size });
+		sum += all->v[*i].size;
+	}
+}
+
 /* Evict the least recently used blobs until the store uses at most target
  * bytes or nothing more can go. Returns the blobs evicted. */
 uint64_t
 spill_pass(catalog_t *c, uint64_t target)
 {
 	struct victims all = { 0 }, batch = { 0 };
-	uint64_t count = 0, bytes = 0, used, want;
+	uint64_t count = 0, bytes = 0, used;
 	size_t i;
 
 	pthread_mutex_lock(&c->spill->pass_lock);
@@ -56,13 +70,7 @@ spill_pass(catalog_t *c, uint64_t target)
 	/* In batches of the bytes still wanted, oldest first; memory use is
 	 * looked at again after each (writers come and go). */
 	for (i = 0; i < all.n && used > target;) {
-		want = used - target;
-		batch.n = 0;
-		for (uint64_t sum = 0; i < all.n && sum < want; i++) {
-			spill_victims_add(
-			    &batch, &(struct cblob){ .id = all.v[i].id, .size = all.v[i].size });
-			sum += all.v[i].size;
-		}
+		take_oldest(&all, &i, used - target, &batch);
 		if (batch.err != 0)
 			break;
 		spill_evict_list(c, &batch, &count, &bytes);
@@ -125,8 +133,8 @@ spill_write_ahead(catalog_t *c)
 	struct spill *sp = c->spill;
 	struct victims all = { .keep = 1 }, batch = { .keep = 1 };
 	struct ahead k = { .l = &all };
-	uint64_t count = 0, bytes = 0, used, want, sum = 0, before, errors;
-	size_t i;
+	uint64_t evicted = 0, freed = 0, used, want, before, errors, written;
+	size_t i = 0;
 
 	pthread_mutex_lock(&sp->pass_lock);
 	pthread_mutex_lock(&c->lock);
@@ -142,22 +150,19 @@ spill_write_ahead(catalog_t *c)
 	if (want > AHEAD_BATCH)
 		want = AHEAD_BATCH;
 	qsort(all.v, all.n, sizeof *all.v, by_use);
-	for (i = 0; i < all.n && sum < want; i++) {
-		spill_victims_add(&batch, &(struct cblob){ .id = all.v[i].id, .size = all.v[i].size });
-		sum += all.v[i].size;
-	}
+	take_oldest(&all, &i, want, &batch);
 	if (batch.err == 0)
-		spill_evict_list(c, &batch, &count, &bytes);
+		spill_evict_list(c, &batch, &evicted, &freed); /* none: batch.keep */
 	/* Failed (logged): not again at every look, only when it is needed. */
 	if (sp->spill_errors != errors)
 		sp->ahead_after_ns = util_now_ns() + AHEAD_BACKOFF_NS;
 out:
-	count = sp->spills - before;
+	written = sp->spills - before;
 	pthread_mutex_unlock(&c->lock);
 	pthread_mutex_unlock(&sp->pass_lock);
 	free(all.v);
 	free(batch.v);
-	return count;
+	return written;
 }
 
 int

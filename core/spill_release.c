@@ -48,6 +48,16 @@ drop(int fd, void *map, uint64_t size)
 		close(fd);
 }
 
+/* size bytes are released: whoever waits for memory looks again. */
+static void
+released(catalog_t *c, uint64_t size)
+{
+	pthread_mutex_lock(&c->lock);
+	c->spill->release_bytes -= size;
+	pthread_cond_broadcast(&c->spill->released);
+	pthread_mutex_unlock(&c->lock);
+}
+
 static void *
 release_run(void *arg)
 {
@@ -66,10 +76,7 @@ release_run(void *arg)
 			sp->rel_tail = NULL;
 		pthread_mutex_unlock(&sp->lock);
 		drop(r->fd, r->map, r->size);
-		pthread_mutex_lock(&c->lock);
-		sp->release_bytes -= r->size;
-		pthread_cond_broadcast(&sp->released);
-		pthread_mutex_unlock(&c->lock);
+		released(c, r->size);
 		free(r);
 		pthread_mutex_lock(&sp->lock);
 	}
@@ -132,10 +139,7 @@ spill_release(catalog_t *c, int fd, void *map, uint64_t size)
 	if (r == NULL) {
 		/* Released here, then; the bytes are not pending any more. */
 		drop(fd, map, size);
-		pthread_mutex_lock(&c->lock);
-		sp->release_bytes -= size;
-		pthread_cond_broadcast(&sp->released);
-		pthread_mutex_unlock(&c->lock);
+		released(c, size);
 		return;
 	}
 	*r = (struct release){ .fd = fd, .map = map, .size = size };
