@@ -130,20 +130,32 @@ progress_start(struct progress *p, const char *label, uint64_t total)
 void
 progress_update(struct progress *p, uint64_t done)
 {
-	int64_t now;
-
 	p->done = done;
-	if (!p->active)
-		return;
-	now = util_mono_ns();
-	if (now - p->drawn_ns >= PROGRESS_INTERVAL_NS)
-		draw(p, now, "");
+	/* No clock read for a bar that does not draw. */
+	if (p->active)
+		progress_update_at(p, done, util_mono_ns());
+}
+
+void
+progress_update_at(struct progress *p, uint64_t done, int64_t now_ns)
+{
+	p->done = done;
+	if (p->active && now_ns - p->drawn_ns >= PROGRESS_INTERVAL_NS)
+		draw(p, now_ns, "");
 }
 
 void
 progress_end(struct progress *p)
 {
 	if (p->active)
-		draw(p, util_mono_ns(), "\n");
+		progress_end_at(p, util_mono_ns());
+	p->active = 0;
+}
+
+void
+progress_end_at(struct progress *p, int64_t now_ns)
+{
+	if (p->active)
+		draw(p, now_ns, "\n");
 	p->active = 0;
 }

@@ -29,8 +29,13 @@ void progress_start(struct progress *p, const char *label, uint64_t total);
 /* done bytes are through; redraws if the last redraw is old enough. One
  * clock read per call (vDSO): cheap enough for every 64 KiB chunk. */
 void progress_update(struct progress *p, uint64_t done);
+/* progress_update at now_ns on util_mono_ns()'s clock, for a caller that
+ * keeps the clock itself: a test, whose lines must not depend on its speed. */
+void progress_update_at(struct progress *p, uint64_t done, int64_t now_ns);
 /* Draw the final line and end it with a newline, if p was active. */
 void progress_end(struct progress *p);
+/* progress_end at now_ns, as progress_update_at. */
+void progress_end_at(struct progress *p, int64_t now_ns);
 /* The status line for done of total bytes elapsed_ns into a transfer, e.g.
  * "put a.csv  42%  1.2/2.9 GiB  310 MiB/s  ETA 0:05" (or "in 0:09" once
  * done reaches total), into buf; returns its length as snprintf does. */
