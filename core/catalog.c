@@ -76,6 +76,7 @@ load_blob(void *arg, const struct meta_blob *mb)
 	b->mode = mb->mode;
 	b->ctime_ns = mb->ctime_ns;
 	b->mtime_ns = mb->mtime_ns;
+	b->atime_ns = mb->atime_ns;
 	b->used_ns = mb->mtime_ns;
 	b->spilled = b->sealed && mb->spilled;
 	b->has_crc = mb->has_crc;
@@ -116,6 +117,7 @@ load_object(void *arg, const struct meta_object *mo)
 	o->mode = mo->mode;
 	o->ctime_ns = mo->ctime_ns;
 	o->mtime_ns = mo->mtime_ns;
+	o->atime_ns = mo->atime_ns;
 	o->sealed = mo->sealed != 0;
 	if (o->typename == NULL || hmap_insert(&c->objects, o->id, o) != 0) {
 		free(o->typename);
@@ -176,6 +178,7 @@ cat_attach_name(catalog_t *c, const char *name, struct cobject *o)
 		goto nomem;
 	n->obj = o;
 	o->names[o->nnames++] = n->name;
+	cat_dir_changed(c, CATALOG_INO_NAMES);
 	return 0;
 nomem:
 	if (n != NULL)
@@ -236,7 +239,7 @@ catalog_open(const struct catalog_config *cfg, catalog_t **out)
 	};
 	char path[4096];
 	uint64_t last = 0;
-	int rc;
+	int rc, i;
 
 	if (c == NULL)
 		return -ENOMEM;
@@ -246,8 +249,13 @@ catalog_open(const struct catalog_config *cfg, catalog_t **out)
 	hmap_init(&c->blobs);
 	hmap_init(&c->objects);
 	hmap_init(&c->names);
+	hmap_init(&c->ghosts);
 	c->cfg = *cfg;
-	c->start_ns = util_now_ns();
+	for (i = 0; i <= CATALOG_INO_LAST_DIR; i++) {
+		atomic_init(&c->dir[i].atime_ns, util_now_ns());
+		atomic_init(&c->dir[i].mtime_ns, atomic_load(&c->dir[i].atime_ns));
+		atomic_init(&c->dir[i].ctime_ns, atomic_load(&c->dir[i].atime_ns));
+	}
 	if ((rc = util_mkdirs(cfg->state_dir, 0755)) != 0) {
 		log_error("cannot create state dir %s: %s", cfg->state_dir, strerror(-rc));
 		goto fail;
@@ -334,6 +342,7 @@ catalog_close(catalog_t *c)
 	hmap_foreach(&c->objects, free_object, NULL);
 	hmap_foreach(&c->blobs, free_blob, NULL);
 	hmap_destroy(&c->names);
+	hmap_destroy(&c->ghosts);
 	hmap_destroy(&c->objects);
 	hmap_destroy(&c->blobs);
 	meta_close(c->meta);
@@ -353,12 +362,17 @@ dir_mode(uint32_t mode)
 	return (mode & 07777) | ((mode & 0444) >> 2);
 }
 
+/* The fixed directories are cached by the kernel: it drops its copy itself
+ * after its own creates, unlinks and renames in them, and cat_dir_changed
+ * tells it of the rest. */
 static void
 fixed_dir_attr(catalog_t *c, uint64_t ino, struct catalog_attr *a)
 {
 	memset(a, 0, sizeof *a);
 	a->ino = ino;
-	a->mtime_ns = a->ctime_ns = c->start_ns;
+	a->atime_ns = atomic_load(&c->dir[ino].atime_ns);
+	a->mtime_ns = atomic_load(&c->dir[ino].mtime_ns);
+	a->ctime_ns = atomic_load(&c->dir[ino].ctime_ns);
 	a->nlink = 2;
 	a->sealed = 1;
 	switch (ino) {
@@ -371,6 +385,44 @@ fixed_dir_attr(catalog_t *c, uint64_t ino, struct catalog_attr *a)
 		a->mode = S_IFDIR | 0755;
 }
 
+/* Move a fixed directory's ctime (and mtime) to now: never backwards, even
+ * when the clock is, so that each change shows. */
+static int64_t
+dir_touch(catalog_t *c, uint64_t ino, int mtime_too)
+{
+	int64_t now = util_now_ns(), was = atomic_load(&c->dir[ino].ctime_ns);
+
+	if (now <= was)
+		now = was + 1;
+	atomic_store(&c->dir[ino].ctime_ns, now);
+	if (mtime_too)
+		atomic_store(&c->dir[ino].mtime_ns, now);
+	return now;
+}
+
+void
+cat_dir_changed(catalog_t *c, uint64_t ino)
+{
+	dir_touch(c, ino, 1);
+	if (c->cfg.inval_attr != NULL)
+		c->cfg.inval_attr(c->cfg.hook_arg, ino);
+}
+
+int
+cat_dir_set_times(catalog_t *c, uint64_t ino, int64_t atime_ns, int64_t mtime_ns)
+{
+	if (ino < CATALOG_INO_ROOT || ino > CATALOG_INO_LAST_DIR)
+		return -ENOENT;
+	pthread_mutex_lock(&c->lock);
+	if (atime_ns != CATALOG_KEEP)
+		atomic_store(&c->dir[ino].atime_ns, atime_ns);
+	if (mtime_ns != CATALOG_KEEP)
+		atomic_store(&c->dir[ino].mtime_ns, mtime_ns);
+	dir_touch(c, ino, 0);
+	pthread_mutex_unlock(&c->lock);
+	return 0;
+}
+
 uint64_t
 cat_blob_size(catalog_t *c, const struct cblob *b)
 {
@@ -381,6 +433,30 @@ cat_blob_size(catalog_t *c, const struct cblob *b)
 	return size;
 }
 
+int
+cat_blob_stat(catalog_t *c, const struct cblob *b, struct catalog_attr *a)
+{
+	struct stat st;
+	int rc;
+
+	a->size = b->size;
+	a->atime_ns = b->atime_ns;
+	a->mtime_ns = b->mtime_ns;
+	a->ctime_ns = b->ctime_ns;
+	/* While written, the kernel moves the file's times on every write,
+	 * ours or passed through, and utimensat sets them there too. */
+	if (b->sealed || b->deleted)
+		return 0;
+	if ((rc = store_blob_stat(c->store, b->id, &st)) != 0)
+		return rc;
+	a->size = (uint64_t)st.st_size;
+	a->atime_ns = util_ts_ns(&st.st_atim);
+	a->mtime_ns = util_ts_ns(&st.st_mtim);
+	if (util_ts_ns(&st.st_ctim) > a->ctime_ns)
+		a->ctime_ns = util_ts_ns(&st.st_ctim);
+	return 0;
+}
+
 static void
 blob_attr(catalog_t *c, const struct cblob *b, struct catalog_attr *a)
 {
@@ -389,10 +465,8 @@ blob_attr(catalog_t *c, const struct cblob *b, struct catalog_attr *a)
 	a->mode = S_IFREG | (b->mode & 07777);
 	a->uid = b->uid;
 	a->gid = b->gid;
-	a->size = cat_blob_size(c, b);
+	cat_blob_stat(c, b, a);
 	a->nlink = b->deleted ? 0 : 1;
-	a->mtime_ns = b->mtime_ns;
-	a->ctime_ns = b->ctime_ns;
 	a->sealed = b->sealed;
 }
 
@@ -405,7 +479,7 @@ cat_object_tree(catalog_t *c, const struct cobject *o, int depth)
 		.signature = o->signature,
 		.nbytes = o->nbytes,
 		.instance_id = id_instance(o->id),
-		.sealed = o->sealed,
+		.sealed = cat_object_sealed(o),
 		.ctime_ns = o->ctime_ns,
 	};
 	json_t *fields = object_fields_load(o->fields), *members = json_object(), *tree;
@@ -421,7 +495,7 @@ cat_object_tree(catalog_t *c, const struct cobject *o, int depth)
 
 			if (b != NULL)
 				t = object_blob_meta(
-				    b->id, cat_blob_size(c, b), id_instance(b->id), b->sealed);
+				    b->id, cat_blob_size(c, b), id_instance(b->id), cat_blob_sealed(b));
 		} else if ((sub = cat_object_find(c, m->id)) != NULL && depth < CAT_TREE_DEPTH)
 			t = cat_object_tree(c, sub, depth + 1);
 		if (t == NULL) {
@@ -465,6 +539,7 @@ object_view_attr(catalog_t *c, struct cobject *o, enum id_view view, struct cata
 	a->ino = id_ino(o->id, view);
 	a->uid = o->uid;
 	a->gid = o->gid;
+	a->atime_ns = o->atime_ns;
 	a->mtime_ns = o->mtime_ns;
 	a->ctime_ns = o->ctime_ns;
 	a->sealed = o->sealed;
@@ -478,7 +553,7 @@ object_view_attr(catalog_t *c, struct cobject *o, enum id_view view, struct cata
 		if ((b = cat_object_data_blob(c, o)) == NULL)
 			return -ENOENT;
 		a->mode = S_IFREG | (o->mode & 07777);
-		a->size = cat_blob_size(c, b);
+		cat_blob_stat(c, b, a);
 		a->sealed = b->sealed;
 		return 0;
 	case ID_VIEW_META:
@@ -516,9 +591,15 @@ getattr_locked(catalog_t *c, uint64_t ino, struct catalog_attr *a)
 		blob_attr(c, b, a);
 		return 0;
 	}
-	if ((o = cat_object_find(c, id_of_ino(ino))) == NULL)
-		return -ENOENT;
-	return object_view_attr(c, o, id_view_of_ino(ino), a);
+	if ((o = cat_object_find(c, id_of_ino(ino))) != NULL)
+		return object_view_attr(c, o, id_view_of_ino(ino), a);
+	/* fstat of names/<n> after its unlink: the blob, with no links. */
+	if ((b = hmap_find(&c->ghosts, ino)) != NULL) {
+		blob_attr(c, b, a);
+		a->ino = ino;
+		return 0;
+	}
+	return -ENOENT;
 }
 
 int
@@ -526,8 +607,8 @@ catalog_getattr(catalog_t *c, uint64_t ino, struct catalog_attr *a)
 {
 	int rc;
 
-	/* The fixed directories never change: no need to wait for a seal's
-	 * commit to answer the getattr the kernel sends after every create. */
+	/* The fixed directories: no need to wait for the lock to answer the
+	 * getattr the kernel sends after every create. */
 	if (ino >= CATALOG_INO_ROOT && ino <= CATALOG_INO_LAST_DIR) {
 		fixed_dir_attr(c, ino, a);
 		return 0;

@@ -55,6 +55,8 @@ struct catalog_config {
 	void (*blob_freed)(void *arg, uint64_t blob_id);
 	/* The kernel's view of parent/name went stale. */
 	void (*inval_entry)(void *arg, uint64_t parent_ino, const char *name);
+	/* The kernel's copy of ino's attributes went stale. */
+	void (*inval_attr)(void *arg, uint64_t ino);
 	/* A name may have come to name a sealed object (an object was sealed,
 	 * or a name was bound): waiters should look again. */
 	void (*names_changed)(void *arg);
@@ -72,10 +74,27 @@ struct catalog_attr {
 	gid_t gid;
 	uint64_t size;
 	uint32_t nlink;
+	int64_t atime_ns;
 	int64_t mtime_ns;
 	int64_t ctime_ns;
-	int sealed; /* immutable: the kernel may cache it for long */
+	/* The kernel may cache it for long: immutable, or changed only
+	 * through this mount or with an invalidation. */
+	int sealed;
 };
+
+/* What catalog_setattr changes; CATALOG_KEEP: unchanged (a time may be
+ * before 1970, so no other negative value means it). */
+struct catalog_set {
+	int64_t size;
+	int64_t mode;
+	int64_t uid, gid;
+	int64_t atime_ns, mtime_ns;
+};
+#define CATALOG_KEEP INT64_MIN
+#define CATALOG_SET_NONE                                                                           \
+	{                                                                                          \
+		CATALOG_KEEP, CATALOG_KEEP, CATALOG_KEEP, CATALOG_KEEP, CATALOG_KEEP, CATALOG_KEEP \
+	}
 
 struct catalog_stats {
 	unsigned instance_id;
@@ -194,9 +213,13 @@ int catalog_room(catalog_t *c, uint64_t bytes);
 /* Does the kernel enforce the memory limit (a tmpfs of the store's own)?
  * Else the catalog counts what it writes and reserves. */
 int catalog_kernel_limited(const catalog_t *c);
-/* Change size (EPERM when sealed), mode, owner, times (-1: unchanged). */
-int catalog_setattr(catalog_t *c, uint64_t ino, int fd, int64_t size, int64_t mode, int64_t uid, int64_t gid,
-    int64_t mtime_ns, struct catalog_attr *attr);
+/* Change size (EPERM when sealed), mode, owner and times: times are
+ * metadata, set at any time (the kernel checks who may); a time set before
+ * the seal is kept through it. ctime moves to now. Of the fixed
+ * directories only the times change (kept in memory), the rest is EPERM.
+ * fd: a writable fd on the blob, or -1. */
+int catalog_setattr(
+    catalog_t *c, uint64_t ino, int fd, const struct catalog_set *set, struct catalog_attr *attr);
 /* Unlink parent/name as uid. In names/: remove a name, and its object,
  * deep, when no other name remains (EBUSY if another object holds it).
  * In an object's directory (rm -r at work): nothing is deleted yet; the

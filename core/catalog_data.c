@@ -34,6 +34,7 @@ blob_to_meta(const struct cblob *b, struct meta_blob *mb)
 	mb->mode = b->mode;
 	mb->ctime_ns = b->ctime_ns;
 	mb->mtime_ns = b->mtime_ns;
+	mb->atime_ns = b->atime_ns;
 	mb->spilled = b->spilled;
 	mb->has_crc = b->has_crc;
 	mb->crc32c = b->crc32c;
@@ -54,6 +55,7 @@ object_to_meta(const struct cobject *o, struct meta_object *mo)
 	mo->mode = o->mode;
 	mo->ctime_ns = o->ctime_ns;
 	mo->mtime_ns = o->mtime_ns;
+	mo->atime_ns = o->atime_ns;
 }
 
 int
@@ -95,6 +97,8 @@ cat_blob_maybe_free(catalog_t *c, struct cblob *b)
 {
 	if (!b->deleted || b->opens > 0)
 		return;
+	if (b->ghost_ino != 0)
+		hmap_remove(&c->ghosts, b->ghost_ino, b);
 	if (c->cfg.blob_freed != NULL)
 		c->cfg.blob_freed(c->cfg.hook_arg, b->id);
 	hmap_remove(&c->blobs, b->id, b);
@@ -181,6 +185,11 @@ cat_blob_forget(catalog_t *c, struct cblob *b)
 	}
 	b->deleted = 1;
 	b->owner = NULL;
+	/* Still open as names/<n>: fstat answers nlink 0 until the release.
+	 * Without memory for that, fstat says ENOENT, as it used to. */
+	if (b->ghost_ino != 0 && (b->opens == 0 || hmap_insert(&c->ghosts, b->ghost_ino, b) != 0))
+		b->ghost_ino = 0;
+	cat_dir_changed(c, CATALOG_INO_BLOBS);
 	if (c->cfg.inval_entry != NULL) {
 		char name[ID_STR_LEN + 1];
 
@@ -217,7 +226,8 @@ catalog_create_blob_object(catalog_t *c, const char *name, uid_t uid, gid_t gid,
 	b->uid = o->uid = uid;
 	b->gid = o->gid = gid;
 	b->mode = o->mode = mode & 07777;
-	b->ctime_ns = b->mtime_ns = o->ctime_ns = o->mtime_ns = now;
+	b->atime_ns = b->ctime_ns = b->mtime_ns = now;
+	o->atime_ns = o->ctime_ns = o->mtime_ns = now;
 	o->id = id_next_object(&c->gen);
 	o->signature = o->id;
 	if ((rc = store_blob_create(c->store, b->id, fd)) != 0)
@@ -242,6 +252,8 @@ catalog_create_blob_object(catalog_t *c, const char *name, uid_t uid, gid_t gid,
 	c->nunsealed++;
 	c->creates++;
 	c->opens++;
+	cat_dir_changed(c, CATALOG_INO_OBJECTS);
+	cat_dir_changed(c, CATALOG_INO_BLOBS);
 	*blob_id = b->id;
 	rc = 0;
 	{
@@ -253,7 +265,7 @@ catalog_create_blob_object(catalog_t *c, const char *name, uid_t uid, gid_t gid,
 		a.uid = uid;
 		a.gid = gid;
 		a.nlink = 1;
-		a.mtime_ns = a.ctime_ns = now;
+		a.atime_ns = a.mtime_ns = a.ctime_ns = now;
 		*attr = a;
 	}
 	b = NULL;
@@ -371,7 +383,7 @@ catalog_blob_create(catalog_t *c, uid_t uid, gid_t gid, mode_t mode, uint64_t *b
 	b->uid = uid;
 	b->gid = gid;
 	b->mode = mode & 07777;
-	b->ctime_ns = b->mtime_ns = util_now_ns();
+	b->atime_ns = b->ctime_ns = b->mtime_ns = util_now_ns();
 	if ((rc = store_blob_create(c->store, b->id, fd)) == 0 &&
 	    (rc = hmap_insert(&c->blobs, b->id, b)) != 0) {
 		store_blob_remove(c->store, b->id);
@@ -382,6 +394,7 @@ catalog_blob_create(catalog_t *c, uid_t uid, gid_t gid, mode_t mode, uint64_t *b
 		b->opens = b->writers = 1;
 		c->nunsealed++;
 		c->creates++;
+		cat_dir_changed(c, CATALOG_INO_BLOBS);
 		*blob_id = b->id;
 		b = NULL;
 	}
@@ -491,7 +504,8 @@ static int
 seal_start(catalog_t *c, struct cblob *b, struct seal_job *j)
 {
 	struct cobject *o = b->owner;
-	uint64_t size = 0, used = 0;
+	struct catalog_attr now;
+	uint64_t used = 0;
 	char msg[160];
 	int rc;
 
@@ -503,23 +517,29 @@ seal_start(catalog_t *c, struct cblob *b, struct seal_job *j)
 		discard(c, b, msg);
 		return 0;
 	}
-	if (store_blob_size(c->store, b->id, &size) != 0) {
+	/* Its times are its file's: the last write's, or what utimensat
+	 * set since (a copy that keeps its source's times). */
+	if (cat_blob_stat(c, b, &now) != 0) {
 		discard(c, b, "its file is gone");
 		return 0;
 	}
-	if (account(c, b, size) != 0) {
+	if (account(c, b, now.size) != 0) {
 		discard(c, b, "sealing it would pass the memory limit");
 		return 0;
 	}
-	b->size = size;
-	b->sealed = 1;
-	b->mtime_ns = util_now_ns();
+	b->size = now.size;
+	b->atime_ns = now.atime_ns;
+	b->mtime_ns = now.mtime_ns;
+	b->ctime_ns = now.ctime_ns;
+	b->sealed = b->saving = 1;
 	j->blob_id = b->id;
 	blob_to_meta(b, &j->blob);
 	if (o != NULL && cat_object_data_blob(c, o) == b) {
-		o->sealed = 1;
-		o->nbytes = size;
+		o->sealed = o->saving = 1;
+		o->nbytes = now.size;
+		o->atime_ns = b->atime_ns;
 		o->mtime_ns = b->mtime_ns;
+		o->ctime_ns = b->ctime_ns;
 		if (seal_job_fill(j, o) != 0) {
 			seal_job_free(j);
 			b->sealed = o->sealed = 0;
@@ -538,12 +558,13 @@ seal_start(catalog_t *c, struct cblob *b, struct seal_job *j)
 	c->nunsealed--;
 	c->nsealed++;
 	account(c, b, 0); /* its bytes now count as sealed */
-	c->blob_bytes += size;
+	c->blob_bytes += b->size;
 	cat_blob_resident(c, b, 1);
-	b->used_ns = b->mtime_ns;
+	b->used_ns = util_now_ns();
 	c->seals++;
 	/* No invalidation: the kernel saw every byte written, and the
-	 * attributes of data files do not change at sealing. */
+	 * attributes of data files do not change at sealing (the times were
+	 * the file's already). */
 	return 1;
 }
 
@@ -562,7 +583,15 @@ seal_finish(catalog_t *c, struct seal_job *j)
 		cat_tx_rollback(c);
 	seal_job_free(j);
 	if (rc == 0) {
-		cat_names_changed(c); /* durable now: its names are ready */
+		/* Durable now: it may show as sealed, and its names are ready. */
+		pthread_mutex_lock(&c->lock);
+		if ((b = cat_blob_find(c, j->blob_id)) != NULL) {
+			b->saving = 0;
+			if (b->owner != NULL && cat_object_data_blob(c, b->owner) == b)
+				b->owner->saving = 0;
+		}
+		pthread_mutex_unlock(&c->lock);
+		cat_names_changed(c);
 		return;
 	}
 	id_format(j->blob_id, ids);
@@ -654,14 +683,53 @@ catalog_write(catalog_t *c, uint64_t blob_id, int fd, const void *buf, size_t si
 	return rc;
 }
 
+/* Set the times asked for on the file of an unsealed blob, where they are
+ * kept until the seal (cat_blob_stat). */
+static int
+file_times(catalog_t *c, const struct cblob *b, const struct catalog_set *set)
+{
+	struct timespec ts[2] = { { 0, UTIME_OMIT }, { 0, UTIME_OMIT } };
+
+	if (set->atime_ns != CATALOG_KEEP)
+		ts[0] = util_ns_ts(set->atime_ns);
+	if (set->mtime_ns != CATALOG_KEEP)
+		ts[1] = util_ns_ts(set->mtime_ns);
+	return store_blob_set_times(c->store, b->id, ts);
+}
+
+/* Apply the owner, mode and times of set to one record's fields. */
+#define SET_FIELDS(r, set, now)                                    \
+	do {                                                       \
+		if ((set)->mode != CATALOG_KEEP)                   \
+			(r)->mode = (uint32_t)(set)->mode & 07777; \
+		if ((set)->uid != CATALOG_KEEP)                    \
+			(r)->uid = (uint32_t)(set)->uid;           \
+		if ((set)->gid != CATALOG_KEEP)                    \
+			(r)->gid = (uint32_t)(set)->gid;           \
+		if ((set)->atime_ns != CATALOG_KEEP)               \
+			(r)->atime_ns = (set)->atime_ns;           \
+		if ((set)->mtime_ns != CATALOG_KEEP)               \
+			(r)->mtime_ns = (set)->mtime_ns;           \
+		(r)->ctime_ns = (now);                             \
+	} while (0)
+
 int
-catalog_setattr(catalog_t *c, uint64_t ino, int fd, int64_t size, int64_t mode, int64_t uid, int64_t gid,
-    int64_t mtime_ns, struct catalog_attr *attr)
+catalog_setattr(catalog_t *c, uint64_t ino, int fd, const struct catalog_set *set, struct catalog_attr *attr)
 {
 	struct cobject *o = NULL;
 	struct cblob *b = NULL;
+	int64_t now = util_now_ns();
 	int rc = 0, own_fd = -1;
 
+	/* The fixed directories: only their times change (rsync sets them). */
+	if (ino >= CATALOG_INO_ROOT && ino <= CATALOG_INO_LAST_DIR) {
+		if (set->size != CATALOG_KEEP || set->mode != CATALOG_KEEP || set->uid != CATALOG_KEEP ||
+		    set->gid != CATALOG_KEEP)
+			return -EPERM;
+		if ((rc = cat_dir_set_times(c, ino, set->atime_ns, set->mtime_ns)) == 0)
+			rc = catalog_getattr(c, ino, attr);
+		return rc;
+	}
 	pthread_mutex_lock(&c->lock);
 	if (id_is_blob(ino))
 		b = data_blob_of(c, ino);
@@ -671,64 +739,41 @@ catalog_setattr(catalog_t *c, uint64_t ino, int fd, int64_t size, int64_t mode, 
 		rc = -ENOENT;
 		goto out;
 	}
-	if (id_view_of_ino(ino) == ID_VIEW_META && !id_is_blob(ino) && (size >= 0 || mtime_ns >= 0)) {
-		rc = -EPERM;
-		goto out;
-	}
-	if (size >= 0 || mtime_ns >= 0) {
-		if (b == NULL) {
-			rc = size >= 0 ? -EISDIR : -EPERM;
-			goto out;
-		}
-		if (b->sealed) {
+	if (set->size != CATALOG_KEEP) {
+		/* Only data has a size to change, and only until the seal. */
+		if (b == NULL)
+			rc = id_view_of_ino(ino) == ID_VIEW_OBJECT ? -EISDIR : -EPERM;
+		else if (b->sealed)
 			rc = -EPERM;
-			goto out;
-		}
-	}
-	if (size >= 0) {
-		if ((rc = account(c, b, (uint64_t)size)) != 0)
-			goto out;
-		if (fd < 0 && (rc = store_blob_open(c->store, b->id, O_RDWR, &own_fd)) != 0)
-			goto out;
-		if (ftruncate(fd >= 0 ? fd : own_fd, size) != 0) {
+		else if ((rc = account(c, b, (uint64_t)set->size)) == 0 && fd < 0)
+			rc = store_blob_open(c->store, b->id, O_RDWR, &own_fd);
+		if (rc == 0 && ftruncate(fd >= 0 ? fd : own_fd, set->size) != 0)
 			rc = -errno;
+		if (rc != 0)
 			goto out;
-		}
 	}
+	/* Ownership, mode and times belong to the object; a Blob object and
+	 * its blob are one file under several names: they change together. */
+	if (o == NULL && b->owner != NULL && cat_object_data_blob(c, b->owner) == b)
+		o = b->owner;
+	if (b == NULL)
+		b = cat_object_data_blob(c, o);
+	if (b != NULL && !b->sealed && (set->atime_ns != CATALOG_KEEP || set->mtime_ns != CATALOG_KEEP) &&
+	    (rc = file_times(c, b, set)) != 0)
+		goto out;
 	if ((rc = cat_tx_begin(c)) != 0)
 		goto out;
-	if (mtime_ns >= 0)
-		b->mtime_ns = mtime_ns;
-	/* Ownership and mode belong to the object; a Blob object's blob follows. */
-	if (o == NULL && b != NULL)
-		o = b->owner != NULL && cat_object_data_blob(c, b->owner) == b ? b->owner : NULL;
-	if (mode >= 0 || uid >= 0 || gid >= 0) {
-		if (o != NULL) {
-			if (mode >= 0)
-				o->mode = (uint32_t)mode & 07777;
-			if (uid >= 0)
-				o->uid = (uint32_t)uid;
-			if (gid >= 0)
-				o->gid = (uint32_t)gid;
-		}
-		if (b != NULL) {
-			if (mode >= 0)
-				b->mode = (uint32_t)mode & 07777;
-			if (uid >= 0)
-				b->uid = (uint32_t)uid;
-			if (gid >= 0)
-				b->gid = (uint32_t)gid;
-		}
-	}
-	if (o != NULL && mtime_ns >= 0)
-		o->mtime_ns = mtime_ns;
+	if (b != NULL)
+		SET_FIELDS(b, set, now);
+	if (o != NULL)
+		SET_FIELDS(o, set, now);
+	/* Unsealed records are written at their seal. */
 	if ((b != NULL && (rc = cat_blob_put(c, b)) != 0) ||
 	    (o != NULL && (rc = cat_object_put(c, o)) != 0)) {
 		cat_tx_rollback(c);
 		goto out;
 	}
-	if ((rc = cat_tx_commit(c)) != 0)
-		goto out;
+	rc = cat_tx_commit(c);
 out:
 	if (own_fd >= 0)
 		close(own_fd);

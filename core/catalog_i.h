@@ -6,6 +6,7 @@
 #define VFS_CATALOG_I_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "catalog.h"
@@ -20,8 +21,13 @@ struct cblob {
 	uint64_t id;
 	uint64_t size; /* at seal; unsealed blobs: see the file */
 	uint32_t uid, gid, mode;
-	int64_t ctime_ns, mtime_ns;
+	/* Once sealed; while written the file's times count (cat_blob_stat),
+	 * with ctime_ns the last change the catalog made (chmod, ...). */
+	int64_t atime_ns, mtime_ns, ctime_ns;
 	unsigned sealed : 1;
+	/* Sealed in memory (immutable), its rows not yet committed: shown as
+	 * unsealed (xattr, meta.json, waits), for a crash would lose it. */
+	unsigned saving : 1;
 	unsigned deleted : 1;	/* gone from meta and store; freed at opens == 0 */
 	unsigned cut_short : 1; /* a daemon-served write hit the memory limit */
 	unsigned opens;		/* open handles */
@@ -30,6 +36,7 @@ struct cblob {
 	uint64_t held;		/* unsealed bytes counted against the limit
 				 * (only without a tmpfs of our own) */
 	struct cobject *owner;	/* first object holding it (the Blob object) */
+	uint64_t ghost_ino;	/* deleted while open: its key in catalog.ghosts */
 	/* Where the bytes of a sealed blob are (spill.c): in the store's
 	 * tmpfs (resident), in the spill directory (spilled: a durable copy,
 	 * recorded in meta), or both; never neither. */
@@ -56,8 +63,9 @@ struct cobject {
 	char *typename;
 	char *fields; /* JSON object text, NULL when empty */
 	uint32_t uid, gid, mode;
-	int64_t ctime_ns, mtime_ns;
+	int64_t atime_ns, mtime_ns, ctime_ns;
 	unsigned sealed : 1;
+	unsigned saving : 1; /* as struct cblob's */
 	/* Being removed entry by entry, as rm -r does: the entries unlinked so
 	 * far are hidden until the rmdir deletes the object. Memory only: a
 	 * restart brings the object back whole. */
@@ -98,7 +106,15 @@ struct catalog {
 	uint64_t unsealed_bytes;  /* sum of held (accounting without a tmpfs) */
 	uint64_t nsealed, nunsealed;
 	uint64_t creates, seals, discards, deletes, opens;
-	int64_t start_ns; /* the fixed directories' times */
+	/* Deleted blobs still open, by the inode of the Blob object's data
+	 * file they were opened as (names/<n>): fstat of an unlinked file. */
+	struct hmap ghosts;
+	/* The fixed directories' times: daemon start, then each change of
+	 * their entries (cat_dir_changed) or a utimensat. Memory only; read
+	 * without the lock. */
+	struct {
+		atomic_int_least64_t atime_ns, mtime_ns, ctime_ns;
+	} dir[CATALOG_INO_LAST_DIR + 1];
 };
 
 struct cblob *cat_blob_find(catalog_t *c, uint64_t id);
@@ -130,6 +146,27 @@ int cat_entry_unlink(struct cobject *o, const char *name, uid_t uid);
 void cat_name_forget(catalog_t *c, struct cname *n);
 /* Current size of a blob: recorded once sealed, its file's while written. */
 uint64_t cat_blob_size(catalog_t *c, const struct cblob *b);
+/* Size and times of a blob as stat(2) shows them: recorded once sealed,
+ * its file's while written (see struct cblob); -errno when that file is
+ * gone (a->size etc. are then the recorded ones). */
+int cat_blob_stat(catalog_t *c, const struct cblob *b, struct catalog_attr *a);
+/* Does b (o) show as sealed: sealed and its seal committed? */
+static inline int
+cat_blob_sealed(const struct cblob *b)
+{
+	return b->sealed && !b->saving;
+}
+static inline int
+cat_object_sealed(const struct cobject *o)
+{
+	return o->sealed && !o->saving;
+}
+/* The entries of fixed directory ino changed: its times move to now, and
+ * the kernel's copy of its attributes is dropped. */
+void cat_dir_changed(catalog_t *c, uint64_t ino);
+/* utimensat on a fixed directory (the daemon forgets it at exit); the
+ * catalog lock must not be held. */
+int cat_dir_set_times(catalog_t *c, uint64_t ino, int64_t atime_ns, int64_t mtime_ns);
 /* Attach member name -> id to o in memory; blob members count a reference. */
 int cat_attach_member(catalog_t *c, struct cobject *o, const char *name, uint64_t id);
 /* Record name -> o in memory. */

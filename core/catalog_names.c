@@ -29,6 +29,7 @@ cat_name_forget(catalog_t *c, struct cname *n)
 	hmap_remove(&c->names, hmap_str_hash(n->name), n);
 	free(n->name);
 	free(n);
+	cat_dir_changed(c, CATALOG_INO_NAMES);
 }
 
 int
@@ -103,9 +104,26 @@ rename_memory(catalog_t *c, struct cname *n, const char *newname)
 			o->names[i] = text;
 	free(n->name);
 	n->name = text;
+	cat_dir_changed(c, CATALOG_INO_NAMES);
 	/* Out of memory here leaves the name out of the index until the
 	 * next start (the database has it already). */
 	return hmap_insert(&c->names, hmap_str_hash(text), n);
+}
+
+/* A rename changes the renamed file's ctime, as on tmpfs; inside the
+ * caller's transaction. A Blob object's blob is the same file. */
+static int
+renamed(catalog_t *c, struct cobject *o)
+{
+	struct cblob *b = cat_object_data_blob(c, o);
+	int rc;
+
+	o->ctime_ns = util_now_ns();
+	if (b != NULL)
+		b->ctime_ns = o->ctime_ns;
+	if ((rc = cat_object_put(c, o)) == 0 && b != NULL)
+		rc = cat_blob_put(c, b);
+	return rc;
 }
 
 int
@@ -152,6 +170,8 @@ catalog_rename(
 	}
 	if (rc == 0 && n->obj->sealed && (rc = meta_name_delete(c->meta, name)) == 0)
 		rc = meta_name_put(c->meta, newname, n->obj->id);
+	if (rc == 0)
+		rc = renamed(c, n->obj);
 	if (rc != 0) {
 		cat_tx_rollback(c);
 		goto out;

@@ -184,7 +184,7 @@ catalog_create_object(catalog_t *c, const char *typename, const json_t *fields, 
 	o->uid = uid;
 	o->gid = gid;
 	o->mode = mode & 07777;
-	o->ctime_ns = o->mtime_ns = util_now_ns();
+	o->atime_ns = o->ctime_ns = o->mtime_ns = util_now_ns();
 	o->sealed = 1;
 	if ((rc = take_fields(o, fields, err, errlen)) != 0)
 		goto out;
@@ -232,6 +232,7 @@ catalog_create_object(catalog_t *c, const char *typename, const json_t *fields, 
 		return rc;
 	}
 	c->creates++;
+	cat_dir_changed(c, CATALOG_INO_OBJECTS);
 	*id = o->id;
 	if (name != NULL)
 		cat_names_changed(c);
@@ -403,9 +404,13 @@ doom_apply(catalog_t *c, struct doom *d, const char *unlinked, unsigned flags)
 		for (k = 0; k < x->nmembers; k++) {
 			struct cblob *b;
 
-			if (id_is_blob(x->members[k].id) &&
-			    (b = cat_blob_find(c, x->members[k].id)) != NULL && b->owner == x)
-				b->owner = NULL;
+			if (!id_is_blob(x->members[k].id) ||
+			    (b = cat_blob_find(c, x->members[k].id)) == NULL || b->owner != x)
+				continue;
+			/* Open as names/<n>, it still answers fstat (cat_blob_forget). */
+			if (cat_object_data_blob(c, x) == b)
+				b->ghost_ino = id_ino(x->id, ID_VIEW_DATA);
+			b->owner = NULL;
 		}
 	}
 	for (i = 0; i < d->nblobs; i++)
@@ -427,6 +432,7 @@ doom_apply(catalog_t *c, struct doom *d, const char *unlinked, unsigned flags)
 		hmap_remove(&c->objects, x->id, x);
 		cat_object_free(x);
 		c->deletes++;
+		cat_dir_changed(c, CATALOG_INO_OBJECTS);
 	}
 }
 
@@ -607,8 +613,8 @@ catalog_name_ready(catalog_t *c, const char *name, uint64_t *id)
 	pthread_mutex_lock(&c->lock);
 	if ((n = cat_name_find(c, name)) == NULL)
 		rc = -ENOENT;
-	else if (!n->obj->sealed)
-		rc = -EAGAIN;
+	else if (!cat_object_sealed(n->obj))
+		rc = -EAGAIN; /* being written, or its seal being saved */
 	else
 		*id = n->obj->id;
 	pthread_mutex_unlock(&c->lock);

@@ -199,7 +199,7 @@ object_get(catalog_t *c, struct cobject *o, const char *field, char **value, siz
 	else if (strcmp(field, "ctime") == 0)
 		*value = fmt_time(o->ctime_ns, len);
 	else if (strcmp(field, "sealed") == 0)
-		*value = dup_text(o->sealed ? "true" : "false", len);
+		*value = dup_text(cat_object_sealed(o) ? "true" : "false", len);
 	else if (strcmp(field, "state") == 0)
 		*value = dup_text(o->removing ? "removing" : "live", len);
 	else if (strcmp(field, "location") == 0) {
@@ -244,7 +244,7 @@ blob_get(catalog_t *c, struct cblob *b, const char *field, char **value, size_t 
 	else if (strcmp(field, "ctime") == 0)
 		*value = fmt_time(b->ctime_ns, len);
 	else if (strcmp(field, "sealed") == 0)
-		*value = dup_text(b->sealed ? "true" : "false", len);
+		*value = dup_text(cat_blob_sealed(b) ? "true" : "false", len);
 	else if (strcmp(field, "location") == 0)
 		*value = dup_text(spill_where(b), len);
 	else if (strcmp(field, "pinned") == 0)

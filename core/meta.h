@@ -21,12 +21,13 @@ struct meta_blob {
 	uint32_t uid;
 	uint32_t gid;
 	uint32_t mode;
-	int64_t ctime_ns;
+	int64_t ctime_ns; /* the last change of data or attributes */
 	int64_t mtime_ns;
-	int spilled;	 /* a durable copy is in the spill directory */
-	int has_crc;	 /* crc32c is known */
-	uint32_t crc32c; /* of the bytes */
-	int pinned;	 /* never spilled */
+	int64_t atime_ns; /* as last set (reads do not move it) */
+	int spilled;	  /* a durable copy is in the spill directory */
+	int has_crc;	  /* crc32c is known */
+	uint32_t crc32c;  /* of the bytes */
+	int pinned;	  /* never spilled */
 };
 
 struct meta_object {
@@ -41,6 +42,7 @@ struct meta_object {
 	uint32_t mode;
 	int64_t ctime_ns;
 	int64_t mtime_ns;
+	int64_t atime_ns;
 };
 
 /* Callbacks of meta_load; each returns 0 to go on or -errno to stop. */

@@ -223,16 +223,32 @@ store_remove_name(store_t *s, const char *name)
 }
 
 int
-store_blob_size(store_t *s, uint64_t id, uint64_t *size)
+store_blob_stat(store_t *s, uint64_t id, struct stat *st)
 {
 	char name[ID_STR_LEN + 1];
-	struct stat st;
 
 	blob_name(id, name);
-	if (fstatat(s->dirfd, name, &st, 0) != 0)
-		return -errno;
-	*size = (uint64_t)st.st_size;
-	return 0;
+	return fstatat(s->dirfd, name, st, 0) == 0 ? 0 : -errno;
+}
+
+int
+store_blob_size(store_t *s, uint64_t id, uint64_t *size)
+{
+	struct stat st;
+	int rc;
+
+	if ((rc = store_blob_stat(s, id, &st)) == 0)
+		*size = (uint64_t)st.st_size;
+	return rc;
+}
+
+int
+store_blob_set_times(store_t *s, uint64_t id, const struct timespec ts[2])
+{
+	char name[ID_STR_LEN + 1];
+
+	blob_name(id, name);
+	return utimensat(s->dirfd, name, ts, 0) == 0 ? 0 : -errno;
 }
 
 int

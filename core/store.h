@@ -9,6 +9,8 @@
 #define VFS_STORE_H
 
 #include <stdint.h>
+#include <sys/stat.h>
+#include <time.h>
 
 typedef struct store store_t;
 
@@ -36,6 +38,10 @@ int store_blob_open(store_t *s, uint64_t id, int flags, int *fd);
 int store_blob_remove(store_t *s, uint64_t id);
 /* Size in bytes of a blob file; -ENOENT when missing. */
 int store_blob_size(store_t *s, uint64_t id, uint64_t *size);
+/* stat(2) of a blob file; -ENOENT when missing. */
+int store_blob_stat(store_t *s, uint64_t id, struct stat *st);
+/* Set a blob file's times (utimensat(2): UTIME_OMIT leaves one). */
+int store_blob_set_times(store_t *s, uint64_t id, const struct timespec ts[2]);
 /* Bytes in use by the dedicated tmpfs; -ENOTSUP when the store has none
  * (then the catalog counts blob sizes itself). */
 int store_usage(store_t *s, uint64_t *used);

@@ -441,6 +441,7 @@ complete(streams_t *s, struct stream *st)
 {
 	char ids[ID_STR_LEN + 1], key[32], err[256];
 	json_t *members = json_object(), *fields;
+	struct catalog_set trim = CATALOG_SET_NONE;
 	struct catalog_attr ca;
 	uint64_t tail = st->size % STREAM_CHUNK, id;
 	unsigned i;
@@ -457,9 +458,10 @@ complete(streams_t *s, struct stream *st)
 		return;
 	}
 	/* The last chunk shrinks to what was written. */
+	trim.size = (int64_t)tail;
 	if (st->nchunks > 0 && tail != 0 &&
 	    (rc = catalog_setattr(s->cat, st->chunks[st->nchunks - 1].blob_id, st->chunks[st->nchunks - 1].fd,
-		 (int64_t)tail, -1, -1, -1, -1, &ca)) != 0) {
+		 &trim, &ca)) != 0) {
 		snprintf(st->error, sizeof st->error, "cannot trim its last chunk: %s", strerror(-rc));
 		goto fail;
 	}

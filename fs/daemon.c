@@ -359,6 +359,13 @@ hook_inval_entry(void *arg, uint64_t parent, const char *name)
 	notify_entry(parent, name);
 }
 
+static void
+hook_inval_attr(void *arg, uint64_t ino)
+{
+	(void)arg;
+	notify_attr(ino);
+}
+
 #define CLIENT_TMP_PREFIX ".vfs-tmp-" /* libvineyardfs's and Python's blobs being built */
 
 struct tmp_names {
@@ -529,6 +536,7 @@ daemon_mount_main(int argc, char **argv)
 	cfg.huge_pages = o.huge_pages;
 	cfg.blob_freed = hook_blob_freed;
 	cfg.inval_entry = hook_inval_entry;
+	cfg.inval_attr = hook_inval_attr;
 	cfg.names_changed = hook_names_changed;
 	cfg.opened = hook_opened;
 	if (o.restore_dir != NULL) {

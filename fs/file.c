@@ -201,6 +201,7 @@ void
 file_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	int writable = (fi->flags & O_ACCMODE) != O_RDONLY;
+	struct catalog_set trunc = CATALOG_SET_NONE;
 	struct catalog_attr a;
 	struct fh *h;
 	int rc;
@@ -273,7 +274,8 @@ file_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	h->opened = 1;
 	h->writable = writable;
-	if ((fi->flags & O_TRUNC) && (rc = catalog_setattr(fs.cat, ino, h->fd, 0, -1, -1, -1, -1, &a)) != 0) {
+	trunc.size = 0;
+	if ((fi->flags & O_TRUNC) && (rc = catalog_setattr(fs.cat, ino, h->fd, &trunc, &a)) != 0) {
 		fh_destroy(h);
 		fuse_reply_err(req, -rc);
 		return;

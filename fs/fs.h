@@ -160,6 +160,9 @@ int control_is(fuse_ino_t ino);
 int notify_start(struct fuse_session *se);
 void notify_stop(void);
 void notify_entry(uint64_t parent, const char *name);
+/* The attributes of fixed inode ino (a directory whose times moved) went
+ * stale; coalesced, sent within a few ms. */
+void notify_attr(uint64_t ino);
 /* Wait until what was queued so far has reached the kernel. Only from a
  * request that holds no directory lock (the kernel takes the parent's). */
 void notify_flush(void);

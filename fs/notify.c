@@ -3,6 +3,11 @@
  * holds its lock, often inside a request whose directory the kernel has
  * locked; sending them from that thread could deadlock, so they are queued
  * and sent by a thread of their own.
+ *
+ * Entries are sent one by one, in order. The attributes of the fixed
+ * directories (their times move with every create) are coalesced: at most
+ * one invalidation per directory every NOTIFY_ATTR_MS, so that a stream of
+ * creates costs the kernel a few hundred writes a second, not one each.
  */
 #include "config.h"
 
@@ -12,6 +17,7 @@
 #include <string.h>
 
 #include "core/log.h"
+#include "core/util.h"
 #include "fs/fs.h"
 
 struct note {
@@ -30,6 +36,34 @@ static pthread_cond_t nsent_cond = PTHREAD_COND_INITIALIZER;
 static pthread_t thread;
 static struct fuse_session *nse;
 
+#define NOTIFY_ATTR_MS 10
+#define NOTIFY_ATTR_INOS 64   /* inodes below this are coalesced */
+static uint64_t attr_pending; /* bit i: inode i is stale; nlock */
+static int64_t attr_sent_ns;  /* the last batch (monotonic); nlock */
+
+/* Send the pending attribute invalidations, with nlock held; or, if the
+ * last batch is too recent, say in how many ns to try again (else 0). */
+static int64_t
+send_attrs(void)
+{
+	int64_t now = util_mono_ns();
+	uint64_t bits = attr_pending;
+	unsigned i;
+
+	if (bits == 0 || stopping)
+		return 0;
+	if (now - attr_sent_ns < NOTIFY_ATTR_MS * 1000000)
+		return attr_sent_ns + NOTIFY_ATTR_MS * 1000000 - now;
+	attr_pending = 0;
+	attr_sent_ns = now;
+	pthread_mutex_unlock(&nlock);
+	for (i = 0; i < NOTIFY_ATTR_INOS; i++)
+		if (bits & (UINT64_C(1) << i))
+			fuse_lowlevel_notify_inval_inode(nse, i, -1, 0); /* attributes only */
+	pthread_mutex_lock(&nlock);
+	return 0;
+}
+
 static void *
 notify_main(void *arg)
 {
@@ -37,11 +71,19 @@ notify_main(void *arg)
 	pthread_mutex_lock(&nlock);
 	for (;;) {
 		struct note *n;
+		int64_t wait_ns = send_attrs();
 
-		while (head == NULL && !stopping)
-			pthread_cond_wait(&ncond, &nlock);
-		if (head == NULL)
+		if (head == NULL && stopping)
 			break;
+		if (head == NULL) {
+			if (wait_ns > 0) {
+				struct timespec ts = util_ns_ts(util_now_ns() + wait_ns);
+
+				pthread_cond_timedwait(&ncond, &nlock, &ts);
+			} else if (attr_pending == 0)
+				pthread_cond_wait(&ncond, &nlock);
+			continue;
+		}
 		n = head;
 		head = n->next;
 		if (head == NULL)
@@ -117,6 +159,21 @@ notify_entry(uint64_t parent, const char *name)
 	tail = &n->next;
 	nqueued++;
 	pthread_cond_signal(&ncond);
+	pthread_mutex_unlock(&nlock);
+}
+
+void
+notify_attr(uint64_t ino)
+{
+	if (ino >= NOTIFY_ATTR_INOS) {
+		log_warn("notify_attr: inode %llu is not a fixed one; not sent", (unsigned long long)ino);
+		return;
+	}
+	pthread_mutex_lock(&nlock);
+	if (running && !stopping && !(attr_pending & (UINT64_C(1) << ino))) {
+		attr_pending |= UINT64_C(1) << ino;
+		pthread_cond_signal(&ncond);
+	}
 	pthread_mutex_unlock(&nlock);
 }
 

@@ -49,11 +49,9 @@ fs_attr_to_stat(const struct catalog_attr *a, struct stat *st)
 	st->st_size = (off_t)a->size;
 	st->st_blksize = 4096;
 	st->st_blocks = (blkcnt_t)((a->size + 511) / 512);
-	st->st_mtim.tv_sec = a->mtime_ns / 1000000000;
-	st->st_mtim.tv_nsec = a->mtime_ns % 1000000000;
-	st->st_ctim.tv_sec = a->ctime_ns / 1000000000;
-	st->st_ctim.tv_nsec = a->ctime_ns % 1000000000;
-	st->st_atim = st->st_mtim;
+	st->st_atim = util_ns_ts(a->atime_ns);
+	st->st_mtim = util_ns_ts(a->mtime_ns);
+	st->st_ctim = util_ns_ts(a->ctime_ns);
 }
 
 void
@@ -100,6 +98,11 @@ op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct catalog_attr a;
 	int rc;
 
+	/* The kernel lets names up to 1024 bytes through; none can exist. */
+	if (strlen(name) > CATALOG_NAME_MAX) {
+		fuse_reply_err(req, ENAMETOOLONG);
+		return;
+	}
 	if (parent == CATALOG_INO_STREAMS) {
 		stream_lookup(req, name);
 		return;
@@ -163,7 +166,7 @@ static void
 op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, struct fuse_file_info *fi)
 {
 	struct fh *h = fi != NULL ? handle_get(fi->fh) : NULL;
-	int64_t size = -1, mode = -1, uid = -1, gid = -1, mtime = -1;
+	struct catalog_set set = CATALOG_SET_NONE;
 	struct catalog_attr a;
 	int rc;
 
@@ -191,24 +194,27 @@ op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, struct
 			fuse_reply_attr(req, &st, FS_TTL_NONE);
 		goto out;
 	}
-	if (control_is(ino) || ino <= CATALOG_INO_LAST_DIR) {
+	if (control_is(ino)) {
 		fuse_reply_err(req, EPERM);
 		goto out;
 	}
 	if (to_set & FUSE_SET_ATTR_SIZE)
-		size = attr->st_size;
+		set.size = attr->st_size;
 	if (to_set & FUSE_SET_ATTR_MODE)
-		mode = attr->st_mode & 07777;
+		set.mode = attr->st_mode & 07777;
 	if (to_set & FUSE_SET_ATTR_UID)
-		uid = attr->st_uid;
+		set.uid = attr->st_uid;
 	if (to_set & FUSE_SET_ATTR_GID)
-		gid = attr->st_gid;
+		set.gid = attr->st_gid;
+	if (to_set & FUSE_SET_ATTR_ATIME_NOW)
+		set.atime_ns = util_now_ns();
+	else if (to_set & FUSE_SET_ATTR_ATIME)
+		set.atime_ns = util_ts_ns(&attr->st_atim);
 	if (to_set & FUSE_SET_ATTR_MTIME_NOW)
-		mtime = util_now_ns();
+		set.mtime_ns = util_now_ns();
 	else if (to_set & FUSE_SET_ATTR_MTIME)
-		mtime = (int64_t)attr->st_mtim.tv_sec * 1000000000 + attr->st_mtim.tv_nsec;
-	rc = catalog_setattr(
-	    fs.cat, ino, h != NULL && h->kind == FH_DATA ? h->fd : -1, size, mode, uid, gid, mtime, &a);
+		set.mtime_ns = util_ts_ns(&attr->st_mtim);
+	rc = catalog_setattr(fs.cat, ino, h != NULL && h->kind == FH_DATA ? h->fd : -1, &set, &a);
 	if (rc != 0)
 		fuse_reply_err(req, -rc);
 	else

@@ -6,7 +6,7 @@ set -eu
 PKGS="build-essential autoconf automake libtool pkg-config
 libfuse3-dev fuse3 libsqlite3-dev liburing-dev libjansson-dev check
 attr mandoc python3 python3-numpy python3-pandas util-linux procps
-redis-server redis-tools libhiredis-dev fio
+redis-server redis-tools libhiredis-dev fio rsync
 clang libclang-rt-14-dev"
 
 missing=""

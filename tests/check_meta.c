@@ -181,6 +181,7 @@ blob_eq(const struct meta_blob *got, const struct meta_blob *want)
 	ck_assert_uint_eq(got->mode, want->mode);
 	ck_assert_int_eq(got->ctime_ns, want->ctime_ns);
 	ck_assert_int_eq(got->mtime_ns, want->mtime_ns);
+	ck_assert_int_eq(got->atime_ns, want->atime_ns);
 }
 
 static void
@@ -198,6 +199,7 @@ object_eq(const struct meta_object *got, const struct meta_object *want)
 	ck_assert_uint_eq(got->mode, want->mode);
 	ck_assert_int_eq(got->ctime_ns, want->ctime_ns);
 	ck_assert_int_eq(got->mtime_ns, want->mtime_ns);
+	ck_assert_int_eq(got->atime_ns, want->atime_ns);
 }
 
 #define INST(i) ((uint64_t)(i) << ID_INSTANCE_SHIFT)
@@ -213,6 +215,7 @@ static const struct meta_blob blob1 = {
 	.mode = 0640,
 	.ctime_ns = INT64_C(1700000000123456789),
 	.mtime_ns = INT64_C(1700000001987654321),
+	.atime_ns = INT64_C(1800000001000000007),
 };
 static const struct meta_blob blob2 = {
 	.id = ID_BLOB_BIT | INST(5) | TIME(2000) | 3,
@@ -223,6 +226,7 @@ static const struct meta_blob blob2 = {
 	.mode = 0600,
 	.ctime_ns = 1,
 	.mtime_ns = 2,
+	.atime_ns = -3, /* before 1970 */
 };
 static const struct meta_object obj1 = {
 	.id = INST(5) | TIME(1000) | 9,
@@ -236,6 +240,7 @@ static const struct meta_object obj1 = {
 	.mode = 0644,
 	.ctime_ns = INT64_C(1600000000000000001),
 	.mtime_ns = INT64_C(1600000000000000002),
+	.atime_ns = INT64_C(1600000000000000003),
 };
 static const struct meta_object obj2 = {
 	.id = INST(6) | TIME(3000) | 1,
@@ -504,6 +509,30 @@ START_TEST(test_reopen)
 }
 END_TEST
 
+/* Rows written before migration 003 have no atime: they show mtime. */
+START_TEST(test_no_atime)
+{
+	struct loaded l;
+	sqlite3 *db;
+
+	put_all();
+	meta_close(m);
+	m = NULL;
+	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+	ck_assert_int_eq(
+	    sqlite3_exec(
+		db, "UPDATE blobs SET atime_ns = NULL; UPDATE objects SET atime_ns = NULL", NULL, NULL, NULL),
+	    SQLITE_OK);
+	ck_assert_int_eq(sqlite3_close(db), SQLITE_OK);
+	ck_assert_int_eq(meta_open(dbpath, &m), 0);
+	load(m, &l);
+	ck_assert_int_eq(find_blob(&l, blob1.id)->atime_ns, blob1.mtime_ns);
+	ck_assert_int_eq(find_blob(&l, blob2.id)->atime_ns, blob2.mtime_ns);
+	ck_assert_int_eq(find_object(&l, obj1.id)->atime_ns, obj1.mtime_ns);
+	loaded_free(&l);
+}
+END_TEST
+
 START_TEST(test_newer_schema)
 {
 	meta_t *m2 = (meta_t *)&m2;
@@ -579,6 +608,7 @@ meta_suite(void)
 	tcase_add_test(tc, test_config);
 	tcase_add_test(tc, test_max_id);
 	tcase_add_test(tc, test_reopen);
+	tcase_add_test(tc, test_no_atime);
 	tcase_add_test(tc, test_newer_schema);
 	tcase_add_test(tc, test_rollback);
 	suite_add_tcase(s, tc);

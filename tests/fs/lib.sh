@@ -177,27 +177,33 @@ must_fail()
 	esac
 }
 
-# py_errno ERRNO CODE: the python statement CODE must raise OSError ERRNO
-# (a name such as EPERM).
-py_errno()
+# errno_check ERRNO CODE: succeeds when the python statements CODE (os,
+# stat and errno imported) raise OSError ERRNO (a name such as EPERM); else
+# prints what they did.
+errno_check()
 {
-	local out
-
-	out=$("$PY" - "$1" "$2" <<'EOF'
-import errno, os, sys
+	"$PY" - "$1" "$2" <<'EOF'
+import errno, os, stat, sys
 want, code = sys.argv[1], sys.argv[2]
 try:
     exec(code)
 except OSError as e:
     got = errno.errorcode.get(e.errno, str(e.errno))
     if got != want:
-        print("%s raised errno %s (%s), expected %s" % (code, e.errno, got, want))
+        print("raised errno %s (%s, %s), expected %s" % (e.errno, got, e.strerror, want))
         sys.exit(1)
     sys.exit(0)
-print("%s succeeded, expected %s" % (code, want))
+print("succeeded, expected %s" % want)
 sys.exit(1)
 EOF
-	) || fail "$out"
+}
+
+# py_errno ERRNO CODE: errno_check, or fail.
+py_errno()
+{
+	local out
+
+	out=$(errno_check "$1" "$2") || fail "$2: $out"
 }
 
 # ctl REQUEST [USER]: the reply to one request to $MNT/.vineyardfs/ctl,

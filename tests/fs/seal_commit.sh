@@ -1,0 +1,98 @@
+#!/bin/bash
+# shellcheck disable=SC2119 # vfs_mount takes mount options, not our arguments
+# seal_commit: nothing reports an object sealed before its seal is saved.
+# The daemon runs with tests/fs/holdwrite.c preloaded, which holds SQLite's
+# commits back while a gate file exists. While a seal's commit is held, the
+# object must show as unsealed everywhere (xattrs of its name, object and
+# blob, meta.json, a wait for its name); a kill -9 then loses it, which is
+# no lie since nothing said it was sealed. Once the commit goes through it
+# shows as sealed, and a kill -9 loses nothing.
+# shellcheck source=SCRIPTDIR/lib.sh
+. "${TESTS_SRCDIR:-$(dirname "$0")/..}/fs/lib.sh"
+
+SHIM=$(dirname "$VINEYARDFS")/tests/fs/.libs/libholdwrite.so
+[ -f "$SHIM" ] || fail "$SHIM is missing (make check builds it)"
+GATE=$T/gate
+# An ASan daemon accepts a preloaded library ahead of its runtime.
+export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
+
+mount_held()
+{
+	LD_PRELOAD=$SHIM VFS_HOLD_GATE=$GATE vfs_mount
+}
+
+kill_daemon()
+{
+	local pid
+
+	pid=$(vfs_pid)
+	pid_is_daemon "$pid" || fail "no daemon with pid '$pid' from $STATE/lock"
+	kill -9 "$pid"
+	wait_until "daemon pid $pid to die" gone "$pid"
+}
+
+gone()
+{
+	! pid_alive "$1"
+}
+
+is_file()
+{
+	[ -e "$1" ]
+}
+
+# Every place that tells whether names/$1 is sealed says "$2".
+says_sealed()
+{
+	local name=$1 want=$2 oid bid got
+
+	oid=$(xattr_get user.vineyard.id "$MNT/names/$name")
+	bid=$(sed -n 's/.*"id": *"\(b[0-9a-f]*\)".*/\1/p' "$MNT/objects/$oid/meta.json" | head -n 1)
+	[ -n "$bid" ] || fail "no blob id for names/$name"
+	for p in "$MNT/names/$name" "$MNT/objects/$oid" "$MNT/blobs/$bid"; do
+		got=$(xattr_get user.vineyard.sealed "$p")
+		[ "$got" = "$want" ] || fail "user.vineyard.sealed of $p is '$got' while the commit is ${3:-held}, expected '$want'"
+	done
+	n=$(grep -c "\"sealed\": $want" "$MNT/objects/$oid/meta.json") ||
+		fail "meta.json of names/$name does not say \"sealed\": $want: $(cat "$MNT/objects/$oid/meta.json")"
+	[ "$n" = 2 ] || fail "meta.json of names/$name says \"sealed\": $want $n times, expected 2 (the object and its blob)"
+}
+
+mount_held
+
+# 1. The commit is held: unsealed everywhere; a wait for the name times out.
+touch "$GATE"
+printf 'first object' >"$MNT/names/a"
+wait_until "the seal's commit to be held" is_file "$GATE.held"
+says_sealed a false
+reply=$(ctl '{"op":"wait","name":"a","timeout_ms":300}')
+case $reply in
+*ETIMEDOUT*) ;;
+*) fail "a wait for names/a answered '$reply' while its seal was not saved, expected ETIMEDOUT" ;;
+esac
+kill_daemon
+rm -f "$GATE" "$GATE.held"
+mount_held
+[ ! -e "$MNT/names/a" ] || fail "names/a, whose seal was never saved, came back after a kill -9"
+grep -q "discarding unsealed blob" "$STATE/vineyardfs.log" ||
+	fail "the restart did not log the discard of the unsaved blob"
+
+# 2. The commit goes through: sealed everywhere, and it survives a kill -9.
+touch "$GATE"
+printf 'second object' >"$MNT/names/b"
+wait_until "the seal's commit to be held" is_file "$GATE.held"
+says_sealed b false
+rm -f "$GATE"
+wait_sealed "$MNT/names/b"
+says_sealed b true "saved"
+reply=$(ctl '{"op":"wait","name":"b","timeout_ms":10000}')
+case $reply in
+*'"ok":true'*) ;;
+*) fail "a wait for names/b answered '$reply' after its seal was saved" ;;
+esac
+kill_daemon
+vfs_mount
+[ "$(cat "$MNT/names/b")" = "second object" ] || fail "names/b, reported sealed, was lost by a kill -9"
+is_sealed "$MNT/names/b" || fail "names/b is not sealed after the restart"
+
+echo "PASS: seal_commit"
