@@ -75,6 +75,7 @@ load_blob(void *arg, const struct meta_blob *mb)
 	b->gid = mb->gid;
 	b->mode = mb->mode;
 	b->ctime_ns = mb->ctime_ns;
+	b->btime_ns = mb->btime_ns;
 	b->mtime_ns = mb->mtime_ns;
 	b->atime_ns = mb->atime_ns;
 	b->used_ns = mb->mtime_ns;
@@ -116,6 +117,7 @@ load_object(void *arg, const struct meta_object *mo)
 	o->gid = mo->gid;
 	o->mode = mo->mode;
 	o->ctime_ns = mo->ctime_ns;
+	o->btime_ns = mo->btime_ns;
 	o->mtime_ns = mo->mtime_ns;
 	o->atime_ns = mo->atime_ns;
 	o->sealed = mo->sealed != 0;
@@ -480,7 +482,7 @@ cat_object_tree(catalog_t *c, const struct cobject *o, int depth)
 		.nbytes = o->nbytes,
 		.instance_id = id_instance(o->id),
 		.sealed = cat_object_sealed(o),
-		.ctime_ns = o->ctime_ns,
+		.ctime_ns = o->btime_ns,
 	};
 	json_t *fields = object_fields_load(o->fields), *members = json_object(), *tree;
 	unsigned i;

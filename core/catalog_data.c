@@ -33,6 +33,7 @@ blob_to_meta(const struct cblob *b, struct meta_blob *mb)
 	mb->gid = b->gid;
 	mb->mode = b->mode;
 	mb->ctime_ns = b->ctime_ns;
+	mb->btime_ns = b->btime_ns;
 	mb->mtime_ns = b->mtime_ns;
 	mb->atime_ns = b->atime_ns;
 	mb->spilled = b->spilled;
@@ -54,6 +55,7 @@ object_to_meta(const struct cobject *o, struct meta_object *mo)
 	mo->gid = o->gid;
 	mo->mode = o->mode;
 	mo->ctime_ns = o->ctime_ns;
+	mo->btime_ns = o->btime_ns;
 	mo->mtime_ns = o->mtime_ns;
 	mo->atime_ns = o->atime_ns;
 }
@@ -226,8 +228,8 @@ catalog_create_blob_object(catalog_t *c, const char *name, uid_t uid, gid_t gid,
 	b->uid = o->uid = uid;
 	b->gid = o->gid = gid;
 	b->mode = o->mode = mode & 07777;
-	b->atime_ns = b->ctime_ns = b->mtime_ns = now;
-	o->atime_ns = o->ctime_ns = o->mtime_ns = now;
+	b->atime_ns = b->ctime_ns = b->mtime_ns = b->btime_ns = now;
+	o->atime_ns = o->ctime_ns = o->mtime_ns = o->btime_ns = now;
 	o->id = id_next_object(&c->gen);
 	o->signature = o->id;
 	if ((rc = store_blob_create(c->store, b->id, fd)) != 0)
@@ -383,7 +385,7 @@ catalog_blob_create(catalog_t *c, uid_t uid, gid_t gid, mode_t mode, uint64_t *b
 	b->uid = uid;
 	b->gid = gid;
 	b->mode = mode & 07777;
-	b->atime_ns = b->ctime_ns = b->mtime_ns = util_now_ns();
+	b->atime_ns = b->ctime_ns = b->mtime_ns = b->btime_ns = util_now_ns();
 	if ((rc = store_blob_create(c->store, b->id, fd)) == 0 &&
 	    (rc = hmap_insert(&c->blobs, b->id, b)) != 0) {
 		store_blob_remove(c->store, b->id);

@@ -24,6 +24,7 @@ struct cblob {
 	/* Once sealed; while written the file's times count (cat_blob_stat),
 	 * with ctime_ns the last change the catalog made (chmod, ...). */
 	int64_t atime_ns, mtime_ns, ctime_ns;
+	int64_t btime_ns; /* creation */
 	unsigned sealed : 1;
 	/* Sealed in memory (immutable), its rows not yet committed: shown as
 	 * unsealed (xattr, meta.json, waits), for a crash would lose it. */
@@ -64,6 +65,7 @@ struct cobject {
 	char *fields; /* JSON object text, NULL when empty */
 	uint32_t uid, gid, mode;
 	int64_t atime_ns, mtime_ns, ctime_ns;
+	int64_t btime_ns; /* creation */
 	unsigned sealed : 1;
 	unsigned saving : 1; /* as struct cblob's */
 	/* Being removed entry by entry, as rm -r does: the entries unlinked so

@@ -184,7 +184,7 @@ catalog_create_object(catalog_t *c, const char *typename, const json_t *fields, 
 	o->uid = uid;
 	o->gid = gid;
 	o->mode = mode & 07777;
-	o->atime_ns = o->ctime_ns = o->mtime_ns = util_now_ns();
+	o->atime_ns = o->ctime_ns = o->mtime_ns = o->btime_ns = util_now_ns();
 	o->sealed = 1;
 	if ((rc = take_fields(o, fields, err, errlen)) != 0)
 		goto out;

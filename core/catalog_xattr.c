@@ -197,7 +197,7 @@ object_get(catalog_t *c, struct cobject *o, const char *field, char **value, siz
 	else if (strcmp(field, "global") == 0)
 		*value = dup_text("false", len);
 	else if (strcmp(field, "ctime") == 0)
-		*value = fmt_time(o->ctime_ns, len);
+		*value = fmt_time(o->btime_ns, len); /* Vineyard's: creation */
 	else if (strcmp(field, "sealed") == 0)
 		*value = dup_text(cat_object_sealed(o) ? "true" : "false", len);
 	else if (strcmp(field, "state") == 0)
@@ -242,7 +242,7 @@ blob_get(catalog_t *c, struct cblob *b, const char *field, char **value, size_t 
 	else if (strcmp(field, "instance_id") == 0)
 		*value = fmt_u64(id_instance(b->id), len);
 	else if (strcmp(field, "ctime") == 0)
-		*value = fmt_time(b->ctime_ns, len);
+		*value = fmt_time(b->btime_ns, len);
 	else if (strcmp(field, "sealed") == 0)
 		*value = dup_text(cat_blob_sealed(b) ? "true" : "false", len);
 	else if (strcmp(field, "location") == 0)

@@ -46,15 +46,15 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_CONFIG_GET] = "SELECT value FROM config WHERE key = ?1",
 	[ST_CONFIG_SET] = "INSERT OR REPLACE INTO config (key, value) VALUES (?1, ?2)",
 	[ST_BLOB_PUT] = "INSERT OR REPLACE INTO blobs (id, size, sealed, uid, gid, mode,"
-			" ctime_ns, mtime_ns, spilled, crc32c, pinned, atime_ns) VALUES (?1, ?2, ?3,"
-			" ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+			" ctime_ns, mtime_ns, spilled, crc32c, pinned, atime_ns, btime_ns) VALUES (?1,"
+			" ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
 	[ST_BLOB_DELETE] = "DELETE FROM blobs WHERE id = ?1",
 	[ST_OBJECT_PUT] = "INSERT INTO objects (id, typename, fields, nbytes, sealed,"
-			  " signature, uid, gid, mode, ctime_ns, mtime_ns, atime_ns) VALUES"
-			  " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+			  " signature, uid, gid, mode, ctime_ns, mtime_ns, atime_ns, btime_ns) VALUES"
+			  " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
 			  " ON CONFLICT (id) DO UPDATE SET typename = ?2, fields = ?3,"
 			  " nbytes = ?4, sealed = ?5, signature = ?6, uid = ?7, gid = ?8,"
-			  " mode = ?9, ctime_ns = ?10, mtime_ns = ?11, atime_ns = ?12",
+			  " mode = ?9, ctime_ns = ?10, mtime_ns = ?11, atime_ns = ?12, btime_ns = ?13",
 	[ST_OBJECT_DELETE] = "DELETE FROM objects WHERE id = ?1",
 	[ST_MEMBERS_DELETE] = "DELETE FROM members WHERE object_id = ?1",
 	[ST_NAMES_DELETE_OBJECT] = "DELETE FROM names WHERE object_id = ?1",
@@ -63,9 +63,11 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_NAME_PUT] = "INSERT OR REPLACE INTO names (name, object_id) VALUES (?1, ?2)",
 	[ST_NAME_DELETE] = "DELETE FROM names WHERE name = ?1",
 	[ST_LOAD_BLOBS] = "SELECT id, size, sealed, uid, gid, mode, ctime_ns, mtime_ns, spilled,"
-			  " crc32c, pinned, coalesce(atime_ns, mtime_ns) FROM blobs",
+			  " crc32c, pinned, coalesce(atime_ns, mtime_ns), coalesce(btime_ns, ctime_ns)"
+			  " FROM blobs",
 	[ST_LOAD_OBJECTS] = "SELECT id, typename, fields, nbytes, sealed, signature, uid, gid,"
-			    " mode, ctime_ns, mtime_ns, coalesce(atime_ns, mtime_ns) FROM objects",
+			    " mode, ctime_ns, mtime_ns, coalesce(atime_ns, mtime_ns),"
+			    " coalesce(btime_ns, ctime_ns) FROM objects",
 	[ST_LOAD_MEMBERS] = "SELECT object_id, name, member_id FROM members",
 	[ST_LOAD_NAMES] = "SELECT name, object_id FROM names",
 	[ST_MAX_ID] = "SELECT MAX(id & 0x0FFFFFFFFFFFFFFF) FROM"
@@ -299,6 +301,7 @@ meta_blob_put(meta_t *m, const struct meta_blob *b)
 		sqlite3_bind_null(s, 10);
 	sqlite3_bind_int(s, 11, b->pinned);
 	sqlite3_bind_int64(s, 12, b->atime_ns);
+	sqlite3_bind_int64(s, 13, b->btime_ns);
 	return step_done(m, s, "store blob");
 }
 
@@ -332,6 +335,7 @@ meta_object_put(meta_t *m, const struct meta_object *o)
 	sqlite3_bind_int64(s, 10, o->ctime_ns);
 	sqlite3_bind_int64(s, 11, o->mtime_ns);
 	sqlite3_bind_int64(s, 12, o->atime_ns);
+	sqlite3_bind_int64(s, 13, o->btime_ns);
 	return step_done(m, s, "store object");
 }
 
@@ -415,6 +419,7 @@ row_blob(meta_t *m, sqlite3_stmt *s, const struct meta_load_ops *ops, void *arg)
 		.crc32c = (uint32_t)sqlite3_column_int64(s, 9),
 		.pinned = sqlite3_column_int(s, 10),
 		.atime_ns = sqlite3_column_int64(s, 11),
+		.btime_ns = sqlite3_column_int64(s, 12),
 	};
 
 	(void)m;
@@ -437,6 +442,7 @@ row_object(meta_t *m, sqlite3_stmt *s, const struct meta_load_ops *ops, void *ar
 		.ctime_ns = sqlite3_column_int64(s, 9),
 		.mtime_ns = sqlite3_column_int64(s, 10),
 		.atime_ns = sqlite3_column_int64(s, 11),
+		.btime_ns = sqlite3_column_int64(s, 12),
 	};
 
 	(void)m;

@@ -24,6 +24,7 @@ struct meta_blob {
 	int64_t ctime_ns; /* the last change of data or attributes */
 	int64_t mtime_ns;
 	int64_t atime_ns; /* as last set (reads do not move it) */
+	int64_t btime_ns; /* creation */
 	int spilled;	  /* a durable copy is in the spill directory */
 	int has_crc;	  /* crc32c is known */
 	uint32_t crc32c;  /* of the bytes */
@@ -43,6 +44,7 @@ struct meta_object {
 	int64_t ctime_ns;
 	int64_t mtime_ns;
 	int64_t atime_ns;
+	int64_t btime_ns;
 };
 
 /* Callbacks of meta_load; each returns 0 to go on or -errno to stop. */

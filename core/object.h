@@ -24,7 +24,7 @@ struct object_info {
 	uint64_t nbytes;
 	unsigned instance_id;
 	int sealed;
-	int64_t ctime_ns;
+	int64_t ctime_ns; /* creation (Vineyard's "ctime"), not stat's */
 };
 
 /* Is name a key every metadata tree has at its top (typename, id, ...)?

@@ -182,6 +182,7 @@ blob_eq(const struct meta_blob *got, const struct meta_blob *want)
 	ck_assert_int_eq(got->ctime_ns, want->ctime_ns);
 	ck_assert_int_eq(got->mtime_ns, want->mtime_ns);
 	ck_assert_int_eq(got->atime_ns, want->atime_ns);
+	ck_assert_int_eq(got->btime_ns, want->btime_ns);
 }
 
 static void
@@ -200,6 +201,7 @@ object_eq(const struct meta_object *got, const struct meta_object *want)
 	ck_assert_int_eq(got->ctime_ns, want->ctime_ns);
 	ck_assert_int_eq(got->mtime_ns, want->mtime_ns);
 	ck_assert_int_eq(got->atime_ns, want->atime_ns);
+	ck_assert_int_eq(got->btime_ns, want->btime_ns);
 }
 
 #define INST(i) ((uint64_t)(i) << ID_INSTANCE_SHIFT)
@@ -216,6 +218,7 @@ static const struct meta_blob blob1 = {
 	.ctime_ns = INT64_C(1700000000123456789),
 	.mtime_ns = INT64_C(1700000001987654321),
 	.atime_ns = INT64_C(1800000001000000007),
+	.btime_ns = INT64_C(1600000000000000009),
 };
 static const struct meta_blob blob2 = {
 	.id = ID_BLOB_BIT | INST(5) | TIME(2000) | 3,
@@ -241,6 +244,7 @@ static const struct meta_object obj1 = {
 	.ctime_ns = INT64_C(1600000000000000001),
 	.mtime_ns = INT64_C(1600000000000000002),
 	.atime_ns = INT64_C(1600000000000000003),
+	.btime_ns = INT64_C(1500000000000000004),
 };
 static const struct meta_object obj2 = {
 	.id = INST(6) | TIME(3000) | 1,
@@ -509,7 +513,8 @@ START_TEST(test_reopen)
 }
 END_TEST
 
-/* Rows written before migration 003 have no atime: they show mtime. */
+/* Rows written before migration 003 have no atime: they show mtime; and
+ * their ctime was the creation time, which btime takes. */
 START_TEST(test_no_atime)
 {
 	struct loaded l;
@@ -519,9 +524,10 @@ START_TEST(test_no_atime)
 	meta_close(m);
 	m = NULL;
 	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
-	ck_assert_int_eq(
-	    sqlite3_exec(
-		db, "UPDATE blobs SET atime_ns = NULL; UPDATE objects SET atime_ns = NULL", NULL, NULL, NULL),
+	ck_assert_int_eq(sqlite3_exec(db,
+			     "UPDATE blobs SET atime_ns = NULL, btime_ns = NULL;"
+			     " UPDATE objects SET atime_ns = NULL, btime_ns = NULL",
+			     NULL, NULL, NULL),
 	    SQLITE_OK);
 	ck_assert_int_eq(sqlite3_close(db), SQLITE_OK);
 	ck_assert_int_eq(meta_open(dbpath, &m), 0);
@@ -529,6 +535,8 @@ START_TEST(test_no_atime)
 	ck_assert_int_eq(find_blob(&l, blob1.id)->atime_ns, blob1.mtime_ns);
 	ck_assert_int_eq(find_blob(&l, blob2.id)->atime_ns, blob2.mtime_ns);
 	ck_assert_int_eq(find_object(&l, obj1.id)->atime_ns, obj1.mtime_ns);
+	ck_assert_int_eq(find_blob(&l, blob1.id)->btime_ns, blob1.ctime_ns);
+	ck_assert_int_eq(find_object(&l, obj1.id)->btime_ns, obj1.ctime_ns);
 	loaded_free(&l);
 }
 END_TEST
