@@ -12,6 +12,7 @@ Suite *types_suite(void);
 Suite *uring_suite(void);
 Suite *hmap_suite(void);
 Suite *id_suite(void);
+Suite *mem_suite(void);
 Suite *meta_suite(void);
 Suite *object_suite(void);
 Suite *snapshot_suite(void);
