@@ -272,7 +272,7 @@ catalog_open(const struct catalog_config *cfg, catalog_t **out)
 		rc = store_open(
 		    path, cfg->memory_limit, STORE_MOUNT | (cfg->huge_pages ? STORE_HUGE : 0), &c->store);
 	}
-	if (rc != 0)
+	if (rc != 0 || (rc = mem_create(cfg->memory_limit, c->store, &c->mem)) != 0)
 		goto fail;
 	if ((rc = choose_instance(c, cfg->instance_id)) != 0)
 		goto fail;
@@ -348,6 +348,7 @@ catalog_close(catalog_t *c)
 	hmap_destroy(&c->objects);
 	hmap_destroy(&c->blobs);
 	meta_close(c->meta);
+	mem_destroy(c->mem);
 	store_close(c->store);
 	pthread_mutex_destroy(&c->lock);
 	pthread_mutex_destroy(&c->meta_lock);
@@ -847,6 +848,12 @@ catalog_read_generated(catalog_t *c, uint64_t ino, char **text, size_t *len)
 	return rc;
 }
 
+mem_t *
+catalog_mem(catalog_t *c)
+{
+	return c->mem;
+}
+
 int
 catalog_data_blob(catalog_t *c, uint64_t ino, uint64_t *blob_id)
 {
@@ -871,9 +878,10 @@ catalog_stats(catalog_t *c, struct catalog_stats *st)
 	pthread_mutex_lock(&c->lock);
 	st->instance_id = c->instance;
 	st->memory_limit = c->cfg.memory_limit;
-	st->memory_used = cat_usage_now(c);
+	st->memory_used = mem_used_now(c->mem);
 	st->bytes_sealed = c->blob_bytes;
-	st->bytes_resident = c->resident_bytes;
+	st->bytes_resident = mem_resident(c->mem);
+	st->bytes_releasing = mem_releasing(c->mem);
 	st->bytes_spilled = c->spilled_bytes;
 	st->bytes_pinned = c->pinned_bytes;
 	spill_stats(c, st);

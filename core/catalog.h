@@ -21,6 +21,8 @@
 
 #include <jansson.h>
 
+#include "mem.h"
+
 typedef struct catalog catalog_t;
 
 enum {
@@ -247,5 +249,7 @@ int catalog_xattr_set(catalog_t *c, uint64_t ino, const char *name, const char *
 int catalog_xattr_remove(catalog_t *c, uint64_t ino, const char *name);
 
 void catalog_stats(catalog_t *c, struct catalog_stats *st);
+/* The catalog's memory budget (tests hold its releaser); the catalog's. */
+mem_t *catalog_mem(catalog_t *c);
 
 #endif

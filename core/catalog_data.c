@@ -89,9 +89,9 @@ cat_blob_resident(catalog_t *c, struct cblob *b, int resident)
 		return;
 	b->resident = resident != 0;
 	if (resident)
-		c->resident_bytes += b->size;
+		mem_resident_add(c->mem, b->size);
 	else
-		c->resident_bytes -= b->size;
+		mem_resident_sub(c->mem, b->size);
 }
 
 void
@@ -109,23 +109,11 @@ cat_blob_maybe_free(catalog_t *c, struct cblob *b)
 
 /* Without a tmpfs of its own the kernel does not enforce the memory limit,
  * so the daemon counts what it writes for unsealed blobs: grow or shrink
- * b's share to new_size, or -ENOSPC if sealed plus unsealed bytes would
- * pass the limit. With a tmpfs of its own this is the kernel's job. */
+ * b's reservation to new_size, or -ENOSPC (mem_reserve). */
 static int
 account(catalog_t *c, struct cblob *b, uint64_t new_size)
 {
-	if (store_kernel_limited(c->store))
-		return 0;
-	if (new_size > b->held) {
-		uint64_t grow = new_size - b->held;
-
-		if (c->resident_bytes + c->unsealed_bytes + grow > c->cfg.memory_limit)
-			return -ENOSPC;
-		c->unsealed_bytes += grow;
-	} else
-		c->unsealed_bytes -= b->held - new_size;
-	b->held = new_size;
-	return 0;
+	return mem_reserve(c->mem, &b->held, new_size);
 }
 
 int
@@ -559,9 +547,11 @@ seal_start(catalog_t *c, struct cblob *b, struct seal_job *j)
 	}
 	c->nunsealed--;
 	c->nsealed++;
-	account(c, b, 0); /* its bytes now count as sealed */
-	c->blob_bytes += b->size;
+	/* Its bytes now count as sealed: counted in first, so that usage
+	 * never dips meanwhile. */
 	cat_blob_resident(c, b, 1);
+	account(c, b, 0);
+	c->blob_bytes += b->size;
 	b->used_ns = util_now_ns();
 	c->seals++;
 	/* No invalidation: the kernel saw every byte written, and the
@@ -785,24 +775,6 @@ out:
 	return rc;
 }
 
-uint64_t
-cat_usage_now(catalog_t *c)
-{
-	uint64_t used;
-
-	if (store_usage(c->store, &used) != 0)
-		used = c->resident_bytes + c->unsealed_bytes + spill_releasing(c);
-	return used;
-}
-
-uint64_t
-cat_usage(catalog_t *c)
-{
-	uint64_t now = cat_usage_now(c), releasing = spill_releasing(c);
-
-	return now > releasing ? now - releasing : 0;
-}
-
 int
 catalog_kernel_limited(const catalog_t *c)
 {
@@ -812,15 +784,10 @@ catalog_kernel_limited(const catalog_t *c)
 int
 catalog_room(catalog_t *c, uint64_t bytes)
 {
-	uint64_t used;
-
-	pthread_mutex_lock(&c->lock);
-	used = cat_usage(c);
-	if (used + bytes <= c->cfg.memory_limit)
-		spill_wait_released(c, bytes); /* as the kernel counts it, too */
-	pthread_mutex_unlock(&c->lock);
-	if (used + bytes <= c->cfg.memory_limit)
+	if (mem_used(c->mem) + bytes <= c->cfg.memory_limit) {
+		mem_wait_released(c->mem, bytes); /* as the kernel counts it, too */
 		return 0;
+	}
 	return c->spill != NULL ? spill_make_room(c, bytes) : -ENOSPC;
 }
 

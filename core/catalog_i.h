@@ -12,6 +12,7 @@
 #include "catalog.h"
 #include "hmap.h"
 #include "id.h"
+#include "mem.h"
 #include "meta.h"
 #include "store.h"
 
@@ -34,8 +35,8 @@ struct cblob {
 	unsigned opens;		/* open handles */
 	unsigned writers;	/* of which writable */
 	unsigned refs;		/* objects that hold it as a member */
-	uint64_t held;		/* unsealed bytes counted against the limit
-				 * (only without a tmpfs of our own) */
+	uint64_t held;		/* its reservation (mem_reserve): only without
+				 * a tmpfs of our own */
 	struct cobject *owner;	/* first object holding it (the Blob object) */
 	uint64_t ghost_ino;	/* deleted while open: its key in catalog.ghosts */
 	/* Where the bytes of a sealed blob are (spill.c): in the store's
@@ -94,18 +95,17 @@ struct catalog {
 	struct catalog_config cfg;
 	meta_t *meta;
 	store_t *store;
+	mem_t *mem; /* the memory limit and usage; its own lock, taken last */
 	struct id_gen gen;
 	unsigned instance;
 	struct hmap blobs;	  /* id -> struct cblob (deleted ones too, until freed) */
 	struct hmap objects;	  /* id -> struct cobject */
 	struct hmap names;	  /* hmap_str_hash(name) -> struct cname */
 	uint64_t blob_bytes;	  /* sizes of live sealed blobs */
-	uint64_t resident_bytes;  /* of which in memory (the store's files) */
 	uint64_t pinned_bytes;	  /* of which pinned */
 	uint64_t spilled_bytes;	  /* of which with a copy in the spill dir */
 	pthread_cond_t load_cond; /* a reload ended (struct cblob.loading) */
 	struct spill *spill;	  /* NULL: no spill directory */
-	uint64_t unsealed_bytes;  /* sum of held (accounting without a tmpfs) */
 	uint64_t nsealed, nunsealed;
 	uint64_t creates, seals, discards, deletes, opens;
 	/* Deleted blobs still open, by the inode of the Blob object's data
@@ -198,14 +198,8 @@ json_t *cat_object_tree(catalog_t *c, const struct cobject *o, int depth);
 #define CAT_TREE_DEPTH 64
 /* Start-up reconciliation of metadata with the store. */
 int reconcile_run(catalog_t *c);
-/* Bytes of memory the store uses now: the tmpfs's count, else the
- * daemon's, both with the memory of evicted blobs not yet released
- * (spill_release.c). What the kernel allows a new page against. */
-uint64_t cat_usage_now(catalog_t *c);
-/* The same once that memory is released: what spilling plans with (a
- * pass that looked at cat_usage_now would evict more than it needs). */
-uint64_t cat_usage(catalog_t *c);
-/* A sealed blob's bytes came into memory or left it: residency counts. */
+/* A sealed blob's bytes came into memory or left it (deleted; an
+ * eviction counts them with mem_evicted instead): residency counts. */
 void cat_blob_resident(catalog_t *c, struct cblob *b, int resident);
 /* Free a deleted blob once nothing holds it open (the blob_freed hook). */
 void cat_blob_maybe_free(catalog_t *c, struct cblob *b);

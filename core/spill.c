@@ -122,8 +122,8 @@ spill_file_remove(catalog_t *c, uint64_t id)
 
 /* Copy size bytes from src to a new spill file of blob id, durable but for
  * the directory's fsync: temp file, fsync, rename. The copy is written
- * from a mapping of src, left in *map for the caller to unmap (see
- * spill_release.c). 0 or -errno with err. */
+ * from a mapping of src, left in *map for the caller to unmap (or to hand
+ * to mem_release). 0 or -errno with err. */
 static int
 write_out(struct spill *sp, struct uring *u, int src, void **map, uint64_t id, uint64_t size, uint32_t *crc,
     char *err, size_t errlen)
@@ -309,14 +309,11 @@ victims_finish(catalog_t *c, struct victims *l, double seconds, uint64_t *count)
 		}
 		if (!l->keep && !b->deleted && b->spilled && b->resident && b->opens == 0 && !b->pinned) {
 			store_blob_remove(c->store, b->id);
-			cat_blob_resident(c, b, 0);
+			b->resident = 0;
+			/* Its pages go with v->fd and v->map, in the background. */
+			v->freed = mem_evicted(c->mem, v->size);
 			sp->evictions++;
 			freed += v->size;
-			if (spill_release_running(sp)) {
-				/* Its pages go with v->fd and v->map. */
-				v->freed = 1;
-				sp->release_bytes += v->size;
-			}
 			(*count)++;
 			if (c->cfg.blob_freed != NULL) /* e.g. its passthrough registration */
 				c->cfg.blob_freed(c->cfg.hook_arg, b->id);
@@ -329,7 +326,7 @@ victims_finish(catalog_t *c, struct victims *l, double seconds, uint64_t *count)
 }
 
 /* Let go of the victims' files and mappings: those evicted in the
- * background (spill_release.c), the others here. */
+ * background (mem_release), the others here. */
 static void
 victims_close(catalog_t *c, struct victims *l)
 {
@@ -339,7 +336,7 @@ victims_close(catalog_t *c, struct victims *l)
 		struct victim *v = &l->v[i];
 
 		if (v->freed) {
-			spill_release(c, v->fd, v->map, v->size);
+			mem_release(c->mem, v->fd, v->map, v->size);
 			continue;
 		}
 		uring_unmap(v->map, v->size);
@@ -377,7 +374,7 @@ load(catalog_t *c, uint64_t id, uint64_t size, int has_crc, uint32_t want)
 	struct spill *sp = c->spill;
 	char name[ID_STR_LEN + 1], err[256] = "";
 	struct uring *u = NULL;
-	uint64_t used, limit = c->cfg.memory_limit;
+	uint64_t limit = c->cfg.memory_limit;
 	uint32_t crc = 0;
 	int src = -1, dst = -1, rc;
 
@@ -388,12 +385,10 @@ load(catalog_t *c, uint64_t id, uint64_t size, int has_crc, uint32_t want)
 		return -ENOSPC;
 	}
 	if (catalog_room(c, size) != 0) {
-		pthread_mutex_lock(&c->lock);
-		used = cat_usage(c);
-		pthread_mutex_unlock(&c->lock);
 		log_error("cannot reload blob %s (%llu bytes): %llu of %llu bytes of memory in use and "
 			  "nothing more can be spilled (open or pinned)",
-		    name, (unsigned long long)size, (unsigned long long)used, (unsigned long long)limit);
+		    name, (unsigned long long)size, (unsigned long long)mem_used(c->mem),
+		    (unsigned long long)limit);
 		return -ENOSPC;
 	}
 	src = openat(sp->dirfd, name, O_RDONLY | O_CLOEXEC | (sp->direct ? O_DIRECT : 0));
@@ -510,9 +505,7 @@ spill_thread(void *arg)
 		if (sp->stop)
 			break;
 		pthread_mutex_unlock(&sp->lock);
-		pthread_mutex_lock(&c->lock);
-		used = cat_usage(c);
-		pthread_mutex_unlock(&c->lock);
+		used = mem_used(c->mem);
 		if (used > sp->high)
 			spill_pass(c, sp->low);
 		else if (sp->ahead && used > sp->low)
@@ -693,7 +686,7 @@ spill_start(catalog_t *c)
 		return -rc;
 	}
 	sp->running = 1;
-	return spill_release_start(c);
+	return mem_release_start(c->mem);
 }
 
 void
@@ -710,7 +703,7 @@ spill_close(catalog_t *c)
 		pthread_mutex_unlock(&sp->lock);
 		pthread_join(sp->thread, NULL);
 	}
-	spill_release_stop(c);
+	mem_release_stop(c->mem);
 	while (sp->nrings > 0)
 		uring_close(sp->rings[--sp->nrings]);
 	close(sp->lockfd);
@@ -747,7 +740,6 @@ spill_stats(catalog_t *c, struct catalog_stats *st)
 	st->spill_dir = sp->dir;
 	st->spill_high = sp->high;
 	st->spill_low = sp->low;
-	st->bytes_releasing = sp->release_bytes;
 	st->spills = sp->spills;
 	st->spill_bytes = sp->spill_bytes;
 	st->evictions = sp->evictions;

@@ -68,13 +68,6 @@ int spill_ensure_resident(catalog_t *c, struct cblob *b);
  * memory limit (a writer reserving them with fallocate). 0, or -ENOSPC
  * when they do not (no spill directory, the rest open or pinned). */
 int spill_make_room(catalog_t *c, uint64_t need);
-/* Catalog lock held (dropped while it waits): wait until the memory of
- * evicted blobs still being released (spill_release.c) leaves room for
- * need more bytes under the memory limit, as the kernel counts it. */
-void spill_wait_released(catalog_t *c, uint64_t need);
-/* Catalog lock held: bytes of evicted blobs whose memory is not yet
- * released (0 without a spill directory). */
-uint64_t spill_releasing(const catalog_t *c);
 /* Catalog lock held: the spill part of catalog_stats. */
 void spill_stats(catalog_t *c, struct catalog_stats *st);
 
@@ -98,9 +91,5 @@ void spill_set_faults(catalog_t *c, const struct uring_faults *f);
 int spill_pass_now(catalog_t *c, uint64_t target);
 /* Tests: one round of spilling ahead now (spill_ahead); blobs written. */
 int spill_ahead_now(catalog_t *c);
-/* Tests: hold (1) the release of evicted memory, or let it go on (0). */
-void spill_release_hold(catalog_t *c, int hold);
-/* Tests: threads waiting in spill_wait_released. */
-unsigned spill_release_waiters(catalog_t *c);
 
 #endif

@@ -31,17 +31,7 @@ struct spill {
 	unsigned nrings;
 	struct uring_faults faults; /* for the next ring handed out */
 	int faults_armed;
-	/* The releaser (spill_release.c): the memory of evicted blobs is
-	 * given back to the kernel by a thread of its own. */
-	struct release *rel_head, *rel_tail; /* queued; guarded by lock */
-	pthread_cond_t rel_cond;	     /* rel_head set or rel_stop; with lock */
-	int rel_stop, rel_hold;		     /* guarded by lock */
-	int releasing;			     /* the thread runs: set and cleared alone */
-	pthread_t rel_thread;
-	pthread_cond_t released; /* release_bytes went down; with the catalog lock */
 	/* Guarded by the catalog lock. */
-	uint64_t release_bytes;	  /* evicted, their pages not yet given back */
-	unsigned release_waiters; /* threads waiting for release_bytes to go down */
 	uint64_t spills, spill_bytes, evictions, reloads, reload_bytes;
 	uint64_t spill_errors, reload_errors;
 	double spill_seconds, reload_seconds;
@@ -84,17 +74,5 @@ uint64_t spill_pass(catalog_t *c, uint64_t target);
  * files until the bytes in memory without one are under the low-water
  * mark; blobs written. */
 uint64_t spill_write_ahead(catalog_t *c);
-
-/* spill_release.c. Start the releaser; 0 or -errno. */
-int spill_release_start(catalog_t *c);
-/* Stop it, once everything queued is released. */
-void spill_release_stop(catalog_t *c);
-/* Whether it runs: if so, the caller adds the bytes of a blob it evicts
- * to release_bytes (catalog lock held) and hands its fd and mapping to
- * spill_release. */
-int spill_release_running(const struct spill *sp);
-/* Give back, in the background, the memory that fd and its mapping of
- * size bytes hold (map may be NULL); takes both. */
-void spill_release(catalog_t *c, int fd, void *map, uint64_t size);
 
 #endif

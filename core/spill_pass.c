@@ -60,7 +60,7 @@ spill_pass(catalog_t *c, uint64_t target)
 
 	pthread_mutex_lock(&c->spill->pass_lock);
 	pthread_mutex_lock(&c->lock);
-	used = cat_usage(c);
+	used = mem_used(c->mem);
 	if (used <= target)
 		goto out;
 	hmap_foreach(&c->blobs, collect_evictable, &all);
@@ -74,7 +74,7 @@ spill_pass(catalog_t *c, uint64_t target)
 		if (batch.err != 0)
 			break;
 		spill_evict_list(c, &batch, &count, &bytes);
-		used = cat_usage(c);
+		used = mem_used(c->mem);
 	}
 out:
 	pthread_mutex_unlock(&c->lock);
@@ -92,12 +92,11 @@ spill_make_room(catalog_t *c, uint64_t need)
 	if (c->spill == NULL || need > limit)
 		return -ENOSPC;
 	spill_pass(c, limit - need < c->spill->low ? limit - need : c->spill->low);
-	pthread_mutex_lock(&c->lock);
-	used = cat_usage(c);
-	if (used + need <= limit)
-		spill_wait_released(c, need);
-	pthread_mutex_unlock(&c->lock);
-	return used + need <= limit ? 0 : -ENOSPC;
+	used = mem_used(c->mem);
+	if (used + need > limit)
+		return -ENOSPC;
+	mem_wait_released(c->mem, need);
+	return 0;
 }
 
 int
@@ -142,7 +141,7 @@ spill_write_ahead(catalog_t *c)
 	errors = sp->spill_errors;
 	if (util_now_ns() < sp->ahead_after_ns)
 		goto out;
-	used = cat_usage(c);
+	used = mem_used(c->mem);
 	hmap_foreach(&c->blobs, collect_ahead, &k);
 	if (all.err != 0 || all.n == 0 || used <= sp->low + k.clean)
 		goto out;

@@ -437,7 +437,7 @@ START_TEST(test_release_in_background)
 	uint64_t n, bytes;
 	int i;
 
-	spill_release_hold(cat, 1);
+	mem_release_hold(catalog_mem(cat), 1);
 	ck_assert_int_eq(spill_evict(cat, o.b.oid, 0, &n, &bytes), 0);
 	ck_assert(where_is(&o.b, "disk"));
 	ck_assert_uint_eq(stats().bytes_resident, 0);
@@ -445,18 +445,18 @@ START_TEST(test_release_in_background)
 	/* 40 MiB more of 64 fit by the catalog's count, not while the 40
 	 * evicted are still held: the reload waits for them. */
 	ck_assert_int_eq(pthread_create(&th, NULL, open_thread, &o), 0);
-	for (i = 0; i < 10000 && spill_release_waiters(cat) == 0; i++)
+	for (i = 0; i < 10000 && mem_release_waiters(catalog_mem(cat)) == 0; i++)
 		usleep(1000);
-	ck_assert_uint_eq(spill_release_waiters(cat), 1);
+	ck_assert_uint_eq(mem_release_waiters(catalog_mem(cat)), 1);
 	ck_assert_int_eq(o.rc, 1);
-	spill_release_hold(cat, 0);
+	mem_release_hold(catalog_mem(cat), 0);
 	pthread_join(th, NULL);
 	ck_assert_int_eq(o.rc, 0);
 	ck_assert_uint_eq(stats().bytes_releasing, 0);
 	ck_assert_uint_eq(stats().reloads, 1);
 	/* Closing the store releases what is held, and loses nothing. */
 	b = make("b", 8 * MIB, 46);
-	spill_release_hold(cat, 1);
+	mem_release_hold(catalog_mem(cat), 1);
 	ck_assert_int_eq(spill_evict(cat, b.oid, 0, &n, &bytes), 0);
 	ck_assert_uint_eq(stats().bytes_releasing, 8 * MIB);
 	reopen();
@@ -511,14 +511,14 @@ START_TEST(test_pass_plans_without_released_memory)
 	a = make("a", 16 * MIB, 61);
 	b = make("b", 16 * MIB, 62);
 	d = make("d", 16 * MIB, 63);
-	spill_release_hold(cat, 1);
+	mem_release_hold(catalog_mem(cat), 1);
 	ck_assert_int_eq(spill_pass_now(cat, 40 * MIB), 1);
 	ck_assert(where_is(&a, "disk"));
 	ck_assert(where_is(&b, "memory"));
 	ck_assert(where_is(&d, "memory"));
 	ck_assert_uint_eq(stats().bytes_releasing, 16 * MIB);
 	ck_assert_uint_ge(stats().memory_used, 48 * MIB); /* the kernel's count, still */
-	spill_release_hold(cat, 0);
+	mem_release_hold(catalog_mem(cat), 0);
 	ck_assert_int_eq(open_check(&a), 0);
 	catalog_close(cat);
 	cat = keep;
