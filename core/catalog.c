@@ -15,7 +15,6 @@
 
 #include "catalog_i.h"
 #include "log.h"
-#include "spill.h"
 #include "object.h"
 #include "util.h"
 
@@ -281,13 +280,13 @@ catalog_open(const struct catalog_config *cfg, catalog_t **out)
 	id_gen_init(&c->gen, c->instance, last);
 	if ((rc = meta_load(c->meta, &load_ops, c)) != 0)
 		goto fail;
-	if ((rc = spill_open(c)) != 0)
+	if ((rc = catalog_spill_open(c)) != 0)
 		goto fail;
 	if ((rc = reconcile_run(c)) != 0)
 		goto fail;
 	if (cfg->opened != NULL)
 		cfg->opened(cfg->hook_arg, c);
-	if ((rc = spill_start(c)) != 0)
+	if ((rc = catalog_spill_start(c)) != 0)
 		goto fail;
 	*out = c;
 	return 0;
@@ -339,7 +338,7 @@ catalog_close(catalog_t *c)
 {
 	if (c == NULL)
 		return;
-	spill_close(c);
+	catalog_spill_close(c);
 	hmap_foreach(&c->names, free_name, NULL);
 	hmap_foreach(&c->objects, free_object, NULL);
 	hmap_foreach(&c->blobs, free_blob, NULL);
@@ -884,7 +883,7 @@ catalog_stats(catalog_t *c, struct catalog_stats *st)
 	st->bytes_releasing = mem_releasing(c->mem);
 	st->bytes_spilled = c->spilled_bytes;
 	st->bytes_pinned = c->pinned_bytes;
-	spill_stats(c, st);
+	catalog_spill_stats(c, st);
 	st->objects = c->objects.count;
 	st->blobs = c->nsealed + c->nunsealed;
 	st->blobs_sealed = c->nsealed;

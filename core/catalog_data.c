@@ -20,7 +20,6 @@
 #include "catalog_i.h"
 #include "log.h"
 #include "object.h"
-#include "spill.h"
 #include "util.h"
 
 static void
@@ -167,7 +166,7 @@ cat_blob_forget(catalog_t *c, struct cblob *b)
 			c->pinned_bytes -= b->size;
 		if (b->spilled) {
 			c->spilled_bytes -= b->size;
-			spill_file_remove(c, b->id);
+			catalog_spill_file_remove(c, b->id);
 		}
 	} else {
 		c->nunsealed--;
@@ -303,7 +302,7 @@ catalog_open_data(catalog_t *c, uint64_t ino, int writable, uint64_t *blob_id, i
 		goto out;
 	}
 	/* A spilled blob comes back into memory before the open completes. */
-	if (b->sealed && (rc = spill_ensure_resident(c, b)) != 0)
+	if (b->sealed && (rc = catalog_spill_ensure_resident(c, b)) != 0)
 		goto out;
 	if (fd != NULL && (rc = store_blob_open(c->store, b->id, writable ? O_RDWR : O_RDONLY, fd)) != 0)
 		goto out;
@@ -329,7 +328,7 @@ catalog_blob_fd(catalog_t *c, uint64_t blob_id, int writable, int *fd)
 		rc = -ENOENT;
 	else if (writable && b->sealed)
 		rc = -EPERM;
-	else if ((rc = b->sealed ? spill_ensure_resident(c, b) : 0) == 0)
+	else if ((rc = b->sealed ? catalog_spill_ensure_resident(c, b) : 0) == 0)
 		rc = store_blob_open(c->store, b->id, writable ? O_RDWR : O_RDONLY, fd);
 	pthread_mutex_unlock(&c->lock);
 	return rc;
@@ -640,7 +639,7 @@ catalog_release(catalog_t *c, uint64_t blob_id, int writable)
 	pthread_mutex_unlock(&c->lock);
 	if (sealing) {
 		seal_finish(c, &job);
-		spill_kick(c); /* more in memory: past the high-water mark? */
+		catalog_spill_kick(c); /* more in memory: past the high-water mark? */
 	}
 }
 
@@ -788,7 +787,7 @@ catalog_room(catalog_t *c, uint64_t bytes)
 		mem_wait_released(c->mem, bytes); /* as the kernel counts it, too */
 		return 0;
 	}
-	return c->spill != NULL ? spill_make_room(c, bytes) : -ENOSPC;
+	return c->spill != NULL ? catalog_spill_make_room(c, bytes) : -ENOSPC;
 }
 
 int
@@ -815,7 +814,7 @@ again:
 			spilled = 1;
 			b->opens++;
 			pthread_mutex_unlock(&c->lock);
-			spill_make_room(c, end - before);
+			catalog_spill_make_room(c, end - before);
 			pthread_mutex_lock(&c->lock);
 			b->opens--;
 			cat_blob_maybe_free(c, b);
@@ -834,7 +833,7 @@ again:
 	/* Outside the lock: reserving a GiB zeroes a GiB. Short of memory,
 	 * spill others to make room, once. */
 	if (fallocate(fd >= 0 ? fd : own_fd, mode, off, len) != 0 && (rc = -errno) == -ENOSPC && !spilled &&
-	    spill_make_room(c, (uint64_t)len) == 0)
+	    catalog_spill_make_room(c, (uint64_t)len) == 0)
 		rc = fallocate(fd >= 0 ? fd : own_fd, mode, off, len) != 0 ? -errno : 0;
 	if (own_fd >= 0)
 		close(own_fd);

@@ -105,7 +105,7 @@ struct catalog {
 	uint64_t pinned_bytes;	  /* of which pinned */
 	uint64_t spilled_bytes;	  /* of which with a copy in the spill dir */
 	pthread_cond_t load_cond; /* a reload ended (struct cblob.loading) */
-	struct spill *spill;	  /* NULL: no spill directory */
+	struct cspill *spill;	  /* NULL: no spill directory */
 	uint64_t nsealed, nunsealed;
 	uint64_t creates, seals, discards, deletes, opens;
 	/* Deleted blobs still open, by the inode of the Blob object's data
@@ -203,5 +203,36 @@ int reconcile_run(catalog_t *c);
 void cat_blob_resident(catalog_t *c, struct cblob *b, int resident);
 /* Free a deleted blob once nothing holds it open (the blob_freed hook). */
 void cat_blob_maybe_free(catalog_t *c, struct cblob *b);
+
+/* catalog_spill*.c: the spill policy (catalog_spill.h). At catalog_open,
+ * after the metadata is loaded: choose the spill directory (the
+ * configured one, else the remembered one) and open it. No directory:
+ * spilling is off (0). -EINVAL when blobs are spilled in another
+ * directory than the one configured. */
+int catalog_spill_open(catalog_t *c);
+/* After reconciliation: remove files of the spill directory that no
+ * spilled blob owns (a crash mid-spill), start the spill thread. */
+int catalog_spill_start(catalog_t *c);
+/* Stop the thread and let go; spill files stay. */
+void catalog_spill_close(catalog_t *c);
+/* More bytes in memory: the thread looks at the high-water mark. */
+void catalog_spill_kick(catalog_t *c);
+/* Catalog lock held. Is b's spill file there with b's size? 0 or -errno. */
+int catalog_spill_file_check(catalog_t *c, const struct cblob *b);
+/* Catalog lock held. A read-only fd on b's spill file, for a copy that
+ * needs no reload; caller closes. -ENOENT when b is not spilled. */
+int catalog_spill_file_open(catalog_t *c, const struct cblob *b, int *fd);
+/* Catalog lock held. Remove the spill file of blob id (it was deleted). */
+void catalog_spill_file_remove(catalog_t *c, uint64_t id);
+/* Catalog lock held (dropped and taken again while it copies): bring a
+ * sealed blob back into memory if it is not. 0; -ENOENT if it was deleted
+ * meanwhile; -ENOSPC without room; -EIO on a bad spill file. */
+int catalog_spill_ensure_resident(catalog_t *c, struct cblob *b);
+/* Without the catalog lock: spill until need more bytes fit under the
+ * memory limit (a writer reserving them with fallocate). 0, or -ENOSPC
+ * when they do not (no spill directory, the rest open or pinned). */
+int catalog_spill_make_room(catalog_t *c, uint64_t need);
+/* Catalog lock held: the spill part of catalog_stats. */
+void catalog_spill_stats(catalog_t *c, struct catalog_stats *st);
 
 #endif

@@ -14,7 +14,6 @@
 
 #include "catalog_i.h"
 #include "object.h"
-#include "spill.h"
 
 #define PREFIX "user.vineyard."
 #define PREFIX_LEN (sizeof PREFIX - 1)
@@ -73,6 +72,15 @@ static const char *const blob_fixed[] = {
 	"pinned",
 	NULL,
 };
+
+/* Where b's bytes are (catalog_spill.h): "memory", "disk" or both. */
+static const char *
+where(const struct cblob *b)
+{
+	if (!b->sealed || !b->spilled)
+		return "memory";
+	return b->resident ? "memory,disk" : "disk";
+}
 
 /* Where the blobs of o's tree are: counts of those in memory and not. */
 static void
@@ -207,7 +215,7 @@ object_get(catalog_t *c, struct cobject *o, const char *field, char **value, siz
 
 		/* A Blob object: where its bytes are; others: where their blobs are. */
 		if (data != NULL)
-			*value = dup_text(spill_where(data), len);
+			*value = dup_text(where(data), len);
 		else {
 			tree_location(c, o, 0, &in, &out);
 			*value = dup_text(out == 0 ? "memory" : in == 0 ? "disk" : "memory,disk", len);
@@ -246,7 +254,7 @@ blob_get(catalog_t *c, struct cblob *b, const char *field, char **value, size_t 
 	else if (strcmp(field, "sealed") == 0)
 		*value = dup_text(cat_blob_sealed(b) ? "true" : "false", len);
 	else if (strcmp(field, "location") == 0)
-		*value = dup_text(spill_where(b), len);
+		*value = dup_text(where(b), len);
 	else if (strcmp(field, "pinned") == 0)
 		*value = dup_text(b->pinned ? "true" : "false", len);
 	else

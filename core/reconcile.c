@@ -25,7 +25,6 @@
 
 #include "catalog_i.h"
 #include "log.h"
-#include "spill.h"
 
 struct scan {
 	catalog_t *c;
@@ -107,7 +106,7 @@ pick_blob(void *value, void *arg)
 	}
 	in_memory = hmap_find(&p->s->present, b->id) != NULL &&
 		    store_blob_size(p->s->c->store, b->id, &size) == 0 && size == b->size;
-	on_disk = b->spilled && spill_file_check(p->s->c, b) == 0;
+	on_disk = b->spilled && catalog_spill_file_check(p->s->c, b) == 0;
 	if (in_memory)
 		cat_blob_resident(p->s->c, b, 1);
 	if (b->spilled && !on_disk && in_memory)

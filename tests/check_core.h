@@ -17,6 +17,7 @@ Suite *meta_suite(void);
 Suite *object_suite(void);
 Suite *snapshot_suite(void);
 Suite *spill_suite(void);
+Suite *spill_files_suite(void);
 Suite *store_suite(void);
 Suite *stream_suite(void);
 Suite *util_suite(void);

@@ -1,36 +1,29 @@
 /*
- * spill_i: what spill.c (memory pressure, write-out, reload) shares with
- * spill_ops.c (pin, unpin, evict, load). Guarded as spill.c says.
+ * catalog_spill_i: what the spill policy's files share: catalog_spill.c
+ * (the thread, reloads), catalog_spill_pass.c (choosing and evicting) and
+ * catalog_spill_ops.c (pin, unpin, evict, load). Guarded as said beside
+ * each field.
  */
-#ifndef VFS_SPILL_I_H
-#define VFS_SPILL_I_H
+#ifndef VFS_CATALOG_SPILL_I_H
+#define VFS_CATALOG_SPILL_I_H
 
-#include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
 
 #include "catalog_i.h"
-#include "uring.h"
+#include "catalog_spill.h"
+#include "spill.h"
 
-#define SPILL_RINGS 4 /* rings kept for reuse */
-
-struct spill {
-	char dir[PATH_MAX];
-	int dirfd;
-	int lockfd;		   /* LOCK_FILE, flocked while the store is open */
-	int direct;		   /* O_DIRECT works in dir */
+struct cspill {
+	spill_t *files;		   /* the spill directory (spill.h) */
 	uint64_t high, low;	   /* bytes */
 	int ahead;		   /* write spill files ahead above low (spill_ahead) */
 	int64_t ahead_after_ns;	   /* after a failed write ahead, none before this */
 	pthread_mutex_t pass_lock; /* one pass at a time; before the catalog lock */
-	pthread_mutex_t lock;	   /* guards the fields below up to rings */
+	pthread_mutex_t lock;	   /* guards the thread's fields below */
 	pthread_cond_t cond;
 	int kicked, stop, running;
 	pthread_t thread;
-	struct uring *rings[SPILL_RINGS]; /* idle rings */
-	unsigned nrings;
-	struct uring_faults faults; /* for the next ring handed out */
-	int faults_armed;
 	/* Guarded by the catalog lock. */
 	uint64_t spills, spill_bytes, evictions, reloads, reload_bytes;
 	uint64_t spill_errors, reload_errors;
@@ -57,22 +50,19 @@ struct victims {
 	int keep; /* write only: the blobs stay in memory (spill ahead) */
 };
 
-/* Add b to l (l->err on failure). */
-void spill_victims_add(struct victims *l, const struct cblob *b);
+/* catalog_spill_pass.c. Add b to l (l->err on failure). */
+void catalog_spill_victims_add(struct victims *l, const struct cblob *b);
 /* Can b leave memory now? Catalog lock held. */
-int spill_evictable(const struct cblob *b);
-/* Can b get a spill file ahead of need (it stays in memory)? */
-int spill_aheadable(const struct cblob *b);
+int catalog_spill_evictable(const struct cblob *b);
 /* Write out and evict the victims in l: the catalog lock held, dropped
  * while copying; the blobs evicted are added to *count, bytes to *bytes. */
-void spill_evict_list(catalog_t *c, struct victims *l, uint64_t *count, uint64_t *bytes);
-
-/* spill_pass.c. Evict the least recently used blobs until the store uses
- * at most target bytes or nothing more can go; blobs evicted. */
-uint64_t spill_pass(catalog_t *c, uint64_t target);
+void catalog_spill_evict_list(catalog_t *c, struct victims *l, uint64_t *count, uint64_t *bytes);
+/* Evict the least recently used blobs until the store uses at most
+ * target bytes or nothing more can go; blobs evicted. */
+uint64_t catalog_spill_pass(catalog_t *c, uint64_t target);
 /* Spill ahead (spill_ahead): give the least recently used blobs spill
  * files until the bytes in memory without one are under the low-water
  * mark; blobs written. */
-uint64_t spill_write_ahead(catalog_t *c);
+uint64_t catalog_spill_write_ahead(catalog_t *c);
 
 #endif

@@ -1,7 +1,7 @@
 /*
- * spill_ops: the control operations on where an object's blobs live (pin,
- * unpin, evict, load), on every blob of the object's tree, as its owner or
- * root. See spill.h.
+ * catalog_spill_ops: the control operations on where an object's blobs
+ * live (pin, unpin, evict, load), on every blob of the object's tree, as
+ * its owner or root. See catalog_spill.h.
  */
 #include "config.h"
 
@@ -9,9 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "catalog_i.h"
-#include "spill.h"
-#include "spill_i.h"
+#include "catalog_spill_i.h"
 
 /* The blobs of a blob or object id and of its members, recursively, as
  * uid may act on them. */
@@ -35,7 +33,7 @@ tree_add(catalog_t *c, struct tree *t, uint64_t id, int depth)
 	if (id_is_blob(id)) {
 		if ((b = cat_blob_find(c, id)) == NULL || b->deleted)
 			return -ENOENT;
-		spill_victims_add(&t->blobs, b);
+		catalog_spill_victims_add(&t->blobs, b);
 		return t->blobs.err;
 	}
 	if ((o = cat_object_find(c, id)) == NULL)
@@ -80,7 +78,7 @@ tree_free(struct tree *t)
 }
 
 int
-spill_pin(catalog_t *c, uint64_t id, uid_t uid, int pin, uint64_t *blobs, uint64_t *bytes)
+catalog_spill_pin(catalog_t *c, uint64_t id, uid_t uid, int pin, uint64_t *blobs, uint64_t *bytes)
 {
 	struct tree t;
 	size_t i;
@@ -118,7 +116,7 @@ spill_pin(catalog_t *c, uint64_t id, uid_t uid, int pin, uint64_t *blobs, uint64
 		struct cblob *b = cat_blob_find(c, t.blobs.v[i].id);
 
 		if (b != NULL && b->sealed && !b->deleted)
-			rc = spill_ensure_resident(c, b);
+			rc = catalog_spill_ensure_resident(c, b);
 	}
 out:
 	pthread_mutex_unlock(&c->lock);
@@ -127,7 +125,7 @@ out:
 }
 
 int
-spill_evict(catalog_t *c, uint64_t id, uid_t uid, uint64_t *blobs, uint64_t *bytes)
+catalog_spill_evict(catalog_t *c, uint64_t id, uid_t uid, uint64_t *blobs, uint64_t *bytes)
 {
 	struct tree t;
 	size_t i, busy = 0, candidates = 0;
@@ -146,9 +144,9 @@ spill_evict(catalog_t *c, uint64_t id, uid_t uid, uint64_t *blobs, uint64_t *byt
 		if (!b->sealed || !b->resident || b->size == 0)
 			continue;
 		candidates++;
-		busy += !spill_evictable(b);
+		busy += !catalog_spill_evictable(b);
 	}
-	spill_evict_list(c, &t.blobs, blobs, bytes);
+	catalog_spill_evict_list(c, &t.blobs, blobs, bytes);
 	if (*blobs == 0 && busy > 0)
 		rc = -EBUSY; /* open, pinned or being loaded */
 	else if (*blobs < candidates - busy)
@@ -161,7 +159,7 @@ out:
 }
 
 int
-spill_load(catalog_t *c, uint64_t id, uid_t uid, uint64_t *blobs, uint64_t *bytes)
+catalog_spill_load(catalog_t *c, uint64_t id, uid_t uid, uint64_t *blobs, uint64_t *bytes)
 {
 	struct tree t;
 	size_t i;
@@ -176,7 +174,7 @@ spill_load(catalog_t *c, uint64_t id, uid_t uid, uint64_t *blobs, uint64_t *byte
 
 		if (b == NULL || !b->sealed || b->deleted || b->resident)
 			continue;
-		if ((rc = spill_ensure_resident(c, b)) == 0) {
+		if ((rc = catalog_spill_ensure_resident(c, b)) == 0) {
 			(*blobs)++;
 			*bytes += b->size;
 		}
