@@ -1,7 +1,7 @@
 /*
- * catalog_data: creating, opening and sealing blobs, and the memory they
- * take (names, unlink and rename are in catalog_names.c, deletes in
- * catalog_objects.c). Unsealed blobs and
+ * catalog_data: creating, opening, sealing and changing blobs (names,
+ * unlink and rename are in catalog_names.c, deletes in catalog_objects.c,
+ * writes and the memory they take in catalog_mem.c). Unsealed blobs and
  * objects live only in memory (and their tmpfs files): a restart discards
  * them anyway, so writing them to SQLite would buy nothing. Sealing writes
  * the blob, its object, members and names in one transaction, committed
@@ -82,18 +82,6 @@ cat_object_put(catalog_t *c, const struct cobject *o)
 }
 
 void
-cat_blob_resident(catalog_t *c, struct cblob *b, int resident)
-{
-	if (b->resident == (resident != 0))
-		return;
-	b->resident = resident != 0;
-	if (resident)
-		mem_resident_add(c->mem, b->size);
-	else
-		mem_resident_sub(c->mem, b->size);
-}
-
-void
 cat_blob_maybe_free(catalog_t *c, struct cblob *b)
 {
 	if (!b->deleted || b->opens > 0)
@@ -104,15 +92,6 @@ cat_blob_maybe_free(catalog_t *c, struct cblob *b)
 		c->cfg.blob_freed(c->cfg.hook_arg, b->id);
 	hmap_remove(&c->blobs, b->id, b);
 	free(b);
-}
-
-/* Without a tmpfs of its own the kernel does not enforce the memory limit,
- * so the daemon counts what it writes for unsealed blobs: grow or shrink
- * b's reservation to new_size, or -ENOSPC (mem_reserve). */
-static int
-account(catalog_t *c, struct cblob *b, uint64_t new_size)
-{
-	return mem_reserve(c->mem, &b->held, new_size);
 }
 
 int
@@ -170,7 +149,7 @@ cat_blob_forget(catalog_t *c, struct cblob *b)
 		}
 	} else {
 		c->nunsealed--;
-		account(c, b, 0);
+		cat_blob_reserve(c, b, 0);
 	}
 	b->deleted = 1;
 	b->owner = NULL;
@@ -512,7 +491,7 @@ seal_start(catalog_t *c, struct cblob *b, struct seal_job *j)
 		discard(c, b, "its file is gone");
 		return 0;
 	}
-	if (account(c, b, now.size) != 0) {
+	if (cat_blob_reserve(c, b, now.size) != 0) {
 		discard(c, b, "sealing it would pass the memory limit");
 		return 0;
 	}
@@ -549,7 +528,7 @@ seal_start(catalog_t *c, struct cblob *b, struct seal_job *j)
 	/* Its bytes now count as sealed: counted in first, so that usage
 	 * never dips meanwhile. */
 	cat_blob_resident(c, b, 1);
-	account(c, b, 0);
+	cat_blob_reserve(c, b, 0);
 	c->blob_bytes += b->size;
 	b->used_ns = util_now_ns();
 	c->seals++;
@@ -643,37 +622,6 @@ catalog_release(catalog_t *c, uint64_t blob_id, int writable)
 	}
 }
 
-ssize_t
-catalog_write(catalog_t *c, uint64_t blob_id, int fd, const void *buf, size_t size, off_t off)
-{
-	struct cblob *b;
-	ssize_t n;
-	int rc = 0;
-
-	pthread_mutex_lock(&c->lock);
-	b = cat_blob_find(c, blob_id);
-	if (b == NULL || b->deleted)
-		rc = -ENOENT;
-	else if (b->sealed)
-		rc = -EPERM;
-	else if ((uint64_t)off + size > b->held && (rc = account(c, b, (uint64_t)off + size)) != 0)
-		b->cut_short = 1;
-	pthread_mutex_unlock(&c->lock);
-	if (rc != 0)
-		return rc;
-	n = pwrite(fd, buf, size, off);
-	if (n >= 0)
-		return n;
-	rc = -errno;
-	if (rc == -ENOSPC) {
-		pthread_mutex_lock(&c->lock);
-		if ((b = cat_blob_find(c, blob_id)) != NULL)
-			b->cut_short = 1;
-		pthread_mutex_unlock(&c->lock);
-	}
-	return rc;
-}
-
 /* Set the times asked for on the file of an unsealed blob, where they are
  * kept until the seal (cat_blob_stat). */
 static int
@@ -736,7 +684,7 @@ catalog_setattr(catalog_t *c, uint64_t ino, int fd, const struct catalog_set *se
 			rc = id_view_of_ino(ino) == ID_VIEW_OBJECT ? -EISDIR : -EPERM;
 		else if (b->sealed)
 			rc = -EPERM;
-		else if ((rc = account(c, b, (uint64_t)set->size)) == 0 && fd < 0)
+		else if ((rc = cat_blob_reserve(c, b, (uint64_t)set->size)) == 0 && fd < 0)
 			rc = store_blob_open(c->store, b->id, O_RDWR, &own_fd);
 		if (rc == 0 && ftruncate(fd >= 0 ? fd : own_fd, set->size) != 0)
 			rc = -errno;
@@ -771,79 +719,5 @@ out:
 	pthread_mutex_unlock(&c->lock);
 	if (rc == 0)
 		rc = catalog_getattr(c, ino, attr);
-	return rc;
-}
-
-int
-catalog_kernel_limited(const catalog_t *c)
-{
-	return store_kernel_limited(c->store);
-}
-
-int
-catalog_room(catalog_t *c, uint64_t bytes)
-{
-	if (mem_used(c->mem) + bytes <= c->cfg.memory_limit) {
-		mem_wait_released(c->mem, bytes); /* as the kernel counts it, too */
-		return 0;
-	}
-	return c->spill != NULL ? catalog_spill_make_room(c, bytes) : -ENOSPC;
-}
-
-int
-catalog_fallocate(catalog_t *c, uint64_t blob_id, int fd, int mode, off_t off, off_t len)
-{
-	struct cblob *b;
-	uint64_t end = (uint64_t)off + (uint64_t)len, before = 0;
-	int rc = 0, own_fd = -1, grew = 0, spilled = 0;
-
-	if (off < 0 || len <= 0)
-		return -EINVAL;
-	pthread_mutex_lock(&c->lock);
-again:
-	if ((b = cat_blob_find(c, blob_id)) == NULL || b->deleted)
-		rc = -ENOENT;
-	else if (b->sealed)
-		rc = -EPERM;
-	else if (end > b->held) {
-		before = b->held;
-		if ((rc = account(c, b, end)) == 0)
-			grew = 1;
-		else if (!spilled && c->spill != NULL) {
-			/* Short of memory: spill others to make room, once. */
-			spilled = 1;
-			b->opens++;
-			pthread_mutex_unlock(&c->lock);
-			catalog_spill_make_room(c, end - before);
-			pthread_mutex_lock(&c->lock);
-			b->opens--;
-			cat_blob_maybe_free(c, b);
-			rc = 0;
-			goto again;
-		} else
-			b->cut_short = 1; /* like a write: the object is incomplete */
-	}
-	if (rc == 0 && fd < 0)
-		rc = store_blob_open(c->store, blob_id, O_RDWR, &own_fd);
-	if (rc == 0)
-		b->opens++; /* alive while the lock is dropped */
-	pthread_mutex_unlock(&c->lock);
-	if (rc != 0)
-		return rc;
-	/* Outside the lock: reserving a GiB zeroes a GiB. Short of memory,
-	 * spill others to make room, once. */
-	if (fallocate(fd >= 0 ? fd : own_fd, mode, off, len) != 0 && (rc = -errno) == -ENOSPC && !spilled &&
-	    catalog_spill_make_room(c, (uint64_t)len) == 0)
-		rc = fallocate(fd >= 0 ? fd : own_fd, mode, off, len) != 0 ? -errno : 0;
-	if (own_fd >= 0)
-		close(own_fd);
-	pthread_mutex_lock(&c->lock);
-	if (rc != 0 && grew && b->held == end)
-		account(c, b, before);
-	if (rc == -ENOSPC)
-		b->cut_short = 1;
-	b->opens--;
-	cat_blob_maybe_free(c, b);
-	pthread_mutex_unlock(&c->lock);
 	return rc;
 }

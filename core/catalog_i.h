@@ -1,6 +1,9 @@
 /*
- * catalog_i: the catalog's records, shared by catalog*.c and reconcile.c.
- * Every field is guarded by catalog.lock.
+ * catalog_i: the catalog's records and internal functions, shared by the
+ * catalog's files (catalog*.c) and by no other. Every field is guarded by
+ * catalog.lock unless its comment says otherwise. Lock order: a spill
+ * pass's lock, then catalog.lock, then catalog.meta_lock; mem.c's and
+ * spill.c's own locks are taken last and never held while waiting.
  */
 #ifndef VFS_CATALOG_I_H
 #define VFS_CATALOG_I_H
@@ -198,6 +201,10 @@ json_t *cat_object_tree(catalog_t *c, const struct cobject *o, int depth);
 #define CAT_TREE_DEPTH 64
 /* Start-up reconciliation of metadata with the store. */
 int reconcile_run(catalog_t *c);
+/* catalog_mem.c. Grow or shrink the reservation of unsealed b to size
+ * bytes (mem_reserve): -ENOSPC past the memory limit; 0 and nothing
+ * counted when the kernel enforces it. */
+int cat_blob_reserve(catalog_t *c, struct cblob *b, uint64_t size);
 /* A sealed blob's bytes came into memory or left it (deleted; an
  * eviction counts them with mem_evicted instead): residency counts. */
 void cat_blob_resident(catalog_t *c, struct cblob *b, int resident);

@@ -1,5 +1,5 @@
 /*
- * reconcile: make the catalog and the store agree at start-up. Metadata is
+ * catalog_reconcile: make the catalog and the store agree at start-up. Metadata is
  * the source of truth for what exists, the files are the data:
  *  - a sealed blob whose file is present with its recorded size comes back;
  *  - an unsealed blob (its writer died with the daemon) is discarded: such
@@ -8,7 +8,7 @@
  *    are discarded with the objects built on them;
  *  - a sealed blob whose file is missing or has the wrong size is dropped
  *    with its objects (the tmpfs is lost at reboot), unless it was spilled
- *    and its spill file is there with the right size (spill.h): then it
+ *    and its spill file is there with the right size (catalog_spill.h): then it
  *    stays on disk until opened;
  *  - a spill file that the metadata records but that is missing or has the
  *    wrong size is forgotten when the blob is in memory (spilled again
