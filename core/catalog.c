@@ -29,19 +29,19 @@
 #define MEM_DIR "mem"
 
 struct cblob *
-cat_blob_find(catalog_t *c, uint64_t id)
+catalog_blob_find(catalog_t *c, uint64_t id)
 {
 	return hmap_find(&c->blobs, id);
 }
 
 struct cobject *
-cat_object_find(catalog_t *c, uint64_t id)
+catalog_object_find(catalog_t *c, uint64_t id)
 {
 	return hmap_find(&c->objects, id);
 }
 
 struct cname *
-cat_name_find(catalog_t *c, const char *name)
+catalog_name_find(catalog_t *c, const char *name)
 {
 	struct hmap_node *pos = NULL;
 	struct cname *n;
@@ -54,13 +54,13 @@ cat_name_find(catalog_t *c, const char *name)
 }
 
 struct cblob *
-cat_object_data_blob(catalog_t *c, const struct cobject *o)
+catalog_object_data_blob(catalog_t *c, const struct cobject *o)
 {
 	struct cblob *b;
 
 	if (strcmp(o->typename, OBJECT_TYPE_BLOB) != 0 || o->nmembers != 1 || !id_is_blob(o->members[0].id))
 		return NULL;
-	b = cat_blob_find(c, o->members[0].id);
+	b = catalog_blob_find(c, o->members[0].id);
 	return b != NULL && !b->deleted ? b : NULL;
 }
 
@@ -137,7 +137,7 @@ load_object(void *arg, const struct meta_object *mo)
 }
 
 int
-cat_attach_member(catalog_t *c, struct cobject *o, const char *name, uint64_t id)
+catalog_attach_member(catalog_t *c, struct cobject *o, const char *name, uint64_t id)
 {
 	struct cmember *m = realloc(o->members, (o->nmembers + 1) * sizeof *m);
 	struct cobject *sub;
@@ -152,11 +152,11 @@ cat_attach_member(catalog_t *c, struct cobject *o, const char *name, uint64_t id
 	m[o->nmembers].id = id;
 	m[o->nmembers].hidden = 0;
 	o->nmembers++;
-	if (id_is_blob(id) && (b = cat_blob_find(c, id)) != NULL) {
+	if (id_is_blob(id) && (b = catalog_blob_find(c, id)) != NULL) {
 		b->refs++;
 		if (b->owner == NULL)
 			b->owner = o;
-	} else if (!id_is_blob(id) && (sub = cat_object_find(c, id)) != NULL)
+	} else if (!id_is_blob(id) && (sub = catalog_object_find(c, id)) != NULL)
 		sub->parents++;
 	return 0;
 }
@@ -165,13 +165,13 @@ static int
 load_member(void *arg, uint64_t object_id, const char *name, uint64_t member_id)
 {
 	catalog_t *c = arg;
-	struct cobject *o = cat_object_find(c, object_id);
+	struct cobject *o = catalog_object_find(c, object_id);
 
-	return o != NULL ? cat_attach_member(c, o, name, member_id) : 0;
+	return o != NULL ? catalog_attach_member(c, o, name, member_id) : 0;
 }
 
 int
-cat_attach_name(catalog_t *c, const char *name, struct cobject *o)
+catalog_attach_name(catalog_t *c, const char *name, struct cobject *o)
 {
 	struct cname *n = calloc(1, sizeof *n);
 	char **names;
@@ -186,7 +186,7 @@ cat_attach_name(catalog_t *c, const char *name, struct cobject *o)
 		goto nomem;
 	n->obj = o;
 	o->names[o->nnames++] = n->name;
-	cat_dir_changed(c, CATALOG_INO_NAMES);
+	catalog_dir_changed(c, CATALOG_INO_NAMES);
 	return 0;
 nomem:
 	if (n != NULL)
@@ -199,9 +199,9 @@ static int
 load_name(void *arg, const char *name, uint64_t object_id)
 {
 	catalog_t *c = arg;
-	struct cobject *o = cat_object_find(c, object_id);
+	struct cobject *o = catalog_object_find(c, object_id);
 
-	return o != NULL ? cat_attach_name(c, name, o) : 0;
+	return o != NULL ? catalog_attach_name(c, name, o) : 0;
 }
 
 static int
@@ -289,7 +289,7 @@ catalog_open(const struct catalog_config *cfg, catalog_t **out)
 		goto fail;
 	if ((rc = catalog_spill_open(c)) != 0)
 		goto fail;
-	if ((rc = reconcile_run(c)) != 0)
+	if ((rc = catalog_reconcile(c)) != 0)
 		goto fail;
 	if (cfg->opened != NULL)
 		cfg->opened(cfg->hook_arg, c);
@@ -303,7 +303,7 @@ fail:
 }
 
 void
-cat_object_free(struct cobject *o)
+catalog_object_free(struct cobject *o)
 {
 	unsigned i;
 
@@ -327,7 +327,7 @@ static void
 free_object(void *v, void *arg)
 {
 	(void)arg;
-	cat_object_free(v);
+	catalog_object_free(v);
 }
 
 static void
@@ -370,9 +370,9 @@ catalog_data_blob(catalog_t *c, uint64_t ino, uint64_t *blob_id)
 
 	pthread_mutex_lock(&c->lock);
 	if (id_is_blob(ino))
-		b = cat_blob_find(c, ino);
-	else if (id_view_of_ino(ino) == ID_VIEW_DATA && (o = cat_object_find(c, id_of_ino(ino))) != NULL)
-		b = cat_object_data_blob(c, o);
+		b = catalog_blob_find(c, ino);
+	else if (id_view_of_ino(ino) == ID_VIEW_DATA && (o = catalog_object_find(c, id_of_ino(ino))) != NULL)
+		b = catalog_object_data_blob(c, o);
 	if (b != NULL)
 		*blob_id = b->id;
 	pthread_mutex_unlock(&c->lock);

@@ -24,7 +24,7 @@ dir_mode(uint32_t mode)
 }
 
 /* The fixed directories are cached by the kernel: it drops its copy itself
- * after its own creates, unlinks and renames in them, and cat_dir_changed
+ * after its own creates, unlinks and renames in them, and catalog_dir_changed
  * tells it of the rest. */
 static void
 fixed_dir_attr(catalog_t *c, uint64_t ino, struct catalog_attr *a)
@@ -62,7 +62,7 @@ dir_touch(catalog_t *c, uint64_t ino, int mtime_too)
 }
 
 void
-cat_dir_changed(catalog_t *c, uint64_t ino)
+catalog_dir_changed(catalog_t *c, uint64_t ino)
 {
 	dir_touch(c, ino, 1);
 	if (c->cfg.inval_attr != NULL)
@@ -70,7 +70,7 @@ cat_dir_changed(catalog_t *c, uint64_t ino)
 }
 
 int
-cat_dir_set_times(catalog_t *c, uint64_t ino, int64_t atime_ns, int64_t mtime_ns)
+catalog_dir_set_times(catalog_t *c, uint64_t ino, int64_t atime_ns, int64_t mtime_ns)
 {
 	if (ino < CATALOG_INO_ROOT || ino > CATALOG_INO_LAST_DIR)
 		return -ENOENT;
@@ -85,7 +85,7 @@ cat_dir_set_times(catalog_t *c, uint64_t ino, int64_t atime_ns, int64_t mtime_ns
 }
 
 uint64_t
-cat_blob_size(catalog_t *c, const struct cblob *b)
+catalog_blob_size(catalog_t *c, const struct cblob *b)
 {
 	uint64_t size = b->size;
 
@@ -95,7 +95,7 @@ cat_blob_size(catalog_t *c, const struct cblob *b)
 }
 
 int
-cat_blob_stat(catalog_t *c, const struct cblob *b, struct catalog_attr *a)
+catalog_blob_stat(catalog_t *c, const struct cblob *b, struct catalog_attr *a)
 {
 	struct stat st;
 	int rc;
@@ -126,13 +126,13 @@ blob_attr(catalog_t *c, const struct cblob *b, struct catalog_attr *a)
 	a->mode = S_IFREG | (b->mode & 07777);
 	a->uid = b->uid;
 	a->gid = b->gid;
-	cat_blob_stat(c, b, a);
+	catalog_blob_stat(c, b, a);
 	a->nlink = b->deleted ? 0 : 1;
 	a->sealed = b->sealed;
 }
 
 json_t *
-cat_object_tree(catalog_t *c, const struct cobject *o, int depth)
+catalog_object_tree(catalog_t *c, const struct cobject *o, int depth)
 {
 	struct object_info info = {
 		.id = o->id,
@@ -140,7 +140,7 @@ cat_object_tree(catalog_t *c, const struct cobject *o, int depth)
 		.signature = o->signature,
 		.nbytes = o->nbytes,
 		.instance_id = id_instance(o->id),
-		.sealed = cat_object_sealed(o),
+		.sealed = catalog_object_sealed(o),
 		.ctime_ns = o->btime_ns,
 	};
 	json_t *fields = object_fields_load(o->fields), *members = json_object(), *tree;
@@ -152,13 +152,13 @@ cat_object_tree(catalog_t *c, const struct cobject *o, int depth)
 		json_t *t = NULL;
 
 		if (id_is_blob(m->id)) {
-			struct cblob *b = cat_blob_find(c, m->id);
+			struct cblob *b = catalog_blob_find(c, m->id);
 
 			if (b != NULL)
-				t = object_blob_meta(
-				    b->id, cat_blob_size(c, b), id_instance(b->id), cat_blob_sealed(b));
-		} else if ((sub = cat_object_find(c, m->id)) != NULL && depth < CAT_TREE_DEPTH)
-			t = cat_object_tree(c, sub, depth + 1);
+				t = object_blob_meta(b->id, catalog_blob_size(c, b), id_instance(b->id),
+				    catalog_blob_sealed(b));
+		} else if ((sub = catalog_object_find(c, m->id)) != NULL && depth < CATALOG_TREE_DEPTH)
+			t = catalog_object_tree(c, sub, depth + 1);
 		if (t == NULL) {
 			char ids[ID_STR_LEN + 1];
 
@@ -168,10 +168,10 @@ cat_object_tree(catalog_t *c, const struct cobject *o, int depth)
 		json_object_set_new(members, m->name, t);
 	}
 	if (!o->sealed) {
-		struct cblob *b = cat_object_data_blob(c, o);
+		struct cblob *b = catalog_object_data_blob(c, o);
 
 		if (b != NULL)
-			info.nbytes = cat_blob_size(c, b);
+			info.nbytes = catalog_blob_size(c, b);
 	}
 	tree = object_meta(&info, fields, members);
 	json_decref(fields);
@@ -182,7 +182,7 @@ cat_object_tree(catalog_t *c, const struct cobject *o, int depth)
 static char *
 render_meta(catalog_t *c, const struct cobject *o, size_t *len)
 {
-	json_t *tree = cat_object_tree(c, o, 0);
+	json_t *tree = catalog_object_tree(c, o, 0);
 	char *text = object_dump_line(tree, JSON_INDENT(2) | JSON_PRESERVE_ORDER, len);
 
 	json_decref(tree);
@@ -211,10 +211,10 @@ object_view_attr(catalog_t *c, struct cobject *o, enum id_view view, struct cata
 		a->nlink = 2;
 		return 0;
 	case ID_VIEW_DATA:
-		if ((b = cat_object_data_blob(c, o)) == NULL)
+		if ((b = catalog_object_data_blob(c, o)) == NULL)
 			return -ENOENT;
 		a->mode = S_IFREG | (o->mode & 07777);
-		cat_blob_stat(c, b, a);
+		catalog_blob_stat(c, b, a);
 		a->sealed = b->sealed;
 		return 0;
 	case ID_VIEW_META:
@@ -247,12 +247,12 @@ getattr_locked(catalog_t *c, uint64_t ino, struct catalog_attr *a)
 		return 0;
 	}
 	if (id_is_blob(ino)) {
-		if ((b = cat_blob_find(c, ino)) == NULL)
+		if ((b = catalog_blob_find(c, ino)) == NULL)
 			return -ENOENT;
 		blob_attr(c, b, a);
 		return 0;
 	}
-	if ((o = cat_object_find(c, id_of_ino(ino))) != NULL)
+	if ((o = catalog_object_find(c, id_of_ino(ino))) != NULL)
 		return object_view_attr(c, o, id_view_of_ino(ino), a);
 	/* fstat of names/<n> after its unlink: the blob, with no links. */
 	if ((b = hmap_find(&c->ghosts, ino)) != NULL) {
@@ -284,7 +284,7 @@ catalog_getattr(catalog_t *c, uint64_t ino, struct catalog_attr *a)
 static int
 name_attr(catalog_t *c, struct cobject *o, struct catalog_attr *a)
 {
-	if (cat_object_data_blob(c, o) != NULL)
+	if (catalog_object_data_blob(c, o) != NULL)
 		return object_view_attr(c, o, ID_VIEW_DATA, a);
 	return object_view_attr(c, o, ID_VIEW_NAME_LINK, a);
 }
@@ -296,12 +296,12 @@ member_attr(catalog_t *c, const struct cmember *m, struct catalog_attr *a)
 	struct cblob *b;
 
 	if (id_is_blob(m->id)) {
-		if ((b = cat_blob_find(c, m->id)) == NULL || b->deleted)
+		if ((b = catalog_blob_find(c, m->id)) == NULL || b->deleted)
 			return -ENOENT;
 		blob_attr(c, b, a);
 		return 0;
 	}
-	if ((sub = cat_object_find(c, m->id)) == NULL)
+	if ((sub = catalog_object_find(c, m->id)) == NULL)
 		return -ENOENT;
 	return object_view_attr(c, sub, ID_VIEW_MEMBER_LINK, a);
 }
@@ -332,24 +332,24 @@ lookup_locked(catalog_t *c, uint64_t parent, const char *name, struct catalog_at
 		fixed_dir_attr(c, id, a);
 		return 0;
 	case CATALOG_INO_OBJECTS:
-		if (id_parse(name, &id) != 0 || id_is_blob(id) || (o = cat_object_find(c, id)) == NULL)
+		if (id_parse(name, &id) != 0 || id_is_blob(id) || (o = catalog_object_find(c, id)) == NULL)
 			return -ENOENT;
 		return object_view_attr(c, o, ID_VIEW_OBJECT, a);
 	case CATALOG_INO_BLOBS:
-		if (id_parse(name, &id) != 0 || !id_is_blob(id) || (b = cat_blob_find(c, id)) == NULL ||
+		if (id_parse(name, &id) != 0 || !id_is_blob(id) || (b = catalog_blob_find(c, id)) == NULL ||
 		    b->deleted)
 			return -ENOENT;
 		blob_attr(c, b, a);
 		return 0;
 	case CATALOG_INO_NAMES:
-		if ((n = cat_name_find(c, name)) == NULL)
+		if ((n = catalog_name_find(c, name)) == NULL)
 			return -ENOENT;
 		return name_attr(c, n->obj, a);
 	case CATALOG_INO_CONTROL:
 	case CATALOG_INO_STREAMS: return -ENOENT; /* the fs layer's */
 	}
 	if (id_is_blob(parent) || id_view_of_ino(parent) != ID_VIEW_OBJECT ||
-	    (o = cat_object_find(c, parent)) == NULL)
+	    (o = catalog_object_find(c, parent)) == NULL)
 		return -ENOTDIR;
 	/* Entries unlinked while the object is being removed are gone. */
 	if (strcmp(name, "meta.json") == 0)
@@ -443,7 +443,8 @@ list_locked(catalog_t *c, uint64_t dir, catalog_list_fn fn, void *arg)
 	case CATALOG_INO_BLOBS: hmap_foreach(&c->blobs, list_blob, &lc); return lc.rc;
 	case CATALOG_INO_NAMES: hmap_foreach(&c->names, list_name, &lc); return lc.rc;
 	}
-	if (id_is_blob(dir) || id_view_of_ino(dir) != ID_VIEW_OBJECT || (o = cat_object_find(c, dir)) == NULL)
+	if (id_is_blob(dir) || id_view_of_ino(dir) != ID_VIEW_OBJECT ||
+	    (o = catalog_object_find(c, dir)) == NULL)
 		return -ENOTDIR;
 	if (!o->meta_hidden &&
 	    ((rc = object_view_attr(c, o, ID_VIEW_META, &a)) != 0 || (rc = fn(arg, "meta.json", &a)) != 0))
@@ -478,7 +479,7 @@ catalog_readlink(catalog_t *c, uint64_t ino, char **target)
 	pthread_mutex_lock(&c->lock);
 	if (id_is_blob(ino) || (view != ID_VIEW_NAME_LINK && view != ID_VIEW_MEMBER_LINK))
 		rc = -EINVAL;
-	else if (cat_object_find(c, id_of_ino(ino)) == NULL)
+	else if (catalog_object_find(c, id_of_ino(ino)) == NULL)
 		rc = -ENOENT;
 	pthread_mutex_unlock(&c->lock);
 	if (rc != 0)
@@ -498,7 +499,7 @@ catalog_read_generated(catalog_t *c, uint64_t ino, char **text, size_t *len)
 	if (id_is_blob(ino) || id_view_of_ino(ino) != ID_VIEW_META)
 		return -EINVAL;
 	pthread_mutex_lock(&c->lock);
-	if ((o = cat_object_find(c, id_of_ino(ino))) == NULL)
+	if ((o = catalog_object_find(c, id_of_ino(ino))) == NULL)
 		rc = -ENOENT;
 	else if ((*text = render_meta(c, o, len)) == NULL)
 		rc = -ENOMEM;

@@ -60,7 +60,7 @@ object_to_meta(const struct cobject *o, struct meta_object *mo)
 }
 
 int
-cat_blob_put(catalog_t *c, const struct cblob *b)
+catalog_blob_put(catalog_t *c, const struct cblob *b)
 {
 	struct meta_blob mb;
 
@@ -71,7 +71,7 @@ cat_blob_put(catalog_t *c, const struct cblob *b)
 }
 
 int
-cat_object_put(catalog_t *c, const struct cobject *o)
+catalog_object_put(catalog_t *c, const struct cobject *o)
 {
 	struct meta_object mo;
 
@@ -82,7 +82,7 @@ cat_object_put(catalog_t *c, const struct cobject *o)
 }
 
 void
-cat_blob_maybe_free(catalog_t *c, struct cblob *b)
+catalog_blob_maybe_free(catalog_t *c, struct cblob *b)
 {
 	if (!b->deleted || b->opens > 0)
 		return;
@@ -95,7 +95,7 @@ cat_blob_maybe_free(catalog_t *c, struct cblob *b)
 }
 
 int
-cat_tx_begin(catalog_t *c)
+catalog_tx_begin(catalog_t *c)
 {
 	int rc;
 
@@ -108,7 +108,7 @@ cat_tx_begin(catalog_t *c)
 }
 
 int
-cat_tx_commit(catalog_t *c)
+catalog_tx_commit(catalog_t *c)
 {
 	int rc = meta_commit(c->meta); /* rolls back itself on failure */
 
@@ -117,30 +117,30 @@ cat_tx_commit(catalog_t *c)
 }
 
 void
-cat_tx_rollback(catalog_t *c)
+catalog_tx_rollback(catalog_t *c)
 {
 	meta_rollback(c->meta);
 	pthread_mutex_unlock(&c->meta_lock);
 }
 
 int
-cat_blob_delete(catalog_t *c, struct cblob *b)
+catalog_blob_delete(catalog_t *c, struct cblob *b)
 {
 	int rc = meta_blob_delete(c->meta, b->id);
 
 	if (rc == 0)
-		cat_blob_forget(c, b);
+		catalog_blob_forget(c, b);
 	return rc;
 }
 
 void
-cat_blob_forget(catalog_t *c, struct cblob *b)
+catalog_blob_forget(catalog_t *c, struct cblob *b)
 {
 	store_blob_remove(c->store, b->id);
 	if (b->sealed) {
 		c->nsealed--;
 		c->blob_bytes -= b->size;
-		cat_blob_resident(c, b, 0);
+		catalog_blob_resident(c, b, 0);
 		if (b->pinned)
 			c->pinned_bytes -= b->size;
 		if (b->spilled) {
@@ -149,7 +149,7 @@ cat_blob_forget(catalog_t *c, struct cblob *b)
 		}
 	} else {
 		c->nunsealed--;
-		cat_blob_reserve(c, b, 0);
+		catalog_blob_reserve(c, b, 0);
 	}
 	b->deleted = 1;
 	b->owner = NULL;
@@ -157,14 +157,14 @@ cat_blob_forget(catalog_t *c, struct cblob *b)
 	 * Without memory for that, fstat says ENOENT, as it used to. */
 	if (b->ghost_ino != 0 && (b->opens == 0 || hmap_insert(&c->ghosts, b->ghost_ino, b) != 0))
 		b->ghost_ino = 0;
-	cat_dir_changed(c, CATALOG_INO_BLOBS);
+	catalog_dir_changed(c, CATALOG_INO_BLOBS);
 	if (c->cfg.inval_entry != NULL) {
 		char name[ID_STR_LEN + 1];
 
 		id_format(b->id, name);
 		c->cfg.inval_entry(c->cfg.hook_arg, CATALOG_INO_BLOBS, name);
 	}
-	cat_blob_maybe_free(c, b);
+	catalog_blob_maybe_free(c, b);
 }
 
 int
@@ -180,7 +180,7 @@ catalog_create_blob_object(catalog_t *c, const char *name, uid_t uid, gid_t gid,
 		return rc;
 	*fd = -1;
 	pthread_mutex_lock(&c->lock);
-	if (cat_name_find(c, name) != NULL) {
+	if (catalog_name_find(c, name) != NULL) {
 		rc = -EEXIST;
 		goto out;
 	}
@@ -206,12 +206,12 @@ catalog_create_blob_object(catalog_t *c, const char *name, uid_t uid, gid_t gid,
 		hmap_remove(&c->blobs, b->id, b);
 		goto out;
 	}
-	if ((rc = cat_attach_member(c, o, OBJECT_BLOB_MEMBER, b->id)) != 0 ||
-	    (rc = cat_attach_name(c, name, o)) != 0) {
-		struct cname *n = cat_name_find(c, name);
+	if ((rc = catalog_attach_member(c, o, OBJECT_BLOB_MEMBER, b->id)) != 0 ||
+	    (rc = catalog_attach_name(c, name, o)) != 0) {
+		struct cname *n = catalog_name_find(c, name);
 
 		if (n != NULL && n->obj == o)
-			cat_name_forget(c, n);
+			catalog_name_forget(c, n);
 		hmap_remove(&c->objects, o->id, o);
 		hmap_remove(&c->blobs, b->id, b);
 		goto out;
@@ -220,8 +220,8 @@ catalog_create_blob_object(catalog_t *c, const char *name, uid_t uid, gid_t gid,
 	c->nunsealed++;
 	c->creates++;
 	c->opens++;
-	cat_dir_changed(c, CATALOG_INO_OBJECTS);
-	cat_dir_changed(c, CATALOG_INO_BLOBS);
+	catalog_dir_changed(c, CATALOG_INO_OBJECTS);
+	catalog_dir_changed(c, CATALOG_INO_BLOBS);
 	*blob_id = b->id;
 	rc = 0;
 	{
@@ -246,7 +246,7 @@ out:
 	}
 	pthread_mutex_unlock(&c->lock);
 	if (o != NULL)
-		cat_object_free(o);
+		catalog_object_free(o);
 	free(b);
 	return rc;
 }
@@ -259,10 +259,10 @@ data_blob_of(catalog_t *c, uint64_t ino)
 	struct cblob *b;
 
 	if (id_is_blob(ino))
-		return (b = cat_blob_find(c, ino)) != NULL && !b->deleted ? b : NULL;
-	if (id_view_of_ino(ino) != ID_VIEW_DATA || (o = cat_object_find(c, id_of_ino(ino))) == NULL)
+		return (b = catalog_blob_find(c, ino)) != NULL && !b->deleted ? b : NULL;
+	if (id_view_of_ino(ino) != ID_VIEW_DATA || (o = catalog_object_find(c, id_of_ino(ino))) == NULL)
 		return NULL;
-	return cat_object_data_blob(c, o);
+	return catalog_object_data_blob(c, o);
 }
 
 int
@@ -303,7 +303,7 @@ catalog_blob_fd(catalog_t *c, uint64_t blob_id, int writable, int *fd)
 	int rc;
 
 	pthread_mutex_lock(&c->lock);
-	if ((b = cat_blob_find(c, blob_id)) == NULL || b->deleted)
+	if ((b = catalog_blob_find(c, blob_id)) == NULL || b->deleted)
 		rc = -ENOENT;
 	else if (writable && b->sealed)
 		rc = -EPERM;
@@ -322,18 +322,18 @@ discard(catalog_t *c, struct cblob *b, const char *why)
 
 	id_format(b->id, ids);
 	log_warn("blob %s discarded: %s", ids, why);
-	if ((rc = cat_tx_begin(c)) != 0)
+	if ((rc = catalog_tx_begin(c)) != 0)
 		return;
 	if (b->owner != NULL)
-		rc = cat_object_delete(c, b->owner, NULL, 0); /* unsealed: no members of its own */
+		rc = catalog_object_delete(c, b->owner, NULL, 0); /* unsealed: no members of its own */
 	else
-		rc = cat_blob_delete(c, b);
+		rc = catalog_blob_delete(c, b);
 	if (rc == 0 && !b->deleted)
-		rc = cat_blob_delete(c, b);
+		rc = catalog_blob_delete(c, b);
 	if (rc == 0)
-		rc = cat_tx_commit(c);
+		rc = catalog_tx_commit(c);
 	else
-		cat_tx_rollback(c);
+		catalog_tx_rollback(c);
 	c->discards++;
 }
 
@@ -362,7 +362,7 @@ catalog_blob_create(catalog_t *c, uid_t uid, gid_t gid, mode_t mode, uint64_t *b
 		b->opens = b->writers = 1;
 		c->nunsealed++;
 		c->creates++;
-		cat_dir_changed(c, CATALOG_INO_BLOBS);
+		catalog_dir_changed(c, CATALOG_INO_BLOBS);
 		*blob_id = b->id;
 		b = NULL;
 	}
@@ -377,14 +377,14 @@ catalog_blob_discard(catalog_t *c, uint64_t blob_id, const char *why)
 	struct cblob *b;
 
 	pthread_mutex_lock(&c->lock);
-	if ((b = cat_blob_find(c, blob_id)) != NULL) {
+	if ((b = catalog_blob_find(c, blob_id)) != NULL) {
 		if (!b->deleted && b->refs == 0)
 			discard(c, b, why);
 		if (b->writers > 0)
 			b->writers--;
 		if (b->opens > 0)
 			b->opens--;
-		cat_blob_maybe_free(c, b);
+		catalog_blob_maybe_free(c, b);
 	}
 	pthread_mutex_unlock(&c->lock);
 }
@@ -487,11 +487,11 @@ seal_start(catalog_t *c, struct cblob *b, struct seal_job *j)
 	}
 	/* Its times are its file's: the last write's, or what utimensat
 	 * set since (a copy that keeps its source's times). */
-	if (cat_blob_stat(c, b, &now) != 0) {
+	if (catalog_blob_stat(c, b, &now) != 0) {
 		discard(c, b, "its file is gone");
 		return 0;
 	}
-	if (cat_blob_reserve(c, b, now.size) != 0) {
+	if (catalog_blob_reserve(c, b, now.size) != 0) {
 		discard(c, b, "sealing it would pass the memory limit");
 		return 0;
 	}
@@ -502,7 +502,7 @@ seal_start(catalog_t *c, struct cblob *b, struct seal_job *j)
 	b->sealed = b->saving = 1;
 	j->blob_id = b->id;
 	blob_to_meta(b, &j->blob);
-	if (o != NULL && cat_object_data_blob(c, o) == b) {
+	if (o != NULL && catalog_object_data_blob(c, o) == b) {
 		o->sealed = o->saving = 1;
 		o->nbytes = now.size;
 		o->atime_ns = b->atime_ns;
@@ -515,7 +515,7 @@ seal_start(catalog_t *c, struct cblob *b, struct seal_job *j)
 			return 0;
 		}
 	}
-	if ((rc = cat_tx_begin(c)) != 0) {
+	if ((rc = catalog_tx_begin(c)) != 0) {
 		seal_job_free(j);
 		b->sealed = 0;
 		if (o != NULL)
@@ -527,8 +527,8 @@ seal_start(catalog_t *c, struct cblob *b, struct seal_job *j)
 	c->nsealed++;
 	/* Its bytes now count as sealed: counted in first, so that usage
 	 * never dips meanwhile. */
-	cat_blob_resident(c, b, 1);
-	cat_blob_reserve(c, b, 0);
+	catalog_blob_resident(c, b, 1);
+	catalog_blob_reserve(c, b, 0);
 	c->blob_bytes += b->size;
 	b->used_ns = util_now_ns();
 	c->seals++;
@@ -548,30 +548,30 @@ seal_finish(catalog_t *c, struct seal_job *j)
 
 	rc = seal_job_write(c, j);
 	if (rc == 0)
-		rc = cat_tx_commit(c);
+		rc = catalog_tx_commit(c);
 	else
-		cat_tx_rollback(c);
+		catalog_tx_rollback(c);
 	seal_job_free(j);
 	if (rc == 0) {
 		/* Durable now: it may show as sealed, and its names are ready. */
 		pthread_mutex_lock(&c->lock);
-		if ((b = cat_blob_find(c, j->blob_id)) != NULL) {
+		if ((b = catalog_blob_find(c, j->blob_id)) != NULL) {
 			b->saving = 0;
-			if (b->owner != NULL && cat_object_data_blob(c, b->owner) == b)
+			if (b->owner != NULL && catalog_object_data_blob(c, b->owner) == b)
 				b->owner->saving = 0;
 		}
 		pthread_mutex_unlock(&c->lock);
-		cat_names_changed(c);
+		catalog_names_changed(c);
 		return;
 	}
 	id_format(j->blob_id, ids);
 	log_error("cannot record the seal of blob %s: %s", ids, strerror(-rc));
 	pthread_mutex_lock(&c->lock);
-	if ((b = cat_blob_find(c, j->blob_id)) != NULL && !b->deleted) {
+	if ((b = catalog_blob_find(c, j->blob_id)) != NULL && !b->deleted) {
 		b->opens++; /* keep b alive through the discard */
 		discard(c, b, "its metadata could not be written");
 		b->opens--;
-		cat_blob_maybe_free(c, b);
+		catalog_blob_maybe_free(c, b);
 	}
 	pthread_mutex_unlock(&c->lock);
 }
@@ -585,7 +585,7 @@ catalog_hold(catalog_t *c, uint64_t blob_id)
 	/* Not resident (spilled) is fine: the count only has to pair with
 	 * the release to come. Not an open of ours: c->opens stays. */
 	pthread_mutex_lock(&c->lock);
-	if ((b = cat_blob_find(c, blob_id)) != NULL && b->sealed && !b->deleted) {
+	if ((b = catalog_blob_find(c, blob_id)) != NULL && b->sealed && !b->deleted) {
 		b->opens++;
 		rc = 0;
 	}
@@ -601,7 +601,7 @@ catalog_release(catalog_t *c, uint64_t blob_id, int writable)
 	int sealing = 0;
 
 	pthread_mutex_lock(&c->lock);
-	if ((b = cat_blob_find(c, blob_id)) == NULL) {
+	if ((b = catalog_blob_find(c, blob_id)) == NULL) {
 		pthread_mutex_unlock(&c->lock);
 		return;
 	}
@@ -614,7 +614,7 @@ catalog_release(catalog_t *c, uint64_t blob_id, int writable)
 	if (b->opens > 0)
 		b->opens--;
 	b->used_ns = util_now_ns();
-	cat_blob_maybe_free(c, b);
+	catalog_blob_maybe_free(c, b);
 	pthread_mutex_unlock(&c->lock);
 	if (sealing) {
 		seal_finish(c, &job);
@@ -623,7 +623,7 @@ catalog_release(catalog_t *c, uint64_t blob_id, int writable)
 }
 
 /* Set the times asked for on the file of an unsealed blob, where they are
- * kept until the seal (cat_blob_stat). */
+ * kept until the seal (catalog_blob_stat). */
 static int
 file_times(catalog_t *c, const struct cblob *b, const struct catalog_set *set)
 {
@@ -665,15 +665,15 @@ catalog_setattr(catalog_t *c, uint64_t ino, int fd, const struct catalog_set *se
 		if (set->size != CATALOG_KEEP || set->mode != CATALOG_KEEP || set->uid != CATALOG_KEEP ||
 		    set->gid != CATALOG_KEEP)
 			return -EPERM;
-		if ((rc = cat_dir_set_times(c, ino, set->atime_ns, set->mtime_ns)) == 0)
+		if ((rc = catalog_dir_set_times(c, ino, set->atime_ns, set->mtime_ns)) == 0)
 			rc = catalog_getattr(c, ino, attr);
 		return rc;
 	}
 	pthread_mutex_lock(&c->lock);
 	if (id_is_blob(ino))
 		b = data_blob_of(c, ino);
-	else if ((o = cat_object_find(c, id_of_ino(ino))) != NULL)
-		b = id_view_of_ino(ino) == ID_VIEW_DATA ? cat_object_data_blob(c, o) : NULL;
+	else if ((o = catalog_object_find(c, id_of_ino(ino))) != NULL)
+		b = id_view_of_ino(ino) == ID_VIEW_DATA ? catalog_object_data_blob(c, o) : NULL;
 	if (b == NULL && o == NULL) {
 		rc = -ENOENT;
 		goto out;
@@ -684,7 +684,7 @@ catalog_setattr(catalog_t *c, uint64_t ino, int fd, const struct catalog_set *se
 			rc = id_view_of_ino(ino) == ID_VIEW_OBJECT ? -EISDIR : -EPERM;
 		else if (b->sealed)
 			rc = -EPERM;
-		else if ((rc = cat_blob_reserve(c, b, (uint64_t)set->size)) == 0 && fd < 0)
+		else if ((rc = catalog_blob_reserve(c, b, (uint64_t)set->size)) == 0 && fd < 0)
 			rc = store_blob_open(c->store, b->id, O_RDWR, &own_fd);
 		if (rc == 0 && ftruncate(fd >= 0 ? fd : own_fd, set->size) != 0)
 			rc = -errno;
@@ -693,26 +693,26 @@ catalog_setattr(catalog_t *c, uint64_t ino, int fd, const struct catalog_set *se
 	}
 	/* Ownership, mode and times belong to the object; a Blob object and
 	 * its blob are one file under several names: they change together. */
-	if (o == NULL && b->owner != NULL && cat_object_data_blob(c, b->owner) == b)
+	if (o == NULL && b->owner != NULL && catalog_object_data_blob(c, b->owner) == b)
 		o = b->owner;
 	if (b == NULL)
-		b = cat_object_data_blob(c, o);
+		b = catalog_object_data_blob(c, o);
 	if (b != NULL && !b->sealed && (set->atime_ns != CATALOG_KEEP || set->mtime_ns != CATALOG_KEEP) &&
 	    (rc = file_times(c, b, set)) != 0)
 		goto out;
-	if ((rc = cat_tx_begin(c)) != 0)
+	if ((rc = catalog_tx_begin(c)) != 0)
 		goto out;
 	if (b != NULL)
 		SET_FIELDS(b, set, now);
 	if (o != NULL)
 		SET_FIELDS(o, set, now);
 	/* Unsealed records are written at their seal. */
-	if ((b != NULL && (rc = cat_blob_put(c, b)) != 0) ||
-	    (o != NULL && (rc = cat_object_put(c, o)) != 0)) {
-		cat_tx_rollback(c);
+	if ((b != NULL && (rc = catalog_blob_put(c, b)) != 0) ||
+	    (o != NULL && (rc = catalog_object_put(c, o)) != 0)) {
+		catalog_tx_rollback(c);
 		goto out;
 	}
-	rc = cat_tx_commit(c);
+	rc = catalog_tx_commit(c);
 out:
 	if (own_fd >= 0)
 		close(own_fd);

@@ -22,7 +22,7 @@ catalog_mem(catalog_t *c)
 }
 
 void
-cat_blob_resident(catalog_t *c, struct cblob *b, int resident)
+catalog_blob_resident(catalog_t *c, struct cblob *b, int resident)
 {
 	if (b->resident == (resident != 0))
 		return;
@@ -34,7 +34,7 @@ cat_blob_resident(catalog_t *c, struct cblob *b, int resident)
 }
 
 int
-cat_blob_reserve(catalog_t *c, struct cblob *b, uint64_t size)
+catalog_blob_reserve(catalog_t *c, struct cblob *b, uint64_t size)
 {
 	return mem_reserve(c->mem, &b->held, size);
 }
@@ -47,12 +47,13 @@ catalog_write(catalog_t *c, uint64_t blob_id, int fd, const void *buf, size_t si
 	int rc = 0;
 
 	pthread_mutex_lock(&c->lock);
-	b = cat_blob_find(c, blob_id);
+	b = catalog_blob_find(c, blob_id);
 	if (b == NULL || b->deleted)
 		rc = -ENOENT;
 	else if (b->sealed)
 		rc = -EPERM;
-	else if ((uint64_t)off + size > b->held && (rc = cat_blob_reserve(c, b, (uint64_t)off + size)) != 0)
+	else if ((uint64_t)off + size > b->held &&
+		 (rc = catalog_blob_reserve(c, b, (uint64_t)off + size)) != 0)
 		b->cut_short = 1;
 	pthread_mutex_unlock(&c->lock);
 	if (rc != 0)
@@ -63,7 +64,7 @@ catalog_write(catalog_t *c, uint64_t blob_id, int fd, const void *buf, size_t si
 	rc = -errno;
 	if (rc == -ENOSPC) {
 		pthread_mutex_lock(&c->lock);
-		if ((b = cat_blob_find(c, blob_id)) != NULL)
+		if ((b = catalog_blob_find(c, blob_id)) != NULL)
 			b->cut_short = 1;
 		pthread_mutex_unlock(&c->lock);
 	}
@@ -97,13 +98,13 @@ catalog_fallocate(catalog_t *c, uint64_t blob_id, int fd, int mode, off_t off, o
 		return -EINVAL;
 	pthread_mutex_lock(&c->lock);
 again:
-	if ((b = cat_blob_find(c, blob_id)) == NULL || b->deleted)
+	if ((b = catalog_blob_find(c, blob_id)) == NULL || b->deleted)
 		rc = -ENOENT;
 	else if (b->sealed)
 		rc = -EPERM;
 	else if (end > b->held) {
 		before = b->held;
-		if ((rc = cat_blob_reserve(c, b, end)) == 0)
+		if ((rc = catalog_blob_reserve(c, b, end)) == 0)
 			grew = 1;
 		else if (!spilled && c->spill != NULL) {
 			/* Short of memory: spill others to make room, once. */
@@ -113,7 +114,7 @@ again:
 			catalog_spill_make_room(c, end - before);
 			pthread_mutex_lock(&c->lock);
 			b->opens--;
-			cat_blob_maybe_free(c, b);
+			catalog_blob_maybe_free(c, b);
 			rc = 0;
 			goto again;
 		} else
@@ -135,11 +136,11 @@ again:
 		close(own_fd);
 	pthread_mutex_lock(&c->lock);
 	if (rc != 0 && grew && b->held == end)
-		cat_blob_reserve(c, b, before);
+		catalog_blob_reserve(c, b, before);
 	if (rc == -ENOSPC)
 		b->cut_short = 1;
 	b->opens--;
-	cat_blob_maybe_free(c, b);
+	catalog_blob_maybe_free(c, b);
 	pthread_mutex_unlock(&c->lock);
 	return rc;
 }

@@ -121,7 +121,7 @@ catalog_spill_ensure_resident(catalog_t *c, struct cblob *b)
 		store_blob_remove(c->store, b->id);
 		rc = -ENOENT;
 	} else {
-		cat_blob_resident(c, b, 1);
+		catalog_blob_resident(c, b, 1);
 		b->used_ns = util_now_ns(); /* wanted now: the last to go again */
 	}
 out:
@@ -129,7 +129,7 @@ out:
 	if (rc == 0)
 		catalog_spill_kick(c);
 	else
-		cat_blob_maybe_free(c, b); /* callers do not touch b after an error */
+		catalog_blob_maybe_free(c, b); /* callers do not touch b after an error */
 	return rc;
 }
 
@@ -267,7 +267,7 @@ out:
 static int
 owns_spill_file(void *arg, uint64_t id)
 {
-	struct cblob *b = cat_blob_find(arg, id);
+	struct cblob *b = catalog_blob_find(arg, id);
 
 	return b != NULL && b->spilled && !b->deleted;
 }

@@ -31,14 +31,14 @@ tree_add(catalog_t *c, struct tree *t, uint64_t id, int depth)
 	if ((rc = hmap_insert(&t->seen, id, (void *)1)) != 0)
 		return rc;
 	if (id_is_blob(id)) {
-		if ((b = cat_blob_find(c, id)) == NULL || b->deleted)
+		if ((b = catalog_blob_find(c, id)) == NULL || b->deleted)
 			return -ENOENT;
 		catalog_spill_victims_add(&t->blobs, b);
 		return t->blobs.err;
 	}
-	if ((o = cat_object_find(c, id)) == NULL)
+	if ((o = catalog_object_find(c, id)) == NULL)
 		return -ENOENT;
-	if (depth > CAT_TREE_DEPTH)
+	if (depth > CATALOG_TREE_DEPTH)
 		return -ELOOP;
 	for (i = 0; i < o->nmembers; i++)
 		if ((rc = tree_add(c, t, o->members[i].id, depth + 1)) != 0)
@@ -57,11 +57,11 @@ tree_of(catalog_t *c, uint64_t id, uid_t uid, struct tree *t)
 	memset(t, 0, sizeof *t);
 	hmap_init(&t->seen);
 	if (id_is_blob(id)) {
-		if ((b = cat_blob_find(c, id)) == NULL || b->deleted)
+		if ((b = catalog_blob_find(c, id)) == NULL || b->deleted)
 			return -ENOENT;
 		owner = b->uid;
 	} else {
-		if ((o = cat_object_find(c, id)) == NULL)
+		if ((o = catalog_object_find(c, id)) == NULL)
 			return -ENOENT;
 		owner = o->uid;
 	}
@@ -86,20 +86,20 @@ catalog_spill_pin(catalog_t *c, uint64_t id, uid_t uid, int pin, uint64_t *blobs
 
 	*blobs = *bytes = 0;
 	pthread_mutex_lock(&c->lock);
-	if ((rc = tree_of(c, id, uid, &t)) != 0 || (rc = cat_tx_begin(c)) != 0)
+	if ((rc = tree_of(c, id, uid, &t)) != 0 || (rc = catalog_tx_begin(c)) != 0)
 		goto out;
 	for (i = 0; rc == 0 && i < t.blobs.n; i++) {
-		struct cblob *b = cat_blob_find(c, t.blobs.v[i].id);
+		struct cblob *b = catalog_blob_find(c, t.blobs.v[i].id);
 
 		if (!b->sealed || b->pinned == (pin != 0))
 			continue;
 		b->pinned = pin != 0;
 		t.blobs.v[i].write = 1; /* changed */
-		rc = cat_blob_put(c, b);
+		rc = catalog_blob_put(c, b);
 	}
-	rc = rc == 0 ? cat_tx_commit(c) : (cat_tx_rollback(c), rc);
+	rc = rc == 0 ? catalog_tx_commit(c) : (catalog_tx_rollback(c), rc);
 	for (i = 0; i < t.blobs.n; i++) {
-		struct cblob *b = cat_blob_find(c, t.blobs.v[i].id);
+		struct cblob *b = catalog_blob_find(c, t.blobs.v[i].id);
 
 		if (!t.blobs.v[i].write)
 			continue;
@@ -113,7 +113,7 @@ catalog_spill_pin(catalog_t *c, uint64_t id, uid_t uid, int pin, uint64_t *blobs
 	}
 	/* Pinned means in memory. */
 	for (i = 0; rc == 0 && pin && i < t.blobs.n; i++) {
-		struct cblob *b = cat_blob_find(c, t.blobs.v[i].id);
+		struct cblob *b = catalog_blob_find(c, t.blobs.v[i].id);
 
 		if (b != NULL && b->sealed && !b->deleted)
 			rc = catalog_spill_ensure_resident(c, b);
@@ -139,7 +139,7 @@ catalog_spill_evict(catalog_t *c, uint64_t id, uid_t uid, uint64_t *blobs, uint6
 	if ((rc = tree_of(c, id, uid, &t)) != 0)
 		goto out;
 	for (i = 0; i < t.blobs.n; i++) {
-		struct cblob *b = cat_blob_find(c, t.blobs.v[i].id);
+		struct cblob *b = catalog_blob_find(c, t.blobs.v[i].id);
 
 		if (!b->sealed || !b->resident || b->size == 0)
 			continue;
@@ -170,7 +170,7 @@ catalog_spill_load(catalog_t *c, uint64_t id, uid_t uid, uint64_t *blobs, uint64
 	if ((rc = tree_of(c, id, uid, &t)) != 0)
 		goto out;
 	for (i = 0; rc == 0 && i < t.blobs.n; i++) {
-		struct cblob *b = cat_blob_find(c, t.blobs.v[i].id);
+		struct cblob *b = catalog_blob_find(c, t.blobs.v[i].id);
 
 		if (b == NULL || !b->sealed || b->deleted || b->resident)
 			continue;

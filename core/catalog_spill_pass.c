@@ -69,7 +69,7 @@ victims_take(catalog_t *c, struct victims *l, size_t from)
 
 	for (i = from; i < l->n; i++) {
 		struct victim *v = &l->v[i];
-		struct cblob *b = cat_blob_find(c, v->id);
+		struct cblob *b = catalog_blob_find(c, v->id);
 
 		if (b == NULL || !(l->keep ? aheadable(b) : catalog_spill_evictable(b)))
 			continue;
@@ -128,22 +128,22 @@ victims_finish(catalog_t *c, struct victims *l, double seconds, uint64_t *count)
 
 	for (i = 0; i < l->n; i++)
 		any |= l->v[i].written;
-	if (any && (rc = cat_tx_begin(c)) == 0) {
+	if (any && (rc = catalog_tx_begin(c)) == 0) {
 		for (i = 0; rc == 0 && i < l->n; i++) {
 			struct victim *v = &l->v[i];
-			struct cblob *b = cat_blob_find(c, v->id);
+			struct cblob *b = catalog_blob_find(c, v->id);
 
 			if (!v->written || b->deleted)
 				continue;
 			b->spilled = b->has_crc = 1;
 			b->crc32c = v->crc;
-			rc = cat_blob_put(c, b);
+			rc = catalog_blob_put(c, b);
 		}
-		rc = rc == 0 ? cat_tx_commit(c) : (cat_tx_rollback(c), rc);
+		rc = rc == 0 ? catalog_tx_commit(c) : (catalog_tx_rollback(c), rc);
 	}
 	for (i = 0; i < l->n; i++) {
 		struct victim *v = &l->v[i];
-		struct cblob *b = cat_blob_find(c, v->id);
+		struct cblob *b = catalog_blob_find(c, v->id);
 		char ids[ID_STR_LEN + 1];
 
 		id_format(v->id, ids);
@@ -180,7 +180,7 @@ victims_finish(catalog_t *c, struct victims *l, double seconds, uint64_t *count)
 			if (c->cfg.blob_freed != NULL) /* e.g. its passthrough registration */
 				c->cfg.blob_freed(c->cfg.hook_arg, b->id);
 		}
-		cat_blob_maybe_free(c, b);
+		catalog_blob_maybe_free(c, b);
 	}
 	if (wrote > 0)
 		sp->spill_seconds += seconds;

@@ -321,7 +321,7 @@ op_snapshot(catalog_t *c, uid_t uid, const json_t *req)
 	    (double)r.elapsed_ns / 1e9);
 }
 
-/* pin, unpin, evict, load: where the blobs of an object live (spill.h). */
+/* pin, unpin, evict, load: where the blobs of an object live (catalog_spill.h). */
 static json_t *
 op_spill(catalog_t *c, uid_t uid, const char *op, const json_t *req)
 {
