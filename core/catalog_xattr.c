@@ -14,7 +14,6 @@
 
 #include "catalog_i.h"
 #include "object.h"
-#include "spill.h"
 
 #define PREFIX "user.vineyard."
 #define PREFIX_LEN (sizeof PREFIX - 1)
@@ -74,21 +73,30 @@ static const char *const blob_fixed[] = {
 	NULL,
 };
 
+/* Where b's bytes are (catalog_spill.h): "memory", "disk" or both. */
+static const char *
+where(const struct cblob *b)
+{
+	if (!b->sealed || !b->spilled)
+		return "memory";
+	return b->resident ? "memory,disk" : "disk";
+}
+
 /* Where the blobs of o's tree are: counts of those in memory and not. */
 static void
 tree_location(catalog_t *c, const struct cobject *o, int depth, unsigned *in, unsigned *out)
 {
 	unsigned i;
 
-	for (i = 0; i < o->nmembers && depth < CAT_TREE_DEPTH; i++) {
+	for (i = 0; i < o->nmembers && depth < CATALOG_TREE_DEPTH; i++) {
 		uint64_t id = o->members[i].id;
 		struct cblob *b;
 		struct cobject *m;
 
 		if (id_is_blob(id)) {
-			if ((b = cat_blob_find(c, id)) != NULL)
+			if ((b = catalog_blob_find(c, id)) != NULL)
 				*(b->resident || !b->sealed ? in : out) += 1;
-		} else if ((m = cat_object_find(c, id)) != NULL)
+		} else if ((m = catalog_object_find(c, id)) != NULL)
 			tree_location(c, m, depth + 1, in, out);
 	}
 }
@@ -104,7 +112,7 @@ xattr_object(catalog_t *c, uint64_t ino)
 	v = id_view_of_ino(ino);
 	if (v != ID_VIEW_OBJECT && v != ID_VIEW_DATA)
 		return NULL;
-	return cat_object_find(c, id_of_ino(ino));
+	return catalog_object_find(c, id_of_ino(ino));
 }
 
 int
@@ -130,7 +138,7 @@ catalog_xattr_list(catalog_t *c, uint64_t ino, char **names, size_t *len)
 		json_object_foreach (fields, key, v)
 			nb_add(&nb, key);
 		json_decref(fields);
-	} else if (id_is_blob(ino) && (b = cat_blob_find(c, ino)) != NULL) {
+	} else if (id_is_blob(ino) && (b = catalog_blob_find(c, ino)) != NULL) {
 		for (i = 0; blob_fixed[i] != NULL; i++)
 			nb_add(&nb, blob_fixed[i]);
 	}
@@ -181,7 +189,7 @@ fmt_id(uint64_t id, size_t *len)
 static int
 object_get(catalog_t *c, struct cobject *o, const char *field, char **value, size_t *len)
 {
-	struct cblob *data = cat_object_data_blob(c, o);
+	struct cblob *data = catalog_object_data_blob(c, o);
 	unsigned i;
 
 	if (strcmp(field, "typename") == 0)
@@ -191,7 +199,7 @@ object_get(catalog_t *c, struct cobject *o, const char *field, char **value, siz
 	else if (strcmp(field, "signature") == 0)
 		*value = fmt_u64(o->signature, len);
 	else if (strcmp(field, "nbytes") == 0)
-		*value = fmt_u64(!o->sealed && data != NULL ? cat_blob_size(c, data) : o->nbytes, len);
+		*value = fmt_u64(!o->sealed && data != NULL ? catalog_blob_size(c, data) : o->nbytes, len);
 	else if (strcmp(field, "instance_id") == 0)
 		*value = fmt_u64(id_instance(o->id), len);
 	else if (strcmp(field, "global") == 0)
@@ -199,7 +207,7 @@ object_get(catalog_t *c, struct cobject *o, const char *field, char **value, siz
 	else if (strcmp(field, "ctime") == 0)
 		*value = fmt_time(o->btime_ns, len); /* Vineyard's: creation */
 	else if (strcmp(field, "sealed") == 0)
-		*value = dup_text(cat_object_sealed(o) ? "true" : "false", len);
+		*value = dup_text(catalog_object_sealed(o) ? "true" : "false", len);
 	else if (strcmp(field, "state") == 0)
 		*value = dup_text(o->removing ? "removing" : "live", len);
 	else if (strcmp(field, "location") == 0) {
@@ -207,7 +215,7 @@ object_get(catalog_t *c, struct cobject *o, const char *field, char **value, siz
 
 		/* A Blob object: where its bytes are; others: where their blobs are. */
 		if (data != NULL)
-			*value = dup_text(spill_where(data), len);
+			*value = dup_text(where(data), len);
 		else {
 			tree_location(c, o, 0, &in, &out);
 			*value = dup_text(out == 0 ? "memory" : in == 0 ? "disk" : "memory,disk", len);
@@ -238,15 +246,15 @@ blob_get(catalog_t *c, struct cblob *b, const char *field, char **value, size_t 
 	else if (strcmp(field, "id") == 0)
 		*value = fmt_id(b->id, len);
 	else if (strcmp(field, "nbytes") == 0)
-		*value = fmt_u64(cat_blob_size(c, b), len);
+		*value = fmt_u64(catalog_blob_size(c, b), len);
 	else if (strcmp(field, "instance_id") == 0)
 		*value = fmt_u64(id_instance(b->id), len);
 	else if (strcmp(field, "ctime") == 0)
 		*value = fmt_time(b->btime_ns, len);
 	else if (strcmp(field, "sealed") == 0)
-		*value = dup_text(cat_blob_sealed(b) ? "true" : "false", len);
+		*value = dup_text(catalog_blob_sealed(b) ? "true" : "false", len);
 	else if (strcmp(field, "location") == 0)
-		*value = dup_text(spill_where(b), len);
+		*value = dup_text(where(b), len);
 	else if (strcmp(field, "pinned") == 0)
 		*value = dup_text(b->pinned ? "true" : "false", len);
 	else
@@ -266,7 +274,7 @@ catalog_xattr_get(catalog_t *c, uint64_t ino, const char *name, char **value, si
 	pthread_mutex_lock(&c->lock);
 	if ((o = xattr_object(c, ino)) != NULL)
 		rc = object_get(c, o, name + PREFIX_LEN, value, len);
-	else if (id_is_blob(ino) && (b = cat_blob_find(c, ino)) != NULL)
+	else if (id_is_blob(ino) && (b = catalog_blob_find(c, ino)) != NULL)
 		rc = blob_get(c, b, name + PREFIX_LEN, value, len);
 	pthread_mutex_unlock(&c->lock);
 	return rc;
@@ -327,7 +335,7 @@ change_field(catalog_t *c, uint64_t ino, const char *name, const char *value, si
 	}
 	old = o->fields;
 	o->fields = text;
-	if ((rc = cat_object_put(c, o)) != 0) {
+	if ((rc = catalog_object_put(c, o)) != 0) {
 		o->fields = old;
 		goto out;
 	}

@@ -43,7 +43,7 @@ int store_blob_stat(store_t *s, uint64_t id, struct stat *st);
 /* Set a blob file's times (utimensat(2): UTIME_OMIT leaves one). */
 int store_blob_set_times(store_t *s, uint64_t id, const struct timespec ts[2]);
 /* Bytes in use by the dedicated tmpfs; -ENOTSUP when the store has none
- * (then the catalog counts blob sizes itself). */
+ * (then mem.c counts the bytes itself). */
 int store_usage(store_t *s, uint64_t *used);
 /* True when a dedicated tmpfs has no room left: a writer was cut short. */
 int store_full(store_t *s);

@@ -162,6 +162,7 @@ main(void)
 	srunner_add_suite(sr, id_suite());
 	srunner_add_suite(sr, object_suite());
 	srunner_add_suite(sr, meta_suite());
+	srunner_add_suite(sr, mem_suite());
 	srunner_add_suite(sr, store_suite());
 	srunner_add_suite(sr, catalog_suite());
 	srunner_add_suite(sr, stream_suite());
@@ -169,6 +170,7 @@ main(void)
 	srunner_add_suite(sr, crc32c_suite());
 	srunner_add_suite(sr, uring_suite());
 	srunner_add_suite(sr, snapshot_suite());
+	srunner_add_suite(sr, spill_files_suite());
 	srunner_add_suite(sr, spill_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
