@@ -13,6 +13,7 @@ Suite *uring_suite(void);
 Suite *hmap_suite(void);
 Suite *id_suite(void);
 Suite *meta_suite(void);
+Suite *meta_snapshot_suite(void);
 Suite *object_suite(void);
 Suite *snapshot_suite(void);
 Suite *spill_suite(void);
