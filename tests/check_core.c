@@ -169,6 +169,7 @@ main(void)
 	srunner_add_suite(sr, types_suite());
 	srunner_add_suite(sr, crc32c_suite());
 	srunner_add_suite(sr, uring_suite());
+	srunner_add_suite(sr, durable_suite());
 	srunner_add_suite(sr, snapshot_suite());
 	srunner_add_suite(sr, spill_suite());
 	srunner_run_all(sr, CK_NORMAL);

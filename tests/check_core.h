@@ -8,6 +8,7 @@
 
 Suite *catalog_suite(void);
 Suite *crc32c_suite(void);
+Suite *durable_suite(void);
 Suite *types_suite(void);
 Suite *uring_suite(void);
 Suite *hmap_suite(void);
