@@ -2,12 +2,13 @@
  * snapshot: see snapshot.h for the directory's format. A snapshot is taken
  * in three parts: under the catalog lock, a copy of the database and a
  * descriptor on every blob to copy (catalog_snapshot); then, without the
- * lock, the blob copies through io_uring (each to a temp file, fsynced,
- * renamed), the table of checksums written into the copied database,
- * which is fsynced and renamed over meta.db; last, the blob files no
- * longer referenced are removed. The directory is flock(2)ed meanwhile.
- * The restore is snapshot_restore.c; the helpers both use are shared
- * through snapshot_i.h.
+ * lock, the blob copies (durable.c: all to temp files, then each fsynced
+ * and renamed, then blobs/ fsynced once), the table of checksums written
+ * into the copied database (meta_snap_*), which is fsynced and renamed
+ * over meta.db; last, the blob files no longer referenced are removed.
+ * The directory is flock(2)ed meanwhile. The restore is
+ * snapshot_restore.c; the helpers both use are shared through
+ * snapshot_i.h.
  */
 #include "config.h"
 
@@ -24,6 +25,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "durable.h"
 #include "id.h"
 #include "log.h"
 #include "meta.h"
@@ -76,39 +78,6 @@ snap_ring_open(struct uring **u, char *err, size_t errlen)
 
 /* ---- files ---- */
 
-/* Open name in dirfd for writing a copy: O_DIRECT where the file system
- * takes it (large copies do not go through the page cache twice). */
-static int
-open_dst(int dirfd, const char *name, int *fd)
-{
-	*fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_DIRECT, 0600);
-	if (*fd < 0 && errno == EINVAL)
-		*fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	return *fd < 0 ? -errno : 0;
-}
-
-int
-snap_open_src(int dirfd, const char *name, int *fd)
-{
-	*fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_DIRECT);
-	if (*fd < 0 && errno == EINVAL)
-		*fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
-	return *fd < 0 ? -errno : 0;
-}
-
-/* fsync the file at dirfd/name. */
-int
-snap_fsync_at(struct uring *u, int dirfd, const char *name)
-{
-	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC), rc;
-
-	if (fd < 0)
-		return -errno;
-	rc = uring_fsync(u, fd);
-	close(fd);
-	return rc;
-}
-
 /* Remove every entry of dirfd whose name starts with prefix. */
 void
 snap_remove_prefixed(int dirfd, const char *prefix)
@@ -159,6 +128,7 @@ struct item {
 struct snap {
 	catalog_t *c;
 	const char *dir;
+	char blobs_dir[PATH_MAX]; /* dir/blobs */
 	int dirfd, blobsfd;
 	struct prev *prev;
 	size_t nprev, capprev;
@@ -351,58 +321,58 @@ prepare_db(struct snap *s)
 	return 0;
 }
 
+/* The durable copy of a blob into blobs/ (its names into ids and what):
+ * straight from the store's tmpfs file, or from its spill file, whose
+ * bytes must be those it was spilled with (a spill file gone bad is not
+ * carried into the snapshot). */
+static struct durable
+blob_copy(struct snap *s, struct item *it, char ids[ID_STR_LEN + 1], char what[ID_STR_LEN + 8])
+{
+	struct durable d = {
+		.u = s->u,
+		.dirfd = s->blobsfd,
+		.dir = s->blobs_dir,
+		.name = ids,
+		.tmp = TMP_PREFIX,
+		.what = what,
+		.flags = DURABLE_DIRECT | (it->b.has_crc ? DURABLE_VERIFY : 0),
+		.src = { .kind = DURABLE_SRC_FD, .fd = it->b.fd },
+		.size = it->b.size,
+		.want = it->b.crc32c,
+		.fd = it->dst,
+	};
+
+	id_format(it->b.id, ids);
+	snprintf(what, ID_STR_LEN + 8, "blob %s", ids);
+	return d;
+}
+
 /* Copy one blob to its temp file in blobs/, left open in it->dst. */
 static int
 copy_blob(struct snap *s, struct item *it)
 {
-	char ids[ID_STR_LEN + 1], tmp[ID_STR_LEN + sizeof TMP_PREFIX], msg[256];
-	int rc;
+	char ids[ID_STR_LEN + 1], what[ID_STR_LEN + 8];
+	struct durable d = blob_copy(s, it, ids, what);
+	int rc = durable_write(&d, s->err, s->errlen);
 
-	id_format(it->b.id, ids);
-	snprintf(tmp, sizeof tmp, "%s%s", TMP_PREFIX, ids);
-	if ((rc = open_dst(s->blobsfd, tmp, &it->dst)) != 0)
-		return util_fail(
-		    s->err, s->errlen, rc, "%s/%s/%s: %s", s->dir, SNAPSHOT_BLOBS, tmp, strerror(-rc));
-	/* The blocks first: a full disk says so at once, and writes into
-	 * allocated extents go faster. */
-	if (it->b.size > 0 && fallocate(it->dst, 0, 0, (off_t)it->b.size) != 0 && errno != EOPNOTSUPP)
-		return util_fail(
-		    s->err, s->errlen, -errno, "%s/%s/%s: %s", s->dir, SNAPSHOT_BLOBS, tmp, strerror(errno));
-	/* From the store's tmpfs: written from a mapping of the blob (no
-	 * bounce buffer); a spill file opened O_DIRECT is copied. */
-	if ((rc = ((fcntl(it->b.fd, F_GETFL) & O_DIRECT) ? uring_copy : uring_copy_from_mapped)(
-		 s->u, it->b.fd, it->dst, it->b.size, &it->crc, msg, sizeof msg)) != 0)
-		return util_fail(
-		    s->err, s->errlen, rc, "copying blob %s to %s/%s: %s", ids, s->dir, SNAPSHOT_BLOBS, msg);
-	/* A spilled blob's bytes must be those it was spilled with: a spill
-	 * file gone bad is not carried into the snapshot. */
-	if (it->b.has_crc && it->crc != it->b.crc32c)
+	if (rc != 0 && d.mismatch)
 		return util_fail(s->err, s->errlen, -EIO,
 		    "blob %s read back with CRC-32C %08x, recorded %08x when it was spilled: its %s is corrupt",
-		    ids, it->crc, it->b.crc32c, it->b.on_disk ? "spill file" : "copy in memory");
-	return 0;
+		    ids, d.crc, it->b.crc32c, it->b.on_disk ? "spill file" : "copy in memory");
+	it->dst = d.fd;
+	it->crc = d.crc;
+	return rc;
 }
 
 /* Make a copied blob durable under its name: fsync, rename. */
 static int
 place_blob(struct snap *s, struct item *it)
 {
-	char ids[ID_STR_LEN + 1], tmp[ID_STR_LEN + sizeof TMP_PREFIX];
-	int rc;
+	char ids[ID_STR_LEN + 1], what[ID_STR_LEN + 8];
+	struct durable d = blob_copy(s, it, ids, what);
 
-	id_format(it->b.id, ids);
-	snprintf(tmp, sizeof tmp, "%s%s", TMP_PREFIX, ids);
-	if ((rc = uring_fsync(s->u, it->dst)) != 0)
-		return util_fail(s->err, s->errlen, rc, "fsync of blob %s in %s/%s: %s", ids, s->dir,
-		    SNAPSHOT_BLOBS, strerror(-rc));
-	rc = close(it->dst) != 0 ? -errno : 0;
-	it->dst = -1;
-	if (rc == 0 && renameat(s->blobsfd, tmp, s->blobsfd, ids) != 0)
-		rc = -errno;
-	if (rc != 0)
-		return util_fail(s->err, s->errlen, rc, "blob %s in %s/%s: %s", ids, s->dir, SNAPSHOT_BLOBS,
-		    strerror(-rc));
-	return 0;
+	it->dst = -1; /* durable_place closes it */
+	return durable_place(&d, s->err, s->errlen);
 }
 
 static void
@@ -458,10 +428,7 @@ copy_blobs(struct snap *s)
 	for (i = 0; i < s->nitems; i++)
 		if (s->items[i].dst >= 0 && (rc = place_blob(s, &s->items[i])) != 0)
 			return rc;
-	if ((rc = uring_fsync(s->u, s->blobsfd)) != 0)
-		return util_fail(
-		    s->err, s->errlen, rc, "fsync of %s/%s: %s", s->dir, SNAPSHOT_BLOBS, strerror(-rc));
-	return 0;
+	return durable_sync_dir(s->u, s->blobsfd, s->blobs_dir, s->err, s->errlen);
 }
 
 /* The checksum table and the info, then meta.db in place, durably. */
@@ -496,15 +463,9 @@ finish_db(struct snap *s)
 	s->db = NULL;
 	if (rc != 0)
 		return rc;
-	if ((rc = snap_fsync_at(s->u, s->dirfd, TMP_DB)) != 0)
-		return util_fail(s->err, s->errlen, rc, "fsync of %s/%s: %s", s->dir, TMP_DB, strerror(-rc));
-	if (renameat(s->dirfd, TMP_DB, s->dirfd, SNAPSHOT_DB) != 0)
-		return util_fail(
-		    s->err, s->errlen, -errno, "rename %s/%s: %s", s->dir, TMP_DB, strerror(errno));
+	if ((rc = durable_rename(s->u, s->dirfd, s->dir, TMP_DB, SNAPSHOT_DB, s->err, s->errlen)) != 0)
+		return rc;
 	s->tmp_db = 0;
-	if ((rc = uring_fsync(s->u, s->dirfd)) != 0)
-		return util_fail(s->err, s->errlen, rc,
-		    "fsync of %s (after meta.db was renamed into place): %s", s->dir, strerror(-rc));
 	return 0;
 }
 
@@ -570,6 +531,7 @@ snap_run(struct snap *s)
 		return rc;
 	/* What a snapshot that crashed left. */
 	snap_remove_prefixed(s->dirfd, TMP_DB);
+	snprintf(s->blobs_dir, sizeof s->blobs_dir, "%s/%s", s->dir, SNAPSHOT_BLOBS);
 	if (mkdirat(s->dirfd, SNAPSHOT_BLOBS, 0700) != 0 && errno != EEXIST)
 		return util_fail(
 		    s->err, s->errlen, -errno, "%s/%s: %s", s->dir, SNAPSHOT_BLOBS, strerror(errno));

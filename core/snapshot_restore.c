@@ -1,8 +1,9 @@
 /*
  * snapshot_restore: a restore runs before the catalog opens: blobs first,
  * each verified against its recorded CRC-32C as it is copied into the
- * store and renamed to its blob name, the database last (temp file, fsync,
- * rename). Until that rename the old database is in place, and the blob
+ * store and renamed to its blob name (durable_write, durable_place), the
+ * database last (meta_snap_install into a temp file, then durable_rename:
+ * fsync, rename, fsync of the state dir). Until that rename the old database is in place, and the blob
  * files already restored are files it does not know: a failure removes
  * them, a crash leaves them to the start-up reconcile, which removes such
  * orphans.
@@ -22,6 +23,7 @@
 
 #include <linux/magic.h>
 
+#include "durable.h"
 #include "id.h"
 #include "log.h"
 #include "meta.h"
@@ -55,7 +57,6 @@ struct restore {
 	int storefd, srcfd, statefd;
 	int mounted_here; /* the store's tmpfs was mounted by this restore */
 	int made_store;	  /* the store dir was created by this restore */
-	char tmp_blob[ID_STR_LEN + sizeof RESTORE_PREFIX];
 	int tmp_db;
 	struct uring *u;
 	struct snapshot_result *res;
@@ -182,22 +183,35 @@ open_store(struct restore *r)
 	return 0;
 }
 
-/* Copy one blob into the store, checking its size and checksum. */
+/* Copy one blob into the store, checking its size and checksum: into a
+ * mapping of its file (the store is memory), fsynced for a backing dir
+ * that is not; the store's directory is not: the database is installed
+ * last, and a blob file it does not know is an orphan. */
 static int
 restore_blob(struct restore *r, struct rblob *b)
 {
-	char ids[ID_STR_LEN + 1], msg[256];
-	int src = -1, dst = -1, rc;
-	uint32_t crc = 0;
+	char ids[ID_STR_LEN + 1], what[ID_STR_LEN + 8];
+	struct durable d = {
+		.u = r->u,
+		.dirfd = r->storefd,
+		.dir = r->store_path,
+		.name = ids,
+		.tmp = RESTORE_PREFIX,
+		.what = what,
+		.flags = DURABLE_MAPPED | DURABLE_VERIFY,
+		.src = { .kind = DURABLE_SRC_FD, .fd = -1 },
+		.size = b->size,
+		.want = b->crc,
+	};
 	struct stat st;
+	int rc;
 
 	id_format(b->id, ids);
-	if ((rc = snap_open_src(r->srcfd, ids, &src)) != 0) {
-		util_fail(r->err, r->errlen, rc, "blob %s is %s in %s/%s", ids,
+	snprintf(what, sizeof what, "blob %s", ids);
+	if ((rc = durable_open_src(r->srcfd, ids, &d.src.fd)) != 0)
+		return util_fail(r->err, r->errlen, rc, "blob %s is %s in %s/%s", ids,
 		    rc == -ENOENT ? "missing" : strerror(-rc), r->dir, SNAPSHOT_BLOBS);
-		goto out;
-	}
-	if (fstat(src, &st) != 0) {
+	if (fstat(d.src.fd, &st) != 0) {
 		rc = util_fail(r->err, r->errlen, -errno, "blob %s in %s/%s: %s", ids, r->dir, SNAPSHOT_BLOBS,
 		    strerror(errno));
 		goto out;
@@ -208,41 +222,17 @@ restore_blob(struct restore *r, struct rblob *b)
 		    SNAPSHOT_BLOBS, (long long)st.st_size, (unsigned long long)b->size);
 		goto out;
 	}
-	snprintf(r->tmp_blob, sizeof r->tmp_blob, "%s%s", RESTORE_PREFIX, ids);
-	dst = openat(r->storefd, r->tmp_blob, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (dst < 0) {
-		rc = util_fail(
-		    r->err, r->errlen, -errno, "%s/%s: %s", r->store_path, r->tmp_blob, strerror(errno));
-		r->tmp_blob[0] = '\0';
+	if ((rc = durable_write(&d, r->err, r->errlen)) != 0) {
+		if (d.mismatch)
+			rc = util_fail(r->err, r->errlen, -EIO,
+			    "blob %s in %s/%s is corrupt: its CRC-32C is %08x, the snapshot recorded %08x",
+			    ids, r->dir, SNAPSHOT_BLOBS, d.crc, b->crc);
 		goto out;
 	}
-	if ((rc = uring_copy_mapped(r->u, src, dst, b->size, &crc, msg, sizeof msg)) != 0) {
-		util_fail(r->err, r->errlen, rc, "restoring blob %s from %s/%s: %s", ids, r->dir,
-		    SNAPSHOT_BLOBS, msg);
-		goto out;
-	}
-	if (crc != b->crc) {
-		rc = util_fail(r->err, r->errlen, -EIO,
-		    "blob %s in %s/%s is corrupt: its CRC-32C is %08x, the snapshot recorded %08x", ids,
-		    r->dir, SNAPSHOT_BLOBS, crc, b->crc);
-		goto out;
-	}
-	if ((rc = uring_fsync(r->u, dst)) != 0) {
-		util_fail(
-		    r->err, r->errlen, rc, "fsync of %s/%s: %s", r->store_path, r->tmp_blob, strerror(-rc));
-		goto out;
-	}
-	if (renameat(r->storefd, r->tmp_blob, r->storefd, ids) != 0) {
-		rc = util_fail(r->err, r->errlen, -errno, "%s/%s: %s", r->store_path, ids, strerror(errno));
-		goto out;
-	}
-	r->tmp_blob[0] = '\0';
-	b->placed = 1;
+	if ((rc = durable_place(&d, r->err, r->errlen)) == 0)
+		b->placed = 1;
 out:
-	if (src >= 0)
-		close(src);
-	if (dst >= 0)
-		close(dst);
+	close(d.src.fd);
 	return rc;
 }
 
@@ -260,8 +250,6 @@ install_db(struct restore *r)
 	r->tmp_db = 1;
 	if ((rc = meta_snap_install(r->snap, tmp, r->err, r->errlen)) != 0)
 		return rc;
-	if ((rc = snap_fsync_at(r->u, r->statefd, RESTORE_DB)) != 0)
-		return util_fail(r->err, r->errlen, rc, "fsync of %s: %s", tmp, strerror(-rc));
 	/* The old database closed cleanly (check_state): a log left beside
 	 * it would be replayed into the new one. */
 	for (i = 0; i < sizeof sides / sizeof sides[0]; i++) {
@@ -270,11 +258,10 @@ install_db(struct restore *r)
 			return util_fail(
 			    r->err, r->errlen, -errno, "%s/%s: %s", r->cfg->state_dir, side, strerror(errno));
 	}
-	if (renameat(r->statefd, RESTORE_DB, r->statefd, STATE_DB) != 0)
-		return util_fail(r->err, r->errlen, -errno, "rename %s: %s", tmp, strerror(errno));
+	if ((rc = durable_rename(
+		 r->u, r->statefd, r->cfg->state_dir, RESTORE_DB, STATE_DB, r->err, r->errlen)) != 0)
+		return rc;
 	r->tmp_db = 0;
-	if ((rc = uring_fsync(r->u, r->statefd)) != 0)
-		return util_fail(r->err, r->errlen, rc, "fsync of %s: %s", r->cfg->state_dir, strerror(-rc));
 	return 0;
 }
 
@@ -293,8 +280,6 @@ restore_undo(struct restore *r)
 			id_format(r->blobs[i].id, ids);
 			unlinkat(r->storefd, ids, 0);
 		}
-		if (r->tmp_blob[0] != '\0')
-			unlinkat(r->storefd, r->tmp_blob, 0);
 		close(r->storefd);
 		r->storefd = -1;
 	}
