@@ -131,7 +131,7 @@ int meta_snap_close(meta_snap_t *s, char *err, size_t errlen);
  * without syncs (the file is fsynced once, whole), the unsealed blobs and
  * objects (with their names and members) out, the snapshot's tables in. */
 int meta_snap_trim(meta_snap_t *s, char *err, size_t errlen);
-/* Objects, names and blobs it holds. */
+/* Objects, names and blobs it holds (NULL: not counted). */
 int meta_snap_count(
     meta_snap_t *s, uint64_t *objects, uint64_t *names, uint64_t *blobs, char *err, size_t errlen);
 /* Call fn for every blob, with its checksum if recorded; fn returns 0 to

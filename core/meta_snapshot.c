@@ -173,12 +173,13 @@ meta_snap_trim(meta_snap_t *s, char *err, size_t errlen)
 int
 meta_snap_count(meta_snap_t *s, uint64_t *objects, uint64_t *names, uint64_t *blobs, char *err, size_t errlen)
 {
-	int rc;
+	int rc = 0;
 
-	if ((rc = count(s->db, "SELECT count(*) FROM objects", objects, err, errlen)) != 0 ||
-	    (rc = count(s->db, "SELECT count(*) FROM names", names, err, errlen)) != 0)
+	if ((objects != NULL &&
+		(rc = count(s->db, "SELECT count(*) FROM objects", objects, err, errlen)) != 0) ||
+	    (names != NULL && (rc = count(s->db, "SELECT count(*) FROM names", names, err, errlen)) != 0))
 		return rc;
-	return count(s->db, "SELECT count(*) FROM blobs", blobs, err, errlen);
+	return blobs != NULL ? count(s->db, "SELECT count(*) FROM blobs", blobs, err, errlen) : 0;
 }
 
 int

@@ -291,7 +291,6 @@ static int
 prepare_db(struct snap *s)
 {
 	char path[PATH_MAX];
-	uint64_t nblobs;
 	struct item *it;
 	size_t i;
 	int rc;
@@ -299,7 +298,7 @@ prepare_db(struct snap *s)
 	snprintf(path, sizeof path, "%s/%s", s->dir, TMP_DB);
 	if ((rc = meta_snap_open(path, META_SNAP_WRITE, &s->db, s->err, s->errlen)) != 0 ||
 	    (rc = meta_snap_trim(s->db, s->err, s->errlen)) != 0 ||
-	    (rc = meta_snap_count(s->db, &s->res->objects, &s->res->names, &nblobs, s->err, s->errlen)) != 0)
+	    (rc = meta_snap_count(s->db, &s->res->objects, &s->res->names, NULL, s->err, s->errlen)) != 0)
 		return rc;
 	if (s->nitems > 1)
 		qsort(s->items, s->nitems, sizeof *s->items, cmp_item);

@@ -155,6 +155,9 @@ make_snapshot(void)
 	ck_assert_uint_eq(objects, 1);
 	ck_assert_uint_eq(names, 1);
 	ck_assert_uint_eq(blobs, 2);
+	blobs = 0;
+	ck_assert_int_eq(meta_snap_count(s, NULL, NULL, &blobs, err, sizeof err), 0);
+	ck_assert_uint_eq(blobs, 2);
 	/* Listed before their checksums are recorded: none has one. */
 	ck_assert_int_eq(meta_snap_blobs(s, on_blob, &l, err, sizeof err), 0);
 	ck_assert_uint_eq(l.n, 2);
