@@ -163,12 +163,14 @@ main(void)
 	srunner_add_suite(sr, object_suite());
 	srunner_add_suite(sr, meta_suite());
 	srunner_add_suite(sr, mem_suite());
+	srunner_add_suite(sr, meta_snapshot_suite());
 	srunner_add_suite(sr, store_suite());
 	srunner_add_suite(sr, catalog_suite());
 	srunner_add_suite(sr, stream_suite());
 	srunner_add_suite(sr, types_suite());
 	srunner_add_suite(sr, crc32c_suite());
 	srunner_add_suite(sr, uring_suite());
+	srunner_add_suite(sr, durable_suite());
 	srunner_add_suite(sr, snapshot_suite());
 	srunner_add_suite(sr, spill_files_suite());
 	srunner_add_suite(sr, spill_suite());

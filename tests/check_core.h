@@ -8,12 +8,14 @@
 
 Suite *catalog_suite(void);
 Suite *crc32c_suite(void);
+Suite *durable_suite(void);
 Suite *types_suite(void);
 Suite *uring_suite(void);
 Suite *hmap_suite(void);
 Suite *id_suite(void);
 Suite *mem_suite(void);
 Suite *meta_suite(void);
+Suite *meta_snapshot_suite(void);
 Suite *object_suite(void);
 Suite *snapshot_suite(void);
 Suite *spill_suite(void);
