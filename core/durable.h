@@ -52,12 +52,13 @@ struct durable {
 	const char *name; /* the final name in it (replaced if it exists) */
 	const char *tmp;  /* the temp file's prefix: the temp is tmp + name */
 	const char *what; /* for messages ("blob b…"); NULL: name */
+	/* DURABLE_MAPPED: a memory destination (tmpfs): the bytes of a
+	 * DURABLE_SRC_FD are read straight into a mapping of the file, huge
+	 * pages where the file system gives them, the CRC summed in place;
+	 * no fallocate, which would zero every page before the copy writes
+	 * it. */
 	unsigned flags;
 #define DURABLE_DIRECT 1u /* O_DIRECT where the file system takes it (a disk) */
-			  /* A memory destination (tmpfs): the bytes of a DURABLE_SRC_FD are
-	 * read straight into a mapping of the file, huge pages where the file
-	 * system gives them, the CRC summed in place; no fallocate, which
-	 * would zero every page before the copy writes it. */
 #define DURABLE_MAPPED 2u
 #define DURABLE_NOSYNC 4u /* no fsync of file or directory: memory only */
 #define DURABLE_VERIFY 8u /* the bytes must have CRC-32C want: else -EIO */

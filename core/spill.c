@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "durable.h"
 #include "id.h"
 #include "log.h"
 #include "spill.h"
@@ -151,31 +152,30 @@ spill_write(struct spill_batch *b, uint64_t id, int src, uint64_t size, void **m
     size_t errlen)
 {
 	struct spill *sp = b->sp;
-	char name[ID_STR_LEN + 1], tmp[ID_STR_LEN + sizeof TMP_PREFIX];
-	int fd, rc;
+	char name[ID_STR_LEN + 1];
+	/* Written from a mapping of the blob, which the caller keeps: its
+	 * pages go with it (mem_release). The directory's fsync waits for
+	 * the end of the batch. */
+	struct durable d = {
+		.u = b->ring,
+		.dirfd = sp->dirfd,
+		.dir = sp->dir,
+		.name = name,
+		.tmp = TMP_PREFIX,
+		.flags = sp->direct ? DURABLE_DIRECT : 0,
+		.src = { .kind = DURABLE_SRC_MEM },
+		.size = size,
+	};
+	int rc;
 
-	file_names(id, name, tmp);
-	fd = openat(
-	    sp->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | (sp->direct ? O_DIRECT : 0), 0600);
-	if (fd < 0)
-		return util_fail(
-		    err, errlen, -errno, "cannot create %s/%s: %s", sp->dir, tmp, strerror(errno));
-	/* The blocks first: a full disk says so now, and O_DIRECT writes into
-	 * allocated extents go faster (ext4 here: about 15 %). */
-	if (size > 0 && fallocate(fd, 0, 0, (off_t)size) != 0 && errno != EOPNOTSUPP)
-		rc = util_fail(
-		    err, errlen, -errno, "cannot allocate %s/%s: %s", sp->dir, tmp, strerror(errno));
-	else if ((rc = uring_map_src(src, size, map, err, errlen)) == 0)
-		rc = uring_write_mem(b->ring, *map, fd, size, crc, err, errlen);
-	if (rc == 0 && (rc = uring_fsync(b->ring, fd)) != 0)
-		util_fail(err, errlen, rc, "fsync of %s/%s: %s", sp->dir, tmp, strerror(-rc));
-	close(fd);
-	if (rc == 0 && renameat(sp->dirfd, tmp, sp->dirfd, name) != 0)
-		rc = util_fail(err, errlen, -errno, "rename of %s/%s: %s", sp->dir, tmp, strerror(errno));
-	if (rc != 0)
-		unlinkat(sp->dirfd, tmp, 0);
-	else
+	file_names(id, name, NULL);
+	if ((rc = uring_map_src(src, size, map, err, errlen)) != 0)
+		return rc;
+	d.src.mem = *map;
+	if ((rc = durable_write(&d, err, errlen)) == 0 && (rc = durable_place(&d, err, errlen)) == 0) {
+		*crc = d.crc;
 		b->written++;
+	}
 	return rc;
 }
 
@@ -184,11 +184,11 @@ spill_batch_end(struct spill_batch *b, char *err, size_t errlen)
 {
 	int rc = 0;
 
+	if (b->written > 0)
+		rc = durable_sync_dir(b->ring, b->sp->dirfd, b->sp->dir, err, errlen);
 	if (b->ring != NULL)
 		ring_put(b->sp, b->ring);
 	b->ring = NULL;
-	if (b->written > 0 && fsync(b->sp->dirfd) != 0)
-		rc = util_fail(err, errlen, -errno, "fsync of %s: %s", b->sp->dir, strerror(errno));
 	return rc;
 }
 
@@ -200,39 +200,39 @@ spill_read(spill_t *sp, store_t *store, uint64_t id, uint64_t size, int has_crc,
 {
 	char name[ID_STR_LEN + 1];
 	struct uring *u = NULL;
-	uint32_t crc = 0;
-	int src = -1, dst = -1, rc;
+	/* Into the store's tmpfs: read straight into a mapping of the new
+	 * file, its CRC summed in place, no fallocate (the caller made room,
+	 * and reserving would zero every page before the copy writes it: a
+	 * fifth of the reload's time), no fsync (memory). Renamed into place
+	 * complete: a crash mid-reload leaves a temp the reconcile removes. */
+	struct durable d = {
+		.dirfd = store_dirfd(store),
+		.dir = store_dir(store),
+		.name = name,
+		.tmp = TMP_PREFIX,
+		.flags = DURABLE_MAPPED | DURABLE_NOSYNC | (has_crc ? DURABLE_VERIFY : 0),
+		.src = { .kind = DURABLE_SRC_FD, .fd = -1 },
+		.size = size,
+		.want = want,
+	};
+	int rc;
 
 	file_names(id, name, NULL);
-	src = openat(sp->dirfd, name, O_RDONLY | O_CLOEXEC | (sp->direct ? O_DIRECT : 0));
-	if (src < 0) {
-		rc = util_fail(err, errlen, -errno, "cannot open %s/%s: %s", sp->dir, name, strerror(errno));
-		goto out;
-	}
-	store_blob_remove(store, id); /* a stale copy from a crash mid-reload */
-	if ((rc = store_blob_create(store, id, &dst)) != 0) {
-		util_fail(err, errlen, rc, "cannot create its store file: %s", strerror(-rc));
-		goto out;
-	}
-	/* No fallocate first: the caller made room, and reserving would zero
-	 * every page before the copy writes it (a fifth of the reload's
-	 * time). A copy cut short by ENOSPC all the same is undone below. */
-	if ((rc = ring_get(sp, &u)) != 0) {
+	d.src.fd = openat(sp->dirfd, name, O_RDONLY | O_CLOEXEC | (sp->direct ? O_DIRECT : 0));
+	if (d.src.fd < 0)
+		return util_fail(
+		    err, errlen, -errno, "cannot open %s/%s: %s", sp->dir, name, strerror(errno));
+	if ((rc = ring_get(sp, &u)) != 0)
 		util_fail(err, errlen, rc, "no io_uring: %s", strerror(-rc));
-		goto out;
+	else {
+		d.u = u;
+		rc = durable_copy(&d, err, errlen);
+		ring_put(sp, u);
 	}
-	rc = uring_copy_mapped(u, src, dst, size, &crc, err, errlen);
-	ring_put(sp, u);
-	if (rc == 0 && has_crc && crc != want)
+	if (rc != 0 && d.mismatch)
 		rc = util_fail(err, errlen, -EIO, "%s/%s is corrupt: CRC-32C %08x, recorded %08x", sp->dir,
-		    name, crc, want);
-out:
-	if (src >= 0)
-		close(src);
-	if (dst >= 0)
-		close(dst);
-	if (rc != 0 && dst >= 0)
-		store_blob_remove(store, id);
+		    name, d.crc, want);
+	close(d.src.fd);
 	return rc;
 }
 

@@ -53,7 +53,8 @@ int store_kernel_limited(const store_t *s);
 int store_scan(store_t *s, int (*fn)(void *arg, const char *name, uint64_t id), void *arg);
 /* Remove a file by name (orphans found by store_scan). */
 int store_remove_name(store_t *s, const char *name);
-/* The directory of the store. */
+/* The directory of the store, and an fd on it (the store's). */
 const char *store_dir(const store_t *s);
+int store_dirfd(const store_t *s);
 
 #endif
