@@ -1,7 +1,7 @@
 /*
  * libvineyardfs: see include/vineyardfs.h. Everything goes through the
  * mount: a blob is born as a Blob object under a hidden temporary name in
- * names/ (".vfs-tmp-…", which listings skip), sealed by its writer's
+ * names/ (VFS_TMP_PREFIX "…", which listings skip), sealed by its writer's
  * close, and its temporary Blob object goes when the caller lets go of it;
  * objects are made and deleted through the control file.
  */
@@ -323,7 +323,7 @@ vfs_wait(vfs_t *v, const char *name, long timeout_ms, char id[VFS_ID_SIZE])
 static void
 tmp_name(vfs_t *v, char *buf, size_t len)
 {
-	snprintf(buf, len, ".vfs-tmp-%d-%08x-%u", (int)getpid(), v->salt, v->seq++);
+	snprintf(buf, len, VFS_TMP_PREFIX "%d-%08x-%u", (int)getpid(), v->salt, v->seq++);
 }
 
 /* The blob id of the Blob object at names/tmp (sealed). */
