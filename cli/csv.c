@@ -23,6 +23,7 @@
 #include "cli/csv.h"
 #include "cli/progress.h"
 #include "core/util.h"
+#include "core/vec.h"
 
 #define IN_CHUNK (64 * 1024)
 #define OUT_CHUNK (1 << 20)
@@ -263,13 +264,8 @@ read_header(struct reader *r)
 		if (r->ncols == CSV_COLUMNS_MAX)
 			return util_fail(r->err, r->errlen, -EINVAL, "line %" PRIu64 ": more than %d columns",
 			    r->fline, CSV_COLUMNS_MAX);
-		if (r->ncols == cap) {
-			struct col *c = realloc(r->cols, (cap = cap ? 2 * cap : 16) * sizeof *c);
-
-			if (c == NULL)
-				return util_fail(r->err, r->errlen, -ENOMEM, "out of memory");
-			r->cols = c;
-		}
+		if (VEC_PUSH_ROOM(r->cols, r->ncols, cap) != 0)
+			return util_fail(r->err, r->errlen, -ENOMEM, "out of memory");
 		memset(&r->cols[r->ncols], 0, sizeof r->cols[0]);
 		if (r->flen == 0)
 			return util_fail(r->err, r->errlen, -EINVAL,

@@ -16,6 +16,7 @@
 #include "catalog_i.h"
 #include "object.h"
 #include "spill.h"
+#include "vec.h"
 
 #define PREFIX "user.vineyard."
 #define PREFIX_LEN (sizeof PREFIX - 1)
@@ -23,7 +24,7 @@
 /* Growable NUL-separated list of names. */
 struct namebuf {
 	char *buf;
-	size_t len, cap;
+	size_t len, cap; /* cap: bytes allocated (vec) */
 	int err;
 };
 
@@ -34,17 +35,8 @@ nb_add(struct namebuf *nb, const char *field)
 
 	if (nb->err)
 		return;
-	if (nb->len + n > nb->cap) {
-		size_t cap = (nb->cap + n) * 2;
-		char *p = realloc(nb->buf, cap);
-
-		if (p == NULL) {
-			nb->err = -ENOMEM;
-			return;
-		}
-		nb->buf = p;
-		nb->cap = cap;
-	}
+	if ((nb->err = vec_reserve(&nb->buf, &nb->cap, nb->len + n, 1)) != 0)
+		return;
 	memcpy(nb->buf + nb->len, PREFIX, PREFIX_LEN);
 	memcpy(nb->buf + nb->len + PREFIX_LEN, field, n - PREFIX_LEN);
 	nb->len += n;

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "stream.h"
 #include "util.h"
+#include "vec.h"
 
 #define STREAM_TYPENAME "ByteStream"
 
@@ -42,13 +43,15 @@ struct stream {
 	int64_t ctime_ns, mtime_ns;
 	uint64_t size;
 	struct chunk *chunks;
-	unsigned nchunks, cap;
+	unsigned nchunks;
+	size_t cap;	  /* chunks allocated (vec) */
 	int writer;	  /* a writer has it open */
 	unsigned readers; /* open for reading */
 	uint64_t nlookup; /* the kernel's references (lookups not forgotten) */
 	int objects;	  /* an object stream */
 	uint64_t *objs;	  /* its objects, in order */
-	unsigned nobjs, objcap;
+	unsigned nobjs;
+	size_t objcap;	       /* objs allocated (vec) */
 	unsigned char *hidden; /* per object: unlinked by rm -r (NULL: none) */
 	uint64_t object_id;
 	char error[160];
@@ -337,18 +340,11 @@ streams_open_write(streams_t *s, uint64_t ino, uid_t uid, gid_t gid, mode_t mode
 static int
 chunk_start(streams_t *s, struct stream *st)
 {
-	struct chunk *c;
 	uint64_t id;
 	int fd, rc, reserve = !catalog_kernel_limited(s->cat);
 
-	if (st->nchunks == st->cap) {
-		unsigned cap = st->cap ? st->cap * 2 : 8;
-
-		if ((c = realloc(st->chunks, cap * sizeof *c)) == NULL)
-			return -ENOMEM;
-		st->chunks = c;
-		st->cap = cap;
-	}
+	if ((rc = VEC_PUSH_ROOM(st->chunks, st->nchunks, st->cap)) != 0)
+		return rc;
 	if (!reserve && (rc = catalog_room(s->cat, STREAM_CHUNK)) != 0)
 		return rc;
 	if ((rc = catalog_blob_create(s->cat, st->uid, st->gid, st->mode, &id, &fd)) != 0)
@@ -647,17 +643,8 @@ streams_push(streams_t *s, uint64_t ino, uid_t uid, uint64_t object_id)
 		rc = -EAGAIN; /* still being written: push it once sealed */
 	else if (uid != 0 && ca.uid != uid)
 		rc = -EACCES;
-	else if (st->nobjs == st->objcap) {
-		unsigned cap = st->objcap ? st->objcap * 2 : 16;
-		uint64_t *o = realloc(st->objs, cap * sizeof *o);
-
-		if (o == NULL)
-			rc = -ENOMEM;
-		else {
-			st->objs = o;
-			st->objcap = cap;
-		}
-	}
+	else
+		rc = VEC_PUSH_ROOM(st->objs, st->nobjs, st->objcap);
 	if (rc == 0) {
 		st->objs[st->nobjs] = object_id;
 		rc = (int)st->nobjs++;
