@@ -2,7 +2,8 @@
  * cli: see cli.h. The table below is the only list of commands: --help,
  * "vineyardfs help CMD", each command's usage, its argument count and the
  * dispatch all read it. A client command gets its options parsed (every
- * client command takes them all), its operands counted and the mount
+ * client command takes them all), its operands counted (and its
+ * subcommand, the first word of its usage forms, checked) and the mount
  * opened (--mount, else $VINEYARDFS_MOUNT, else /vineyard) before its
  * exec runs; its failures print "vineyardfs CMD: what: why".
  */
@@ -176,6 +177,29 @@ cli_meta(vfs_t *v, const char *ref)
 	return m;
 }
 
+/* Does args[0] name one of c's subcommands, when its usage forms start
+ * with one ("push NAME ...", "read NAME")? Commands without any take
+ * anything. */
+static int
+subcommand_ok(const struct cli_cmd *c, char **args, int n)
+{
+	const char *form = c->usage;
+	int some = 0;
+	size_t k;
+
+	for (;; form += strcspn(form, "\n") + 1) {
+		for (k = 0; form[k] >= 'a' && form[k] <= 'z'; k++)
+			;
+		if (k > 0 && (form[k] == ' ' || form[k] == '\n' || form[k] == '\0')) {
+			some = 1;
+			if (n > 0 && strlen(args[0]) == k && strncmp(args[0], form, k) == 0)
+				return 1;
+		}
+		if (form[strcspn(form, "\n")] == '\0')
+			return !some;
+	}
+}
+
 /* A client command: its options, its operands, the mount. */
 static int
 cli_client(const struct cli_cmd *c, int argc, char **argv)
@@ -213,7 +237,8 @@ cli_client(const struct cli_cmd *c, int argc, char **argv)
 		}
 	}
 	nargs = argc - optind;
-	if (nargs < c->min_args || (c->max_args >= 0 && nargs > c->max_args))
+	if (nargs < c->min_args || (c->max_args >= 0 && nargs > c->max_args) ||
+	    !subcommand_ok(c, argv + optind, nargs))
 		return cli_usage(c, stderr);
 	if ((rc = vfs_open(mount, &v)) != 0)
 		return cli_fail("%s: %s (is it a vineyardfs mount?)",

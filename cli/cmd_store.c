@@ -96,9 +96,8 @@ snapshot_exec(const struct cli_cmd *self, vfs_t *v, const struct cli_opts *o, ch
 	pthread_t th;
 	int rc, watching;
 
+	(void)self; /* its only subcommand, create, was checked by cli.c */
 	(void)n;
-	if (strcmp(args[0], "create") != 0)
-		return cli_usage(self, stderr);
 	/* The daemon resolves nothing: give it an absolute path. */
 	if (realpath(args[1], dir) == NULL) {
 		if (errno != ENOENT)

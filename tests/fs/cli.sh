@@ -184,6 +184,14 @@ vfs stream push >/dev/null 2>"$T/err" || rc=$?
 [ "$rc" = 2 ] || fail "stream push without a name: exit $rc, expected 2"
 grep -q "^ *vineyardfs stream read NAME" "$T/err" || fail "stream's usage said: $(cat "$T/err")"
 rc=0
+VINEYARDFS_MOUNT=/nonexistent vfs stream pull x >/dev/null 2>"$T/err" || rc=$?
+[ "$rc" = 2 ] || fail "stream with an unknown subcommand: exit $rc, expected 2"
+grep -q "^usage: vineyardfs stream push" "$T/err" || fail "stream pull said: $(cat "$T/err")"
+vfs help get >"$T/usage" || fail "vineyardfs help get failed"
+[ "$(head -n 1 "$T/usage")" = "usage: vineyardfs get NAME|ID [-o FILE] [--wait]" ] ||
+	fail "help get said: $(cat "$T/usage")"
+vfs get --help | cmp -s - "$T/usage" || fail "get --help differs from help get"
+rc=0
 vfs nosuchcommand >/dev/null 2>"$T/err" || rc=$?
 [ "$rc" = 2 ] || fail "an unknown command: exit $rc, expected 2"
 grep -q "unknown command 'nosuchcommand'" "$T/err" || fail "an unknown command said: $(cat "$T/err")"
