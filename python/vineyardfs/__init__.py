@@ -55,7 +55,8 @@ _NAME_MAX = 255
 _TMP_PREFIX = ".vfs-tmp-"
 _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 # The fields every object's metadata has: a member of the same name would
-# hide them in meta.json.
+# hide them in meta.json. The keys of core/object.c's table flagged
+# OBJECT_KEY_TREE; tests/fs/cli.sh checks an object shows them all.
 _FIXED = ("typename", "id", "signature", "nbytes", "instance_id", "global",
           "ctime", "sealed")
 

@@ -62,6 +62,14 @@ vfs ls | grep -q "^raw .* Blob .* 100000 " || fail "ls does not show raw"
 vfs stat a --json | "$PY" -c 'import json, sys; m = json.load(sys.stdin); assert m["shape_"] == [3, 4], m' ||
 	fail "stat a does not show its shape"
 
+# The Python module's copy of the keys every tree has (it cannot read
+# object.c's table) is among the names listxattr shows.
+"$PY" -c '
+import os, sys, vineyardfs
+shown = {n[len("user.vineyard."):] for n in os.listxattr(sys.argv[1])}
+assert set(vineyardfs._FIXED) <= shown, set(vineyardfs._FIXED) - shown' "$MNT/objects/$id" ||
+	fail "vineyardfs._FIXED names keys an object does not show"
+
 # tree, name, unname, get --wait.
 "$PY" -c '
 import numpy as np, pandas as pd, vineyardfs
