@@ -1,6 +1,7 @@
 /*
  * catalog_xattr: an object's metadata as user.vineyard.* extended
- * attributes. The fixed fields are read-only (state: live, or removing
+ * attributes. The fixed fields (object.c's object_keys, one table with
+ * the names users may not set) are read-only (state: live, or removing
  * while rm -r empties its directory); user fields may be set and removed
  * while the object is unsealed, and are validated by object.c.
  */
@@ -14,6 +15,7 @@
 
 #include "catalog_i.h"
 #include "object.h"
+#include "vec.h"
 
 #define PREFIX "user.vineyard."
 #define PREFIX_LEN (sizeof PREFIX - 1)
@@ -21,7 +23,7 @@
 /* Growable NUL-separated list of names. */
 struct namebuf {
 	char *buf;
-	size_t len, cap;
+	size_t len, cap; /* cap: bytes allocated (vec) */
 	int err;
 };
 
@@ -32,46 +34,23 @@ nb_add(struct namebuf *nb, const char *field)
 
 	if (nb->err)
 		return;
-	if (nb->len + n > nb->cap) {
-		size_t cap = (nb->cap + n) * 2;
-		char *p = realloc(nb->buf, cap);
-
-		if (p == NULL) {
-			nb->err = -ENOMEM;
-			return;
-		}
-		nb->buf = p;
-		nb->cap = cap;
-	}
+	if ((nb->err = vec_reserve(&nb->buf, &nb->cap, nb->len + n, 1)) != 0)
+		return;
 	memcpy(nb->buf + nb->len, PREFIX, PREFIX_LEN);
 	memcpy(nb->buf + nb->len + PREFIX_LEN, field, n - PREFIX_LEN);
 	nb->len += n;
 }
 
-static const char *const object_fixed[] = {
-	"typename",
-	"id",
-	"signature",
-	"nbytes",
-	"instance_id",
-	"global",
-	"ctime",
-	"sealed",
-	"state",
-	"location",
-	NULL,
-};
-static const char *const blob_fixed[] = {
-	"typename",
-	"id",
-	"nbytes",
-	"instance_id",
-	"ctime",
-	"sealed",
-	"location",
-	"pinned",
-	NULL,
-};
+/* The fixed names of an object (OBJECT_KEY_OBJECT) or a blob, from object.c's one table. */
+static void
+nb_add_fixed(struct namebuf *nb, unsigned flag)
+{
+	size_t i;
+
+	for (i = 0; object_keys[i].name != NULL; i++)
+		if (object_keys[i].flags & flag)
+			nb_add(nb, object_keys[i].name);
+}
 
 /* Where b's bytes are (catalog_spill.h): "memory", "disk" or both. */
 static const char *
@@ -129,8 +108,7 @@ catalog_xattr_list(catalog_t *c, uint64_t ino, char **names, size_t *len)
 		const char *key;
 		char mname[CATALOG_NAME_MAX + 16];
 
-		for (i = 0; object_fixed[i] != NULL; i++)
-			nb_add(&nb, object_fixed[i]);
+		nb_add_fixed(&nb, OBJECT_KEY_OBJECT);
 		for (i = 0; i < o->nmembers; i++) {
 			snprintf(mname, sizeof mname, "member.%s", o->members[i].name);
 			nb_add(&nb, mname);
@@ -139,8 +117,7 @@ catalog_xattr_list(catalog_t *c, uint64_t ino, char **names, size_t *len)
 			nb_add(&nb, key);
 		json_decref(fields);
 	} else if (id_is_blob(ino) && (b = catalog_blob_find(c, ino)) != NULL) {
-		for (i = 0; blob_fixed[i] != NULL; i++)
-			nb_add(&nb, blob_fixed[i]);
+		nb_add_fixed(&nb, OBJECT_KEY_BLOB);
 	}
 	pthread_mutex_unlock(&c->lock);
 	if (nb.err) {

@@ -174,6 +174,7 @@ main(void)
 	srunner_add_suite(sr, snapshot_suite());
 	srunner_add_suite(sr, spill_files_suite());
 	srunner_add_suite(sr, spill_suite());
+	srunner_add_suite(sr, vec_suite());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

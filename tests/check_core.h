@@ -23,6 +23,7 @@ Suite *spill_files_suite(void);
 Suite *store_suite(void);
 Suite *stream_suite(void);
 Suite *util_suite(void);
+Suite *vec_suite(void);
 
 /*
  * Scratch space. test_root_setup/test_root_teardown are an unchecked
