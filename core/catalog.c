@@ -24,6 +24,7 @@
 #include "log.h"
 #include "object.h"
 #include "util.h"
+#include "vec.h"
 
 #define META_DB "meta.db"
 #define MEM_DIR "mem"
@@ -139,13 +140,13 @@ load_object(void *arg, const struct meta_object *mo)
 int
 catalog_attach_member(catalog_t *c, struct cobject *o, const char *name, uint64_t id)
 {
-	struct cmember *m = realloc(o->members, (o->nmembers + 1) * sizeof *m);
 	struct cobject *sub;
+	struct cmember *m;
 	struct cblob *b;
 
-	if (m == NULL)
+	if (VEC_PUSH_ROOM(o->members, o->nmembers, o->members_cap) != 0)
 		return -ENOMEM;
-	o->members = m;
+	m = o->members;
 	m[o->nmembers].name = strdup(name);
 	if (m[o->nmembers].name == NULL)
 		return -ENOMEM;
@@ -174,14 +175,11 @@ int
 catalog_attach_name(catalog_t *c, const char *name, struct cobject *o)
 {
 	struct cname *n = calloc(1, sizeof *n);
-	char **names;
 
 	if (n == NULL || (n->name = strdup(name)) == NULL)
 		goto nomem;
-	names = realloc(o->names, (o->nnames + 1) * sizeof *names);
-	if (names == NULL)
+	if (VEC_PUSH_ROOM(o->names, o->nnames, o->names_cap) != 0)
 		goto nomem;
-	o->names = names;
 	if (hmap_insert(&c->names, hmap_str_hash(name), n) != 0)
 		goto nomem;
 	n->obj = o;

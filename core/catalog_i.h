@@ -21,6 +21,7 @@
 #include "mem.h"
 #include "meta.h"
 #include "store.h"
+#include "vec.h"
 
 #include <jansson.h>
 
@@ -82,8 +83,10 @@ struct cobject {
 	unsigned meta_hidden : 1; /* meta.json was unlinked (removing) */
 	struct cmember *members;
 	unsigned nmembers;
-	char **names; /* the names of this object (shared with struct cname) */
+	size_t members_cap; /* vec.h */
+	char **names;	    /* the names of this object (shared with struct cname) */
 	unsigned nnames;
+	size_t names_cap;
 	unsigned parents; /* objects that hold it as a member */
 };
 

@@ -24,6 +24,7 @@
 #include "object.h"
 #include "types.h"
 #include "util.h"
+#include "vec.h"
 
 #define TYPENAME_MAX 128
 
@@ -98,9 +99,9 @@ resolve_members(catalog_t *c, struct cobject *o, const json_t *fields, const jso
 		if (uid != 0 && owner != uid)
 			return util_fail(err, errlen, -EACCES, "member %s: %s belongs to uid %llu", key, ids,
 			    (unsigned long long)owner);
-		if ((m = realloc(o->members, (o->nmembers + 1) * sizeof *m)) == NULL)
+		if (VEC_PUSH_ROOM(o->members, o->nmembers, o->members_cap) != 0)
 			return -ENOMEM;
-		o->members = m;
+		m = o->members;
 		if ((m[o->nmembers].name = strdup(key)) == NULL)
 			return -ENOMEM;
 		m[o->nmembers].hidden = 0;
@@ -215,6 +216,7 @@ catalog_create_object(catalog_t *c, const char *typename, const json_t *fields, 
 	nmembers = o->nmembers;
 	o->members = NULL;
 	o->nmembers = 0;
+	o->members_cap = 0;
 	for (i = 0; i < nmembers; i++)
 		if (rc == 0)
 			rc = catalog_attach_member(c, o, resolved[i].name, resolved[i].id);
@@ -263,34 +265,13 @@ struct doom {
 	unsigned at_member; /* and the first at_member of objs[at] */
 };
 
-/* v, n items of size with room for *cap, with room for one more: v itself
- * or moved; NULL when out of memory (v is kept). */
-static void *
-room_for_one(void *v, size_t n, size_t *cap, size_t size)
-{
-	size_t want = *cap > 0 ? *cap * 2 : 8;
-
-	if (n < *cap)
-		return v;
-	if ((v = realloc(v, want * size)) != NULL)
-		*cap = want;
-	return v;
-}
-
 /* Room for one more object and one more blob; 0 or -ENOMEM. */
 static int
 doom_room(struct doom *d)
 {
-	struct cobject **objs;
-	struct cblob **blobs;
+	int rc = VEC_PUSH_ROOM(d->objs, d->nobjs, d->objs_cap);
 
-	if ((objs = room_for_one(d->objs, d->nobjs, &d->objs_cap, sizeof *objs)) == NULL)
-		return -ENOMEM;
-	d->objs = objs;
-	if ((blobs = room_for_one(d->blobs, d->nblobs, &d->blobs_cap, sizeof *blobs)) == NULL)
-		return -ENOMEM;
-	d->blobs = blobs;
-	return 0;
+	return rc != 0 ? rc : VEC_PUSH_ROOM(d->blobs, d->nblobs, d->blobs_cap);
 }
 
 /* A holder of member id lets go of it (take 0) or takes it back (take 1):

@@ -25,12 +25,13 @@
 
 #include "catalog_i.h"
 #include "log.h"
+#include "vec.h"
 
 struct scan {
 	catalog_t *c;
 	struct hmap present; /* blob id -> (void *)1 */
 	char **orphans;	     /* files to remove */
-	size_t norphans;
+	size_t norphans, orphans_cap;
 	size_t unsealed; /* of which blob files: writers that did not finish */
 	int err;
 };
@@ -40,18 +41,14 @@ scan_file(void *arg, const char *name, uint64_t id)
 {
 	struct scan *s = arg;
 	struct cblob *b = id != 0 ? catalog_blob_find(s->c, id) : NULL;
-	char **o;
 
 	if (b != NULL)
 		return hmap_insert(&s->present, id, b);
 	if (id != 0)
 		s->unsealed++;
-	o = realloc(s->orphans, (s->norphans + 1) * sizeof *o);
-	if (o == NULL || (o[s->norphans] = strdup(name)) == NULL) {
-		free(o);
+	if (VEC_PUSH_ROOM(s->orphans, s->norphans, s->orphans_cap) != 0 ||
+	    (s->orphans[s->norphans] = strdup(name)) == NULL)
 		return -ENOMEM;
-	}
-	s->orphans = o;
 	s->norphans++;
 	return 0;
 }
@@ -66,16 +63,9 @@ struct ids {
 static void
 ids_push(struct ids *l, uint64_t id)
 {
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-		uint64_t *v = realloc(l->v, cap * sizeof *v);
-
-		if (v == NULL) {
-			l->err = -ENOMEM;
-			return;
-		}
-		l->v = v;
-		l->cap = cap;
+	if (VEC_PUSH_ROOM(l->v, l->n, l->cap) != 0) {
+		l->err = -ENOMEM;
+		return;
 	}
 	l->v[l->n++] = id;
 }

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "uring.h"
 #include "util.h"
+#include "vec.h"
 
 #define AHEAD_BATCH (64u << 20)			   /* bytes written ahead per look, at most */
 #define AHEAD_BACKOFF_NS (5 * INT64_C(1000000000)) /* after a failure (a full disk) */
@@ -27,16 +28,9 @@
 void
 catalog_spill_victims_add(struct victims *l, const struct cblob *b)
 {
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 64;
-		struct victim *v = realloc(l->v, cap * sizeof *v);
-
-		if (v == NULL) {
-			l->err = -ENOMEM;
-			return;
-		}
-		l->v = v;
-		l->cap = cap;
+	if (VEC_PUSH_ROOM(l->v, l->n, l->cap) != 0) {
+		l->err = -ENOMEM;
+		return;
 	}
 	memset(&l->v[l->n], 0, sizeof l->v[l->n]);
 	l->v[l->n].id = b->id;

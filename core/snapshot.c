@@ -32,6 +32,7 @@
 #include "snapshot.h"
 #include "snapshot_i.h"
 #include "util.h"
+#include "vec.h"
 
 #define TMP_PREFIX ".tmp-"    /* a snapshot's files being written */
 #define TMP_DB ".tmp-meta.db" /* and its database (with -journal...) */
@@ -215,14 +216,8 @@ prev_add(void *arg, const struct meta_snap_blob *b)
 
 	if (!b->has_crc)
 		return 0; /* copied again */
-	if (s->nprev == s->capprev) {
-		size_t cap = s->capprev ? 2 * s->capprev : 256;
-
-		if ((p = realloc(s->prev, cap * sizeof *p)) == NULL)
-			return util_fail(s->err, s->errlen, -ENOMEM, "out of memory");
-		s->prev = p;
-		s->capprev = cap;
-	}
+	if (VEC_PUSH_ROOM(s->prev, s->nprev, s->capprev) != 0)
+		return util_fail(s->err, s->errlen, -ENOMEM, "out of memory");
 	p = &s->prev[s->nprev++];
 	p->id = b->id;
 	p->size = b->size;

@@ -32,6 +32,7 @@
 #include "store.h"
 #include "uring.h"
 #include "util.h"
+#include "vec.h"
 
 #define RESTORE_DB ".restore-meta.db" /* in the state dir, being restored */
 #define RESTORE_PREFIX ".restore-"    /* blob files being restored */
@@ -89,14 +90,8 @@ add_blob(void *arg, const struct meta_snap_blob *sb)
 		    "%s/%s: blob %s has no checksum of its %llu bytes", r->dir, SNAPSHOT_DB, ids,
 		    (unsigned long long)sb->size);
 	}
-	if (r->nblobs == r->cap) {
-		size_t cap = r->cap ? 2 * r->cap : 256;
-
-		if ((b = realloc(r->blobs, cap * sizeof *b)) == NULL)
-			return util_fail(r->err, r->errlen, -ENOMEM, "out of memory");
-		r->blobs = b;
-		r->cap = cap;
-	}
+	if (VEC_PUSH_ROOM(r->blobs, r->nblobs, r->cap) != 0)
+		return util_fail(r->err, r->errlen, -ENOMEM, "out of memory");
 	b = &r->blobs[r->nblobs++];
 	memset(b, 0, sizeof *b);
 	b->id = sb->id;
