@@ -9,8 +9,9 @@
  * record stays, marked deleted, until the last handle is released; then the
  * blob_freed hook runs and its memory returns to the system.
  *
- * Inode numbers: 1 and the small CATALOG_INO_* numbers are the fixed
- * directories; objects and blobs use their ids (see id.h for the views).
+ * Inode numbers (ino.h): the catalog answers the root, objects/, blobs/
+ * and names/, and every object and blob (their ids, with ino.h's views);
+ * the other entries of the root are the fs layer's.
  */
 #ifndef VFS_CATALOG_H
 #define VFS_CATALOG_H
@@ -21,17 +22,19 @@
 
 #include <jansson.h>
 
+#include "ino.h"
+
 typedef struct catalog catalog_t;
 
-enum {
-	CATALOG_INO_ROOT = 1,
-	CATALOG_INO_OBJECTS = 2,
-	CATALOG_INO_BLOBS = 3,
-	CATALOG_INO_NAMES = 4,
-	CATALOG_INO_CONTROL = 5, /* .vineyardfs/, its files are the fs layer's */
-	CATALOG_INO_STREAMS = 6, /* streams/, its entries are stream.h's */
-	CATALOG_INO_LAST_DIR = CATALOG_INO_STREAMS,
-};
+/* The catalog's fixed directories, in ino.h's numbers (these spellings
+ * are the catalog's callers'). */
+#define CATALOG_INO_ROOT INO_ROOT
+#define CATALOG_INO_OBJECTS INO_OBJECTS
+#define CATALOG_INO_BLOBS INO_BLOBS
+#define CATALOG_INO_NAMES INO_NAMES
+#define CATALOG_INO_CONTROL INO_CONTROL
+#define CATALOG_INO_STREAMS INO_STREAMS
+#define CATALOG_INO_LAST_DIR INO_LAST_DIR
 
 #define CATALOG_NAME_MAX 255
 

@@ -25,9 +25,9 @@ static const struct {
 	fuse_ino_t ino;
 	mode_t mode;
 } files[] = {
-	{ "ctl", FS_INO_CTL, 0666 },
-	{ "stats", FS_INO_STATS, 0444 },
-	{ "version", FS_INO_VERSION, 0444 },
+	{ "ctl", INO_CTL, 0666 },
+	{ "stats", INO_STATS, 0444 },
+	{ "version", INO_VERSION, 0444 },
 };
 
 #define NFILES (sizeof files / sizeof files[0])
@@ -49,7 +49,7 @@ struct ctl {
 int
 control_is(fuse_ino_t ino)
 {
-	return ino == FS_INO_STATS || ino == FS_INO_VERSION || ino == FS_INO_CTL;
+	return ino == INO_STATS || ino == INO_VERSION || ino == INO_CTL;
 }
 
 static void
@@ -189,8 +189,8 @@ int
 control_render(fuse_ino_t ino, char **text, size_t *len)
 {
 	switch (ino) {
-	case FS_INO_STATS: return render_stats(text, len);
-	case FS_INO_VERSION:
+	case INO_STATS: return render_stats(text, len);
+	case INO_VERSION:
 		if (asprintf(text, "vineyardfs %s\n", PACKAGE_VERSION) < 0)
 			return -ENOMEM;
 		*len = strlen(*text);

@@ -400,10 +400,10 @@ drop_client_temporaries(void)
 	struct tmp_names t = { NULL, 0 };
 	size_t i, gone = 0;
 
-	if (catalog_list(fs.cat, CATALOG_INO_NAMES, collect_tmp, &t) != 0)
+	if (catalog_list(fs.cat, INO_NAMES, collect_tmp, &t) != 0)
 		log_warn("cannot list the temporaries clients left: out of memory");
 	for (i = 0; i < t.n; i++) {
-		if (catalog_unlink(fs.cat, CATALOG_INO_NAMES, t.v[i], 0) == 0)
+		if (catalog_unlink(fs.cat, INO_NAMES, t.v[i], 0) == 0)
 			gone++;
 		free(t.v[i]);
 	}

@@ -78,11 +78,11 @@ dir_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	self.ino = ino;
 	self.mode = S_IFDIR | 0755;
 	if ((rc = dh_add(d, ".", &self)) == 0 && (rc = dh_add(d, "..", &self)) == 0) {
-		if (ino == CATALOG_INO_CONTROL)
+		if (ino == INO_CONTROL)
 			rc = control_list(dh_add, d);
-		else if (ino == CATALOG_INO_STREAMS)
+		else if (ino == INO_STREAMS)
 			rc = stream_list(dh_add, d);
-		else if (streams_is(ino))
+		else if (ino_is_stream(ino))
 			rc = stream_entries(ino, dh_add, d);
 		else
 			rc = catalog_list(fs.cat, ino, dh_add, d);
@@ -171,9 +171,9 @@ dir_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 void
 dir_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	if (parent == CATALOG_INO_STREAMS)
+	if (parent == INO_STREAMS)
 		stream_unlink(req, name, 0);
-	else if (streams_is(parent))
+	else if (ino_is_stream(parent))
 		fuse_reply_err(req, -streams_entry_unlink(fs.streams, parent, name, fuse_req_ctx(req)->uid));
 	else {
 		int rc = catalog_unlink(fs.cat, parent, name, fuse_req_ctx(req)->uid);
@@ -189,7 +189,7 @@ dir_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 void
 dir_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	if (parent == CATALOG_INO_STREAMS)
+	if (parent == INO_STREAMS)
 		stream_unlink(req, name, 1);
 	else {
 		int rc = catalog_rmdir(fs.cat, parent, name);

@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/id.h"
+#include "core/ino.h"
 #include "fs/fs.h"
 #include "fs/passthrough.h"
 #include "fs/supervisor.h"
@@ -140,11 +140,11 @@ file_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, st
 	struct fh *h;
 	int rc;
 
-	if (parent == CATALOG_INO_STREAMS) {
+	if (parent == INO_STREAMS) {
 		stream_create(req, name, mode, fi);
 		return;
 	}
-	if (parent != CATALOG_INO_NAMES) {
+	if (parent != INO_NAMES) {
 		fuse_reply_err(req, EPERM); /* objects are born in names/ */
 		return;
 	}
@@ -178,7 +178,7 @@ file_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev
 	int fd, rc;
 
 	(void)rdev;
-	if (parent != CATALOG_INO_NAMES || !S_ISREG(mode)) {
+	if (parent != INO_NAMES || !S_ISREG(mode)) {
 		fuse_reply_err(req, EPERM);
 		return;
 	}
@@ -206,11 +206,11 @@ file_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct fh *h;
 	int rc;
 
-	if (streams_is(ino)) {
+	if (ino_is_stream(ino)) {
 		stream_open(req, ino, fi);
 		return;
 	}
-	if (ino == FS_INO_CTL) {
+	if (ino == INO_CTL) {
 		const struct fuse_ctx *ctx = fuse_req_ctx(req);
 
 		if ((h = file_handle_new(FH_CTL)) == NULL ||
@@ -231,7 +231,7 @@ file_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	if (control_is(ino) ||
-	    (!id_is_blob(ino) && ino > CATALOG_INO_LAST_DIR && id_view_of_ino(ino) == ID_VIEW_META)) {
+	    (!id_is_blob(ino) && ino > INO_LAST_DIR && id_view_of_ino(ino) == ID_VIEW_META)) {
 		if (writable || (fi->flags & O_TRUNC)) {
 			fuse_reply_err(req, EPERM);
 			return;

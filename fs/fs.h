@@ -14,14 +14,8 @@
 #include <fuse_lowlevel.h>
 
 #include "core/catalog.h"
+#include "core/ino.h"
 #include "core/stream.h"
-
-/* Fixed inodes of .vineyardfs/ (below 256, clear of every id). */
-enum {
-	FS_INO_STATS = 16,
-	FS_INO_VERSION = 17,
-	FS_INO_CTL = 18,
-};
 
 /* Kernel cache lifetimes, seconds. */
 #define FS_TTL_SEALED 86400.0 /* immutable: sealed data, fixed dirs */

@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
-#include "core/id.h"
+#include "core/ino.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "fs/fs.h"
@@ -103,15 +103,15 @@ op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, ENAMETOOLONG);
 		return;
 	}
-	if (parent == CATALOG_INO_STREAMS) {
+	if (parent == INO_STREAMS) {
 		stream_lookup(req, name);
 		return;
 	}
-	if (streams_is(parent)) {
+	if (ino_is_stream(parent)) {
 		stream_entry_lookup(req, parent, name);
 		return;
 	}
-	if (parent == CATALOG_INO_CONTROL) {
+	if (parent == INO_CONTROL) {
 		rc = control_lookup(name, &e);
 		if (rc != 0)
 			fuse_reply_err(req, -rc);
@@ -120,7 +120,7 @@ op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		return;
 	}
 	rc = catalog_lookup(fs.cat, parent, name, &a);
-	if (rc == -ENOENT && parent == CATALOG_INO_NAMES) {
+	if (rc == -ENOENT && parent == INO_NAMES) {
 		/* A negative entry that expires at once: names appear and go. */
 		memset(&e, 0, sizeof e);
 		fuse_reply_entry(req, &e);
@@ -142,7 +142,7 @@ op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int rc;
 
 	(void)fi;
-	if (streams_is(ino)) {
+	if (ino_is_stream(ino)) {
 		if ((rc = stream_getattr(ino, &st)) != 0)
 			fuse_reply_err(req, -rc);
 		else
@@ -170,8 +170,8 @@ op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, struct
 	struct catalog_attr a;
 	int rc;
 
-	if (ino == FS_INO_CTL && (to_set & ~(FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
-					       FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW)) == 0) {
+	if (ino == INO_CTL && (to_set & ~(FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
+					    FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW)) == 0) {
 		/* "echo ... > ctl" truncates first: nothing to truncate. */
 		struct stat st;
 
@@ -179,7 +179,7 @@ op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, struct
 		fuse_reply_attr(req, &st, FS_TTL_NONE);
 		goto out;
 	}
-	if (streams_is(ino)) {
+	if (ino_is_stream(ino)) {
 		/* "> streams/s" truncates an empty stream: nothing to do;
 		 * anything else would rewrite what readers may have read. */
 		struct stat st;
@@ -229,7 +229,7 @@ out:
 static void
 op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
-	if (streams_is(ino))
+	if (ino_is_stream(ino))
 		streams_forget(fs.streams, ino, nlookup);
 	fuse_reply_none(req);
 }
@@ -240,7 +240,7 @@ op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
 	size_t i;
 
 	for (i = 0; i < count; i++)
-		if (streams_is(forgets[i].ino))
+		if (ino_is_stream(forgets[i].ino))
 			streams_forget(fs.streams, forgets[i].ino, forgets[i].nlookup);
 	fuse_reply_none(req);
 }
@@ -251,7 +251,7 @@ op_readlink(fuse_req_t req, fuse_ino_t ino)
 	char *target, buf[64];
 	int rc;
 
-	if (streams_is(ino)) {
+	if (ino_is_stream(ino)) {
 		if ((rc = stream_readlink(ino, buf, sizeof buf)) != 0)
 			fuse_reply_err(req, -rc);
 		else

@@ -17,7 +17,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "core/id.h"
+#include "core/ino.h"
 #include "core/log.h"
 #include "fs/fs.h"
 
@@ -505,7 +505,7 @@ stream_unlink(fuse_req_t req, const char *name, int dir)
 	/* The object it became is gone from the kernel's caches before rm
 	 * returns. */
 	if (rc == 0)
-		notify_flush_unless(CATALOG_INO_STREAMS);
+		notify_flush_unless(INO_STREAMS);
 	fuse_reply_err(req, -rc);
 	if (rc == 0)
 		park_kick(); /* readers of a pending stream removed get EIO */

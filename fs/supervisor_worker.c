@@ -451,7 +451,7 @@ open_again(struct fuse_in_header *in, size_t len, uint64_t fh)
 	struct fuse_open_in *open = (void *)(in + 1);
 	uint32_t opcode = in->opcode == FUSE_READ ? FUSE_OPEN : FUSE_OPENDIR;
 
-	if (streams_is(in->nodeid) || (in->opcode == FUSE_READ && (rd->flags & O_ACCMODE) != O_RDONLY) ||
+	if (ino_is_stream(in->nodeid) || (in->opcode == FUSE_READ && (rd->flags & O_ACCMODE) != O_RDONLY) ||
 	    (held.req = malloc(len)) == NULL)
 		return len;
 	memcpy(held.req, in, len);
@@ -504,13 +504,13 @@ supervisor_request(void *buf, size_t len)
 	if (in->opcode == FUSE_RELEASE)
 		supervisor_open_del(*fhp); /* the kernel's number, before map_fh */
 	if (handle_is_foreign(*fhp) && !map_fh(in, fhp)) {
-		if (in->nodeid == FS_INO_CTL && (in->opcode == FUSE_READ || in->opcode == FUSE_WRITE))
+		if (in->nodeid == INO_CTL && (in->opcode == FUSE_READ || in->opcode == FUSE_WRITE))
 			revive_ctl_handle(in, *fhp);
 		else if (in->opcode == FUSE_READ || in->opcode == FUSE_READDIR ||
 			 in->opcode == FUSE_READDIRPLUS)
 			return open_again(in, len, *fhp);
 	}
-	if (in->nodeid != FS_INO_CTL)
+	if (in->nodeid != INO_CTL)
 		return len;
 	fh = *fhp;
 	switch (in->opcode) {

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/id.h"
+#include "core/ino.h"
 #include "fs/fs.h"
 
 static void
@@ -28,7 +28,7 @@ xattr_get(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 	size_t len = 0;
 	int rc;
 
-	if (streams_is(ino)) {
+	if (ino_is_stream(ino)) {
 		char buf[256];
 
 		if ((rc = stream_xattr_get(ino, name, buf, sizeof buf)) < 0)
@@ -53,7 +53,7 @@ xattr_list(fuse_req_t req, fuse_ino_t ino, size_t size)
 	size_t len = 0;
 	int rc;
 
-	if (streams_is(ino)) {
+	if (ino_is_stream(ino)) {
 		char buf[256];
 
 		if ((rc = stream_xattr_list(ino, buf, sizeof buf)) < 0)
@@ -74,7 +74,7 @@ xattr_list(fuse_req_t req, fuse_ino_t ino, size_t size)
 void
 xattr_set(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size, int flags)
 {
-	int rc = control_is(ino) || streams_is(ino)
+	int rc = control_is(ino) || ino_is_stream(ino)
 		     ? -ENOTSUP
 		     : catalog_xattr_set(fs.cat, ino, name, value, size, flags);
 
@@ -84,7 +84,7 @@ xattr_set(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, s
 void
 xattr_remove(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
-	int rc = control_is(ino) || streams_is(ino) ? -ENOTSUP : catalog_xattr_remove(fs.cat, ino, name);
+	int rc = control_is(ino) || ino_is_stream(ino) ? -ENOTSUP : catalog_xattr_remove(fs.cat, ino, name);
 
 	fuse_reply_err(req, -rc);
 }
