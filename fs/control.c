@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +18,7 @@
 #include "core/log.h"
 #include "core/request.h"
 #include "core/snapshot.h"
-#include "fs/fs.h"
+#include "fs/node.h"
 #include "fs/passthrough.h"
 
 static const struct {
@@ -34,6 +35,7 @@ static const struct {
 
 /* A request being written or a reply being read on one open of ctl. */
 struct ctl {
+	struct fs_handle h;   /* first: the handle's kind */
 	pthread_mutex_t lock; /* guards the rest */
 	uid_t uid;
 	gid_t gid;
@@ -46,69 +48,73 @@ struct ctl {
 	size_t want;		  /* bytes the parked read asked for */
 };
 
-int
-control_is(fuse_ino_t ino)
-{
-	return ino == INO_STATS || ino == INO_VERSION || ino == INO_CTL;
-}
-
-static void
-file_attr(fuse_ino_t ino, struct catalog_attr *a)
+/* A control file's attributes; -ENOENT for a number no file has. */
+static int
+cfile_attr(fuse_ino_t ino, struct catalog_attr *a)
 {
 	size_t i;
 
+	for (i = 0; i < NFILES && files[i].ino != ino; i++)
+		;
+	if (i == NFILES)
+		return -ENOENT;
 	memset(a, 0, sizeof *a);
 	a->ino = ino;
-	a->mode = S_IFREG | 0444;
-	for (i = 0; i < NFILES; i++)
-		if (files[i].ino == ino)
-			a->mode = S_IFREG | files[i].mode;
+	a->mode = S_IFREG | files[i].mode;
 	a->nlink = 1;
 	a->mtime_ns = a->ctime_ns = fs.start_ns;
 	/* Size 0: the contents change; files are opened with direct I/O. */
-}
-
-int
-control_lookup(const char *name, struct fuse_entry_param *e)
-{
-	struct catalog_attr a;
-	size_t i;
-
-	for (i = 0; i < NFILES; i++) {
-		if (strcmp(files[i].name, name) == 0) {
-			file_attr(files[i].ino, &a);
-			fs_attr_to_entry(&a, e);
-			e->attr_timeout = FS_TTL_NONE;
-			return 0;
-		}
-	}
-	return -ENOENT;
-}
-
-int
-control_getattr(fuse_ino_t ino, struct stat *st)
-{
-	struct catalog_attr a;
-
-	file_attr(ino, &a);
-	fs_attr_to_stat(&a, st);
 	return 0;
 }
 
-int
-control_list(catalog_list_fn fn, void *arg)
+static void
+cdir_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fuse_entry_param e;
+	struct catalog_attr a;
+	size_t i;
+
+	(void)parent;
+	for (i = 0; i < NFILES; i++) {
+		if (strcmp(files[i].name, name) == 0) {
+			cfile_attr(files[i].ino, &a);
+			fs_attr_to_entry(&a, &e);
+			e.attr_timeout = FS_TTL_NONE;
+			fuse_reply_entry(req, &e);
+			return;
+		}
+	}
+	fuse_reply_err(req, ENOENT);
+}
+
+static int
+cdir_list(fuse_ino_t dir, catalog_list_fn fn, void *arg)
 {
 	struct catalog_attr a;
 	size_t i;
 	int rc;
 
+	(void)dir;
 	for (i = 0; i < NFILES; i++) {
-		file_attr(files[i].ino, &a);
+		cfile_attr(files[i].ino, &a);
 		if ((rc = fn(arg, files[i].name, &a)) != 0)
 			return rc;
 	}
 	return 0;
 }
+
+/* .vineyardfs/ itself. */
+const struct fs_node_ops control_dir_node = {
+	.name = "control directory",
+	.getattr = root_dir_getattr,
+	.lookup = cdir_lookup,
+	.setattr = root_dir_setattr,
+	.list = cdir_list,
+	.getxattr = catnode_getxattr,
+	.listxattr = catnode_listxattr,
+	.setxattr = catnode_setxattr,
+	.removexattr = catnode_removexattr,
+};
 
 static int
 render_stats(char **text, size_t *len)
@@ -185,8 +191,9 @@ render_stats(char **text, size_t *len)
 	return 0;
 }
 
-int
-control_render(fuse_ino_t ino, char **text, size_t *len)
+/* Render a control file; caller frees. */
+static int
+render(fuse_ino_t ino, char **text, size_t *len)
 {
 	switch (ino) {
 	case INO_STATS: return render_stats(text, len);
@@ -199,25 +206,28 @@ control_render(fuse_ino_t ino, char **text, size_t *len)
 	return -ENOENT;
 }
 
-struct ctl *
+static const struct fs_handle_ops ctl_ops;
+
+struct fs_handle *
 control_ctl_open(uid_t uid, gid_t gid)
 {
 	struct ctl *t = calloc(1, sizeof *t);
 
 	if (t == NULL)
 		return NULL;
+	t->h.ops = &ctl_ops;
 	pthread_mutex_init(&t->lock, NULL);
 	t->uid = uid;
 	t->gid = gid;
 	t->wait.streams = fs.streams;
-	return t;
+	return &t->h;
 }
 
-void
-control_ctl_free(struct ctl *t)
+static void
+ctl_destroy(struct fs_handle *h)
 {
-	if (t == NULL)
-		return;
+	struct ctl *t = (struct ctl *)h;
+
 	if (t->wait.producing != 0) {
 		/* The producer went (closed, exited, killed) without closing
 		 * its stream: what it pushed may not be all. */
@@ -232,8 +242,9 @@ control_ctl_free(struct ctl *t)
 }
 
 ssize_t
-control_ctl_write(struct ctl *t, const char *buf, size_t size)
+control_ctl_write(struct fs_handle *h, const char *buf, size_t size)
 {
+	struct ctl *t = (struct ctl *)h;
 	ssize_t rc = (ssize_t)size;
 	char *req;
 
@@ -303,11 +314,16 @@ wait_check(void *arg, fuse_req_t req, enum park_why why)
 	return 1;
 }
 
-void
-control_ctl_read(fuse_req_t req, uint64_t fh, struct ctl *t, size_t size)
+/* Answer a read of ctl; the reply is read as a stream, whatever the file
+ * offset. The first read handles the request; a wait that cannot be
+ * answered yet is parked, and handle fh is put when it is answered. */
+static void
+ctl_read(fuse_req_t req, uint64_t fh, struct fs_handle *h, size_t size, off_t off)
 {
+	struct ctl *t = (struct ctl *)h;
 	int rc;
 
+	(void)off;
 	pthread_mutex_lock(&t->lock);
 	if (t->wait.pending) {
 		pthread_mutex_unlock(&t->lock);
@@ -350,3 +366,87 @@ control_ctl_read(fuse_req_t req, uint64_t fh, struct ctl *t, size_t size)
 	pthread_mutex_unlock(&t->lock);
 	handle_put(fh);
 }
+
+static void
+ctl_write(fuse_req_t req, uint64_t fh, struct fs_handle *h, const char *buf, size_t size, off_t off)
+{
+	ssize_t n = control_ctl_write(h, buf, size);
+
+	(void)off;
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else
+		fuse_reply_write(req, (size_t)n);
+	handle_put(fh);
+}
+
+static const struct fs_handle_ops ctl_ops = {
+	.name = "ctl",
+	.read = ctl_read,
+	.write = ctl_write,
+	.destroy = ctl_destroy,
+};
+
+/* "echo ... > ctl" truncates first: nothing to truncate. The other files
+ * change by no one's hand. */
+static void
+cfile_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, struct fuse_file_info *fi)
+{
+	struct catalog_attr a;
+
+	(void)attr, (void)fi;
+	if (ino == INO_CTL &&
+	    (to_set & ~(FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
+			  FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW)) == 0 &&
+	    cfile_attr(ino, &a) == 0)
+		fs_attr_reply(req, &a, 1);
+	else
+		fuse_reply_err(req, EPERM);
+}
+
+static void
+cfile_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	int writable = (fi->flags & O_ACCMODE) != O_RDONLY;
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct catalog_attr a;
+	struct fs_handle *h;
+	char *text;
+	size_t len;
+	int rc;
+
+	if ((rc = cfile_attr(ino, &a)) != 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	if (ino != INO_CTL) {
+		if (writable || (fi->flags & O_TRUNC))
+			fuse_reply_err(req, EPERM);
+		else if ((rc = render(ino, &text, &len)) != 0)
+			fuse_reply_err(req, -rc);
+		else
+			file_reply_text(req, fi, text, len);
+		return;
+	}
+	if ((h = control_ctl_open(ctx->uid, ctx->gid)) == NULL) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	if ((rc = handle_register(h, fi)) != 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	fi->direct_io = 1; /* a conversation, not a file to cache */
+	fi->noflush = 1;
+	if (fuse_reply_open(req, fi) != 0)
+		handle_release(fi->fh);
+}
+
+/* A file of .vineyardfs/: ctl, or one rendered at each open. */
+const struct fs_node_ops control_file_node = {
+	.name = "control file",
+	.uncached = 1,
+	.getattr = cfile_attr,
+	.setattr = cfile_setattr,
+	.open = cfile_open,
+};

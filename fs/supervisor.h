@@ -83,7 +83,8 @@ void supervisor_reply(const void *out);
 
 /* handle.c, for revived handles: register obj under the number an earlier
  * worker gave it; -EEXIST if n is taken (then obj is not), -ENOMEM. */
-int handle_adopt(uint64_t n, void *obj, void (*destroy)(void *obj));
+struct fs_handle;
+int handle_adopt(uint64_t n, struct fs_handle *obj);
 /* Is n a handle of an earlier worker, not (yet) known here? */
 int handle_is_foreign(uint64_t n);
 

@@ -332,21 +332,15 @@ is_wait(const struct sv_ctl *r)
 	return yes;
 }
 
-static void
-revived_destroy(void *obj)
-{
-	file_handle_free(obj);
-}
-
 /* An earlier worker's ctl handle fh, met in request in (READ or WRITE):
  * a handle for it, or NULL when it cannot go on (see the rules below). */
-static struct fh *
+static struct fs_handle *
 revive_ctl(const struct fuse_in_header *in, uint64_t fh)
 {
 	uid_t uid = in->uid;
 	gid_t gid = in->gid;
 	struct sv_ctl *r;
-	struct fh *h;
+	struct fs_handle *h;
 	char *text = NULL;
 	size_t len = 0;
 
@@ -372,10 +366,9 @@ revive_ctl(const struct fuse_in_header *in, uint64_t fh)
 	pthread_mutex_unlock(&slock);
 	if (len > 0 && text == NULL)
 		return NULL;
-	if ((h = file_handle_new(FH_CTL)) == NULL || (h->ctl = control_ctl_open(uid, gid)) == NULL ||
-	    (len > 0 && control_ctl_write(h->ctl, text, len) < 0)) {
+	if ((h = control_ctl_open(uid, gid)) == NULL || (len > 0 && control_ctl_write(h, text, len) < 0)) {
 		if (h != NULL)
-			file_handle_free(h);
+			handle_free(h);
 		free(text);
 		return NULL;
 	}
@@ -388,12 +381,12 @@ revive_ctl(const struct fuse_in_header *in, uint64_t fh)
 static void
 revive_ctl_handle(const struct fuse_in_header *in, uint64_t fh)
 {
-	struct fh *h = revive_ctl(in, fh);
+	struct fs_handle *h = revive_ctl(in, fh);
 
 	if (h == NULL)
 		return;
-	if (handle_adopt(fh, h, revived_destroy) != 0) {
-		file_handle_free(h); /* revived by another thread meanwhile */
+	if (handle_adopt(fh, h) != 0) {
+		handle_free(h); /* revived by another thread meanwhile */
 		return;
 	}
 	log_info("revived control-file handle %llu of an earlier worker", (unsigned long long)fh);
