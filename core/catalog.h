@@ -188,9 +188,11 @@ int catalog_name_remove(catalog_t *c, const char *name, uid_t uid);
 /* Does name name a sealed object? 0 and *id; -ENOENT without such a name;
  * -EAGAIN while its object is still being written. */
 int catalog_name_ready(catalog_t *c, const char *name, uint64_t *id);
-/* Open the data of ino; writable opens fail with EPERM on sealed data. *fd
- * is opened on the blob file (caller closes), unless fd is NULL: kernel
- * passthrough needs no file of ours. Pair with catalog_release. */
+/* Open the data of ino; writable opens fail with EPERM on sealed data. A
+ * spilled blob is made resident first (once, under the one lock), and *fd
+ * is opened on its file (caller closes): whoever serves the bytes, the
+ * daemon or the kernel through passthrough, has the file it needs. Pair
+ * with catalog_release. */
 int catalog_open_data(catalog_t *c, uint64_t ino, int writable, uint64_t *blob_id, int *fd);
 /* A new fd on a blob's file (caller closes). */
 int catalog_blob_fd(catalog_t *c, uint64_t blob_id, int writable, int *fd);

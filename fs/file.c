@@ -3,7 +3,7 @@
  * on open files of any kind (dispatched through their handle's ops, see
  * fs.h). Data files (blobs and Blob objects' names) pass through to the
  * blob's tmpfs file when the kernel allows it, and are otherwise served
- * here from that file. Generated
+ * here from that file: data_path decides which, once per open. Generated
  * files (meta.json, and the control files for control.c) are rendered at
  * open and served from that copy.
  */
@@ -73,28 +73,22 @@ file_data_fd(struct fs_handle *h)
 	return h != NULL && h->ops == &data_ops ? ((struct data_handle *)h)->fd : -1;
 }
 
-/* The passthrough backing id for h's blob, registering it at its first
- * open; 0 when the daemon serves the data, and then h gets an fd for it. */
+/* How h's blob is served, decided here once for every open and create:
+ * through passthrough when the connection has it (the blob's backing file
+ * registered at its first open, from h's fd, which is then not needed),
+ * else by the daemon from h's fd. The backing id, 0 for the daemon, or
+ * -errno (a blob that passes through for others must not be served
+ * here: the kernel refuses to mix the two on one file). */
 static int
-data_backing(struct data_handle *h)
+data_path(struct data_handle *h)
 {
-	int backing = pt_backing_find(h->blob_id), fd = h->fd, rc;
+	int backing = pt_backing_get(h->blob_id, h->fd);
 
-	if (backing > 0)
-		return backing;
-	if (pt_active()) {
-		if (fd < 0 && (rc = catalog_blob_fd(fs.cat, h->blob_id, h->writable, &fd)) != 0)
-			return rc;
-		backing = pt_backing_get(h->blob_id, fd);
-		if (fd != h->fd)
-			close(fd);
-		if (backing != 0)
-			return backing;
+	if (backing > 0) {
+		close(h->fd);
+		h->fd = -1;
 	}
-	/* Served by the daemon: it needs a file of its own. */
-	if (h->fd < 0 && (rc = catalog_blob_fd(fs.cat, h->blob_id, h->writable, &h->fd)) != 0)
-		return rc;
-	return 0;
+	return backing;
 }
 
 /* Reply to an open of blob data, passing through when possible. */
@@ -102,7 +96,7 @@ static void
 reply_data_open(fuse_req_t req, struct data_handle *h, struct fuse_file_info *fi,
     const struct fuse_entry_param *e, int sealed)
 {
-	int backing = data_backing(h);
+	int backing = data_path(h);
 	int rc, kept = !h->writable;
 	uint64_t blob_id = h->blob_id;
 
@@ -119,7 +113,7 @@ reply_data_open(fuse_req_t req, struct data_handle *h, struct fuse_file_info *fi
 	fi->keep_cache = backing == 0 && sealed;
 	fi->direct_io = 0;
 	if (backing > 0)
-		pt_mark_reply(backing);
+		pt_open_reply(fi->fh, backing);
 	/* For a successor's catalog, should this worker die while the kernel
 	 * holds the file (a writer's unsealed blob dies with the worker).
 	 * Before the reply: the RELEASE may come as soon as it is out. */
@@ -271,8 +265,7 @@ file_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	if ((fi->flags & O_TRUNC) && !writable)
 		writable = 1;
-	/* With passthrough the kernel opens the blob file itself. */
-	rc = catalog_open_data(fs.cat, ino, writable, &h->blob_id, pt_active() ? NULL : &h->fd);
+	rc = catalog_open_data(fs.cat, ino, writable, &h->blob_id, &h->fd);
 	if (rc == -ENOENT && catalog_getattr(fs.cat, ino, &a) == 0)
 		rc = S_ISDIR(a.mode) ? -EISDIR : -EPERM;
 	if (rc != 0) {

@@ -62,7 +62,11 @@ static int gate_fd = -1; /* readable once the kept INIT is answered */
 
 static __thread uint32_t req_opcode;
 static __thread uint64_t req_unique;
-static __thread int reply_backing; /* > 0: mark the next OPEN/CREATE reply */
+
+/* Opens to pass through: handle number -> backing id, from
+ * pt_open_reply until the hook sees the open's reply; guarded by
+ * pt_lock. */
+static struct hmap pt_replies;
 
 int
 pt_active(void)
@@ -137,7 +141,6 @@ got:
 	if (n >= (ssize_t)sizeof *in) {
 		req_opcode = in->opcode;
 		req_unique = in->unique;
-		reply_backing = 0;
 		if (in->opcode == FUSE_INIT &&
 		    (size_t)n >= sizeof *in + offsetof(struct fuse_ext_init_in, unused))
 			init_offered(in, (size_t)n);
@@ -237,35 +240,53 @@ init_reply(int fd, struct iovec *iov, int count)
 	return n;
 }
 
+/* The backing id the open that made handle fh passes through to, taken
+ * from pt_replies; 0: none. */
+static int
+reply_backing(uint64_t fh)
+{
+	void *e;
+
+	pthread_mutex_lock(&pt_lock);
+	if ((e = hmap_find(&pt_replies, fh)) != NULL)
+		hmap_remove(&pt_replies, fh, e);
+	pthread_mutex_unlock(&pt_lock);
+	return (int)(uintptr_t)e;
+}
+
 static ssize_t
 hook_writev(int fd, struct iovec *iov, int count, void *userdata)
 {
 	const struct fuse_out_header *out = iov[0].iov_base;
 	unsigned char copy[512];
 	struct iovec mine[2];
+	int backing = 0;
 	size_t len;
 	ssize_t n;
 
 	(void)userdata;
 	if (req_opcode == FUSE_INIT && out->unique == req_unique && out->unique != 0)
 		return init_reply(fd, iov, count);
-	if (supervisor_swallow(iov, count)) {
-		for (n = 0, len = 0; n < count; n++)
-			len += iov[n].iov_len;
-		return (ssize_t)len;
-	}
 	if (count == 2 && out->error == 0 && out->unique == req_unique &&
-	    (req_opcode == FUSE_OPEN || req_opcode == FUSE_CREATE) && reply_backing > 0 &&
+	    (req_opcode == FUSE_OPEN || req_opcode == FUSE_CREATE) &&
 	    (len = iov[1].iov_len) >= sizeof(struct fuse_ext_open_out) && len <= sizeof copy) {
 		/* The open reply is the last 16 bytes of OPEN's and CREATE's. */
 		struct fuse_ext_open_out *o;
 
 		memcpy(copy, iov[1].iov_base, len);
 		o = (void *)(copy + len - sizeof *o);
-		o->open_flags &= ~(FUSE_EXT_FOPEN_KEEP_CACHE | FUSE_EXT_FOPEN_DIRECT_IO);
-		o->open_flags |= FUSE_EXT_FOPEN_PASSTHROUGH;
-		o->backing_id = reply_backing;
-		reply_backing = 0;
+		if ((backing = reply_backing(o->fh)) > 0) {
+			o->open_flags &= ~(FUSE_EXT_FOPEN_KEEP_CACHE | FUSE_EXT_FOPEN_DIRECT_IO);
+			o->open_flags |= FUSE_EXT_FOPEN_PASSTHROUGH;
+			o->backing_id = backing;
+		}
+	}
+	if (supervisor_swallow(iov, count)) {
+		for (n = 0, len = 0; n < count; n++)
+			len += iov[n].iov_len;
+		return (ssize_t)len;
+	}
+	if (backing > 0) {
 		mine[0] = iov[0];
 		mine[1].iov_base = copy;
 		mine[1].iov_len = len;
@@ -311,6 +332,7 @@ pt_install(struct fuse_session *se, int enable)
 	pt_enabled = enable;
 	pt_devfd = fuse_session_fd(se);
 	hmap_init(&pt_ids);
+	hmap_init(&pt_replies);
 	if (supervisor_init_request(&len) != NULL) {
 		replaying = 1;
 		if ((gate_fd = eventfd(0, EFD_CLOEXEC)) < 0)
@@ -330,19 +352,6 @@ give_up(const char *why)
 	atomic_store(&pt_on, 0);
 	pt_why = why;
 	log_warn("FUSE passthrough unavailable: %s; the daemon serves reads and writes itself", why);
-}
-
-int
-pt_backing_find(uint64_t blob_id)
-{
-	void *e;
-
-	if (!pt_active())
-		return 0;
-	pthread_mutex_lock(&pt_lock);
-	e = hmap_find(&pt_ids, blob_id);
-	pthread_mutex_unlock(&pt_lock);
-	return e != NULL ? ENTRY_ID(e) : 0;
 }
 
 int
@@ -392,9 +401,15 @@ out:
 }
 
 void
-pt_mark_reply(int backing_id)
+pt_open_reply(uint64_t fh, int backing_id)
 {
-	reply_backing = backing_id;
+	int rc;
+
+	pthread_mutex_lock(&pt_lock);
+	rc = hmap_insert(&pt_replies, fh, (void *)(uintptr_t)backing_id);
+	pthread_mutex_unlock(&pt_lock);
+	if (rc != 0)
+		log_error("out of memory: an open of a blob that passes through is answered without");
 }
 
 void

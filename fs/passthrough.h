@@ -18,14 +18,13 @@ int pt_install(struct fuse_session *se, int enable);
 int pt_active(void);
 /* Why it is not, for logs and stats ("" when it is). */
 const char *pt_reason(void);
-/* The backing id of blob_id if it has one, else 0. */
-int pt_backing_find(uint64_t blob_id);
 /* Backing id for blob_id (registering fd, which the caller still owns, at
- * the first open); 0 when the blob must be served by the daemon. */
+ * the first open); 0 when the blob must be served by the daemon, -EIO
+ * when it passes through for others but could not be registered. */
 int pt_backing_get(uint64_t blob_id, int fd);
-/* Reply to an open or create with passthrough to backing_id: call right
- * before fuse_reply_open/fuse_reply_create on the same thread. */
-void pt_mark_reply(int backing_id);
+/* The open or create that made handle fh passes through to backing_id:
+ * call before its reply (from any thread); the I/O hook amends it. */
+void pt_open_reply(uint64_t fh, int backing_id);
 /* Release the backing id of a freed blob. */
 void pt_blob_freed(uint64_t blob_id);
 
