@@ -583,7 +583,7 @@ daemon_mount_main(int argc, char **argv)
 		log_error("cannot mount on %s (is /dev/fuse there, and the mount point a directory?)", mnt);
 		goto out;
 	}
-	if ((rc = pt_install(fs.se, o.passthrough)) != 0) {
+	if ((rc = iochain_install(fs.se, fuse_session_fd(fs.se), o.passthrough)) != 0) {
 		log_error("cannot install the FUSE I/O hook: %s", strerror(-rc));
 		goto out_unmount;
 	}

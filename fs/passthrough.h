@@ -1,8 +1,8 @@
 /*
  * passthrough: kernel FUSE passthrough on libfuse 3.14, which predates the
- * API. A custom I/O hook on the /dev/fuse fd negotiates FUSE_PASSTHROUGH in
- * the INIT reply and marks chosen OPEN/CREATE replies FOPEN_PASSTHROUGH with
- * a backing id; reads, writes and mmap of those files then go straight to
+ * API. A filter of the custom I/O hook on the /dev/fuse fd (iochain.h)
+ * negotiates FUSE_PASSTHROUGH in the INIT reply and marks chosen
+ * OPEN/CREATE replies FOPEN_PASSTHROUGH with a backing id; reads, writes and mmap of those files then go straight to
  * the blob's tmpfs file and never reach the daemon. One backing id per blob,
  * registered at its first open and closed when the blob is freed. When the
  * kernel or privileges refuse, every blob is served by the daemon instead.
@@ -10,14 +10,17 @@
 #ifndef VFS_PASSTHROUGH_H
 #define VFS_PASSTHROUGH_H
 
-#include "fs.h"
+#include "fs/fs.h"
+#include "fs/iochain.h"
 
-/* Install the I/O hook on a mounted session; enable: try passthrough. */
-int pt_install(struct fuse_session *se, int enable);
+/* The filter (started with the user's choice: try passthrough or not). */
+extern const struct iochain_filter pt_filter;
 /* Is passthrough in force (negotiated and not given up)? */
 int pt_active(void);
 /* Why it is not, for logs and stats ("" when it is). */
 const char *pt_reason(void);
+/* A restarted worker: what the connection's first worker negotiated. */
+void pt_connection(int on);
 /* Backing id for blob_id (registering fd, which the caller still owns, at
  * the first open); 0 when the blob must be served by the daemon, -EIO
  * when it passes through for others but could not be registered. */

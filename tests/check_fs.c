@@ -13,11 +13,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/util.h"
+#include "fs/fuse_ext.h"
+#include "fs/iochain.h"
 #include "fs/node.h"
+#include "fs/passthrough.h"
 #include "fs/supervisor.h"
 
 #define TEST_TIMEOUT 60
@@ -325,6 +329,113 @@ START_TEST(test_handle_close_all)
 }
 END_TEST
 
+/* ---- the I/O chain ---- */
+
+/* Through the chain, as libfuse would: the kernel's request (written to
+ * the device end of a socket pair) is read, and a reply to it written;
+ * what reaches the kernel is read back into out. */
+static size_t
+exchange(
+    int sv[2], const void *req, size_t reqlen, const void *body, size_t bodylen, void *out, size_t outlen)
+{
+	const struct fuse_in_header *in = req;
+	struct fuse_out_header oh = { .len = (uint32_t)(sizeof oh + bodylen), .unique = in->unique };
+	unsigned char buf[4096];
+	struct iovec iov[2] = { { &oh, sizeof oh }, { (void *)body, bodylen } };
+	ssize_t n;
+
+	ck_assert_int_eq(write(sv[1], req, reqlen), (ssize_t)reqlen);
+	ck_assert_int_eq(iochain_read(sv[0], buf, sizeof buf), (ssize_t)reqlen);
+	ck_assert_int_eq(memcmp(buf, req, reqlen), 0);
+	ck_assert_int_eq(iochain_writev(sv[0], iov, 2), (ssize_t)(sizeof oh + bodylen));
+	n = read(sv[1], out, outlen);
+	ck_assert_int_eq(n, (ssize_t)(sizeof oh + bodylen));
+	return (size_t)n - sizeof oh;
+}
+
+/* The fake writev (the other end) sees the INIT reply amended: passthrough
+ * asked for, writeback caching off; and an OPEN reply marked
+ * FOPEN_PASSTHROUGH with the backing id chosen for its handle. */
+START_TEST(test_iochain_passthrough)
+{
+	struct {
+		struct fuse_in_header h;
+		struct fuse_ext_init_in init;
+	} init = { { .len = sizeof init, .opcode = FUSE_INIT, .unique = 2 },
+		{ .major = 7, .minor = 45, .flags = FUSE_INIT_EXT, .flags2 = FUSE_EXT_PASSTHROUGH_FLAG2 } };
+	struct {
+		struct fuse_in_header h;
+		struct fuse_open_in open;
+	} open = { { .len = sizeof open, .opcode = FUSE_OPEN, .unique = 4, .nodeid = 99 }, { 0 } };
+	struct fuse_ext_init_out iout = {
+		.major = 7, .minor = 38, .flags = FUSE_INIT_EXT | FUSE_WRITEBACK_CACHE
+	};
+	struct fuse_ext_open_out oout = { .fh = 42, .open_flags = FUSE_EXT_FOPEN_KEEP_CACHE };
+	unsigned char got[sizeof(struct fuse_out_header) + 512];
+	const struct fuse_ext_init_out *gi = (const void *)(got + sizeof(struct fuse_out_header));
+	const struct fuse_ext_open_out *go = (const void *)(got + sizeof(struct fuse_out_header));
+	int sv[2];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	ck_assert_int_eq(iochain_install(NULL, sv[0], 1), 0);
+	ck_assert(!pt_active());
+	exchange(sv, &init, sizeof init, &iout, sizeof iout, got, sizeof got);
+	ck_assert(pt_active());
+	ck_assert_uint_eq(gi->flags2 & FUSE_EXT_PASSTHROUGH_FLAG2, FUSE_EXT_PASSTHROUGH_FLAG2);
+	ck_assert_uint_eq(gi->max_stack_depth, 1);
+	ck_assert_uint_eq(gi->flags & FUSE_WRITEBACK_CACHE, 0);
+	/* An open fs/ did not choose to pass through goes out as it was. */
+	exchange(sv, &open, sizeof open, &oout, sizeof oout, got, sizeof got);
+	ck_assert_uint_eq(go->open_flags, FUSE_EXT_FOPEN_KEEP_CACHE);
+	ck_assert_int_eq(go->backing_id, 0);
+	/* One it did: the mark is taken by the reply to handle 42. */
+	pt_open_reply(42, 7);
+	open.h.unique = 6;
+	exchange(sv, &open, sizeof open, &oout, sizeof oout, got, sizeof got);
+	ck_assert_uint_eq(go->fh, 42);
+	ck_assert_uint_eq(go->open_flags, FUSE_EXT_FOPEN_PASSTHROUGH);
+	ck_assert_int_eq(go->backing_id, 7);
+	/* ... once. */
+	open.h.unique = 8;
+	exchange(sv, &open, sizeof open, &oout, sizeof oout, got, sizeof got);
+	ck_assert_int_eq(go->backing_id, 0);
+	/* A reply to another request is no open reply, whatever its size. */
+	pt_open_reply(42, 7);
+	open.h.opcode = FUSE_READ;
+	open.h.unique = 10;
+	exchange(sv, &open, sizeof open, &oout, sizeof oout, got, sizeof got);
+	ck_assert_int_eq(go->backing_id, 0);
+	close(sv[0]);
+	close(sv[1]);
+}
+END_TEST
+
+/* Not offered by the kernel, or not wanted: INIT goes out as libfuse
+ * wrote it and the daemon serves the data. */
+START_TEST(test_iochain_no_passthrough)
+{
+	struct {
+		struct fuse_in_header h;
+		struct fuse_ext_init_in init;
+	} init = { { .len = sizeof init, .opcode = FUSE_INIT, .unique = 2 },
+		{ .major = 7, .minor = 45, .flags = FUSE_INIT_EXT, .flags2 = FUSE_EXT_PASSTHROUGH_FLAG2 } };
+	struct fuse_ext_init_out iout = { .major = 7, .minor = 38, .flags = FUSE_INIT_EXT };
+	unsigned char got[sizeof(struct fuse_out_header) + 512];
+	const struct fuse_ext_init_out *gi = (const void *)(got + sizeof(struct fuse_out_header));
+	int sv[2];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	ck_assert_int_eq(iochain_install(NULL, sv[0], 0), 0);
+	exchange(sv, &init, sizeof init, &iout, sizeof iout, got, sizeof got);
+	ck_assert(!pt_active());
+	ck_assert_str_eq(pt_reason(), "disabled by --no-passthrough");
+	ck_assert_uint_eq(gi->flags2, 0);
+	ck_assert_uint_eq(gi->max_stack_depth, 0);
+	close(sv[0]);
+	close(sv[1]);
+}
+END_TEST
+
 static Suite *
 fs_suite(void)
 {
@@ -343,6 +454,13 @@ fs_suite(void)
 	tcase_set_timeout(t, TEST_TIMEOUT);
 	tcase_add_test(t, test_handle_lifetime);
 	tcase_add_test(t, test_handle_close_all);
+	suite_add_tcase(s, t);
+	/* Each test in a process of its own (Check's default): the chain
+	 * starts once per process. */
+	t = tcase_create("iochain");
+	tcase_set_timeout(t, TEST_TIMEOUT);
+	tcase_add_test(t, test_iochain_passthrough);
+	tcase_add_test(t, test_iochain_no_passthrough);
 	suite_add_tcase(s, t);
 	return s;
 }
