@@ -36,6 +36,10 @@ struct fs_state {
 	long stream_wait_ms; /* --stream-wait: a writer's wait for memory */
 	struct fuse_session *se;
 	int64_t start_ns; /* the control files' times */
+	/* Under a supervisor, which worker this is (1 for the first; see
+	 * supervisor.h), else 0: set once, before the session starts, for
+	 * what numbers things apart from earlier workers (handles, streams). */
+	unsigned generation;
 	struct fs_counters n;
 };
 

@@ -41,7 +41,7 @@ static void
 start_numbers(void)
 {
 	if (next_number == 0)
-		next_number = ((uint64_t)supervisor_generation() << HANDLE_GEN_SHIFT) + 1;
+		next_number = ((uint64_t)fs.generation << HANDLE_GEN_SHIFT) + 1;
 }
 
 uint64_t
@@ -153,7 +153,7 @@ handle_is_foreign(uint64_t n)
 {
 	int foreign;
 
-	if (n == 0 || n >= ((uint64_t)supervisor_generation() << HANDLE_GEN_SHIFT))
+	if (n == 0 || n >= ((uint64_t)fs.generation << HANDLE_GEN_SHIFT))
 		return 0; /* this worker's, or not a handle */
 	pthread_mutex_lock(&hlock);
 	foreign = hmap_find(&handles, n) == NULL;

@@ -28,8 +28,9 @@
  * it until it is unmounted or the supervisor is told to stop. Returns, in
  * the supervisor, its exit status (>= 0); in a worker, -1: the caller then
  * serves /dev/fd/supervisor_fuse_fd(). *ready_fd (the waiting command's
- * pipe) goes to the first worker and is -1 afterwards in the supervisor. */
-int supervisor_run(const char *mnt, const char *fuse_opts, int foreground, int *ready_fd);
+ * pipe) goes to the first worker and is -1 afterwards in the supervisor,
+ * which then calls detach (NULL: it stays in the foreground). */
+int supervisor_run(const char *mnt, const char *fuse_opts, void (*detach)(void), int *ready_fd);
 /* The supervisor of daemon pid, or 0 when pid runs unsupervised. */
 pid_t supervisor_of(pid_t pid);
 

@@ -121,7 +121,7 @@ replay_done(const struct fuse_ext_init_out *init)
 	if (resend_offered && write(devfd, &resend, sizeof resend) != (ssize_t)sizeof resend)
 		log_warn("FUSE_NOTIFY_RESEND failed: %s; requests the last worker had read may hang",
 		    strerror(errno));
-	log_info("worker %u took over the connection (data path %s; %s)", supervisor_generation(),
+	log_info("worker %u took over the connection (data path %s; %s)", fs.generation,
 	    pt_active() ? "passthrough" : "fallback",
 	    resend_offered ? "the kernel sends again what the last worker had not answered"
 			   : "the kernel cannot resend what the last worker had not answered");
@@ -178,7 +178,7 @@ sent(const struct iochain_reply *r)
 		supervisor_reply(out);
 		return;
 	}
-	if (!init_ok((struct iochain_reply *)r, &init) || supervisor_generation() == 0)
+	if (!init_ok((struct iochain_reply *)r, &init) || fs.generation == 0)
 		return;
 	iochain_reply_body(r, &len);
 	memcpy(kept, out, sizeof *out);
