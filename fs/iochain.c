@@ -10,6 +10,7 @@
 
 #include <linux/fuse.h>
 
+#include "fs/control_keep.h"
 #include "fs/fs.h"
 #include "fs/iochain.h"
 #include "fs/passthrough.h"
@@ -18,6 +19,7 @@
 /* The chain, from the head (nearest the device) to the tail. */
 static const struct iochain_filter *const chain[] = {
 	&takeover_filter,
+	&control_keep_filter,
 	&pt_filter,
 };
 

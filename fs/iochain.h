@@ -4,8 +4,9 @@
  * table in iochain.c). Requests pass the filters from the head, the one
  * nearest the device, to the tail; replies from the tail back to the
  * head. The head is the supervisor's takeover (takeover.c: a restarted
- * worker's INIT, revived handles), then passthrough (passthrough.c: the
- * INIT and OPEN replies amended). A transport, such as FUSE over io_uring,
+ * worker's INIT, revived handles), then the control file's requests kept
+ * for the next worker (control_keep.c), then passthrough (passthrough.c:
+ * the INIT and OPEN replies amended). A transport, such as FUSE over io_uring,
  * would come in at the head: it supplies requests and takes replies.
  */
 #ifndef VFS_IOCHAIN_H

@@ -257,7 +257,6 @@ become_worker(const sigset_t *old)
 	struct sigaction sa;
 
 	sv_gen = sv->generation;
-	supervisor_worker_begin();
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = SIG_DFL;
 	/* No libfuse signal handlers in a worker: a signal ends it, and the

@@ -79,8 +79,6 @@ struct iovec;
 /* From the write hook: 1 when a reply answers our own open (not for the
  * kernel: drop it), else 0. */
 int supervisor_swallow(const struct iovec *iov, int count);
-/* From the write hook: a reply (out header) went to the kernel. */
-void supervisor_reply(const void *out);
 
 /* handle.c, for revived handles: register obj under the number an earlier
  * worker gave it; -EEXIST if n is taken (then obj is not), -ENOMEM. */

@@ -174,10 +174,8 @@ sent(const struct iochain_reply *r)
 	struct fuse_ext_init_out *init;
 	size_t len;
 
-	if (r->opcode != FUSE_INIT) {
-		supervisor_reply(out);
+	if (r->opcode != FUSE_INIT)
 		return;
-	}
 	if (!init_ok((struct iochain_reply *)r, &init) || fs.generation == 0)
 		return;
 	iochain_reply_body(r, &len);

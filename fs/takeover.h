@@ -8,8 +8,8 @@
  * then its other threads wait at a gate, since libfuse answers anything
  * before INIT with EIO. Then FUSE_NOTIFY_RESEND makes the kernel queue
  * again the requests the dead worker had read and not answered. Requests
- * on earlier workers' handles are revived on the way (supervisor_request),
- * and the control-file replies recorded (supervisor_reply).
+ * on earlier workers' handles are revived on the way (supervisor_request;
+ * the control file's are control_keep.c's, the next filter).
  *
  * Unsupervised, it only asks for FUSE_HAS_RESEND when the kernel offers
  * it; the rest does nothing.
