@@ -1,8 +1,11 @@
 /*
- * control: the files of .vineyardfs/: ctl (the request/response file:
- * write a JSON request, read the JSON reply on the same descriptor; see
- * core/request.h; a wait is parked, see park.c), stats (counters, memory, which data path is in force)
- * and version, rendered at each open.
+ * control: .vineyardfs/ and its files, as node kinds (node.h), from the
+ * table below: ctl (the request/response file: write a JSON request, read
+ * the JSON reply on the same descriptor; see core/request.h; a wait is
+ * parked, see park.c), and generated files rendered at each open: stats
+ * (stats.c: counters, memory, which data path is in force) and version.
+ * A new generated file is a row here, its number in core/ino.h, and its
+ * render function in a file of its own.
  */
 #include "config.h"
 
@@ -17,18 +20,22 @@
 
 #include "core/log.h"
 #include "core/request.h"
-#include "core/snapshot.h"
 #include "fs/node.h"
-#include "fs/passthrough.h"
 
+static int render_version(char **text, size_t *len);
+
+/* The files, in listing order. A generated file is rendered at each open
+ * by its render function (caller frees the text); ctl has none: it is a
+ * conversation (below). */
 static const struct {
 	const char *name;
 	fuse_ino_t ino;
 	mode_t mode;
+	int (*render)(char **text, size_t *len);
 } files[] = {
-	{ "ctl", INO_CTL, 0666 },
-	{ "stats", INO_STATS, 0444 },
-	{ "version", INO_VERSION, 0444 },
+	{ "ctl", INO_CTL, 0666, NULL },
+	{ "stats", INO_STATS, 0444, stats_render },
+	{ "version", INO_VERSION, 0444, render_version },
 };
 
 #define NFILES (sizeof files / sizeof files[0])
@@ -48,14 +55,32 @@ struct ctl {
 	size_t want;		  /* bytes the parked read asked for */
 };
 
-/* A control file's attributes; -ENOENT for a number no file has. */
 static int
-cfile_attr(fuse_ino_t ino, struct catalog_attr *a)
+render_version(char **text, size_t *len)
+{
+	if (asprintf(text, "vineyardfs %s\n", PACKAGE_VERSION) < 0)
+		return -ENOMEM;
+	*len = strlen(*text);
+	return 0;
+}
+
+/* The row of file ino, or NFILES. */
+static size_t
+row_of(fuse_ino_t ino)
 {
 	size_t i;
 
 	for (i = 0; i < NFILES && files[i].ino != ino; i++)
 		;
+	return i;
+}
+
+/* A control file's attributes; -ENOENT for a number no file has. */
+static int
+cfile_attr(fuse_ino_t ino, struct catalog_attr *a)
+{
+	size_t i = row_of(ino);
+
 	if (i == NFILES)
 		return -ENOENT;
 	memset(a, 0, sizeof *a);
@@ -115,96 +140,6 @@ const struct fs_node_ops control_dir_node = {
 	.setxattr = catnode_setxattr,
 	.removexattr = catnode_removexattr,
 };
-
-static int
-render_stats(char **text, size_t *len)
-{
-	struct catalog_stats st;
-	struct snapshot_progress sp;
-	char *buf = NULL;
-	size_t size = 0;
-	FILE *f = open_memstream(&buf, &size);
-
-	if (f == NULL)
-		return -ENOMEM;
-	catalog_stats(fs.cat, &st);
-	fprintf(f, "version %s\n", PACKAGE_VERSION);
-	fprintf(f, "pid %d\n", (int)getpid());
-	fprintf(f, "instance_id %u\n", st.instance_id);
-	fprintf(f, "data_path %s\n", pt_active() ? "passthrough" : "fallback");
-	if (!pt_active())
-		fprintf(f, "fallback_reason %s\n", pt_reason());
-	fprintf(f, "memory_limit_bytes %llu\n", (unsigned long long)st.memory_limit);
-	fprintf(f, "memory_used_bytes %llu\n", (unsigned long long)st.memory_used);
-	fprintf(f, "objects %llu\n", (unsigned long long)st.objects);
-	fprintf(f, "blobs %llu\n", (unsigned long long)st.blobs);
-	fprintf(f, "blobs_sealed %llu\n", (unsigned long long)st.blobs_sealed);
-	fprintf(f, "blobs_unsealed %llu\n", (unsigned long long)st.blobs_unsealed);
-	fprintf(f, "names %llu\n", (unsigned long long)st.names);
-	fprintf(f, "opens %llu\n", (unsigned long long)st.opens);
-	fprintf(f, "creates %llu\n", (unsigned long long)st.creates);
-	fprintf(f, "seals %llu\n", (unsigned long long)st.seals);
-	fprintf(f, "discards %llu\n", (unsigned long long)st.discards);
-	fprintf(f, "deletes %llu\n", (unsigned long long)st.deletes);
-	fprintf(f, "reads_served %llu\n", (unsigned long long)atomic_load(&fs.n.reads));
-	fprintf(f, "read_bytes_served %llu\n", (unsigned long long)atomic_load(&fs.n.read_bytes));
-	fprintf(f, "writes_served %llu\n", (unsigned long long)atomic_load(&fs.n.writes));
-	fprintf(f, "write_bytes_served %llu\n", (unsigned long long)atomic_load(&fs.n.write_bytes));
-	fprintf(f, "requests_waiting %u\n", park_count());
-	fprintf(f, "streams %u\n", streams_count(fs.streams));
-	fprintf(f, "bytes_sealed %llu\n", (unsigned long long)st.bytes_sealed);
-	fprintf(f, "bytes_in_memory %llu\n", (unsigned long long)st.bytes_resident);
-	fprintf(f, "bytes_on_disk_only %llu\n", (unsigned long long)(st.bytes_sealed - st.bytes_resident));
-	fprintf(f, "bytes_spilled %llu\n", (unsigned long long)st.bytes_spilled);
-	fprintf(f, "bytes_pinned %llu\n", (unsigned long long)st.bytes_pinned);
-	fprintf(f, "bytes_releasing %llu\n", (unsigned long long)st.bytes_releasing);
-	fprintf(f, "spill_dir %s\n", st.spill_enabled ? st.spill_dir : "-");
-	if (st.spill_enabled) {
-		fprintf(f, "spill_high_bytes %llu\n", (unsigned long long)st.spill_high);
-		fprintf(f, "spill_low_bytes %llu\n", (unsigned long long)st.spill_low);
-	}
-	fprintf(f, "spills %llu\n", (unsigned long long)st.spills);
-	fprintf(f, "spill_bytes %llu\n", (unsigned long long)st.spill_bytes);
-	fprintf(f, "spill_errors %llu\n", (unsigned long long)st.spill_errors);
-	fprintf(f, "spill_bytes_per_second %.0f\n",
-	    st.spill_seconds > 0 ? st.spill_bytes / st.spill_seconds : 0.0);
-	fprintf(f, "evictions %llu\n", (unsigned long long)st.evictions);
-	fprintf(f, "reloads %llu\n", (unsigned long long)st.reloads);
-	fprintf(f, "reload_bytes %llu\n", (unsigned long long)st.reload_bytes);
-	fprintf(f, "reload_errors %llu\n", (unsigned long long)st.reload_errors);
-	fprintf(f, "reload_bytes_per_second %.0f\n",
-	    st.reload_seconds > 0 ? st.reload_bytes / st.reload_seconds : 0.0);
-	snapshot_progress(&sp);
-	fprintf(f, "snapshot_running %d\n", sp.running);
-	fprintf(f, "snapshot_bytes_done %llu\n", (unsigned long long)sp.bytes_done);
-	fprintf(f, "snapshot_bytes_total %llu\n", (unsigned long long)sp.bytes_total);
-	fprintf(f, "snapshot_blobs_done %llu\n", (unsigned long long)sp.blobs_done);
-	fprintf(f, "snapshot_blobs_total %llu\n", (unsigned long long)sp.blobs_total);
-	fprintf(f, "snapshots_created %llu\n", (unsigned long long)sp.created);
-	fprintf(f, "snapshots_failed %llu\n", (unsigned long long)sp.failed);
-	if (fclose(f) != 0) {
-		free(buf);
-		return -ENOMEM;
-	}
-	*text = buf;
-	*len = size;
-	return 0;
-}
-
-/* Render a control file; caller frees. */
-static int
-render(fuse_ino_t ino, char **text, size_t *len)
-{
-	switch (ino) {
-	case INO_STATS: return render_stats(text, len);
-	case INO_VERSION:
-		if (asprintf(text, "vineyardfs %s\n", PACKAGE_VERSION) < 0)
-			return -ENOMEM;
-		*len = strlen(*text);
-		return 0;
-	}
-	return -ENOENT;
-}
 
 static const struct fs_handle_ops ctl_ops;
 
@@ -419,10 +354,10 @@ cfile_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	if (ino != INO_CTL) {
+	if (files[row_of(ino)].render != NULL) {
 		if (writable || (fi->flags & O_TRUNC))
 			fuse_reply_err(req, EPERM);
-		else if ((rc = render(ino, &text, &len)) != 0)
+		else if ((rc = files[row_of(ino)].render(&text, &len)) != 0)
 			fuse_reply_err(req, -rc);
 		else
 			file_reply_text(req, fi, text, len);

@@ -124,6 +124,9 @@ struct fs_handle *control_ctl_open(uid_t uid, gid_t gid);
  * new one): bytes taken or -errno. */
 ssize_t control_ctl_write(struct fs_handle *h, const char *buf, size_t size);
 
+/* Render .vineyardfs/stats; caller frees (stats.c). */
+int stats_render(char **text, size_t *len);
+
 /* Kernel cache invalidation, sent from a thread of its own (notify.c). */
 int notify_start(struct fuse_session *se);
 void notify_stop(void);

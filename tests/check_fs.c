@@ -246,6 +246,23 @@ START_TEST(test_control_dir)
 	ck_assert_uint_eq(a.mode, S_IFREG | 0666);
 	ck_assert_int_eq(control_file_node.getattr(INO_STATS, &a), 0);
 	ck_assert_uint_eq(a.mode, S_IFREG | 0444);
+	/* stats is rendered from the catalog's counters and this layer's. */
+	{
+		char *text = NULL;
+		size_t len = 0;
+
+		fs.streams = NULL;
+		ck_assert_int_eq(streams_create(fs.cat, 0, &fs.streams), 0);
+		ck_assert_int_eq(stats_render(&text, &len), 0);
+		ck_assert_uint_eq(strlen(text), len);
+		ck_assert_ptr_nonnull(strstr(text, "version "));
+		ck_assert_ptr_nonnull(strstr(text, "\ninstance_id 7\n"));
+		ck_assert_ptr_nonnull(strstr(text, "\ndata_path fallback\n"));
+		ck_assert_ptr_nonnull(strstr(text, "\nobjects 0\n"));
+		free(text);
+		streams_destroy(fs.streams);
+		fs.streams = NULL;
+	}
 	/* A number in the control range that no file has. */
 	ck_assert_int_eq(control_file_node.getattr(INO_CONTROL_LAST, &a), -ENOENT);
 }
