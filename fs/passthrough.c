@@ -168,6 +168,8 @@ pt_start(int devfd, int passthrough)
 	unsigned n[2] = { 0, 0 };
 
 	pt_enabled = passthrough;
+	atomic_store(&pt_on, 0);
+	pt_why = "not negotiated yet";
 	pt_devfd = devfd;
 	hmap_init(&pt_ids);
 	hmap_init(&pt_replies);

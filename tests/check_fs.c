@@ -472,8 +472,6 @@ fs_suite(void)
 	tcase_add_test(t, test_handle_lifetime);
 	tcase_add_test(t, test_handle_close_all);
 	suite_add_tcase(s, t);
-	/* Each test in a process of its own (Check's default): the chain
-	 * starts once per process. */
 	t = tcase_create("iochain");
 	tcase_set_timeout(t, TEST_TIMEOUT);
 	tcase_add_test(t, test_iochain_passthrough);
