@@ -1,6 +1,7 @@
 /*
  * csv: RFC 4180 CSV to and from columns of numbers, for vineyardfs put and
- * get of DataFrames (one 1-D Tensor per column).
+ * get of DataFrames (one 1-D Tensor per column). Reading is csv_read.c,
+ * writing csv_write.c.
  *
  * Reading streams the text (only the columns are held in memory) and, like
  * pandas.read_csv, infers each column's type from all of its rows: bool

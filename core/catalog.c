@@ -1,7 +1,14 @@
 /*
- * catalog: loading, lookups and listings. Mutations are in
- * catalog_data.c, extended attributes in catalog_xattr.c, start-up
- * recovery in reconcile.c.
+ * catalog: opening and closing the catalog (its records loaded from meta,
+ * the store, the memory budget and the spill policy set up, the store
+ * reconciled), the finders over its records, and its statistics. The
+ * module is one over several files, sharing catalog_i.h: catalog_attr
+ * (attributes, lookups, listings), catalog_data (blobs created, opened,
+ * sealed), catalog_mem (writes and the memory limit), catalog_names
+ * (names, unlink, rename), catalog_objects (composite objects, deletes),
+ * catalog_xattr (extended attributes), catalog_snapshot (a snapshot's
+ * consistent view), catalog_spill* (what to spill and when) and
+ * catalog_reconcile (start-up recovery).
  */
 #include "config.h"
 
@@ -15,7 +22,6 @@
 
 #include "catalog_i.h"
 #include "log.h"
-#include "spill.h"
 #include "object.h"
 #include "util.h"
 
@@ -23,19 +29,19 @@
 #define MEM_DIR "mem"
 
 struct cblob *
-cat_blob_find(catalog_t *c, uint64_t id)
+catalog_blob_find(catalog_t *c, uint64_t id)
 {
 	return hmap_find(&c->blobs, id);
 }
 
 struct cobject *
-cat_object_find(catalog_t *c, uint64_t id)
+catalog_object_find(catalog_t *c, uint64_t id)
 {
 	return hmap_find(&c->objects, id);
 }
 
 struct cname *
-cat_name_find(catalog_t *c, const char *name)
+catalog_name_find(catalog_t *c, const char *name)
 {
 	struct hmap_node *pos = NULL;
 	struct cname *n;
@@ -48,13 +54,13 @@ cat_name_find(catalog_t *c, const char *name)
 }
 
 struct cblob *
-cat_object_data_blob(catalog_t *c, const struct cobject *o)
+catalog_object_data_blob(catalog_t *c, const struct cobject *o)
 {
 	struct cblob *b;
 
 	if (strcmp(o->typename, OBJECT_TYPE_BLOB) != 0 || o->nmembers != 1 || !id_is_blob(o->members[0].id))
 		return NULL;
-	b = cat_blob_find(c, o->members[0].id);
+	b = catalog_blob_find(c, o->members[0].id);
 	return b != NULL && !b->deleted ? b : NULL;
 }
 
@@ -131,7 +137,7 @@ load_object(void *arg, const struct meta_object *mo)
 }
 
 int
-cat_attach_member(catalog_t *c, struct cobject *o, const char *name, uint64_t id)
+catalog_attach_member(catalog_t *c, struct cobject *o, const char *name, uint64_t id)
 {
 	struct cmember *m = realloc(o->members, (o->nmembers + 1) * sizeof *m);
 	struct cobject *sub;
@@ -146,11 +152,11 @@ cat_attach_member(catalog_t *c, struct cobject *o, const char *name, uint64_t id
 	m[o->nmembers].id = id;
 	m[o->nmembers].hidden = 0;
 	o->nmembers++;
-	if (id_is_blob(id) && (b = cat_blob_find(c, id)) != NULL) {
+	if (id_is_blob(id) && (b = catalog_blob_find(c, id)) != NULL) {
 		b->refs++;
 		if (b->owner == NULL)
 			b->owner = o;
-	} else if (!id_is_blob(id) && (sub = cat_object_find(c, id)) != NULL)
+	} else if (!id_is_blob(id) && (sub = catalog_object_find(c, id)) != NULL)
 		sub->parents++;
 	return 0;
 }
@@ -159,13 +165,13 @@ static int
 load_member(void *arg, uint64_t object_id, const char *name, uint64_t member_id)
 {
 	catalog_t *c = arg;
-	struct cobject *o = cat_object_find(c, object_id);
+	struct cobject *o = catalog_object_find(c, object_id);
 
-	return o != NULL ? cat_attach_member(c, o, name, member_id) : 0;
+	return o != NULL ? catalog_attach_member(c, o, name, member_id) : 0;
 }
 
 int
-cat_attach_name(catalog_t *c, const char *name, struct cobject *o)
+catalog_attach_name(catalog_t *c, const char *name, struct cobject *o)
 {
 	struct cname *n = calloc(1, sizeof *n);
 	char **names;
@@ -180,7 +186,7 @@ cat_attach_name(catalog_t *c, const char *name, struct cobject *o)
 		goto nomem;
 	n->obj = o;
 	o->names[o->nnames++] = n->name;
-	cat_dir_changed(c, CATALOG_INO_NAMES);
+	catalog_dir_changed(c, CATALOG_INO_NAMES);
 	return 0;
 nomem:
 	if (n != NULL)
@@ -193,9 +199,9 @@ static int
 load_name(void *arg, const char *name, uint64_t object_id)
 {
 	catalog_t *c = arg;
-	struct cobject *o = cat_object_find(c, object_id);
+	struct cobject *o = catalog_object_find(c, object_id);
 
-	return o != NULL ? cat_attach_name(c, name, o) : 0;
+	return o != NULL ? catalog_attach_name(c, name, o) : 0;
 }
 
 static int
@@ -272,7 +278,7 @@ catalog_open(const struct catalog_config *cfg, catalog_t **out)
 		rc = store_open(
 		    path, cfg->memory_limit, STORE_MOUNT | (cfg->huge_pages ? STORE_HUGE : 0), &c->store);
 	}
-	if (rc != 0)
+	if (rc != 0 || (rc = mem_create(cfg->memory_limit, c->store, &c->mem)) != 0)
 		goto fail;
 	if ((rc = choose_instance(c, cfg->instance_id)) != 0)
 		goto fail;
@@ -281,13 +287,13 @@ catalog_open(const struct catalog_config *cfg, catalog_t **out)
 	id_gen_init(&c->gen, c->instance, last);
 	if ((rc = meta_load(c->meta, &load_ops, c)) != 0)
 		goto fail;
-	if ((rc = spill_open(c)) != 0)
+	if ((rc = catalog_spill_open(c)) != 0)
 		goto fail;
-	if ((rc = reconcile_run(c)) != 0)
+	if ((rc = catalog_reconcile(c)) != 0)
 		goto fail;
 	if (cfg->opened != NULL)
 		cfg->opened(cfg->hook_arg, c);
-	if ((rc = spill_start(c)) != 0)
+	if ((rc = catalog_spill_start(c)) != 0)
 		goto fail;
 	*out = c;
 	return 0;
@@ -297,7 +303,7 @@ fail:
 }
 
 void
-cat_object_free(struct cobject *o)
+catalog_object_free(struct cobject *o)
 {
 	unsigned i;
 
@@ -321,7 +327,7 @@ static void
 free_object(void *v, void *arg)
 {
 	(void)arg;
-	cat_object_free(v);
+	catalog_object_free(v);
 }
 
 static void
@@ -339,7 +345,7 @@ catalog_close(catalog_t *c)
 {
 	if (c == NULL)
 		return;
-	spill_close(c);
+	catalog_spill_close(c);
 	hmap_foreach(&c->names, free_name, NULL);
 	hmap_foreach(&c->objects, free_object, NULL);
 	hmap_foreach(&c->blobs, free_blob, NULL);
@@ -348,496 +354,12 @@ catalog_close(catalog_t *c)
 	hmap_destroy(&c->objects);
 	hmap_destroy(&c->blobs);
 	meta_close(c->meta);
+	mem_destroy(c->mem);
 	store_close(c->store);
 	pthread_mutex_destroy(&c->lock);
 	pthread_mutex_destroy(&c->meta_lock);
 	pthread_cond_destroy(&c->load_cond);
 	free(c);
-}
-
-/* ---- attributes ---- */
-
-/* Directory mode of an object: its file mode with x wherever r is. */
-static mode_t
-dir_mode(uint32_t mode)
-{
-	return (mode & 07777) | ((mode & 0444) >> 2);
-}
-
-/* The fixed directories are cached by the kernel: it drops its copy itself
- * after its own creates, unlinks and renames in them, and cat_dir_changed
- * tells it of the rest. */
-static void
-fixed_dir_attr(catalog_t *c, uint64_t ino, struct catalog_attr *a)
-{
-	memset(a, 0, sizeof *a);
-	a->ino = ino;
-	a->atime_ns = atomic_load(&c->dir[ino].atime_ns);
-	a->mtime_ns = atomic_load(&c->dir[ino].mtime_ns);
-	a->ctime_ns = atomic_load(&c->dir[ino].ctime_ns);
-	a->nlink = 2;
-	a->sealed = 1;
-	switch (ino) {
-	case CATALOG_INO_OBJECTS:
-	case CATALOG_INO_NAMES: a->mode = S_IFDIR | 01777; break;
-	default: a->mode = S_IFDIR | 0555; break;
-	}
-	if (ino == CATALOG_INO_ROOT)
-		a->mode = S_IFDIR | 0755;
-}
-
-/* Move a fixed directory's ctime (and mtime) to now: never backwards, even
- * when the clock is, so that each change shows. */
-static int64_t
-dir_touch(catalog_t *c, uint64_t ino, int mtime_too)
-{
-	int64_t now = util_now_ns(), was = atomic_load(&c->dir[ino].ctime_ns);
-
-	if (now <= was)
-		now = was + 1;
-	atomic_store(&c->dir[ino].ctime_ns, now);
-	if (mtime_too)
-		atomic_store(&c->dir[ino].mtime_ns, now);
-	return now;
-}
-
-void
-cat_dir_changed(catalog_t *c, uint64_t ino)
-{
-	dir_touch(c, ino, 1);
-	if (c->cfg.inval_attr != NULL)
-		c->cfg.inval_attr(c->cfg.hook_arg, ino);
-}
-
-int
-cat_dir_set_times(catalog_t *c, uint64_t ino, int64_t atime_ns, int64_t mtime_ns)
-{
-	if (ino < CATALOG_INO_ROOT || ino > CATALOG_INO_LAST_DIR)
-		return -ENOENT;
-	pthread_mutex_lock(&c->lock);
-	if (atime_ns != CATALOG_KEEP)
-		atomic_store(&c->dir[ino].atime_ns, atime_ns);
-	if (mtime_ns != CATALOG_KEEP)
-		atomic_store(&c->dir[ino].mtime_ns, mtime_ns);
-	dir_touch(c, ino, 0);
-	pthread_mutex_unlock(&c->lock);
-	return 0;
-}
-
-uint64_t
-cat_blob_size(catalog_t *c, const struct cblob *b)
-{
-	uint64_t size = b->size;
-
-	if (!b->sealed && !b->deleted)
-		store_blob_size(c->store, b->id, &size);
-	return size;
-}
-
-int
-cat_blob_stat(catalog_t *c, const struct cblob *b, struct catalog_attr *a)
-{
-	struct stat st;
-	int rc;
-
-	a->size = b->size;
-	a->atime_ns = b->atime_ns;
-	a->mtime_ns = b->mtime_ns;
-	a->ctime_ns = b->ctime_ns;
-	/* While written, the kernel moves the file's times on every write,
-	 * ours or passed through, and utimensat sets them there too. */
-	if (b->sealed || b->deleted)
-		return 0;
-	if ((rc = store_blob_stat(c->store, b->id, &st)) != 0)
-		return rc;
-	a->size = (uint64_t)st.st_size;
-	a->atime_ns = util_ts_ns(&st.st_atim);
-	a->mtime_ns = util_ts_ns(&st.st_mtim);
-	if (util_ts_ns(&st.st_ctim) > a->ctime_ns)
-		a->ctime_ns = util_ts_ns(&st.st_ctim);
-	return 0;
-}
-
-static void
-blob_attr(catalog_t *c, const struct cblob *b, struct catalog_attr *a)
-{
-	memset(a, 0, sizeof *a);
-	a->ino = b->id;
-	a->mode = S_IFREG | (b->mode & 07777);
-	a->uid = b->uid;
-	a->gid = b->gid;
-	cat_blob_stat(c, b, a);
-	a->nlink = b->deleted ? 0 : 1;
-	a->sealed = b->sealed;
-}
-
-json_t *
-cat_object_tree(catalog_t *c, const struct cobject *o, int depth)
-{
-	struct object_info info = {
-		.id = o->id,
-		.typename = o->typename,
-		.signature = o->signature,
-		.nbytes = o->nbytes,
-		.instance_id = id_instance(o->id),
-		.sealed = cat_object_sealed(o),
-		.ctime_ns = o->btime_ns,
-	};
-	json_t *fields = object_fields_load(o->fields), *members = json_object(), *tree;
-	unsigned i;
-
-	for (i = 0; i < o->nmembers; i++) {
-		const struct cmember *m = &o->members[i];
-		struct cobject *sub;
-		json_t *t = NULL;
-
-		if (id_is_blob(m->id)) {
-			struct cblob *b = cat_blob_find(c, m->id);
-
-			if (b != NULL)
-				t = object_blob_meta(
-				    b->id, cat_blob_size(c, b), id_instance(b->id), cat_blob_sealed(b));
-		} else if ((sub = cat_object_find(c, m->id)) != NULL && depth < CAT_TREE_DEPTH)
-			t = cat_object_tree(c, sub, depth + 1);
-		if (t == NULL) {
-			char ids[ID_STR_LEN + 1];
-
-			id_format(m->id, ids);
-			t = json_pack("{s:s}", "id", ids);
-		}
-		json_object_set_new(members, m->name, t);
-	}
-	if (!o->sealed) {
-		struct cblob *b = cat_object_data_blob(c, o);
-
-		if (b != NULL)
-			info.nbytes = cat_blob_size(c, b);
-	}
-	tree = object_meta(&info, fields, members);
-	json_decref(fields);
-	return tree;
-}
-
-/* Render meta.json of o; caller frees. */
-static char *
-render_meta(catalog_t *c, const struct cobject *o, size_t *len)
-{
-	json_t *tree = cat_object_tree(c, o, 0);
-	char *text = object_dump_line(tree, JSON_INDENT(2) | JSON_PRESERVE_ORDER, len);
-
-	json_decref(tree);
-	return text;
-}
-
-static int
-object_view_attr(catalog_t *c, struct cobject *o, enum id_view view, struct catalog_attr *a)
-{
-	struct cblob *b;
-	size_t len;
-	char *text;
-
-	memset(a, 0, sizeof *a);
-	a->ino = id_ino(o->id, view);
-	a->uid = o->uid;
-	a->gid = o->gid;
-	a->atime_ns = o->atime_ns;
-	a->mtime_ns = o->mtime_ns;
-	a->ctime_ns = o->ctime_ns;
-	a->sealed = o->sealed;
-	a->nlink = 1;
-	switch (view) {
-	case ID_VIEW_OBJECT:
-		a->mode = S_IFDIR | dir_mode(o->mode);
-		a->nlink = 2;
-		return 0;
-	case ID_VIEW_DATA:
-		if ((b = cat_object_data_blob(c, o)) == NULL)
-			return -ENOENT;
-		a->mode = S_IFREG | (o->mode & 07777);
-		cat_blob_stat(c, b, a);
-		a->sealed = b->sealed;
-		return 0;
-	case ID_VIEW_META:
-		a->mode = S_IFREG | (o->mode & 0444);
-		if ((text = render_meta(c, o, &len)) == NULL)
-			return -ENOMEM;
-		free(text);
-		a->size = len;
-		return 0;
-	case ID_VIEW_NAME_LINK:
-	case ID_VIEW_MEMBER_LINK:
-		a->mode = S_IFLNK | 0777;
-		a->size = view == ID_VIEW_NAME_LINK ? strlen("../objects/") + ID_STR_LEN
-						    : strlen("../") + ID_STR_LEN;
-		a->sealed = 1;
-		return 0;
-	case ID_VIEW_STREAM: break; /* streams are stream.h's */
-	}
-	return -ENOENT;
-}
-
-static int
-getattr_locked(catalog_t *c, uint64_t ino, struct catalog_attr *a)
-{
-	struct cobject *o;
-	struct cblob *b;
-
-	if (ino >= CATALOG_INO_ROOT && ino <= CATALOG_INO_LAST_DIR) {
-		fixed_dir_attr(c, ino, a);
-		return 0;
-	}
-	if (id_is_blob(ino)) {
-		if ((b = cat_blob_find(c, ino)) == NULL)
-			return -ENOENT;
-		blob_attr(c, b, a);
-		return 0;
-	}
-	if ((o = cat_object_find(c, id_of_ino(ino))) != NULL)
-		return object_view_attr(c, o, id_view_of_ino(ino), a);
-	/* fstat of names/<n> after its unlink: the blob, with no links. */
-	if ((b = hmap_find(&c->ghosts, ino)) != NULL) {
-		blob_attr(c, b, a);
-		a->ino = ino;
-		return 0;
-	}
-	return -ENOENT;
-}
-
-int
-catalog_getattr(catalog_t *c, uint64_t ino, struct catalog_attr *a)
-{
-	int rc;
-
-	/* The fixed directories: no need to wait for the lock to answer the
-	 * getattr the kernel sends after every create. */
-	if (ino >= CATALOG_INO_ROOT && ino <= CATALOG_INO_LAST_DIR) {
-		fixed_dir_attr(c, ino, a);
-		return 0;
-	}
-	pthread_mutex_lock(&c->lock);
-	rc = getattr_locked(c, ino, a);
-	pthread_mutex_unlock(&c->lock);
-	return rc;
-}
-
-/* The names/ entry of an object: its bytes (Blob objects) or a symlink. */
-static int
-name_attr(catalog_t *c, struct cobject *o, struct catalog_attr *a)
-{
-	if (cat_object_data_blob(c, o) != NULL)
-		return object_view_attr(c, o, ID_VIEW_DATA, a);
-	return object_view_attr(c, o, ID_VIEW_NAME_LINK, a);
-}
-
-static int
-member_attr(catalog_t *c, const struct cmember *m, struct catalog_attr *a)
-{
-	struct cobject *sub;
-	struct cblob *b;
-
-	if (id_is_blob(m->id)) {
-		if ((b = cat_blob_find(c, m->id)) == NULL || b->deleted)
-			return -ENOENT;
-		blob_attr(c, b, a);
-		return 0;
-	}
-	if ((sub = cat_object_find(c, m->id)) == NULL)
-		return -ENOENT;
-	return object_view_attr(c, sub, ID_VIEW_MEMBER_LINK, a);
-}
-
-static int
-lookup_locked(catalog_t *c, uint64_t parent, const char *name, struct catalog_attr *a)
-{
-	struct cobject *o;
-	struct cblob *b;
-	struct cname *n;
-	uint64_t id;
-	unsigned i;
-
-	switch (parent) {
-	case CATALOG_INO_ROOT:
-		if (strcmp(name, "objects") == 0)
-			id = CATALOG_INO_OBJECTS;
-		else if (strcmp(name, "blobs") == 0)
-			id = CATALOG_INO_BLOBS;
-		else if (strcmp(name, "names") == 0)
-			id = CATALOG_INO_NAMES;
-		else /* the root's other entries are the fs layer's */
-			return -ENOENT;
-		fixed_dir_attr(c, id, a);
-		return 0;
-	case CATALOG_INO_OBJECTS:
-		if (id_parse(name, &id) != 0 || id_is_blob(id) || (o = cat_object_find(c, id)) == NULL)
-			return -ENOENT;
-		return object_view_attr(c, o, ID_VIEW_OBJECT, a);
-	case CATALOG_INO_BLOBS:
-		if (id_parse(name, &id) != 0 || !id_is_blob(id) || (b = cat_blob_find(c, id)) == NULL ||
-		    b->deleted)
-			return -ENOENT;
-		blob_attr(c, b, a);
-		return 0;
-	case CATALOG_INO_NAMES:
-		if ((n = cat_name_find(c, name)) == NULL)
-			return -ENOENT;
-		return name_attr(c, n->obj, a);
-	}
-	if (id_is_blob(parent) || id_view_of_ino(parent) != ID_VIEW_OBJECT ||
-	    (o = cat_object_find(c, parent)) == NULL)
-		return -ENOTDIR;
-	/* Entries unlinked while the object is being removed are gone. */
-	if (strcmp(name, "meta.json") == 0)
-		return o->meta_hidden ? -ENOENT : object_view_attr(c, o, ID_VIEW_META, a);
-	for (i = 0; i < o->nmembers; i++)
-		if (strcmp(o->members[i].name, name) == 0)
-			return o->members[i].hidden ? -ENOENT : member_attr(c, &o->members[i], a);
-	return -ENOENT;
-}
-
-int
-catalog_lookup(catalog_t *c, uint64_t parent, const char *name, struct catalog_attr *a)
-{
-	int rc;
-
-	pthread_mutex_lock(&c->lock);
-	rc = lookup_locked(c, parent, name, a);
-	pthread_mutex_unlock(&c->lock);
-	return rc;
-}
-
-/* ---- listings ---- */
-
-struct list_ctx {
-	catalog_t *c;
-	catalog_list_fn fn;
-	void *arg;
-	int rc;
-};
-
-static void
-list_object(void *v, void *arg)
-{
-	struct list_ctx *lc = arg;
-	struct cobject *o = v;
-	struct catalog_attr a;
-	char name[ID_STR_LEN + 1];
-
-	if (lc->rc != 0 || object_view_attr(lc->c, o, ID_VIEW_OBJECT, &a) != 0)
-		return;
-	id_format(o->id, name);
-	lc->rc = lc->fn(lc->arg, name, &a);
-}
-
-static void
-list_blob(void *v, void *arg)
-{
-	struct list_ctx *lc = arg;
-	struct cblob *b = v;
-	struct catalog_attr a;
-	char name[ID_STR_LEN + 1];
-
-	if (lc->rc != 0 || b->deleted)
-		return;
-	blob_attr(lc->c, b, &a);
-	id_format(b->id, name);
-	lc->rc = lc->fn(lc->arg, name, &a);
-}
-
-static void
-list_name(void *v, void *arg)
-{
-	struct list_ctx *lc = arg;
-	struct cname *n = v;
-	struct catalog_attr a;
-
-	if (lc->rc != 0 || name_attr(lc->c, n->obj, &a) != 0)
-		return;
-	lc->rc = lc->fn(lc->arg, n->name, &a);
-}
-
-static int
-list_locked(catalog_t *c, uint64_t dir, catalog_list_fn fn, void *arg)
-{
-	static const char *const top[] = { "objects", "blobs", "names" };
-	struct list_ctx lc = { c, fn, arg, 0 };
-	struct catalog_attr a;
-	struct cobject *o;
-	unsigned i;
-	int rc;
-
-	switch (dir) {
-	case CATALOG_INO_ROOT:
-		for (i = 0; i < sizeof top / sizeof top[0]; i++) {
-			fixed_dir_attr(c, CATALOG_INO_OBJECTS + i, &a);
-			if ((rc = fn(arg, top[i], &a)) != 0)
-				return rc;
-		}
-		return 0;
-	case CATALOG_INO_OBJECTS: hmap_foreach(&c->objects, list_object, &lc); return lc.rc;
-	case CATALOG_INO_BLOBS: hmap_foreach(&c->blobs, list_blob, &lc); return lc.rc;
-	case CATALOG_INO_NAMES: hmap_foreach(&c->names, list_name, &lc); return lc.rc;
-	}
-	if (id_is_blob(dir) || id_view_of_ino(dir) != ID_VIEW_OBJECT || (o = cat_object_find(c, dir)) == NULL)
-		return -ENOTDIR;
-	if (!o->meta_hidden &&
-	    ((rc = object_view_attr(c, o, ID_VIEW_META, &a)) != 0 || (rc = fn(arg, "meta.json", &a)) != 0))
-		return rc;
-	for (i = 0; i < o->nmembers; i++) {
-		if (o->members[i].hidden || member_attr(c, &o->members[i], &a) != 0)
-			continue;
-		if ((rc = fn(arg, o->members[i].name, &a)) != 0)
-			return rc;
-	}
-	return 0;
-}
-
-int
-catalog_list(catalog_t *c, uint64_t dir, catalog_list_fn fn, void *arg)
-{
-	int rc;
-
-	pthread_mutex_lock(&c->lock);
-	rc = list_locked(c, dir, fn, arg);
-	pthread_mutex_unlock(&c->lock);
-	return rc;
-}
-
-int
-catalog_readlink(catalog_t *c, uint64_t ino, char **target)
-{
-	enum id_view view = id_view_of_ino(ino);
-	char ids[ID_STR_LEN + 1];
-	int rc = 0;
-
-	pthread_mutex_lock(&c->lock);
-	if (id_is_blob(ino) || (view != ID_VIEW_NAME_LINK && view != ID_VIEW_MEMBER_LINK))
-		rc = -EINVAL;
-	else if (cat_object_find(c, id_of_ino(ino)) == NULL)
-		rc = -ENOENT;
-	pthread_mutex_unlock(&c->lock);
-	if (rc != 0)
-		return rc;
-	id_format(id_of_ino(ino), ids);
-	if (asprintf(target, "%s%s", view == ID_VIEW_NAME_LINK ? "../objects/" : "../", ids) < 0)
-		return -ENOMEM;
-	return 0;
-}
-
-int
-catalog_read_generated(catalog_t *c, uint64_t ino, char **text, size_t *len)
-{
-	struct cobject *o;
-	int rc = 0;
-
-	if (id_is_blob(ino) || id_view_of_ino(ino) != ID_VIEW_META)
-		return -EINVAL;
-	pthread_mutex_lock(&c->lock);
-	if ((o = cat_object_find(c, id_of_ino(ino))) == NULL)
-		rc = -ENOENT;
-	else if ((*text = render_meta(c, o, len)) == NULL)
-		rc = -ENOMEM;
-	pthread_mutex_unlock(&c->lock);
-	return rc;
 }
 
 int
@@ -848,9 +370,9 @@ catalog_data_blob(catalog_t *c, uint64_t ino, uint64_t *blob_id)
 
 	pthread_mutex_lock(&c->lock);
 	if (id_is_blob(ino))
-		b = cat_blob_find(c, ino);
-	else if (id_view_of_ino(ino) == ID_VIEW_DATA && (o = cat_object_find(c, id_of_ino(ino))) != NULL)
-		b = cat_object_data_blob(c, o);
+		b = catalog_blob_find(c, ino);
+	else if (id_view_of_ino(ino) == ID_VIEW_DATA && (o = catalog_object_find(c, id_of_ino(ino))) != NULL)
+		b = catalog_object_data_blob(c, o);
 	if (b != NULL)
 		*blob_id = b->id;
 	pthread_mutex_unlock(&c->lock);
@@ -864,12 +386,13 @@ catalog_stats(catalog_t *c, struct catalog_stats *st)
 	pthread_mutex_lock(&c->lock);
 	st->instance_id = c->instance;
 	st->memory_limit = c->cfg.memory_limit;
-	st->memory_used = cat_usage_now(c);
+	st->memory_used = mem_used_now(c->mem);
 	st->bytes_sealed = c->blob_bytes;
-	st->bytes_resident = c->resident_bytes;
+	st->bytes_resident = mem_resident(c->mem);
+	st->bytes_releasing = mem_releasing(c->mem);
 	st->bytes_spilled = c->spilled_bytes;
 	st->bytes_pinned = c->pinned_bytes;
-	spill_stats(c, st);
+	catalog_spill_stats(c, st);
 	st->objects = c->objects.count;
 	st->blobs = c->nsealed + c->nunsealed;
 	st->blobs_sealed = c->nsealed;

@@ -23,6 +23,7 @@
 #include <jansson.h>
 
 #include "ino.h"
+#include "mem.h"
 
 typedef struct catalog catalog_t;
 
@@ -41,14 +42,14 @@ struct catalog_config {
 	const char *backing_dir; /* NULL: a tmpfs mounted at state_dir/mem */
 	uint64_t memory_limit;	 /* bytes */
 	int instance_id;	 /* -1: remembered, or chosen at first start */
-	/* Spill (spill.h): sealed blobs leave memory for spill_dir when the
+	/* Spill (catalog_spill.h): sealed blobs leave memory for spill_dir when the
 	 * store passes spill_high percent of memory_limit, down to spill_low.
 	 * NULL: the directory remembered from an earlier start, if any. */
 	const char *spill_dir;
 	unsigned spill_high, spill_low; /* percent; 0: 80 and 60 */
 	/* Above the low-water mark, give the least recently used blobs spill
 	 * files ahead of need (they stay in memory), so that spilling down to
-	 * it needs no writes: room is made at once (spill.h). */
+	 * it needs no writes: room is made at once (catalog_spill.h). */
 	int spill_ahead;
 	int huge_pages; /* the store's tmpfs gives blobs huge pages (store.h) */
 	/* Hooks, called with the catalog lock held; they must not call back. */
@@ -111,7 +112,7 @@ struct catalog_stats {
 	uint64_t discards;
 	uint64_t deletes;
 	uint64_t opens;
-	/* Where sealed bytes are (spill.h). */
+	/* Where sealed bytes are (catalog_spill.h). */
 	uint64_t bytes_sealed;	  /* all sealed blobs */
 	uint64_t bytes_resident;  /* of which in memory */
 	uint64_t bytes_spilled;	  /* of which with a copy in the spill dir */
@@ -250,5 +251,7 @@ int catalog_xattr_set(catalog_t *c, uint64_t ino, const char *name, const char *
 int catalog_xattr_remove(catalog_t *c, uint64_t ino, const char *name);
 
 void catalog_stats(catalog_t *c, struct catalog_stats *st);
+/* The catalog's memory budget (tests hold its releaser); the catalog's. */
+mem_t *catalog_mem(catalog_t *c);
 
 #endif

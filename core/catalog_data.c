@@ -1,7 +1,7 @@
 /*
- * catalog_data: creating, opening and sealing blobs, and the memory they
- * take (names, unlink and rename are in catalog_names.c, deletes in
- * catalog_objects.c). Unsealed blobs and
+ * catalog_data: creating, opening, sealing and changing blobs (names,
+ * unlink and rename are in catalog_names.c, deletes in catalog_objects.c,
+ * writes and the memory they take in catalog_mem.c). Unsealed blobs and
  * objects live only in memory (and their tmpfs files): a restart discards
  * them anyway, so writing them to SQLite would buy nothing. Sealing writes
  * the blob, its object, members and names in one transaction, committed
@@ -20,7 +20,6 @@
 #include "catalog_i.h"
 #include "log.h"
 #include "object.h"
-#include "spill.h"
 #include "util.h"
 
 static void
@@ -61,7 +60,7 @@ object_to_meta(const struct cobject *o, struct meta_object *mo)
 }
 
 int
-cat_blob_put(catalog_t *c, const struct cblob *b)
+catalog_blob_put(catalog_t *c, const struct cblob *b)
 {
 	struct meta_blob mb;
 
@@ -72,7 +71,7 @@ cat_blob_put(catalog_t *c, const struct cblob *b)
 }
 
 int
-cat_object_put(catalog_t *c, const struct cobject *o)
+catalog_object_put(catalog_t *c, const struct cobject *o)
 {
 	struct meta_object mo;
 
@@ -83,19 +82,7 @@ cat_object_put(catalog_t *c, const struct cobject *o)
 }
 
 void
-cat_blob_resident(catalog_t *c, struct cblob *b, int resident)
-{
-	if (b->resident == (resident != 0))
-		return;
-	b->resident = resident != 0;
-	if (resident)
-		c->resident_bytes += b->size;
-	else
-		c->resident_bytes -= b->size;
-}
-
-void
-cat_blob_maybe_free(catalog_t *c, struct cblob *b)
+catalog_blob_maybe_free(catalog_t *c, struct cblob *b)
 {
 	if (!b->deleted || b->opens > 0)
 		return;
@@ -107,29 +94,8 @@ cat_blob_maybe_free(catalog_t *c, struct cblob *b)
 	free(b);
 }
 
-/* Without a tmpfs of its own the kernel does not enforce the memory limit,
- * so the daemon counts what it writes for unsealed blobs: grow or shrink
- * b's share to new_size, or -ENOSPC if sealed plus unsealed bytes would
- * pass the limit. With a tmpfs of its own this is the kernel's job. */
-static int
-account(catalog_t *c, struct cblob *b, uint64_t new_size)
-{
-	if (store_kernel_limited(c->store))
-		return 0;
-	if (new_size > b->held) {
-		uint64_t grow = new_size - b->held;
-
-		if (c->resident_bytes + c->unsealed_bytes + grow > c->cfg.memory_limit)
-			return -ENOSPC;
-		c->unsealed_bytes += grow;
-	} else
-		c->unsealed_bytes -= b->held - new_size;
-	b->held = new_size;
-	return 0;
-}
-
 int
-cat_tx_begin(catalog_t *c)
+catalog_tx_begin(catalog_t *c)
 {
 	int rc;
 
@@ -142,7 +108,7 @@ cat_tx_begin(catalog_t *c)
 }
 
 int
-cat_tx_commit(catalog_t *c)
+catalog_tx_commit(catalog_t *c)
 {
 	int rc = meta_commit(c->meta); /* rolls back itself on failure */
 
@@ -151,39 +117,39 @@ cat_tx_commit(catalog_t *c)
 }
 
 void
-cat_tx_rollback(catalog_t *c)
+catalog_tx_rollback(catalog_t *c)
 {
 	meta_rollback(c->meta);
 	pthread_mutex_unlock(&c->meta_lock);
 }
 
 int
-cat_blob_delete(catalog_t *c, struct cblob *b)
+catalog_blob_delete(catalog_t *c, struct cblob *b)
 {
 	int rc = meta_blob_delete(c->meta, b->id);
 
 	if (rc == 0)
-		cat_blob_forget(c, b);
+		catalog_blob_forget(c, b);
 	return rc;
 }
 
 void
-cat_blob_forget(catalog_t *c, struct cblob *b)
+catalog_blob_forget(catalog_t *c, struct cblob *b)
 {
 	store_blob_remove(c->store, b->id);
 	if (b->sealed) {
 		c->nsealed--;
 		c->blob_bytes -= b->size;
-		cat_blob_resident(c, b, 0);
+		catalog_blob_resident(c, b, 0);
 		if (b->pinned)
 			c->pinned_bytes -= b->size;
 		if (b->spilled) {
 			c->spilled_bytes -= b->size;
-			spill_file_remove(c, b->id);
+			catalog_spill_file_remove(c, b->id);
 		}
 	} else {
 		c->nunsealed--;
-		account(c, b, 0);
+		catalog_blob_reserve(c, b, 0);
 	}
 	b->deleted = 1;
 	b->owner = NULL;
@@ -191,14 +157,14 @@ cat_blob_forget(catalog_t *c, struct cblob *b)
 	 * Without memory for that, fstat says ENOENT, as it used to. */
 	if (b->ghost_ino != 0 && (b->opens == 0 || hmap_insert(&c->ghosts, b->ghost_ino, b) != 0))
 		b->ghost_ino = 0;
-	cat_dir_changed(c, CATALOG_INO_BLOBS);
+	catalog_dir_changed(c, CATALOG_INO_BLOBS);
 	if (c->cfg.inval_entry != NULL) {
 		char name[ID_STR_LEN + 1];
 
 		id_format(b->id, name);
 		c->cfg.inval_entry(c->cfg.hook_arg, CATALOG_INO_BLOBS, name);
 	}
-	cat_blob_maybe_free(c, b);
+	catalog_blob_maybe_free(c, b);
 }
 
 int
@@ -214,7 +180,7 @@ catalog_create_blob_object(catalog_t *c, const char *name, uid_t uid, gid_t gid,
 		return rc;
 	*fd = -1;
 	pthread_mutex_lock(&c->lock);
-	if (cat_name_find(c, name) != NULL) {
+	if (catalog_name_find(c, name) != NULL) {
 		rc = -EEXIST;
 		goto out;
 	}
@@ -240,12 +206,12 @@ catalog_create_blob_object(catalog_t *c, const char *name, uid_t uid, gid_t gid,
 		hmap_remove(&c->blobs, b->id, b);
 		goto out;
 	}
-	if ((rc = cat_attach_member(c, o, OBJECT_BLOB_MEMBER, b->id)) != 0 ||
-	    (rc = cat_attach_name(c, name, o)) != 0) {
-		struct cname *n = cat_name_find(c, name);
+	if ((rc = catalog_attach_member(c, o, OBJECT_BLOB_MEMBER, b->id)) != 0 ||
+	    (rc = catalog_attach_name(c, name, o)) != 0) {
+		struct cname *n = catalog_name_find(c, name);
 
 		if (n != NULL && n->obj == o)
-			cat_name_forget(c, n);
+			catalog_name_forget(c, n);
 		hmap_remove(&c->objects, o->id, o);
 		hmap_remove(&c->blobs, b->id, b);
 		goto out;
@@ -254,8 +220,8 @@ catalog_create_blob_object(catalog_t *c, const char *name, uid_t uid, gid_t gid,
 	c->nunsealed++;
 	c->creates++;
 	c->opens++;
-	cat_dir_changed(c, CATALOG_INO_OBJECTS);
-	cat_dir_changed(c, CATALOG_INO_BLOBS);
+	catalog_dir_changed(c, CATALOG_INO_OBJECTS);
+	catalog_dir_changed(c, CATALOG_INO_BLOBS);
 	*blob_id = b->id;
 	rc = 0;
 	{
@@ -280,7 +246,7 @@ out:
 	}
 	pthread_mutex_unlock(&c->lock);
 	if (o != NULL)
-		cat_object_free(o);
+		catalog_object_free(o);
 	free(b);
 	return rc;
 }
@@ -293,10 +259,10 @@ data_blob_of(catalog_t *c, uint64_t ino)
 	struct cblob *b;
 
 	if (id_is_blob(ino))
-		return (b = cat_blob_find(c, ino)) != NULL && !b->deleted ? b : NULL;
-	if (id_view_of_ino(ino) != ID_VIEW_DATA || (o = cat_object_find(c, id_of_ino(ino))) == NULL)
+		return (b = catalog_blob_find(c, ino)) != NULL && !b->deleted ? b : NULL;
+	if (id_view_of_ino(ino) != ID_VIEW_DATA || (o = catalog_object_find(c, id_of_ino(ino))) == NULL)
 		return NULL;
-	return cat_object_data_blob(c, o);
+	return catalog_object_data_blob(c, o);
 }
 
 int
@@ -315,7 +281,7 @@ catalog_open_data(catalog_t *c, uint64_t ino, int writable, uint64_t *blob_id, i
 		goto out;
 	}
 	/* A spilled blob comes back into memory before the open completes. */
-	if (b->sealed && (rc = spill_ensure_resident(c, b)) != 0)
+	if (b->sealed && (rc = catalog_spill_ensure_resident(c, b)) != 0)
 		goto out;
 	if ((rc = store_blob_open(c->store, b->id, writable ? O_RDWR : O_RDONLY, fd)) != 0)
 		goto out;
@@ -337,11 +303,11 @@ catalog_blob_fd(catalog_t *c, uint64_t blob_id, int writable, int *fd)
 	int rc;
 
 	pthread_mutex_lock(&c->lock);
-	if ((b = cat_blob_find(c, blob_id)) == NULL || b->deleted)
+	if ((b = catalog_blob_find(c, blob_id)) == NULL || b->deleted)
 		rc = -ENOENT;
 	else if (writable && b->sealed)
 		rc = -EPERM;
-	else if ((rc = b->sealed ? spill_ensure_resident(c, b) : 0) == 0)
+	else if ((rc = b->sealed ? catalog_spill_ensure_resident(c, b) : 0) == 0)
 		rc = store_blob_open(c->store, b->id, writable ? O_RDWR : O_RDONLY, fd);
 	pthread_mutex_unlock(&c->lock);
 	return rc;
@@ -356,18 +322,18 @@ discard(catalog_t *c, struct cblob *b, const char *why)
 
 	id_format(b->id, ids);
 	log_warn("blob %s discarded: %s", ids, why);
-	if ((rc = cat_tx_begin(c)) != 0)
+	if ((rc = catalog_tx_begin(c)) != 0)
 		return;
 	if (b->owner != NULL)
-		rc = cat_object_delete(c, b->owner, NULL, 0); /* unsealed: no members of its own */
+		rc = catalog_object_delete(c, b->owner, NULL, 0); /* unsealed: no members of its own */
 	else
-		rc = cat_blob_delete(c, b);
+		rc = catalog_blob_delete(c, b);
 	if (rc == 0 && !b->deleted)
-		rc = cat_blob_delete(c, b);
+		rc = catalog_blob_delete(c, b);
 	if (rc == 0)
-		rc = cat_tx_commit(c);
+		rc = catalog_tx_commit(c);
 	else
-		cat_tx_rollback(c);
+		catalog_tx_rollback(c);
 	c->discards++;
 }
 
@@ -396,7 +362,7 @@ catalog_blob_create(catalog_t *c, uid_t uid, gid_t gid, mode_t mode, uint64_t *b
 		b->opens = b->writers = 1;
 		c->nunsealed++;
 		c->creates++;
-		cat_dir_changed(c, CATALOG_INO_BLOBS);
+		catalog_dir_changed(c, CATALOG_INO_BLOBS);
 		*blob_id = b->id;
 		b = NULL;
 	}
@@ -411,14 +377,14 @@ catalog_blob_discard(catalog_t *c, uint64_t blob_id, const char *why)
 	struct cblob *b;
 
 	pthread_mutex_lock(&c->lock);
-	if ((b = cat_blob_find(c, blob_id)) != NULL) {
+	if ((b = catalog_blob_find(c, blob_id)) != NULL) {
 		if (!b->deleted && b->refs == 0)
 			discard(c, b, why);
 		if (b->writers > 0)
 			b->writers--;
 		if (b->opens > 0)
 			b->opens--;
-		cat_blob_maybe_free(c, b);
+		catalog_blob_maybe_free(c, b);
 	}
 	pthread_mutex_unlock(&c->lock);
 }
@@ -521,11 +487,11 @@ seal_start(catalog_t *c, struct cblob *b, struct seal_job *j)
 	}
 	/* Its times are its file's: the last write's, or what utimensat
 	 * set since (a copy that keeps its source's times). */
-	if (cat_blob_stat(c, b, &now) != 0) {
+	if (catalog_blob_stat(c, b, &now) != 0) {
 		discard(c, b, "its file is gone");
 		return 0;
 	}
-	if (account(c, b, now.size) != 0) {
+	if (catalog_blob_reserve(c, b, now.size) != 0) {
 		discard(c, b, "sealing it would pass the memory limit");
 		return 0;
 	}
@@ -536,7 +502,7 @@ seal_start(catalog_t *c, struct cblob *b, struct seal_job *j)
 	b->sealed = b->saving = 1;
 	j->blob_id = b->id;
 	blob_to_meta(b, &j->blob);
-	if (o != NULL && cat_object_data_blob(c, o) == b) {
+	if (o != NULL && catalog_object_data_blob(c, o) == b) {
 		o->sealed = o->saving = 1;
 		o->nbytes = now.size;
 		o->atime_ns = b->atime_ns;
@@ -549,7 +515,7 @@ seal_start(catalog_t *c, struct cblob *b, struct seal_job *j)
 			return 0;
 		}
 	}
-	if ((rc = cat_tx_begin(c)) != 0) {
+	if ((rc = catalog_tx_begin(c)) != 0) {
 		seal_job_free(j);
 		b->sealed = 0;
 		if (o != NULL)
@@ -559,9 +525,11 @@ seal_start(catalog_t *c, struct cblob *b, struct seal_job *j)
 	}
 	c->nunsealed--;
 	c->nsealed++;
-	account(c, b, 0); /* its bytes now count as sealed */
+	/* Its bytes now count as sealed: counted in first, so that usage
+	 * never dips meanwhile. */
+	catalog_blob_resident(c, b, 1);
+	catalog_blob_reserve(c, b, 0);
 	c->blob_bytes += b->size;
-	cat_blob_resident(c, b, 1);
 	b->used_ns = util_now_ns();
 	c->seals++;
 	/* No invalidation: the kernel saw every byte written, and the
@@ -580,30 +548,30 @@ seal_finish(catalog_t *c, struct seal_job *j)
 
 	rc = seal_job_write(c, j);
 	if (rc == 0)
-		rc = cat_tx_commit(c);
+		rc = catalog_tx_commit(c);
 	else
-		cat_tx_rollback(c);
+		catalog_tx_rollback(c);
 	seal_job_free(j);
 	if (rc == 0) {
 		/* Durable now: it may show as sealed, and its names are ready. */
 		pthread_mutex_lock(&c->lock);
-		if ((b = cat_blob_find(c, j->blob_id)) != NULL) {
+		if ((b = catalog_blob_find(c, j->blob_id)) != NULL) {
 			b->saving = 0;
-			if (b->owner != NULL && cat_object_data_blob(c, b->owner) == b)
+			if (b->owner != NULL && catalog_object_data_blob(c, b->owner) == b)
 				b->owner->saving = 0;
 		}
 		pthread_mutex_unlock(&c->lock);
-		cat_names_changed(c);
+		catalog_names_changed(c);
 		return;
 	}
 	id_format(j->blob_id, ids);
 	log_error("cannot record the seal of blob %s: %s", ids, strerror(-rc));
 	pthread_mutex_lock(&c->lock);
-	if ((b = cat_blob_find(c, j->blob_id)) != NULL && !b->deleted) {
+	if ((b = catalog_blob_find(c, j->blob_id)) != NULL && !b->deleted) {
 		b->opens++; /* keep b alive through the discard */
 		discard(c, b, "its metadata could not be written");
 		b->opens--;
-		cat_blob_maybe_free(c, b);
+		catalog_blob_maybe_free(c, b);
 	}
 	pthread_mutex_unlock(&c->lock);
 }
@@ -617,7 +585,7 @@ catalog_hold(catalog_t *c, uint64_t blob_id)
 	/* Not resident (spilled) is fine: the count only has to pair with
 	 * the release to come. Not an open of ours: c->opens stays. */
 	pthread_mutex_lock(&c->lock);
-	if ((b = cat_blob_find(c, blob_id)) != NULL && b->sealed && !b->deleted) {
+	if ((b = catalog_blob_find(c, blob_id)) != NULL && b->sealed && !b->deleted) {
 		b->opens++;
 		rc = 0;
 	}
@@ -633,7 +601,7 @@ catalog_release(catalog_t *c, uint64_t blob_id, int writable)
 	int sealing = 0;
 
 	pthread_mutex_lock(&c->lock);
-	if ((b = cat_blob_find(c, blob_id)) == NULL) {
+	if ((b = catalog_blob_find(c, blob_id)) == NULL) {
 		pthread_mutex_unlock(&c->lock);
 		return;
 	}
@@ -646,47 +614,16 @@ catalog_release(catalog_t *c, uint64_t blob_id, int writable)
 	if (b->opens > 0)
 		b->opens--;
 	b->used_ns = util_now_ns();
-	cat_blob_maybe_free(c, b);
+	catalog_blob_maybe_free(c, b);
 	pthread_mutex_unlock(&c->lock);
 	if (sealing) {
 		seal_finish(c, &job);
-		spill_kick(c); /* more in memory: past the high-water mark? */
+		catalog_spill_kick(c); /* more in memory: past the high-water mark? */
 	}
-}
-
-ssize_t
-catalog_write(catalog_t *c, uint64_t blob_id, int fd, const void *buf, size_t size, off_t off)
-{
-	struct cblob *b;
-	ssize_t n;
-	int rc = 0;
-
-	pthread_mutex_lock(&c->lock);
-	b = cat_blob_find(c, blob_id);
-	if (b == NULL || b->deleted)
-		rc = -ENOENT;
-	else if (b->sealed)
-		rc = -EPERM;
-	else if ((uint64_t)off + size > b->held && (rc = account(c, b, (uint64_t)off + size)) != 0)
-		b->cut_short = 1;
-	pthread_mutex_unlock(&c->lock);
-	if (rc != 0)
-		return rc;
-	n = pwrite(fd, buf, size, off);
-	if (n >= 0)
-		return n;
-	rc = -errno;
-	if (rc == -ENOSPC) {
-		pthread_mutex_lock(&c->lock);
-		if ((b = cat_blob_find(c, blob_id)) != NULL)
-			b->cut_short = 1;
-		pthread_mutex_unlock(&c->lock);
-	}
-	return rc;
 }
 
 /* Set the times asked for on the file of an unsealed blob, where they are
- * kept until the seal (cat_blob_stat). */
+ * kept until the seal (catalog_blob_stat). */
 static int
 file_times(catalog_t *c, const struct cblob *b, const struct catalog_set *set)
 {
@@ -728,15 +665,15 @@ catalog_setattr(catalog_t *c, uint64_t ino, int fd, const struct catalog_set *se
 		if (set->size != CATALOG_KEEP || set->mode != CATALOG_KEEP || set->uid != CATALOG_KEEP ||
 		    set->gid != CATALOG_KEEP)
 			return -EPERM;
-		if ((rc = cat_dir_set_times(c, ino, set->atime_ns, set->mtime_ns)) == 0)
+		if ((rc = catalog_dir_set_times(c, ino, set->atime_ns, set->mtime_ns)) == 0)
 			rc = catalog_getattr(c, ino, attr);
 		return rc;
 	}
 	pthread_mutex_lock(&c->lock);
 	if (id_is_blob(ino))
 		b = data_blob_of(c, ino);
-	else if ((o = cat_object_find(c, id_of_ino(ino))) != NULL)
-		b = id_view_of_ino(ino) == ID_VIEW_DATA ? cat_object_data_blob(c, o) : NULL;
+	else if ((o = catalog_object_find(c, id_of_ino(ino))) != NULL)
+		b = id_view_of_ino(ino) == ID_VIEW_DATA ? catalog_object_data_blob(c, o) : NULL;
 	if (b == NULL && o == NULL) {
 		rc = -ENOENT;
 		goto out;
@@ -747,7 +684,7 @@ catalog_setattr(catalog_t *c, uint64_t ino, int fd, const struct catalog_set *se
 			rc = id_view_of_ino(ino) == ID_VIEW_OBJECT ? -EISDIR : -EPERM;
 		else if (b->sealed)
 			rc = -EPERM;
-		else if ((rc = account(c, b, (uint64_t)set->size)) == 0 && fd < 0)
+		else if ((rc = catalog_blob_reserve(c, b, (uint64_t)set->size)) == 0 && fd < 0)
 			rc = store_blob_open(c->store, b->id, O_RDWR, &own_fd);
 		if (rc == 0 && ftruncate(fd >= 0 ? fd : own_fd, set->size) != 0)
 			rc = -errno;
@@ -756,128 +693,31 @@ catalog_setattr(catalog_t *c, uint64_t ino, int fd, const struct catalog_set *se
 	}
 	/* Ownership, mode and times belong to the object; a Blob object and
 	 * its blob are one file under several names: they change together. */
-	if (o == NULL && b->owner != NULL && cat_object_data_blob(c, b->owner) == b)
+	if (o == NULL && b->owner != NULL && catalog_object_data_blob(c, b->owner) == b)
 		o = b->owner;
 	if (b == NULL)
-		b = cat_object_data_blob(c, o);
+		b = catalog_object_data_blob(c, o);
 	if (b != NULL && !b->sealed && (set->atime_ns != CATALOG_KEEP || set->mtime_ns != CATALOG_KEEP) &&
 	    (rc = file_times(c, b, set)) != 0)
 		goto out;
-	if ((rc = cat_tx_begin(c)) != 0)
+	if ((rc = catalog_tx_begin(c)) != 0)
 		goto out;
 	if (b != NULL)
 		SET_FIELDS(b, set, now);
 	if (o != NULL)
 		SET_FIELDS(o, set, now);
 	/* Unsealed records are written at their seal. */
-	if ((b != NULL && (rc = cat_blob_put(c, b)) != 0) ||
-	    (o != NULL && (rc = cat_object_put(c, o)) != 0)) {
-		cat_tx_rollback(c);
+	if ((b != NULL && (rc = catalog_blob_put(c, b)) != 0) ||
+	    (o != NULL && (rc = catalog_object_put(c, o)) != 0)) {
+		catalog_tx_rollback(c);
 		goto out;
 	}
-	rc = cat_tx_commit(c);
+	rc = catalog_tx_commit(c);
 out:
 	if (own_fd >= 0)
 		close(own_fd);
 	pthread_mutex_unlock(&c->lock);
 	if (rc == 0)
 		rc = catalog_getattr(c, ino, attr);
-	return rc;
-}
-
-uint64_t
-cat_usage_now(catalog_t *c)
-{
-	uint64_t used;
-
-	if (store_usage(c->store, &used) != 0)
-		used = c->resident_bytes + c->unsealed_bytes + spill_releasing(c);
-	return used;
-}
-
-uint64_t
-cat_usage(catalog_t *c)
-{
-	uint64_t now = cat_usage_now(c), releasing = spill_releasing(c);
-
-	return now > releasing ? now - releasing : 0;
-}
-
-int
-catalog_kernel_limited(const catalog_t *c)
-{
-	return store_kernel_limited(c->store);
-}
-
-int
-catalog_room(catalog_t *c, uint64_t bytes)
-{
-	uint64_t used;
-
-	pthread_mutex_lock(&c->lock);
-	used = cat_usage(c);
-	if (used + bytes <= c->cfg.memory_limit)
-		spill_wait_released(c, bytes); /* as the kernel counts it, too */
-	pthread_mutex_unlock(&c->lock);
-	if (used + bytes <= c->cfg.memory_limit)
-		return 0;
-	return c->spill != NULL ? spill_make_room(c, bytes) : -ENOSPC;
-}
-
-int
-catalog_fallocate(catalog_t *c, uint64_t blob_id, int fd, int mode, off_t off, off_t len)
-{
-	struct cblob *b;
-	uint64_t end = (uint64_t)off + (uint64_t)len, before = 0;
-	int rc = 0, own_fd = -1, grew = 0, spilled = 0;
-
-	if (off < 0 || len <= 0)
-		return -EINVAL;
-	pthread_mutex_lock(&c->lock);
-again:
-	if ((b = cat_blob_find(c, blob_id)) == NULL || b->deleted)
-		rc = -ENOENT;
-	else if (b->sealed)
-		rc = -EPERM;
-	else if (end > b->held) {
-		before = b->held;
-		if ((rc = account(c, b, end)) == 0)
-			grew = 1;
-		else if (!spilled && c->spill != NULL) {
-			/* Short of memory: spill others to make room, once. */
-			spilled = 1;
-			b->opens++;
-			pthread_mutex_unlock(&c->lock);
-			spill_make_room(c, end - before);
-			pthread_mutex_lock(&c->lock);
-			b->opens--;
-			cat_blob_maybe_free(c, b);
-			rc = 0;
-			goto again;
-		} else
-			b->cut_short = 1; /* like a write: the object is incomplete */
-	}
-	if (rc == 0 && fd < 0)
-		rc = store_blob_open(c->store, blob_id, O_RDWR, &own_fd);
-	if (rc == 0)
-		b->opens++; /* alive while the lock is dropped */
-	pthread_mutex_unlock(&c->lock);
-	if (rc != 0)
-		return rc;
-	/* Outside the lock: reserving a GiB zeroes a GiB. Short of memory,
-	 * spill others to make room, once. */
-	if (fallocate(fd >= 0 ? fd : own_fd, mode, off, len) != 0 && (rc = -errno) == -ENOSPC && !spilled &&
-	    spill_make_room(c, (uint64_t)len) == 0)
-		rc = fallocate(fd >= 0 ? fd : own_fd, mode, off, len) != 0 ? -errno : 0;
-	if (own_fd >= 0)
-		close(own_fd);
-	pthread_mutex_lock(&c->lock);
-	if (rc != 0 && grew && b->held == end)
-		account(c, b, before);
-	if (rc == -ENOSPC)
-		b->cut_short = 1;
-	b->opens--;
-	cat_blob_maybe_free(c, b);
-	pthread_mutex_unlock(&c->lock);
 	return rc;
 }

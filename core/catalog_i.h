@@ -1,6 +1,12 @@
 /*
- * catalog_i: the catalog's records, shared by catalog*.c and reconcile.c.
- * Every field is guarded by catalog.lock.
+ * catalog_i: the catalog's records and internal functions, shared by the
+ * catalog's files (catalog*.c) and by no other. Every field is guarded by
+ * catalog.lock unless its comment says otherwise. Lock order: a spill
+ * pass's lock, then catalog.lock, then catalog.meta_lock; mem.c's and
+ * spill.c's own locks are taken last and never held while waiting.
+ * Naming: the catalog's functions take catalog_, whether exported
+ * (catalog.h, catalog_spill.h) or shared by its files only (here); its
+ * records are struct cblob, cobject, cname; statics take no prefix.
  */
 #ifndef VFS_CATALOG_I_H
 #define VFS_CATALOG_I_H
@@ -12,6 +18,7 @@
 #include "catalog.h"
 #include "hmap.h"
 #include "id.h"
+#include "mem.h"
 #include "meta.h"
 #include "store.h"
 
@@ -21,7 +28,7 @@ struct cblob {
 	uint64_t id;
 	uint64_t size; /* at seal; unsealed blobs: see the file */
 	uint32_t uid, gid, mode;
-	/* Once sealed; while written the file's times count (cat_blob_stat),
+	/* Once sealed; while written the file's times count (catalog_blob_stat),
 	 * with ctime_ns the last change the catalog made (chmod, ...). */
 	int64_t atime_ns, mtime_ns, ctime_ns;
 	int64_t btime_ns; /* creation */
@@ -34,11 +41,11 @@ struct cblob {
 	unsigned opens;		/* open handles */
 	unsigned writers;	/* of which writable */
 	unsigned refs;		/* objects that hold it as a member */
-	uint64_t held;		/* unsealed bytes counted against the limit
-				 * (only without a tmpfs of our own) */
+	uint64_t held;		/* its reservation (mem_reserve): only without
+				 * a tmpfs of our own */
 	struct cobject *owner;	/* first object holding it (the Blob object) */
 	uint64_t ghost_ino;	/* deleted while open: its key in catalog.ghosts */
-	/* Where the bytes of a sealed blob are (spill.c): in the store's
+	/* Where the bytes of a sealed blob are (catalog_spill.h): in the store's
 	 * tmpfs (resident), in the spill directory (spilled: a durable copy,
 	 * recorded in meta), or both; never neither. */
 	unsigned resident : 1;
@@ -94,120 +101,148 @@ struct catalog {
 	struct catalog_config cfg;
 	meta_t *meta;
 	store_t *store;
+	mem_t *mem; /* the memory limit and usage; its own lock, taken last */
 	struct id_gen gen;
 	unsigned instance;
 	struct hmap blobs;	  /* id -> struct cblob (deleted ones too, until freed) */
 	struct hmap objects;	  /* id -> struct cobject */
 	struct hmap names;	  /* hmap_str_hash(name) -> struct cname */
 	uint64_t blob_bytes;	  /* sizes of live sealed blobs */
-	uint64_t resident_bytes;  /* of which in memory (the store's files) */
 	uint64_t pinned_bytes;	  /* of which pinned */
 	uint64_t spilled_bytes;	  /* of which with a copy in the spill dir */
 	pthread_cond_t load_cond; /* a reload ended (struct cblob.loading) */
-	struct spill *spill;	  /* NULL: no spill directory */
-	uint64_t unsealed_bytes;  /* sum of held (accounting without a tmpfs) */
+	struct cspill *spill;	  /* NULL: no spill directory */
 	uint64_t nsealed, nunsealed;
 	uint64_t creates, seals, discards, deletes, opens;
 	/* Deleted blobs still open, by the inode of the Blob object's data
 	 * file they were opened as (names/<n>): fstat of an unlinked file. */
 	struct hmap ghosts;
 	/* The fixed directories' times: daemon start, then each change of
-	 * their entries (cat_dir_changed) or a utimensat. Memory only; read
+	 * their entries (catalog_dir_changed) or a utimensat. Memory only; read
 	 * without the lock. */
 	struct {
 		atomic_int_least64_t atime_ns, mtime_ns, ctime_ns;
 	} dir[CATALOG_INO_LAST_DIR + 1];
 };
 
-struct cblob *cat_blob_find(catalog_t *c, uint64_t id);
-struct cobject *cat_object_find(catalog_t *c, uint64_t id);
-struct cname *cat_name_find(catalog_t *c, const char *name);
+struct cblob *catalog_blob_find(catalog_t *c, uint64_t id);
+struct cobject *catalog_object_find(catalog_t *c, uint64_t id);
+struct cname *catalog_name_find(catalog_t *c, const char *name);
 /* The blob holding a Blob object's bytes, or NULL. */
-struct cblob *cat_object_data_blob(catalog_t *c, const struct cobject *o);
+struct cblob *catalog_object_data_blob(catalog_t *c, const struct cobject *o);
 /* Delete an object, its names and the blobs no other object holds, in meta
  * (inside the caller's transaction) and in memory; with CATALOG_DELETE_DEEP
  * also, recursively, every member object it leaves held by no object and
  * without a name. A failure changes nothing in memory (the caller rolls
  * back). The kernel's entries for them are invalidated, except those it is
  * removing itself: the name being unlinked, or o's directory (with
- * CAT_DELETE_RMDIR). */
-int cat_object_delete(catalog_t *c, struct cobject *o, const char *unlinked, unsigned flags);
-#define CAT_DELETE_RMDIR 0x100u /* beside the CATALOG_DELETE_* flags */
+ * CATALOG_DELETE_RMDIR). */
+int catalog_object_delete(catalog_t *c, struct cobject *o, const char *unlinked, unsigned flags);
+#define CATALOG_DELETE_RMDIR 0x100u /* beside the CATALOG_DELETE_* flags */
 /* Remove a blob that no object holds: meta row, file; freed when unopened. */
-int cat_blob_delete(catalog_t *c, struct cblob *b);
-/* The part of cat_blob_delete after its row is gone (memory, file). */
-void cat_blob_forget(catalog_t *c, struct cblob *b);
+int catalog_blob_delete(catalog_t *c, struct cblob *b);
+/* The part of catalog_blob_delete after its row is gone (memory, file). */
+void catalog_blob_forget(catalog_t *c, struct cblob *b);
 /* Remove o as a user asked (rmdir, ctl delete, its last name): EBUSY
  * while another object holds it; its own transaction. flags: as for
- * cat_object_delete. */
-int cat_object_remove(catalog_t *c, struct cobject *o, const char *unlinked, unsigned flags);
+ * catalog_object_delete. */
+int catalog_object_remove(catalog_t *c, struct cobject *o, const char *unlinked, unsigned flags);
 /* Unlink entry name of object directory o as uid: hide it and mark o
  * removing (see struct cobject); nothing is written. */
-int cat_entry_unlink(struct cobject *o, const char *name, uid_t uid);
+int catalog_entry_unlink(struct cobject *o, const char *name, uid_t uid);
 /* Drop name n from the index and its object's list (memory only). */
-void cat_name_forget(catalog_t *c, struct cname *n);
+void catalog_name_forget(catalog_t *c, struct cname *n);
 /* Current size of a blob: recorded once sealed, its file's while written. */
-uint64_t cat_blob_size(catalog_t *c, const struct cblob *b);
+uint64_t catalog_blob_size(catalog_t *c, const struct cblob *b);
 /* Size and times of a blob as stat(2) shows them: recorded once sealed,
  * its file's while written (see struct cblob); -errno when that file is
  * gone (a->size etc. are then the recorded ones). */
-int cat_blob_stat(catalog_t *c, const struct cblob *b, struct catalog_attr *a);
+int catalog_blob_stat(catalog_t *c, const struct cblob *b, struct catalog_attr *a);
 /* Does b (o) show as sealed: sealed and its seal committed? */
 static inline int
-cat_blob_sealed(const struct cblob *b)
+catalog_blob_sealed(const struct cblob *b)
 {
 	return b->sealed && !b->saving;
 }
 static inline int
-cat_object_sealed(const struct cobject *o)
+catalog_object_sealed(const struct cobject *o)
 {
 	return o->sealed && !o->saving;
 }
 /* The entries of fixed directory ino changed: its times move to now, and
  * the kernel's copy of its attributes is dropped. */
-void cat_dir_changed(catalog_t *c, uint64_t ino);
+void catalog_dir_changed(catalog_t *c, uint64_t ino);
 /* utimensat on a fixed directory (the daemon forgets it at exit); the
  * catalog lock must not be held. */
-int cat_dir_set_times(catalog_t *c, uint64_t ino, int64_t atime_ns, int64_t mtime_ns);
+int catalog_dir_set_times(catalog_t *c, uint64_t ino, int64_t atime_ns, int64_t mtime_ns);
 /* Attach member name -> id to o in memory; blob members count a reference. */
-int cat_attach_member(catalog_t *c, struct cobject *o, const char *name, uint64_t id);
+int catalog_attach_member(catalog_t *c, struct cobject *o, const char *name, uint64_t id);
 /* Record name -> o in memory. */
-int cat_attach_name(catalog_t *c, const char *name, struct cobject *o);
+int catalog_attach_name(catalog_t *c, const char *name, struct cobject *o);
 /* Free an object's memory (it must be out of every table). */
-void cat_object_free(struct cobject *o);
+void catalog_object_free(struct cobject *o);
 /* A metadata transaction: begin takes meta_lock, commit and rollback
  * release it; a failed commit has rolled back already: never follow a
  * commit with a rollback. */
-int cat_tx_begin(catalog_t *c);
-int cat_tx_commit(catalog_t *c);
-void cat_tx_rollback(catalog_t *c);
+int catalog_tx_begin(catalog_t *c);
+int catalog_tx_commit(catalog_t *c);
+void catalog_tx_rollback(catalog_t *c);
 /* Tell waiters that a name may have become ready (the names_changed
  * hook); with or without the catalog lock. */
 static inline void
-cat_names_changed(catalog_t *c)
+catalog_names_changed(catalog_t *c)
 {
 	if (c->cfg.names_changed != NULL)
 		c->cfg.names_changed(c->cfg.hook_arg);
 }
 /* Write a record to meta (inside the caller's transaction). */
-int cat_blob_put(catalog_t *c, const struct cblob *b);
-int cat_object_put(catalog_t *c, const struct cobject *o);
-/* The metadata tree of o, members expanded (up to CAT_TREE_DEPTH levels).
+int catalog_blob_put(catalog_t *c, const struct cblob *b);
+int catalog_object_put(catalog_t *c, const struct cobject *o);
+/* The metadata tree of o, members expanded (up to CATALOG_TREE_DEPTH levels).
  * New reference. */
-json_t *cat_object_tree(catalog_t *c, const struct cobject *o, int depth);
-#define CAT_TREE_DEPTH 64
+json_t *catalog_object_tree(catalog_t *c, const struct cobject *o, int depth);
+#define CATALOG_TREE_DEPTH 64
 /* Start-up reconciliation of metadata with the store. */
-int reconcile_run(catalog_t *c);
-/* Bytes of memory the store uses now: the tmpfs's count, else the
- * daemon's, both with the memory of evicted blobs not yet released
- * (spill_release.c). What the kernel allows a new page against. */
-uint64_t cat_usage_now(catalog_t *c);
-/* The same once that memory is released: what spilling plans with (a
- * pass that looked at cat_usage_now would evict more than it needs). */
-uint64_t cat_usage(catalog_t *c);
-/* A sealed blob's bytes came into memory or left it: residency counts. */
-void cat_blob_resident(catalog_t *c, struct cblob *b, int resident);
+int catalog_reconcile(catalog_t *c);
+/* catalog_mem.c. Grow or shrink the reservation of unsealed b to size
+ * bytes (mem_reserve): -ENOSPC past the memory limit; 0 and nothing
+ * counted when the kernel enforces it. */
+int catalog_blob_reserve(catalog_t *c, struct cblob *b, uint64_t size);
+/* A sealed blob's bytes came into memory or left it (deleted; an
+ * eviction counts them with mem_evicted instead): residency counts. */
+void catalog_blob_resident(catalog_t *c, struct cblob *b, int resident);
 /* Free a deleted blob once nothing holds it open (the blob_freed hook). */
-void cat_blob_maybe_free(catalog_t *c, struct cblob *b);
+void catalog_blob_maybe_free(catalog_t *c, struct cblob *b);
+
+/* catalog_spill*.c: the spill policy (catalog_spill.h). At catalog_open,
+ * after the metadata is loaded: choose the spill directory (the
+ * configured one, else the remembered one) and open it. No directory:
+ * spilling is off (0). -EINVAL when blobs are spilled in another
+ * directory than the one configured. */
+int catalog_spill_open(catalog_t *c);
+/* After reconciliation: remove files of the spill directory that no
+ * spilled blob owns (a crash mid-spill), start the spill thread. */
+int catalog_spill_start(catalog_t *c);
+/* Stop the thread and let go; spill files stay. */
+void catalog_spill_close(catalog_t *c);
+/* More bytes in memory: the thread looks at the high-water mark. */
+void catalog_spill_kick(catalog_t *c);
+/* Catalog lock held. Is b's spill file there with b's size? 0 or -errno. */
+int catalog_spill_file_check(catalog_t *c, const struct cblob *b);
+/* Catalog lock held. A read-only fd on b's spill file, for a copy that
+ * needs no reload; caller closes. -ENOENT when b is not spilled. */
+int catalog_spill_file_open(catalog_t *c, const struct cblob *b, int *fd);
+/* Catalog lock held. Remove the spill file of blob id (it was deleted). */
+void catalog_spill_file_remove(catalog_t *c, uint64_t id);
+/* Catalog lock held (dropped and taken again while it copies): bring a
+ * sealed blob back into memory if it is not. 0; -ENOENT if it was deleted
+ * meanwhile; -ENOSPC without room; -EIO on a bad spill file. */
+int catalog_spill_ensure_resident(catalog_t *c, struct cblob *b);
+/* Without the catalog lock: spill until need more bytes fit under the
+ * memory limit (a writer reserving them with fallocate). 0, or -ENOSPC
+ * when they do not (no spill directory, the rest open or pinned). */
+int catalog_spill_make_room(catalog_t *c, uint64_t need);
+/* Catalog lock held: the spill part of catalog_stats. */
+void catalog_spill_stats(catalog_t *c, struct catalog_stats *st);
 
 #endif

@@ -15,7 +15,7 @@
 #include "util.h"
 
 void
-cat_name_forget(catalog_t *c, struct cname *n)
+catalog_name_forget(catalog_t *c, struct cname *n)
 {
 	struct cobject *o = n->obj;
 	unsigned i;
@@ -29,7 +29,7 @@ cat_name_forget(catalog_t *c, struct cname *n)
 	hmap_remove(&c->names, hmap_str_hash(n->name), n);
 	free(n->name);
 	free(n);
-	cat_dir_changed(c, CATALOG_INO_NAMES);
+	catalog_dir_changed(c, CATALOG_INO_NAMES);
 }
 
 int
@@ -57,14 +57,15 @@ catalog_unlink(catalog_t *c, uint64_t parent, const char *name, uid_t uid)
 	if (parent > CATALOG_INO_LAST_DIR && !id_is_blob(parent) &&
 	    id_view_of_ino(parent) == ID_VIEW_OBJECT) {
 		/* An entry of an object's directory: rm -r at work. */
-		rc = (o = cat_object_find(c, parent)) == NULL ? -ENOENT : cat_entry_unlink(o, name, uid);
+		rc = (o = catalog_object_find(c, parent)) == NULL ? -ENOENT
+								  : catalog_entry_unlink(o, name, uid);
 		goto out;
 	}
 	if (parent != CATALOG_INO_NAMES) {
 		rc = -EPERM;
 		goto out;
 	}
-	if ((n = cat_name_find(c, name)) == NULL) {
+	if ((n = catalog_name_find(c, name)) == NULL) {
 		rc = -ENOENT;
 		goto out;
 	}
@@ -72,17 +73,17 @@ catalog_unlink(catalog_t *c, uint64_t parent, const char *name, uid_t uid)
 	/* The last name takes the object with it (and frees o), unless another
 	 * object holds it as a member. */
 	if (o->nnames == 1) {
-		rc = cat_object_remove(c, o, name, CATALOG_DELETE_DEEP);
+		rc = catalog_object_remove(c, o, name, CATALOG_DELETE_DEEP);
 		goto out;
 	}
-	if ((rc = cat_tx_begin(c)) != 0)
+	if ((rc = catalog_tx_begin(c)) != 0)
 		goto out;
 	if ((rc = meta_name_delete(c->meta, name)) != 0) {
-		cat_tx_rollback(c);
+		catalog_tx_rollback(c);
 		goto out;
 	}
-	if ((rc = cat_tx_commit(c)) == 0)
-		cat_name_forget(c, n);
+	if ((rc = catalog_tx_commit(c)) == 0)
+		catalog_name_forget(c, n);
 out:
 	pthread_mutex_unlock(&c->lock);
 	return rc;
@@ -104,7 +105,7 @@ rename_memory(catalog_t *c, struct cname *n, const char *newname)
 			o->names[i] = text;
 	free(n->name);
 	n->name = text;
-	cat_dir_changed(c, CATALOG_INO_NAMES);
+	catalog_dir_changed(c, CATALOG_INO_NAMES);
 	/* Out of memory here leaves the name out of the index until the
 	 * next start (the database has it already). */
 	return hmap_insert(&c->names, hmap_str_hash(text), n);
@@ -115,14 +116,14 @@ rename_memory(catalog_t *c, struct cname *n, const char *newname)
 static int
 renamed(catalog_t *c, struct cobject *o)
 {
-	struct cblob *b = cat_object_data_blob(c, o);
+	struct cblob *b = catalog_object_data_blob(c, o);
 	int rc;
 
 	o->ctime_ns = util_now_ns();
 	if (b != NULL)
 		b->ctime_ns = o->ctime_ns;
-	if ((rc = cat_object_put(c, o)) == 0 && b != NULL)
-		rc = cat_blob_put(c, b);
+	if ((rc = catalog_object_put(c, o)) == 0 && b != NULL)
+		rc = catalog_blob_put(c, b);
 	return rc;
 }
 
@@ -141,11 +142,11 @@ catalog_rename(
 	if ((rc = catalog_name_check(newname)) != 0)
 		return rc;
 	pthread_mutex_lock(&c->lock);
-	if ((n = cat_name_find(c, name)) == NULL) {
+	if ((n = catalog_name_find(c, name)) == NULL) {
 		rc = -ENOENT;
 		goto out;
 	}
-	old = cat_name_find(c, newname);
+	old = catalog_name_find(c, newname);
 	if (old != NULL && (flags & CATALOG_RENAME_NOREPLACE)) {
 		rc = -EEXIST;
 		goto out;
@@ -161,11 +162,11 @@ catalog_rename(
 			goto out;
 		}
 	}
-	if ((rc = cat_tx_begin(c)) != 0)
+	if ((rc = catalog_tx_begin(c)) != 0)
 		goto out;
 	/* A name in the way goes, and its object with it if it was the last. */
 	if (old != NULL) {
-		rc = gone != NULL ? cat_object_delete(c, gone, newname, CATALOG_DELETE_DEEP)
+		rc = gone != NULL ? catalog_object_delete(c, gone, newname, CATALOG_DELETE_DEEP)
 				  : meta_name_delete(c->meta, newname);
 	}
 	if (rc == 0 && n->obj->sealed && (rc = meta_name_delete(c->meta, name)) == 0)
@@ -173,15 +174,15 @@ catalog_rename(
 	if (rc == 0)
 		rc = renamed(c, n->obj);
 	if (rc != 0) {
-		cat_tx_rollback(c);
+		catalog_tx_rollback(c);
 		goto out;
 	}
-	if ((rc = cat_tx_commit(c)) != 0)
+	if ((rc = catalog_tx_commit(c)) != 0)
 		goto out;
 	if (old != NULL && gone == NULL)
-		cat_name_forget(c, old);
+		catalog_name_forget(c, old);
 	if ((rc = rename_memory(c, n, newname)) == 0)
-		cat_names_changed(c);
+		catalog_names_changed(c);
 out:
 	pthread_mutex_unlock(&c->lock);
 	return rc;

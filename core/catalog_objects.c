@@ -74,7 +74,7 @@ resolve_members(catalog_t *c, struct cobject *o, const json_t *fields, const jso
 			return util_fail(err, errlen, -EINVAL, "member %s: \"%s\" is not an id (o… or b…)",
 			    key, ids ? ids : "(not a string)");
 		if (id_is_blob(id)) {
-			struct cblob *b = cat_blob_find(c, id);
+			struct cblob *b = catalog_blob_find(c, id);
 
 			if (b == NULL || b->deleted)
 				return util_fail(err, errlen, -EINVAL, "member %s: no blob %s", key, ids);
@@ -82,7 +82,7 @@ resolve_members(catalog_t *c, struct cobject *o, const json_t *fields, const jso
 			nbytes = b->size;
 			owner = b->uid;
 		} else {
-			struct cobject *sub = cat_object_find(c, id);
+			struct cobject *sub = catalog_object_find(c, id);
 
 			if (sub == NULL)
 				return util_fail(err, errlen, -EINVAL, "member %s: no object %s", key, ids);
@@ -140,18 +140,18 @@ persist(catalog_t *c, const struct cobject *o, const char *name)
 	unsigned i;
 	int rc;
 
-	if ((rc = cat_tx_begin(c)) != 0)
+	if ((rc = catalog_tx_begin(c)) != 0)
 		return rc;
-	if ((rc = cat_object_put(c, o)) != 0)
+	if ((rc = catalog_object_put(c, o)) != 0)
 		goto fail;
 	for (i = 0; i < o->nmembers; i++)
 		if ((rc = meta_member_put(c->meta, o->id, o->members[i].name, o->members[i].id)) != 0)
 			goto fail;
 	if (name != NULL && (rc = meta_name_put(c->meta, name, o->id)) != 0)
 		goto fail;
-	return cat_tx_commit(c);
+	return catalog_tx_commit(c);
 fail:
-	cat_tx_rollback(c);
+	catalog_tx_rollback(c);
 	return rc;
 }
 
@@ -191,12 +191,12 @@ catalog_create_object(catalog_t *c, const char *typename, const json_t *fields, 
 	pthread_mutex_lock(&c->lock);
 	if ((rc = resolve_members(c, o, fields, members, uid, err, errlen)) != 0)
 		goto unlock;
-	if (name != NULL && cat_name_find(c, name) != NULL) {
+	if (name != NULL && catalog_name_find(c, name) != NULL) {
 		rc = util_fail(err, errlen, -EEXIST, "name \"%s\" is taken", name);
 		goto unlock;
 	}
 	/* The rules of the type, on the whole tree as it would be. */
-	if ((tree = cat_object_tree(c, o, 0)) == NULL) {
+	if ((tree = catalog_object_tree(c, o, 0)) == NULL) {
 		rc = -ENOMEM;
 		goto unlock;
 	}
@@ -217,12 +217,12 @@ catalog_create_object(catalog_t *c, const char *typename, const json_t *fields, 
 	o->nmembers = 0;
 	for (i = 0; i < nmembers; i++)
 		if (rc == 0)
-			rc = cat_attach_member(c, o, resolved[i].name, resolved[i].id);
+			rc = catalog_attach_member(c, o, resolved[i].name, resolved[i].id);
 	for (i = 0; i < nmembers; i++)
 		free(resolved[i].name);
 	free(resolved);
 	if (rc == 0 && (rc = hmap_insert(&c->objects, o->id, o)) == 0 && name != NULL)
-		rc = cat_attach_name(c, name, o);
+		rc = catalog_attach_name(c, name, o);
 	if (rc != 0) {
 		/* Out of memory after the commit: the database has the object,
 		 * the index will at the next start. */
@@ -232,17 +232,17 @@ catalog_create_object(catalog_t *c, const char *typename, const json_t *fields, 
 		return rc;
 	}
 	c->creates++;
-	cat_dir_changed(c, CATALOG_INO_OBJECTS);
+	catalog_dir_changed(c, CATALOG_INO_OBJECTS);
 	*id = o->id;
 	if (name != NULL)
-		cat_names_changed(c);
+		catalog_names_changed(c);
 	o = NULL;
 unlock:
 	pthread_mutex_unlock(&c->lock);
 out:
 	json_decref(tree);
 	if (o != NULL)
-		cat_object_free(o);
+		catalog_object_free(o);
 	return rc;
 }
 
@@ -303,14 +303,14 @@ hold(catalog_t *c, uint64_t id, int take, int *is_blob)
 	void *held;
 
 	if ((*is_blob = id_is_blob(id))) {
-		struct cblob *b = cat_blob_find(c, id);
+		struct cblob *b = catalog_blob_find(c, id);
 
 		if (b == NULL || b->deleted)
 			return NULL;
 		held = b;
 		holders = &b->refs;
 	} else {
-		struct cobject *sub = cat_object_find(c, id);
+		struct cobject *sub = catalog_object_find(c, id);
 
 		if (sub == NULL)
 			return NULL;
@@ -405,39 +405,39 @@ doom_apply(catalog_t *c, struct doom *d, const char *unlinked, unsigned flags)
 			struct cblob *b;
 
 			if (!id_is_blob(x->members[k].id) ||
-			    (b = cat_blob_find(c, x->members[k].id)) == NULL || b->owner != x)
+			    (b = catalog_blob_find(c, x->members[k].id)) == NULL || b->owner != x)
 				continue;
-			/* Open as names/<n>, it still answers fstat (cat_blob_forget). */
-			if (cat_object_data_blob(c, x) == b)
+			/* Open as names/<n>, it still answers fstat (catalog_blob_forget). */
+			if (catalog_object_data_blob(c, x) == b)
 				b->ghost_ino = id_ino(x->id, ID_VIEW_DATA);
 			b->owner = NULL;
 		}
 	}
 	for (i = 0; i < d->nblobs; i++)
-		cat_blob_forget(c, d->blobs[i]);
+		catalog_blob_forget(c, d->blobs[i]);
 	for (i = 0; i < d->nobjs; i++) {
 		struct cobject *x = d->objs[i];
 
 		while (x->nnames > 0) {
-			struct cname *n = cat_name_find(c, x->names[0]);
+			struct cname *n = catalog_name_find(c, x->names[0]);
 
 			if (c->cfg.inval_entry != NULL &&
 			    (unlinked == NULL || strcmp(n->name, unlinked) != 0))
 				c->cfg.inval_entry(c->cfg.hook_arg, CATALOG_INO_NAMES, n->name);
-			cat_name_forget(c, n);
+			catalog_name_forget(c, n);
 		}
 		id_format(x->id, name);
-		if (c->cfg.inval_entry != NULL && !(i == 0 && (flags & CAT_DELETE_RMDIR)))
+		if (c->cfg.inval_entry != NULL && !(i == 0 && (flags & CATALOG_DELETE_RMDIR)))
 			c->cfg.inval_entry(c->cfg.hook_arg, CATALOG_INO_OBJECTS, name);
 		hmap_remove(&c->objects, x->id, x);
-		cat_object_free(x);
+		catalog_object_free(x);
 		c->deletes++;
-		cat_dir_changed(c, CATALOG_INO_OBJECTS);
+		catalog_dir_changed(c, CATALOG_INO_OBJECTS);
 	}
 }
 
 int
-cat_object_delete(catalog_t *c, struct cobject *o, const char *unlinked, unsigned flags)
+catalog_object_delete(catalog_t *c, struct cobject *o, const char *unlinked, unsigned flags)
 {
 	struct doom d;
 	int rc;
@@ -452,19 +452,19 @@ cat_object_delete(catalog_t *c, struct cobject *o, const char *unlinked, unsigne
 }
 
 int
-cat_object_remove(catalog_t *c, struct cobject *o, const char *unlinked, unsigned flags)
+catalog_object_remove(catalog_t *c, struct cobject *o, const char *unlinked, unsigned flags)
 {
 	int rc;
 
 	if (o->parents > 0)
 		return -EBUSY; /* a member of another object */
-	if ((rc = cat_tx_begin(c)) != 0)
+	if ((rc = catalog_tx_begin(c)) != 0)
 		return rc;
-	if ((rc = cat_object_delete(c, o, unlinked, flags)) != 0) {
-		cat_tx_rollback(c);
+	if ((rc = catalog_object_delete(c, o, unlinked, flags)) != 0) {
+		catalog_tx_rollback(c);
 		return rc;
 	}
-	return cat_tx_commit(c);
+	return catalog_tx_commit(c);
 }
 
 /* May uid change object o? Its owner and root may. */
@@ -483,12 +483,12 @@ catalog_delete_object(catalog_t *c, uint64_t id, uid_t uid, unsigned flags)
 	if (id_is_blob(id))
 		return -EINVAL;
 	pthread_mutex_lock(&c->lock);
-	if ((o = cat_object_find(c, id)) == NULL)
+	if ((o = catalog_object_find(c, id)) == NULL)
 		rc = -ENOENT;
 	else if (!may_change(o, uid))
 		rc = -EACCES;
 	else
-		rc = cat_object_remove(c, o, NULL, flags & CATALOG_DELETE_DEEP);
+		rc = catalog_object_remove(c, o, NULL, flags & CATALOG_DELETE_DEEP);
 	pthread_mutex_unlock(&c->lock);
 	return rc;
 }
@@ -505,16 +505,16 @@ catalog_rmdir(catalog_t *c, uint64_t parent, const char *name)
 	if (id_parse(name, &id) != 0 || id_is_blob(id))
 		return -ENOENT;
 	pthread_mutex_lock(&c->lock);
-	if ((o = cat_object_find(c, id)) == NULL)
+	if ((o = catalog_object_find(c, id)) == NULL)
 		rc = -ENOENT;
 	else
-		rc = cat_object_remove(c, o, NULL, CATALOG_DELETE_DEEP | CAT_DELETE_RMDIR);
+		rc = catalog_object_remove(c, o, NULL, CATALOG_DELETE_DEEP | CATALOG_DELETE_RMDIR);
 	pthread_mutex_unlock(&c->lock);
 	return rc;
 }
 
 int
-cat_entry_unlink(struct cobject *o, const char *name, uid_t uid)
+catalog_entry_unlink(struct cobject *o, const char *name, uid_t uid)
 {
 	struct cmember *m = NULL;
 	unsigned i;
@@ -554,26 +554,26 @@ catalog_name_add(catalog_t *c, uint64_t id, const char *name, uid_t uid)
 	if ((rc = catalog_name_check(name)) != 0)
 		return rc;
 	pthread_mutex_lock(&c->lock);
-	if (id_is_blob(id) || (o = cat_object_find(c, id)) == NULL)
+	if (id_is_blob(id) || (o = catalog_object_find(c, id)) == NULL)
 		rc = -ENOENT;
 	else if (!may_change(o, uid))
 		rc = -EACCES;
-	else if (cat_name_find(c, name) != NULL)
+	else if (catalog_name_find(c, name) != NULL)
 		rc = -EEXIST;
 	else if (o->sealed) { /* an unsealed object's names are written at its seal */
-		if ((rc = cat_tx_begin(c)) == 0) {
+		if ((rc = catalog_tx_begin(c)) == 0) {
 			if ((rc = meta_name_put(c->meta, name, o->id)) != 0)
-				cat_tx_rollback(c);
+				catalog_tx_rollback(c);
 			else
-				rc = cat_tx_commit(c);
+				rc = catalog_tx_commit(c);
 		}
 	}
 	if (rc == 0)
-		rc = cat_attach_name(c, name, o);
+		rc = catalog_attach_name(c, name, o);
 	if (rc == 0 && c->cfg.inval_entry != NULL)
 		c->cfg.inval_entry(c->cfg.hook_arg, CATALOG_INO_NAMES, name); /* a cached negative entry */
 	if (rc == 0)
-		cat_names_changed(c);
+		catalog_names_changed(c);
 	pthread_mutex_unlock(&c->lock);
 	return rc;
 }
@@ -585,18 +585,18 @@ catalog_name_remove(catalog_t *c, const char *name, uid_t uid)
 	int rc = 0;
 
 	pthread_mutex_lock(&c->lock);
-	if ((n = cat_name_find(c, name)) == NULL)
+	if ((n = catalog_name_find(c, name)) == NULL)
 		rc = -ENOENT;
 	else if (!may_change(n->obj, uid))
 		rc = -EACCES;
-	else if (n->obj->sealed && (rc = cat_tx_begin(c)) == 0) {
+	else if (n->obj->sealed && (rc = catalog_tx_begin(c)) == 0) {
 		if ((rc = meta_name_delete(c->meta, name)) != 0)
-			cat_tx_rollback(c);
+			catalog_tx_rollback(c);
 		else
-			rc = cat_tx_commit(c);
+			rc = catalog_tx_commit(c);
 	}
 	if (rc == 0) {
-		cat_name_forget(c, n);
+		catalog_name_forget(c, n);
 		if (c->cfg.inval_entry != NULL)
 			c->cfg.inval_entry(c->cfg.hook_arg, CATALOG_INO_NAMES, name);
 	}
@@ -611,9 +611,9 @@ catalog_name_ready(catalog_t *c, const char *name, uint64_t *id)
 	int rc = 0;
 
 	pthread_mutex_lock(&c->lock);
-	if ((n = cat_name_find(c, name)) == NULL)
+	if ((n = catalog_name_find(c, name)) == NULL)
 		rc = -ENOENT;
-	else if (!cat_object_sealed(n->obj))
+	else if (!catalog_object_sealed(n->obj))
 		rc = -EAGAIN; /* being written, or its seal being saved */
 	else
 		*id = n->obj->id;

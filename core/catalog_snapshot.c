@@ -16,7 +16,6 @@
 #include "catalog_i.h"
 #include "log.h"
 #include "snapshot.h"
-#include "spill.h"
 
 /* The one place a snapshot reaches a sealed blob's bytes: a read-only fd
  * on them, wherever the blob lives (its file in the store, else its spill
@@ -24,7 +23,8 @@
 static int
 blob_data_open(catalog_t *c, const struct cblob *b, int *fd)
 {
-	return b->resident ? store_blob_open(c->store, b->id, O_RDONLY, fd) : spill_file_open(c, b, fd);
+	return b->resident ? store_blob_open(c->store, b->id, O_RDONLY, fd)
+			   : catalog_spill_file_open(c, b, fd);
 }
 
 struct collect {

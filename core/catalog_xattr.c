@@ -1,6 +1,7 @@
 /*
  * catalog_xattr: an object's metadata as user.vineyard.* extended
- * attributes. The fixed fields are read-only (state: live, or removing
+ * attributes. The fixed fields (object.c's object_keys, one table with
+ * the names users may not set) are read-only (state: live, or removing
  * while rm -r empties its directory); user fields may be set and removed
  * while the object is unsealed, and are validated by object.c.
  */
@@ -14,7 +15,7 @@
 
 #include "catalog_i.h"
 #include "object.h"
-#include "spill.h"
+#include "vec.h"
 
 #define PREFIX "user.vineyard."
 #define PREFIX_LEN (sizeof PREFIX - 1)
@@ -22,7 +23,7 @@
 /* Growable NUL-separated list of names. */
 struct namebuf {
 	char *buf;
-	size_t len, cap;
+	size_t len, cap; /* cap: bytes allocated (vec) */
 	int err;
 };
 
@@ -33,46 +34,32 @@ nb_add(struct namebuf *nb, const char *field)
 
 	if (nb->err)
 		return;
-	if (nb->len + n > nb->cap) {
-		size_t cap = (nb->cap + n) * 2;
-		char *p = realloc(nb->buf, cap);
-
-		if (p == NULL) {
-			nb->err = -ENOMEM;
-			return;
-		}
-		nb->buf = p;
-		nb->cap = cap;
-	}
+	if ((nb->err = vec_reserve(&nb->buf, &nb->cap, nb->len + n, 1)) != 0)
+		return;
 	memcpy(nb->buf + nb->len, PREFIX, PREFIX_LEN);
 	memcpy(nb->buf + nb->len + PREFIX_LEN, field, n - PREFIX_LEN);
 	nb->len += n;
 }
 
-static const char *const object_fixed[] = {
-	"typename",
-	"id",
-	"signature",
-	"nbytes",
-	"instance_id",
-	"global",
-	"ctime",
-	"sealed",
-	"state",
-	"location",
-	NULL,
-};
-static const char *const blob_fixed[] = {
-	"typename",
-	"id",
-	"nbytes",
-	"instance_id",
-	"ctime",
-	"sealed",
-	"location",
-	"pinned",
-	NULL,
-};
+/* The fixed names of an object (OBJECT_KEY_OBJECT) or a blob, from object.c's one table. */
+static void
+nb_add_fixed(struct namebuf *nb, unsigned flag)
+{
+	size_t i;
+
+	for (i = 0; object_keys[i].name != NULL; i++)
+		if (object_keys[i].flags & flag)
+			nb_add(nb, object_keys[i].name);
+}
+
+/* Where b's bytes are (catalog_spill.h): "memory", "disk" or both. */
+static const char *
+where(const struct cblob *b)
+{
+	if (!b->sealed || !b->spilled)
+		return "memory";
+	return b->resident ? "memory,disk" : "disk";
+}
 
 /* Where the blobs of o's tree are: counts of those in memory and not. */
 static void
@@ -80,15 +67,15 @@ tree_location(catalog_t *c, const struct cobject *o, int depth, unsigned *in, un
 {
 	unsigned i;
 
-	for (i = 0; i < o->nmembers && depth < CAT_TREE_DEPTH; i++) {
+	for (i = 0; i < o->nmembers && depth < CATALOG_TREE_DEPTH; i++) {
 		uint64_t id = o->members[i].id;
 		struct cblob *b;
 		struct cobject *m;
 
 		if (id_is_blob(id)) {
-			if ((b = cat_blob_find(c, id)) != NULL)
+			if ((b = catalog_blob_find(c, id)) != NULL)
 				*(b->resident || !b->sealed ? in : out) += 1;
-		} else if ((m = cat_object_find(c, id)) != NULL)
+		} else if ((m = catalog_object_find(c, id)) != NULL)
 			tree_location(c, m, depth + 1, in, out);
 	}
 }
@@ -104,7 +91,7 @@ xattr_object(catalog_t *c, uint64_t ino)
 	v = id_view_of_ino(ino);
 	if (v != ID_VIEW_OBJECT && v != ID_VIEW_DATA)
 		return NULL;
-	return cat_object_find(c, id_of_ino(ino));
+	return catalog_object_find(c, id_of_ino(ino));
 }
 
 int
@@ -121,8 +108,7 @@ catalog_xattr_list(catalog_t *c, uint64_t ino, char **names, size_t *len)
 		const char *key;
 		char mname[CATALOG_NAME_MAX + 16];
 
-		for (i = 0; object_fixed[i] != NULL; i++)
-			nb_add(&nb, object_fixed[i]);
+		nb_add_fixed(&nb, OBJECT_KEY_OBJECT);
 		for (i = 0; i < o->nmembers; i++) {
 			snprintf(mname, sizeof mname, "member.%s", o->members[i].name);
 			nb_add(&nb, mname);
@@ -130,9 +116,8 @@ catalog_xattr_list(catalog_t *c, uint64_t ino, char **names, size_t *len)
 		json_object_foreach (fields, key, v)
 			nb_add(&nb, key);
 		json_decref(fields);
-	} else if (id_is_blob(ino) && (b = cat_blob_find(c, ino)) != NULL) {
-		for (i = 0; blob_fixed[i] != NULL; i++)
-			nb_add(&nb, blob_fixed[i]);
+	} else if (id_is_blob(ino) && (b = catalog_blob_find(c, ino)) != NULL) {
+		nb_add_fixed(&nb, OBJECT_KEY_BLOB);
 	}
 	pthread_mutex_unlock(&c->lock);
 	if (nb.err) {
@@ -181,7 +166,7 @@ fmt_id(uint64_t id, size_t *len)
 static int
 object_get(catalog_t *c, struct cobject *o, const char *field, char **value, size_t *len)
 {
-	struct cblob *data = cat_object_data_blob(c, o);
+	struct cblob *data = catalog_object_data_blob(c, o);
 	unsigned i;
 
 	if (strcmp(field, "typename") == 0)
@@ -191,7 +176,7 @@ object_get(catalog_t *c, struct cobject *o, const char *field, char **value, siz
 	else if (strcmp(field, "signature") == 0)
 		*value = fmt_u64(o->signature, len);
 	else if (strcmp(field, "nbytes") == 0)
-		*value = fmt_u64(!o->sealed && data != NULL ? cat_blob_size(c, data) : o->nbytes, len);
+		*value = fmt_u64(!o->sealed && data != NULL ? catalog_blob_size(c, data) : o->nbytes, len);
 	else if (strcmp(field, "instance_id") == 0)
 		*value = fmt_u64(id_instance(o->id), len);
 	else if (strcmp(field, "global") == 0)
@@ -199,7 +184,7 @@ object_get(catalog_t *c, struct cobject *o, const char *field, char **value, siz
 	else if (strcmp(field, "ctime") == 0)
 		*value = fmt_time(o->btime_ns, len); /* Vineyard's: creation */
 	else if (strcmp(field, "sealed") == 0)
-		*value = dup_text(cat_object_sealed(o) ? "true" : "false", len);
+		*value = dup_text(catalog_object_sealed(o) ? "true" : "false", len);
 	else if (strcmp(field, "state") == 0)
 		*value = dup_text(o->removing ? "removing" : "live", len);
 	else if (strcmp(field, "location") == 0) {
@@ -207,7 +192,7 @@ object_get(catalog_t *c, struct cobject *o, const char *field, char **value, siz
 
 		/* A Blob object: where its bytes are; others: where their blobs are. */
 		if (data != NULL)
-			*value = dup_text(spill_where(data), len);
+			*value = dup_text(where(data), len);
 		else {
 			tree_location(c, o, 0, &in, &out);
 			*value = dup_text(out == 0 ? "memory" : in == 0 ? "disk" : "memory,disk", len);
@@ -238,15 +223,15 @@ blob_get(catalog_t *c, struct cblob *b, const char *field, char **value, size_t 
 	else if (strcmp(field, "id") == 0)
 		*value = fmt_id(b->id, len);
 	else if (strcmp(field, "nbytes") == 0)
-		*value = fmt_u64(cat_blob_size(c, b), len);
+		*value = fmt_u64(catalog_blob_size(c, b), len);
 	else if (strcmp(field, "instance_id") == 0)
 		*value = fmt_u64(id_instance(b->id), len);
 	else if (strcmp(field, "ctime") == 0)
 		*value = fmt_time(b->btime_ns, len);
 	else if (strcmp(field, "sealed") == 0)
-		*value = dup_text(cat_blob_sealed(b) ? "true" : "false", len);
+		*value = dup_text(catalog_blob_sealed(b) ? "true" : "false", len);
 	else if (strcmp(field, "location") == 0)
-		*value = dup_text(spill_where(b), len);
+		*value = dup_text(where(b), len);
 	else if (strcmp(field, "pinned") == 0)
 		*value = dup_text(b->pinned ? "true" : "false", len);
 	else
@@ -266,7 +251,7 @@ catalog_xattr_get(catalog_t *c, uint64_t ino, const char *name, char **value, si
 	pthread_mutex_lock(&c->lock);
 	if ((o = xattr_object(c, ino)) != NULL)
 		rc = object_get(c, o, name + PREFIX_LEN, value, len);
-	else if (id_is_blob(ino) && (b = cat_blob_find(c, ino)) != NULL)
+	else if (id_is_blob(ino) && (b = catalog_blob_find(c, ino)) != NULL)
 		rc = blob_get(c, b, name + PREFIX_LEN, value, len);
 	pthread_mutex_unlock(&c->lock);
 	return rc;
@@ -327,7 +312,7 @@ change_field(catalog_t *c, uint64_t ino, const char *name, const char *value, si
 	}
 	old = o->fields;
 	o->fields = text;
-	if ((rc = cat_object_put(c, o)) != 0) {
+	if ((rc = catalog_object_put(c, o)) != 0) {
 		o->fields = old;
 		goto out;
 	}

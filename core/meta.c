@@ -1,7 +1,8 @@
 /*
  * meta: SQLite persistence of the catalog. Statements are prepared once at
  * open; every function maps SQLite failures to -errno and logs the SQLite
- * message, so a caller never sees a generic failure.
+ * message, so a caller never sees a generic failure. Snapshots' databases
+ * are meta_snapshot.c's.
  */
 #include "config.h"
 
@@ -13,7 +14,7 @@
 #include <sqlite3.h>
 
 #include "log.h"
-#include "meta.h"
+#include "meta_i.h"
 #include "schema/schema.h"
 
 enum stmt_id {
@@ -80,26 +81,41 @@ struct meta {
 	sqlite3_stmt *st[ST_COUNT];
 };
 
+int
+meta_sql_errno(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_NOMEM: return -ENOMEM;
+	case SQLITE_FULL: return -ENOSPC;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED: return -EBUSY;
+	case SQLITE_READONLY:
+	case SQLITE_PERM: return -EROFS;
+	case SQLITE_CANTOPEN: return -ENOENT;
+	case SQLITE_CONSTRAINT: return -EEXIST;
+	case SQLITE_TOOBIG: return -E2BIG;
+	default: return -EIO;
+	}
+}
+
+int
+meta_sql_fail(sqlite3 *db, int rc, const char *what)
+{
+	log_error("metadata database: %s: %s", what, db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+	return meta_sql_errno(rc);
+}
+
+sqlite3 *
+meta_sql_db(meta_t *m)
+{
+	return m->db;
+}
+
 /* Map an SQLite result code to -errno, logging what SQLite said. */
 static int
 db_error(meta_t *m, int rc, const char *what)
 {
-	int err;
-
-	switch (rc & 0xff) {
-	case SQLITE_NOMEM: err = ENOMEM; break;
-	case SQLITE_FULL: err = ENOSPC; break;
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED: err = EBUSY; break;
-	case SQLITE_READONLY:
-	case SQLITE_PERM: err = EROFS; break;
-	case SQLITE_CANTOPEN: err = ENOENT; break;
-	case SQLITE_CONSTRAINT: err = EEXIST; break;
-	case SQLITE_TOOBIG: err = E2BIG; break;
-	default: err = EIO; break;
-	}
-	log_error("metadata database: %s: %s", what, m->db ? sqlite3_errmsg(m->db) : sqlite3_errstr(rc));
-	return -err;
+	return meta_sql_fail(m->db, rc, what);
 }
 
 /* Run a statement that returns no rows, then reset it. */
@@ -497,34 +513,5 @@ meta_max_id(meta_t *m, unsigned instance, uint64_t *out)
 		rc = db_error(m, rc, "max id");
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
-	return rc;
-}
-
-/* ---- snapshots (core/snapshot.c) ---- */
-
-int
-meta_backup(meta_t *m, const char *path)
-{
-	struct meta dst = { 0 };
-	sqlite3_backup *b;
-	int rc;
-
-	rc = sqlite3_open_v2(
-	    path, &dst.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
-	if (rc != SQLITE_OK) {
-		rc = db_error(&dst, rc, path);
-		goto out;
-	}
-	/* All pages in one step: the source is not released half copied. */
-	if ((b = sqlite3_backup_init(dst.db, "main", m->db, "main")) == NULL) {
-		rc = db_error(&dst, sqlite3_errcode(dst.db), "start the backup");
-		goto out;
-	}
-	rc = sqlite3_backup_step(b, -1);
-	sqlite3_backup_finish(b);
-	rc = rc == SQLITE_DONE ? 0 : db_error(&dst, rc, "back up");
-out:
-	if (dst.db != NULL && sqlite3_close(dst.db) != SQLITE_OK && rc == 0)
-		rc = db_error(&dst, sqlite3_errcode(dst.db), "close the backup");
 	return rc;
 }

@@ -6,10 +6,15 @@
  * The connection holds the database in exclusive locking mode: the daemon is
  * its only user (the state-dir lock sees to it), so transactions skip
  * SQLite's file locking. Callers serialize access (the catalog lock).
+ * This header is the only contract that knows the schema: no file outside
+ * core/meta*.c speaks SQL, so a migration is never repeated elsewhere. A
+ * snapshot's database (meta_snap_*, core/meta_snapshot.c) is a copy with
+ * a connection of its own.
  */
 #ifndef VFS_META_H
 #define VFS_META_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct meta meta_t;
@@ -84,9 +89,70 @@ int meta_load(meta_t *m, const struct meta_load_ops *ops, void *arg);
 /* Largest id (blob or object, flag bits ignored) of an instance, 0 if none. */
 int meta_max_id(meta_t *m, unsigned instance, uint64_t *out);
 
+/*
+ * Snapshots (core/meta_snapshot.c, for core/snapshot*.c). A snapshot's
+ * database is a copy of this one (meta_backup) trimmed to sealed objects,
+ * with two tables of its own: snapshot_blobs (id, size, crc32c) for every
+ * blob and snapshot_info (key, value): format, time, counts. These
+ * functions give -errno with a message in err (errlen bytes; NULL: none),
+ * and log nothing: the snapshot reports its failure once, whole.
+ */
+
 /* Copy the database as committed into a new database file at path
  * (SQLite's online backup, in one step), with no transaction open on m;
  * the copy keeps the journal mode of m in its header. 0 or -errno. */
 int meta_backup(meta_t *m, const char *path);
+
+typedef struct meta_snap meta_snap_t;
+
+/* A blob of a snapshot's database. */
+struct meta_snap_blob {
+	uint64_t id;
+	uint64_t size;
+	int has_crc; /* snapshot_blobs has its checksum, of that size */
+	uint32_t crc32c;
+};
+
+/* What a snapshot records about itself in snapshot_info. */
+struct meta_snap_info {
+	uint64_t format;
+	int64_t created_ns;
+	uint64_t objects, names, blobs, bytes;
+};
+
+/* Open the snapshot database at path: read-only, or (META_SNAP_WRITE) a
+ * copy by meta_backup that is being made a snapshot. *out the caller's,
+ * for meta_snap_close. */
+int meta_snap_open(const char *path, unsigned flags, meta_snap_t **out, char *err, size_t errlen);
+#define META_SNAP_WRITE 1u
+/* Close (NULL: no-op); 0, or the -errno of a close that failed. */
+int meta_snap_close(meta_snap_t *s, char *err, size_t errlen);
+/* The copy becomes a snapshot's database: a rollback journal written
+ * without syncs (the file is fsynced once, whole), the unsealed blobs and
+ * objects (with their names and members) out, the snapshot's tables in. */
+int meta_snap_trim(meta_snap_t *s, char *err, size_t errlen);
+/* Objects, names and blobs it holds (NULL: not counted). */
+int meta_snap_count(
+    meta_snap_t *s, uint64_t *objects, uint64_t *names, uint64_t *blobs, char *err, size_t errlen);
+/* Call fn for every blob, with its checksum if recorded; fn returns 0 to
+ * go on or -errno (its message in err) to stop. -EINVAL for a database
+ * that is no snapshot. */
+int meta_snap_blobs(meta_snap_t *s, int (*fn)(void *arg, const struct meta_snap_blob *b), void *arg,
+    char *err, size_t errlen);
+/* Record the checksums of n blobs and the info, in one transaction. */
+int meta_snap_record(meta_snap_t *s, const struct meta_snap_blob *v, size_t n,
+    const struct meta_snap_info *info, char *err, size_t errlen);
+/* The snapshot's format; -EINVAL for a database that is no snapshot. */
+int meta_snap_format(meta_snap_t *s, uint64_t *format, char *err, size_t errlen);
+/* Restore: a copy of the snapshot at path as a store's database, less
+ * the snapshot's tables; every blob in memory (none spilled) and no spill
+ * directory remembered (the snapshotted store may still use it). Closed,
+ * not fsynced: durability is the caller's. */
+int meta_snap_install(meta_snap_t *s, const char *path, char *err, size_t errlen);
+/* Restore: how many objects the store database at path (it exists)
+ * holds, without migrating it; closing it checkpoints its write-ahead log
+ * away. A database made before any migration, or one SQLite cannot read,
+ * holds none. */
+int meta_snap_state_objects(const char *path, uint64_t *n, char *err, size_t errlen);
 
 #endif

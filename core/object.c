@@ -1,7 +1,9 @@
 /*
  * object: metadata trees follow Vineyard's layout: typename, id,
  * signature, nbytes, instance_id, global, then typed and user fields, then
- * members as nested trees. Reserved keys can never be set by users.
+ * members as nested trees. The reserved keys (object_keys, one table for
+ * the tree, listxattr and the names users may not set) can never be set
+ * by users.
  */
 #include "config.h"
 
@@ -14,47 +16,47 @@
 #include "id.h"
 #include "object.h"
 
-/* The keys object_meta writes at the top of every tree, before fields and
- * members: neither may take one. */
-static const char *const tree_keys[] = {
-	"typename",
-	"id",
-	"signature",
-	"nbytes",
-	"instance_id",
-	"global",
-	"ctime",
-	"sealed",
-	NULL,
-};
-/* More names user.vineyard.* keeps for itself (state: an object being
- * removed, location: where its bytes are, pinned; see catalog_xattr.c). */
-static const char *const reserved[] = {
-	"mtime",
-	"meta",
-	"members",
-	"member",
-	"state",
-	"location",
-	"pinned",
-	NULL,
+/* Every name user.vineyard.* keeps for itself, in the order listxattr
+ * shows them: the tree's keys first (object_meta's order), then state (an
+ * object being removed), location (where its bytes are) and pinned (see
+ * catalog_xattr.c), then names kept for Vineyard's own use. */
+const struct object_key object_keys[] = {
+	{ "typename", OBJECT_KEY_TREE | OBJECT_KEY_OBJECT | OBJECT_KEY_BLOB },
+	{ "id", OBJECT_KEY_TREE | OBJECT_KEY_OBJECT | OBJECT_KEY_BLOB },
+	{ "signature", OBJECT_KEY_TREE | OBJECT_KEY_OBJECT },
+	{ "nbytes", OBJECT_KEY_TREE | OBJECT_KEY_OBJECT | OBJECT_KEY_BLOB },
+	{ "instance_id", OBJECT_KEY_TREE | OBJECT_KEY_OBJECT | OBJECT_KEY_BLOB },
+	{ "global", OBJECT_KEY_TREE | OBJECT_KEY_OBJECT },
+	{ "ctime", OBJECT_KEY_TREE | OBJECT_KEY_OBJECT | OBJECT_KEY_BLOB },
+	{ "sealed", OBJECT_KEY_TREE | OBJECT_KEY_OBJECT | OBJECT_KEY_BLOB },
+	{ "state", OBJECT_KEY_OBJECT },
+	{ "location", OBJECT_KEY_OBJECT | OBJECT_KEY_BLOB },
+	{ "pinned", OBJECT_KEY_BLOB },
+	{ "mtime", 0 },
+	{ "meta", 0 },
+	{ "members", 0 },
+	{ "member", 0 },
+	{ NULL, 0 },
 };
 
+/* The flags of a reserved key; -1 for a name that is not one. */
 static int
-in_list(const char *const *list, const char *name)
+key_flags(const char *name)
 {
 	size_t i;
 
-	for (i = 0; list[i] != NULL; i++)
-		if (strcmp(name, list[i]) == 0)
-			return 1;
-	return 0;
+	for (i = 0; object_keys[i].name != NULL; i++)
+		if (strcmp(name, object_keys[i].name) == 0)
+			return (int)object_keys[i].flags;
+	return -1;
 }
 
 int
 object_tree_key(const char *name)
 {
-	return in_list(tree_keys, name);
+	int f = key_flags(name);
+
+	return f >= 0 && (f & OBJECT_KEY_TREE) != 0;
 }
 
 int
@@ -73,7 +75,7 @@ object_field_name_check(const char *name)
 		if (!alpha && !(i > 0 && c >= '0' && c <= '9'))
 			return -EINVAL;
 	}
-	return object_tree_key(name) || in_list(reserved, name) ? -EPERM : 0;
+	return key_flags(name) >= 0 ? -EPERM : 0;
 }
 
 /* Strict UTF-8 check: no overlongs, surrogates or code points past U+10FFFF. */

@@ -27,6 +27,17 @@ struct object_info {
 	int64_t ctime_ns; /* creation (Vineyard's "ctime"), not stat's */
 };
 
+/* A name user.vineyard.* keeps for itself; no field or member may take it. */
+struct object_key {
+	const char *name;
+	unsigned flags;
+#define OBJECT_KEY_TREE 0x1   /* at the top of every metadata tree (object_meta) */
+#define OBJECT_KEY_OBJECT 0x2 /* a read-only xattr of every object */
+#define OBJECT_KEY_BLOB 0x4   /* a read-only xattr of every raw blob */
+};
+/* The reserved keys, in listxattr's order, ending with a NULL name. */
+extern const struct object_key object_keys[];
+
 /* Is name a key every metadata tree has at its top (typename, id, ...)?
  * Neither a field nor a member may be named so. */
 int object_tree_key(const char *name);

@@ -15,7 +15,7 @@
 #include "object.h"
 #include "request.h"
 #include "snapshot.h"
-#include "spill.h"
+#include "catalog_spill.h"
 
 static const char *
 errno_name(int err)
@@ -321,7 +321,7 @@ op_snapshot(catalog_t *c, uid_t uid, const json_t *req)
 	    (double)r.elapsed_ns / 1e9);
 }
 
-/* pin, unpin, evict, load: where the blobs of an object live (spill.h). */
+/* pin, unpin, evict, load: where the blobs of an object live (catalog_spill.h). */
 static json_t *
 op_spill(catalog_t *c, uid_t uid, const char *op, const json_t *req)
 {
@@ -333,11 +333,11 @@ op_spill(catalog_t *c, uid_t uid, const char *op, const json_t *req)
 	if (id_arg(req, "id", &id, &reply) != 0)
 		return reply;
 	if (strcmp(op, "pin") == 0 || strcmp(op, "unpin") == 0)
-		rc = spill_pin(c, id, uid, op[0] == 'p', &blobs, &bytes);
+		rc = catalog_spill_pin(c, id, uid, op[0] == 'p', &blobs, &bytes);
 	else if (strcmp(op, "evict") == 0)
-		rc = spill_evict(c, id, uid, &blobs, &bytes);
+		rc = catalog_spill_evict(c, id, uid, &blobs, &bytes);
 	else
-		rc = spill_load(c, id, uid, &blobs, &bytes);
+		rc = catalog_spill_load(c, id, uid, &blobs, &bytes);
 	if (rc == -ENOTSUP)
 		return failure(ENOTSUP, "evict: the store has no spill directory (mount --spill-dir)");
 	if (rc == -EBUSY) {

@@ -2,12 +2,13 @@
  * snapshot: see snapshot.h for the directory's format. A snapshot is taken
  * in three parts: under the catalog lock, a copy of the database and a
  * descriptor on every blob to copy (catalog_snapshot); then, without the
- * lock, the blob copies through io_uring (each to a temp file, fsynced,
- * renamed), the table of checksums written into the copied database,
- * which is fsynced and renamed over meta.db; last, the blob files no
- * longer referenced are removed. The directory is flock(2)ed meanwhile.
- * The restore is snapshot_restore.c; the helpers both use are shared
- * through snapshot_i.h.
+ * lock, the blob copies (durable.c: all to temp files, then each fsynced
+ * and renamed, then blobs/ fsynced once), the table of checksums written
+ * into the copied database (meta_snap_*), which is fsynced and renamed
+ * over meta.db; last, the blob files no longer referenced are removed.
+ * The directory is flock(2)ed meanwhile. The restore is
+ * snapshot_restore.c; the helpers both use are shared through
+ * snapshot_i.h.
  */
 #include "config.h"
 
@@ -24,10 +25,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
-
+#include "durable.h"
 #include "id.h"
 #include "log.h"
+#include "meta.h"
 #include "snapshot.h"
 #include "snapshot_i.h"
 #include "util.h"
@@ -75,104 +76,7 @@ snap_ring_open(struct uring **u, char *err, size_t errlen)
 	return 0;
 }
 
-/* ---- SQLite on the snapshot's own database ---- */
-
-int
-snap_sql_errno(int rc)
-{
-	switch (rc & 0xff) {
-	case SQLITE_NOMEM: return -ENOMEM;
-	case SQLITE_FULL: return -ENOSPC;
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED: return -EBUSY;
-	case SQLITE_READONLY:
-	case SQLITE_PERM: return -EROFS;
-	case SQLITE_CANTOPEN: return -ENOENT;
-	default: return -EIO;
-	}
-}
-
-int
-snap_sql_exec(sqlite3 *db, const char *sql, const char *what, char *err, size_t errlen)
-{
-	char *msg = NULL;
-	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
-
-	if (rc == SQLITE_OK)
-		return 0;
-	rc = util_fail(
-	    err, errlen, snap_sql_errno(rc), "%s: %s", what, msg != NULL ? msg : sqlite3_errstr(rc));
-	sqlite3_free(msg);
-	return rc;
-}
-
-/* The one integer a query returns. */
-int
-snap_sql_count(sqlite3 *db, const char *sql, uint64_t *out, char *err, size_t errlen)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-
-	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		*out = (uint64_t)sqlite3_column_int64(st, 0);
-		rc = SQLITE_OK;
-	}
-	if (rc != SQLITE_OK)
-		rc = util_fail(err, errlen, snap_sql_errno(rc), "%s: %s", sql, sqlite3_errmsg(db));
-	sqlite3_finalize(st);
-	return rc;
-}
-
-int
-snap_sql_open(const char *path, int flags, sqlite3 **db, char *err, size_t errlen)
-{
-	int rc = sqlite3_open_v2(path, db, flags | SQLITE_OPEN_NOMUTEX, NULL);
-
-	if (rc == SQLITE_OK) {
-		sqlite3_busy_timeout(*db, 5000);
-		return 0;
-	}
-	rc = util_fail(err, errlen, snap_sql_errno(rc), "%s: %s", path,
-	    *db != NULL ? sqlite3_errmsg(*db) : sqlite3_errstr(rc));
-	sqlite3_close(*db);
-	*db = NULL;
-	return rc;
-}
-
 /* ---- files ---- */
-
-/* Open name in dirfd for writing a copy: O_DIRECT where the file system
- * takes it (large copies do not go through the page cache twice). */
-static int
-open_dst(int dirfd, const char *name, int *fd)
-{
-	*fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_DIRECT, 0600);
-	if (*fd < 0 && errno == EINVAL)
-		*fd = openat(dirfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	return *fd < 0 ? -errno : 0;
-}
-
-int
-snap_open_src(int dirfd, const char *name, int *fd)
-{
-	*fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_DIRECT);
-	if (*fd < 0 && errno == EINVAL)
-		*fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
-	return *fd < 0 ? -errno : 0;
-}
-
-/* fsync the file at dirfd/name. */
-int
-snap_fsync_at(struct uring *u, int dirfd, const char *name)
-{
-	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC), rc;
-
-	if (fd < 0)
-		return -errno;
-	rc = uring_fsync(u, fd);
-	close(fd);
-	return rc;
-}
 
 /* Remove every entry of dirfd whose name starts with prefix. */
 void
@@ -224,12 +128,13 @@ struct item {
 struct snap {
 	catalog_t *c;
 	const char *dir;
+	char blobs_dir[PATH_MAX]; /* dir/blobs */
 	int dirfd, blobsfd;
 	struct prev *prev;
-	size_t nprev;
+	size_t nprev, capprev;
 	struct item *items;
 	size_t nitems;
-	sqlite3 *db;
+	meta_snap_t *db; /* the copied database, TMP_DB */
 	struct uring *u;
 	int tmp_db; /* TMP_DB exists */
 	struct snapshot_result *res;
@@ -299,15 +204,42 @@ check_dir(struct snap *s)
 	return rc;
 }
 
+/* meta_snap_blobs of the previous snapshot: its blobs with checksums. */
+static int
+prev_add(void *arg, const struct meta_snap_blob *b)
+{
+	struct snap *s = arg;
+	char ids[ID_STR_LEN + 1];
+	struct stat sb;
+	struct prev *p;
+
+	if (!b->has_crc)
+		return 0; /* copied again */
+	if (s->nprev == s->capprev) {
+		size_t cap = s->capprev ? 2 * s->capprev : 256;
+
+		if ((p = realloc(s->prev, cap * sizeof *p)) == NULL)
+			return util_fail(s->err, s->errlen, -ENOMEM, "out of memory");
+		s->prev = p;
+		s->capprev = cap;
+	}
+	p = &s->prev[s->nprev++];
+	p->id = b->id;
+	p->size = b->size;
+	p->crc = b->crc32c;
+	id_format(p->id, ids);
+	p->present =
+	    fstatat(s->blobsfd, ids, &sb, 0) == 0 && S_ISREG(sb.st_mode) && (uint64_t)sb.st_size == p->size;
+	return 0;
+}
+
 /* The blobs table of the snapshot in dir, if there is one. */
 static int
 load_prev(struct snap *s)
 {
-	char path[PATH_MAX], ids[ID_STR_LEN + 1];
-	sqlite3_stmt *st = NULL;
-	sqlite3 *db = NULL;
+	char path[PATH_MAX];
+	meta_snap_t *db = NULL;
 	struct stat sb;
-	size_t cap = 0;
 	int rc;
 
 	if (fstatat(s->dirfd, SNAPSHOT_DB, &sb, 0) != 0)
@@ -315,42 +247,13 @@ load_prev(struct snap *s)
 				       : util_fail(s->err, s->errlen, -errno, "%s/%s: %s", s->dir,
 					     SNAPSHOT_DB, strerror(errno));
 	snprintf(path, sizeof path, "%s/%s", s->dir, SNAPSHOT_DB);
-	if ((rc = snap_sql_open(path, SQLITE_OPEN_READONLY, &db, s->err, s->errlen)) != 0)
+	if ((rc = meta_snap_open(path, 0, &db, s->err, s->errlen)) != 0)
 		return rc;
-	rc = sqlite3_prepare_v2(db, "SELECT id, size, crc32c FROM snapshot_blobs ORDER BY id", -1, &st, NULL);
-	if (rc != SQLITE_OK) {
-		rc = util_fail(s->err, s->errlen, -EINVAL, "%s is not a vineyardfs snapshot: %s", path,
-		    sqlite3_errmsg(db));
-		goto out;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		struct prev *p;
-
-		if (s->nprev == cap) {
-			cap = cap ? 2 * cap : 256;
-			if ((p = realloc(s->prev, cap * sizeof *p)) == NULL) {
-				rc = util_fail(s->err, s->errlen, -ENOMEM, "out of memory");
-				goto out;
-			}
-			s->prev = p;
-		}
-		p = &s->prev[s->nprev++];
-		p->id = (uint64_t)sqlite3_column_int64(st, 0);
-		p->size = (uint64_t)sqlite3_column_int64(st, 1);
-		p->crc = (uint32_t)sqlite3_column_int64(st, 2);
-		id_format(p->id, ids);
-		p->present = fstatat(s->blobsfd, ids, &sb, 0) == 0 && S_ISREG(sb.st_mode) &&
-			     (uint64_t)sb.st_size == p->size;
-	}
-	rc = rc == SQLITE_DONE
-		 ? 0
-		 : util_fail(s->err, s->errlen, snap_sql_errno(rc), "%s: %s", path, sqlite3_errmsg(db));
-	/* ORDER BY id sorts signed; bsearch wants unsigned order. */
+	rc = meta_snap_blobs(db, prev_add, s, s->err, s->errlen);
+	/* bsearch wants them in unsigned order. */
 	if (rc == 0 && s->nprev > 1)
 		qsort(s->prev, s->nprev, sizeof *s->prev, cmp_prev);
-out:
-	sqlite3_finalize(st);
-	sqlite3_close(db);
+	meta_snap_close(db, NULL, 0);
 	return rc;
 }
 
@@ -363,62 +266,45 @@ need_copy(void *arg, uint64_t id, uint64_t size)
 	return p == NULL || !p->present || p->size != size;
 }
 
+/* meta_snap_blobs of the copied database: each blob is the catalog's. */
+static int
+match_blob(void *arg, const struct meta_snap_blob *b)
+{
+	struct snap *s = arg;
+	char ids[ID_STR_LEN + 1];
+	struct item *it;
+
+	/* Both were taken under the same locks: they agree. */
+	if ((it = item_find(s, b->id)) == NULL || it->b.size != b->size) {
+		id_format(b->id, ids);
+		return util_fail(s->err, s->errlen, -EIO,
+		    "blob %s: the database and the catalog disagree (%s)", ids,
+		    it == NULL ? "not in the catalog" : "sizes differ");
+	}
+	it->in_db = 1;
+	return 0;
+}
+
 /* Trim the copied database to sealed objects and match its blobs with
  * the catalog's list; the totals into res. */
 static int
 prepare_db(struct snap *s)
 {
-	char path[PATH_MAX], ids[ID_STR_LEN + 1];
-	sqlite3_stmt *st = NULL;
+	char path[PATH_MAX];
 	struct item *it;
 	size_t i;
 	int rc;
 
 	snprintf(path, sizeof path, "%s/%s", s->dir, TMP_DB);
-	if ((rc = snap_sql_open(path, SQLITE_OPEN_READWRITE, &s->db, s->err, s->errlen)) != 0)
-		return rc;
-	/* A plain rollback-journal database (the copy has the store's WAL
-	 * header), written without syncs: it is fsynced once, whole. */
-	if ((rc = snap_sql_exec(s->db,
-		 "PRAGMA journal_mode = DELETE; PRAGMA synchronous = OFF;"
-		 " BEGIN;"
-		 " DELETE FROM names WHERE object_id IN (SELECT id FROM objects WHERE sealed = 0);"
-		 " DELETE FROM members WHERE object_id IN (SELECT id FROM objects WHERE sealed = 0);"
-		 " DELETE FROM objects WHERE sealed = 0;"
-		 " DELETE FROM blobs WHERE sealed = 0;"
-		 " CREATE TABLE snapshot_blobs (id INTEGER PRIMARY KEY, size INTEGER NOT NULL,"
-		 "  crc32c INTEGER NOT NULL);"
-		 " CREATE TABLE snapshot_info (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"
-		 " COMMIT;",
-		 "trim the copied database", s->err, s->errlen)) != 0)
-		return rc;
-	if ((rc = snap_sql_count(
-		 s->db, "SELECT count(*) FROM objects", &s->res->objects, s->err, s->errlen)) != 0 ||
-	    (rc = snap_sql_count(s->db, "SELECT count(*) FROM names", &s->res->names, s->err, s->errlen)) !=
-		0)
+	if ((rc = meta_snap_open(path, META_SNAP_WRITE, &s->db, s->err, s->errlen)) != 0 ||
+	    (rc = meta_snap_trim(s->db, s->err, s->errlen)) != 0 ||
+	    (rc = meta_snap_count(s->db, &s->res->objects, &s->res->names, NULL, s->err, s->errlen)) != 0)
 		return rc;
 	if (s->nitems > 1)
 		qsort(s->items, s->nitems, sizeof *s->items, cmp_item);
-	if (sqlite3_prepare_v2(s->db, "SELECT id, size FROM blobs", -1, &st, NULL) != SQLITE_OK)
-		return util_fail(s->err, s->errlen, -EIO, "list blobs: %s", sqlite3_errmsg(s->db));
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		uint64_t id = (uint64_t)sqlite3_column_int64(st, 0),
-			 size = (uint64_t)sqlite3_column_int64(st, 1);
-
-		id_format(id, ids);
-		/* Both were taken under the same locks: they agree. */
-		if ((it = item_find(s, id)) == NULL || it->b.size != size) {
-			rc = util_fail(s->err, s->errlen, -EIO,
-			    "blob %s: the database and the catalog disagree (%s)", ids,
-			    it == NULL ? "not in the catalog" : "sizes differ");
-			goto out;
-		}
-		it->in_db = 1;
-	}
-	rc = rc == SQLITE_DONE
-		 ? 0
-		 : util_fail(s->err, s->errlen, snap_sql_errno(rc), "list blobs: %s", sqlite3_errmsg(s->db));
-	for (i = 0; rc == 0 && i < s->nitems; i++) {
+	if ((rc = meta_snap_blobs(s->db, match_blob, s, s->err, s->errlen)) != 0)
+		return rc;
+	for (i = 0; i < s->nitems; i++) {
 		it = &s->items[i];
 		if (!it->in_db) {
 			/* Sealed in memory while its seal failed to commit: it
@@ -431,63 +317,61 @@ prepare_db(struct snap *s)
 		s->res->blobs++;
 		s->res->bytes += it->b.size;
 	}
-out:
-	sqlite3_finalize(st);
-	return rc;
+	return 0;
+}
+
+/* The durable copy of a blob into blobs/ (its names into ids and what):
+ * straight from the store's tmpfs file, or from its spill file, whose
+ * bytes must be those it was spilled with (a spill file gone bad is not
+ * carried into the snapshot). */
+static struct durable
+blob_copy(struct snap *s, struct item *it, char ids[ID_STR_LEN + 1], char what[ID_STR_LEN + 8])
+{
+	struct durable d = {
+		.u = s->u,
+		.dirfd = s->blobsfd,
+		.dir = s->blobs_dir,
+		.name = ids,
+		.tmp = TMP_PREFIX,
+		.what = what,
+		.flags = DURABLE_DIRECT | (it->b.has_crc ? DURABLE_VERIFY : 0),
+		.src = { .kind = DURABLE_SRC_FD, .fd = it->b.fd },
+		.size = it->b.size,
+		.want = it->b.crc32c,
+		.fd = it->dst,
+	};
+
+	id_format(it->b.id, ids);
+	snprintf(what, ID_STR_LEN + 8, "blob %s", ids);
+	return d;
 }
 
 /* Copy one blob to its temp file in blobs/, left open in it->dst. */
 static int
 copy_blob(struct snap *s, struct item *it)
 {
-	char ids[ID_STR_LEN + 1], tmp[ID_STR_LEN + sizeof TMP_PREFIX], msg[256];
-	int rc;
+	char ids[ID_STR_LEN + 1], what[ID_STR_LEN + 8];
+	struct durable d = blob_copy(s, it, ids, what);
+	int rc = durable_write(&d, s->err, s->errlen);
 
-	id_format(it->b.id, ids);
-	snprintf(tmp, sizeof tmp, "%s%s", TMP_PREFIX, ids);
-	if ((rc = open_dst(s->blobsfd, tmp, &it->dst)) != 0)
-		return util_fail(
-		    s->err, s->errlen, rc, "%s/%s/%s: %s", s->dir, SNAPSHOT_BLOBS, tmp, strerror(-rc));
-	/* The blocks first: a full disk says so at once, and writes into
-	 * allocated extents go faster. */
-	if (it->b.size > 0 && fallocate(it->dst, 0, 0, (off_t)it->b.size) != 0 && errno != EOPNOTSUPP)
-		return util_fail(
-		    s->err, s->errlen, -errno, "%s/%s/%s: %s", s->dir, SNAPSHOT_BLOBS, tmp, strerror(errno));
-	/* From the store's tmpfs: written from a mapping of the blob (no
-	 * bounce buffer); a spill file opened O_DIRECT is copied. */
-	if ((rc = ((fcntl(it->b.fd, F_GETFL) & O_DIRECT) ? uring_copy : uring_copy_from_mapped)(
-		 s->u, it->b.fd, it->dst, it->b.size, &it->crc, msg, sizeof msg)) != 0)
-		return util_fail(
-		    s->err, s->errlen, rc, "copying blob %s to %s/%s: %s", ids, s->dir, SNAPSHOT_BLOBS, msg);
-	/* A spilled blob's bytes must be those it was spilled with: a spill
-	 * file gone bad is not carried into the snapshot. */
-	if (it->b.has_crc && it->crc != it->b.crc32c)
+	if (rc != 0 && d.mismatch)
 		return util_fail(s->err, s->errlen, -EIO,
 		    "blob %s read back with CRC-32C %08x, recorded %08x when it was spilled: its %s is corrupt",
-		    ids, it->crc, it->b.crc32c, it->b.on_disk ? "spill file" : "copy in memory");
-	return 0;
+		    ids, d.crc, it->b.crc32c, it->b.on_disk ? "spill file" : "copy in memory");
+	it->dst = d.fd;
+	it->crc = d.crc;
+	return rc;
 }
 
 /* Make a copied blob durable under its name: fsync, rename. */
 static int
 place_blob(struct snap *s, struct item *it)
 {
-	char ids[ID_STR_LEN + 1], tmp[ID_STR_LEN + sizeof TMP_PREFIX];
-	int rc;
+	char ids[ID_STR_LEN + 1], what[ID_STR_LEN + 8];
+	struct durable d = blob_copy(s, it, ids, what);
 
-	id_format(it->b.id, ids);
-	snprintf(tmp, sizeof tmp, "%s%s", TMP_PREFIX, ids);
-	if ((rc = uring_fsync(s->u, it->dst)) != 0)
-		return util_fail(s->err, s->errlen, rc, "fsync of blob %s in %s/%s: %s", ids, s->dir,
-		    SNAPSHOT_BLOBS, strerror(-rc));
-	rc = close(it->dst) != 0 ? -errno : 0;
-	it->dst = -1;
-	if (rc == 0 && renameat(s->blobsfd, tmp, s->blobsfd, ids) != 0)
-		rc = -errno;
-	if (rc != 0)
-		return util_fail(s->err, s->errlen, rc, "blob %s in %s/%s: %s", ids, s->dir, SNAPSHOT_BLOBS,
-		    strerror(-rc));
-	return 0;
+	it->dst = -1; /* durable_place closes it */
+	return durable_place(&d, s->err, s->errlen);
 }
 
 static void
@@ -543,96 +427,45 @@ copy_blobs(struct snap *s)
 	for (i = 0; i < s->nitems; i++)
 		if (s->items[i].dst >= 0 && (rc = place_blob(s, &s->items[i])) != 0)
 			return rc;
-	if ((rc = uring_fsync(s->u, s->blobsfd)) != 0)
-		return util_fail(
-		    s->err, s->errlen, rc, "fsync of %s/%s: %s", s->dir, SNAPSHOT_BLOBS, strerror(-rc));
-	return 0;
+	return durable_sync_dir(s->u, s->blobsfd, s->blobs_dir, s->err, s->errlen);
 }
 
 /* The checksum table and the info, then meta.db in place, durably. */
 static int
 finish_db(struct snap *s)
 {
-	char ids[ID_STR_LEN + 1], num[32];
-	sqlite3_stmt *st = NULL;
-	size_t i;
+	struct meta_snap_info info = {
+		.format = SNAPSHOT_FORMAT,
+		.created_ns = util_now_ns(),
+		.objects = s->res->objects,
+		.names = s->res->names,
+		.blobs = s->res->blobs,
+		.bytes = s->res->bytes,
+	};
+	struct meta_snap_blob *v = calloc(s->nitems + 1, sizeof *v);
+	size_t i, n = 0;
 	int rc;
 
-	if ((rc = snap_sql_exec(s->db, "BEGIN", "begin", s->err, s->errlen)) != 0)
+	if (v == NULL)
+		return util_fail(s->err, s->errlen, -ENOMEM, "out of memory");
+	for (i = 0; i < s->nitems; i++)
+		if (s->items[i].in_db) {
+			v[n].id = s->items[i].b.id;
+			v[n].size = s->items[i].b.size;
+			v[n++].crc32c = s->items[i].crc;
+		}
+	rc = meta_snap_record(s->db, v, n, &info, s->err, s->errlen);
+	free(v);
+	if (rc != 0)
 		return rc;
-	if (sqlite3_prepare_v2(s->db, "INSERT INTO snapshot_blobs (id, size, crc32c) VALUES (?1, ?2, ?3)", -1,
-		&st, NULL) != SQLITE_OK) {
-		rc = util_fail(s->err, s->errlen, -EIO, "snapshot_blobs: %s", sqlite3_errmsg(s->db));
-		goto fail;
-	}
-	for (i = 0; i < s->nitems; i++) {
-		if (!s->items[i].in_db)
-			continue;
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)s->items[i].b.id);
-		sqlite3_bind_int64(st, 2, (sqlite3_int64)s->items[i].b.size);
-		sqlite3_bind_int64(st, 3, s->items[i].crc);
-		if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
-			id_format(s->items[i].b.id, ids);
-			rc = util_fail(s->err, s->errlen, snap_sql_errno(rc), "record blob %s: %s", ids,
-			    sqlite3_errmsg(s->db));
-			goto fail;
-		}
-		sqlite3_reset(st);
-	}
-	sqlite3_finalize(st);
-	if (sqlite3_prepare_v2(s->db, "INSERT INTO snapshot_info (key, value) VALUES (?1, ?2)", -1, &st,
-		NULL) != SQLITE_OK) {
-		rc = util_fail(s->err, s->errlen, -EIO, "snapshot_info: %s", sqlite3_errmsg(s->db));
-		goto fail;
-	}
-	{
-		const struct {
-			const char *key;
-			uint64_t value;
-		} info[] = {
-			{ "format", SNAPSHOT_FORMAT },
-			{ "created_ns", (uint64_t)util_now_ns() },
-			{ "objects", s->res->objects },
-			{ "names", s->res->names },
-			{ "blobs", s->res->blobs },
-			{ "bytes", s->res->bytes },
-		};
-
-		for (i = 0; i < sizeof info / sizeof info[0]; i++) {
-			snprintf(num, sizeof num, "%llu", (unsigned long long)info[i].value);
-			sqlite3_bind_text(st, 1, info[i].key, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 2, num, -1, SQLITE_TRANSIENT);
-			if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
-				rc = util_fail(s->err, s->errlen, snap_sql_errno(rc), "snapshot_info: %s",
-				    sqlite3_errmsg(s->db));
-				goto fail;
-			}
-			sqlite3_reset(st);
-		}
-	}
-	sqlite3_finalize(st);
-	st = NULL;
-	if ((rc = snap_sql_exec(s->db, "COMMIT", "commit", s->err, s->errlen)) != 0)
-		goto fail;
-	rc = sqlite3_close(s->db);
+	rc = meta_snap_close(s->db, s->err, s->errlen);
 	s->db = NULL;
-	if (rc != SQLITE_OK)
-		return util_fail(s->err, s->errlen, snap_sql_errno(rc), "close %s/%s: %s", s->dir, TMP_DB,
-		    sqlite3_errstr(rc));
-	if ((rc = snap_fsync_at(s->u, s->dirfd, TMP_DB)) != 0)
-		return util_fail(s->err, s->errlen, rc, "fsync of %s/%s: %s", s->dir, TMP_DB, strerror(-rc));
-	if (renameat(s->dirfd, TMP_DB, s->dirfd, SNAPSHOT_DB) != 0)
-		return util_fail(
-		    s->err, s->errlen, -errno, "rename %s/%s: %s", s->dir, TMP_DB, strerror(errno));
+	if (rc != 0)
+		return rc;
+	if ((rc = durable_rename(s->u, s->dirfd, s->dir, TMP_DB, SNAPSHOT_DB, s->err, s->errlen)) != 0)
+		return rc;
 	s->tmp_db = 0;
-	if ((rc = uring_fsync(s->u, s->dirfd)) != 0)
-		return util_fail(s->err, s->errlen, rc,
-		    "fsync of %s (after meta.db was renamed into place): %s", s->dir, strerror(-rc));
 	return 0;
-fail:
-	sqlite3_finalize(st);
-	snap_sql_exec(s->db, "ROLLBACK", "rollback", NULL, 0);
-	return rc;
 }
 
 /* Remove the blob files the new meta.db does not reference. */
@@ -697,6 +530,7 @@ snap_run(struct snap *s)
 		return rc;
 	/* What a snapshot that crashed left. */
 	snap_remove_prefixed(s->dirfd, TMP_DB);
+	snprintf(s->blobs_dir, sizeof s->blobs_dir, "%s/%s", s->dir, SNAPSHOT_BLOBS);
 	if (mkdirat(s->dirfd, SNAPSHOT_BLOBS, 0700) != 0 && errno != EEXIST)
 		return util_fail(
 		    s->err, s->errlen, -errno, "%s/%s: %s", s->dir, SNAPSHOT_BLOBS, strerror(errno));
@@ -769,8 +603,7 @@ snapshot_create(catalog_t *c, const char *dir, struct snapshot_result *res, char
 	log_info("snapshot into %s: starting", dir);
 	rc = snap_run(&s);
 
-	if (s.db != NULL)
-		sqlite3_close(s.db);
+	meta_snap_close(s.db, NULL, 0);
 	for (i = 0; i < s.nitems; i++) {
 		if (s.items[i].b.fd >= 0)
 			close(s.items[i].b.fd);

@@ -1,8 +1,9 @@
 /*
  * snapshot_restore: a restore runs before the catalog opens: blobs first,
  * each verified against its recorded CRC-32C as it is copied into the
- * store and renamed to its blob name, the database last (temp file, fsync,
- * rename). Until that rename the old database is in place, and the blob
+ * store and renamed to its blob name (durable_write, durable_place), the
+ * database last (meta_snap_install into a temp file, then durable_rename:
+ * fsync, rename, fsync of the state dir). Until that rename the old database is in place, and the blob
  * files already restored are files it does not know: a failure removes
  * them, a crash leaves them to the start-up reconcile, which removes such
  * orphans.
@@ -21,10 +22,11 @@
 #include <unistd.h>
 
 #include <linux/magic.h>
-#include <sqlite3.h>
 
+#include "durable.h"
 #include "id.h"
 #include "log.h"
+#include "meta.h"
 #include "snapshot.h"
 #include "snapshot_i.h"
 #include "store.h"
@@ -48,14 +50,13 @@ struct restore {
 	const struct catalog_config *cfg;
 	const char *dir;
 	char state_db[PATH_MAX], store_path[PATH_MAX];
-	sqlite3 *snap; /* the snapshot's meta.db, read-only */
+	meta_snap_t *snap; /* the snapshot's meta.db, read-only */
 	struct rblob *blobs;
-	size_t nblobs;
+	size_t nblobs, cap;
 	store_t *store;
 	int storefd, srcfd, statefd;
 	int mounted_here; /* the store's tmpfs was mounted by this restore */
 	int made_store;	  /* the store dir was created by this restore */
-	char tmp_blob[ID_STR_LEN + sizeof RESTORE_PREFIX];
 	int tmp_db;
 	struct uring *u;
 	struct snapshot_result *res;
@@ -74,13 +75,43 @@ is_mount_root(const char *path)
 	return stat(path, &st) == 0 && stat(parent, &pst) == 0 && st.st_dev != pst.st_dev;
 }
 
+/* meta_snap_blobs of the snapshot: each blob must have its checksum. */
+static int
+add_blob(void *arg, const struct meta_snap_blob *sb)
+{
+	struct restore *r = arg;
+	char ids[ID_STR_LEN + 1];
+	struct rblob *b;
+
+	if (!sb->has_crc) {
+		id_format(sb->id, ids);
+		return util_fail(r->err, r->errlen, -EINVAL,
+		    "%s/%s: blob %s has no checksum of its %llu bytes", r->dir, SNAPSHOT_DB, ids,
+		    (unsigned long long)sb->size);
+	}
+	if (r->nblobs == r->cap) {
+		size_t cap = r->cap ? 2 * r->cap : 256;
+
+		if ((b = realloc(r->blobs, cap * sizeof *b)) == NULL)
+			return util_fail(r->err, r->errlen, -ENOMEM, "out of memory");
+		r->blobs = b;
+		r->cap = cap;
+	}
+	b = &r->blobs[r->nblobs++];
+	memset(b, 0, sizeof *b);
+	b->id = sb->id;
+	b->size = sb->size;
+	b->crc = sb->crc32c;
+	r->res->bytes += b->size;
+	return 0;
+}
+
 /* Read the snapshot's blob table, each blob of its database checked
  * against it. */
 static int
 load_snapshot(struct restore *r)
 {
-	char path[PATH_MAX], ids[ID_STR_LEN + 1];
-	sqlite3_stmt *st = NULL;
+	char path[PATH_MAX];
 	uint64_t format = 0;
 	int rc;
 
@@ -88,52 +119,17 @@ load_snapshot(struct restore *r)
 	if (access(path, R_OK) != 0)
 		return util_fail(
 		    r->err, r->errlen, -errno, "%s: %s (no snapshot there?)", path, strerror(errno));
-	if ((rc = snap_sql_open(path, SQLITE_OPEN_READONLY, &r->snap, r->err, r->errlen)) != 0)
+	if ((rc = meta_snap_open(path, 0, &r->snap, r->err, r->errlen)) != 0 ||
+	    (rc = meta_snap_format(r->snap, &format, r->err, r->errlen)) != 0)
 		return rc;
-	if (snap_sql_count(
-		r->snap, "SELECT value FROM snapshot_info WHERE key = 'format'", &format, NULL, 0) != 0)
-		return util_fail(r->err, r->errlen, -EINVAL, "%s is not a vineyardfs snapshot (%s)", path,
-		    sqlite3_errmsg(r->snap));
 	if (format == 0 || format > SNAPSHOT_FORMAT)
 		return util_fail(r->err, r->errlen, -EPROTO,
 		    "%s has snapshot format %llu; this vineyardfs reads %d", path, (unsigned long long)format,
 		    SNAPSHOT_FORMAT);
-	if ((rc = snap_sql_count(
-		 r->snap, "SELECT count(*) FROM objects", &r->res->objects, r->err, r->errlen)) != 0 ||
-	    (rc = snap_sql_count(r->snap, "SELECT count(*) FROM names", &r->res->names, r->err, r->errlen)) !=
-		0 ||
-	    (rc = snap_sql_count(r->snap, "SELECT count(*) FROM blobs", &r->res->blobs, r->err, r->errlen)) !=
-		0)
+	if ((rc = meta_snap_count(
+		 r->snap, &r->res->objects, &r->res->names, &r->res->blobs, r->err, r->errlen)) != 0)
 		return rc;
-	if ((r->blobs = calloc(r->res->blobs + 1, sizeof *r->blobs)) == NULL)
-		return util_fail(r->err, r->errlen, -ENOMEM, "out of memory");
-	if (sqlite3_prepare_v2(r->snap,
-		"SELECT b.id, b.size, s.size, s.crc32c FROM blobs b LEFT JOIN snapshot_blobs s ON s.id = b.id",
-		-1, &st, NULL) != SQLITE_OK)
-		return util_fail(r->err, r->errlen, -EINVAL, "%s: %s", path, sqlite3_errmsg(r->snap));
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && r->nblobs < r->res->blobs) {
-		struct rblob *b = &r->blobs[r->nblobs];
-
-		b->id = (uint64_t)sqlite3_column_int64(st, 0);
-		b->size = (uint64_t)sqlite3_column_int64(st, 1);
-		id_format(b->id, ids);
-		if (sqlite3_column_type(st, 2) == SQLITE_NULL ||
-		    (uint64_t)sqlite3_column_int64(st, 2) != b->size) {
-			rc = util_fail(r->err, r->errlen, -EINVAL,
-			    "%s: blob %s has no checksum of its %llu bytes", path, ids,
-			    (unsigned long long)b->size);
-			goto out;
-		}
-		b->crc = (uint32_t)sqlite3_column_int64(st, 3);
-		r->res->bytes += b->size;
-		r->nblobs++;
-	}
-	rc = rc == SQLITE_DONE || rc == SQLITE_ROW
-		 ? 0
-		 : util_fail(r->err, r->errlen, snap_sql_errno(rc), "%s: %s", path, sqlite3_errmsg(r->snap));
-out:
-	sqlite3_finalize(st);
-	return rc;
+	return meta_snap_blobs(r->snap, add_blob, r, r->err, r->errlen);
 }
 
 /* Refuse a state dir whose database holds objects. */
@@ -141,25 +137,18 @@ static int
 check_state(struct restore *r)
 {
 	uint64_t n = 0;
-	sqlite3 *db = NULL;
 	int rc;
 
 	if (access(r->state_db, F_OK) != 0)
 		return 0;
-	if ((rc = snap_sql_open(r->state_db, SQLITE_OPEN_READWRITE, &db, r->err, r->errlen)) != 0)
+	if ((rc = meta_snap_state_objects(r->state_db, &n, r->err, r->errlen)) != 0)
 		return rc;
-	/* A database made before any migration has no objects table. */
-	if (snap_sql_count(db, "SELECT count(*) FROM sqlite_master WHERE name = 'objects'", &n, r->err,
-		r->errlen) == 0 &&
-	    n > 0 && (rc = snap_sql_count(db, "SELECT count(*) FROM objects", &n, r->err, r->errlen)) == 0 &&
-	    n > 0)
-		rc = util_fail(r->err, r->errlen, -ENOTEMPTY,
+	if (n > 0)
+		return util_fail(r->err, r->errlen, -ENOTEMPTY,
 		    "the state dir %s already holds %llu object%s; a restore needs an empty store (move the state dir "
 		    "away, or give another --state-dir)",
 		    r->cfg->state_dir, (unsigned long long)n, n == 1 ? "" : "s");
-	/* Closing checkpoints its write-ahead log and removes it. */
-	sqlite3_close(db);
-	return rc;
+	return 0;
 }
 
 static int
@@ -194,22 +183,35 @@ open_store(struct restore *r)
 	return 0;
 }
 
-/* Copy one blob into the store, checking its size and checksum. */
+/* Copy one blob into the store, checking its size and checksum: into a
+ * mapping of its file (the store is memory), fsynced for a backing dir
+ * that is not; the store's directory is not: the database is installed
+ * last, and a blob file it does not know is an orphan. */
 static int
 restore_blob(struct restore *r, struct rblob *b)
 {
-	char ids[ID_STR_LEN + 1], msg[256];
-	int src = -1, dst = -1, rc;
-	uint32_t crc = 0;
+	char ids[ID_STR_LEN + 1], what[ID_STR_LEN + 8];
+	struct durable d = {
+		.u = r->u,
+		.dirfd = r->storefd,
+		.dir = r->store_path,
+		.name = ids,
+		.tmp = RESTORE_PREFIX,
+		.what = what,
+		.flags = DURABLE_MAPPED | DURABLE_VERIFY,
+		.src = { .kind = DURABLE_SRC_FD, .fd = -1 },
+		.size = b->size,
+		.want = b->crc,
+	};
 	struct stat st;
+	int rc;
 
 	id_format(b->id, ids);
-	if ((rc = snap_open_src(r->srcfd, ids, &src)) != 0) {
-		util_fail(r->err, r->errlen, rc, "blob %s is %s in %s/%s", ids,
+	snprintf(what, sizeof what, "blob %s", ids);
+	if ((rc = durable_open_src(r->srcfd, ids, &d.src.fd)) != 0)
+		return util_fail(r->err, r->errlen, rc, "blob %s is %s in %s/%s", ids,
 		    rc == -ENOENT ? "missing" : strerror(-rc), r->dir, SNAPSHOT_BLOBS);
-		goto out;
-	}
-	if (fstat(src, &st) != 0) {
+	if (fstat(d.src.fd, &st) != 0) {
 		rc = util_fail(r->err, r->errlen, -errno, "blob %s in %s/%s: %s", ids, r->dir, SNAPSHOT_BLOBS,
 		    strerror(errno));
 		goto out;
@@ -220,41 +222,17 @@ restore_blob(struct restore *r, struct rblob *b)
 		    SNAPSHOT_BLOBS, (long long)st.st_size, (unsigned long long)b->size);
 		goto out;
 	}
-	snprintf(r->tmp_blob, sizeof r->tmp_blob, "%s%s", RESTORE_PREFIX, ids);
-	dst = openat(r->storefd, r->tmp_blob, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (dst < 0) {
-		rc = util_fail(
-		    r->err, r->errlen, -errno, "%s/%s: %s", r->store_path, r->tmp_blob, strerror(errno));
-		r->tmp_blob[0] = '\0';
+	if ((rc = durable_write(&d, r->err, r->errlen)) != 0) {
+		if (d.mismatch)
+			rc = util_fail(r->err, r->errlen, -EIO,
+			    "blob %s in %s/%s is corrupt: its CRC-32C is %08x, the snapshot recorded %08x",
+			    ids, r->dir, SNAPSHOT_BLOBS, d.crc, b->crc);
 		goto out;
 	}
-	if ((rc = uring_copy_mapped(r->u, src, dst, b->size, &crc, msg, sizeof msg)) != 0) {
-		util_fail(r->err, r->errlen, rc, "restoring blob %s from %s/%s: %s", ids, r->dir,
-		    SNAPSHOT_BLOBS, msg);
-		goto out;
-	}
-	if (crc != b->crc) {
-		rc = util_fail(r->err, r->errlen, -EIO,
-		    "blob %s in %s/%s is corrupt: its CRC-32C is %08x, the snapshot recorded %08x", ids,
-		    r->dir, SNAPSHOT_BLOBS, crc, b->crc);
-		goto out;
-	}
-	if ((rc = uring_fsync(r->u, dst)) != 0) {
-		util_fail(
-		    r->err, r->errlen, rc, "fsync of %s/%s: %s", r->store_path, r->tmp_blob, strerror(-rc));
-		goto out;
-	}
-	if (renameat(r->storefd, r->tmp_blob, r->storefd, ids) != 0) {
-		rc = util_fail(r->err, r->errlen, -errno, "%s/%s: %s", r->store_path, ids, strerror(errno));
-		goto out;
-	}
-	r->tmp_blob[0] = '\0';
-	b->placed = 1;
+	if ((rc = durable_place(&d, r->err, r->errlen)) == 0)
+		b->placed = 1;
 out:
-	if (src >= 0)
-		close(src);
-	if (dst >= 0)
-		close(dst);
+	close(d.src.fd);
 	return rc;
 }
 
@@ -264,78 +242,27 @@ install_db(struct restore *r)
 {
 	char tmp[PATH_MAX + 32], side[PATH_MAX + 32];
 	static const char *const sides[] = { "-wal", "-shm", "-journal" };
-	sqlite3_backup *bk;
-	sqlite3 *db = NULL;
-	uint64_t n = 0;
 	size_t i;
 	int rc;
 
 	snprintf(tmp, sizeof tmp, "%s/%s", r->cfg->state_dir, RESTORE_DB);
 	snap_remove_prefixed(r->statefd, RESTORE_DB);
 	r->tmp_db = 1;
-	if ((rc = snap_sql_open(tmp, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &db, r->err, r->errlen)) !=
-	    0)
+	if ((rc = meta_snap_install(r->snap, tmp, r->err, r->errlen)) != 0)
 		return rc;
-	if ((bk = sqlite3_backup_init(db, "main", r->snap, "main")) == NULL) {
-		rc = util_fail(
-		    r->err, r->errlen, -EIO, "copy %s/%s: %s", r->dir, SNAPSHOT_DB, sqlite3_errmsg(db));
-		goto out;
-	}
-	rc = sqlite3_backup_step(bk, -1);
-	sqlite3_backup_finish(bk);
-	if (rc != SQLITE_DONE) {
-		rc = util_fail(r->err, r->errlen, snap_sql_errno(rc), "copy %s/%s: %s", r->dir, SNAPSHOT_DB,
-		    sqlite3_errstr(rc));
-		goto out;
-	}
-	if ((rc = snap_sql_exec(db,
-		 "PRAGMA journal_mode = DELETE; DROP TABLE snapshot_blobs; DROP TABLE snapshot_info;",
-		 "drop the snapshot's tables", r->err, r->errlen)) != 0)
-		goto out;
-	/* Every blob is in memory now, none in a spill directory (a column
-	 * of the schemas that have spill). */
-	if ((rc = snap_sql_count(db, "SELECT count(*) FROM pragma_table_info('blobs') WHERE name = 'spilled'",
-		 &n, r->err, r->errlen)) != 0 ||
-	    (n > 0 && (rc = snap_sql_exec(db, "UPDATE blobs SET spilled = 0", "mark blobs in memory", r->err,
-			   r->errlen)) != 0))
-		goto out;
-	/* Nor does the restored store own the spill directory the snapshotted
-	 * one remembered (that store may still be using it). */
-	if ((rc = snap_sql_exec(db, "DELETE FROM config WHERE key = 'spill_dir'",
-		 "forget the spill directory", r->err, r->errlen)) != 0)
-		goto out;
-	rc = sqlite3_close(db);
-	db = NULL;
-	if (rc != SQLITE_OK) {
-		rc =
-		    util_fail(r->err, r->errlen, snap_sql_errno(rc), "close %s: %s", tmp, sqlite3_errstr(rc));
-		goto out;
-	}
-	if ((rc = snap_fsync_at(r->u, r->statefd, RESTORE_DB)) != 0) {
-		util_fail(r->err, r->errlen, rc, "fsync of %s: %s", tmp, strerror(-rc));
-		goto out;
-	}
 	/* The old database closed cleanly (check_state): a log left beside
 	 * it would be replayed into the new one. */
 	for (i = 0; i < sizeof sides / sizeof sides[0]; i++) {
 		snprintf(side, sizeof side, "%s%s", STATE_DB, sides[i]);
-		if (unlinkat(r->statefd, side, 0) != 0 && errno != ENOENT) {
-			rc = util_fail(
+		if (unlinkat(r->statefd, side, 0) != 0 && errno != ENOENT)
+			return util_fail(
 			    r->err, r->errlen, -errno, "%s/%s: %s", r->cfg->state_dir, side, strerror(errno));
-			goto out;
-		}
 	}
-	if (renameat(r->statefd, RESTORE_DB, r->statefd, STATE_DB) != 0) {
-		rc = util_fail(r->err, r->errlen, -errno, "rename %s: %s", tmp, strerror(errno));
-		goto out;
-	}
+	if ((rc = durable_rename(
+		 r->u, r->statefd, r->cfg->state_dir, RESTORE_DB, STATE_DB, r->err, r->errlen)) != 0)
+		return rc;
 	r->tmp_db = 0;
-	if ((rc = uring_fsync(r->u, r->statefd)) != 0)
-		util_fail(r->err, r->errlen, rc, "fsync of %s: %s", r->cfg->state_dir, strerror(-rc));
-out:
-	if (db != NULL)
-		sqlite3_close(db);
-	return rc;
+	return 0;
 }
 
 /* Undo a failed restore: the blob files placed, the temp files, the
@@ -353,8 +280,6 @@ restore_undo(struct restore *r)
 			id_format(r->blobs[i].id, ids);
 			unlinkat(r->storefd, ids, 0);
 		}
-		if (r->tmp_blob[0] != '\0')
-			unlinkat(r->storefd, r->tmp_blob, 0);
 		close(r->storefd);
 		r->storefd = -1;
 	}
@@ -422,7 +347,7 @@ out:
 		close(r.srcfd);
 	if (r.statefd >= 0)
 		close(r.statefd);
-	sqlite3_close(r.snap);
+	meta_snap_close(r.snap, NULL, 0);
 	uring_close(r.u);
 	free(r.blobs);
 	res->elapsed_ns = util_mono_ns() - start;

@@ -1,106 +1,83 @@
 /*
- * spill: sealed blobs move between memory (the store's tmpfs) and a spill
- * directory on disk, so that a store can hold more than its memory.
+ * spill: the files of a spill directory, where sealed blobs go when memory
+ * runs short (which blobs and when is the catalog's: catalog_spill.h).
+ * One file per blob, "b<16 hex>", written once and kept while the blob
+ * lives (blobs are immutable), so that evicting it again costs no I/O.
  *
- * When the store's memory use passes the high-water mark (spill_high
- * percent of the memory limit), a thread of its own writes the least
- * recently used sealed blobs that nothing holds open and that are not
- * pinned to the spill directory, until use is under the low-water mark:
- * through io_uring (core/uring.h: several 1 MiB requests in flight,
- * O_DIRECT where the filesystem allows it), into a temp file that is
- * fsynced and renamed to "b<16 hex>", then the directory is fsynced and
- * the blob recorded as spilled with the CRC-32C of its bytes (meta), and
- * only then is its memory freed. A blob stays spilled: its spill file is
- * kept while it lives (blobs are immutable), so evicting it again costs
- * no I/O.
+ * A write-out goes through io_uring (core/uring.h: several 1 MiB requests
+ * in flight, O_DIRECT where the filesystem allows it) into a temp file
+ * that is fsynced and renamed; the directory is fsynced once for a batch
+ * of them. The CRC-32C of the bytes comes out of the copy, for the caller
+ * to record; a read back into a new store file checks it (EIO).
  *
- * With spill_ahead, the thread also gives the least recently used blobs
- * spill files ahead of need while use is above the low-water mark (they
- * stay in memory), until the bytes in memory without one are under it:
- * a pass then evicts without writing.
- *
- * Opening a spilled blob brings it back first: one reload per blob
- * (concurrent opens wait for it), room made by evicting others when
- * needed (ENOSPC when there is none), the CRC verified (EIO and the blob
- * stays on disk when it does not match).
- *
- * The spill directory is remembered in the metadata; a restart finds the
- * spill files again. Lock order: a spill pass takes its own pass lock,
- * then the catalog lock; no one waits for the pass lock holding the
- * catalog lock.
+ * One store per spill directory: a lock file is flocked while it is open,
+ * for two stores would remove each other's files. Thread-safe: the copies
+ * of several threads run side by side; the rings they use are kept for
+ * reuse under a lock of the spill's own, taken last.
  */
 #ifndef VFS_SPILL_H
 #define VFS_SPILL_H
 
+#include <stddef.h>
 #include <stdint.h>
-#include <sys/types.h>
 
-#include "catalog.h"
+#include "store.h"
 
-struct cblob;
+typedef struct spill spill_t;
+struct uring;
 struct uring_faults;
 
-/* At catalog_open, after the metadata is loaded: choose the spill
- * directory (the configured one, else the remembered one) and open it.
- * No directory: spilling is off (0). -EINVAL when blobs are spilled in
- * another directory than the one configured. */
-int spill_open(catalog_t *c);
-/* After reconciliation: remove files of the spill directory that no
- * spilled blob owns (a crash mid-spill), start the spill thread. */
-int spill_start(catalog_t *c);
-/* Stop the thread and let go; spill files stay. */
-void spill_close(catalog_t *c);
-/* More bytes in memory: the thread looks at the high-water mark. */
-void spill_kick(catalog_t *c);
+/* Open the spill directory dir (it exists) and lock it: -EBUSY when
+ * another store has it. Caller closes. */
+int spill_open(const char *dir, spill_t **out);
+/* Let go of the directory; its files stay. */
+void spill_close(spill_t *sp);
+/* The directory, as opened. */
+const char *spill_dir(const spill_t *sp);
+/* Does O_DIRECT work there? */
+int spill_direct(const spill_t *sp);
 
-/* Catalog lock held. Is b's spill file there with b's size? 0 or -errno. */
-int spill_file_check(catalog_t *c, const struct cblob *b);
-/* Catalog lock held. A read-only fd on b's spill file (O_DIRECT where the
- * directory allows it), for a copy that needs no reload; caller closes. */
-int spill_file_open(catalog_t *c, const struct cblob *b, int *fd);
-/* Catalog lock held. Remove the spill file of blob id (it was deleted). */
-void spill_file_remove(catalog_t *c, uint64_t id);
-/* Catalog lock held (dropped and taken again while it copies): bring a
- * sealed blob back into memory if it is not. 0; -ENOENT if it was deleted
- * meanwhile; -ENOSPC without room; -EIO on a bad spill file. */
-int spill_ensure_resident(catalog_t *c, struct cblob *b);
-/* Without the catalog lock: spill until need more bytes fit under the
- * memory limit (a writer reserving them with fallocate). 0, or -ENOSPC
- * when they do not (no spill directory, the rest open or pinned). */
-int spill_make_room(catalog_t *c, uint64_t need);
-/* Catalog lock held (dropped while it waits): wait until the memory of
- * evicted blobs still being released (spill_release.c) leaves room for
- * need more bytes under the memory limit, as the kernel counts it. */
-void spill_wait_released(catalog_t *c, uint64_t need);
-/* Catalog lock held: bytes of evicted blobs whose memory is not yet
- * released (0 without a spill directory). */
-uint64_t spill_releasing(const catalog_t *c);
-/* Catalog lock held: the spill part of catalog_stats. */
-void spill_stats(catalog_t *c, struct catalog_stats *st);
+/* Remove what a crash mid-spill left: temp files, and the files of blobs
+ * that owned(arg, id) says have no spill file (0). Other names are not
+ * ours and stay. The files removed, or -errno. */
+int spill_clean(spill_t *sp, int (*owned)(void *arg, uint64_t id), void *arg);
 
-/* The control operations, on a blob or an object (every blob of its tree),
- * as uid (its owner or root, else EACCES). pin: never spill (and load
- * now); unpin; evict: write out now and free the memory of those nothing
- * holds open; load: bring back now. *blobs, *bytes: what was concerned
- * (pinned, evicted, loaded). -ENOTSUP for evict without a spill
- * directory. */
-int spill_pin(catalog_t *c, uint64_t id, uid_t uid, int pin, uint64_t *blobs, uint64_t *bytes);
-int spill_evict(catalog_t *c, uint64_t id, uid_t uid, uint64_t *blobs, uint64_t *bytes);
-int spill_load(catalog_t *c, uint64_t id, uid_t uid, uint64_t *blobs, uint64_t *bytes);
+/* Writes of a batch share one ring and one fsync of the directory. The
+ * fields are the batch's own. */
+struct spill_batch {
+	spill_t *sp;
+	struct uring *ring;
+	unsigned written;
+};
+/* Start a batch; 0 or -errno (no io_uring) with err. */
+int spill_batch_begin(spill_t *sp, struct spill_batch *b, char *err, size_t errlen);
+/* Copy size bytes from src (a store file) to the spill file of blob id,
+ * durable but for the directory's fsync (spill_batch_end), and its
+ * CRC-32C into *crc. The copy is read from a mapping of src, left in *map
+ * for the caller to unmap (uring_unmap) or to hand to mem_release with
+ * src: their pages are the blob's last. 0 or -errno with err. */
+int spill_write(struct spill_batch *b, uint64_t id, int src, uint64_t size, void **map, uint32_t *crc,
+    char *err, size_t errlen);
+/* End a batch: the renames of its writes made durable. 0, or -errno with
+ * err: then none of them is. */
+int spill_batch_end(struct spill_batch *b, char *err, size_t errlen);
 
-/* Where b's bytes are: "memory", "disk" or "memory,disk". */
-const char *spill_where(const struct cblob *b);
+/* Copy the spill file of blob id (size bytes) back into a new file of
+ * store, replacing a stale one. has_crc: the bytes must have CRC-32C crc,
+ * else -EIO. On failure no store file is left. 0 or -errno with err. */
+int spill_read(spill_t *sp, store_t *store, uint64_t id, uint64_t size, int has_crc, uint32_t crc, char *err,
+    size_t errlen);
 
-/* Tests: the next spill write-out or reload runs with these faults (see
- * uring.h), then none. */
-void spill_set_faults(catalog_t *c, const struct uring_faults *f);
-/* Tests: one spill pass now, down to target bytes in use; blobs spilled. */
-int spill_pass_now(catalog_t *c, uint64_t target);
-/* Tests: one round of spilling ahead now (spill_ahead); blobs written. */
-int spill_ahead_now(catalog_t *c);
-/* Tests: hold (1) the release of evicted memory, or let it go on (0). */
-void spill_release_hold(catalog_t *c, int hold);
-/* Tests: threads waiting in spill_wait_released. */
-unsigned spill_release_waiters(catalog_t *c);
+/* Is the spill file of blob id there with size bytes? 0, -EIO or -errno. */
+int spill_file_check(spill_t *sp, uint64_t id, uint64_t size);
+/* A read-only fd on the spill file of blob id (O_DIRECT where the
+ * directory allows it); caller closes. */
+int spill_file_open(spill_t *sp, uint64_t id, int *fd);
+/* Remove the spill file of blob id (logged when it cannot be). */
+void spill_file_remove(spill_t *sp, uint64_t id);
+
+/* Tests: the next batch or read runs with these faults (see uring.h),
+ * then none. */
+void spill_set_faults(spill_t *sp, const struct uring_faults *f);
 
 #endif

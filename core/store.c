@@ -35,6 +35,12 @@ struct store {
 	uint64_t page;
 };
 
+int
+store_dirfd(const store_t *s)
+{
+	return s->dirfd;
+}
+
 const char *
 store_dir(const store_t *s)
 {

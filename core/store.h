@@ -43,7 +43,7 @@ int store_blob_stat(store_t *s, uint64_t id, struct stat *st);
 /* Set a blob file's times (utimensat(2): UTIME_OMIT leaves one). */
 int store_blob_set_times(store_t *s, uint64_t id, const struct timespec ts[2]);
 /* Bytes in use by the dedicated tmpfs; -ENOTSUP when the store has none
- * (then the catalog counts blob sizes itself). */
+ * (then mem.c counts the bytes itself). */
 int store_usage(store_t *s, uint64_t *used);
 /* True when a dedicated tmpfs has no room left: a writer was cut short. */
 int store_full(store_t *s);
@@ -53,7 +53,8 @@ int store_kernel_limited(const store_t *s);
 int store_scan(store_t *s, int (*fn)(void *arg, const char *name, uint64_t id), void *arg);
 /* Remove a file by name (orphans found by store_scan). */
 int store_remove_name(store_t *s, const char *name);
-/* The directory of the store. */
+/* The directory of the store, and an fd on it (the store's). */
 const char *store_dir(const store_t *s);
+int store_dirfd(const store_t *s);
 
 #endif

@@ -5,6 +5,8 @@
  * memory for all of it, and a write that finds none (then, or half-way
  * after all: nothing is reserved ahead) gets ENOSPC with nothing written,
  * which the fs layer makes a wait. Streams are few: a list under one lock.
+ * This file is the registry (lookup, references, states, unlink) and byte
+ * streams; object streams are stream_objects.c, sharing stream_i.h.
  */
 #include "config.h"
 
@@ -21,45 +23,11 @@
 #include "id.h"
 #include "log.h"
 #include "stream.h"
+#include "stream_i.h"
 #include "util.h"
+#include "vec.h"
 
 #define STREAM_TYPENAME "ByteStream"
-
-struct chunk {
-	uint64_t blob_id;
-	int fd;	  /* read-write, until the stream is freed */
-	int held; /* sealed: an open counted in the catalog while fd lives */
-};
-
-struct stream {
-	struct stream *next;
-	char *name; /* NULL once unlinked */
-	uint64_t ino;
-	enum stream_state state;
-	uid_t uid;
-	gid_t gid;
-	mode_t mode;
-	int64_t ctime_ns, mtime_ns;
-	uint64_t size;
-	struct chunk *chunks;
-	unsigned nchunks, cap;
-	int writer;	  /* a writer has it open */
-	unsigned readers; /* open for reading */
-	uint64_t nlookup; /* the kernel's references (lookups not forgotten) */
-	int objects;	  /* an object stream */
-	uint64_t *objs;	  /* its objects, in order */
-	unsigned nobjs, objcap;
-	unsigned char *hidden; /* per object: unlinked by rm -r (NULL: none) */
-	uint64_t object_id;
-	char error[160];
-};
-
-struct streams {
-	pthread_mutex_t lock; /* guards everything below and every stream */
-	catalog_t *cat;
-	struct stream *list;
-	uint64_t seq; /* the last inode sequence number */
-};
 
 int
 streams_is(uint64_t ino)
@@ -133,8 +101,8 @@ by_name(streams_t *s, const char *name)
 	return NULL;
 }
 
-static struct stream *
-by_ino(streams_t *s, uint64_t ino)
+struct stream *
+stream_by_ino(streams_t *s, uint64_t ino)
 {
 	struct stream *st;
 
@@ -142,19 +110,6 @@ by_ino(streams_t *s, uint64_t ino)
 		if (st->ino == ino)
 			return st;
 	return NULL;
-}
-
-/* The object stream whose entry ino is, and the entry's index. */
-static struct stream *
-by_entry(streams_t *s, uint64_t ino, unsigned *index)
-{
-	uint64_t base = ino & ~((UINT64_C(1) << STREAM_INO_SHIFT) - 1);
-	struct stream *st = by_ino(s, base);
-
-	if (st == NULL || !st->objects || ino == base || ino - base - 1 >= st->nobjs)
-		return NULL;
-	*index = (unsigned)(ino - base - 1);
-	return st;
 }
 
 static void
@@ -230,7 +185,7 @@ streams_ref(streams_t *s, uint64_t ino)
 	struct stream *st;
 
 	pthread_mutex_lock(&s->lock);
-	if ((st = by_ino(s, ino)) != NULL)
+	if ((st = stream_by_ino(s, ino)) != NULL)
 		st->nlookup++;
 	pthread_mutex_unlock(&s->lock);
 }
@@ -241,7 +196,7 @@ streams_forget(streams_t *s, uint64_t ino, uint64_t n)
 	struct stream *st;
 
 	pthread_mutex_lock(&s->lock);
-	if ((st = by_ino(s, ino)) != NULL) {
+	if ((st = stream_by_ino(s, ino)) != NULL) {
 		st->nlookup = n < st->nlookup ? st->nlookup - n : 0;
 		if (st->nlookup == 0 && st->state == STREAM_PENDING && st->readers == 0 && !st->writer &&
 		    st->name != NULL) {
@@ -273,7 +228,7 @@ streams_getattr(streams_t *s, uint64_t ino, struct stream_attr *a)
 	int rc = 0;
 
 	pthread_mutex_lock(&s->lock);
-	if ((st = by_ino(s, ino)) == NULL)
+	if ((st = stream_by_ino(s, ino)) == NULL)
 		rc = -ENOENT;
 	else
 		fill_attr(st, a);
@@ -306,7 +261,7 @@ streams_open_write(streams_t *s, uint64_t ino, uid_t uid, gid_t gid, mode_t mode
 	int rc = 0;
 
 	pthread_mutex_lock(&s->lock);
-	if ((st = by_ino(s, ino)) == NULL || st->name == NULL)
+	if ((st = stream_by_ino(s, ino)) == NULL || st->name == NULL)
 		rc = -ENOENT;
 	else if (st->objects)
 		rc = -EISDIR;
@@ -337,18 +292,11 @@ streams_open_write(streams_t *s, uint64_t ino, uid_t uid, gid_t gid, mode_t mode
 static int
 chunk_start(streams_t *s, struct stream *st)
 {
-	struct chunk *c;
 	uint64_t id;
 	int fd, rc, reserve = !catalog_kernel_limited(s->cat);
 
-	if (st->nchunks == st->cap) {
-		unsigned cap = st->cap ? st->cap * 2 : 8;
-
-		if ((c = realloc(st->chunks, cap * sizeof *c)) == NULL)
-			return -ENOMEM;
-		st->chunks = c;
-		st->cap = cap;
-	}
+	if ((rc = VEC_PUSH_ROOM(st->chunks, st->nchunks, st->cap)) != 0)
+		return rc;
 	if (!reserve && (rc = catalog_room(s->cat, STREAM_CHUNK)) != 0)
 		return rc;
 	if ((rc = catalog_blob_create(s->cat, st->uid, st->gid, st->mode, &id, &fd)) != 0)
@@ -374,7 +322,7 @@ streams_write(streams_t *s, uint64_t ino, const void *buf, size_t size, off_t of
 	ssize_t rc = 0;
 
 	pthread_mutex_lock(&s->lock);
-	if ((st = by_ino(s, ino)) == NULL || !st->writer) {
+	if ((st = stream_by_ino(s, ino)) == NULL || !st->writer) {
 		rc = -EBADF;
 		goto out;
 	}
@@ -410,30 +358,6 @@ out:
 	return rc;
 }
 
-/* An object stream's objects become a Sequence; with the lock held. */
-static int
-complete_objects(streams_t *s, struct stream *st, uint64_t *id, char *err, size_t errlen)
-{
-	json_t *members = json_object(), *fields = json_pack("{s:I}", "size_", (json_int_t)st->nobjs);
-	char ids[ID_STR_LEN + 1], key[32];
-	unsigned i;
-	int rc;
-
-	for (i = 0; i < st->nobjs; i++) {
-		id_format(st->objs[i], ids);
-		snprintf(key, sizeof key, "__elements_-%u", i);
-		json_object_set_new(members, key, json_string(ids));
-	}
-	rc = catalog_create_object(
-	    s->cat, "Sequence", fields, members, st->name, st->uid, st->gid, st->mode, id, err, errlen);
-	if (rc == -EEXIST)
-		rc = catalog_create_object(
-		    s->cat, "Sequence", fields, members, NULL, st->uid, st->gid, st->mode, id, err, errlen);
-	json_decref(fields);
-	json_decref(members);
-	return rc;
-}
-
 /* Seal st's chunks and make its object; with the lock held. On failure
  * the stream fails (its bytes stay readable). */
 static void
@@ -449,7 +373,7 @@ complete(streams_t *s, struct stream *st)
 
 	if (st->objects) {
 		json_decref(members);
-		if ((rc = complete_objects(s, st, &id, err, sizeof err)) != 0) {
+		if ((rc = stream_objects_complete(s, st, &id, err, sizeof err)) != 0) {
 			snprintf(st->error, sizeof st->error, "its Sequence could not be made: %.120s", err);
 			goto fail;
 		}
@@ -512,7 +436,7 @@ streams_fail(streams_t *s, uint64_t ino, const char *why)
 	struct stream *st;
 
 	pthread_mutex_lock(&s->lock);
-	if ((st = by_ino(s, ino)) != NULL && st->state == STREAM_OPEN)
+	if ((st = stream_by_ino(s, ino)) != NULL && st->state == STREAM_OPEN)
 		fail_stream(st, why);
 	pthread_mutex_unlock(&s->lock);
 }
@@ -523,7 +447,7 @@ streams_close_write(streams_t *s, uint64_t ino, const char *why)
 	struct stream *st;
 
 	pthread_mutex_lock(&s->lock);
-	if ((st = by_ino(s, ino)) != NULL && st->writer) {
+	if ((st = stream_by_ino(s, ino)) != NULL && st->writer) {
 		st->writer = 0;
 		if (st->state == STREAM_FAILED)
 			; /* failed while open: it stays so */
@@ -543,7 +467,7 @@ streams_open_read(streams_t *s, uint64_t ino)
 	int rc = 0;
 
 	pthread_mutex_lock(&s->lock);
-	if ((st = by_ino(s, ino)) == NULL || st->name == NULL)
+	if ((st = stream_by_ino(s, ino)) == NULL || st->name == NULL)
 		rc = -ENOENT;
 	else
 		st->readers++;
@@ -557,7 +481,7 @@ streams_close_read(streams_t *s, uint64_t ino)
 	struct stream *st;
 
 	pthread_mutex_lock(&s->lock);
-	if ((st = by_ino(s, ino)) != NULL && st->readers > 0) {
+	if ((st = stream_by_ino(s, ino)) != NULL && st->readers > 0) {
 		st->readers--;
 		maybe_free(s, st);
 	}
@@ -572,7 +496,7 @@ streams_read(streams_t *s, uint64_t ino, off_t off, size_t size, int *fd, off_t 
 	int rc;
 
 	pthread_mutex_lock(&s->lock);
-	if ((st = by_ino(s, ino)) == NULL)
+	if ((st = stream_by_ino(s, ino)) == NULL)
 		rc = -EBADF;
 	else if ((uint64_t)off < st->size) {
 		at = (uint64_t)off % STREAM_CHUNK;
@@ -591,192 +515,6 @@ streams_read(streams_t *s, uint64_t ino, off_t off, size_t size, int *fd, off_t 
 		rc = -EIO;
 	else
 		rc = -EAGAIN; /* pending or open: more may come */
-	pthread_mutex_unlock(&s->lock);
-	return rc;
-}
-
-int
-streams_objects_open(streams_t *s, const char *name, uid_t uid, gid_t gid, mode_t mode, uint64_t *ino)
-{
-	struct stream_attr a;
-	struct stream *st;
-	int rc;
-
-	if ((rc = streams_lookup(s, name, 1, &a)) != 0)
-		return rc;
-	pthread_mutex_lock(&s->lock);
-	if ((st = by_ino(s, a.ino)) == NULL)
-		rc = -ENOENT; /* unlinked meanwhile */
-	else if (st->state == STREAM_OPEN)
-		rc = st->objects ? -EBUSY : -ENOTDIR;
-	else if (st->state != STREAM_PENDING)
-		rc = st->objects ? -EPERM : -ENOTDIR;
-	else {
-		st->objects = 1;
-		st->state = STREAM_OPEN;
-		st->writer = 1;
-		st->uid = uid;
-		st->gid = gid;
-		st->mode = mode & 07777;
-		st->ctime_ns = st->mtime_ns = util_now_ns();
-		*ino = st->ino;
-	}
-	pthread_mutex_unlock(&s->lock);
-	return rc;
-}
-
-int
-streams_push(streams_t *s, uint64_t ino, uid_t uid, uint64_t object_id)
-{
-	struct catalog_attr ca;
-	struct stream *st;
-	int rc = 0;
-
-	if (id_is_blob(object_id))
-		return -EINVAL;
-	pthread_mutex_lock(&s->lock);
-	if ((st = by_ino(s, ino)) == NULL || !st->objects || !st->writer || st->state != STREAM_OPEN)
-		rc = -EBADF;
-	else if (uid != 0 && uid != st->uid)
-		rc = -EACCES;
-	else if (st->nobjs >= STREAM_OBJECTS_MAX)
-		rc = -E2BIG;
-	else if ((rc = catalog_getattr(s->cat, id_ino(object_id, ID_VIEW_OBJECT), &ca)) != 0)
-		; /* no such object */
-	else if (!ca.sealed)
-		rc = -EAGAIN; /* still being written: push it once sealed */
-	else if (uid != 0 && ca.uid != uid)
-		rc = -EACCES;
-	else if (st->nobjs == st->objcap) {
-		unsigned cap = st->objcap ? st->objcap * 2 : 16;
-		uint64_t *o = realloc(st->objs, cap * sizeof *o);
-
-		if (o == NULL)
-			rc = -ENOMEM;
-		else {
-			st->objs = o;
-			st->objcap = cap;
-		}
-	}
-	if (rc == 0) {
-		st->objs[st->nobjs] = object_id;
-		rc = (int)st->nobjs++;
-		st->mtime_ns = util_now_ns();
-	}
-	pthread_mutex_unlock(&s->lock);
-	return rc;
-}
-
-int
-streams_next(streams_t *s, const char *name, unsigned index, uint64_t *id)
-{
-	struct stream_attr a;
-	struct stream *st;
-	int rc;
-
-	if ((rc = streams_lookup(s, name, 1, &a)) != 0)
-		return rc;
-	pthread_mutex_lock(&s->lock);
-	if ((st = by_ino(s, a.ino)) == NULL)
-		rc = -ENOENT;
-	else if (!st->objects && st->state != STREAM_PENDING)
-		rc = -ENOTDIR; /* a byte stream */
-	else if (index < st->nobjs) {
-		*id = st->objs[index];
-		rc = 1;
-	} else if (st->state == STREAM_COMPLETE)
-		rc = 0;
-	else if (st->state == STREAM_FAILED)
-		rc = -EIO;
-	else
-		rc = -EAGAIN;
-	pthread_mutex_unlock(&s->lock);
-	return rc;
-}
-
-int
-streams_entry_lookup(streams_t *s, uint64_t dir, const char *name, uint64_t *ino, uint64_t *id)
-{
-	struct stream *st;
-	unsigned long i;
-	char *end;
-	int rc = -ENOENT;
-
-	pthread_mutex_lock(&s->lock);
-	if ((st = by_ino(s, dir)) == NULL || !st->objects)
-		rc = -ENOTDIR;
-	else {
-		i = strtoul(name, &end, 10);
-		if (*name >= '0' && *name <= '9' && *end == '\0' && (name[0] != '0' || name[1] == '\0') &&
-		    i < st->nobjs && (st->hidden == NULL || !st->hidden[i])) {
-			*ino = st->ino + i + 1;
-			*id = st->objs[i];
-			rc = 0;
-		}
-	}
-	pthread_mutex_unlock(&s->lock);
-	return rc;
-}
-
-int
-streams_entries(
-    streams_t *s, uint64_t dir, int (*fn)(void *arg, const char *name, uint64_t ino, uint64_t id), void *arg)
-{
-	struct stream *st;
-	char name[16];
-	unsigned i;
-	int rc = 0;
-
-	pthread_mutex_lock(&s->lock);
-	if ((st = by_ino(s, dir)) == NULL || !st->objects)
-		rc = -ENOTDIR;
-	for (i = 0; rc == 0 && st != NULL && i < st->nobjs; i++) {
-		if (st->hidden != NULL && st->hidden[i])
-			continue;
-		snprintf(name, sizeof name, "%u", i);
-		rc = fn(arg, name, st->ino + i + 1, st->objs[i]);
-	}
-	pthread_mutex_unlock(&s->lock);
-	return rc;
-}
-
-int
-streams_entry_unlink(streams_t *s, uint64_t dir, const char *name, uid_t uid)
-{
-	struct stream *st;
-	uint64_t ino, id;
-	unsigned i;
-	int rc;
-
-	if ((rc = streams_entry_lookup(s, dir, name, &ino, &id)) != 0)
-		return rc;
-	pthread_mutex_lock(&s->lock);
-	if ((st = by_entry(s, ino, &i)) == NULL)
-		rc = -ENOENT;
-	else if (st->state != STREAM_COMPLETE && st->state != STREAM_FAILED)
-		rc = -EBUSY; /* objects may still come: rmdir after the close */
-	else if (uid != 0 && uid != st->uid)
-		rc = -EACCES;
-	else if (st->hidden == NULL && (st->hidden = calloc(st->nobjs, 1)) == NULL)
-		rc = -ENOMEM;
-	else
-		st->hidden[i] = 1;
-	pthread_mutex_unlock(&s->lock);
-	return rc;
-}
-
-int
-streams_entry_target(streams_t *s, uint64_t ino, uint64_t *id)
-{
-	struct stream *st;
-	unsigned i;
-	int rc = 0;
-
-	pthread_mutex_lock(&s->lock);
-	if ((st = by_entry(s, ino, &i)) == NULL)
-		rc = -ENOENT;
-	else
-		*id = st->objs[i];
 	pthread_mutex_unlock(&s->lock);
 	return rc;
 }

@@ -32,6 +32,7 @@
 #include "fs/fs.h"
 #include "fs/passthrough.h"
 #include "fs/supervisor.h"
+#include "include/vineyardfs.h"
 
 #define DEFAULT_STATE_DIR "/var/lib/vineyardfs"
 
@@ -366,8 +367,6 @@ hook_inval_attr(void *arg, uint64_t ino)
 	notify_attr(ino);
 }
 
-#define CLIENT_TMP_PREFIX ".vfs-tmp-" /* libvineyardfs's and Python's blobs being built */
-
 struct tmp_names {
 	char **v;
 	size_t n;
@@ -380,7 +379,7 @@ collect_tmp(void *arg, const char *name, const struct catalog_attr *a)
 	char **v;
 
 	(void)a;
-	if (strncmp(name, CLIENT_TMP_PREFIX, strlen(CLIENT_TMP_PREFIX)) != 0)
+	if (strncmp(name, VFS_TMP_PREFIX, strlen(VFS_TMP_PREFIX)) != 0)
 		return 0;
 	if ((v = realloc(t->v, (t->n + 1) * sizeof *v)) == NULL || (v[t->n] = strdup(name)) == NULL) {
 		t->v = v != NULL ? v : t->v;
@@ -410,7 +409,7 @@ drop_client_temporaries(void)
 	free(t.v);
 	if (gone > 0)
 		log_info("removed %zu temporary object%s that clients left unfinished (%s*)", gone,
-		    gone == 1 ? "" : "s", CLIENT_TMP_PREFIX);
+		    gone == 1 ? "" : "s", VFS_TMP_PREFIX);
 }
 
 static void

@@ -26,6 +26,10 @@ extern "C" {
 
 #define VFS_ID_SIZE 18	/* "o" or "b", 16 hex digits, NUL */
 #define VFS_DIMS_MAX 32 /* dimensions of a Tensor */
+/* Names in names/ that begin so are blobs a client is still building; the
+ * daemon removes them at start-up (their client is gone), listings skip
+ * them. The Python module's _TMP_PREFIX is the same. */
+#define VFS_TMP_PREFIX ".vfs-tmp-"
 
 typedef struct vfs vfs_t;
 typedef struct vfs_blob vfs_blob_t;

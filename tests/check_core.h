@@ -8,17 +8,22 @@
 
 Suite *catalog_suite(void);
 Suite *crc32c_suite(void);
+Suite *durable_suite(void);
 Suite *types_suite(void);
 Suite *uring_suite(void);
 Suite *hmap_suite(void);
 Suite *id_suite(void);
+Suite *mem_suite(void);
 Suite *meta_suite(void);
+Suite *meta_snapshot_suite(void);
 Suite *object_suite(void);
 Suite *snapshot_suite(void);
 Suite *spill_suite(void);
+Suite *spill_files_suite(void);
 Suite *store_suite(void);
 Suite *stream_suite(void);
 Suite *util_suite(void);
+Suite *vec_suite(void);
 
 /*
  * Scratch space. test_root_setup/test_root_teardown are an unchecked

@@ -78,6 +78,37 @@ START_TEST(test_tree_keys)
 }
 END_TEST
 
+/* One table of reserved keys: each is refused as a field name; every
+ * tree key is an object xattr; a blob's tree (object_blob_meta) writes
+ * only keys a blob also shows as xattrs. */
+START_TEST(test_reserved_keys)
+{
+	json_t *blob = object_blob_meta(1, 2, 3, 1);
+	const char *key;
+	json_t *v;
+	size_t i, nblob = 0;
+
+	for (i = 0; object_keys[i].name != NULL; i++) {
+		ck_assert_msg(object_field_name_check(object_keys[i].name) == -EPERM, "\"%s\" may be set",
+		    object_keys[i].name);
+		if (object_keys[i].flags & OBJECT_KEY_TREE)
+			ck_assert(object_keys[i].flags & OBJECT_KEY_OBJECT);
+		if (object_keys[i].flags & OBJECT_KEY_BLOB)
+			nblob++;
+	}
+	ck_assert_uint_eq(nblob, 8); /* typename id nbytes instance_id ctime sealed location pinned */
+	json_object_foreach (blob, key, v) {
+		for (i = 0; object_keys[i].name != NULL; i++)
+			if (strcmp(object_keys[i].name, key) == 0)
+				break;
+		ck_assert_msg(object_keys[i].name != NULL && (object_keys[i].flags & OBJECT_KEY_BLOB),
+		    "a blob's tree has \"%s\", not a blob xattr", key);
+	}
+	json_decref(blob);
+	ck_assert_int_eq(object_field_name_check("shape_"), 0);
+}
+END_TEST
+
 /* Parse a NUL-terminated value; asserts success. */
 static json_t *
 parse_ok(const char *s)
@@ -372,6 +403,7 @@ object_suite(void)
 	tcase_set_timeout(tc, TEST_TIMEOUT);
 	tcase_add_test(tc, test_field_name_check);
 	tcase_add_test(tc, test_tree_keys);
+	tcase_add_test(tc, test_reserved_keys);
 	tcase_add_test(tc, test_value_parse_json);
 	tcase_add_test(tc, test_value_parse_text);
 	tcase_add_test(tc, test_value_parse_limits);

@@ -20,7 +20,7 @@
 #include "core/catalog.h"
 #include "core/id.h"
 #include "core/snapshot.h"
-#include "core/spill.h"
+#include "core/catalog_spill.h"
 #include "core/uring.h"
 #include "tests/check_core.h"
 
@@ -177,7 +177,7 @@ START_TEST(test_lru_spill_and_reload)
 		b[i] = make(name, 12 * MIB, i);
 	}
 	/* 60 MiB of 64: past the high-water mark (80 %); down to 60 %. */
-	ck_assert_int_ge(spill_pass_now(cat, 64 * MIB / 100 * 60), 0);
+	ck_assert_int_ge(catalog_spill_pass_now(cat, 64 * MIB / 100 * 60), 0);
 	st = stats();
 	ck_assert_uint_le(st.bytes_resident, 64 * MIB / 100 * 60);
 	ck_assert_uint_eq(st.bytes_sealed, 60 * MIB);
@@ -210,38 +210,38 @@ START_TEST(test_evict_pin_load)
 	int fd;
 
 	/* Pinned blobs never go, not even when asked. */
-	ck_assert_int_eq(spill_pin(cat, p.oid, 1000, 1, &n, &bytes), 0);
+	ck_assert_int_eq(catalog_spill_pin(cat, p.oid, 1000, 1, &n, &bytes), 0);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_uint_eq(bytes, 2 * MIB);
-	ck_assert_int_eq(spill_evict(cat, p.oid, 1000, &n, &bytes), -EBUSY);
+	ck_assert_int_eq(catalog_spill_evict(cat, p.oid, 1000, &n, &bytes), -EBUSY);
 	ck_assert(where_is(&p, "memory"));
 	ck_assert_uint_eq(stats().bytes_pinned, 2 * MIB);
 	/* Another user may not; the owner may. */
-	ck_assert_int_eq(spill_evict(cat, a.oid, 2000, &n, &bytes), -EACCES);
-	ck_assert_int_eq(spill_evict(cat, a.oid, 1000, &n, &bytes), 0);
+	ck_assert_int_eq(catalog_spill_evict(cat, a.oid, 2000, &n, &bytes), -EACCES);
+	ck_assert_int_eq(catalog_spill_evict(cat, a.oid, 1000, &n, &bytes), 0);
 	ck_assert_uint_eq(n, 1);
 	ck_assert_uint_eq(bytes, 3 * MIB);
 	ck_assert(where_is(&a, "disk"));
 	/* Open: evict says busy; released: it goes (no second write). */
-	ck_assert_int_eq(spill_load(cat, a.oid, 0, &n, &sz), 0);
+	ck_assert_int_eq(catalog_spill_load(cat, a.oid, 0, &n, &sz), 0);
 	ck_assert_uint_eq(n, 1);
 	ck_assert(where_is(&a, "memory,disk"));
 	ck_assert_int_eq(catalog_open_data(cat, a.bid, 0, &id, &fd), 0);
-	ck_assert_int_eq(spill_evict(cat, a.bid, 0, &n, &bytes), -EBUSY);
+	ck_assert_int_eq(catalog_spill_evict(cat, a.bid, 0, &n, &bytes), -EBUSY);
 	close(fd);
 	catalog_release(cat, a.bid, 0);
-	ck_assert_int_eq(spill_evict(cat, a.bid, 0, &n, &bytes), 0);
+	ck_assert_int_eq(catalog_spill_evict(cat, a.bid, 0, &n, &bytes), 0);
 	ck_assert_uint_eq(stats().spills, 1);
 	ck_assert(where_is(&a, "disk"));
 	/* Pinning a spilled blob brings it back; it stays pinned after a
 	 * restart, and unpinned it can go. */
-	ck_assert_int_eq(spill_pin(cat, a.oid, 1000, 1, &n, &bytes), 0);
+	ck_assert_int_eq(catalog_spill_pin(cat, a.oid, 1000, 1, &n, &bytes), 0);
 	ck_assert(where_is(&a, "memory,disk"));
 	reopen();
 	ck_assert_uint_eq(stats().bytes_pinned, 5 * MIB);
-	ck_assert_int_eq(spill_evict(cat, a.oid, 0, &n, &bytes), -EBUSY);
-	ck_assert_int_eq(spill_pin(cat, a.oid, 0, 0, &n, &bytes), 0);
-	ck_assert_int_eq(spill_evict(cat, a.oid, 0, &n, &bytes), 0);
+	ck_assert_int_eq(catalog_spill_evict(cat, a.oid, 0, &n, &bytes), -EBUSY);
+	ck_assert_int_eq(catalog_spill_pin(cat, a.oid, 0, 0, &n, &bytes), 0);
+	ck_assert_int_eq(catalog_spill_evict(cat, a.oid, 0, &n, &bytes), 0);
 	ck_assert(where_is(&a, "disk"));
 	ck_assert_int_eq(open_check(&a), 0);
 	ck_assert_int_eq(open_check(&p), 0);
@@ -255,7 +255,7 @@ START_TEST(test_restart_finds_spill_files)
 	struct stat st;
 	char path[4200], name[ID_STR_LEN + 1];
 
-	ck_assert_int_eq(spill_evict(cat, a.oid, 0, &n, &bytes), 0);
+	ck_assert_int_eq(catalog_spill_evict(cat, a.oid, 0, &n, &bytes), 0);
 	/* Leftovers of a crash mid-spill: a temp file; a copy of b whose
 	 * record never committed. A file that is not ours stays. */
 	test_write_file(spilldir, ".tmp-b0000000000000001", "x", 1);
@@ -275,7 +275,7 @@ START_TEST(test_restart_finds_spill_files)
 	ck_assert_int_eq(open_check(&a), 0);
 	ck_assert_int_eq(open_check(&b), 0);
 	/* Another spill dir while blobs are spilled elsewhere: refused. */
-	ck_assert_int_eq(spill_evict(cat, a.oid, 0, &n, &bytes), 0);
+	ck_assert_int_eq(catalog_spill_evict(cat, a.oid, 0, &n, &bytes), 0);
 	catalog_close(cat);
 	cat = NULL;
 	cfg.spill_dir = backing;
@@ -284,7 +284,7 @@ START_TEST(test_restart_finds_spill_files)
 	ck_assert_int_eq(catalog_open(&cfg, &cat), 0);
 	ck_assert_int_eq(open_check(&a), 0);
 	/* A spill file lost with the blob not in memory: the blob goes. */
-	ck_assert_int_eq(spill_evict(cat, a.oid, 0, &n, &bytes), 0);
+	ck_assert_int_eq(catalog_spill_evict(cat, a.oid, 0, &n, &bytes), 0);
 	ck_assert_int_eq(spill_file(&a, &st), 0);
 	id_format(a.bid, name);
 	snprintf(path, sizeof path, "%s/%s", spilldir, name);
@@ -316,20 +316,20 @@ START_TEST(test_write_faults_keep_blob_in_memory)
 
 		snprintf(name, sizeof name, "f%u", i);
 		b = make(name, 4 * MIB + 12345, 10 + i);
-		spill_set_faults(cat, &cases[i].f);
+		catalog_spill_set_faults(cat, &cases[i].f);
 		if (cases[i].ok) {
-			ck_assert_int_eq(spill_evict(cat, b.oid, 0, &n, &bytes), 0);
+			ck_assert_int_eq(catalog_spill_evict(cat, b.oid, 0, &n, &bytes), 0);
 			ck_assert(where_is(&b, "disk"));
 		} else {
 			struct stat st;
 
-			ck_assert_int_eq(spill_evict(cat, b.oid, 0, &n, &bytes), -EIO);
+			ck_assert_int_eq(catalog_spill_evict(cat, b.oid, 0, &n, &bytes), -EIO);
 			ck_assert_uint_eq(n, 0);
 			ck_assert(where_is(&b, "memory"));
 			ck_assert_int_ne(spill_file(&b, &st), 0);
 			ck_assert_uint_eq(stats().spill_errors, ++errors);
 			/* Without the fault it goes. */
-			ck_assert_int_eq(spill_evict(cat, b.oid, 0, &n, &bytes), 0);
+			ck_assert_int_eq(catalog_spill_evict(cat, b.oid, 0, &n, &bytes), 0);
 		}
 		ck_assert_int_eq(count_files(".tmp-"), 0);
 		ck_assert_int_eq(open_check(&b), 0);
@@ -346,8 +346,8 @@ START_TEST(test_reload_faults_and_corruption)
 	unsigned char c;
 	int fd;
 
-	ck_assert_int_eq(spill_evict(cat, b.oid, 0, &n, &bytes), 0);
-	spill_set_faults(cat, &f);
+	ck_assert_int_eq(catalog_spill_evict(cat, b.oid, 0, &n, &bytes), 0);
+	catalog_spill_set_faults(cat, &f);
 	ck_assert_int_eq(open_check(&b), -EIO);
 	ck_assert(where_is(&b, "disk"));
 	ck_assert_uint_eq(stats().reload_errors, 1);
@@ -375,16 +375,16 @@ START_TEST(test_no_room_to_reload)
 	struct blob a = make("a", 24 * MIB, 31), p1, p2;
 	uint64_t n, bytes;
 
-	ck_assert_int_eq(spill_evict(cat, a.oid, 0, &n, &bytes), 0);
+	ck_assert_int_eq(catalog_spill_evict(cat, a.oid, 0, &n, &bytes), 0);
 	p1 = make("p1", 24 * MIB, 32);
 	p2 = make("p2", 24 * MIB, 33);
-	ck_assert_int_eq(spill_pin(cat, p1.oid, 0, 1, &n, &bytes), 0);
-	ck_assert_int_eq(spill_pin(cat, p2.oid, 0, 1, &n, &bytes), 0);
+	ck_assert_int_eq(catalog_spill_pin(cat, p1.oid, 0, 1, &n, &bytes), 0);
+	ck_assert_int_eq(catalog_spill_pin(cat, p2.oid, 0, 1, &n, &bytes), 0);
 	/* 48 MiB pinned of 64: no room for 24 more. */
 	ck_assert_int_eq(open_check(&a), -ENOSPC);
 	ck_assert(where_is(&a, "disk"));
 	/* Unpinned, p1 makes room: spilled for a to come back. */
-	ck_assert_int_eq(spill_pin(cat, p1.oid, 0, 0, &n, &bytes), 0);
+	ck_assert_int_eq(catalog_spill_pin(cat, p1.oid, 0, 0, &n, &bytes), 0);
 	ck_assert_int_eq(open_check(&a), 0);
 	ck_assert(where_is(&p1, "disk"));
 	ck_assert_int_eq(open_check(&p1), 0);
@@ -414,7 +414,7 @@ START_TEST(test_concurrent_opens_one_reload)
 	uint64_t n, bytes;
 	int i;
 
-	ck_assert_int_eq(spill_evict(cat, b.oid, 0, &n, &bytes), 0);
+	ck_assert_int_eq(catalog_spill_evict(cat, b.oid, 0, &n, &bytes), 0);
 	for (i = 0; i < 4; i++) {
 		o[i].b = b;
 		ck_assert_int_eq(pthread_create(&th[i], NULL, open_thread, &o[i]), 0);
@@ -437,27 +437,27 @@ START_TEST(test_release_in_background)
 	uint64_t n, bytes;
 	int i;
 
-	spill_release_hold(cat, 1);
-	ck_assert_int_eq(spill_evict(cat, o.b.oid, 0, &n, &bytes), 0);
+	mem_release_hold(catalog_mem(cat), 1);
+	ck_assert_int_eq(catalog_spill_evict(cat, o.b.oid, 0, &n, &bytes), 0);
 	ck_assert(where_is(&o.b, "disk"));
 	ck_assert_uint_eq(stats().bytes_resident, 0);
 	ck_assert_uint_eq(stats().bytes_releasing, 40 * MIB);
 	/* 40 MiB more of 64 fit by the catalog's count, not while the 40
 	 * evicted are still held: the reload waits for them. */
 	ck_assert_int_eq(pthread_create(&th, NULL, open_thread, &o), 0);
-	for (i = 0; i < 10000 && spill_release_waiters(cat) == 0; i++)
+	for (i = 0; i < 10000 && mem_release_waiters(catalog_mem(cat)) == 0; i++)
 		usleep(1000);
-	ck_assert_uint_eq(spill_release_waiters(cat), 1);
+	ck_assert_uint_eq(mem_release_waiters(catalog_mem(cat)), 1);
 	ck_assert_int_eq(o.rc, 1);
-	spill_release_hold(cat, 0);
+	mem_release_hold(catalog_mem(cat), 0);
 	pthread_join(th, NULL);
 	ck_assert_int_eq(o.rc, 0);
 	ck_assert_uint_eq(stats().bytes_releasing, 0);
 	ck_assert_uint_eq(stats().reloads, 1);
 	/* Closing the store releases what is held, and loses nothing. */
 	b = make("b", 8 * MIB, 46);
-	spill_release_hold(cat, 1);
-	ck_assert_int_eq(spill_evict(cat, b.oid, 0, &n, &bytes), 0);
+	mem_release_hold(catalog_mem(cat), 1);
+	ck_assert_int_eq(catalog_spill_evict(cat, b.oid, 0, &n, &bytes), 0);
 	ck_assert_uint_eq(stats().bytes_releasing, 8 * MIB);
 	reopen();
 	ck_assert_uint_eq(stats().bytes_releasing, 0);
@@ -475,10 +475,10 @@ START_TEST(test_hold_keeps_blob_in_memory)
 
 	ck_assert_int_eq(catalog_hold(cat, b.bid), 0);
 	ck_assert_int_eq(catalog_hold(cat, b.bid + (1u << 16)), -ENOENT);
-	ck_assert_int_eq(spill_evict(cat, b.oid, 0, &n, &bytes), -EBUSY);
+	ck_assert_int_eq(catalog_spill_evict(cat, b.oid, 0, &n, &bytes), -EBUSY);
 	ck_assert(where_is(&b, "memory"));
 	catalog_release(cat, b.bid, 0);
-	ck_assert_int_eq(spill_evict(cat, b.oid, 0, &n, &bytes), 0);
+	ck_assert_int_eq(catalog_spill_evict(cat, b.oid, 0, &n, &bytes), 0);
 	ck_assert(where_is(&b, "disk"));
 	/* A spilled blob can be held too: the release to come pairs with it. */
 	ck_assert_int_eq(catalog_hold(cat, b.bid), 0);
@@ -511,14 +511,14 @@ START_TEST(test_pass_plans_without_released_memory)
 	a = make("a", 16 * MIB, 61);
 	b = make("b", 16 * MIB, 62);
 	d = make("d", 16 * MIB, 63);
-	spill_release_hold(cat, 1);
-	ck_assert_int_eq(spill_pass_now(cat, 40 * MIB), 1);
+	mem_release_hold(catalog_mem(cat), 1);
+	ck_assert_int_eq(catalog_spill_pass_now(cat, 40 * MIB), 1);
 	ck_assert(where_is(&a, "disk"));
 	ck_assert(where_is(&b, "memory"));
 	ck_assert(where_is(&d, "memory"));
 	ck_assert_uint_eq(stats().bytes_releasing, 16 * MIB);
 	ck_assert_uint_ge(stats().memory_used, 48 * MIB); /* the kernel's count, still */
-	spill_release_hold(cat, 0);
+	mem_release_hold(catalog_mem(cat), 0);
 	ck_assert_int_eq(open_check(&a), 0);
 	catalog_close(cat);
 	cat = keep;
@@ -545,16 +545,16 @@ START_TEST(test_spill_ahead)
 	b = make("b", 16 * MIB, 72);
 	d = make("d", 16 * MIB, 73);
 	/* The thread may have done it first: either way, a alone. */
-	ck_assert_int_ge(spill_ahead_now(cat), 0);
+	ck_assert_int_ge(catalog_spill_ahead_now(cat), 0);
 	ck_assert(where_is(&a, "memory,disk"));
 	ck_assert(where_is(&b, "memory"));
 	ck_assert(where_is(&d, "memory"));
 	ck_assert_uint_eq(stats().spills, 1);
 	ck_assert_uint_eq(stats().evictions, 0);
-	ck_assert_int_eq(spill_ahead_now(cat), 0);
+	ck_assert_int_eq(catalog_spill_ahead_now(cat), 0);
 	/* Past the high-water mark: a goes without a write, b with one. */
 	e = make("e", 16 * MIB, 74);
-	ck_assert_int_ge(spill_pass_now(cat, 40 * MIB), 0);
+	ck_assert_int_ge(catalog_spill_pass_now(cat, 40 * MIB), 0);
 	ck_assert(where_is(&a, "disk"));
 	ck_assert(where_is(&b, "disk"));
 	ck_assert_uint_eq(stats().spills, 2);
@@ -573,12 +573,12 @@ START_TEST(test_spill_ahead_backs_off)
 
 	/* Without spill_ahead the thread does not write ahead: the test does. */
 	a = make("a", 40 * MIB, 75);
-	spill_set_faults(cat, &full);
-	ck_assert_int_eq(spill_ahead_now(cat), 0);
+	catalog_spill_set_faults(cat, &full);
+	ck_assert_int_eq(catalog_spill_ahead_now(cat), 0);
 	ck_assert_uint_eq(stats().spill_errors, 1);
 	ck_assert(where_is(&a, "memory"));
 	/* The faults are spent: only the back-off keeps it from going on. */
-	ck_assert_int_eq(spill_ahead_now(cat), 0);
+	ck_assert_int_eq(catalog_spill_ahead_now(cat), 0);
 	ck_assert_uint_eq(stats().spill_errors, 1);
 	ck_assert(where_is(&a, "memory"));
 	ck_assert_int_eq(open_check(&a), 0);
@@ -595,7 +595,7 @@ START_TEST(test_snapshot_checks_spill_file)
 	unsigned char byte;
 	int fd;
 
-	ck_assert_int_eq(spill_evict(cat, b.oid, 0, &n, &bytes), 0);
+	ck_assert_int_eq(catalog_spill_evict(cat, b.oid, 0, &n, &bytes), 0);
 	id_format(b.bid, name);
 	snprintf(path, sizeof path, "%s/%s", spilldir, name);
 	fd = open(path, O_RDWR);
@@ -621,7 +621,7 @@ START_TEST(test_delete_removes_spill_file)
 	uint64_t n, bytes;
 	struct stat st;
 
-	ck_assert_int_eq(spill_evict(cat, b.oid, 0, &n, &bytes), 0);
+	ck_assert_int_eq(catalog_spill_evict(cat, b.oid, 0, &n, &bytes), 0);
 	ck_assert_int_eq(spill_file(&b, &st), 0);
 	ck_assert_int_eq(catalog_delete_object(cat, b.oid, 0, CATALOG_DELETE_DEEP), 0);
 	ck_assert_int_ne(spill_file(&b, &st), 0);
@@ -644,8 +644,8 @@ START_TEST(test_no_spill_dir)
 	cfg.state_dir = state;
 	ck_assert_int_eq(catalog_open(&cfg, &cat), 0);
 	b = make("b", MIB, 61);
-	ck_assert_int_eq(spill_evict(cat, b.oid, 0, &n, &bytes), -ENOTSUP);
-	ck_assert_int_eq(spill_pin(cat, b.oid, 0, 1, &n, &bytes), 0);
+	ck_assert_int_eq(catalog_spill_evict(cat, b.oid, 0, &n, &bytes), -ENOTSUP);
+	ck_assert_int_eq(catalog_spill_pin(cat, b.oid, 0, 1, &n, &bytes), 0);
 	ck_assert_int_eq(stats().spill_enabled, 0);
 	ck_assert(where_is(&b, "memory"));
 }

@@ -49,9 +49,14 @@ _DTYPES = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
 _DIMS_MAX = 32
 _SEQUENCE_MAX = 1000000
 _NAME_MAX = 255
+# Names in names/ that begin so are blobs still being built: the daemon
+# removes them at start-up, listings skip them (VFS_TMP_PREFIX in
+# include/vineyardfs.h).
+_TMP_PREFIX = ".vfs-tmp-"
 _INT64_MIN, _INT64_MAX = -(1 << 63), (1 << 63) - 1
 # The fields every object's metadata has: a member of the same name would
-# hide them in meta.json.
+# hide them in meta.json. The keys of core/object.c's table flagged
+# OBJECT_KEY_TREE; tests/fs/cli.sh checks an object shows them all.
 _FIXED = ("typename", "id", "signature", "nbytes", "instance_id", "global",
           "ctime", "sealed")
 
@@ -234,7 +239,7 @@ class TensorWriter:
         self.dtype = dt
         self._client = client
         self._name = name
-        self._tmp = ".vfs-tmp-%s" % uuid.uuid4().hex
+        self._tmp = _TMP_PREFIX + uuid.uuid4().hex
         self._path = os.path.join(client.mount, "names", self._tmp)
         self._mm = None
         nbytes = math.prod(self.shape) * dt.itemsize
@@ -474,7 +479,7 @@ class Client:
         and blob id. The blob is born as a Blob object under the temporary
         name, which goes once the caller's object holds the blob (see
         _tensor); on failure the Blob object goes at once."""
-        tmp = ".vfs-tmp-%s" % uuid.uuid4().hex
+        tmp = _TMP_PREFIX + uuid.uuid4().hex
         path = os.path.join(self.mount, "names", tmp)
         try:
             with open(path, "xb", buffering=0) as f:
@@ -711,7 +716,7 @@ class Client:
         out = {}
         names = os.path.join(self.mount, "names")
         for n in os.listdir(names):
-            if n.startswith(".vfs-tmp-"):
+            if n.startswith(_TMP_PREFIX):
                 continue
             out[n] = os.path.basename(self._dir(n))
         return out

@@ -2,8 +2,8 @@
 # shellcheck disable=SC2119 # vfs_mount takes mount options, not our arguments
 # cli: the client subcommands against a real mount, crossing over with the
 # Python module and plain tools: .npy in and out as Tensors, raw files as
-# Blobs, ls, stat, tree, name, unname, get --wait, rm, and the exit codes
-# of failures.
+# Blobs, ls, stat, tree, name, unname, get --wait, rm, the exit codes and
+# messages of failures, and the command table's --help and usages.
 # shellcheck source=SCRIPTDIR/lib.sh
 . "${TESTS_SRCDIR:-$(dirname "$0")/..}/fs/lib.sh"
 
@@ -61,6 +61,14 @@ vfs ls | grep -q "^raw .* Blob .* 100000 " || fail "ls does not show raw"
 [ "$(vfs ls --all | wc -l)" -ge 5 ] || fail "ls --all does not show every object"
 vfs stat a --json | "$PY" -c 'import json, sys; m = json.load(sys.stdin); assert m["shape_"] == [3, 4], m' ||
 	fail "stat a does not show its shape"
+
+# The Python module's copy of the keys every tree has (it cannot read
+# object.c's table) is among the names listxattr shows.
+"$PY" -c '
+import os, sys, vineyardfs
+shown = {n[len("user.vineyard."):] for n in os.listxattr(sys.argv[1])}
+assert set(vineyardfs._FIXED) <= shown, set(vineyardfs._FIXED) - shown' "$MNT/objects/$id" ||
+	fail "vineyardfs._FIXED names keys an object does not show"
 
 # tree, name, unname, get --wait.
 "$PY" -c '
@@ -156,5 +164,44 @@ grep -q "not a .npy file" "$T/err" || fail "a bad .npy said: $(cat "$T/err")"
 rc=0
 VINEYARDFS_MOUNT=$T vfs ls >/dev/null 2>&1 || rc=$?
 [ "$rc" = 1 ] || fail "ls of a directory that is not a mount: exit $rc, expected 1"
+
+# An unknown name: one clean message, the name said once, from every
+# command that takes one.
+for c in get stat tree rm pin; do
+	rc=0
+	vfs "$c" nope >/dev/null 2>"$T/err" || rc=$?
+	[ "$rc" = 1 ] || fail "$c of a missing name: exit $rc, expected 1"
+	[ "$(cat "$T/err")" = "vineyardfs $c: nope: no such object or name" ] ||
+		fail "$c of a missing name said: $(cat "$T/err")"
+done
+
+# The command table: --help lists every command, and a command given too
+# few arguments prints its own usage, nothing else's, and exits 2.
+vfs --help >"$T/help" || fail "vineyardfs --help failed"
+for c in mount umount put get ls stat tree rm name unname stream snapshot pin unpin evict load; do
+	grep -q "^  $c " "$T/help" || fail "--help does not list $c: $(cat "$T/help")"
+done
+rc=0
+vfs snapshot >/dev/null 2>"$T/err" || rc=$?
+[ "$rc" = 2 ] || fail "snapshot without arguments: exit $rc, expected 2"
+[ "$(head -n 1 "$T/err")" = "usage: vineyardfs snapshot create DIR" ] ||
+	fail "snapshot without arguments said: $(cat "$T/err")"
+! grep -q "vineyardfs put" "$T/err" || fail "snapshot's usage shows other commands: $(cat "$T/err")"
+rc=0
+vfs stream push >/dev/null 2>"$T/err" || rc=$?
+[ "$rc" = 2 ] || fail "stream push without a name: exit $rc, expected 2"
+grep -q "^ *vineyardfs stream read NAME" "$T/err" || fail "stream's usage said: $(cat "$T/err")"
+rc=0
+VINEYARDFS_MOUNT=/nonexistent vfs stream pull x >/dev/null 2>"$T/err" || rc=$?
+[ "$rc" = 2 ] || fail "stream with an unknown subcommand: exit $rc, expected 2"
+grep -q "^usage: vineyardfs stream push" "$T/err" || fail "stream pull said: $(cat "$T/err")"
+vfs help get >"$T/usage" || fail "vineyardfs help get failed"
+[ "$(head -n 1 "$T/usage")" = "usage: vineyardfs get NAME|ID [-o FILE] [--wait]" ] ||
+	fail "help get said: $(cat "$T/usage")"
+vfs get --help | cmp -s - "$T/usage" || fail "get --help differs from help get"
+rc=0
+vfs nosuchcommand >/dev/null 2>"$T/err" || rc=$?
+[ "$rc" = 2 ] || fail "an unknown command: exit $rc, expected 2"
+grep -q "unknown command 'nosuchcommand'" "$T/err" || fail "an unknown command said: $(cat "$T/err")"
 
 echo "PASS: cli"

@@ -177,6 +177,16 @@ must_fail()
 	esac
 }
 
+# hold_lib: SHIM, the LD_PRELOAD library of tests/fs/hold.c, which holds a
+# daemon at a chosen point while a gate file exists.
+hold_lib()
+{
+	SHIM=$(dirname "$VINEYARDFS")/tests/fs/.libs/libhold.so
+	[ -f "$SHIM" ] || fail "$SHIM is missing (make check builds it)"
+	# An ASan daemon accepts a preloaded library ahead of its runtime.
+	export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
+}
+
 # errno_check ERRNO CODE: succeeds when the python statements CODE (os,
 # stat and errno imported) raise OSError ERRNO (a name such as EPERM); else
 # prints what they did.

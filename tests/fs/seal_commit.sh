@@ -1,7 +1,7 @@
 #!/bin/bash
 # shellcheck disable=SC2119 # vfs_mount takes mount options, not our arguments
 # seal_commit: nothing reports an object sealed before its seal is saved.
-# The daemon runs with tests/fs/holdwrite.c preloaded, which holds SQLite's
+# The daemon runs with tests/fs/hold.c preloaded, which holds SQLite's
 # commits back while a gate file exists. While a seal's commit is held, the
 # object must show as unsealed everywhere (xattrs of its name, object and
 # blob, meta.json, a wait for its name); a kill -9 then loses it, which is
@@ -10,11 +10,8 @@
 # shellcheck source=SCRIPTDIR/lib.sh
 . "${TESTS_SRCDIR:-$(dirname "$0")/..}/fs/lib.sh"
 
-SHIM=$(dirname "$VINEYARDFS")/tests/fs/.libs/libholdwrite.so
-[ -f "$SHIM" ] || fail "$SHIM is missing (make check builds it)"
+hold_lib
 GATE=$T/gate
-# An ASan daemon accepts a preloaded library ahead of its runtime.
-export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
 
 mount_held()
 {

@@ -12,7 +12,8 @@
 . "${TESTS_SRCDIR:-$(dirname "$0")/..}/fs/lib.sh"
 
 SPILL=$T/spill
-vfs_mount --memory 128M --spill-dir "$SPILL"
+hold_lib
+LD_PRELOAD=$SHIM VFS_HOLD_RENAME_GATE=$T/rgate vfs_mount --memory 128M --spill-dir "$SPILL"
 [ "$(stat_get spill_dir)" = "$SPILL" ] || fail "stats spill_dir is $(stat_get spill_dir)"
 
 # Ten objects of 16 MiB: 160 MiB through a 128 MiB store.
@@ -108,22 +109,21 @@ vineyardfs.Client(sys.argv[1]).put(data, name="big")' "$MNT" "$T/big" || fail "p
 cmp "$T/big" "$MNT/names/big/buffer_" || fail "the big tensor holds other bytes"
 
 # SIGKILL while a spill file is being written: the 64 MiB object evicted,
-# the daemon killed as soon as the temp file shows in the spill dir.
+# the daemon held (tests/fs/hold.c) with the spill file written but not
+# renamed into place, and killed there.
 pid=$(vfs_pid)
 pid_is_daemon "$pid" || fail "no daemon with pid '$pid'"
-"$PY" - "$VINEYARDFS" "$MNT" "$SPILL" "$pid" <<'EOF' || fail "the kill did not land during the spill"
-import os, signal, subprocess, sys
-vfs, mnt, spill, pid = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-p = subprocess.Popen([vfs, "evict", "--mount", mnt, "big"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-caught = False
-while p.poll() is None:
-    if any(n.startswith(".tmp-") for n in os.listdir(spill)):
-        os.kill(pid, signal.SIGKILL)
-        caught = True
-        break
-p.wait()
-sys.exit(0 if caught else 1)
-EOF
+touch "$T/rgate"
+bg_start "$VINEYARDFS" evict --mount "$MNT" big
+evict=$BG_PID
+held()
+{
+	[ -e "$T/rgate.held" ]
+}
+wait_until "the spill of big to be held before its rename" held
+ls -A "$SPILL" | grep -q '^\.tmp-' || fail "the spill was held without a temp file in $SPILL"
+kill -9 "$pid"
+wait "$evict" 2>/dev/null || true
 gone()
 {
 	! pid_alive "$1"

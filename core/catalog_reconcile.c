@@ -1,5 +1,5 @@
 /*
- * reconcile: make the catalog and the store agree at start-up. Metadata is
+ * catalog_reconcile: make the catalog and the store agree at start-up. Metadata is
  * the source of truth for what exists, the files are the data:
  *  - a sealed blob whose file is present with its recorded size comes back;
  *  - an unsealed blob (its writer died with the daemon) is discarded: such
@@ -8,7 +8,7 @@
  *    are discarded with the objects built on them;
  *  - a sealed blob whose file is missing or has the wrong size is dropped
  *    with its objects (the tmpfs is lost at reboot), unless it was spilled
- *    and its spill file is there with the right size (spill.h): then it
+ *    and its spill file is there with the right size (catalog_spill.h): then it
  *    stays on disk until opened;
  *  - a spill file that the metadata records but that is missing or has the
  *    wrong size is forgotten when the blob is in memory (spilled again
@@ -25,7 +25,6 @@
 
 #include "catalog_i.h"
 #include "log.h"
-#include "spill.h"
 
 struct scan {
 	catalog_t *c;
@@ -40,7 +39,7 @@ static int
 scan_file(void *arg, const char *name, uint64_t id)
 {
 	struct scan *s = arg;
-	struct cblob *b = id != 0 ? cat_blob_find(s->c, id) : NULL;
+	struct cblob *b = id != 0 ? catalog_blob_find(s->c, id) : NULL;
 	char **o;
 
 	if (b != NULL)
@@ -107,9 +106,9 @@ pick_blob(void *value, void *arg)
 	}
 	in_memory = hmap_find(&p->s->present, b->id) != NULL &&
 		    store_blob_size(p->s->c->store, b->id, &size) == 0 && size == b->size;
-	on_disk = b->spilled && spill_file_check(p->s->c, b) == 0;
+	on_disk = b->spilled && catalog_spill_file_check(p->s->c, b) == 0;
 	if (in_memory)
-		cat_blob_resident(p->s->c, b, 1);
+		catalog_blob_resident(p->s->c, b, 1);
 	if (b->spilled && !on_disk && in_memory)
 		ids_push(&p->unspill, b->id);
 	if (!in_memory && !on_disk)
@@ -132,7 +131,8 @@ pick_dangling(void *value, void *arg)
 	for (i = 0; i < o->nmembers; i++) {
 		uint64_t id = o->members[i].id;
 
-		if (id_is_blob(id) ? cat_blob_find(d->c, id) == NULL : cat_object_find(d->c, id) == NULL) {
+		if (id_is_blob(id) ? catalog_blob_find(d->c, id) == NULL
+				   : catalog_object_find(d->c, id) == NULL) {
 			ids_push(&d->ids, o->id);
 			return;
 		}
@@ -147,17 +147,17 @@ drop_blob(catalog_t *c, uint64_t id)
 	struct cblob *b;
 	int rc;
 
-	while ((b = cat_blob_find(c, id)) != NULL && !b->deleted) {
+	while ((b = catalog_blob_find(c, id)) != NULL && !b->deleted) {
 		if (b->owner == NULL)
-			return cat_blob_delete(c, b);
-		if ((rc = cat_object_delete(c, b->owner, NULL, 0)) != 0)
+			return catalog_blob_delete(c, b);
+		if ((rc = catalog_object_delete(c, b->owner, NULL, 0)) != 0)
 			return rc;
 	}
 	return 0;
 }
 
 int
-reconcile_run(catalog_t *c)
+catalog_reconcile(catalog_t *c)
 {
 	struct scan s = { .c = c };
 	struct pick p = { .s = &s };
@@ -171,10 +171,10 @@ reconcile_run(catalog_t *c)
 	hmap_foreach(&c->blobs, pick_blob, &p);
 	if ((rc = p.ids.err) != 0 || (rc = p.unspill.err) != 0)
 		goto out;
-	if ((rc = cat_tx_begin(c)) != 0)
+	if ((rc = catalog_tx_begin(c)) != 0)
 		goto out;
 	for (i = 0; i < p.unspill.n; i++) {
-		struct cblob *b = cat_blob_find(c, p.unspill.v[i]);
+		struct cblob *b = catalog_blob_find(c, p.unspill.v[i]);
 		char ids[ID_STR_LEN + 1];
 
 		id_format(b->id, ids);
@@ -183,11 +183,11 @@ reconcile_run(catalog_t *c)
 		    ids);
 		b->spilled = 0;
 		c->spilled_bytes -= b->size;
-		if ((rc = cat_blob_put(c, b)) != 0)
+		if ((rc = catalog_blob_put(c, b)) != 0)
 			goto fail_tx;
 	}
 	for (i = 0; i < p.ids.n; i++) {
-		struct cblob *b = cat_blob_find(c, p.ids.v[i]);
+		struct cblob *b = catalog_blob_find(c, p.ids.v[i]);
 		char ids[ID_STR_LEN + 1];
 
 		if (b == NULL || b->deleted)
@@ -212,18 +212,18 @@ reconcile_run(catalog_t *c)
 		if ((rc = d.ids.err) != 0)
 			goto fail_tx;
 		for (i = 0; i < d.ids.n; i++) {
-			struct cobject *o = cat_object_find(c, d.ids.v[i]);
+			struct cobject *o = catalog_object_find(c, d.ids.v[i]);
 			char ids[ID_STR_LEN + 1];
 
 			if (o == NULL)
 				continue;
 			id_format(o->id, ids);
 			log_error("object %s has a member that no longer exists; dropping it", ids);
-			if ((rc = cat_object_delete(c, o, NULL, 0)) != 0)
+			if ((rc = catalog_object_delete(c, o, NULL, 0)) != 0)
 				goto fail_tx;
 		}
 	} while (d.ids.n > 0);
-	if ((rc = cat_tx_commit(c)) != 0)
+	if ((rc = catalog_tx_commit(c)) != 0)
 		goto out;
 	for (i = 0; i < s.norphans; i++) {
 		uint64_t id;
@@ -241,7 +241,7 @@ reconcile_run(catalog_t *c)
 	c->deletes = 0;
 	goto out;
 fail_tx:
-	cat_tx_rollback(c);
+	catalog_tx_rollback(c);
 out:
 	for (i = 0; i < s.norphans; i++)
 		free(s.orphans[i]);

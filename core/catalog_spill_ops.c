@@ -1,7 +1,7 @@
 /*
- * spill_ops: the control operations on where an object's blobs live (pin,
- * unpin, evict, load), on every blob of the object's tree, as its owner or
- * root. See spill.h.
+ * catalog_spill_ops: the control operations on where an object's blobs
+ * live (pin, unpin, evict, load), on every blob of the object's tree, as
+ * its owner or root. See catalog_spill.h.
  */
 #include "config.h"
 
@@ -9,9 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "catalog_i.h"
-#include "spill.h"
-#include "spill_i.h"
+#include "catalog_spill_i.h"
 
 /* The blobs of a blob or object id and of its members, recursively, as
  * uid may act on them. */
@@ -33,14 +31,14 @@ tree_add(catalog_t *c, struct tree *t, uint64_t id, int depth)
 	if ((rc = hmap_insert(&t->seen, id, (void *)1)) != 0)
 		return rc;
 	if (id_is_blob(id)) {
-		if ((b = cat_blob_find(c, id)) == NULL || b->deleted)
+		if ((b = catalog_blob_find(c, id)) == NULL || b->deleted)
 			return -ENOENT;
-		spill_victims_add(&t->blobs, b);
+		catalog_spill_victims_add(&t->blobs, b);
 		return t->blobs.err;
 	}
-	if ((o = cat_object_find(c, id)) == NULL)
+	if ((o = catalog_object_find(c, id)) == NULL)
 		return -ENOENT;
-	if (depth > CAT_TREE_DEPTH)
+	if (depth > CATALOG_TREE_DEPTH)
 		return -ELOOP;
 	for (i = 0; i < o->nmembers; i++)
 		if ((rc = tree_add(c, t, o->members[i].id, depth + 1)) != 0)
@@ -59,11 +57,11 @@ tree_of(catalog_t *c, uint64_t id, uid_t uid, struct tree *t)
 	memset(t, 0, sizeof *t);
 	hmap_init(&t->seen);
 	if (id_is_blob(id)) {
-		if ((b = cat_blob_find(c, id)) == NULL || b->deleted)
+		if ((b = catalog_blob_find(c, id)) == NULL || b->deleted)
 			return -ENOENT;
 		owner = b->uid;
 	} else {
-		if ((o = cat_object_find(c, id)) == NULL)
+		if ((o = catalog_object_find(c, id)) == NULL)
 			return -ENOENT;
 		owner = o->uid;
 	}
@@ -80,7 +78,7 @@ tree_free(struct tree *t)
 }
 
 int
-spill_pin(catalog_t *c, uint64_t id, uid_t uid, int pin, uint64_t *blobs, uint64_t *bytes)
+catalog_spill_pin(catalog_t *c, uint64_t id, uid_t uid, int pin, uint64_t *blobs, uint64_t *bytes)
 {
 	struct tree t;
 	size_t i;
@@ -88,20 +86,20 @@ spill_pin(catalog_t *c, uint64_t id, uid_t uid, int pin, uint64_t *blobs, uint64
 
 	*blobs = *bytes = 0;
 	pthread_mutex_lock(&c->lock);
-	if ((rc = tree_of(c, id, uid, &t)) != 0 || (rc = cat_tx_begin(c)) != 0)
+	if ((rc = tree_of(c, id, uid, &t)) != 0 || (rc = catalog_tx_begin(c)) != 0)
 		goto out;
 	for (i = 0; rc == 0 && i < t.blobs.n; i++) {
-		struct cblob *b = cat_blob_find(c, t.blobs.v[i].id);
+		struct cblob *b = catalog_blob_find(c, t.blobs.v[i].id);
 
 		if (!b->sealed || b->pinned == (pin != 0))
 			continue;
 		b->pinned = pin != 0;
 		t.blobs.v[i].write = 1; /* changed */
-		rc = cat_blob_put(c, b);
+		rc = catalog_blob_put(c, b);
 	}
-	rc = rc == 0 ? cat_tx_commit(c) : (cat_tx_rollback(c), rc);
+	rc = rc == 0 ? catalog_tx_commit(c) : (catalog_tx_rollback(c), rc);
 	for (i = 0; i < t.blobs.n; i++) {
-		struct cblob *b = cat_blob_find(c, t.blobs.v[i].id);
+		struct cblob *b = catalog_blob_find(c, t.blobs.v[i].id);
 
 		if (!t.blobs.v[i].write)
 			continue;
@@ -115,10 +113,10 @@ spill_pin(catalog_t *c, uint64_t id, uid_t uid, int pin, uint64_t *blobs, uint64
 	}
 	/* Pinned means in memory. */
 	for (i = 0; rc == 0 && pin && i < t.blobs.n; i++) {
-		struct cblob *b = cat_blob_find(c, t.blobs.v[i].id);
+		struct cblob *b = catalog_blob_find(c, t.blobs.v[i].id);
 
 		if (b != NULL && b->sealed && !b->deleted)
-			rc = spill_ensure_resident(c, b);
+			rc = catalog_spill_ensure_resident(c, b);
 	}
 out:
 	pthread_mutex_unlock(&c->lock);
@@ -127,7 +125,7 @@ out:
 }
 
 int
-spill_evict(catalog_t *c, uint64_t id, uid_t uid, uint64_t *blobs, uint64_t *bytes)
+catalog_spill_evict(catalog_t *c, uint64_t id, uid_t uid, uint64_t *blobs, uint64_t *bytes)
 {
 	struct tree t;
 	size_t i, busy = 0, candidates = 0;
@@ -141,14 +139,14 @@ spill_evict(catalog_t *c, uint64_t id, uid_t uid, uint64_t *blobs, uint64_t *byt
 	if ((rc = tree_of(c, id, uid, &t)) != 0)
 		goto out;
 	for (i = 0; i < t.blobs.n; i++) {
-		struct cblob *b = cat_blob_find(c, t.blobs.v[i].id);
+		struct cblob *b = catalog_blob_find(c, t.blobs.v[i].id);
 
 		if (!b->sealed || !b->resident || b->size == 0)
 			continue;
 		candidates++;
-		busy += !spill_evictable(b);
+		busy += !catalog_spill_evictable(b);
 	}
-	spill_evict_list(c, &t.blobs, blobs, bytes);
+	catalog_spill_evict_list(c, &t.blobs, blobs, bytes);
 	if (*blobs == 0 && busy > 0)
 		rc = -EBUSY; /* open, pinned or being loaded */
 	else if (*blobs < candidates - busy)
@@ -161,7 +159,7 @@ out:
 }
 
 int
-spill_load(catalog_t *c, uint64_t id, uid_t uid, uint64_t *blobs, uint64_t *bytes)
+catalog_spill_load(catalog_t *c, uint64_t id, uid_t uid, uint64_t *blobs, uint64_t *bytes)
 {
 	struct tree t;
 	size_t i;
@@ -172,11 +170,11 @@ spill_load(catalog_t *c, uint64_t id, uid_t uid, uint64_t *blobs, uint64_t *byte
 	if ((rc = tree_of(c, id, uid, &t)) != 0)
 		goto out;
 	for (i = 0; rc == 0 && i < t.blobs.n; i++) {
-		struct cblob *b = cat_blob_find(c, t.blobs.v[i].id);
+		struct cblob *b = catalog_blob_find(c, t.blobs.v[i].id);
 
 		if (b == NULL || !b->sealed || b->deleted || b->resident)
 			continue;
-		if ((rc = spill_ensure_resident(c, b)) == 0) {
+		if ((rc = catalog_spill_ensure_resident(c, b)) == 0) {
 			(*blobs)++;
 			*bytes += b->size;
 		}
