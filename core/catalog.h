@@ -9,8 +9,9 @@
  * record stays, marked deleted, until the last handle is released; then the
  * blob_freed hook runs and its memory returns to the system.
  *
- * Inode numbers: 1 and the small CATALOG_INO_* numbers are the fixed
- * directories; objects and blobs use their ids (see id.h for the views).
+ * Inode numbers (ino.h): the catalog answers the root, objects/, blobs/
+ * and names/, and every object and blob (their ids, with ino.h's views);
+ * the other entries of the root are the fs layer's.
  */
 #ifndef VFS_CATALOG_H
 #define VFS_CATALOG_H
@@ -21,19 +22,18 @@
 
 #include <jansson.h>
 
+#include "ino.h"
 #include "mem.h"
 
 typedef struct catalog catalog_t;
 
-enum {
-	CATALOG_INO_ROOT = 1,
-	CATALOG_INO_OBJECTS = 2,
-	CATALOG_INO_BLOBS = 3,
-	CATALOG_INO_NAMES = 4,
-	CATALOG_INO_CONTROL = 5, /* .vineyardfs/, its files are the fs layer's */
-	CATALOG_INO_STREAMS = 6, /* streams/, its entries are stream.h's */
-	CATALOG_INO_LAST_DIR = CATALOG_INO_STREAMS,
-};
+/* The catalog's fixed directories, in ino.h's numbers (these spellings
+ * are the catalog's callers'). */
+#define CATALOG_INO_ROOT INO_ROOT
+#define CATALOG_INO_OBJECTS INO_OBJECTS
+#define CATALOG_INO_BLOBS INO_BLOBS
+#define CATALOG_INO_NAMES INO_NAMES
+#define CATALOG_INO_LAST_DIR INO_NAMES
 
 #define CATALOG_NAME_MAX 255
 
@@ -189,9 +189,11 @@ int catalog_name_remove(catalog_t *c, const char *name, uid_t uid);
 /* Does name name a sealed object? 0 and *id; -ENOENT without such a name;
  * -EAGAIN while its object is still being written. */
 int catalog_name_ready(catalog_t *c, const char *name, uint64_t *id);
-/* Open the data of ino; writable opens fail with EPERM on sealed data. *fd
- * is opened on the blob file (caller closes), unless fd is NULL: kernel
- * passthrough needs no file of ours. Pair with catalog_release. */
+/* Open the data of ino; writable opens fail with EPERM on sealed data. A
+ * spilled blob is made resident first (once, under the one lock), and *fd
+ * is opened on its file (caller closes): whoever serves the bytes, the
+ * daemon or the kernel through passthrough, has the file it needs. Pair
+ * with catalog_release. */
 int catalog_open_data(catalog_t *c, uint64_t ino, int writable, uint64_t *blob_id, int *fd);
 /* A new fd on a blob's file (caller closes). */
 int catalog_blob_fd(catalog_t *c, uint64_t blob_id, int writable, int *fd);

@@ -38,8 +38,7 @@ fixed_dir_attr(catalog_t *c, uint64_t ino, struct catalog_attr *a)
 	a->sealed = 1;
 	switch (ino) {
 	case CATALOG_INO_OBJECTS:
-	case CATALOG_INO_NAMES:
-	case CATALOG_INO_STREAMS: a->mode = S_IFDIR | 01777; break;
+	case CATALOG_INO_NAMES: a->mode = S_IFDIR | 01777; break;
 	default: a->mode = S_IFDIR | 0555; break;
 	}
 	if (ino == CATALOG_INO_ROOT)
@@ -323,11 +322,7 @@ lookup_locked(catalog_t *c, uint64_t parent, const char *name, struct catalog_at
 			id = CATALOG_INO_BLOBS;
 		else if (strcmp(name, "names") == 0)
 			id = CATALOG_INO_NAMES;
-		else if (strcmp(name, ".vineyardfs") == 0)
-			id = CATALOG_INO_CONTROL;
-		else if (strcmp(name, "streams") == 0)
-			id = CATALOG_INO_STREAMS;
-		else
+		else /* the root's other entries are the fs layer's */
 			return -ENOENT;
 		fixed_dir_attr(c, id, a);
 		return 0;
@@ -345,8 +340,6 @@ lookup_locked(catalog_t *c, uint64_t parent, const char *name, struct catalog_at
 		if ((n = catalog_name_find(c, name)) == NULL)
 			return -ENOENT;
 		return name_attr(c, n->obj, a);
-	case CATALOG_INO_CONTROL:
-	case CATALOG_INO_STREAMS: return -ENOENT; /* the fs layer's */
 	}
 	if (id_is_blob(parent) || id_view_of_ino(parent) != ID_VIEW_OBJECT ||
 	    (o = catalog_object_find(c, parent)) == NULL)
@@ -424,7 +417,7 @@ list_name(void *v, void *arg)
 static int
 list_locked(catalog_t *c, uint64_t dir, catalog_list_fn fn, void *arg)
 {
-	static const char *const top[] = { "objects", "blobs", "names", ".vineyardfs", "streams" };
+	static const char *const top[] = { "objects", "blobs", "names" };
 	struct list_ctx lc = { c, fn, arg, 0 };
 	struct catalog_attr a;
 	struct cobject *o;
@@ -433,7 +426,7 @@ list_locked(catalog_t *c, uint64_t dir, catalog_list_fn fn, void *arg)
 
 	switch (dir) {
 	case CATALOG_INO_ROOT:
-		for (i = 0; i < 5; i++) {
+		for (i = 0; i < sizeof top / sizeof top[0]; i++) {
 			fixed_dir_attr(c, CATALOG_INO_OBJECTS + i, &a);
 			if ((rc = fn(arg, top[i], &a)) != 0)
 				return rc;

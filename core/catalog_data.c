@@ -283,7 +283,7 @@ catalog_open_data(catalog_t *c, uint64_t ino, int writable, uint64_t *blob_id, i
 	/* A spilled blob comes back into memory before the open completes. */
 	if (b->sealed && (rc = catalog_spill_ensure_resident(c, b)) != 0)
 		goto out;
-	if (fd != NULL && (rc = store_blob_open(c->store, b->id, writable ? O_RDWR : O_RDONLY, fd)) != 0)
+	if ((rc = store_blob_open(c->store, b->id, writable ? O_RDWR : O_RDONLY, fd)) != 0)
 		goto out;
 	b->used_ns = util_now_ns();
 	b->opens++;

@@ -1,10 +1,11 @@
 /*
  * id: 64-bit object and blob ids, unique across instances without
- * coordination, and the inode numbers derived from them.
+ * coordination. The inode numbers derived from them (the views in bits
+ * 60-62, which an id leaves clear) are ino.h's.
  *
  *   bit 63      blob flag (set for blobs, clear for objects)
- *   bits 60-62  view: which file of an object an inode number names
- *               (0 the object itself, see enum id_view)
+ *   bits 60-62  clear in an id; in an inode number, which file of an
+ *               object it names (ino.h's enum id_view)
  *   bits 48-59  instance id (0..4095)
  *   bits 16-47  seconds since 2020-01-01 UTC at allocation
  *   bits 0-15   sequence within that second
@@ -28,16 +29,6 @@
 #define ID_EPOCH 1577836800 /* 2020-01-01T00:00:00Z */
 #define ID_STR_LEN 17	    /* "o" + 16 hex digits */
 
-/* Views of an object: the inode numbers of the files that show it. */
-enum id_view {
-	ID_VIEW_OBJECT = 0,	 /* objects/o<id>/ (the directory) */
-	ID_VIEW_DATA = 1,	 /* names/<n> of a Blob object: its bytes */
-	ID_VIEW_META = 2,	 /* objects/o<id>/meta.json */
-	ID_VIEW_NAME_LINK = 3,	 /* names/<n> of a composite object: a symlink */
-	ID_VIEW_MEMBER_LINK = 4, /* a sub-object member: a symlink */
-	ID_VIEW_STREAM = 5,	 /* streams/<name>, over a sequence number */
-};
-
 struct id_gen {
 	uint64_t instance; /* 0..ID_INSTANCE_MAX */
 	uint64_t time;	   /* seconds since ID_EPOCH of the last id */
@@ -55,25 +46,6 @@ static inline int
 id_is_blob(uint64_t id)
 {
 	return (id & ID_BLOB_BIT) != 0;
-}
-
-/* The id an inode number belongs to (view bits cleared for objects). */
-static inline uint64_t
-id_of_ino(uint64_t ino)
-{
-	return id_is_blob(ino) ? ino : ino & ~ID_VIEW_MASK;
-}
-
-static inline enum id_view
-id_view_of_ino(uint64_t ino)
-{
-	return id_is_blob(ino) ? ID_VIEW_OBJECT : (enum id_view)((ino & ID_VIEW_MASK) >> ID_VIEW_SHIFT);
-}
-
-static inline uint64_t
-id_ino(uint64_t id, enum id_view view)
-{
-	return id | ((uint64_t)view << ID_VIEW_SHIFT);
 }
 
 /* Instance id encoded in an id. */

@@ -19,9 +19,9 @@
  * directory of its objects so far, "0", "1", ... (symbolic links); when
  * complete it becomes a Sequence object of them.
  *
- * Inode numbers: the stream view of id.h over a sequence number shifted
- * by STREAM_INO_SHIFT bits; an object stream's entry i is its number plus
- * i + 1. Streams live in memory, so a daemon restarted on the same mount
+ * Inode numbers: ino.h's stream range, a sequence number shifted by
+ * INO_STREAM_SHIFT bits in the stream view; an object stream's entry i is
+ * its number plus i + 1. Streams live in memory, so a daemon restarted on the same mount
  * (a supervisor's next worker) starts its sequence past its
  * predecessors': the kernel may still hold their inodes, and a number
  * that came back as another kind of file would make it mark its inode bad
@@ -36,9 +36,10 @@
 #include <sys/types.h>
 
 #include "catalog.h"
+#include "ino.h"
 
-#define STREAM_CHUNK (16u << 20) /* bytes per chunk blob */
-#define STREAM_INO_SHIFT 20
+#define STREAM_CHUNK (16u << 20)			  /* bytes per chunk blob */
+#define STREAM_INO_SHIFT INO_STREAM_SHIFT		  /* ino.h's */
 #define STREAM_OBJECTS_MAX ((1u << STREAM_INO_SHIFT) - 2) /* objects per object stream */
 
 typedef struct streams streams_t;

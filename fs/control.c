@@ -1,12 +1,16 @@
 /*
- * control: the files of .vineyardfs/: ctl (the request/response file:
- * write a JSON request, read the JSON reply on the same descriptor; see
- * core/request.h; a wait is parked, see park.c), stats (counters, memory, which data path is in force)
- * and version, rendered at each open.
+ * control: .vineyardfs/ and its files, as node kinds (node.h), from the
+ * table below: ctl (the request/response file: write a JSON request, read
+ * the JSON reply on the same descriptor; see core/request.h; a wait is
+ * parked, see park.c), and generated files rendered at each open: stats
+ * (stats.c: counters, memory, which data path is in force) and version.
+ * A new generated file is a row here, its number in core/ino.h, and its
+ * render function in a file of its own.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,24 +20,29 @@
 
 #include "core/log.h"
 #include "core/request.h"
-#include "core/snapshot.h"
-#include "fs/fs.h"
-#include "fs/passthrough.h"
+#include "fs/node.h"
 
+static int render_version(char **text, size_t *len);
+
+/* The files, in listing order. A generated file is rendered at each open
+ * by its render function (caller frees the text); ctl has none: it is a
+ * conversation (below). */
 static const struct {
 	const char *name;
 	fuse_ino_t ino;
 	mode_t mode;
+	int (*render)(char **text, size_t *len);
 } files[] = {
-	{ "ctl", FS_INO_CTL, 0666 },
-	{ "stats", FS_INO_STATS, 0444 },
-	{ "version", FS_INO_VERSION, 0444 },
+	{ "ctl", INO_CTL, 0666, NULL },
+	{ "stats", INO_STATS, 0444, stats_render },
+	{ "version", INO_VERSION, 0444, render_version },
 };
 
 #define NFILES (sizeof files / sizeof files[0])
 
 /* A request being written or a reply being read on one open of ctl. */
 struct ctl {
+	struct fs_handle h;   /* first: the handle's kind */
 	pthread_mutex_t lock; /* guards the rest */
 	uid_t uid;
 	gid_t gid;
@@ -46,178 +55,114 @@ struct ctl {
 	size_t want;		  /* bytes the parked read asked for */
 };
 
-int
-control_is(fuse_ino_t ino)
+static int
+render_version(char **text, size_t *len)
 {
-	return ino == FS_INO_STATS || ino == FS_INO_VERSION || ino == FS_INO_CTL;
-}
-
-static void
-file_attr(fuse_ino_t ino, struct catalog_attr *a)
-{
-	size_t i;
-
-	memset(a, 0, sizeof *a);
-	a->ino = ino;
-	a->mode = S_IFREG | 0444;
-	for (i = 0; i < NFILES; i++)
-		if (files[i].ino == ino)
-			a->mode = S_IFREG | files[i].mode;
-	a->nlink = 1;
-	a->mtime_ns = a->ctime_ns = fs.start_ns;
-	/* Size 0: the contents change; files are opened with direct I/O. */
-}
-
-int
-control_lookup(const char *name, struct fuse_entry_param *e)
-{
-	struct catalog_attr a;
-	size_t i;
-
-	for (i = 0; i < NFILES; i++) {
-		if (strcmp(files[i].name, name) == 0) {
-			file_attr(files[i].ino, &a);
-			fs_attr_to_entry(&a, e);
-			e->attr_timeout = FS_TTL_NONE;
-			return 0;
-		}
-	}
-	return -ENOENT;
-}
-
-int
-control_getattr(fuse_ino_t ino, struct stat *st)
-{
-	struct catalog_attr a;
-
-	file_attr(ino, &a);
-	fs_attr_to_stat(&a, st);
+	if (asprintf(text, "vineyardfs %s\n", PACKAGE_VERSION) < 0)
+		return -ENOMEM;
+	*len = strlen(*text);
 	return 0;
 }
 
-int
-control_list(catalog_list_fn fn, void *arg)
+/* The row of file ino, or NFILES. */
+static size_t
+row_of(fuse_ino_t ino)
+{
+	size_t i;
+
+	for (i = 0; i < NFILES && files[i].ino != ino; i++)
+		;
+	return i;
+}
+
+/* A control file's attributes; -ENOENT for a number no file has. */
+static int
+cfile_attr(fuse_ino_t ino, struct catalog_attr *a)
+{
+	size_t i = row_of(ino);
+
+	if (i == NFILES)
+		return -ENOENT;
+	memset(a, 0, sizeof *a);
+	a->ino = ino;
+	a->mode = S_IFREG | files[i].mode;
+	a->nlink = 1;
+	a->mtime_ns = a->ctime_ns = fs.start_ns;
+	/* Size 0: the contents change; files are opened with direct I/O. */
+	return 0;
+}
+
+static void
+cdir_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fuse_entry_param e;
+	struct catalog_attr a;
+	size_t i;
+
+	(void)parent;
+	for (i = 0; i < NFILES; i++) {
+		if (strcmp(files[i].name, name) == 0) {
+			cfile_attr(files[i].ino, &a);
+			fs_attr_to_entry(&a, &e);
+			e.attr_timeout = FS_TTL_NONE;
+			fuse_reply_entry(req, &e);
+			return;
+		}
+	}
+	fuse_reply_err(req, ENOENT);
+}
+
+static int
+cdir_list(fuse_ino_t dir, catalog_list_fn fn, void *arg)
 {
 	struct catalog_attr a;
 	size_t i;
 	int rc;
 
+	(void)dir;
 	for (i = 0; i < NFILES; i++) {
-		file_attr(files[i].ino, &a);
+		cfile_attr(files[i].ino, &a);
 		if ((rc = fn(arg, files[i].name, &a)) != 0)
 			return rc;
 	}
 	return 0;
 }
 
-static int
-render_stats(char **text, size_t *len)
-{
-	struct catalog_stats st;
-	struct snapshot_progress sp;
-	char *buf = NULL;
-	size_t size = 0;
-	FILE *f = open_memstream(&buf, &size);
+/* .vineyardfs/ itself. */
+const struct fs_node_ops control_dir_node = {
+	.name = "control directory",
+	.getattr = root_dir_getattr,
+	.lookup = cdir_lookup,
+	.setattr = root_dir_setattr,
+	.list = cdir_list,
+	.getxattr = catnode_getxattr,
+	.listxattr = catnode_listxattr,
+	.setxattr = catnode_setxattr,
+	.removexattr = catnode_removexattr,
+};
 
-	if (f == NULL)
-		return -ENOMEM;
-	catalog_stats(fs.cat, &st);
-	fprintf(f, "version %s\n", PACKAGE_VERSION);
-	fprintf(f, "pid %d\n", (int)getpid());
-	fprintf(f, "instance_id %u\n", st.instance_id);
-	fprintf(f, "data_path %s\n", pt_active() ? "passthrough" : "fallback");
-	if (!pt_active())
-		fprintf(f, "fallback_reason %s\n", pt_reason());
-	fprintf(f, "memory_limit_bytes %llu\n", (unsigned long long)st.memory_limit);
-	fprintf(f, "memory_used_bytes %llu\n", (unsigned long long)st.memory_used);
-	fprintf(f, "objects %llu\n", (unsigned long long)st.objects);
-	fprintf(f, "blobs %llu\n", (unsigned long long)st.blobs);
-	fprintf(f, "blobs_sealed %llu\n", (unsigned long long)st.blobs_sealed);
-	fprintf(f, "blobs_unsealed %llu\n", (unsigned long long)st.blobs_unsealed);
-	fprintf(f, "names %llu\n", (unsigned long long)st.names);
-	fprintf(f, "opens %llu\n", (unsigned long long)st.opens);
-	fprintf(f, "creates %llu\n", (unsigned long long)st.creates);
-	fprintf(f, "seals %llu\n", (unsigned long long)st.seals);
-	fprintf(f, "discards %llu\n", (unsigned long long)st.discards);
-	fprintf(f, "deletes %llu\n", (unsigned long long)st.deletes);
-	fprintf(f, "reads_served %llu\n", (unsigned long long)atomic_load(&fs.n.reads));
-	fprintf(f, "read_bytes_served %llu\n", (unsigned long long)atomic_load(&fs.n.read_bytes));
-	fprintf(f, "writes_served %llu\n", (unsigned long long)atomic_load(&fs.n.writes));
-	fprintf(f, "write_bytes_served %llu\n", (unsigned long long)atomic_load(&fs.n.write_bytes));
-	fprintf(f, "requests_waiting %u\n", park_count());
-	fprintf(f, "streams %u\n", streams_count(fs.streams));
-	fprintf(f, "bytes_sealed %llu\n", (unsigned long long)st.bytes_sealed);
-	fprintf(f, "bytes_in_memory %llu\n", (unsigned long long)st.bytes_resident);
-	fprintf(f, "bytes_on_disk_only %llu\n", (unsigned long long)(st.bytes_sealed - st.bytes_resident));
-	fprintf(f, "bytes_spilled %llu\n", (unsigned long long)st.bytes_spilled);
-	fprintf(f, "bytes_pinned %llu\n", (unsigned long long)st.bytes_pinned);
-	fprintf(f, "bytes_releasing %llu\n", (unsigned long long)st.bytes_releasing);
-	fprintf(f, "spill_dir %s\n", st.spill_enabled ? st.spill_dir : "-");
-	if (st.spill_enabled) {
-		fprintf(f, "spill_high_bytes %llu\n", (unsigned long long)st.spill_high);
-		fprintf(f, "spill_low_bytes %llu\n", (unsigned long long)st.spill_low);
-	}
-	fprintf(f, "spills %llu\n", (unsigned long long)st.spills);
-	fprintf(f, "spill_bytes %llu\n", (unsigned long long)st.spill_bytes);
-	fprintf(f, "spill_errors %llu\n", (unsigned long long)st.spill_errors);
-	fprintf(f, "spill_bytes_per_second %.0f\n",
-	    st.spill_seconds > 0 ? st.spill_bytes / st.spill_seconds : 0.0);
-	fprintf(f, "evictions %llu\n", (unsigned long long)st.evictions);
-	fprintf(f, "reloads %llu\n", (unsigned long long)st.reloads);
-	fprintf(f, "reload_bytes %llu\n", (unsigned long long)st.reload_bytes);
-	fprintf(f, "reload_errors %llu\n", (unsigned long long)st.reload_errors);
-	fprintf(f, "reload_bytes_per_second %.0f\n",
-	    st.reload_seconds > 0 ? st.reload_bytes / st.reload_seconds : 0.0);
-	snapshot_progress(&sp);
-	fprintf(f, "snapshot_running %d\n", sp.running);
-	fprintf(f, "snapshot_bytes_done %llu\n", (unsigned long long)sp.bytes_done);
-	fprintf(f, "snapshot_bytes_total %llu\n", (unsigned long long)sp.bytes_total);
-	fprintf(f, "snapshot_blobs_done %llu\n", (unsigned long long)sp.blobs_done);
-	fprintf(f, "snapshot_blobs_total %llu\n", (unsigned long long)sp.blobs_total);
-	fprintf(f, "snapshots_created %llu\n", (unsigned long long)sp.created);
-	fprintf(f, "snapshots_failed %llu\n", (unsigned long long)sp.failed);
-	if (fclose(f) != 0) {
-		free(buf);
-		return -ENOMEM;
-	}
-	*text = buf;
-	*len = size;
-	return 0;
-}
+static const struct fs_handle_ops ctl_ops;
 
-int
-control_render(fuse_ino_t ino, char **text, size_t *len)
-{
-	switch (ino) {
-	case FS_INO_STATS: return render_stats(text, len);
-	case FS_INO_VERSION:
-		if (asprintf(text, "vineyardfs %s\n", PACKAGE_VERSION) < 0)
-			return -ENOMEM;
-		*len = strlen(*text);
-		return 0;
-	}
-	return -ENOENT;
-}
-
-struct ctl *
+struct fs_handle *
 control_ctl_open(uid_t uid, gid_t gid)
 {
 	struct ctl *t = calloc(1, sizeof *t);
 
 	if (t == NULL)
 		return NULL;
+	t->h.ops = &ctl_ops;
 	pthread_mutex_init(&t->lock, NULL);
 	t->uid = uid;
 	t->gid = gid;
 	t->wait.streams = fs.streams;
-	return t;
+	return &t->h;
 }
 
-void
-control_ctl_free(struct ctl *t)
+static void
+ctl_destroy(struct fs_handle *h)
 {
-	if (t == NULL)
-		return;
+	struct ctl *t = (struct ctl *)h;
+
 	if (t->wait.producing != 0) {
 		/* The producer went (closed, exited, killed) without closing
 		 * its stream: what it pushed may not be all. */
@@ -232,8 +177,9 @@ control_ctl_free(struct ctl *t)
 }
 
 ssize_t
-control_ctl_write(struct ctl *t, const char *buf, size_t size)
+control_ctl_write(struct fs_handle *h, const char *buf, size_t size)
 {
+	struct ctl *t = (struct ctl *)h;
 	ssize_t rc = (ssize_t)size;
 	char *req;
 
@@ -303,11 +249,16 @@ wait_check(void *arg, fuse_req_t req, enum park_why why)
 	return 1;
 }
 
-void
-control_ctl_read(fuse_req_t req, uint64_t fh, struct ctl *t, size_t size)
+/* Answer a read of ctl; the reply is read as a stream, whatever the file
+ * offset. The first read handles the request; a wait that cannot be
+ * answered yet is parked, and handle fh is put when it is answered. */
+static void
+ctl_read(fuse_req_t req, uint64_t fh, struct fs_handle *h, size_t size, off_t off)
 {
+	struct ctl *t = (struct ctl *)h;
 	int rc;
 
+	(void)off;
 	pthread_mutex_lock(&t->lock);
 	if (t->wait.pending) {
 		pthread_mutex_unlock(&t->lock);
@@ -350,3 +301,87 @@ control_ctl_read(fuse_req_t req, uint64_t fh, struct ctl *t, size_t size)
 	pthread_mutex_unlock(&t->lock);
 	handle_put(fh);
 }
+
+static void
+ctl_write(fuse_req_t req, uint64_t fh, struct fs_handle *h, const char *buf, size_t size, off_t off)
+{
+	ssize_t n = control_ctl_write(h, buf, size);
+
+	(void)off;
+	if (n < 0)
+		fuse_reply_err(req, (int)-n);
+	else
+		fuse_reply_write(req, (size_t)n);
+	handle_put(fh);
+}
+
+static const struct fs_handle_ops ctl_ops = {
+	.name = "ctl",
+	.read = ctl_read,
+	.write = ctl_write,
+	.destroy = ctl_destroy,
+};
+
+/* "echo ... > ctl" truncates first: nothing to truncate. The other files
+ * change by no one's hand. */
+static void
+cfile_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, struct fuse_file_info *fi)
+{
+	struct catalog_attr a;
+
+	(void)attr, (void)fi;
+	if (ino == INO_CTL &&
+	    (to_set & ~(FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
+			  FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW)) == 0 &&
+	    cfile_attr(ino, &a) == 0)
+		fs_attr_reply(req, &a, 1);
+	else
+		fuse_reply_err(req, EPERM);
+}
+
+static void
+cfile_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	int writable = (fi->flags & O_ACCMODE) != O_RDONLY;
+	const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	struct catalog_attr a;
+	struct fs_handle *h;
+	char *text;
+	size_t len;
+	int rc;
+
+	if ((rc = cfile_attr(ino, &a)) != 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	if (files[row_of(ino)].render != NULL) {
+		if (writable || (fi->flags & O_TRUNC))
+			fuse_reply_err(req, EPERM);
+		else if ((rc = files[row_of(ino)].render(&text, &len)) != 0)
+			fuse_reply_err(req, -rc);
+		else
+			file_reply_text(req, fi, text, len);
+		return;
+	}
+	if ((h = control_ctl_open(ctx->uid, ctx->gid)) == NULL) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	if ((rc = handle_register(h, fi)) != 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	fi->direct_io = 1; /* a conversation, not a file to cache */
+	fi->noflush = 1;
+	if (fuse_reply_open(req, fi) != 0)
+		handle_release(fi->fh);
+}
+
+/* A file of .vineyardfs/: ctl, or one rendered at each open. */
+const struct fs_node_ops control_file_node = {
+	.name = "control file",
+	.uncached = 1,
+	.getattr = cfile_attr,
+	.setattr = cfile_setattr,
+	.open = cfile_open,
+};

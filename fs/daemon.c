@@ -268,7 +268,7 @@ static void
 write_pid(int fd)
 {
 	char buf[64];
-	int n = supervisor_generation() == 0
+	int n = fs.generation == 0
 		    ? snprintf(buf, sizeof buf, "%d\n", (int)getpid())
 		    : snprintf(buf, sizeof buf, "%d\nsupervisor %d\n", (int)getpid(), (int)getppid());
 
@@ -399,10 +399,10 @@ drop_client_temporaries(void)
 	struct tmp_names t = { NULL, 0 };
 	size_t i, gone = 0;
 
-	if (catalog_list(fs.cat, CATALOG_INO_NAMES, collect_tmp, &t) != 0)
+	if (catalog_list(fs.cat, INO_NAMES, collect_tmp, &t) != 0)
 		log_warn("cannot list the temporaries clients left: out of memory");
 	for (i = 0; i < t.n; i++) {
-		if (catalog_unlink(fs.cat, CATALOG_INO_NAMES, t.v[i], 0) == 0)
+		if (catalog_unlink(fs.cat, INO_NAMES, t.v[i], 0) == 0)
 			gone++;
 		free(t.v[i]);
 	}
@@ -461,7 +461,6 @@ daemon_mount_main(int argc, char **argv)
 	char devfd_path[32];
 	const char *fuse_mnt = mnt; /* a supervised worker's: /dev/fd/N */
 	int ready_fd = -1, lock_fd = -1, rc, status = 1;
-	unsigned gen;
 	uint64_t first_seq;
 
 	if ((rc = parse_opts(argc, argv, &o)) != 0)
@@ -513,13 +512,14 @@ daemon_mount_main(int argc, char **argv)
 	if (o.supervise) {
 		/* The supervisor mounts and stays there to the end; each worker
 		 * it forks comes back to serve the connection it holds. */
-		if ((rc = supervisor_run(mnt, o.fuse_opts, o.foreground, &ready_fd)) >= 0) {
+		if ((rc = supervisor_run(mnt, o.fuse_opts, o.foreground ? NULL : daemon_detach, &ready_fd)) >=
+		    0) {
 			status = rc;
 			goto out;
 		}
 		snprintf(devfd_path, sizeof devfd_path, "/dev/fd/%d", supervisor_fuse_fd());
 		fuse_mnt = devfd_path;
-		if (supervisor_generation() > 1)
+		if ((fs.generation = supervisor_generation()) > 1)
 			o.restore_dir = NULL; /* the first worker restored it */
 	}
 
@@ -553,8 +553,7 @@ daemon_mount_main(int argc, char **argv)
 	drop_client_temporaries();
 	fs.stream_wait_ms = o.stream_wait_ms;
 	/* Past the numbers of the workers before this one (stream.h). */
-	gen = supervisor_generation();
-	first_seq = gen > 1 ? (uint64_t)(gen - 1) * STREAM_SEQ_EPOCH : 0;
+	first_seq = fs.generation > 1 ? (uint64_t)(fs.generation - 1) * STREAM_SEQ_EPOCH : 0;
 	if ((rc = streams_create(fs.cat, first_seq, &fs.streams)) != 0) {
 		log_error("cannot set up streams: %s", strerror(-rc));
 		goto out;
@@ -574,7 +573,7 @@ daemon_mount_main(int argc, char **argv)
 		goto out;
 	}
 	/* A supervised worker keeps the default actions: a signal ends it. */
-	if (supervisor_generation() == 0 && fuse_set_signal_handlers(fs.se) != 0) {
+	if (fs.generation == 0 && fuse_set_signal_handlers(fs.se) != 0) {
 		log_error("cannot install signal handlers");
 		goto out;
 	}
@@ -582,7 +581,7 @@ daemon_mount_main(int argc, char **argv)
 		log_error("cannot mount on %s (is /dev/fuse there, and the mount point a directory?)", mnt);
 		goto out;
 	}
-	if ((rc = pt_install(fs.se, o.passthrough)) != 0) {
+	if ((rc = iochain_install(fs.se, fuse_session_fd(fs.se), o.passthrough)) != 0) {
 		log_error("cannot install the FUSE I/O hook: %s", strerror(-rc));
 		goto out_unmount;
 	}
@@ -617,7 +616,7 @@ out_unmount:
 	fuse_session_unmount(fs.se);
 out:
 	if (fs.se != NULL) {
-		if (supervisor_generation() == 0)
+		if (fs.generation == 0)
 			fuse_remove_signal_handlers(fs.se);
 		fuse_session_destroy(fs.se);
 	}

@@ -1,5 +1,7 @@
 /*
- * dir: directory requests. A listing is taken whole at opendir, so offsets
+ * dir: directory listings, of every kind of directory (node.h: its list
+ * operation), and the requests no directory allows (mkdir, symlink, link)
+ * or only names/ does (rename, the catalog's). A listing is taken whole at opendir, so offsets
  * stay valid however the directory changes while it is read; readdirplus
  * hands the kernel every entry's attributes at once, which is what makes
  * "ls -l" of a large directory cheap.
@@ -12,7 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "fs/fs.h"
+#include "fs/node.h"
 
 /* A directory listing, taken at opendir. */
 struct dent {
@@ -21,6 +23,7 @@ struct dent {
 };
 
 struct dh {
+	struct fs_handle h; /* first: the handle's kind */
 	struct dent *v;
 	size_t n, cap;
 };
@@ -47,8 +50,9 @@ dh_add(void *arg, const char *name, const struct catalog_attr *attr)
 }
 
 static void
-dh_free(struct dh *d)
+dh_destroy(struct fs_handle *h)
 {
+	struct dh *d = (struct dh *)h;
 	size_t i;
 
 	for (i = 0; i < d->n; i++)
@@ -57,15 +61,15 @@ dh_free(struct dh *d)
 	free(d);
 }
 
-static void
-dh_destroy(void *obj)
-{
-	dh_free(obj);
-}
+static const struct fs_handle_ops dh_ops = {
+	.name = "listing",
+	.destroy = dh_destroy,
+};
 
 void
 dir_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	const struct fs_node_ops *k = node_of(ino);
 	struct dh *d = calloc(1, sizeof *d);
 	struct catalog_attr self;
 	int rc;
@@ -74,27 +78,19 @@ dir_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
+	d->h.ops = &dh_ops;
 	memset(&self, 0, sizeof self);
 	self.ino = ino;
 	self.mode = S_IFDIR | 0755;
-	if ((rc = dh_add(d, ".", &self)) == 0 && (rc = dh_add(d, "..", &self)) == 0) {
-		if (ino == CATALOG_INO_CONTROL)
-			rc = control_list(dh_add, d);
-		else if (ino == CATALOG_INO_STREAMS)
-			rc = stream_list(dh_add, d);
-		else if (streams_is(ino))
-			rc = stream_entries(ino, dh_add, d);
-		else
-			rc = catalog_list(fs.cat, ino, dh_add, d);
-	}
+	if ((rc = dh_add(d, ".", &self)) == 0 && (rc = dh_add(d, "..", &self)) == 0)
+		rc = k->list != NULL ? k->list(ino, dh_add, d) : -ENOTDIR;
 	if (rc != 0) {
-		dh_free(d);
+		handle_free(&d->h);
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	if ((fi->fh = handle_add(d, dh_destroy)) == 0) {
-		dh_free(d);
-		fuse_reply_err(req, ENOMEM);
+	if ((rc = handle_register(&d->h, fi)) != 0) {
+		fuse_reply_err(req, -rc);
 		return;
 	}
 	fi->cache_readdir = 0;
@@ -105,13 +101,14 @@ dir_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 static void
 readdir_common(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi, int plus)
 {
-	struct dh *d = handle_get(fi->fh);
+	struct fs_handle *h = handle_get(fi->fh);
+	struct dh *d = h != NULL && h->ops == &dh_ops ? (struct dh *)h : NULL;
 	char *buf = d != NULL ? malloc(size) : NULL;
 	size_t used = 0, i;
 
 	if (buf == NULL) {
 		fuse_reply_err(req, d == NULL ? EBADF : ENOMEM);
-		if (d != NULL)
+		if (h != NULL)
 			handle_put(fi->fh);
 		return;
 	}
@@ -166,38 +163,6 @@ dir_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	(void)ino;
 	handle_release(fi->fh);
 	fuse_reply_err(req, 0);
-}
-
-void
-dir_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
-{
-	if (parent == CATALOG_INO_STREAMS)
-		stream_unlink(req, name, 0);
-	else if (streams_is(parent))
-		fuse_reply_err(req, -streams_entry_unlink(fs.streams, parent, name, fuse_req_ctx(req)->uid));
-	else {
-		int rc = catalog_unlink(fs.cat, parent, name, fuse_req_ctx(req)->uid);
-
-		/* What it deleted is gone from the kernel's caches before rm
-		 * returns: `rm names/x; ls objects/o…` does not see it. */
-		if (rc == 0)
-			notify_flush_unless(parent);
-		fuse_reply_err(req, -rc);
-	}
-}
-
-void
-dir_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
-{
-	if (parent == CATALOG_INO_STREAMS)
-		stream_unlink(req, name, 1);
-	else {
-		int rc = catalog_rmdir(fs.cat, parent, name);
-
-		if (rc == 0)
-			notify_flush_unless(parent);
-		fuse_reply_err(req, -rc);
-	}
 }
 
 void

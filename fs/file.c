@@ -1,9 +1,11 @@
 /*
- * file: opening, reading and writing files. Data files (blobs and Blob
- * objects' names) pass through to the blob's tmpfs file when the kernel
- * allows it, and are otherwise served here from that file; generated files
- * (meta.json, the control files) are rendered at open and served from that
- * copy.
+ * file: the catalog's files, opened, read and written, and the requests
+ * on open files of any kind (dispatched through their handle's ops, see
+ * fs.h). Data files (blobs and Blob objects' names) pass through to the
+ * blob's tmpfs file when the kernel allows it, and are otherwise served
+ * here from that file: data_path decides which, once per open. Generated
+ * files (meta.json, and the control files for control.c) are rendered at
+ * open and served from that copy.
  */
 #include "config.h"
 
@@ -15,100 +17,95 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/id.h"
+#include "core/ino.h"
 #include "fs/fs.h"
 #include "fs/passthrough.h"
 #include "fs/supervisor.h"
 
-struct fh *
-file_handle_new(int kind)
-{
-	struct fh *h = calloc(1, sizeof *h);
+/* An open blob: its bytes, through passthrough or served from fd. */
+struct data_handle {
+	struct fs_handle h; /* first: the handle's kind */
+	uint64_t blob_id;
+	int fd;	    /* the blob file, or -1 (passthrough) */
+	int opened; /* counted by catalog_open_data: released with the handle */
+	int writable;
+};
 
-	if (h != NULL) {
-		h->kind = kind;
+/* A generated file, rendered at open. */
+struct text_handle {
+	struct fs_handle h;
+	char *text;
+	size_t len;
+};
+
+static const struct fs_handle_ops data_ops, text_ops;
+
+static struct data_handle *
+data_new(void)
+{
+	struct data_handle *d = calloc(1, sizeof *d);
+
+	if (d != NULL) {
+		d->h.ops = &data_ops;
+		d->fd = -1;
+	}
+	return d;
+}
+
+/* Close a data handle: the catalog learns of the release (which seals
+ * data written through it) only once no request uses the handle any
+ * more. */
+static void
+data_destroy(struct fs_handle *h)
+{
+	struct data_handle *d = (struct data_handle *)h;
+
+	if (d->fd >= 0)
+		close(d->fd);
+	if (d->opened)
+		catalog_release(fs.cat, d->blob_id, d->writable);
+	free(d);
+}
+
+int
+file_data_fd(struct fs_handle *h)
+{
+	return h != NULL && h->ops == &data_ops ? ((struct data_handle *)h)->fd : -1;
+}
+
+/* How h's blob is served, decided here once for every open and create:
+ * through passthrough when the connection has it (the blob's backing file
+ * registered at its first open, from h's fd, which is then not needed),
+ * else by the daemon from h's fd. The backing id, 0 for the daemon, or
+ * -errno (a blob that passes through for others must not be served
+ * here: the kernel refuses to mix the two on one file). */
+static int
+data_path(struct data_handle *h)
+{
+	int backing = pt_backing_get(h->blob_id, h->fd);
+
+	if (backing > 0) {
+		close(h->fd);
 		h->fd = -1;
 	}
-	return h;
-}
-
-/* Close a handle: the catalog learns of the release (which seals data
- * written through it) only once no request uses the handle any more. */
-static void
-fh_destroy(void *obj)
-{
-	struct fh *h = obj;
-
-	if (h->fd >= 0)
-		close(h->fd);
-	if (h->kind == FH_DATA && h->opened)
-		catalog_release(fs.cat, h->blob_id, h->writable);
-	if (h->kind == FH_STREAM)
-		stream_closed(h);
-	control_ctl_free(h->ctl);
-	free(h->text);
-	free(h);
-}
-
-void
-file_handle_free(struct fh *h)
-{
-	fh_destroy(h);
-}
-
-/* Give h a handle number in fi->fh; on failure h is destroyed. */
-int
-file_handle_register(struct fh *h, struct fuse_file_info *fi)
-{
-	uint64_t n = handle_add(h, fh_destroy);
-
-	if (n == 0) {
-		fh_destroy(h);
-		return -ENOMEM;
-	}
-	fi->fh = n;
-	return 0;
-}
-
-/* The passthrough backing id for h's blob, registering it at its first
- * open; 0 when the daemon serves the data, and then h gets an fd for it. */
-static int
-data_backing(struct fh *h)
-{
-	int backing = pt_backing_find(h->blob_id), fd = h->fd, rc;
-
-	if (backing > 0)
-		return backing;
-	if (pt_active()) {
-		if (fd < 0 && (rc = catalog_blob_fd(fs.cat, h->blob_id, h->writable, &fd)) != 0)
-			return rc;
-		backing = pt_backing_get(h->blob_id, fd);
-		if (fd != h->fd)
-			close(fd);
-		if (backing != 0)
-			return backing;
-	}
-	/* Served by the daemon: it needs a file of its own. */
-	if (h->fd < 0 && (rc = catalog_blob_fd(fs.cat, h->blob_id, h->writable, &h->fd)) != 0)
-		return rc;
-	return 0;
+	return backing;
 }
 
 /* Reply to an open of blob data, passing through when possible. */
 static void
-reply_data_open(
-    fuse_req_t req, struct fh *h, struct fuse_file_info *fi, const struct fuse_entry_param *e, int sealed)
+reply_data_open(fuse_req_t req, struct data_handle *h, struct fuse_file_info *fi,
+    const struct fuse_entry_param *e, int sealed)
 {
-	int backing = data_backing(h);
+	int backing = data_path(h);
 	int rc, kept = !h->writable;
 	uint64_t blob_id = h->blob_id;
 
 	if (backing < 0) {
-		fh_destroy(h);
+		handle_free(&h->h);
 		fuse_reply_err(req, -backing);
 		return;
 	}
-	if ((rc = file_handle_register(h, fi)) != 0) {
+	if ((rc = handle_register(&h->h, fi)) != 0) {
 		fuse_reply_err(req, -rc);
 		return;
 	}
@@ -116,7 +113,7 @@ reply_data_open(
 	fi->keep_cache = backing == 0 && sealed;
 	fi->direct_io = 0;
 	if (backing > 0)
-		pt_mark_reply(backing);
+		pt_open_reply(fi->fh, backing);
 	/* For a successor's catalog, should this worker die while the kernel
 	 * holds the file (a writer's unsealed blob dies with the worker).
 	 * Before the reply: the RELEASE may come as soon as it is out. */
@@ -131,20 +128,65 @@ reply_data_open(
 	}
 }
 
+static void
+text_destroy(struct fs_handle *h)
+{
+	struct text_handle *t = (struct text_handle *)h;
+
+	free(t->text);
+	free(t);
+}
+
+static void
+text_read(fuse_req_t req, uint64_t fh, struct fs_handle *h, size_t size, off_t off)
+{
+	struct text_handle *t = (struct text_handle *)h;
+	size_t n = off < (off_t)t->len ? t->len - (size_t)off : 0;
+
+	fuse_reply_buf(req, t->text + (off < (off_t)t->len ? off : 0), n < size ? n : size);
+	handle_put(fh);
+}
+
+static const struct fs_handle_ops text_ops = {
+	.name = "text",
+	.read = text_read,
+	.destroy = text_destroy,
+};
+
+void
+file_reply_text(fuse_req_t req, struct fuse_file_info *fi, char *text, size_t len)
+{
+	struct text_handle *t = calloc(1, sizeof *t);
+	int rc;
+
+	if (t == NULL) {
+		free(text);
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	t->h.ops = &text_ops;
+	t->text = text;
+	t->len = len;
+	if ((rc = handle_register(&t->h, fi)) != 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	fi->direct_io = 1; /* generated anew at each open */
+	fi->noflush = 1;
+	if (fuse_reply_open(req, fi) != 0)
+		handle_release(fi->fh);
+}
+
 void
 file_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, struct fuse_file_info *fi)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct fuse_entry_param e;
 	struct catalog_attr a;
-	struct fh *h;
+	struct data_handle *h;
 	int rc;
 
-	if (parent == CATALOG_INO_STREAMS) {
-		stream_create(req, name, mode, fi);
-		return;
-	}
-	if (parent != CATALOG_INO_NAMES) {
+	if (parent != INO_NAMES) {
 		fuse_reply_err(req, EPERM); /* objects are born in names/ */
 		return;
 	}
@@ -152,13 +194,13 @@ file_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, st
 		fuse_reply_err(req, EPERM);
 		return;
 	}
-	if ((h = file_handle_new(FH_DATA)) == NULL) {
+	if ((h = data_new()) == NULL) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
 	rc = catalog_create_blob_object(fs.cat, name, ctx->uid, ctx->gid, mode, &a, &h->blob_id, &h->fd);
 	if (rc != 0) {
-		fh_destroy(h);
+		handle_free(&h->h);
 		fuse_reply_err(req, -rc);
 		return;
 	}
@@ -169,7 +211,7 @@ file_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, st
 }
 
 void
-file_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
+file_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct fuse_entry_param e;
@@ -177,8 +219,7 @@ file_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev
 	uint64_t blob_id;
 	int fd, rc;
 
-	(void)rdev;
-	if (parent != CATALOG_INO_NAMES || !S_ISREG(mode)) {
+	if (parent != INO_NAMES || !S_ISREG(mode)) {
 		fuse_reply_err(req, EPERM);
 		return;
 	}
@@ -203,72 +244,32 @@ file_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int writable = (fi->flags & O_ACCMODE) != O_RDONLY;
 	struct catalog_set trunc = CATALOG_SET_NONE;
 	struct catalog_attr a;
-	struct fh *h;
+	struct data_handle *h;
 	int rc;
 
-	if (streams_is(ino)) {
-		stream_open(req, ino, fi);
-		return;
-	}
-	if (ino == FS_INO_CTL) {
-		const struct fuse_ctx *ctx = fuse_req_ctx(req);
+	if (ino_class(ino) == INO_CLASS_OBJECT && id_view_of_ino(ino) == ID_VIEW_META) {
+		char *text;
+		size_t len;
 
-		if ((h = file_handle_new(FH_CTL)) == NULL ||
-		    (h->ctl = control_ctl_open(ctx->uid, ctx->gid)) == NULL) {
-			if (h != NULL)
-				fh_destroy(h);
-			fuse_reply_err(req, ENOMEM);
-			return;
-		}
-		if ((rc = file_handle_register(h, fi)) != 0) {
-			fuse_reply_err(req, -rc);
-			return;
-		}
-		fi->direct_io = 1; /* a conversation, not a file to cache */
-		fi->noflush = 1;
-		if (fuse_reply_open(req, fi) != 0)
-			handle_release(fi->fh);
-		return;
-	}
-	if (control_is(ino) ||
-	    (!id_is_blob(ino) && ino > CATALOG_INO_LAST_DIR && id_view_of_ino(ino) == ID_VIEW_META)) {
-		if (writable || (fi->flags & O_TRUNC)) {
+		if (writable || (fi->flags & O_TRUNC))
 			fuse_reply_err(req, EPERM);
-			return;
-		}
-		if ((h = file_handle_new(FH_TEXT)) == NULL) {
-			fuse_reply_err(req, ENOMEM);
-			return;
-		}
-		rc = control_is(ino) ? control_render(ino, &h->text, &h->len)
-				     : catalog_read_generated(fs.cat, ino, &h->text, &h->len);
-		if (rc != 0) {
-			fh_destroy(h);
+		else if ((rc = catalog_read_generated(fs.cat, ino, &text, &len)) != 0)
 			fuse_reply_err(req, -rc);
-			return;
-		}
-		if ((rc = file_handle_register(h, fi)) != 0) {
-			fuse_reply_err(req, -rc);
-			return;
-		}
-		fi->direct_io = 1; /* generated anew at each open */
-		fi->noflush = 1;
-		if (fuse_reply_open(req, fi) != 0)
-			handle_release(fi->fh);
+		else
+			file_reply_text(req, fi, text, len);
 		return;
 	}
-	if ((h = file_handle_new(FH_DATA)) == NULL) {
+	if ((h = data_new()) == NULL) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
 	if ((fi->flags & O_TRUNC) && !writable)
 		writable = 1;
-	/* With passthrough the kernel opens the blob file itself. */
-	rc = catalog_open_data(fs.cat, ino, writable, &h->blob_id, pt_active() ? NULL : &h->fd);
+	rc = catalog_open_data(fs.cat, ino, writable, &h->blob_id, &h->fd);
 	if (rc == -ENOENT && catalog_getattr(fs.cat, ino, &a) == 0)
 		rc = S_ISDIR(a.mode) ? -EISDIR : -EPERM;
 	if (rc != 0) {
-		fh_destroy(h);
+		handle_free(&h->h);
 		fuse_reply_err(req, -rc);
 		return;
 	}
@@ -276,72 +277,40 @@ file_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	h->writable = writable;
 	trunc.size = 0;
 	if ((fi->flags & O_TRUNC) && (rc = catalog_setattr(fs.cat, ino, h->fd, &trunc, &a)) != 0) {
-		fh_destroy(h);
+		handle_free(&h->h);
 		fuse_reply_err(req, -rc);
 		return;
 	}
 	reply_data_open(req, h, fi, NULL, !writable);
 }
 
-void
-file_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+static void
+data_read(fuse_req_t req, uint64_t fh, struct fs_handle *h, size_t size, off_t off)
 {
-	struct fh *h = handle_get(fi->fh);
+	struct data_handle *d = (struct data_handle *)h;
 	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(size);
 
-	(void)ino;
-	if (h == NULL) {
-		fuse_reply_err(req, EBADF);
-		return;
-	}
-	if (h->kind == FH_TEXT) {
-		size_t n = off < (off_t)h->len ? h->len - (size_t)off : 0;
-
-		fuse_reply_buf(req, h->text + (off < (off_t)h->len ? off : 0), n < size ? n : size);
-	} else if (h->kind == FH_CTL) {
-		/* The reply is read as a stream, whatever the file offset; it
-		 * may come later, and the handle is put then. */
-		control_ctl_read(req, fi->fh, h->ctl, size);
-		return;
-	} else if (h->kind == FH_STREAM) {
-		stream_read(req, fi->fh, h, size, off); /* maybe later; puts */
-		return;
-	} else {
-		atomic_fetch_add(&fs.n.reads, 1);
-		atomic_fetch_add(&fs.n.read_bytes, size);
-		bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-		bv.buf[0].fd = h->fd;
-		bv.buf[0].pos = off;
-		fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
-	}
-	handle_put(fi->fh);
+	atomic_fetch_add(&fs.n.reads, 1);
+	atomic_fetch_add(&fs.n.read_bytes, size);
+	bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+	bv.buf[0].fd = d->fd;
+	bv.buf[0].pos = off;
+	fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
+	handle_put(fh);
 }
 
-void
-file_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off, struct fuse_file_info *fi)
+static void
+data_write(fuse_req_t req, uint64_t fh, struct fs_handle *h, const char *buf, size_t size, off_t off)
 {
-	struct fh *h = handle_get(fi->fh);
+	struct data_handle *d = (struct data_handle *)h;
 	ssize_t n;
 
-	(void)ino;
-	if (h != NULL && h->kind == FH_STREAM) {
-		stream_write(req, fi->fh, h, buf, size, off); /* maybe later; puts */
-		return;
-	}
-	if (h != NULL && h->kind == FH_CTL) {
-		n = control_ctl_write(h->ctl, buf, size);
-		if (n < 0)
-			fuse_reply_err(req, (int)-n);
-		else
-			fuse_reply_write(req, (size_t)n);
-		goto out;
-	}
-	if (h == NULL || h->kind != FH_DATA || !h->writable) {
+	if (!d->writable) {
 		fuse_reply_err(req, EBADF);
 		goto out;
 	}
 	atomic_fetch_add(&fs.n.writes, 1);
-	n = catalog_write(fs.cat, h->blob_id, h->fd, buf, size, off);
+	n = catalog_write(fs.cat, d->blob_id, d->fd, buf, size, off);
 	if (n < 0)
 		fuse_reply_err(req, (int)-n);
 	else {
@@ -349,6 +318,42 @@ file_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t o
 		fuse_reply_write(req, (size_t)n);
 	}
 out:
+	handle_put(fh);
+}
+
+static const struct fs_handle_ops data_ops = {
+	.name = "data",
+	.read = data_read,
+	.write = data_write,
+	.destroy = data_destroy,
+};
+
+void
+file_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct fs_handle *h = handle_get(fi->fh);
+
+	(void)ino;
+	if (h != NULL && h->ops->read != NULL) {
+		h->ops->read(req, fi->fh, h, size, off); /* maybe later; puts */
+		return;
+	}
+	fuse_reply_err(req, EBADF);
+	if (h != NULL)
+		handle_put(fi->fh);
+}
+
+void
+file_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	struct fs_handle *h = handle_get(fi->fh);
+
+	(void)ino;
+	if (h != NULL && h->ops->write != NULL) {
+		h->ops->write(req, fi->fh, h, buf, size, off); /* maybe later; puts */
+		return;
+	}
+	fuse_reply_err(req, EBADF);
 	if (h != NULL)
 		handle_put(fi->fh);
 }
@@ -356,11 +361,11 @@ out:
 void
 file_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct fh *h = handle_get(fi->fh);
+	struct fs_handle *h = handle_get(fi->fh);
 
 	(void)ino;
-	if (h != NULL && h->kind == FH_STREAM)
-		stream_flush(req, h);
+	if (h != NULL && h->ops->flush != NULL)
+		h->ops->flush(req, h);
 	if (h != NULL)
 		handle_put(fi->fh);
 	fuse_reply_err(req, 0);
@@ -369,16 +374,17 @@ file_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 void
 file_fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t off, off_t len, struct fuse_file_info *fi)
 {
-	struct fh *h = handle_get(fi->fh);
+	struct fs_handle *h = handle_get(fi->fh);
+	struct data_handle *d = h != NULL && h->ops == &data_ops ? (struct data_handle *)h : NULL;
 	int rc;
 
 	(void)ino;
-	if (h == NULL || h->kind != FH_DATA || !h->writable)
+	if (d == NULL || !d->writable)
 		rc = -EBADF;
 	else if (mode & ~FALLOC_FL_KEEP_SIZE)
 		rc = -EOPNOTSUPP; /* no holes to punch in a blob being written */
 	else
-		rc = catalog_fallocate(fs.cat, h->blob_id, h->fd, mode, off, len);
+		rc = catalog_fallocate(fs.cat, d->blob_id, d->fd, mode, off, len);
 	fuse_reply_err(req, -rc);
 	if (h != NULL)
 		handle_put(fi->fh);

@@ -1,7 +1,9 @@
 /*
  * fs: the FUSE layer. It translates low-level FUSE requests into catalog
- * calls and replies; it holds no storage logic. One global state, set up by
- * daemon.c before the session starts.
+ * and stream calls and replies; it holds no storage logic. One global
+ * state, set up by daemon.c before the session starts. The kinds of inode
+ * and their operations are node.h's; this header holds what the files of
+ * fs/ share besides: handles, parked requests, notifications.
  */
 #ifndef VFS_FS_H
 #define VFS_FS_H
@@ -14,14 +16,8 @@
 #include <fuse_lowlevel.h>
 
 #include "core/catalog.h"
+#include "core/ino.h"
 #include "core/stream.h"
-
-/* Fixed inodes of .vineyardfs/ (below 256, clear of every id). */
-enum {
-	FS_INO_STATS = 16,
-	FS_INO_VERSION = 17,
-	FS_INO_CTL = 18,
-};
 
 /* Kernel cache lifetimes, seconds. */
 #define FS_TTL_SEALED 86400.0 /* immutable: sealed data, fixed dirs */
@@ -40,36 +36,46 @@ struct fs_state {
 	long stream_wait_ms; /* --stream-wait: a writer's wait for memory */
 	struct fuse_session *se;
 	int64_t start_ns; /* the control files' times */
+	/* Under a supervisor, which worker this is (1 for the first; see
+	 * supervisor.h), else 0: set once, before the session starts, for
+	 * what numbers things apart from earlier workers (handles, streams). */
+	unsigned generation;
 	struct fs_counters n;
 };
 
 extern struct fs_state fs;
 
-/* An open file (file.c). */
-struct fh {
-	int kind;
-#define FH_DATA 0	  /* a blob's bytes */
-#define FH_TEXT 1	  /* a generated file, rendered at open */
-#define FH_CTL 2	  /* .vineyardfs/ctl: a request and its reply */
-#define FH_STREAM 3	  /* streams/<name>: its writer or a reader */
-	uint64_t blob_id; /* FH_DATA */
-	int fd;		  /* FH_DATA: the blob file */
-	int opened;	  /* FH_DATA: counted by catalog_open_data */
-	int writable;
-	char *text; /* FH_TEXT */
-	size_t len;
-	struct ctl *ctl;     /* FH_CTL */
-	uint64_t stream_ino; /* FH_STREAM */
-	int died;	     /* FH_STREAM writer: how the last flusher was exiting */
+/* An open file or listing: what fi->fh numbers (handle.c). Each kind
+ * allocates a struct of its own that begins with this header, whose ops
+ * say how to serve and close it. */
+struct fs_handle;
+struct fs_handle_ops {
+	const char *name; /* for logs and tests */
+	/* Answer a read or a write, maybe later (from the park thread), and
+	 * put handle number fh then; NULL: EBADF. */
+	void (*read)(fuse_req_t req, uint64_t fh, struct fs_handle *h, size_t size, off_t off);
+	void (*write)(
+	    fuse_req_t req, uint64_t fh, struct fs_handle *h, const char *buf, size_t size, off_t off);
+	/* A descriptor of it is closed (the handle may stay); NULL: nothing. */
+	void (*flush)(fuse_req_t req, struct fs_handle *h);
+	/* The last user is gone: close and free h. */
+	void (*destroy)(struct fs_handle *h);
+};
+struct fs_handle {
+	const struct fs_handle_ops *ops;
 };
 
-/* Handles by number (handle.c): what fi->fh holds. */
-/* Register obj; destroy runs when the handle is released and unused.
+/* Handles by number (handle.c). */
+/* Register h; h->ops->destroy runs when it is released and unused.
  * Returns the number, 0 when out of memory. */
-uint64_t handle_add(void *obj, void (*destroy)(void *obj));
-/* The object of handle n with a reference for this request, or NULL once
- * released; pair with handle_put. */
-void *handle_get(uint64_t n);
+uint64_t handle_add(struct fs_handle *h);
+/* Give h a number in fi->fh; on failure h is destroyed (-ENOMEM). */
+int handle_register(struct fs_handle *h, struct fuse_file_info *fi);
+/* Destroy h, which has no number (an open that failed half way). */
+void handle_free(struct fs_handle *h);
+/* Handle n with a reference for this request, or NULL once released;
+ * pair with handle_put. */
+struct fs_handle *handle_get(uint64_t n);
 void handle_put(uint64_t n);
 /* The kernel released n: no new users; destroyed after the last put. */
 void handle_release(uint64_t n);
@@ -84,18 +90,20 @@ void dir_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 void dir_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi);
 void dir_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi);
 void dir_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
-void dir_unlink(fuse_req_t req, fuse_ino_t parent, const char *name);
-void dir_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name);
 void dir_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode);
 void dir_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name);
 void dir_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t parent, const char *name);
 void dir_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
     const char *newname, unsigned int flags);
 
-/* File requests (file.c). */
+/* File requests (file.c). The catalog's files: create and mknod in
+ * names/, open of data and meta.json. */
 void file_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, struct fuse_file_info *fi);
-void file_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev);
+void file_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode);
 void file_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
+/* Reply to an open with a generated file's text (taken over). */
+void file_reply_text(fuse_req_t req, struct fuse_file_info *fi, char *text, size_t len);
+/* Requests on open files, whatever their kind. */
 void file_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi);
 void file_write(
     fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off, struct fuse_file_info *fi);
@@ -105,56 +113,19 @@ void file_fallocate(
 void file_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi);
 void file_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
 
-/* Handles of open files (file.c), for stream.c. */
-struct fh *file_handle_new(int kind);
-/* Give h a number in fi->fh; on failure h is freed. */
-int file_handle_register(struct fh *h, struct fuse_file_info *fi);
-void file_handle_free(struct fh *h);
+/* A blob's bytes open through h, for a setattr that truncates: the
+ * handle's fd on the blob file, else -1 (file.c). */
+int file_data_fd(struct fs_handle *h);
 
-/* streams/ (stream.c): the kernel-facing side of core/stream.h. */
-void stream_lookup(fuse_req_t req, const char *name);
-int stream_getattr(fuse_ino_t ino, struct stat *st);
-/* An object stream's directory: its entries "0", "1", ... */
-void stream_entry_lookup(fuse_req_t req, fuse_ino_t dir, const char *name);
-int stream_entries(fuse_ino_t dir, catalog_list_fn fn, void *arg);
-int stream_readlink(fuse_ino_t ino, char *buf, size_t len);
-int stream_list(catalog_list_fn fn, void *arg);
-void stream_create(fuse_req_t req, const char *name, mode_t mode, struct fuse_file_info *fi);
-void stream_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
-/* Read and write answer (maybe later) and put handle fh. */
-void stream_read(fuse_req_t req, uint64_t fh, struct fh *h, size_t size, off_t off);
-void stream_write(fuse_req_t req, uint64_t fh, struct fh *h, const char *buf, size_t size, off_t off);
-void stream_flush(fuse_req_t req, struct fh *h);
-/* The handle's last user is gone: the writer's close, or a reader's. */
-void stream_closed(struct fh *h);
-void stream_unlink(fuse_req_t req, const char *name, int dir);
-/* Value or NUL-separated names into buf; length or -errno. */
-int stream_xattr_get(fuse_ino_t ino, const char *name, char *buf, size_t len);
-int stream_xattr_list(fuse_ino_t ino, char *buf, size_t len);
+/* The request/response file, .vineyardfs/ctl (control.c): one handle
+ * per open, NULL when out of memory. */
+struct fs_handle *control_ctl_open(uid_t uid, gid_t gid);
+/* Append to the request of ctl handle h (a write after a reply starts a
+ * new one): bytes taken or -errno. */
+ssize_t control_ctl_write(struct fs_handle *h, const char *buf, size_t size);
 
-/* Extended attribute requests (xattr.c). */
-void xattr_get(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
-void xattr_list(fuse_req_t req, fuse_ino_t ino, size_t size);
-void xattr_set(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size, int flags);
-void xattr_remove(fuse_req_t req, fuse_ino_t ino, const char *name);
-
-/* Control files (control.c). */
-int control_lookup(const char *name, struct fuse_entry_param *e);
-int control_getattr(fuse_ino_t ino, struct stat *st);
-int control_list(catalog_list_fn fn, void *arg);
-/* The request/response file: one struct ctl per open. */
-struct ctl *control_ctl_open(uid_t uid, gid_t gid);
-void control_ctl_free(struct ctl *t);
-/* Append to the request (a write after a reply starts a new one). */
-ssize_t control_ctl_write(struct ctl *t, const char *buf, size_t size);
-/* Answer a read of ctl (handle number fh, referenced by the caller, who
- * must not put it: the reply may come later, and puts it then). The
- * first read handles the request; a wait that cannot be answered yet is
- * parked. */
-void control_ctl_read(fuse_req_t req, uint64_t fh, struct ctl *t, size_t size);
-/* Render a control file; caller frees. */
-int control_render(fuse_ino_t ino, char **text, size_t *len);
-int control_is(fuse_ino_t ino);
+/* Render .vineyardfs/stats; caller frees (stats.c). */
+int stats_render(char **text, size_t *len);
 
 /* Kernel cache invalidation, sent from a thread of its own (notify.c). */
 int notify_start(struct fuse_session *se);
@@ -192,9 +163,13 @@ void park_kick(void);
 /* Requests parked now. */
 unsigned park_count(void);
 
-/* Fill struct stat from a catalog attribute. */
+/* Attributes (attr.c). Fill struct stat from a catalog attribute. */
 void fs_attr_to_stat(const struct catalog_attr *a, struct stat *st);
 /* Fill an entry reply from a catalog attribute. */
 void fs_attr_to_entry(const struct catalog_attr *a, struct fuse_entry_param *e);
+/* Reply with an inode's attributes; uncached: not to be kept. */
+void fs_attr_reply(fuse_req_t req, const struct catalog_attr *a, int uncached);
+/* What a FUSE setattr asks, as a catalog change. */
+void fs_attr_set_of(const struct stat *attr, int to_set, struct catalog_set *set);
 
 #endif

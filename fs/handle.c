@@ -10,6 +10,9 @@
  * kernel still holds from an earlier worker never names a handle of this
  * one. Such a foreign number is unknown here (a read gets EBADF, a release
  * is fine) unless supervisor.c revives it with handle_adopt.
+ *
+ * What a handle is, and how it closes, is its kind's (struct fs_handle):
+ * this file only numbers and counts them.
  */
 #include "config.h"
 
@@ -24,8 +27,7 @@
 #define HANDLE_GEN_SHIFT 40 /* 2^40 opens per worker, 2^24 workers */
 
 struct handle {
-	void *obj;
-	void (*destroy)(void *obj);
+	struct fs_handle *obj;
 	unsigned refs; /* the table's, plus one per request using it */
 	int released;  /* RELEASE came: no new users, gone at refs == 0 */
 };
@@ -39,11 +41,11 @@ static void
 start_numbers(void)
 {
 	if (next_number == 0)
-		next_number = ((uint64_t)supervisor_generation() << HANDLE_GEN_SHIFT) + 1;
+		next_number = ((uint64_t)fs.generation << HANDLE_GEN_SHIFT) + 1;
 }
 
 uint64_t
-handle_add(void *obj, void (*destroy)(void *obj))
+handle_add(struct fs_handle *obj)
 {
 	struct handle *h = malloc(sizeof *h);
 	uint64_t n = 0;
@@ -51,7 +53,6 @@ handle_add(void *obj, void (*destroy)(void *obj))
 	if (h == NULL)
 		return 0;
 	h->obj = obj;
-	h->destroy = destroy;
 	h->refs = 1;
 	h->released = 0;
 	pthread_mutex_lock(&hlock);
@@ -65,7 +66,26 @@ handle_add(void *obj, void (*destroy)(void *obj))
 	return n;
 }
 
-void *
+int
+handle_register(struct fs_handle *h, struct fuse_file_info *fi)
+{
+	uint64_t n = handle_add(h);
+
+	if (n == 0) {
+		handle_free(h);
+		return -ENOMEM;
+	}
+	fi->fh = n;
+	return 0;
+}
+
+void
+handle_free(struct fs_handle *h)
+{
+	h->ops->destroy(h);
+}
+
+struct fs_handle *
 handle_get(uint64_t n)
 {
 	struct handle *h;
@@ -101,13 +121,13 @@ drop(uint64_t n, int release)
 	}
 	pthread_mutex_unlock(&hlock);
 	if (last) {
-		h->destroy(h->obj);
+		handle_free(h->obj);
 		free(h);
 	}
 }
 
 int
-handle_adopt(uint64_t n, void *obj, void (*destroy)(void *obj))
+handle_adopt(uint64_t n, struct fs_handle *obj)
 {
 	struct handle *h = malloc(sizeof *h);
 	int rc = 0;
@@ -115,7 +135,6 @@ handle_adopt(uint64_t n, void *obj, void (*destroy)(void *obj))
 	if (h == NULL)
 		return -ENOMEM;
 	h->obj = obj;
-	h->destroy = destroy;
 	h->refs = 1;
 	h->released = 0;
 	pthread_mutex_lock(&hlock);
@@ -134,7 +153,7 @@ handle_is_foreign(uint64_t n)
 {
 	int foreign;
 
-	if (n == 0 || n >= ((uint64_t)supervisor_generation() << HANDLE_GEN_SHIFT))
+	if (n == 0 || n >= ((uint64_t)fs.generation << HANDLE_GEN_SHIFT))
 		return 0; /* this worker's, or not a handle */
 	pthread_mutex_lock(&hlock);
 	foreign = hmap_find(&handles, n) == NULL;
@@ -160,7 +179,7 @@ destroy_one(void *value, void *arg)
 	struct handle *h = value;
 
 	(void)arg;
-	h->destroy(h->obj);
+	handle_free(h->obj);
 	free(h);
 }
 

@@ -1,9 +1,9 @@
 /*
- * ops: the low-level FUSE operations table, and the requests on inodes
- * themselves (lookup, attributes, links, statfs). Inodes carry no state
- * here: the catalog answers every lookup by inode number, so forget needs
- * no work, except for streams (stream.h). Directory, file and xattr
- * requests are in dir.c, file.c and xattr.c.
+ * ops: the low-level FUSE operations table. Every request on an inode is
+ * dispatched once, to the operations of its kind (node.h: node_of);
+ * requests on open files go to their handle's kind (file.c, dir.c for
+ * listings). Inodes carry no state here: each kind answers by inode
+ * number, so forget matters only to streams.
  */
 #include "config.h"
 
@@ -13,66 +13,13 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
-#include "core/id.h"
+#include "core/ino.h"
 #include "core/log.h"
 #include "core/util.h"
-#include "fs/fs.h"
+#include "fs/node.h"
 #include "fs/passthrough.h"
 
 struct fs_state fs;
-
-/* How long the kernel may trust an inode's attributes. Sealed things never
- * change. Data files being written change only through this mount, and the
- * kernel tracks those changes itself (passthrough and FUSE writes update its
- * size), so their attributes may be cached too; the catalog invalidates
- * what it changes behind the kernel's back. meta.json and the object
- * directories of unsealed objects change as the object does. */
-static double
-ttl_of(const struct catalog_attr *a)
-{
-	if (a->sealed)
-		return FS_TTL_SEALED;
-	if (S_ISREG(a->mode) && (id_is_blob(a->ino) || id_view_of_ino(a->ino) == ID_VIEW_DATA))
-		return FS_TTL_SEALED;
-	return FS_TTL_NONE;
-}
-
-void
-fs_attr_to_stat(const struct catalog_attr *a, struct stat *st)
-{
-	memset(st, 0, sizeof *st);
-	st->st_ino = a->ino;
-	st->st_mode = a->mode;
-	st->st_nlink = a->nlink;
-	st->st_uid = a->uid;
-	st->st_gid = a->gid;
-	st->st_size = (off_t)a->size;
-	st->st_blksize = 4096;
-	st->st_blocks = (blkcnt_t)((a->size + 511) / 512);
-	st->st_atim = util_ns_ts(a->atime_ns);
-	st->st_mtim = util_ns_ts(a->mtime_ns);
-	st->st_ctim = util_ns_ts(a->ctime_ns);
-}
-
-void
-fs_attr_to_entry(const struct catalog_attr *a, struct fuse_entry_param *e)
-{
-	memset(e, 0, sizeof *e);
-	e->ino = a->ino;
-	fs_attr_to_stat(a, &e->attr);
-	e->attr_timeout = ttl_of(a);
-	/* Names change only through this mount or with an invalidation. */
-	e->entry_timeout = FS_TTL_SEALED;
-}
-
-static void
-reply_attr(fuse_req_t req, const struct catalog_attr *a)
-{
-	struct stat st;
-
-	fs_attr_to_stat(a, &st);
-	fuse_reply_attr(req, &st, ttl_of(a));
-}
 
 static void
 op_init(void *userdata, struct fuse_conn_info *conn)
@@ -94,134 +41,40 @@ op_init(void *userdata, struct fuse_conn_info *conn)
 static void
 op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	struct fuse_entry_param e;
-	struct catalog_attr a;
-	int rc;
+	const struct fs_node_ops *k = node_of(parent);
 
 	/* The kernel lets names up to 1024 bytes through; none can exist. */
-	if (strlen(name) > CATALOG_NAME_MAX) {
+	if (strlen(name) > CATALOG_NAME_MAX)
 		fuse_reply_err(req, ENAMETOOLONG);
-		return;
-	}
-	if (parent == CATALOG_INO_STREAMS) {
-		stream_lookup(req, name);
-		return;
-	}
-	if (streams_is(parent)) {
-		stream_entry_lookup(req, parent, name);
-		return;
-	}
-	if (parent == CATALOG_INO_CONTROL) {
-		rc = control_lookup(name, &e);
-		if (rc != 0)
-			fuse_reply_err(req, -rc);
-		else
-			fuse_reply_entry(req, &e);
-		return;
-	}
-	rc = catalog_lookup(fs.cat, parent, name, &a);
-	if (rc == -ENOENT && parent == CATALOG_INO_NAMES) {
-		/* A negative entry that expires at once: names appear and go. */
-		memset(&e, 0, sizeof e);
-		fuse_reply_entry(req, &e);
-		return;
-	}
-	if (rc != 0) {
-		fuse_reply_err(req, -rc);
-		return;
-	}
-	fs_attr_to_entry(&a, &e);
-	fuse_reply_entry(req, &e);
+	else if (k->lookup == NULL)
+		fuse_reply_err(req, ENOTDIR);
+	else
+		k->lookup(req, parent, name);
 }
 
 static void
 op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+	const struct fs_node_ops *k = node_of(ino);
 	struct catalog_attr a;
-	struct stat st;
 	int rc;
 
 	(void)fi;
-	if (streams_is(ino)) {
-		if ((rc = stream_getattr(ino, &st)) != 0)
-			fuse_reply_err(req, -rc);
-		else
-			fuse_reply_attr(req, &st, FS_TTL_NONE);
-		return;
-	}
-	if (control_is(ino)) {
-		if ((rc = control_getattr(ino, &st)) != 0)
-			fuse_reply_err(req, -rc);
-		else
-			fuse_reply_attr(req, &st, FS_TTL_NONE);
-		return;
-	}
-	if ((rc = catalog_getattr(fs.cat, ino, &a)) != 0)
+	if ((rc = k->getattr(ino, &a)) != 0)
 		fuse_reply_err(req, -rc);
 	else
-		reply_attr(req, &a);
+		fs_attr_reply(req, &a, k->uncached);
 }
 
 static void
 op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, struct fuse_file_info *fi)
 {
-	struct fh *h = fi != NULL ? handle_get(fi->fh) : NULL;
-	struct catalog_set set = CATALOG_SET_NONE;
-	struct catalog_attr a;
-	int rc;
+	const struct fs_node_ops *k = node_of(ino);
 
-	if (ino == FS_INO_CTL && (to_set & ~(FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
-					       FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW)) == 0) {
-		/* "echo ... > ctl" truncates first: nothing to truncate. */
-		struct stat st;
-
-		control_getattr(ino, &st);
-		fuse_reply_attr(req, &st, FS_TTL_NONE);
-		goto out;
-	}
-	if (streams_is(ino)) {
-		/* "> streams/s" truncates an empty stream: nothing to do;
-		 * anything else would rewrite what readers may have read. */
-		struct stat st;
-
-		if ((rc = stream_getattr(ino, &st)) != 0)
-			fuse_reply_err(req, -rc);
-		else if ((to_set & ~(FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
-				       FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW)) != 0 ||
-			 ((to_set & FUSE_SET_ATTR_SIZE) && attr->st_size != st.st_size))
-			fuse_reply_err(req, EPERM);
-		else
-			fuse_reply_attr(req, &st, FS_TTL_NONE);
-		goto out;
-	}
-	if (control_is(ino)) {
+	if (k->setattr == NULL)
 		fuse_reply_err(req, EPERM);
-		goto out;
-	}
-	if (to_set & FUSE_SET_ATTR_SIZE)
-		set.size = attr->st_size;
-	if (to_set & FUSE_SET_ATTR_MODE)
-		set.mode = attr->st_mode & 07777;
-	if (to_set & FUSE_SET_ATTR_UID)
-		set.uid = attr->st_uid;
-	if (to_set & FUSE_SET_ATTR_GID)
-		set.gid = attr->st_gid;
-	if (to_set & FUSE_SET_ATTR_ATIME_NOW)
-		set.atime_ns = util_now_ns();
-	else if (to_set & FUSE_SET_ATTR_ATIME)
-		set.atime_ns = util_ts_ns(&attr->st_atim);
-	if (to_set & FUSE_SET_ATTR_MTIME_NOW)
-		set.mtime_ns = util_now_ns();
-	else if (to_set & FUSE_SET_ATTR_MTIME)
-		set.mtime_ns = util_ts_ns(&attr->st_mtim);
-	rc = catalog_setattr(fs.cat, ino, h != NULL && h->kind == FH_DATA ? h->fd : -1, &set, &a);
-	if (rc != 0)
-		fuse_reply_err(req, -rc);
 	else
-		reply_attr(req, &a);
-out:
-	if (h != NULL)
-		handle_put(fi->fh);
+		k->setattr(req, ino, attr, to_set, fi);
 }
 
 /* Only streams come and go with the kernel's references: the catalog
@@ -229,43 +82,150 @@ out:
 static void
 op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
-	if (streams_is(ino))
-		streams_forget(fs.streams, ino, nlookup);
+	const struct fs_node_ops *k = node_of(ino);
+
+	if (k->forget != NULL)
+		k->forget(ino, nlookup);
 	fuse_reply_none(req);
 }
 
 static void
 op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
 {
+	const struct fs_node_ops *k;
 	size_t i;
 
 	for (i = 0; i < count; i++)
-		if (streams_is(forgets[i].ino))
-			streams_forget(fs.streams, forgets[i].ino, forgets[i].nlookup);
+		if ((k = node_of(forgets[i].ino))->forget != NULL)
+			k->forget(forgets[i].ino, forgets[i].nlookup);
 	fuse_reply_none(req);
 }
 
 static void
 op_readlink(fuse_req_t req, fuse_ino_t ino)
 {
-	char *target, buf[64];
-	int rc;
+	const struct fs_node_ops *k = node_of(ino);
+	char *target = NULL;
+	int rc = k->readlink != NULL ? k->readlink(ino, &target) : -EINVAL;
 
-	if (streams_is(ino)) {
-		if ((rc = stream_readlink(ino, buf, sizeof buf)) != 0)
-			fuse_reply_err(req, -rc);
-		else
-			fuse_reply_readlink(req, buf);
-		return;
-	}
-	rc = catalog_readlink(fs.cat, ino, &target);
-
-	if (rc != 0) {
+	if (rc != 0)
 		fuse_reply_err(req, -rc);
-		return;
-	}
-	fuse_reply_readlink(req, target);
+	else
+		fuse_reply_readlink(req, target);
 	free(target);
+}
+
+static void
+op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
+{
+	const struct fs_node_ops *k = node_of(parent);
+
+	(void)rdev;
+	if (k->mknod == NULL)
+		fuse_reply_err(req, EPERM);
+	else
+		k->mknod(req, parent, name, mode);
+}
+
+static void
+op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, struct fuse_file_info *fi)
+{
+	const struct fs_node_ops *k = node_of(parent);
+
+	if (k->create == NULL)
+		fuse_reply_err(req, EPERM); /* objects are born in names/ */
+	else
+		k->create(req, parent, name, mode, fi);
+}
+
+static void
+op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	const struct fs_node_ops *k = node_of(parent);
+
+	if (k->unlink == NULL)
+		fuse_reply_err(req, EPERM);
+	else
+		k->unlink(req, parent, name);
+}
+
+static void
+op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	const struct fs_node_ops *k = node_of(parent);
+
+	if (k->rmdir == NULL)
+		fuse_reply_err(req, ENOTDIR);
+	else
+		k->rmdir(req, parent, name);
+}
+
+static void
+op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	const struct fs_node_ops *k = node_of(ino);
+
+	if (k->open == NULL)
+		fuse_reply_err(req, EISDIR);
+	else
+		k->open(req, ino, fi);
+}
+
+static void
+reply_sized(fuse_req_t req, const char *data, size_t len, size_t size)
+{
+	if (size == 0)
+		fuse_reply_xattr(req, len);
+	else if (len > size)
+		fuse_reply_err(req, ERANGE);
+	else
+		fuse_reply_buf(req, data, len);
+}
+
+static void
+op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	const struct fs_node_ops *k = node_of(ino);
+	char *value = NULL;
+	size_t len = 0;
+	int rc = k->getxattr != NULL ? k->getxattr(ino, name, &value, &len) : -ENODATA;
+
+	if (rc != 0)
+		fuse_reply_err(req, -rc);
+	else
+		reply_sized(req, value, len, size);
+	free(value);
+}
+
+static void
+op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	const struct fs_node_ops *k = node_of(ino);
+	char *names = NULL;
+	size_t len = 0;
+	int rc = k->listxattr != NULL ? k->listxattr(ino, &names, &len) : 0;
+
+	if (rc != 0)
+		fuse_reply_err(req, -rc);
+	else
+		reply_sized(req, names, len, size);
+	free(names);
+}
+
+static void
+op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size, int flags)
+{
+	const struct fs_node_ops *k = node_of(ino);
+
+	fuse_reply_err(req, k->setxattr != NULL ? -k->setxattr(ino, name, value, size, flags) : ENOTSUP);
+}
+
+static void
+op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	const struct fs_node_ops *k = node_of(ino);
+
+	fuse_reply_err(req, k->removexattr != NULL ? -k->removexattr(ino, name) : ENOTSUP);
 }
 
 static void
@@ -295,14 +255,14 @@ const struct fuse_lowlevel_ops fs_ops = {
 	.readlink = op_readlink,
 	.forget = op_forget,
 	.forget_multi = op_forget_multi,
-	.mknod = file_mknod,
+	.mknod = op_mknod,
 	.mkdir = dir_mkdir,
-	.unlink = dir_unlink,
-	.rmdir = dir_rmdir,
+	.unlink = op_unlink,
+	.rmdir = op_rmdir,
 	.symlink = dir_symlink,
 	.rename = dir_rename,
 	.link = dir_link,
-	.open = file_open,
+	.open = op_open,
 	.read = file_read,
 	.write = file_write,
 	.flush = file_flush,
@@ -314,9 +274,9 @@ const struct fuse_lowlevel_ops fs_ops = {
 	.readdirplus = dir_readdirplus,
 	.releasedir = dir_releasedir,
 	.statfs = op_statfs,
-	.setxattr = xattr_set,
-	.getxattr = xattr_get,
-	.listxattr = xattr_list,
-	.removexattr = xattr_remove,
-	.create = file_create,
+	.setxattr = op_setxattr,
+	.getxattr = op_getxattr,
+	.listxattr = op_listxattr,
+	.removexattr = op_removexattr,
+	.create = op_create,
 };

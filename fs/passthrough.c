@@ -1,42 +1,27 @@
 /*
- * passthrough: see passthrough.h. libfuse handles each request on the
- * thread that read it (clone_fd off) and replies from the handler, so a
- * thread-local "request being handled" is enough to pair a reply with its
- * request in the writev hook.
- *
- * Under a supervisor (supervisor.h) the hook also carries a connection
- * from one worker to the next. The kernel sends INIT once per connection:
- * the first worker keeps the request and the reply the kernel accepted; a
- * restarted worker reads the kept request first, swallows libfuse's reply
- * (the kernel would refuse a second one) and takes what was negotiated
- * from the kept reply. Until then its other threads wait at a gate, since
- * libfuse answers anything before INIT with EIO. Then FUSE_NOTIFY_RESEND
- * makes the kernel queue again the requests the dead worker had read and
- * not answered. Backing ids belong to the connection, not the worker: the
- * table of them is kept in the supervisor's memory and taken over.
+ * passthrough: see passthrough.h. Its filter of the I/O chain (iochain.h)
+ * sees the kernel's INIT (is passthrough on offer?), asks for it in the
+ * reply, and marks the replies of the opens file.c chose to pass through
+ * (pt_open_reply) with FOPEN_PASSTHROUGH and their backing id. Backing
+ * ids belong to the connection, not the worker: under a supervisor the
+ * table of them is kept in the supervisor's memory and taken over by a
+ * restarted worker (takeover.c replays the connection's INIT).
  */
 #include "config.h"
 
 #include <errno.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/ioctl.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include "core/hmap.h"
 #include "core/log.h"
 #include "fs/fuse_ext.h"
+#include "fs/iochain.h"
 #include "fs/passthrough.h"
 #include "fs/supervisor.h"
-
-/* Protocol 7.40 (Linux 6.9), include/uapi/linux/fuse.h; <linux/fuse.h>
- * of Debian 12 is 7.38. */
-#define FUSE_EXT_HAS_RESEND_FLAG2 (1u << 7) /* FUSE_HAS_RESEND (1ULL << 39) in flags2 */
-#define FUSE_EXT_NOTIFY_RESEND 7	    /* enum fuse_notify_code */
 
 static int pt_enabled;	 /* passthrough wanted by the user */
 static atomic_int pt_on; /* negotiated and not given up */
@@ -52,17 +37,10 @@ _Static_assert(sizeof(uintptr_t) >= sizeof(uint64_t), "pt_ids entries need 64-bi
 #define ENTRY_ID(e) ((int)(uint32_t)(uintptr_t)(e))
 #define ENTRY_SLOT(e) ((int)((uintptr_t)(e) >> 32) - 1)
 
-/* INIT, under a supervisor. */
-static unsigned char init_req[256]; /* the kernel's INIT, as read */
-static size_t init_reqlen;
-static int resend_offered; /* the kernel offered FUSE_HAS_RESEND */
-static int replaying;	   /* a restarted worker: the kept INIT comes first */
-static atomic_int init_taken, init_done;
-static int gate_fd = -1; /* readable once the kept INIT is answered */
-
-static __thread uint32_t req_opcode;
-static __thread uint64_t req_unique;
-static __thread int reply_backing; /* > 0: mark the next OPEN/CREATE reply */
+/* Opens to pass through: handle number -> backing id, from
+ * pt_open_reply until the hook sees the open's reply; guarded by
+ * pt_lock. */
+static struct hmap pt_replies;
 
 int
 pt_active(void)
@@ -77,12 +55,17 @@ pt_reason(void)
 }
 
 /* The INIT request has come (read or replayed): is passthrough on offer? */
-static void
-init_offered(const struct fuse_in_header *in, size_t n)
+static size_t
+pt_request(void *buf, size_t len, size_t size)
 {
+	const struct fuse_in_header *in = buf;
 	const struct fuse_ext_init_in *init = (const void *)(in + 1);
-	int ext = init->flags & FUSE_INIT_EXT;
+	int ext;
 
+	(void)size;
+	if (in->opcode != FUSE_INIT || len < sizeof *in + offsetof(struct fuse_ext_init_in, unused))
+		return len;
+	ext = init->flags & FUSE_INIT_EXT;
 	if (!pt_enabled)
 		pt_why = "disabled by --no-passthrough";
 	else if (!ext || !(init->flags2 & FUSE_EXT_PASSTHROUGH_FLAG2))
@@ -90,191 +73,72 @@ init_offered(const struct fuse_in_header *in, size_t n)
 			 "with CONFIG_FUSE_PASSTHROUGH)";
 	else
 		atomic_store(&pt_on, 1);
-	resend_offered = ext && (init->flags2 & FUSE_EXT_HAS_RESEND_FLAG2);
-	if (!replaying && n <= sizeof init_req) {
-		memcpy(init_req, in, n);
-		init_reqlen = n;
-	}
+	return len;
 }
 
-/* A restarted worker's first read: the INIT the kernel sent the first. */
-static ssize_t
-replay_init(void *buf, size_t len)
+void
+pt_connection(int on)
 {
-	size_t n;
-	const void *req = supervisor_init_request(&n);
-
-	if (req == NULL || n > len) {
-		errno = EIO;
-		return -1;
-	}
-	memcpy(buf, req, n);
-	return (ssize_t)n;
+	if (on == pt_active())
+		return;
+	atomic_store(&pt_on, on);
+	if (!on)
+		pt_why = "not negotiated by the connection's first worker";
 }
 
-static ssize_t
-hook_read(int fd, void *buf, size_t len, void *userdata)
+/* The backing id the open that made handle fh passes through to, taken
+ * from pt_replies; 0: none. */
+static int
+reply_backing(uint64_t fh)
 {
-	const struct fuse_in_header *in = buf;
-	struct pollfd gate = { .fd = gate_fd, .events = POLLIN };
-	ssize_t n;
+	void *e;
 
-	(void)userdata;
-	if (replaying && !atomic_load(&init_done)) {
-		if (atomic_exchange(&init_taken, 1) == 0) {
-			n = replay_init(buf, len);
-			goto got;
-		}
-		/* Wait at the gate; libfuse retries after EINTR. */
-		if (poll(&gate, 1, -1) < 0)
-			return -1;
-	}
-	if ((n = (ssize_t)supervisor_held(buf, len)) > 0)
-		goto got;
-	if ((n = read(fd, buf, len)) >= (ssize_t)sizeof *in)
-		n = (ssize_t)supervisor_request(buf, (size_t)n);
-got:
-	if (n >= (ssize_t)sizeof *in) {
-		req_opcode = in->opcode;
-		req_unique = in->unique;
-		reply_backing = 0;
-		if (in->opcode == FUSE_INIT &&
-		    (size_t)n >= sizeof *in + offsetof(struct fuse_ext_init_in, unused))
-			init_offered(in, (size_t)n);
-	} else if (n < 0)
-		n = -1;
-	return n;
+	pthread_mutex_lock(&pt_lock);
+	if ((e = hmap_find(&pt_replies, fh)) != NULL)
+		hmap_remove(&pt_replies, fh, e);
+	pthread_mutex_unlock(&pt_lock);
+	return (int)(uintptr_t)e;
 }
 
-/* A restarted worker: libfuse answered the kept INIT (init, amended as
- * for the kernel); nothing goes to the kernel. What is in force is what
- * the kernel accepted from the first worker. Then the kernel queues again
- * what the dead worker had read, and the other threads start reading. */
-static ssize_t
-replay_done(const struct fuse_ext_init_out *init, size_t total)
+/* The reply to INIT asks for passthrough (when on offer and wanted);
+ * the reply to an open that passes through says so, with its backing id. */
+static int
+pt_reply(struct iochain_reply *r)
 {
-	const struct fuse_ext_init_out *was;
-	const unsigned char *kept;
-	struct fuse_out_header resend = { .len = sizeof resend, .error = FUSE_EXT_NOTIFY_RESEND };
-	uint64_t one = 1;
+	const struct fuse_out_header *out = r->iov[0].iov_base;
+	struct fuse_ext_init_out *init;
+	struct fuse_ext_open_out *o;
 	size_t len;
-	int pt;
+	char *body = iochain_reply_body(r, &len);
+	int backing;
 
-	kept = supervisor_init_reply(&len);
-	was = (const void *)(kept + sizeof(struct fuse_out_header));
-	pt = len >= sizeof(struct fuse_out_header) + sizeof *was && (was->flags & FUSE_INIT_EXT) &&
-	     (was->flags2 & FUSE_EXT_PASSTHROUGH_FLAG2);
-	if (len >= sizeof(struct fuse_out_header) + sizeof *was &&
-	    (was->minor != init->minor || was->flags != init->flags || was->flags2 != init->flags2 ||
-		was->max_write != init->max_write))
-		log_warn("this worker would negotiate other INIT parameters than the first did; the "
-			 "kernel keeps the first's");
-	if (pt != pt_active()) {
-		atomic_store(&pt_on, pt);
-		if (!pt)
-			pt_why = "not negotiated by the connection's first worker";
-	}
-	if (resend_offered && write(pt_devfd, &resend, sizeof resend) != (ssize_t)sizeof resend)
-		log_warn("FUSE_NOTIFY_RESEND failed: %s; requests the last worker had read may hang",
-		    strerror(errno));
-	log_info("worker %u took over the connection (data path %s; %s)", supervisor_generation(),
-	    pt_active() ? "passthrough" : "fallback",
-	    resend_offered ? "the kernel sends again what the last worker had not answered"
-			   : "the kernel cannot resend what the last worker had not answered");
-	atomic_store(&init_done, 1);
-	if (write(gate_fd, &one, sizeof one) != (ssize_t)sizeof one)
-		fatal("cannot open the gate after INIT: %s", strerror(errno));
-	return (ssize_t)total;
-}
-
-/* The reply to INIT: passthrough (when on offer and wanted) and resend
- * asked for; under a supervisor, kept (first worker) or swallowed. */
-static ssize_t
-init_reply(int fd, struct iovec *iov, int count)
-{
-	const struct fuse_out_header *out = iov[0].iov_base;
-	unsigned char copy[512];
-	struct fuse_ext_init_out *init = (void *)copy;
-	struct iovec mine[2];
-	size_t len = count == 2 ? iov[1].iov_len : 0;
-	ssize_t n;
-
-	if (out->error != 0 || len < sizeof *init || len > sizeof copy) {
-		if (replaying)
-			fatal("libfuse refused the connection's INIT again: %s",
-			    out->error != 0 ? strerror(-out->error) : "short reply");
-		return writev(fd, iov, count);
-	}
-	memcpy(copy, iov[1].iov_base, len);
-	if (init->flags & FUSE_INIT_EXT) {
-		if (pt_active()) {
+	if (out->error != 0 || body == NULL)
+		return 0;
+	if (r->opcode == FUSE_INIT && len >= sizeof *init && len <= sizeof r->body) {
+		init = (void *)body;
+		if (!(init->flags & FUSE_INIT_EXT)) {
+			if (pt_active()) {
+				atomic_store(&pt_on, 0);
+				pt_why = "libfuse did not negotiate the extended INIT";
+			}
+		} else if (pt_active() && iochain_reply_own(r) == 0) {
+			init = (void *)r->body;
 			init->flags2 |= FUSE_EXT_PASSTHROUGH_FLAG2;
 			init->max_stack_depth = 1;
 			init->flags &= ~FUSE_WRITEBACK_CACHE;
 		}
-		if (resend_offered)
-			init->flags2 |= FUSE_EXT_HAS_RESEND_FLAG2;
-	} else if (pt_active()) {
-		atomic_store(&pt_on, 0);
-		pt_why = "libfuse did not negotiate the extended INIT";
 	}
-	if (replaying)
-		return replay_done(init, iov[0].iov_len + len);
-	mine[0] = iov[0];
-	mine[1].iov_base = copy;
-	mine[1].iov_len = len;
-	n = writev(fd, mine, 2);
-	if (n >= 0 && supervisor_generation() > 0) {
-		unsigned char reply[sizeof(struct fuse_out_header) + sizeof copy];
-
-		memcpy(reply, out, sizeof *out);
-		memcpy(reply + sizeof *out, copy, len);
-		supervisor_init_save(init_req, init_reqlen, reply, sizeof *out + len);
-		if (!resend_offered)
-			log_warn("the kernel does not offer FUSE_HAS_RESEND (Linux 6.9+): after a "
-				 "restart, requests the dead worker had read hang until interrupted");
-	}
-	return n;
-}
-
-static ssize_t
-hook_writev(int fd, struct iovec *iov, int count, void *userdata)
-{
-	const struct fuse_out_header *out = iov[0].iov_base;
-	unsigned char copy[512];
-	struct iovec mine[2];
-	size_t len;
-	ssize_t n;
-
-	(void)userdata;
-	if (req_opcode == FUSE_INIT && out->unique == req_unique && out->unique != 0)
-		return init_reply(fd, iov, count);
-	if (supervisor_swallow(iov, count)) {
-		for (n = 0, len = 0; n < count; n++)
-			len += iov[n].iov_len;
-		return (ssize_t)len;
-	}
-	if (count == 2 && out->error == 0 && out->unique == req_unique &&
-	    (req_opcode == FUSE_OPEN || req_opcode == FUSE_CREATE) && reply_backing > 0 &&
-	    (len = iov[1].iov_len) >= sizeof(struct fuse_ext_open_out) && len <= sizeof copy) {
+	if ((r->opcode == FUSE_OPEN || r->opcode == FUSE_CREATE) && len >= sizeof *o) {
 		/* The open reply is the last 16 bytes of OPEN's and CREATE's. */
-		struct fuse_ext_open_out *o;
-
-		memcpy(copy, iov[1].iov_base, len);
-		o = (void *)(copy + len - sizeof *o);
-		o->open_flags &= ~(FUSE_EXT_FOPEN_KEEP_CACHE | FUSE_EXT_FOPEN_DIRECT_IO);
-		o->open_flags |= FUSE_EXT_FOPEN_PASSTHROUGH;
-		o->backing_id = reply_backing;
-		reply_backing = 0;
-		mine[0] = iov[0];
-		mine[1].iov_base = copy;
-		mine[1].iov_len = len;
-		n = writev(fd, mine, 2);
-	} else
-		n = writev(fd, iov, count);
-	if (n >= 0)
-		supervisor_reply(out);
-	return n;
+		o = (void *)(body + len - sizeof *o);
+		if ((backing = reply_backing(o->fh)) > 0 && iochain_reply_own(r) == 0) {
+			o = (void *)(r->body + len - sizeof *o);
+			o->open_flags &= ~(FUSE_EXT_FOPEN_KEEP_CACHE | FUSE_EXT_FOPEN_DIRECT_IO);
+			o->open_flags |= FUSE_EXT_FOPEN_PASSTHROUGH;
+			o->backing_id = backing;
+		}
+	}
+	return 0;
 }
 
 /* A backing id an earlier worker registered: keep it while its blob
@@ -297,31 +161,33 @@ take_over(void *arg, uint64_t blob_id, int backing_id, int slot)
 		n[1]++;
 }
 
-int
-pt_install(struct fuse_session *se, int enable)
+static int
+pt_start(int devfd, int passthrough)
 {
-	static const struct fuse_custom_io io = {
-		.read = hook_read,
-		.writev = hook_writev,
-	};
-
 	size_t len;
 	unsigned n[2] = { 0, 0 };
 
-	pt_enabled = enable;
-	pt_devfd = fuse_session_fd(se);
+	pt_enabled = passthrough;
+	atomic_store(&pt_on, 0);
+	pt_why = "not negotiated yet";
+	pt_devfd = devfd;
 	hmap_init(&pt_ids);
+	hmap_init(&pt_replies);
 	if (supervisor_init_request(&len) != NULL) {
-		replaying = 1;
-		if ((gate_fd = eventfd(0, EFD_CLOEXEC)) < 0)
-			return -errno;
 		supervisor_backing_foreach(take_over, n);
 		if (n[0] + n[1] > 0)
 			log_info(
 			    "backing ids of earlier workers: %u kept, %u of freed blobs closed", n[0], n[1]);
 	}
-	return fuse_session_custom_io(se, &io, pt_devfd);
+	return 0;
 }
+
+const struct iochain_filter pt_filter = {
+	.name = "passthrough",
+	.start = pt_start,
+	.request = pt_request,
+	.reply = pt_reply,
+};
 
 /* Give passthrough up for good (nothing has passed through yet). */
 static void
@@ -330,19 +196,6 @@ give_up(const char *why)
 	atomic_store(&pt_on, 0);
 	pt_why = why;
 	log_warn("FUSE passthrough unavailable: %s; the daemon serves reads and writes itself", why);
-}
-
-int
-pt_backing_find(uint64_t blob_id)
-{
-	void *e;
-
-	if (!pt_active())
-		return 0;
-	pthread_mutex_lock(&pt_lock);
-	e = hmap_find(&pt_ids, blob_id);
-	pthread_mutex_unlock(&pt_lock);
-	return e != NULL ? ENTRY_ID(e) : 0;
 }
 
 int
@@ -392,9 +245,15 @@ out:
 }
 
 void
-pt_mark_reply(int backing_id)
+pt_open_reply(uint64_t fh, int backing_id)
 {
-	reply_backing = backing_id;
+	int rc;
+
+	pthread_mutex_lock(&pt_lock);
+	rc = hmap_insert(&pt_replies, fh, (void *)(uintptr_t)backing_id);
+	pthread_mutex_unlock(&pt_lock);
+	if (rc != 0)
+		log_error("out of memory: an open of a blob that passes through is answered without");
 }
 
 void

@@ -1,8 +1,8 @@
 /*
  * passthrough: kernel FUSE passthrough on libfuse 3.14, which predates the
- * API. A custom I/O hook on the /dev/fuse fd negotiates FUSE_PASSTHROUGH in
- * the INIT reply and marks chosen OPEN/CREATE replies FOPEN_PASSTHROUGH with
- * a backing id; reads, writes and mmap of those files then go straight to
+ * API. A filter of the custom I/O hook on the /dev/fuse fd (iochain.h)
+ * negotiates FUSE_PASSTHROUGH in the INIT reply and marks chosen
+ * OPEN/CREATE replies FOPEN_PASSTHROUGH with a backing id; reads, writes and mmap of those files then go straight to
  * the blob's tmpfs file and never reach the daemon. One backing id per blob,
  * registered at its first open and closed when the blob is freed. When the
  * kernel or privileges refuse, every blob is served by the daemon instead.
@@ -10,22 +10,24 @@
 #ifndef VFS_PASSTHROUGH_H
 #define VFS_PASSTHROUGH_H
 
-#include "fs.h"
+#include "fs/fs.h"
+#include "fs/iochain.h"
 
-/* Install the I/O hook on a mounted session; enable: try passthrough. */
-int pt_install(struct fuse_session *se, int enable);
+/* The filter (started with the user's choice: try passthrough or not). */
+extern const struct iochain_filter pt_filter;
 /* Is passthrough in force (negotiated and not given up)? */
 int pt_active(void);
 /* Why it is not, for logs and stats ("" when it is). */
 const char *pt_reason(void);
-/* The backing id of blob_id if it has one, else 0. */
-int pt_backing_find(uint64_t blob_id);
+/* A restarted worker: what the connection's first worker negotiated. */
+void pt_connection(int on);
 /* Backing id for blob_id (registering fd, which the caller still owns, at
- * the first open); 0 when the blob must be served by the daemon. */
+ * the first open); 0 when the blob must be served by the daemon, -EIO
+ * when it passes through for others but could not be registered. */
 int pt_backing_get(uint64_t blob_id, int fd);
-/* Reply to an open or create with passthrough to backing_id: call right
- * before fuse_reply_open/fuse_reply_create on the same thread. */
-void pt_mark_reply(int backing_id);
+/* The open or create that made handle fh passes through to backing_id:
+ * call before its reply (from any thread); the I/O hook amends it. */
+void pt_open_reply(uint64_t fh, int backing_id);
 /* Release the backing id of a freed blob. */
 void pt_blob_freed(uint64_t blob_id);
 

@@ -31,7 +31,6 @@
 #include <unistd.h>
 
 #include "core/log.h"
-#include "fs/daemon.h"
 #include "fs/supervisor.h"
 #include "fs/supervisor_i.h"
 
@@ -258,7 +257,6 @@ become_worker(const sigset_t *old)
 	struct sigaction sa;
 
 	sv_gen = sv->generation;
-	supervisor_worker_begin();
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = SIG_DFL;
 	/* No libfuse signal handlers in a worker: a signal ends it, and the
@@ -272,7 +270,7 @@ become_worker(const sigset_t *old)
 }
 
 int
-supervisor_run(const char *mnt, const char *fuse_opts, int foreground, int *ready_fd)
+supervisor_run(const char *mnt, const char *fuse_opts, void (*detach)(void), int *ready_fd)
 {
 	int stop = 0, status = 1, wstatus = 0, nfast = 0, memfd;
 	sigset_t set, old;
@@ -319,8 +317,8 @@ supervisor_run(const char *mnt, const char *fuse_opts, int foreground, int *read
 			 * detaches like the daemon does. */
 			close(*ready_fd);
 			*ready_fd = -1;
-			if (!foreground)
-				daemon_detach();
+			if (detach != NULL)
+				detach();
 		}
 		wait_worker(pid, &set, -1, &stop, &wstatus);
 		describe(wstatus, what, sizeof what);

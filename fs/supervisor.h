@@ -28,8 +28,9 @@
  * it until it is unmounted or the supervisor is told to stop. Returns, in
  * the supervisor, its exit status (>= 0); in a worker, -1: the caller then
  * serves /dev/fd/supervisor_fuse_fd(). *ready_fd (the waiting command's
- * pipe) goes to the first worker and is -1 afterwards in the supervisor. */
-int supervisor_run(const char *mnt, const char *fuse_opts, int foreground, int *ready_fd);
+ * pipe) goes to the first worker and is -1 afterwards in the supervisor,
+ * which then calls detach (NULL: it stays in the foreground). */
+int supervisor_run(const char *mnt, const char *fuse_opts, void (*detach)(void), int *ready_fd);
 /* The supervisor of daemon pid, or 0 when pid runs unsupervised. */
 pid_t supervisor_of(pid_t pid);
 
@@ -78,12 +79,11 @@ struct iovec;
 /* From the write hook: 1 when a reply answers our own open (not for the
  * kernel: drop it), else 0. */
 int supervisor_swallow(const struct iovec *iov, int count);
-/* From the write hook: a reply (out header) went to the kernel. */
-void supervisor_reply(const void *out);
 
 /* handle.c, for revived handles: register obj under the number an earlier
  * worker gave it; -EEXIST if n is taken (then obj is not), -ENOMEM. */
-int handle_adopt(uint64_t n, void *obj, void (*destroy)(void *obj));
+struct fs_handle;
+int handle_adopt(uint64_t n, struct fs_handle *obj);
 /* Is n a handle of an earlier worker, not (yet) known here? */
 int handle_is_foreign(uint64_t n);
 

@@ -1,6 +1,7 @@
 /*
  * supervisor_i: what the supervisor process (supervisor.c) and the worker
- * side (supervisor_worker.c) share. The layout of the shared memory region
+ * side (supervisor_worker.c, and control_keep.c for the control file's
+ * requests) share. The layout of the shared memory region
  * the supervisor creates before its first fork (a memfd, inherited by
  * every worker): it outlives each worker, so every entry is written so
  * that a worker killed between any two stores leaves it whole or absent.
@@ -66,9 +67,5 @@ struct sv_shared {
 extern struct sv_shared *sv; /* NULL: not supervised */
 extern unsigned sv_gen;	     /* this worker's generation; 0 in the supervisor */
 extern int sv_fd;	     /* /dev/fuse */
-
-/* In a worker just forked (sv_gen set): take up what the dead worker left
- * in the shared region. */
-void supervisor_worker_begin(void);
 
 #endif

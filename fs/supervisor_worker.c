@@ -2,15 +2,8 @@
  * supervisor_worker: the worker's side of supervisor.h, what a worker
  * keeps in the shared region (supervisor_i.h) for its successor and what
  * it takes over from its predecessors: the INIT exchange, the passthrough
- * backing ids, the opens of blob data, the control-file requests not
- * answered yet, and the file handles of earlier workers that can be
- * revived.
- *
- * Control-file requests (.vineyardfs/ctl) live in the worker that read
- * them; a copy of each one not answered yet is kept here so a successor
- * can answer it: a request is kept once its write was answered, marked
- * answered before the successor could see it twice, and dropped with the
- * descriptor's RELEASE.
+ * backing ids, the opens of blob data, and the file handles of earlier
+ * workers that can be revived (the control file's are control_keep.c's).
  *
  * Read-only opens of blob data are kept from before the open's reply to
  * the RELEASE of its handle: the kernel may hold such a file (passthrough,
@@ -20,7 +13,7 @@
  * A worker killed between keeping an open and its reply leaves one that
  * is never released: its blob then stays in memory, the safer way to err.
  *
- * Locks: slock guards the ctl table, the free slot lists and open_fhs;
+ * Locks: slock guards the free slot lists, open_fhs and revived;
  * backing-table calls are serialized by passthrough.c. The catalog's lock
  * comes before slock (the catalog's blob_freed hook frees backing slots).
  */
@@ -33,8 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
-
-#include <jansson.h>
 
 #include "core/hmap.h"
 #include "core/log.h"
@@ -57,8 +48,7 @@ static struct hmap open_fhs;
 #define OPEN_ENTRY(slot, held) ((void *)(uintptr_t)(((uintptr_t)(slot) + 1) << 1 | (held)))
 #define OPEN_SLOT(e) ((int)(((uintptr_t)(e) >> 1) - 1))
 #define OPEN_HELD(e) ((int)((uintptr_t)(e)&1))
-static atomic_uint nreading; /* ctl records with a read_unique */
-static struct hmap revived;  /* earlier worker's fh -> the one standing for it;
+static struct hmap revived; /* earlier worker's fh -> the one standing for it;
 				guarded by slock */
 
 /* Our own requests (an OPEN to revive a handle) are numbered apart from
@@ -73,25 +63,6 @@ static __thread struct {
 	uint64_t fh;	 /* the earlier worker's handle in it */
 	uint64_t unique; /* of our OPEN, until answered; then 0 */
 } held;
-
-/* A ctl write being handled on this thread, recorded once answered. */
-static __thread struct {
-	uint64_t unique, fh;
-	uint32_t uid, gid;
-	const char *data;
-	size_t size;
-} pending_write;
-
-void
-supervisor_worker_begin(void)
-{
-	size_t i;
-
-	/* Reads the dead worker was answering: the kernel sends them again. */
-	for (i = 0; i < SV_CTL_MAX; i++)
-		if (atomic_load(&sv->ctl[i].fh) != 0 && atomic_load(&sv->ctl[i].read_unique) != 0)
-			atomic_fetch_add(&nreading, 1);
-}
 
 /* ---- INIT ---- */
 
@@ -306,99 +277,6 @@ supervisor_opens_hold(catalog_t *c)
 		    kept, gone);
 }
 
-/* ---- control-file requests ---- */
-
-/* The record of ctl handle fh, or NULL; with slock held. */
-static struct sv_ctl *
-ctl_find(uint64_t fh)
-{
-	size_t i;
-
-	for (i = 0; i < SV_CTL_MAX; i++)
-		if (atomic_load(&sv->ctl[i].fh) == fh)
-			return &sv->ctl[i];
-	return NULL;
-}
-
-/* Is the kept request a wait (safe to run twice)? */
-static int
-is_wait(const struct sv_ctl *r)
-{
-	json_t *req = json_loadb(r->text, atomic_load(&r->len), 0, NULL);
-	const char *op = json_string_value(json_object_get(req, "op"));
-	int yes = op != NULL && strcmp(op, "wait") == 0;
-
-	json_decref(req);
-	return yes;
-}
-
-static void
-revived_destroy(void *obj)
-{
-	file_handle_free(obj);
-}
-
-/* An earlier worker's ctl handle fh, met in request in (READ or WRITE):
- * a handle for it, or NULL when it cannot go on (see the rules below). */
-static struct fh *
-revive_ctl(const struct fuse_in_header *in, uint64_t fh)
-{
-	uid_t uid = in->uid;
-	gid_t gid = in->gid;
-	struct sv_ctl *r;
-	struct fh *h;
-	char *text = NULL;
-	size_t len = 0;
-
-	pthread_mutex_lock(&slock);
-	r = ctl_find(fh);
-	if (r != NULL) {
-		uid = r->uid;
-		gid = r->gid;
-	}
-	/* A request too long to keep is lost, until a reply would end it. A
-	 * read needs the request, not answered already (the rest of that
-	 * reply is gone), and either never started or safe to run again. */
-	if ((r != NULL && r->overflow && !atomic_load(&r->answered)) ||
-	    (in->opcode == FUSE_READ && (r == NULL || atomic_load(&r->answered) ||
-					    (atomic_load(&r->read_unique) != 0 && !is_wait(r))))) {
-		pthread_mutex_unlock(&slock);
-		return NULL;
-	}
-	/* A write goes on with the request so far, or starts a new one. */
-	if (r != NULL && !atomic_load(&r->answered) && (len = atomic_load(&r->len)) > 0 &&
-	    (text = malloc(len)) != NULL)
-		memcpy(text, r->text, len);
-	pthread_mutex_unlock(&slock);
-	if (len > 0 && text == NULL)
-		return NULL;
-	if ((h = file_handle_new(FH_CTL)) == NULL || (h->ctl = control_ctl_open(uid, gid)) == NULL ||
-	    (len > 0 && control_ctl_write(h->ctl, text, len) < 0)) {
-		if (h != NULL)
-			file_handle_free(h);
-		free(text);
-		return NULL;
-	}
-	free(text);
-	return h;
-}
-
-/* Revive ctl handle fh of an earlier worker for request in (see
- * revive_ctl) under its old number. */
-static void
-revive_ctl_handle(const struct fuse_in_header *in, uint64_t fh)
-{
-	struct fh *h = revive_ctl(in, fh);
-
-	if (h == NULL)
-		return;
-	if (handle_adopt(fh, h, revived_destroy) != 0) {
-		file_handle_free(h); /* revived by another thread meanwhile */
-		return;
-	}
-	log_info("revived control-file handle %llu of an earlier worker", (unsigned long long)fh);
-}
-
 /* Where the file handle of request in is, for the requests that may
  * carry one of an earlier worker; NULL for the others. */
 static uint64_t *
@@ -451,7 +329,7 @@ open_again(struct fuse_in_header *in, size_t len, uint64_t fh)
 	struct fuse_open_in *open = (void *)(in + 1);
 	uint32_t opcode = in->opcode == FUSE_READ ? FUSE_OPEN : FUSE_OPENDIR;
 
-	if (streams_is(in->nodeid) || (in->opcode == FUSE_READ && (rd->flags & O_ACCMODE) != O_RDONLY) ||
+	if (ino_is_stream(in->nodeid) || (in->opcode == FUSE_READ && (rd->flags & O_ACCMODE) != O_RDONLY) ||
 	    (held.req = malloc(len)) == NULL)
 		return len;
 	memcpy(held.req, in, len);
@@ -466,79 +344,22 @@ open_again(struct fuse_in_header *in, size_t len, uint64_t fh)
 	return in->len;
 }
 
-/* A free ctl record for fh, taken; with slock held. */
-static struct sv_ctl *
-ctl_take(uint64_t fh, uint32_t uid, uint32_t gid)
-{
-	size_t i;
-
-	for (i = 0; i < SV_CTL_MAX; i++) {
-		struct sv_ctl *r = &sv->ctl[i];
-
-		if (atomic_load(&r->fh) != 0)
-			continue;
-		r->uid = uid;
-		r->gid = gid;
-		atomic_store(&r->len, 0);
-		atomic_store(&r->answered, 0);
-		r->overflow = 0;
-		atomic_store(&r->read_unique, 0);
-		atomic_store(&r->fh, fh);
-		return r;
-	}
-	return NULL;
-}
-
 size_t
 supervisor_request(void *buf, size_t len)
 {
 	struct fuse_in_header *in = buf;
-	uint64_t *fhp, fh;
-	struct sv_ctl *r;
+	uint64_t *fhp;
 
 	if (sv == NULL || sv_gen == 0)
 		return len;
-	pending_write.unique = 0;
 	if ((fhp = fh_of(in, len)) == NULL)
 		return len;
 	if (in->opcode == FUSE_RELEASE)
 		supervisor_open_del(*fhp); /* the kernel's number, before map_fh */
-	if (handle_is_foreign(*fhp) && !map_fh(in, fhp)) {
-		if (in->nodeid == FS_INO_CTL && (in->opcode == FUSE_READ || in->opcode == FUSE_WRITE))
-			revive_ctl_handle(in, *fhp);
-		else if (in->opcode == FUSE_READ || in->opcode == FUSE_READDIR ||
-			 in->opcode == FUSE_READDIRPLUS)
-			return open_again(in, len, *fhp);
-	}
-	if (in->nodeid != FS_INO_CTL)
-		return len;
-	fh = *fhp;
-	switch (in->opcode) {
-	case FUSE_READ:
-		/* From here the request may have run: see revive_ctl. */
-		pthread_mutex_lock(&slock);
-		if ((r = ctl_find(fh)) != NULL && atomic_exchange(&r->read_unique, in->unique) == 0)
-			atomic_fetch_add(&nreading, 1);
-		pthread_mutex_unlock(&slock);
-		break;
-	case FUSE_WRITE:
-		pending_write.unique = in->unique;
-		pending_write.fh = fh;
-		pending_write.uid = in->uid;
-		pending_write.gid = in->gid;
-		pending_write.data = (const char *)(in + 1) + sizeof(struct fuse_write_in);
-		pending_write.size = len - sizeof *in - sizeof(struct fuse_write_in);
-		break;
-	case FUSE_RELEASE:
-		pthread_mutex_lock(&slock);
-		if ((r = ctl_find(fh)) != NULL) {
-			if (atomic_exchange(&r->read_unique, 0) != 0)
-				atomic_fetch_sub(&nreading, 1);
-			atomic_store(&r->fh, 0);
-		}
-		pthread_mutex_unlock(&slock);
-		break;
-	}
+	/* ctl's handles are control_keep.c's to revive. */
+	if (handle_is_foreign(*fhp) && !map_fh(in, fhp) && in->nodeid != INO_CTL &&
+	    (in->opcode == FUSE_READ || in->opcode == FUSE_READDIR || in->opcode == FUSE_READDIRPLUS))
+		return open_again(in, len, *fhp);
 	return len;
 }
 
@@ -585,56 +406,4 @@ supervisor_swallow(const struct iovec *iov, int count)
 		    (unsigned long long)held.fh, (unsigned long long)n,
 		    (unsigned long long)((const struct fuse_in_header *)held.req)->nodeid);
 	return 1;
-}
-
-void
-supervisor_reply(const void *o)
-{
-	const struct fuse_out_header *out = o;
-	struct sv_ctl *r;
-	size_t i;
-
-	if (sv == NULL || sv_gen == 0 || out->unique == 0)
-		return;
-	if (pending_write.unique != 0 && out->unique == pending_write.unique) {
-		/* A ctl write was answered: keep its bytes, as control.c did. */
-		pending_write.unique = 0;
-		if (out->error != 0)
-			return;
-		pthread_mutex_lock(&slock);
-		if ((r = ctl_find(pending_write.fh)) == NULL)
-			r = ctl_take(pending_write.fh, pending_write.uid, pending_write.gid);
-		if (r != NULL) {
-			uint32_t n = atomic_load(&r->len);
-
-			if (atomic_load(&r->answered)) {
-				atomic_store(&r->len, 0);
-				n = 0;
-				r->overflow = 0;
-				atomic_store(&r->answered, 0);
-			}
-			if (n + pending_write.size > SV_CTL_TEXT)
-				r->overflow = 1;
-			else {
-				memcpy(r->text + n, pending_write.data, pending_write.size);
-				atomic_store(&r->len, n + (uint32_t)pending_write.size);
-			}
-		}
-		pthread_mutex_unlock(&slock);
-		return;
-	}
-	if (atomic_load(&nreading) == 0)
-		return;
-	pthread_mutex_lock(&slock);
-	for (i = 0; i < SV_CTL_MAX; i++) {
-		r = &sv->ctl[i];
-		if (atomic_load(&r->fh) == 0 || atomic_load(&r->read_unique) != out->unique)
-			continue;
-		atomic_store(&r->read_unique, 0);
-		atomic_fetch_sub(&nreading, 1);
-		if (out->error == 0)
-			atomic_store(&r->answered, 1);
-		break;
-	}
-	pthread_mutex_unlock(&slock);
 }

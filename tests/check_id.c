@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "core/id.h"
+#include "core/ino.h"
 #include "tests/check_core.h"
 
 START_TEST(test_ids_unique_and_typed)

@@ -387,7 +387,7 @@ START_TEST(test_lookup)
 
 	/* Not stream inode numbers. */
 	ck_assert(!streams_is(CATALOG_INO_ROOT));
-	ck_assert(!streams_is(CATALOG_INO_STREAMS));
+	ck_assert(!streams_is(INO_STREAMS));
 	ck_assert(!streams_is(id_ino(ino & ~ID_VIEW_MASK, ID_VIEW_META)));
 	ck_assert(!streams_is(ID_BLOB_BIT | 1));
 

@@ -1,5 +1,6 @@
 /*
- * stream: the files of streams/ (core/stream.h does the work). Stream
+ * streamnode: streams/ and its streams as node kinds (node.h); core/stream.h
+ * does the work. Stream
  * files are direct I/O and served here: reads past what is written are
  * parked (park.c) until the writer adds bytes or closes; a write that
  * finds no memory for a new chunk is parked until memory frees, or fails
@@ -17,12 +18,35 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "core/id.h"
+#include "core/ino.h"
 #include "core/log.h"
-#include "fs/fs.h"
+#include "fs/node.h"
 
 #define PF_EXITING 0x00000004	      /* include/linux/sched.h */
 #define ENTRY_TARGET "../../objects/" /* an object stream's entry links there */
+
+/* An open stream: its writer or one of its readers. */
+struct stream_handle {
+	struct fs_handle h; /* first: the handle's kind */
+	uint64_t ino;
+	int writable;
+	int opened; /* counted by streams_open_*: closed with the handle */
+	int died;   /* a writer: how the last flusher was exiting */
+};
+
+static const struct fs_handle_ops stream_ops;
+
+static struct stream_handle *
+handle_new(int writable)
+{
+	struct stream_handle *h = calloc(1, sizeof *h);
+
+	if (h != NULL) {
+		h->h.ops = &stream_ops;
+		h->writable = writable;
+	}
+	return h;
+}
 
 /* What stat(2) and listings show of a stream: a file, or for an object
  * stream a directory of its objects. */
@@ -75,13 +99,14 @@ stream_entry(const struct stream_attr *a, struct fuse_entry_param *e)
 	stream_to_stat(a, &e->attr);
 }
 
-void
-stream_lookup(fuse_req_t req, const char *name)
+static void
+sdir_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fuse_entry_param e;
 	struct stream_attr a;
 	int rc;
 
+	(void)parent;
 	/* A name read before its writer comes is a pending stream. */
 	if ((rc = streams_lookup(fs.streams, name, 1, &a)) != 0) {
 		fuse_reply_err(req, -rc);
@@ -93,25 +118,22 @@ stream_lookup(fuse_req_t req, const char *name)
 		streams_forget(fs.streams, a.ino, 1);
 }
 
-int
-stream_getattr(fuse_ino_t ino, struct stat *st)
+static int
+stream_getattr(fuse_ino_t ino, struct catalog_attr *ca)
 {
-	struct catalog_attr ca;
 	struct stream_attr a;
 	uint64_t id;
 	int rc;
 
 	if ((rc = streams_getattr(fs.streams, ino, &a)) == 0)
-		stream_to_stat(&a, st);
-	else if ((rc = streams_entry_target(fs.streams, ino, &id)) == 0) {
-		entry_attr(ino, &ca);
-		fs_attr_to_stat(&ca, st);
-	}
+		stream_attr_of(&a, ca);
+	else if ((rc = streams_entry_target(fs.streams, ino, &id)) == 0)
+		entry_attr(ino, ca);
 	return rc;
 }
 
-void
-stream_entry_lookup(fuse_req_t req, fuse_ino_t dir, const char *name)
+static void
+stream_lookup(fuse_req_t req, fuse_ino_t dir, const char *name)
 {
 	struct fuse_entry_param e;
 	struct catalog_attr a;
@@ -127,8 +149,8 @@ stream_entry_lookup(fuse_req_t req, fuse_ino_t dir, const char *name)
 	fuse_reply_entry(req, &e);
 }
 
-int
-stream_readlink(fuse_ino_t ino, char *buf, size_t len)
+static int
+stream_readlink(fuse_ino_t ino, char **target)
 {
 	char ids[ID_STR_LEN + 1];
 	uint64_t id;
@@ -137,7 +159,8 @@ stream_readlink(fuse_ino_t ino, char *buf, size_t len)
 	if ((rc = streams_entry_target(fs.streams, ino, &id)) != 0)
 		return rc;
 	id_format(id, ids);
-	snprintf(buf, len, ENTRY_TARGET "%s", ids);
+	if (asprintf(target, ENTRY_TARGET "%s", ids) < 0)
+		return -ENOMEM;
 	return 0;
 }
 
@@ -158,7 +181,7 @@ entry_one(void *arg, const char *name, uint64_t ino, uint64_t id)
 	return lc->fn(lc->arg, name, &a);
 }
 
-int
+static int
 stream_entries(fuse_ino_t dir, catalog_list_fn fn, void *arg)
 {
 	struct list_ctx lc = { fn, arg };
@@ -176,11 +199,12 @@ list_one(void *arg, const char *name, const struct stream_attr *sa)
 	return lc->fn(lc->arg, name, &a);
 }
 
-int
-stream_list(catalog_list_fn fn, void *arg)
+static int
+sdir_list(fuse_ino_t dir, catalog_list_fn fn, void *arg)
 {
 	struct list_ctx lc = { fn, arg };
 
+	(void)dir;
 	return streams_list(fs.streams, list_one, &lc);
 }
 
@@ -207,26 +231,26 @@ writer_mode(pid_t pid)
 
 /* Open ino for h's direction and reply (entry e for a create). */
 static void
-open_reply(
-    fuse_req_t req, struct fh *h, uint64_t ino, struct fuse_file_info *fi, const struct fuse_entry_param *e)
+open_reply(fuse_req_t req, struct stream_handle *h, uint64_t ino, struct fuse_file_info *fi,
+    const struct fuse_entry_param *e)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
 	struct stream_attr a;
 	int rc;
 
-	h->stream_ino = ino;
+	h->ino = ino;
 	if (h->writable)
 		rc = streams_open_write(fs.streams, ino, ctx->uid, ctx->gid,
 		    e != NULL ? e->attr.st_mode : writer_mode(ctx->pid), &a);
 	else
 		rc = streams_open_read(fs.streams, ino);
 	if (rc != 0) {
-		file_handle_free(h);
+		handle_free(&h->h);
 		fuse_reply_err(req, -rc);
 		return;
 	}
 	h->opened = 1;
-	if ((rc = file_handle_register(h, fi)) != 0) {
+	if ((rc = handle_register(&h->h, fi)) != 0) {
 		fuse_reply_err(req, -rc);
 		return;
 	}
@@ -245,14 +269,15 @@ open_reply(
 		handle_release(fi->fh);
 }
 
-void
-stream_create(fuse_req_t req, const char *name, mode_t mode, struct fuse_file_info *fi)
+static void
+sdir_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, struct fuse_file_info *fi)
 {
 	struct fuse_entry_param e;
 	struct stream_attr a;
-	struct fh *h;
+	struct stream_handle *h;
 	int rc;
 
+	(void)parent;
 	if (!S_ISREG(mode)) {
 		fuse_reply_err(req, EPERM);
 		return;
@@ -261,31 +286,29 @@ stream_create(fuse_req_t req, const char *name, mode_t mode, struct fuse_file_in
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	if ((h = file_handle_new(FH_STREAM)) == NULL) {
+	if ((h = handle_new(1)) == NULL) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	h->writable = 1;
 	stream_entry(&a, &e);
 	e.attr.st_mode = mode & 07777;
 	open_reply(req, h, a.ino, fi, &e);
 }
 
-void
+static void
 stream_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	int acc = fi->flags & O_ACCMODE;
-	struct fh *h;
+	struct stream_handle *h;
 
 	if (acc == O_RDWR) {
 		fuse_reply_err(req, EINVAL); /* a writer or a reader, not both */
 		return;
 	}
-	if ((h = file_handle_new(FH_STREAM)) == NULL) {
+	if ((h = handle_new(acc == O_WRONLY)) == NULL) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	h->writable = acc == O_WRONLY;
 	open_reply(req, h, ino, fi, NULL);
 }
 
@@ -334,19 +357,20 @@ read_check(void *arg, fuse_req_t req, enum park_why why)
 	return 1;
 }
 
-void
-stream_read(fuse_req_t req, uint64_t fh, struct fh *h, size_t size, off_t off)
+static void
+stream_read(fuse_req_t req, uint64_t fh, struct fs_handle *fsh, size_t size, off_t off)
 {
+	struct stream_handle *h = (struct stream_handle *)fsh;
 	struct read_wait *w;
 	int rc;
 
 	if (h->writable) {
 		fuse_reply_err(req, EBADF);
-	} else if (read_answer(req, h->stream_ino, off, size) == 0) {
+	} else if (read_answer(req, h->ino, off, size) == 0) {
 		if ((w = malloc(sizeof *w)) == NULL) {
 			fuse_reply_err(req, ENOMEM);
 		} else {
-			*w = (struct read_wait){ fh, h->stream_ino, off, size };
+			*w = (struct read_wait){ fh, h->ino, off, size };
 			if ((rc = park_add(req, read_check, w, -1)) == 0)
 				return; /* the handle is put when answered */
 			free(w);
@@ -397,9 +421,10 @@ write_check(void *arg, fuse_req_t req, enum park_why why)
 	return 1;
 }
 
-void
-stream_write(fuse_req_t req, uint64_t fh, struct fh *h, const char *buf, size_t size, off_t off)
+static void
+stream_write(fuse_req_t req, uint64_t fh, struct fs_handle *fsh, const char *buf, size_t size, off_t off)
 {
+	struct stream_handle *h = (struct stream_handle *)fsh;
 	struct write_wait *w;
 	ssize_t n;
 	int rc;
@@ -409,14 +434,14 @@ stream_write(fuse_req_t req, uint64_t fh, struct fh *h, const char *buf, size_t 
 		handle_put(fh);
 		return;
 	}
-	n = streams_write(fs.streams, h->stream_ino, buf, size, off);
+	n = streams_write(fs.streams, h->ino, buf, size, off);
 	if (n == -ENOSPC) {
 		/* Backpressure: wait for memory, with the bytes copied. */
 		if ((w = malloc(sizeof *w + size)) == NULL)
 			n = -ENOMEM;
 		else {
 			w->fh = fh;
-			w->ino = h->stream_ino;
+			w->ino = h->ino;
 			w->off = off;
 			w->size = size;
 			memcpy(w->data, buf, size);
@@ -464,34 +489,48 @@ exiting_status(pid_t pid)
 	return (flags & PF_EXITING) ? (int)code : 0;
 }
 
-void
-stream_flush(fuse_req_t req, struct fh *h)
+static void
+stream_flush(fuse_req_t req, struct fs_handle *fsh)
 {
+	struct stream_handle *h = (struct stream_handle *)fsh;
+
 	if (h->writable)
 		h->died = exiting_status(fuse_req_ctx(req)->pid);
 }
 
-void
-stream_closed(struct fh *h)
+/* The handle's last user is gone: the writer's close, or a reader's. */
+static void
+stream_destroy(struct fs_handle *fsh)
 {
+	struct stream_handle *h = (struct stream_handle *)fsh;
 	char why[96];
 
 	if (!h->opened)
-		return;
+		goto out;
 	if (!h->writable)
-		streams_close_read(fs.streams, h->stream_ino);
+		streams_close_read(fs.streams, h->ino);
 	else {
 		if ((h->died & 0x7f) != 0)
 			snprintf(why, sizeof why, "its writer was killed by signal %d", h->died & 0x7f);
 		else if (h->died != 0)
 			snprintf(why, sizeof why, "its writer exited with status %d", (h->died >> 8) & 0xff);
-		streams_close_write(fs.streams, h->stream_ino, h->died != 0 ? why : NULL);
+		streams_close_write(fs.streams, h->ino, h->died != 0 ? why : NULL);
 		park_kick(); /* readers at the end */
 	}
+out:
+	free(h);
 }
 
-void
-stream_unlink(fuse_req_t req, const char *name, int dir)
+static const struct fs_handle_ops stream_ops = {
+	.name = "stream",
+	.read = stream_read,
+	.write = stream_write,
+	.flush = stream_flush,
+	.destroy = stream_destroy,
+};
+
+static void
+remove_stream(fuse_req_t req, const char *name, int dir)
 {
 	struct stream_attr a;
 	int rc = streams_lookup(fs.streams, name, 0, &a);
@@ -505,7 +544,7 @@ stream_unlink(fuse_req_t req, const char *name, int dir)
 	/* The object it became is gone from the kernel's caches before rm
 	 * returns. */
 	if (rc == 0)
-		notify_flush_unless(CATALOG_INO_STREAMS);
+		notify_flush_unless(INO_STREAMS);
 	fuse_reply_err(req, -rc);
 	if (rc == 0)
 		park_kick(); /* readers of a pending stream removed get EIO */
@@ -515,8 +554,9 @@ stream_unlink(fuse_req_t req, const char *name, int dir)
 static const char *const xnames[] = { "user.vineyard.state", "user.vineyard.size", "user.vineyard.chunks",
 	"user.vineyard.id", "user.vineyard.error" };
 
-int
-stream_xattr_get(fuse_ino_t ino, const char *name, char *buf, size_t len)
+/* Value or NUL-separated names into buf; length or -errno. */
+static int
+xattr_get(fuse_ino_t ino, const char *name, char *buf, size_t len)
 {
 	struct stream_attr a;
 	int rc, n;
@@ -539,8 +579,8 @@ stream_xattr_get(fuse_ino_t ino, const char *name, char *buf, size_t len)
 	return n;
 }
 
-int
-stream_xattr_list(fuse_ino_t ino, char *buf, size_t len)
+static int
+xattr_list(fuse_ino_t ino, char *buf, size_t len)
 {
 	struct stream_attr a;
 	size_t used = 0, i, k;
@@ -559,3 +599,112 @@ stream_xattr_list(fuse_ino_t ino, char *buf, size_t len)
 	}
 	return (int)used;
 }
+
+/* The xattrs into a buffer of their own, as node.h has them. */
+static int
+stream_getxattr(fuse_ino_t ino, const char *name, char **value, size_t *len)
+{
+	char *buf = malloc(256);
+	int rc = buf != NULL ? xattr_get(ino, name, buf, 256) : -ENOMEM;
+
+	if (rc < 0) {
+		free(buf);
+		return rc;
+	}
+	*value = buf;
+	*len = (size_t)rc;
+	return 0;
+}
+
+static int
+stream_listxattr(fuse_ino_t ino, char **names, size_t *len)
+{
+	char *buf = malloc(256);
+	int rc = buf != NULL ? xattr_list(ino, buf, 256) : -ENOMEM;
+
+	if (rc < 0) {
+		free(buf);
+		return rc;
+	}
+	*names = buf;
+	*len = (size_t)rc;
+	return 0;
+}
+
+/* "> streams/s" truncates an empty stream: nothing to do; anything else
+ * would rewrite what readers may have read. */
+static void
+stream_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, struct fuse_file_info *fi)
+{
+	struct catalog_attr a;
+	int rc;
+
+	(void)fi;
+	if ((rc = stream_getattr(ino, &a)) != 0)
+		fuse_reply_err(req, -rc);
+	else if ((to_set & ~(FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
+			       FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW)) != 0 ||
+		 ((to_set & FUSE_SET_ATTR_SIZE) && (uint64_t)attr->st_size != a.size))
+		fuse_reply_err(req, EPERM);
+	else
+		fs_attr_reply(req, &a, 1);
+}
+
+static void
+stream_forget(fuse_ino_t ino, uint64_t n)
+{
+	streams_forget(fs.streams, ino, n);
+}
+
+static void
+stream_unlink(fuse_req_t req, fuse_ino_t dir, const char *name)
+{
+	fuse_reply_err(req, -streams_entry_unlink(fs.streams, dir, name, fuse_req_ctx(req)->uid));
+}
+
+static void
+sdir_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	(void)parent;
+	remove_stream(req, name, 0);
+}
+
+static void
+sdir_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	(void)parent;
+	remove_stream(req, name, 1);
+}
+
+/* streams/ itself. */
+const struct fs_node_ops streamnode_dir = {
+	.name = "streams",
+	.getattr = root_dir_getattr,
+	.lookup = sdir_lookup,
+	.setattr = root_dir_setattr,
+	.list = sdir_list,
+	.create = sdir_create,
+	.unlink = sdir_unlink,
+	.rmdir = sdir_rmdir,
+	.getxattr = catnode_getxattr,
+	.listxattr = catnode_listxattr,
+	.setxattr = catnode_setxattr,
+	.removexattr = catnode_removexattr,
+};
+
+/* A stream (a file, or an object stream's directory) or an object
+ * stream's entry (a symbolic link). */
+const struct fs_node_ops streamnode_node = {
+	.name = "stream",
+	.uncached = 1,
+	.getattr = stream_getattr,
+	.lookup = stream_lookup,
+	.setattr = stream_setattr,
+	.readlink = stream_readlink,
+	.forget = stream_forget,
+	.list = stream_entries,
+	.unlink = stream_unlink,
+	.open = stream_open,
+	.getxattr = stream_getxattr,
+	.listxattr = stream_listxattr,
+};
