@@ -184,7 +184,7 @@ catalog_attach_name(catalog_t *c, const char *name, struct cobject *o)
 		goto nomem;
 	n->obj = o;
 	o->names[o->nnames++] = n->name;
-	catalog_dir_changed(c, CATALOG_INO_NAMES);
+	catalog_dir_changed(c, INO_NAMES);
 	return 0;
 nomem:
 	if (n != NULL)
@@ -257,7 +257,7 @@ catalog_open(const struct catalog_config *cfg, catalog_t **out)
 	hmap_init(&c->names);
 	hmap_init(&c->ghosts);
 	c->cfg = *cfg;
-	for (i = 0; i <= CATALOG_INO_LAST_DIR; i++) {
+	for (i = 0; i <= CATALOG_LAST_DIR; i++) {
 		atomic_init(&c->dir[i].atime_ns, util_now_ns());
 		atomic_init(&c->dir[i].mtime_ns, atomic_load(&c->dir[i].atime_ns));
 		atomic_init(&c->dir[i].ctime_ns, atomic_load(&c->dir[i].atime_ns));
@@ -369,7 +369,7 @@ catalog_data_blob(catalog_t *c, uint64_t ino, uint64_t *blob_id)
 	pthread_mutex_lock(&c->lock);
 	if (id_is_blob(ino))
 		b = catalog_blob_find(c, ino);
-	else if (id_view_of_ino(ino) == ID_VIEW_DATA && (o = catalog_object_find(c, id_of_ino(ino))) != NULL)
+	else if (ino_view(ino) == INO_VIEW_DATA && (o = catalog_object_find(c, ino_id(ino))) != NULL)
 		b = catalog_object_data_blob(c, o);
 	if (b != NULL)
 		*blob_id = b->id;

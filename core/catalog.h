@@ -27,13 +27,10 @@
 
 typedef struct catalog catalog_t;
 
-/* The catalog's fixed directories, in ino.h's numbers (these spellings
- * are the catalog's callers'). */
-#define CATALOG_INO_ROOT INO_ROOT
-#define CATALOG_INO_OBJECTS INO_OBJECTS
-#define CATALOG_INO_BLOBS INO_BLOBS
-#define CATALOG_INO_NAMES INO_NAMES
-#define CATALOG_INO_LAST_DIR INO_NAMES
+/* The fixed directories the catalog answers for: the root (its times),
+ * objects/, blobs/ and names/ (ino.h); .vineyardfs/ and streams/ are the
+ * fs layer's. */
+#define CATALOG_LAST_DIR INO_NAMES
 
 #define CATALOG_NAME_MAX 255
 

@@ -37,11 +37,11 @@ fixed_dir_attr(catalog_t *c, uint64_t ino, struct catalog_attr *a)
 	a->nlink = 2;
 	a->sealed = 1;
 	switch (ino) {
-	case CATALOG_INO_OBJECTS:
-	case CATALOG_INO_NAMES: a->mode = S_IFDIR | 01777; break;
+	case INO_OBJECTS:
+	case INO_NAMES: a->mode = S_IFDIR | 01777; break;
 	default: a->mode = S_IFDIR | 0555; break;
 	}
-	if (ino == CATALOG_INO_ROOT)
+	if (ino == INO_ROOT)
 		a->mode = S_IFDIR | 0755;
 }
 
@@ -71,7 +71,7 @@ catalog_dir_changed(catalog_t *c, uint64_t ino)
 int
 catalog_dir_set_times(catalog_t *c, uint64_t ino, int64_t atime_ns, int64_t mtime_ns)
 {
-	if (ino < CATALOG_INO_ROOT || ino > CATALOG_INO_LAST_DIR)
+	if (ino < INO_ROOT || ino > CATALOG_LAST_DIR)
 		return -ENOENT;
 	pthread_mutex_lock(&c->lock);
 	if (atime_ns != CATALOG_KEEP)
@@ -189,14 +189,14 @@ render_meta(catalog_t *c, const struct cobject *o, size_t *len)
 }
 
 static int
-object_view_attr(catalog_t *c, struct cobject *o, enum id_view view, struct catalog_attr *a)
+object_view_attr(catalog_t *c, struct cobject *o, enum ino_view view, struct catalog_attr *a)
 {
 	struct cblob *b;
 	size_t len;
 	char *text;
 
 	memset(a, 0, sizeof *a);
-	a->ino = id_ino(o->id, view);
+	a->ino = ino_of(o->id, view);
 	a->uid = o->uid;
 	a->gid = o->gid;
 	a->atime_ns = o->atime_ns;
@@ -205,32 +205,32 @@ object_view_attr(catalog_t *c, struct cobject *o, enum id_view view, struct cata
 	a->sealed = o->sealed;
 	a->nlink = 1;
 	switch (view) {
-	case ID_VIEW_OBJECT:
+	case INO_VIEW_OBJECT:
 		a->mode = S_IFDIR | dir_mode(o->mode);
 		a->nlink = 2;
 		return 0;
-	case ID_VIEW_DATA:
+	case INO_VIEW_DATA:
 		if ((b = catalog_object_data_blob(c, o)) == NULL)
 			return -ENOENT;
 		a->mode = S_IFREG | (o->mode & 07777);
 		catalog_blob_stat(c, b, a);
 		a->sealed = b->sealed;
 		return 0;
-	case ID_VIEW_META:
+	case INO_VIEW_META:
 		a->mode = S_IFREG | (o->mode & 0444);
 		if ((text = render_meta(c, o, &len)) == NULL)
 			return -ENOMEM;
 		free(text);
 		a->size = len;
 		return 0;
-	case ID_VIEW_NAME_LINK:
-	case ID_VIEW_MEMBER_LINK:
+	case INO_VIEW_NAME_LINK:
+	case INO_VIEW_MEMBER_LINK:
 		a->mode = S_IFLNK | 0777;
-		a->size = view == ID_VIEW_NAME_LINK ? strlen("../objects/") + ID_STR_LEN
-						    : strlen("../") + ID_STR_LEN;
+		a->size = view == INO_VIEW_NAME_LINK ? strlen("../objects/") + ID_STR_LEN
+						     : strlen("../") + ID_STR_LEN;
 		a->sealed = 1;
 		return 0;
-	case ID_VIEW_STREAM: break; /* streams are stream.h's */
+	case INO_VIEW_STREAM: break; /* streams are stream.h's */
 	}
 	return -ENOENT;
 }
@@ -241,7 +241,7 @@ getattr_locked(catalog_t *c, uint64_t ino, struct catalog_attr *a)
 	struct cobject *o;
 	struct cblob *b;
 
-	if (ino >= CATALOG_INO_ROOT && ino <= CATALOG_INO_LAST_DIR) {
+	if (ino >= INO_ROOT && ino <= CATALOG_LAST_DIR) {
 		fixed_dir_attr(c, ino, a);
 		return 0;
 	}
@@ -251,8 +251,8 @@ getattr_locked(catalog_t *c, uint64_t ino, struct catalog_attr *a)
 		blob_attr(c, b, a);
 		return 0;
 	}
-	if ((o = catalog_object_find(c, id_of_ino(ino))) != NULL)
-		return object_view_attr(c, o, id_view_of_ino(ino), a);
+	if ((o = catalog_object_find(c, ino_id(ino))) != NULL)
+		return object_view_attr(c, o, ino_view(ino), a);
 	/* fstat of names/<n> after its unlink: the blob, with no links. */
 	if ((b = hmap_find(&c->ghosts, ino)) != NULL) {
 		blob_attr(c, b, a);
@@ -269,7 +269,7 @@ catalog_getattr(catalog_t *c, uint64_t ino, struct catalog_attr *a)
 
 	/* The fixed directories: no need to wait for the lock to answer the
 	 * getattr the kernel sends after every create. */
-	if (ino >= CATALOG_INO_ROOT && ino <= CATALOG_INO_LAST_DIR) {
+	if (ino >= INO_ROOT && ino <= CATALOG_LAST_DIR) {
 		fixed_dir_attr(c, ino, a);
 		return 0;
 	}
@@ -284,8 +284,8 @@ static int
 name_attr(catalog_t *c, struct cobject *o, struct catalog_attr *a)
 {
 	if (catalog_object_data_blob(c, o) != NULL)
-		return object_view_attr(c, o, ID_VIEW_DATA, a);
-	return object_view_attr(c, o, ID_VIEW_NAME_LINK, a);
+		return object_view_attr(c, o, INO_VIEW_DATA, a);
+	return object_view_attr(c, o, INO_VIEW_NAME_LINK, a);
 }
 
 static int
@@ -302,7 +302,7 @@ member_attr(catalog_t *c, const struct cmember *m, struct catalog_attr *a)
 	}
 	if ((sub = catalog_object_find(c, m->id)) == NULL)
 		return -ENOENT;
-	return object_view_attr(c, sub, ID_VIEW_MEMBER_LINK, a);
+	return object_view_attr(c, sub, INO_VIEW_MEMBER_LINK, a);
 }
 
 static int
@@ -315,38 +315,38 @@ lookup_locked(catalog_t *c, uint64_t parent, const char *name, struct catalog_at
 	unsigned i;
 
 	switch (parent) {
-	case CATALOG_INO_ROOT:
+	case INO_ROOT:
 		if (strcmp(name, "objects") == 0)
-			id = CATALOG_INO_OBJECTS;
+			id = INO_OBJECTS;
 		else if (strcmp(name, "blobs") == 0)
-			id = CATALOG_INO_BLOBS;
+			id = INO_BLOBS;
 		else if (strcmp(name, "names") == 0)
-			id = CATALOG_INO_NAMES;
+			id = INO_NAMES;
 		else /* the root's other entries are the fs layer's */
 			return -ENOENT;
 		fixed_dir_attr(c, id, a);
 		return 0;
-	case CATALOG_INO_OBJECTS:
+	case INO_OBJECTS:
 		if (id_parse(name, &id) != 0 || id_is_blob(id) || (o = catalog_object_find(c, id)) == NULL)
 			return -ENOENT;
-		return object_view_attr(c, o, ID_VIEW_OBJECT, a);
-	case CATALOG_INO_BLOBS:
+		return object_view_attr(c, o, INO_VIEW_OBJECT, a);
+	case INO_BLOBS:
 		if (id_parse(name, &id) != 0 || !id_is_blob(id) || (b = catalog_blob_find(c, id)) == NULL ||
 		    b->deleted)
 			return -ENOENT;
 		blob_attr(c, b, a);
 		return 0;
-	case CATALOG_INO_NAMES:
+	case INO_NAMES:
 		if ((n = catalog_name_find(c, name)) == NULL)
 			return -ENOENT;
 		return name_attr(c, n->obj, a);
 	}
-	if (id_is_blob(parent) || id_view_of_ino(parent) != ID_VIEW_OBJECT ||
+	if (id_is_blob(parent) || ino_view(parent) != INO_VIEW_OBJECT ||
 	    (o = catalog_object_find(c, parent)) == NULL)
 		return -ENOTDIR;
 	/* Entries unlinked while the object is being removed are gone. */
 	if (strcmp(name, "meta.json") == 0)
-		return o->meta_hidden ? -ENOENT : object_view_attr(c, o, ID_VIEW_META, a);
+		return o->meta_hidden ? -ENOENT : object_view_attr(c, o, INO_VIEW_META, a);
 	for (i = 0; i < o->nmembers; i++)
 		if (strcmp(o->members[i].name, name) == 0)
 			return o->members[i].hidden ? -ENOENT : member_attr(c, &o->members[i], a);
@@ -381,7 +381,7 @@ list_object(void *v, void *arg)
 	struct catalog_attr a;
 	char name[ID_STR_LEN + 1];
 
-	if (lc->rc != 0 || object_view_attr(lc->c, o, ID_VIEW_OBJECT, &a) != 0)
+	if (lc->rc != 0 || object_view_attr(lc->c, o, INO_VIEW_OBJECT, &a) != 0)
 		return;
 	id_format(o->id, name);
 	lc->rc = lc->fn(lc->arg, name, &a);
@@ -425,22 +425,21 @@ list_locked(catalog_t *c, uint64_t dir, catalog_list_fn fn, void *arg)
 	int rc;
 
 	switch (dir) {
-	case CATALOG_INO_ROOT:
+	case INO_ROOT:
 		for (i = 0; i < sizeof top / sizeof top[0]; i++) {
-			fixed_dir_attr(c, CATALOG_INO_OBJECTS + i, &a);
+			fixed_dir_attr(c, INO_OBJECTS + i, &a);
 			if ((rc = fn(arg, top[i], &a)) != 0)
 				return rc;
 		}
 		return 0;
-	case CATALOG_INO_OBJECTS: hmap_foreach(&c->objects, list_object, &lc); return lc.rc;
-	case CATALOG_INO_BLOBS: hmap_foreach(&c->blobs, list_blob, &lc); return lc.rc;
-	case CATALOG_INO_NAMES: hmap_foreach(&c->names, list_name, &lc); return lc.rc;
+	case INO_OBJECTS: hmap_foreach(&c->objects, list_object, &lc); return lc.rc;
+	case INO_BLOBS: hmap_foreach(&c->blobs, list_blob, &lc); return lc.rc;
+	case INO_NAMES: hmap_foreach(&c->names, list_name, &lc); return lc.rc;
 	}
-	if (id_is_blob(dir) || id_view_of_ino(dir) != ID_VIEW_OBJECT ||
-	    (o = catalog_object_find(c, dir)) == NULL)
+	if (id_is_blob(dir) || ino_view(dir) != INO_VIEW_OBJECT || (o = catalog_object_find(c, dir)) == NULL)
 		return -ENOTDIR;
 	if (!o->meta_hidden &&
-	    ((rc = object_view_attr(c, o, ID_VIEW_META, &a)) != 0 || (rc = fn(arg, "meta.json", &a)) != 0))
+	    ((rc = object_view_attr(c, o, INO_VIEW_META, &a)) != 0 || (rc = fn(arg, "meta.json", &a)) != 0))
 		return rc;
 	for (i = 0; i < o->nmembers; i++) {
 		if (o->members[i].hidden || member_attr(c, &o->members[i], &a) != 0)
@@ -465,20 +464,20 @@ catalog_list(catalog_t *c, uint64_t dir, catalog_list_fn fn, void *arg)
 int
 catalog_readlink(catalog_t *c, uint64_t ino, char **target)
 {
-	enum id_view view = id_view_of_ino(ino);
+	enum ino_view view = ino_view(ino);
 	char ids[ID_STR_LEN + 1];
 	int rc = 0;
 
 	pthread_mutex_lock(&c->lock);
-	if (id_is_blob(ino) || (view != ID_VIEW_NAME_LINK && view != ID_VIEW_MEMBER_LINK))
+	if (id_is_blob(ino) || (view != INO_VIEW_NAME_LINK && view != INO_VIEW_MEMBER_LINK))
 		rc = -EINVAL;
-	else if (catalog_object_find(c, id_of_ino(ino)) == NULL)
+	else if (catalog_object_find(c, ino_id(ino)) == NULL)
 		rc = -ENOENT;
 	pthread_mutex_unlock(&c->lock);
 	if (rc != 0)
 		return rc;
-	id_format(id_of_ino(ino), ids);
-	if (asprintf(target, "%s%s", view == ID_VIEW_NAME_LINK ? "../objects/" : "../", ids) < 0)
+	id_format(ino_id(ino), ids);
+	if (asprintf(target, "%s%s", view == INO_VIEW_NAME_LINK ? "../objects/" : "../", ids) < 0)
 		return -ENOMEM;
 	return 0;
 }
@@ -489,10 +488,10 @@ catalog_read_generated(catalog_t *c, uint64_t ino, char **text, size_t *len)
 	struct cobject *o;
 	int rc = 0;
 
-	if (id_is_blob(ino) || id_view_of_ino(ino) != ID_VIEW_META)
+	if (id_is_blob(ino) || ino_view(ino) != INO_VIEW_META)
 		return -EINVAL;
 	pthread_mutex_lock(&c->lock);
-	if ((o = catalog_object_find(c, id_of_ino(ino))) == NULL)
+	if ((o = catalog_object_find(c, ino_id(ino))) == NULL)
 		rc = -ENOENT;
 	else if ((*text = render_meta(c, o, len)) == NULL)
 		rc = -ENOMEM;

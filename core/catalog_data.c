@@ -157,12 +157,12 @@ catalog_blob_forget(catalog_t *c, struct cblob *b)
 	 * Without memory for that, fstat says ENOENT, as it used to. */
 	if (b->ghost_ino != 0 && (b->opens == 0 || hmap_insert(&c->ghosts, b->ghost_ino, b) != 0))
 		b->ghost_ino = 0;
-	catalog_dir_changed(c, CATALOG_INO_BLOBS);
+	catalog_dir_changed(c, INO_BLOBS);
 	if (c->cfg.inval_entry != NULL) {
 		char name[ID_STR_LEN + 1];
 
 		id_format(b->id, name);
-		c->cfg.inval_entry(c->cfg.hook_arg, CATALOG_INO_BLOBS, name);
+		c->cfg.inval_entry(c->cfg.hook_arg, INO_BLOBS, name);
 	}
 	catalog_blob_maybe_free(c, b);
 }
@@ -220,15 +220,15 @@ catalog_create_blob_object(catalog_t *c, const char *name, uid_t uid, gid_t gid,
 	c->nunsealed++;
 	c->creates++;
 	c->opens++;
-	catalog_dir_changed(c, CATALOG_INO_OBJECTS);
-	catalog_dir_changed(c, CATALOG_INO_BLOBS);
+	catalog_dir_changed(c, INO_OBJECTS);
+	catalog_dir_changed(c, INO_BLOBS);
 	*blob_id = b->id;
 	rc = 0;
 	{
 		struct catalog_attr a;
 
 		memset(&a, 0, sizeof a);
-		a.ino = id_ino(o->id, ID_VIEW_DATA);
+		a.ino = ino_of(o->id, INO_VIEW_DATA);
 		a.mode = S_IFREG | o->mode;
 		a.uid = uid;
 		a.gid = gid;
@@ -260,7 +260,7 @@ data_blob_of(catalog_t *c, uint64_t ino)
 
 	if (id_is_blob(ino))
 		return (b = catalog_blob_find(c, ino)) != NULL && !b->deleted ? b : NULL;
-	if (id_view_of_ino(ino) != ID_VIEW_DATA || (o = catalog_object_find(c, id_of_ino(ino))) == NULL)
+	if (ino_view(ino) != INO_VIEW_DATA || (o = catalog_object_find(c, ino_id(ino))) == NULL)
 		return NULL;
 	return catalog_object_data_blob(c, o);
 }
@@ -362,7 +362,7 @@ catalog_blob_create(catalog_t *c, uid_t uid, gid_t gid, mode_t mode, uint64_t *b
 		b->opens = b->writers = 1;
 		c->nunsealed++;
 		c->creates++;
-		catalog_dir_changed(c, CATALOG_INO_BLOBS);
+		catalog_dir_changed(c, INO_BLOBS);
 		*blob_id = b->id;
 		b = NULL;
 	}
@@ -661,7 +661,7 @@ catalog_setattr(catalog_t *c, uint64_t ino, int fd, const struct catalog_set *se
 	int rc = 0, own_fd = -1;
 
 	/* The fixed directories: only their times change (rsync sets them). */
-	if (ino >= CATALOG_INO_ROOT && ino <= CATALOG_INO_LAST_DIR) {
+	if (ino >= INO_ROOT && ino <= CATALOG_LAST_DIR) {
 		if (set->size != CATALOG_KEEP || set->mode != CATALOG_KEEP || set->uid != CATALOG_KEEP ||
 		    set->gid != CATALOG_KEEP)
 			return -EPERM;
@@ -672,8 +672,8 @@ catalog_setattr(catalog_t *c, uint64_t ino, int fd, const struct catalog_set *se
 	pthread_mutex_lock(&c->lock);
 	if (id_is_blob(ino))
 		b = data_blob_of(c, ino);
-	else if ((o = catalog_object_find(c, id_of_ino(ino))) != NULL)
-		b = id_view_of_ino(ino) == ID_VIEW_DATA ? catalog_object_data_blob(c, o) : NULL;
+	else if ((o = catalog_object_find(c, ino_id(ino))) != NULL)
+		b = ino_view(ino) == INO_VIEW_DATA ? catalog_object_data_blob(c, o) : NULL;
 	if (b == NULL && o == NULL) {
 		rc = -ENOENT;
 		goto out;
@@ -681,7 +681,7 @@ catalog_setattr(catalog_t *c, uint64_t ino, int fd, const struct catalog_set *se
 	if (set->size != CATALOG_KEEP) {
 		/* Only data has a size to change, and only until the seal. */
 		if (b == NULL)
-			rc = id_view_of_ino(ino) == ID_VIEW_OBJECT ? -EISDIR : -EPERM;
+			rc = ino_view(ino) == INO_VIEW_OBJECT ? -EISDIR : -EPERM;
 		else if (b->sealed)
 			rc = -EPERM;
 		else if ((rc = catalog_blob_reserve(c, b, (uint64_t)set->size)) == 0 && fd < 0)

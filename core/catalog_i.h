@@ -125,7 +125,7 @@ struct catalog {
 	 * without the lock. */
 	struct {
 		atomic_int_least64_t atime_ns, mtime_ns, ctime_ns;
-	} dir[CATALOG_INO_LAST_DIR + 1];
+	} dir[CATALOG_LAST_DIR + 1];
 };
 
 struct cblob *catalog_blob_find(catalog_t *c, uint64_t id);

@@ -29,7 +29,7 @@ catalog_name_forget(catalog_t *c, struct cname *n)
 	hmap_remove(&c->names, hmap_str_hash(n->name), n);
 	free(n->name);
 	free(n);
-	catalog_dir_changed(c, CATALOG_INO_NAMES);
+	catalog_dir_changed(c, INO_NAMES);
 }
 
 int
@@ -54,14 +54,13 @@ catalog_unlink(catalog_t *c, uint64_t parent, const char *name, uid_t uid)
 	int rc;
 
 	pthread_mutex_lock(&c->lock);
-	if (parent > CATALOG_INO_LAST_DIR && !id_is_blob(parent) &&
-	    id_view_of_ino(parent) == ID_VIEW_OBJECT) {
+	if (parent > CATALOG_LAST_DIR && !id_is_blob(parent) && ino_view(parent) == INO_VIEW_OBJECT) {
 		/* An entry of an object's directory: rm -r at work. */
 		rc = (o = catalog_object_find(c, parent)) == NULL ? -ENOENT
 								  : catalog_entry_unlink(o, name, uid);
 		goto out;
 	}
-	if (parent != CATALOG_INO_NAMES) {
+	if (parent != INO_NAMES) {
 		rc = -EPERM;
 		goto out;
 	}
@@ -105,7 +104,7 @@ rename_memory(catalog_t *c, struct cname *n, const char *newname)
 			o->names[i] = text;
 	free(n->name);
 	n->name = text;
-	catalog_dir_changed(c, CATALOG_INO_NAMES);
+	catalog_dir_changed(c, INO_NAMES);
 	/* Out of memory here leaves the name out of the index until the
 	 * next start (the database has it already). */
 	return hmap_insert(&c->names, hmap_str_hash(text), n);
@@ -135,7 +134,7 @@ catalog_rename(
 	struct cobject *gone = NULL;
 	int rc;
 
-	if (parent != CATALOG_INO_NAMES || newparent != CATALOG_INO_NAMES)
+	if (parent != INO_NAMES || newparent != INO_NAMES)
 		return -EPERM; /* only names can move, and only within names/ */
 	if (flags & ~CATALOG_RENAME_NOREPLACE)
 		return -EINVAL;

@@ -234,7 +234,7 @@ catalog_create_object(catalog_t *c, const char *typename, const json_t *fields, 
 		return rc;
 	}
 	c->creates++;
-	catalog_dir_changed(c, CATALOG_INO_OBJECTS);
+	catalog_dir_changed(c, INO_OBJECTS);
 	*id = o->id;
 	if (name != NULL)
 		catalog_names_changed(c);
@@ -390,7 +390,7 @@ doom_apply(catalog_t *c, struct doom *d, const char *unlinked, unsigned flags)
 				continue;
 			/* Open as names/<n>, it still answers fstat (catalog_blob_forget). */
 			if (catalog_object_data_blob(c, x) == b)
-				b->ghost_ino = id_ino(x->id, ID_VIEW_DATA);
+				b->ghost_ino = ino_of(x->id, INO_VIEW_DATA);
 			b->owner = NULL;
 		}
 	}
@@ -404,16 +404,16 @@ doom_apply(catalog_t *c, struct doom *d, const char *unlinked, unsigned flags)
 
 			if (c->cfg.inval_entry != NULL &&
 			    (unlinked == NULL || strcmp(n->name, unlinked) != 0))
-				c->cfg.inval_entry(c->cfg.hook_arg, CATALOG_INO_NAMES, n->name);
+				c->cfg.inval_entry(c->cfg.hook_arg, INO_NAMES, n->name);
 			catalog_name_forget(c, n);
 		}
 		id_format(x->id, name);
 		if (c->cfg.inval_entry != NULL && !(i == 0 && (flags & CATALOG_DELETE_RMDIR)))
-			c->cfg.inval_entry(c->cfg.hook_arg, CATALOG_INO_OBJECTS, name);
+			c->cfg.inval_entry(c->cfg.hook_arg, INO_OBJECTS, name);
 		hmap_remove(&c->objects, x->id, x);
 		catalog_object_free(x);
 		c->deletes++;
-		catalog_dir_changed(c, CATALOG_INO_OBJECTS);
+		catalog_dir_changed(c, INO_OBJECTS);
 	}
 }
 
@@ -481,8 +481,8 @@ catalog_rmdir(catalog_t *c, uint64_t parent, const char *name)
 	uint64_t id;
 	int rc;
 
-	if (parent != CATALOG_INO_OBJECTS)
-		return parent == CATALOG_INO_ROOT ? -EPERM : -ENOTDIR;
+	if (parent != INO_OBJECTS)
+		return parent == INO_ROOT ? -EPERM : -ENOTDIR;
 	if (id_parse(name, &id) != 0 || id_is_blob(id))
 		return -ENOENT;
 	pthread_mutex_lock(&c->lock);
@@ -552,7 +552,7 @@ catalog_name_add(catalog_t *c, uint64_t id, const char *name, uid_t uid)
 	if (rc == 0)
 		rc = catalog_attach_name(c, name, o);
 	if (rc == 0 && c->cfg.inval_entry != NULL)
-		c->cfg.inval_entry(c->cfg.hook_arg, CATALOG_INO_NAMES, name); /* a cached negative entry */
+		c->cfg.inval_entry(c->cfg.hook_arg, INO_NAMES, name); /* a cached negative entry */
 	if (rc == 0)
 		catalog_names_changed(c);
 	pthread_mutex_unlock(&c->lock);
@@ -579,7 +579,7 @@ catalog_name_remove(catalog_t *c, const char *name, uid_t uid)
 	if (rc == 0) {
 		catalog_name_forget(c, n);
 		if (c->cfg.inval_entry != NULL)
-			c->cfg.inval_entry(c->cfg.hook_arg, CATALOG_INO_NAMES, name);
+			c->cfg.inval_entry(c->cfg.hook_arg, INO_NAMES, name);
 	}
 	pthread_mutex_unlock(&c->lock);
 	return rc;

@@ -84,14 +84,14 @@ tree_location(catalog_t *c, const struct cobject *o, int depth, unsigned *in, un
 static struct cobject *
 xattr_object(catalog_t *c, uint64_t ino)
 {
-	enum id_view v;
+	enum ino_view v;
 
-	if (id_is_blob(ino) || ino <= CATALOG_INO_LAST_DIR)
+	if (id_is_blob(ino) || ino <= CATALOG_LAST_DIR)
 		return NULL;
-	v = id_view_of_ino(ino);
-	if (v != ID_VIEW_OBJECT && v != ID_VIEW_DATA)
+	v = ino_view(ino);
+	if (v != INO_VIEW_OBJECT && v != INO_VIEW_DATA)
 		return NULL;
-	return catalog_object_find(c, id_of_ino(ino));
+	return catalog_object_find(c, ino_id(ino));
 }
 
 int

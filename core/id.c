@@ -13,7 +13,7 @@
 
 #define SEQ_MAX 0xffff
 #define TIME_MAX UINT64_C(0xffffffff)
-#define ID_PAYLOAD_MASK ((UINT64_C(1) << ID_VIEW_SHIFT) - 1)
+#define ID_PAYLOAD_MASK ((UINT64_C(1) << INO_VIEW_SHIFT) - 1)
 
 static uint64_t
 now_seconds(void)
@@ -91,7 +91,7 @@ id_parse(const char *s, uint64_t *id)
 	}
 	if ((s[0] == 'b') != id_is_blob(v))
 		return -EINVAL;
-	if (!id_is_blob(v) && (v & ID_VIEW_MASK) != 0)
+	if (!id_is_blob(v) && (v & INO_VIEW_MASK) != 0)
 		return -EINVAL;
 	*id = v;
 	return 0;

@@ -5,7 +5,7 @@
  *
  *   bit 63      blob flag (set for blobs, clear for objects)
  *   bits 60-62  clear in an id; in an inode number, which file of an
- *               object it names (ino.h's enum id_view)
+ *               object it names (ino.h's enum ino_view)
  *   bits 48-59  instance id (0..4095)
  *   bits 16-47  seconds since 2020-01-01 UTC at allocation
  *   bits 0-15   sequence within that second
@@ -21,8 +21,9 @@
 #include <stdint.h>
 
 #define ID_BLOB_BIT (UINT64_C(1) << 63)
-#define ID_VIEW_SHIFT 60
-#define ID_VIEW_MASK (UINT64_C(7) << ID_VIEW_SHIFT)
+/* Bits 60-62 of an object id stay clear: ino.h puts a view there. */
+#define INO_VIEW_SHIFT 60
+#define INO_VIEW_MASK (UINT64_C(7) << INO_VIEW_SHIFT)
 #define ID_INSTANCE_SHIFT 48
 #define ID_INSTANCE_MAX 4095
 #define ID_TIME_SHIFT 16

@@ -7,9 +7,9 @@
  *                 fs layer's)
  *   16..255       the control files of .vineyardfs/
  *   bit 63 set    a blob: its id (blobs/b<id>, an object's blob member)
- *   an object id  with a view in bits 60-62 (enum id_view): the files that
+ *   an object id  with a view in bits 60-62 (enum ino_view): the files that
  *                 show one object (its directory, data, meta.json, links)
- *   ID_VIEW_STREAM  a stream: a sequence number shifted by INO_STREAM_SHIFT;
+ *   INO_VIEW_STREAM  a stream: a sequence number shifted by INO_STREAM_SHIFT;
  *                 an object stream's entry i is the stream's number + i + 1
  *
  * Ids carry the seconds since 2020 in bits 16-47 (id.h), so no id is
@@ -45,33 +45,33 @@ enum {
 #define INO_STREAM_SHIFT 20
 
 /* Views of an object: the inode numbers of the files that show it. */
-enum id_view {
-	ID_VIEW_OBJECT = 0,	 /* objects/o<id>/ (the directory) */
-	ID_VIEW_DATA = 1,	 /* names/<n> of a Blob object: its bytes */
-	ID_VIEW_META = 2,	 /* objects/o<id>/meta.json */
-	ID_VIEW_NAME_LINK = 3,	 /* names/<n> of a composite object: a symlink */
-	ID_VIEW_MEMBER_LINK = 4, /* a sub-object member: a symlink */
-	ID_VIEW_STREAM = 5,	 /* streams/<name>, over a sequence number */
+enum ino_view {
+	INO_VIEW_OBJECT = 0,	  /* objects/o<id>/ (the directory) */
+	INO_VIEW_DATA = 1,	  /* names/<n> of a Blob object: its bytes */
+	INO_VIEW_META = 2,	  /* objects/o<id>/meta.json */
+	INO_VIEW_NAME_LINK = 3,	  /* names/<n> of a composite object: a symlink */
+	INO_VIEW_MEMBER_LINK = 4, /* a sub-object member: a symlink */
+	INO_VIEW_STREAM = 5,	  /* streams/<name>, over a sequence number */
 };
 
 /* The id an inode number belongs to (view bits cleared for objects). */
 static inline uint64_t
-id_of_ino(uint64_t ino)
+ino_id(uint64_t ino)
 {
-	return id_is_blob(ino) ? ino : ino & ~ID_VIEW_MASK;
+	return id_is_blob(ino) ? ino : ino & ~INO_VIEW_MASK;
 }
 
-static inline enum id_view
-id_view_of_ino(uint64_t ino)
+static inline enum ino_view
+ino_view(uint64_t ino)
 {
-	return id_is_blob(ino) ? ID_VIEW_OBJECT : (enum id_view)((ino & ID_VIEW_MASK) >> ID_VIEW_SHIFT);
+	return id_is_blob(ino) ? INO_VIEW_OBJECT : (enum ino_view)((ino & INO_VIEW_MASK) >> INO_VIEW_SHIFT);
 }
 
 /* The inode number of one view of object id. */
 static inline uint64_t
-id_ino(uint64_t id, enum id_view view)
+ino_of(uint64_t id, enum ino_view view)
 {
-	return id | ((uint64_t)view << ID_VIEW_SHIFT);
+	return id | ((uint64_t)view << INO_VIEW_SHIFT);
 }
 
 /* The classes above. */
@@ -95,7 +95,7 @@ ino_class(uint64_t ino)
 		return INO_CLASS_NONE;
 	if (id_is_blob(ino))
 		return INO_CLASS_BLOB;
-	if (id_view_of_ino(ino) == ID_VIEW_STREAM)
+	if (ino_view(ino) == INO_VIEW_STREAM)
 		return INO_CLASS_STREAM;
 	return INO_CLASS_OBJECT;
 }

@@ -32,7 +32,7 @@
 int
 streams_is(uint64_t ino)
 {
-	return id_view_of_ino(ino) == ID_VIEW_STREAM && !id_is_blob(ino);
+	return ino_view(ino) == INO_VIEW_STREAM && !id_is_blob(ino);
 }
 
 const char *
@@ -166,7 +166,7 @@ streams_lookup(streams_t *s, const char *name, int create, struct stream_attr *a
 			free(st);
 			rc = -ENOMEM;
 		} else {
-			st->ino = id_ino(++s->seq << STREAM_INO_SHIFT, ID_VIEW_STREAM);
+			st->ino = ino_of(++s->seq << STREAM_INO_SHIFT, INO_VIEW_STREAM);
 			st->mode = 0666; /* anyone may become its writer */
 			st->ctime_ns = st->mtime_ns = util_now_ns();
 			st->next = s->list;

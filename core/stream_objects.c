@@ -105,7 +105,7 @@ streams_push(streams_t *s, uint64_t ino, uid_t uid, uint64_t object_id)
 		rc = -EACCES;
 	else if (st->nobjs >= STREAM_OBJECTS_MAX)
 		rc = -E2BIG;
-	else if ((rc = catalog_getattr(s->cat, id_ino(object_id, ID_VIEW_OBJECT), &ca)) != 0)
+	else if ((rc = catalog_getattr(s->cat, ino_of(object_id, INO_VIEW_OBJECT), &ca)) != 0)
 		; /* no such object */
 	else if (!ca.sealed)
 		rc = -EAGAIN; /* still being written: push it once sealed */

@@ -22,7 +22,7 @@ ttl_of(const struct catalog_attr *a)
 {
 	if (a->sealed)
 		return FS_TTL_SEALED;
-	if (S_ISREG(a->mode) && (id_is_blob(a->ino) || id_view_of_ino(a->ino) == ID_VIEW_DATA))
+	if (S_ISREG(a->mode) && (id_is_blob(a->ino) || ino_view(a->ino) == INO_VIEW_DATA))
 		return FS_TTL_SEALED;
 	return FS_TTL_NONE;
 }

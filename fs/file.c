@@ -247,7 +247,7 @@ file_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	struct data_handle *h;
 	int rc;
 
-	if (ino_class(ino) == INO_CLASS_OBJECT && id_view_of_ino(ino) == ID_VIEW_META) {
+	if (ino_class(ino) == INO_CLASS_OBJECT && ino_view(ino) == INO_VIEW_META) {
 		char *text;
 		size_t len;
 

@@ -145,8 +145,8 @@ create(const char *name, const void *data, size_t len, uid_t uid, gid_t gid, mod
 	ck_assert_int_eq(catalog_create_blob_object(cat, name, uid, gid, mode, &m->attr, &m->bid, &m->fd), 0);
 	ck_assert_int_ge(m->fd, 0);
 	ck_assert(id_is_blob(m->bid));
-	ck_assert_int_eq(id_view_of_ino(m->attr.ino), ID_VIEW_DATA);
-	m->oid = id_of_ino(m->attr.ino);
+	ck_assert_int_eq(ino_view(m->attr.ino), INO_VIEW_DATA);
+	m->oid = ino_id(m->attr.ino);
 	ck_assert(!id_is_blob(m->oid));
 	if (len > 0)
 		ck_assert_int_eq(pwrite(m->fd, data, len, 0), (ssize_t)len);
@@ -353,7 +353,7 @@ START_TEST(test_sealed_is_read_only)
 	/* Unknown inodes, and inodes that hold no data. */
 	ck_assert_int_eq(catalog_open_data(cat, ID_BLOB_BIT | 12345, 0, &bid, &fd), -ENOENT);
 	ck_assert_int_eq(catalog_open_data(cat, m.oid, 0, &bid, &fd), -ENOENT);
-	ck_assert_int_eq(catalog_open_data(cat, id_ino(m.oid, ID_VIEW_META), 0, &bid, &fd), -ENOENT);
+	ck_assert_int_eq(catalog_open_data(cat, ino_of(m.oid, INO_VIEW_META), 0, &bid, &fd), -ENOENT);
 	read_is(m.attr.ino, DATA, DLEN);
 }
 END_TEST
@@ -371,23 +371,23 @@ START_TEST(test_lookups)
 	id_format(m.oid, oname);
 	id_format(m.bid, bname);
 
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_ROOT, "objects", &a), 0);
-	ck_assert_uint_eq(a.ino, CATALOG_INO_OBJECTS);
+	ck_assert_int_eq(catalog_lookup(cat, INO_ROOT, "objects", &a), 0);
+	ck_assert_uint_eq(a.ino, INO_OBJECTS);
 	ck_assert_uint_eq(a.mode, S_IFDIR | 01777);
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_ROOT, "blobs", &a), 0);
-	ck_assert_uint_eq(a.ino, CATALOG_INO_BLOBS);
+	ck_assert_int_eq(catalog_lookup(cat, INO_ROOT, "blobs", &a), 0);
+	ck_assert_uint_eq(a.ino, INO_BLOBS);
 	ck_assert_uint_eq(a.mode, S_IFDIR | 0555);
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_ROOT, "names", &a), 0);
-	ck_assert_uint_eq(a.ino, CATALOG_INO_NAMES);
+	ck_assert_int_eq(catalog_lookup(cat, INO_ROOT, "names", &a), 0);
+	ck_assert_uint_eq(a.ino, INO_NAMES);
 	/* The root's other entries are the fs layer's (tests/check_fs.c). */
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_ROOT, ".vineyardfs", &a), -ENOENT);
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_ROOT, "other", &a), -ENOENT);
-	ck_assert_int_eq(catalog_getattr(cat, CATALOG_INO_ROOT, &a), 0);
+	ck_assert_int_eq(catalog_lookup(cat, INO_ROOT, ".vineyardfs", &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, INO_ROOT, "other", &a), -ENOENT);
+	ck_assert_int_eq(catalog_getattr(cat, INO_ROOT, &a), 0);
 	ck_assert_uint_eq(a.mode, S_IFDIR | 0755);
 
 	/* names/alpha: the Blob object's bytes. */
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "alpha", &a), 0);
-	ck_assert_uint_eq(a.ino, id_ino(m.oid, ID_VIEW_DATA));
+	ck_assert_int_eq(catalog_lookup(cat, INO_NAMES, "alpha", &a), 0);
+	ck_assert_uint_eq(a.ino, ino_of(m.oid, INO_VIEW_DATA));
 	ck_assert_uint_eq(a.mode, S_IFREG | 0644);
 	ck_assert_uint_eq(a.size, DLEN);
 	ck_assert_uint_eq(a.uid, 1000);
@@ -395,19 +395,19 @@ START_TEST(test_lookups)
 	ck_assert_int_eq(catalog_data_blob(cat, a.ino, &bid), 0);
 	ck_assert_uint_eq(bid, m.bid);
 	/* objects/o…: the directory. */
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_OBJECTS, oname, &a), 0);
+	ck_assert_int_eq(catalog_lookup(cat, INO_OBJECTS, oname, &a), 0);
 	ck_assert_uint_eq(a.ino, m.oid);
 	ck_assert_uint_eq(a.mode, S_IFDIR | 0755);
 	ck_assert_uint_eq(a.nlink, 2);
 	/* blobs/b…: the blob. */
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_BLOBS, bname, &a), 0);
+	ck_assert_int_eq(catalog_lookup(cat, INO_BLOBS, bname, &a), 0);
 	ck_assert_uint_eq(a.ino, m.bid);
 	ck_assert_uint_eq(a.mode, S_IFREG | 0644);
 	ck_assert_uint_eq(a.size, DLEN);
 	ck_assert_uint_eq(a.nlink, 1);
 	/* Inside objects/o…: meta.json and the member buffer_. */
 	ck_assert_int_eq(catalog_lookup(cat, m.oid, "meta.json", &a), 0);
-	ck_assert_uint_eq(a.ino, id_ino(m.oid, ID_VIEW_META));
+	ck_assert_uint_eq(a.ino, ino_of(m.oid, INO_VIEW_META));
 	ck_assert_uint_eq(a.mode, S_IFREG | 0444);
 	ck_assert_int_eq(catalog_read_generated(cat, a.ino, &text, &len), 0);
 	ck_assert_uint_eq(a.size, len);
@@ -431,16 +431,16 @@ START_TEST(test_lookups)
 
 	/* What is not there. */
 	ck_assert_int_eq(catalog_lookup(cat, m.oid, "nope", &a), -ENOENT);
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "beta", &a), -ENOENT);
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_OBJECTS, "junk", &a), -ENOENT);
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_OBJECTS, bname, &a), -ENOENT);
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_BLOBS, oname, &a), -ENOENT);
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_OBJECTS, "o0007000000000001", &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, INO_NAMES, "beta", &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, INO_OBJECTS, "junk", &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, INO_OBJECTS, bname, &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, INO_BLOBS, oname, &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, INO_OBJECTS, "o0007000000000001", &a), -ENOENT);
 	ck_assert_int_eq(catalog_lookup(cat, m.bid, "x", &a), -ENOTDIR);
 	ck_assert_int_eq(catalog_lookup(cat, m.attr.ino, "x", &a), -ENOTDIR);
-	ck_assert_int_eq(catalog_getattr(cat, id_ino(m.oid | 0xfff0, ID_VIEW_OBJECT), &a), -ENOENT);
+	ck_assert_int_eq(catalog_getattr(cat, ino_of(m.oid | 0xfff0, INO_VIEW_OBJECT), &a), -ENOENT);
 	ck_assert_int_eq(catalog_read_generated(cat, m.oid, &text, &len), -EINVAL);
-	ck_assert_int_eq(catalog_readlink(cat, id_ino(m.oid, ID_VIEW_META), &text), -EINVAL);
+	ck_assert_int_eq(catalog_readlink(cat, ino_of(m.oid, INO_VIEW_META), &text), -EINVAL);
 }
 END_TEST
 
@@ -512,26 +512,26 @@ START_TEST(test_listings)
 	id_format(a.bid, ba);
 	id_format(b.bid, bb);
 
-	list(CATALOG_INO_ROOT, &l);
+	list(INO_ROOT, &l);
 	ck_assert_int_eq(l.n, 3); /* streams/ and .vineyardfs/ are the fs layer's */
-	ck_assert_uint_eq(listed(&l, "objects")->ino, CATALOG_INO_OBJECTS);
-	ck_assert_uint_eq(listed(&l, "blobs")->ino, CATALOG_INO_BLOBS);
-	ck_assert_uint_eq(listed(&l, "names")->ino, CATALOG_INO_NAMES);
+	ck_assert_uint_eq(listed(&l, "objects")->ino, INO_OBJECTS);
+	ck_assert_uint_eq(listed(&l, "blobs")->ino, INO_BLOBS);
+	ck_assert_uint_eq(listed(&l, "names")->ino, INO_NAMES);
 
-	list(CATALOG_INO_NAMES, &l);
+	list(INO_NAMES, &l);
 	ck_assert_int_eq(l.n, 2);
-	ck_assert_uint_eq(listed(&l, "alpha")->ino, id_ino(a.oid, ID_VIEW_DATA));
+	ck_assert_uint_eq(listed(&l, "alpha")->ino, ino_of(a.oid, INO_VIEW_DATA));
 	ck_assert_uint_eq(listed(&l, "alpha")->size, DLEN);
-	ck_assert_uint_eq(listed(&l, "beta")->ino, id_ino(b.oid, ID_VIEW_DATA));
+	ck_assert_uint_eq(listed(&l, "beta")->ino, ino_of(b.oid, INO_VIEW_DATA));
 	ck_assert_uint_eq(listed(&l, "beta")->size, 2);
 
-	list(CATALOG_INO_OBJECTS, &l);
+	list(INO_OBJECTS, &l);
 	ck_assert_int_eq(l.n, 2);
 	ck_assert_uint_eq(listed(&l, oa)->ino, a.oid);
 	ck_assert(S_ISDIR(listed(&l, oa)->mode));
 	ck_assert_uint_eq(listed(&l, ob)->ino, b.oid);
 
-	list(CATALOG_INO_BLOBS, &l);
+	list(INO_BLOBS, &l);
 	ck_assert_int_eq(l.n, 2);
 	ck_assert_uint_eq(listed(&l, ba)->ino, a.bid);
 	ck_assert_uint_eq(listed(&l, bb)->ino, b.bid);
@@ -539,13 +539,13 @@ START_TEST(test_listings)
 
 	list(a.oid, &l);
 	ck_assert_int_eq(l.n, 2);
-	ck_assert_uint_eq(listed(&l, "meta.json")->ino, id_ino(a.oid, ID_VIEW_META));
+	ck_assert_uint_eq(listed(&l, "meta.json")->ino, ino_of(a.oid, INO_VIEW_META));
 	ck_assert_uint_eq(listed(&l, OBJECT_BLOB_MEMBER)->ino, a.bid);
 
 	/* A non-zero return stops the listing. */
 	list_free(&l);
 	l.stop_at = 1;
-	ck_assert_int_eq(catalog_list(cat, CATALOG_INO_NAMES, on_entry, &l), 77);
+	ck_assert_int_eq(catalog_list(cat, INO_NAMES, on_entry, &l), 77);
 	ck_assert_int_eq(l.n, 1);
 	ck_assert_int_eq(catalog_list(cat, a.bid, on_entry, &l), -ENOTDIR);
 	ck_assert_int_eq(catalog_list(cat, a.attr.ino, on_entry, &l), -ENOTDIR);
@@ -584,7 +584,7 @@ START_TEST(test_bad_names)
 	ck_assert_int_eq(catalog_create_blob_object(cat, longname, 0, 0, 0644, &a, &bid, &fd), 0);
 	close(fd);
 	catalog_release(cat, bid, 1);
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, longname, &a), 0);
+	ck_assert_int_eq(catalog_lookup(cat, INO_NAMES, longname, &a), 0);
 	ck_assert_int_eq(catalog_create_blob_object(cat, "...", 0, 0, 0644, &a, &bid, &fd), 0);
 	close(fd);
 	catalog_release(cat, bid, 1);
@@ -592,7 +592,7 @@ START_TEST(test_bad_names)
 	{
 		struct listing l = { 0 };
 
-		list(CATALOG_INO_BLOBS, &l);
+		list(INO_BLOBS, &l);
 		ck_assert_int_eq(l.n, 3);
 		list_free(&l);
 	}
@@ -614,10 +614,10 @@ START_TEST(test_unlink)
 	id_format(m.bid, bname);
 	blob_path(m.bid, path, sizeof path);
 	ck_assert(test_exists(path));
-	ck_assert_int_eq(catalog_unlink(cat, CATALOG_INO_NAMES, "alpha", 1000), 0);
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "alpha", &a), -ENOENT);
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_OBJECTS, oname, &a), -ENOENT);
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_BLOBS, bname, &a), -ENOENT);
+	ck_assert_int_eq(catalog_unlink(cat, INO_NAMES, "alpha", 1000), 0);
+	ck_assert_int_eq(catalog_lookup(cat, INO_NAMES, "alpha", &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, INO_OBJECTS, oname, &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, INO_BLOBS, bname, &a), -ENOENT);
 	ck_assert_int_eq(catalog_getattr(cat, m.oid, &a), -ENOENT);
 	ck_assert_int_eq(catalog_getattr(cat, m.attr.ino, &a), -ENOENT);
 	ck_assert_int_eq(catalog_getattr(cat, m.bid, &a), -ENOENT);
@@ -627,23 +627,23 @@ START_TEST(test_unlink)
 	/* The kernel drops the entry it unlinks itself; an invalidation from
 	 * the daemon would wait for the unlink to finish. The other views of
 	 * the object are the daemon's to invalidate. */
-	ck_assert(!entry_invalidated(CATALOG_INO_NAMES, "alpha"));
-	ck_assert(entry_invalidated(CATALOG_INO_OBJECTS, oname));
-	ck_assert(entry_invalidated(CATALOG_INO_BLOBS, bname));
+	ck_assert(!entry_invalidated(INO_NAMES, "alpha"));
+	ck_assert(entry_invalidated(INO_OBJECTS, oname));
+	ck_assert(entry_invalidated(INO_BLOBS, bname));
 	catalog_stats(cat, &s);
 	ck_assert_uint_eq(s.objects, 1);
 	ck_assert_uint_eq(s.blobs, 1);
 	ck_assert_uint_eq(s.names, 1);
 	ck_assert_uint_eq(s.deletes, 1);
 	ck_assert_uint_eq(s.memory_used, 1);
-	ck_assert_int_eq(catalog_unlink(cat, CATALOG_INO_NAMES, "alpha", 1000), -ENOENT);
-	ck_assert_int_eq(catalog_unlink(cat, CATALOG_INO_OBJECTS, "keep", 1000), -EPERM);
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "keep", &a), 0);
+	ck_assert_int_eq(catalog_unlink(cat, INO_NAMES, "alpha", 1000), -ENOENT);
+	ck_assert_int_eq(catalog_unlink(cat, INO_OBJECTS, "keep", 1000), -EPERM);
+	ck_assert_int_eq(catalog_lookup(cat, INO_NAMES, "keep", &a), 0);
 	/* Gone for good: not back after a restart. */
 	reopen();
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "alpha", &a), -ENOENT);
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_OBJECTS, oname, &a), -ENOENT);
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "keep", &a), 0);
+	ck_assert_int_eq(catalog_lookup(cat, INO_NAMES, "alpha", &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, INO_OBJECTS, oname, &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, INO_NAMES, "keep", &a), 0);
 	/* The name is free again. */
 	make_sealed("alpha", "new", 3, &m);
 	read_is(m.attr.ino, "new", 3);
@@ -661,29 +661,29 @@ START_TEST(test_rmdir)
 	id_format(m.oid, oname);
 	id_format(m.bid, bname);
 	blob_path(m.bid, path, sizeof path);
-	ck_assert_int_eq(catalog_rmdir(cat, CATALOG_INO_ROOT, "objects"), -EPERM);
-	ck_assert_int_eq(catalog_rmdir(cat, CATALOG_INO_NAMES, "alpha"), -ENOTDIR);
-	ck_assert_int_eq(catalog_rmdir(cat, CATALOG_INO_OBJECTS, bname), -ENOENT);
-	ck_assert_int_eq(catalog_rmdir(cat, CATALOG_INO_OBJECTS, "junk"), -ENOENT);
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "alpha", &a), 0);
-	ck_assert_int_eq(catalog_rmdir(cat, CATALOG_INO_OBJECTS, oname), 0);
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_OBJECTS, oname, &a), -ENOENT);
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "alpha", &a), -ENOENT);
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_BLOBS, bname, &a), -ENOENT);
+	ck_assert_int_eq(catalog_rmdir(cat, INO_ROOT, "objects"), -EPERM);
+	ck_assert_int_eq(catalog_rmdir(cat, INO_NAMES, "alpha"), -ENOTDIR);
+	ck_assert_int_eq(catalog_rmdir(cat, INO_OBJECTS, bname), -ENOENT);
+	ck_assert_int_eq(catalog_rmdir(cat, INO_OBJECTS, "junk"), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, INO_NAMES, "alpha", &a), 0);
+	ck_assert_int_eq(catalog_rmdir(cat, INO_OBJECTS, oname), 0);
+	ck_assert_int_eq(catalog_lookup(cat, INO_OBJECTS, oname, &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, INO_NAMES, "alpha", &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, INO_BLOBS, bname, &a), -ENOENT);
 	ck_assert(!test_exists(path));
 	ck_assert_int_eq(was_freed(m.bid), 1);
 	/* The names go behind the kernel's back; the directory does not. */
-	ck_assert(entry_invalidated(CATALOG_INO_NAMES, "alpha"));
-	ck_assert(!entry_invalidated(CATALOG_INO_OBJECTS, oname));
+	ck_assert(entry_invalidated(INO_NAMES, "alpha"));
+	ck_assert(!entry_invalidated(INO_OBJECTS, oname));
 	catalog_stats(cat, &s);
 	ck_assert_uint_eq(s.objects, 0);
 	ck_assert_uint_eq(s.blobs, 0);
 	ck_assert_uint_eq(s.names, 0);
 	ck_assert_uint_eq(s.memory_used, 0);
-	ck_assert_int_eq(catalog_rmdir(cat, CATALOG_INO_OBJECTS, oname), -ENOENT);
+	ck_assert_int_eq(catalog_rmdir(cat, INO_OBJECTS, oname), -ENOENT);
 	reopen();
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_OBJECTS, oname, &a), -ENOENT);
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "alpha", &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, INO_OBJECTS, oname, &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, INO_NAMES, "alpha", &a), -ENOENT);
 }
 END_TEST
 
@@ -697,38 +697,37 @@ START_TEST(test_rename)
 	make_sealed("x", "xx", 2, &x);
 	make_sealed("y", "yyy", 3, &y);
 	id_format(y.bid, bname);
-	ck_assert_int_eq(catalog_rename(cat, CATALOG_INO_NAMES, "nope", CATALOG_INO_NAMES, "z", 0), -ENOENT);
-	ck_assert_int_eq(catalog_rename(cat, CATALOG_INO_NAMES, "x", CATALOG_INO_OBJECTS, "z", 0), -EPERM);
-	ck_assert_int_eq(catalog_rename(cat, CATALOG_INO_NAMES, "x", CATALOG_INO_NAMES, "a/b", 0), -EINVAL);
+	ck_assert_int_eq(catalog_rename(cat, INO_NAMES, "nope", INO_NAMES, "z", 0), -ENOENT);
+	ck_assert_int_eq(catalog_rename(cat, INO_NAMES, "x", INO_OBJECTS, "z", 0), -EPERM);
+	ck_assert_int_eq(catalog_rename(cat, INO_NAMES, "x", INO_NAMES, "a/b", 0), -EINVAL);
 	ck_assert_int_eq(
-	    catalog_rename(cat, CATALOG_INO_NAMES, "x", CATALOG_INO_NAMES, "y", CATALOG_RENAME_NOREPLACE),
-	    -EEXIST);
-	ck_assert_int_eq(catalog_rename(cat, CATALOG_INO_NAMES, "x", CATALOG_INO_NAMES, "x2", 0), 0);
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "x", &a), -ENOENT);
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "x2", &a), 0);
+	    catalog_rename(cat, INO_NAMES, "x", INO_NAMES, "y", CATALOG_RENAME_NOREPLACE), -EEXIST);
+	ck_assert_int_eq(catalog_rename(cat, INO_NAMES, "x", INO_NAMES, "x2", 0), 0);
+	ck_assert_int_eq(catalog_lookup(cat, INO_NAMES, "x", &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, INO_NAMES, "x2", &a), 0);
 	ck_assert_uint_eq(a.ino, x.attr.ino); /* same object, same inode */
 	read_is(a.ino, "xx", 2);
 	/* Over y: y's object had no other name and goes, blob and all. */
-	ck_assert_int_eq(catalog_rename(cat, CATALOG_INO_NAMES, "x2", CATALOG_INO_NAMES, "y", 0), 0);
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "y", &a), 0);
+	ck_assert_int_eq(catalog_rename(cat, INO_NAMES, "x2", INO_NAMES, "y", 0), 0);
+	ck_assert_int_eq(catalog_lookup(cat, INO_NAMES, "y", &a), 0);
 	ck_assert_uint_eq(a.ino, x.attr.ino);
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_BLOBS, bname, &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, INO_BLOBS, bname, &a), -ENOENT);
 	ck_assert_int_eq(was_freed(y.bid), 1);
 	catalog_stats(cat, &s);
 	ck_assert_uint_eq(s.objects, 1);
 	ck_assert_uint_eq(s.names, 1);
 	/* An unsealed object can be renamed; it is sealed under its new name. */
 	create("w", "w", 1, 1000, 1000, 0644, &w);
-	ck_assert_int_eq(catalog_rename(cat, CATALOG_INO_NAMES, "w", CATALOG_INO_NAMES, "w2", 0), 0);
+	ck_assert_int_eq(catalog_rename(cat, INO_NAMES, "w", INO_NAMES, "w2", 0), 0);
 	ck_assert_int_eq(close(w.fd), 0);
 	catalog_release(cat, w.bid, 1);
 	reopen();
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "y", &a), 0);
+	ck_assert_int_eq(catalog_lookup(cat, INO_NAMES, "y", &a), 0);
 	read_is(a.ino, "xx", 2);
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "w2", &a), 0);
+	ck_assert_int_eq(catalog_lookup(cat, INO_NAMES, "w2", &a), 0);
 	read_is(a.ino, "w", 1);
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "x2", &a), -ENOENT);
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "w", &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, INO_NAMES, "x2", &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, INO_NAMES, "w", &a), -ENOENT);
 }
 END_TEST
 
@@ -766,7 +765,7 @@ START_TEST(test_composite)
 	ck_assert_int_eq(tensor_on(raw.bid, json_pack("[i,i]", 2, 3), "t", 1000, &t1, err), 0);
 	ck_assert_str_eq(err, "");
 	/* names/t is a link to the object directory, whose buffer_ is the blob. */
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "t", &a), 0);
+	ck_assert_int_eq(catalog_lookup(cat, INO_NAMES, "t", &a), 0);
 	ck_assert(S_ISLNK(a.mode));
 	ck_assert_int_eq(catalog_readlink(cat, a.ino, &target), 0);
 	id_format(t1, ids);
@@ -774,7 +773,7 @@ START_TEST(test_composite)
 	free(target);
 	ck_assert_int_eq(catalog_lookup(cat, t1, "buffer_", &a), 0);
 	ck_assert_uint_eq(a.ino, raw.bid);
-	ck_assert_int_eq(catalog_read_generated(cat, id_ino(t1, ID_VIEW_META), &text, &len), 0);
+	ck_assert_int_eq(catalog_read_generated(cat, ino_of(t1, INO_VIEW_META), &text, &len), 0);
 	ck_assert_ptr_nonnull(strstr(text, "\"value_type_\": \"float64\""));
 	ck_assert_ptr_nonnull(strstr(text, "\"nbytes\": 48"));
 	free(text);
@@ -806,30 +805,30 @@ START_TEST(test_composite)
 	json_decref(fields);
 	json_decref(members);
 	id_format(t2, ids);
-	ck_assert_int_eq(catalog_rmdir(cat, CATALOG_INO_OBJECTS, ids), -EBUSY);
+	ck_assert_int_eq(catalog_rmdir(cat, INO_OBJECTS, ids), -EBUSY);
 	ck_assert_int_eq(catalog_lookup(cat, df, "x", &a), 0);
 	ck_assert(S_ISLNK(a.mode)); /* a sub-object member: a link to its directory */
 
 	/* The Blob object that made raw's blob can go; the Tensor keeps it. */
-	ck_assert_int_eq(catalog_unlink(cat, CATALOG_INO_NAMES, "raw", 1000), 0);
+	ck_assert_int_eq(catalog_unlink(cat, INO_NAMES, "raw", 1000), 0);
 	ck_assert_int_eq(was_freed(raw.bid), 0);
 	ck_assert_int_eq(catalog_lookup(cat, t1, "buffer_", &a), 0);
 
 	/* Everything, members and references, comes back after a restart. */
 	reopen();
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "t", &a), 0);
+	ck_assert_int_eq(catalog_lookup(cat, INO_NAMES, "t", &a), 0);
 	ck_assert_int_eq(catalog_lookup(cat, t1, "buffer_", &a), 0);
 	ck_assert_uint_eq(a.ino, raw.bid);
-	ck_assert_int_eq(catalog_rmdir(cat, CATALOG_INO_OBJECTS, ids), -EBUSY);
+	ck_assert_int_eq(catalog_rmdir(cat, INO_OBJECTS, ids), -EBUSY);
 	id_format(df, ids);
-	ck_assert_int_eq(catalog_rmdir(cat, CATALOG_INO_OBJECTS, ids), 0);
+	ck_assert_int_eq(catalog_rmdir(cat, INO_OBJECTS, ids), 0);
 	/* Deep: t2, which df alone held and which had no name, went with it. */
 	id_format(t2, ids);
-	ck_assert_int_eq(catalog_rmdir(cat, CATALOG_INO_OBJECTS, ids), -ENOENT);
+	ck_assert_int_eq(catalog_rmdir(cat, INO_OBJECTS, ids), -ENOENT);
 	/* The last holder of raw's blob goes: the blob goes with it. */
-	ck_assert_int_eq(catalog_unlink(cat, CATALOG_INO_NAMES, "t", 1000), 0);
+	ck_assert_int_eq(catalog_unlink(cat, INO_NAMES, "t", 1000), 0);
 	id_format(raw.bid, ids);
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_BLOBS, ids, &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, INO_BLOBS, ids, &a), -ENOENT);
 }
 END_TEST
 
@@ -985,14 +984,14 @@ START_TEST(test_names_and_delete)
 	ck_assert_int_eq(catalog_name_add(cat, raw.bid, "blob", 1000), -ENOENT);
 	ck_assert_int_eq(catalog_name_remove(cat, "t", 2000), -EACCES);
 	ck_assert_int_eq(catalog_name_remove(cat, "t", 1000), 0);
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "t", &a), -ENOENT);
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "alias", &a), 0);
-	ck_assert_int_eq(catalog_name_remove(cat, "alias", 0), 0);		/* the last name, by root */
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_OBJECTS, ids, &a), 0); /* still there */
+	ck_assert_int_eq(catalog_lookup(cat, INO_NAMES, "t", &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, INO_NAMES, "alias", &a), 0);
+	ck_assert_int_eq(catalog_name_remove(cat, "alias", 0), 0);	/* the last name, by root */
+	ck_assert_int_eq(catalog_lookup(cat, INO_OBJECTS, ids, &a), 0); /* still there */
 	ck_assert_int_eq(catalog_name_add(cat, t1, "back", 1000), 0);
 	reopen();
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "back", &a), 0);
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "alias", &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, INO_NAMES, "back", &a), 0);
+	ck_assert_int_eq(catalog_lookup(cat, INO_NAMES, "alias", &a), -ENOENT);
 	/* Delete: its owner or root, and not while held. */
 	snprintf(req, sizeof req, "{\"op\":\"delete\",\"id\":\"%s\"}", ids);
 	ck_assert_int_eq(catalog_delete_object(cat, t1, 2000, CATALOG_DELETE_DEEP), -EACCES);
@@ -1000,8 +999,8 @@ START_TEST(test_names_and_delete)
 	r = ask_str(req); /* as uid 1000, the owner */
 	ck_assert(json_is_true(json_object_get(r, "ok")));
 	json_decref(r);
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_OBJECTS, ids, &a), -ENOENT);
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "back", &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, INO_OBJECTS, ids, &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, INO_NAMES, "back", &a), -ENOENT);
 	r = ask_str(req);
 	ck_assert_int_eq(json_integer_value(json_object_get(r, "errno")), ENOENT);
 	json_decref(r);
@@ -1049,7 +1048,7 @@ column(const char *tmp, uint64_t *bid)
 
 	make_sealed(tmp, two, sizeof two, &m);
 	ck_assert_int_eq(tensor_on(m.bid, json_pack("[i]", 2), NULL, 1000, &t, err), 0);
-	ck_assert_int_eq(catalog_unlink(cat, CATALOG_INO_NAMES, tmp, 1000), 0);
+	ck_assert_int_eq(catalog_unlink(cat, INO_NAMES, tmp, 1000), 0);
 	ck_assert_int_eq(was_freed(m.bid), 0);
 	*bid = m.bid;
 	return t;
@@ -1075,7 +1074,7 @@ object_exists(uint64_t id)
 {
 	struct catalog_attr a;
 
-	return catalog_lookup(cat, CATALOG_INO_OBJECTS, idstr(id), &a) == 0;
+	return catalog_lookup(cat, INO_OBJECTS, idstr(id), &a) == 0;
 }
 
 static int
@@ -1083,7 +1082,7 @@ blob_exists(uint64_t id)
 {
 	struct catalog_attr a;
 
-	return catalog_lookup(cat, CATALOG_INO_BLOBS, idstr(id), &a) == 0;
+	return catalog_lookup(cat, INO_BLOBS, idstr(id), &a) == 0;
 }
 
 static void
@@ -1127,17 +1126,17 @@ START_TEST(test_deep_delete)
 	/* Held by seq: EBUSY, deep or not, and nothing goes. */
 	ck_assert_int_eq(catalog_delete_object(cat, df1, 1000, CATALOG_DELETE_DEEP), -EBUSY);
 	ck_assert_int_eq(catalog_delete_object(cat, df1, 1000, 0), -EBUSY);
-	ck_assert_int_eq(catalog_rmdir(cat, CATALOG_INO_OBJECTS, idstr(t2)), -EBUSY);
+	ck_assert_int_eq(catalog_rmdir(cat, INO_OBJECTS, idstr(t2)), -EBUSY);
 	counts_are(8, 4, 3);
 
 	/* rm names/seq: seq, df1 (seq held it, unnamed), t1 and its blob. */
-	ck_assert_int_eq(catalog_unlink(cat, CATALOG_INO_NAMES, "seq", 1000), 0);
+	ck_assert_int_eq(catalog_unlink(cat, INO_NAMES, "seq", 1000), 0);
 	ck_assert(!object_exists(seq) && !object_exists(df1) && !object_exists(t1));
 	ck_assert(!blob_exists(b1));
 	ck_assert_int_eq(was_freed(b1), 1);
-	ck_assert(entry_invalidated(CATALOG_INO_OBJECTS, idstr(df1)));
-	ck_assert(entry_invalidated(CATALOG_INO_OBJECTS, idstr(t1)));
-	ck_assert(entry_invalidated(CATALOG_INO_BLOBS, idstr(b1)));
+	ck_assert(entry_invalidated(INO_OBJECTS, idstr(df1)));
+	ck_assert(entry_invalidated(INO_OBJECTS, idstr(t1)));
+	ck_assert(entry_invalidated(INO_BLOBS, idstr(b1)));
 	/* t2 (df2 holds it) and t3 (named) stay, with their bytes. */
 	ck_assert(object_exists(t2) && object_exists(t3) && object_exists(df2));
 	ck_assert_int_eq(was_freed(b2) + was_freed(b3), 0);
@@ -1251,13 +1250,13 @@ START_TEST(test_remove_entry_by_entry)
 	list(df1, &l);
 	ck_assert_int_eq(l.n, 0);
 	counts_are(4, 2, 2);
-	ck_assert_int_eq(catalog_rmdir(cat, CATALOG_INO_OBJECTS, idstr(df1)), 0);
+	ck_assert_int_eq(catalog_rmdir(cat, INO_OBJECTS, idstr(df1)), 0);
 	ck_assert(!object_exists(df1) && !object_exists(t1) && !blob_exists(b1));
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "df1", &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, INO_NAMES, "df1", &a), -ENOENT);
 	ck_assert_int_eq(was_freed(b1), 1);
-	ck_assert(!entry_invalidated(CATALOG_INO_OBJECTS, idstr(df1))); /* the kernel's own rmdir */
-	ck_assert(entry_invalidated(CATALOG_INO_OBJECTS, idstr(t1)));
-	ck_assert(entry_invalidated(CATALOG_INO_NAMES, "df1"));
+	ck_assert(!entry_invalidated(INO_OBJECTS, idstr(df1))); /* the kernel's own rmdir */
+	ck_assert(entry_invalidated(INO_OBJECTS, idstr(t1)));
+	ck_assert(entry_invalidated(INO_NAMES, "df1"));
 	ck_assert(object_exists(t2) && object_exists(df2));
 	read_is(b2, two, sizeof two);
 	counts_are(2, 1, 1);
@@ -1312,7 +1311,7 @@ START_TEST(test_member_names_hide_nothing)
 	/* Other names are members, and meta.json keeps its own keys. */
 	members = json_pack("{s:s}", "mtime", idstr(t1));
 	ck_assert_int_eq(make_object("my::Thing", json_pack("{s:i}", "w_", 1), members, NULL, &id, err), 0);
-	ck_assert_int_eq(catalog_read_generated(cat, id_ino(id, ID_VIEW_META), &text, &len), 0);
+	ck_assert_int_eq(catalog_read_generated(cat, ino_of(id, INO_VIEW_META), &text, &len), 0);
 	tree = json_loadb(text, len, 0, NULL);
 	free(text);
 	ck_assert_str_eq(json_string_value(json_object_get(tree, "id")), idstr(id));
@@ -1361,14 +1360,14 @@ START_TEST(test_deep_delete_all_or_nothing)
 	/* Blob rows go after every object row: refuse them. */
 	meta_sql(
 	    "CREATE TRIGGER keep_blobs BEFORE DELETE ON blobs BEGIN SELECT RAISE(ABORT, 'injected'); END");
-	ck_assert_int_lt(catalog_unlink(cat, CATALOG_INO_NAMES, "df", 1000), 0);
+	ck_assert_int_lt(catalog_unlink(cat, INO_NAMES, "df", 1000), 0);
 	for (pass = 0; pass < 2; pass++) {
 		struct catalog_attr a;
 
 		counts_are(3, 2, 1);
 		ck_assert(object_exists(df) && object_exists(t1) && object_exists(t2));
 		ck_assert(blob_exists(b1) && blob_exists(b2));
-		ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "df", &a), 0);
+		ck_assert_int_eq(catalog_lookup(cat, INO_NAMES, "df", &a), 0);
 		ck_assert_int_eq(was_freed(b1) + was_freed(b2), 0);
 		blob_path(b1, path, sizeof path);
 		ck_assert(test_exists(path));
@@ -1378,7 +1377,7 @@ START_TEST(test_deep_delete_all_or_nothing)
 		if (pass == 0)
 			meta_sql("DROP TRIGGER keep_blobs");
 	}
-	ck_assert_int_eq(catalog_unlink(cat, CATALOG_INO_NAMES, "df", 1000), 0);
+	ck_assert_int_eq(catalog_unlink(cat, INO_NAMES, "df", 1000), 0);
 	counts_are(0, 0, 0);
 	reopen();
 	counts_are(0, 0, 0);
@@ -1433,7 +1432,7 @@ START_TEST(test_xattrs)
 	ck_assert_int_eq(xset(m.oid, "trusted.x", "1", 0), -ENOTSUP);
 	ck_assert_int_eq(xset(m.oid, "user.other", "1", 0), -ENOTSUP);
 	ck_assert_int_eq(xset(m.bid, X("shape_"), "1", 0), -EPERM);
-	ck_assert_int_eq(xset(id_ino(m.oid, ID_VIEW_META), X("shape_"), "1", 0), -ENOTSUP);
+	ck_assert_int_eq(xset(ino_of(m.oid, INO_VIEW_META), X("shape_"), "1", 0), -ENOTSUP);
 	ck_assert_int_eq(catalog_xattr_get(cat, m.oid, X("nosuch"), &v, &len), -ENODATA);
 	ck_assert_int_eq(catalog_xattr_get(cat, m.oid, "user.other", &v, &len), -ENODATA);
 	ck_assert_int_eq(catalog_xattr_get(cat, m.oid, X("member.nosuch"), &v, &len), -ENODATA);
@@ -1460,7 +1459,7 @@ START_TEST(test_xattrs)
 	ck_assert(!in_list(names, len, X("comment")));
 	free(names);
 	/* Fields show in meta.json. */
-	ck_assert_int_eq(catalog_read_generated(cat, id_ino(m.oid, ID_VIEW_META), &text, &len), 0);
+	ck_assert_int_eq(catalog_read_generated(cat, ino_of(m.oid, INO_VIEW_META), &text, &len), 0);
 	tree = json_loadb(text, len, 0, NULL);
 	free(text);
 	ck_assert_ptr_nonnull(tree);
@@ -1496,10 +1495,10 @@ START_TEST(test_open_blob_outlives_delete)
 	ck_assert_int_eq(catalog_open_data(cat, m.attr.ino, 0, &bid2, &fd2), 0);
 	ck_assert_uint_eq(bid1, m.bid);
 	ck_assert_uint_eq(bid2, m.bid);
-	ck_assert_int_eq(catalog_unlink(cat, CATALOG_INO_NAMES, "alpha", 1000), 0);
+	ck_assert_int_eq(catalog_unlink(cat, INO_NAMES, "alpha", 1000), 0);
 	/* Gone from the namespace, the database and the store at once... */
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_BLOBS, bname, &a), -ENOENT);
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "alpha", &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, INO_BLOBS, bname, &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, INO_NAMES, "alpha", &a), -ENOENT);
 	ck_assert_int_eq(catalog_open_data(cat, m.bid, 0, &bid1, &fd3), -ENOENT);
 	ck_assert(!test_exists(path));
 	catalog_stats(cat, &s);
@@ -1538,7 +1537,7 @@ START_TEST(test_writer_outlives_delete)
 	/* Removed while still being written: never sealed, freed at release. */
 	create("alpha", DATA, DLEN, 0, 0, 0644, &m);
 	blob_path(m.bid, path, sizeof path);
-	ck_assert_int_eq(catalog_unlink(cat, CATALOG_INO_NAMES, "alpha", 1000), 0);
+	ck_assert_int_eq(catalog_unlink(cat, INO_NAMES, "alpha", 1000), 0);
 	ck_assert(!test_exists(path));
 	ck_assert_uint_eq(hk.freed.n, 0);
 	ck_assert_int_eq(catalog_write(cat, m.bid, m.fd, "x", 1, 0), -ENOENT);
@@ -1575,11 +1574,11 @@ START_TEST(test_restart)
 	ck_assert_uint_eq(a.gid, 2000);
 	make_sealed("beta", "0123456789", 10, &b);
 	ck_assert_int_eq(catalog_getattr(cat, m.attr.ino, &before), 0);
-	ck_assert_int_eq(catalog_read_generated(cat, id_ino(m.oid, ID_VIEW_META), &text1, &len1), 0);
+	ck_assert_int_eq(catalog_read_generated(cat, ino_of(m.oid, INO_VIEW_META), &text1, &len1), 0);
 	id_format(m.oid, oname);
 
 	reopen();
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "alpha", &a), 0);
+	ck_assert_int_eq(catalog_lookup(cat, INO_NAMES, "alpha", &a), 0);
 	ck_assert_uint_eq(a.ino, m.attr.ino);
 	ck_assert_int_eq(a.sealed, 1);
 	ck_assert_uint_eq(a.size, DLEN);
@@ -1592,14 +1591,14 @@ START_TEST(test_restart)
 	ck_assert_uint_eq(a.mode, S_IFREG | 0604);
 	ck_assert_uint_eq(a.uid, 1001);
 	ck_assert_int_eq(a.sealed, 1);
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_OBJECTS, oname, &a), 0);
+	ck_assert_int_eq(catalog_lookup(cat, INO_OBJECTS, oname, &a), 0);
 	ck_assert_uint_eq(a.mode, S_IFDIR | 0705);
 	xget_is(m.oid, X("shape_"), "[3,5]");
 	xget_is(m.attr.ino, X("note"), "hi there");
 	xget_is(m.oid, X("sealed"), "true");
 	read_is(m.attr.ino, DATA, DLEN);
 	read_is(b.bid, "0123456789", 10);
-	ck_assert_int_eq(catalog_read_generated(cat, id_ino(m.oid, ID_VIEW_META), &text2, &len2), 0);
+	ck_assert_int_eq(catalog_read_generated(cat, ino_of(m.oid, INO_VIEW_META), &text2, &len2), 0);
 	ck_assert_uint_eq(len2, len1);
 	ck_assert_str_eq(text2, text1);
 	free(text1);
@@ -1648,8 +1647,8 @@ START_TEST(test_crash_discards_unsealed)
 	close(m.fd);
 	/* The daemon dies: no release. */
 	reopen();
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "torn", &a), -ENOENT);
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_OBJECTS, oname, &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, INO_NAMES, "torn", &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, INO_OBJECTS, oname, &a), -ENOENT);
 	ck_assert_int_eq(catalog_getattr(cat, m.bid, &a), -ENOENT);
 	ck_assert(!test_exists(path));
 	catalog_stats(cat, &s);
@@ -1660,8 +1659,8 @@ START_TEST(test_crash_discards_unsealed)
 	read_is(keep.attr.ino, DATA, DLEN);
 	/* And it stays gone. */
 	reopen();
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "torn", &a), -ENOENT);
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "keep", &a), 0);
+	ck_assert_int_eq(catalog_lookup(cat, INO_NAMES, "torn", &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, INO_NAMES, "keep", &a), 0);
 	/* The name can be taken again. */
 	make_sealed("torn", "t", 1, &m);
 	read_is(m.attr.ino, "t", 1);
@@ -1704,8 +1703,8 @@ START_TEST(test_missing_file_dropped)
 	cat = NULL;
 	ck_assert_int_eq(unlink(path), 0);
 	ck_assert_int_eq(catalog_open(&cfg, &cat), 0);
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "lost", &a), -ENOENT);
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_OBJECTS, oname, &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, INO_NAMES, "lost", &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, INO_OBJECTS, oname, &a), -ENOENT);
 	ck_assert_int_eq(catalog_getattr(cat, m.bid, &a), -ENOENT);
 	catalog_stats(cat, &s);
 	ck_assert_uint_eq(s.objects, 1);
@@ -1713,7 +1712,7 @@ START_TEST(test_missing_file_dropped)
 	ck_assert_uint_eq(s.memory_used, DLEN);
 	read_is(keep.attr.ino, DATA, DLEN);
 	reopen();
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "lost", &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, INO_NAMES, "lost", &a), -ENOENT);
 	catalog_stats(cat, &s);
 	ck_assert_uint_eq(s.objects, 1);
 }
@@ -1737,10 +1736,10 @@ START_TEST(test_truncated_file_dropped)
 	ck_assert_int_eq(truncate(path, DLEN - 1), 0);
 	ck_assert_int_eq(truncate(path2, DLEN + 1), 0); /* grown: wrong size too */
 	ck_assert_int_eq(catalog_open(&cfg, &cat), 0);
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "short", &a), -ENOENT);
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_OBJECTS, oname, &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, INO_NAMES, "short", &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, INO_OBJECTS, oname, &a), -ENOENT);
 	ck_assert_int_eq(catalog_getattr(cat, m.bid, &a), -ENOENT);
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "long", &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, INO_NAMES, "long", &a), -ENOENT);
 	ck_assert(!test_exists(path));
 	ck_assert(!test_exists(path2));
 	catalog_stats(cat, &s);
@@ -1778,8 +1777,8 @@ START_TEST(test_memory_limit)
 	close(big.fd);
 	catalog_release(cat, big.bid, 1);
 	/* The blob that hit the limit is discarded, with its object and name. */
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "big", &a), -ENOENT);
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_OBJECTS, oname, &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, INO_NAMES, "big", &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, INO_OBJECTS, oname, &a), -ENOENT);
 	ck_assert_int_eq(catalog_getattr(cat, big.bid, &a), -ENOENT);
 	ck_assert(!test_exists(path));
 	ck_assert_int_eq(was_freed(big.bid), 1);
@@ -1797,7 +1796,7 @@ START_TEST(test_memory_limit)
 	blob_path(raw.bid, path, sizeof path);
 	close(raw.fd);
 	catalog_release(cat, raw.bid, 1);
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "raw", &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, INO_NAMES, "raw", &a), -ENOENT);
 	ck_assert(!test_exists(path));
 	catalog_stats(cat, &s);
 	ck_assert_uint_eq(s.discards, 2);
@@ -1808,7 +1807,7 @@ START_TEST(test_memory_limit)
 	ck_assert_int_eq(catalog_write(cat, raw.bid, raw.fd, buf, 48 * KIB, 0), 48 * KIB);
 	close(raw.fd);
 	catalog_release(cat, raw.bid, 1);
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "fits", &a), 0);
+	ck_assert_int_eq(catalog_lookup(cat, INO_NAMES, "fits", &a), 0);
 	ck_assert_int_eq(a.sealed, 1);
 	catalog_stats(cat, &s);
 	ck_assert_uint_eq(s.memory_used, 64 * KIB);
@@ -1855,7 +1854,7 @@ START_TEST(test_seal_without_file)
 	ck_assert_int_eq(unlink(path), 0); /* behind the catalog's back */
 	close(m.fd);
 	catalog_release(cat, m.bid, 1);
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "alpha", &a), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, INO_NAMES, "alpha", &a), -ENOENT);
 	ck_assert_int_eq(catalog_getattr(cat, m.bid, &a), -ENOENT);
 	ck_assert_int_eq(was_freed(m.bid), 1);
 	catalog_stats(cat, &s);
@@ -1936,17 +1935,17 @@ START_TEST(test_composite_recovery)
 
 	ck_assert_int_eq(catalog_open(&cfg, &cat), 0);
 	for (round = 0; round < 2; round++) {
-		ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "pair", &a), -ENOENT);
-		ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "parent", &a), -ENOENT);
-		ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "orphan", &a), -ENOENT);
+		ck_assert_int_eq(catalog_lookup(cat, INO_NAMES, "pair", &a), -ENOENT);
+		ck_assert_int_eq(catalog_lookup(cat, INO_NAMES, "parent", &a), -ENOENT);
+		ck_assert_int_eq(catalog_lookup(cat, INO_NAMES, "orphan", &a), -ENOENT);
 		ck_assert_int_eq(catalog_getattr(cat, pair, &a), -ENOENT);
 		ck_assert_int_eq(catalog_getattr(cat, parent, &a), -ENOENT);
 		ck_assert_int_eq(catalog_getattr(cat, orphan, &a), -ENOENT);
 		ck_assert_int_eq(catalog_getattr(cat, ba, &a), -ENOENT);
 		ck_assert_int_eq(catalog_getattr(cat, bb, &a), -ENOENT);
 		/* A composite's name is a symlink to its directory. */
-		ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "good", &a), 0);
-		ck_assert_uint_eq(a.ino, id_ino(good, ID_VIEW_NAME_LINK));
+		ck_assert_int_eq(catalog_lookup(cat, INO_NAMES, "good", &a), 0);
+		ck_assert_uint_eq(a.ino, ino_of(good, INO_VIEW_NAME_LINK));
 		ck_assert(S_ISLNK(a.mode));
 		ck_assert_int_eq(catalog_readlink(cat, a.ino, &target), 0);
 		ck_assert_str_eq(target, "../objects/o0007000003e8000c");

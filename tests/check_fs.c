@@ -95,7 +95,7 @@ START_TEST(test_node_of_ids)
 {
 	struct id_gen g;
 	uint64_t o, b, s;
-	enum id_view v;
+	enum ino_view v;
 
 	id_gen_init(&g, 7, 0);
 	o = id_next_object(&g);
@@ -103,12 +103,12 @@ START_TEST(test_node_of_ids)
 	ck_assert_uint_gt(o, INO_CONTROL_LAST);
 	ck_assert_int_eq(ino_class(b), INO_CLASS_BLOB);
 	ck_assert_ptr_eq(node_of(b), &catnode_node);
-	for (v = ID_VIEW_OBJECT; v <= ID_VIEW_MEMBER_LINK; v++) {
-		ck_assert_int_eq(ino_class(id_ino(o, v)), INO_CLASS_OBJECT);
-		ck_assert_ptr_eq(node_of(id_ino(o, v)), &catnode_node);
+	for (v = INO_VIEW_OBJECT; v <= INO_VIEW_MEMBER_LINK; v++) {
+		ck_assert_int_eq(ino_class(ino_of(o, v)), INO_CLASS_OBJECT);
+		ck_assert_ptr_eq(node_of(ino_of(o, v)), &catnode_node);
 	}
 	/* A stream and its object stream's entries. */
-	s = id_ino((uint64_t)3 << INO_STREAM_SHIFT, ID_VIEW_STREAM);
+	s = ino_of((uint64_t)3 << INO_STREAM_SHIFT, INO_VIEW_STREAM);
 	ck_assert_int_eq(ino_class(s), INO_CLASS_STREAM);
 	ck_assert(ino_is_stream(s));
 	ck_assert(ino_is_stream(s + 1));

@@ -22,7 +22,7 @@ START_TEST(test_ids_unique_and_typed)
 		id = (i & 1) ? id_next_blob(&g) : id_next_object(&g);
 		ck_assert_int_eq(id_is_blob(id), i & 1);
 		ck_assert_uint_eq(id_instance(id), 17);
-		ck_assert_uint_eq(id & ID_VIEW_MASK, 0);
+		ck_assert_uint_eq(id & INO_VIEW_MASK, 0);
 		/* Payloads strictly increase, even past 65 536 ids a second. */
 		ck_assert_uint_gt(id & ~ID_BLOB_BIT, prev);
 		prev = id & ~ID_BLOB_BIT;
@@ -79,16 +79,16 @@ END_TEST
 START_TEST(test_views)
 {
 	uint64_t o = (UINT64_C(3) << ID_INSTANCE_SHIFT) | (UINT64_C(1000) << ID_TIME_SHIFT) | 7;
-	enum id_view v;
+	enum ino_view v;
 
-	for (v = ID_VIEW_OBJECT; v <= ID_VIEW_MEMBER_LINK; v++) {
-		uint64_t ino = id_ino(o, v);
+	for (v = INO_VIEW_OBJECT; v <= INO_VIEW_MEMBER_LINK; v++) {
+		uint64_t ino = ino_of(o, v);
 
-		ck_assert_uint_eq(id_of_ino(ino), o);
-		ck_assert_int_eq(id_view_of_ino(ino), v);
+		ck_assert_uint_eq(ino_id(ino), o);
+		ck_assert_int_eq(ino_view(ino), v);
 		ck_assert(!id_is_blob(ino));
 	}
-	ck_assert_uint_ne(id_ino(o, ID_VIEW_DATA), id_ino(o, ID_VIEW_META));
+	ck_assert_uint_ne(ino_of(o, INO_VIEW_DATA), ino_of(o, INO_VIEW_META));
 }
 END_TEST
 

@@ -113,7 +113,7 @@ put(catalog_t *c, const char *name, size_t len, unsigned seed, uid_t uid, mode_t
 	catalog_release(c, bid, 1);
 	free(data);
 	if (oid != NULL)
-		*oid = id_of_ino(a.ino);
+		*oid = ino_id(a.ino);
 	return bid;
 }
 
@@ -217,11 +217,11 @@ dump(catalog_t *c)
 	size_t i, n, len, total = 1;
 	char *out;
 
-	ck_assert_int_eq(catalog_list(c, CATALOG_INO_NAMES, dump_entry, &d), 0);
+	ck_assert_int_eq(catalog_list(c, INO_NAMES, dump_entry, &d), 0);
 	d.dir = "objects";
-	ck_assert_int_eq(catalog_list(c, CATALOG_INO_OBJECTS, dump_entry, &d), 0);
+	ck_assert_int_eq(catalog_list(c, INO_OBJECTS, dump_entry, &d), 0);
 	d.dir = "blobs";
-	ck_assert_int_eq(catalog_list(c, CATALOG_INO_BLOBS, dump_entry, &d), 0);
+	ck_assert_int_eq(catalog_list(c, INO_BLOBS, dump_entry, &d), 0);
 	n = l.n;
 	for (i = 0; i < n; i++) {
 		char kind[16], ids[ID_STR_LEN + 1];
@@ -232,7 +232,8 @@ dump(catalog_t *c)
 		if (strcmp(kind, "objects") == 0) {
 			char *text;
 
-			ck_assert_int_eq(catalog_read_generated(c, id_ino(id, ID_VIEW_META), &text, &len), 0);
+			ck_assert_int_eq(
+			    catalog_read_generated(c, ino_of(id, INO_VIEW_META), &text, &len), 0);
 			add_line(&l, "%s meta.json %.*s", ids, (int)len, text);
 			free(text);
 		} else if (strcmp(kind, "blobs") == 0) {
@@ -393,7 +394,7 @@ START_TEST(test_roundtrip)
 
 	/* What the snapshot holds: everything but the blob being written. */
 	ck_assert_int_eq(close(wfd), 0);
-	ck_assert_int_eq(catalog_unlink(cat, CATALOG_INO_NAMES, "writing", 0), 0);
+	ck_assert_int_eq(catalog_unlink(cat, INO_NAMES, "writing", 0), 0);
 	catalog_release(cat, wbid, 1);
 	want = dump(cat);
 	ck_assert_ptr_nonnull(strstr(want, "names/alias "));

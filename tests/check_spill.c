@@ -82,7 +82,7 @@ make(const char *name, size_t len, unsigned seed)
 	int fd;
 
 	ck_assert_int_eq(catalog_create_blob_object(cat, name, 1000, 1000, 0644, &a, &b.bid, &fd), 0);
-	b.oid = id_of_ino(a.ino);
+	b.oid = ino_id(a.ino);
 	ck_assert_int_eq(pwrite(fd, p, len, 0), (ssize_t)len);
 	close(fd);
 	catalog_release(cat, b.bid, 1);

@@ -232,7 +232,7 @@ meta_of(uint64_t oid)
 	size_t len = 0;
 	json_t *tree;
 
-	ck_assert_int_eq(catalog_read_generated(cat, id_ino(oid, ID_VIEW_META), &text, &len), 0);
+	ck_assert_int_eq(catalog_read_generated(cat, ino_of(oid, INO_VIEW_META), &text, &len), 0);
 	tree = json_loadb(text, len, 0, NULL);
 	free(text);
 	ck_assert_ptr_nonnull(tree);
@@ -369,7 +369,7 @@ START_TEST(test_lookup)
 	ck_assert_str_eq(a.error, "");
 	ino = a.ino;
 	ck_assert(streams_is(ino));
-	ck_assert_int_eq(id_view_of_ino(ino), ID_VIEW_STREAM);
+	ck_assert_int_eq(ino_view(ino), INO_VIEW_STREAM);
 	/* Found again, with or without create; getattr agrees. */
 	ck_assert_int_eq(streams_lookup(ss, "a", 1, &b), 0);
 	ck_assert_uint_eq(b.ino, ino);
@@ -383,12 +383,12 @@ START_TEST(test_lookup)
 	ck_assert_int_eq(streams_lookup(ss, "b", 1, &b), 0);
 	ck_assert_uint_ne(b.ino, ino);
 	ck_assert(streams_is(b.ino));
-	ck_assert_int_eq(streams_getattr(ss, id_ino(12345, ID_VIEW_STREAM), &b), -ENOENT);
+	ck_assert_int_eq(streams_getattr(ss, ino_of(12345, INO_VIEW_STREAM), &b), -ENOENT);
 
 	/* Not stream inode numbers. */
-	ck_assert(!streams_is(CATALOG_INO_ROOT));
+	ck_assert(!streams_is(INO_ROOT));
 	ck_assert(!streams_is(INO_STREAMS));
-	ck_assert(!streams_is(id_ino(ino & ~ID_VIEW_MASK, ID_VIEW_META)));
+	ck_assert(!streams_is(ino_of(ino & ~INO_VIEW_MASK, INO_VIEW_META)));
 	ck_assert(!streams_is(ID_BLOB_BIT | 1));
 
 	/* Bad names, with or without create, make nothing. */
@@ -417,7 +417,7 @@ START_TEST(test_numbers_after_restart)
 	ck_assert_int_eq(streams_create(cat, STREAM_SEQ_EPOCH, &next), 0);
 	ck_assert_int_eq(streams_lookup(next, "a", 1, &b), 0);
 	ck_assert(streams_is(b.ino));
-	ck_assert_uint_eq(b.ino, id_ino((STREAM_SEQ_EPOCH + 1) << STREAM_INO_SHIFT, ID_VIEW_STREAM));
+	ck_assert_uint_eq(b.ino, ino_of((STREAM_SEQ_EPOCH + 1) << STREAM_INO_SHIFT, INO_VIEW_STREAM));
 	ck_assert_uint_ne(b.ino, a.ino);
 	streams_destroy(next);
 }
@@ -486,7 +486,7 @@ START_TEST(test_open_write)
 	ck_assert_int_eq(streams_open_write(ss, ino, 2000, 2000, 0600, &a), -EBUSY);
 	ck_assert_int_eq(streams_getattr(ss, ino, &a), 0);
 	ck_assert_uint_eq(a.uid, UID);
-	ck_assert_int_eq(streams_open_write(ss, id_ino(777, ID_VIEW_STREAM), UID, GID, 0600, &a), -ENOENT);
+	ck_assert_int_eq(streams_open_write(ss, ino_of(777, INO_VIEW_STREAM), UID, GID, 0600, &a), -ENOENT);
 	/* Complete, it takes no writer again. */
 	append(ino, 0, 3, 0);
 	streams_close_write(ss, ino, NULL);
@@ -529,7 +529,7 @@ START_TEST(test_write_read)
 	/* Not open for writing: no writes. */
 	idle = pending("idle");
 	ck_assert_int_eq(streams_write(ss, idle, "x", 1, 0), -EBADF);
-	ck_assert_int_eq(streams_write(ss, id_ino(777, ID_VIEW_STREAM), "x", 1, 0), -EBADF);
+	ck_assert_int_eq(streams_write(ss, ino_of(777, INO_VIEW_STREAM), "x", 1, 0), -EBADF);
 	ino = writer("s");
 	/* In order only. */
 	ck_assert_int_eq(streams_write(ss, ino, "hello", 5, 1), -EINVAL);
@@ -556,7 +556,7 @@ START_TEST(test_write_read)
 	ck_assert_int_eq(read_rc(ino, 11), -EAGAIN);
 	ck_assert_int_eq(read_rc(ino, 1000), -EAGAIN);
 	ck_assert_int_eq(read_rc(idle, 0), -EAGAIN);
-	ck_assert_int_eq(read_rc(id_ino(777, ID_VIEW_STREAM), 0), -EBADF);
+	ck_assert_int_eq(read_rc(ino_of(777, INO_VIEW_STREAM), 0), -EBADF);
 	/* Complete: the end is the end. */
 	streams_close_write(ss, ino, NULL);
 	ck_assert_int_eq(read_rc(ino, 11), 0);
@@ -669,7 +669,7 @@ START_TEST(test_complete_object)
 	id_format(oid, oname);
 
 	/* objects/o…: sealed, the writer's. */
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_OBJECTS, oname, &ca), 0);
+	ck_assert_int_eq(catalog_lookup(cat, INO_OBJECTS, oname, &ca), 0);
 	ck_assert_uint_eq(ca.ino, oid);
 	ck_assert(S_ISDIR(ca.mode));
 	ck_assert_int_eq(catalog_getattr(cat, oid, &ca), 0);
@@ -698,9 +698,9 @@ START_TEST(test_complete_object)
 	blob_is(c0, 0, STREAM_CHUNK, 5);
 	blob_is(c1, STREAM_CHUNK, total - STREAM_CHUNK, 5);
 	/* names/s: the stream's name names it, and it is ready. */
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "s", &ca), 0);
+	ck_assert_int_eq(catalog_lookup(cat, INO_NAMES, "s", &ca), 0);
 	ck_assert(S_ISLNK(ca.mode));
-	ck_assert_uint_eq(ca.ino, id_ino(oid, ID_VIEW_NAME_LINK));
+	ck_assert_uint_eq(ca.ino, ino_of(oid, INO_VIEW_NAME_LINK));
 	ck_assert_int_eq(catalog_readlink(cat, ca.ino, &target), 0);
 	ck_assert_str_eq(target + strlen("../objects/"), oname);
 	free(target);
@@ -728,7 +728,7 @@ START_TEST(test_complete_edges)
 	ck_assert_int_eq(meta_int(tree, "chunks_"), 0);
 	json_decref(tree);
 	ck_assert_int_eq(catalog_lookup(cat, a.object_id, "__chunk_-0", &ca), -ENOENT);
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "empty", &ca), 0);
+	ck_assert_int_eq(catalog_lookup(cat, INO_NAMES, "empty", &ca), 0);
 
 	/* Exactly one chunk: nothing to trim, no second chunk. */
 	whole = writer("whole");
@@ -749,7 +749,7 @@ START_TEST(test_complete_edges)
 	ck_assert_int_eq(pwrite(fd, "t", 1, 0), 1);
 	close(fd);
 	catalog_release(cat, bid, 1);
-	oid = id_of_ino(ca.ino);
+	oid = ino_id(ca.ino);
 	empty = writer("taken");
 	append(empty, 0, 100, 7);
 	streams_close_write(ss, empty, NULL);
@@ -765,8 +765,8 @@ START_TEST(test_complete_edges)
 	json_decref(tree);
 	chunk_of(a.object_id, 0, 100);
 	/* names/taken is still the Blob object's. */
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "taken", &ca), 0);
-	ck_assert_uint_eq(ca.ino, id_ino(oid, ID_VIEW_DATA));
+	ck_assert_int_eq(catalog_lookup(cat, INO_NAMES, "taken", &ca), 0);
+	ck_assert_uint_eq(ca.ino, ino_of(oid, INO_VIEW_DATA));
 	read_is(empty, 0, 100, 7);
 }
 END_TEST
@@ -792,7 +792,7 @@ START_TEST(test_read_states)
 	streams_close_read(ss, p);
 	ck_assert_int_eq(streams_getattr(ss, p, &a), 0);
 	ck_assert_uint_eq(a.readers, 0);
-	ck_assert_int_eq(streams_open_read(ss, id_ino(777, ID_VIEW_STREAM)), -ENOENT);
+	ck_assert_int_eq(streams_open_read(ss, ino_of(777, INO_VIEW_STREAM)), -ENOENT);
 
 	/* Failed: the bytes before stay readable, then EIO. */
 	f = writer("f");
@@ -812,7 +812,7 @@ START_TEST(test_read_states)
 		struct catalog_attr ca;
 		struct catalog_stats st;
 
-		ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "f", &ca), -ENOENT);
+		ck_assert_int_eq(catalog_lookup(cat, INO_NAMES, "f", &ca), -ENOENT);
 		stats(&st);
 		ck_assert_uint_eq(st.objects, 1); /* p's */
 		ck_assert_uint_eq(st.blobs_unsealed, 2);
@@ -856,8 +856,8 @@ START_TEST(test_unlink_complete)
 	ck_assert_int_eq(streams_lookup(ss, "s", 0, &a), -ENOENT);
 	ck_assert_int_eq(streams_getattr(ss, ino, &a), -ENOENT);
 	ck_assert_int_eq(catalog_getattr(cat, oid, &ca), -ENOENT);
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_OBJECTS, oname, &ca), -ENOENT);
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "s", &ca), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, INO_OBJECTS, oname, &ca), -ENOENT);
+	ck_assert_int_eq(catalog_lookup(cat, INO_NAMES, "s", &ca), -ENOENT);
 	ck_assert_int_eq(catalog_getattr(cat, c0, &ca), -ENOENT);
 	ck_assert_int_eq(catalog_getattr(cat, c1, &ca), -ENOENT);
 	ck_assert(!test_exists(path0));
@@ -877,7 +877,7 @@ START_TEST(test_unlink_complete)
 	ino = writer("t");
 	append(ino, 0, 10, 10);
 	streams_close_write(ss, ino, NULL);
-	ck_assert_int_eq(catalog_unlink(cat, CATALOG_INO_NAMES, "t", UID), 0);
+	ck_assert_int_eq(catalog_unlink(cat, INO_NAMES, "t", UID), 0);
 	ck_assert_int_eq(streams_unlink(ss, "t", UID), 0);
 	ck_assert_int_eq(streams_lookup(ss, "t", 0, &a), -ENOENT);
 	stats(&st);
@@ -1136,7 +1136,7 @@ START_TEST(test_object_entry_unlink)
 	ck_assert_int_eq(pwrite(fd, "x", 1, 0), 1);
 	close(fd);
 	catalog_release(cat, bid, 1);
-	oid = id_of_ino(ca.ino);
+	oid = ino_id(ca.ino);
 	ck_assert_int_eq(streams_objects_open(ss, "os", UID, GID, 0644, &os), 0);
 	ck_assert_int_ge(streams_push(ss, os, UID, oid), 0);
 	ck_assert_int_eq(streams_entry_unlink(ss, os, "0", UID), -EBUSY); /* still open */
@@ -1151,7 +1151,7 @@ START_TEST(test_object_entry_unlink)
 	ck_assert_uint_eq(n, 0);
 	ck_assert_int_eq(streams_entry_unlink(ss, os, "0", UID), -ENOENT);
 	/* Nothing deleted yet: the object is there until the stream goes. */
-	ck_assert_int_eq(catalog_getattr(cat, id_ino(oid, ID_VIEW_OBJECT), &ca), 0);
+	ck_assert_int_eq(catalog_getattr(cat, ino_of(oid, INO_VIEW_OBJECT), &ca), 0);
 	ck_assert_int_eq(streams_unlink(ss, "os", UID), 0);
 }
 END_TEST
@@ -1181,7 +1181,7 @@ START_TEST(test_restart)
 	append(failed, 0, MIB, 20);
 	streams_close_write(ss, failed, "killed");
 	memset(&seen, 0, sizeof seen);
-	ck_assert_int_eq(catalog_list(cat, CATALOG_INO_BLOBS, on_blob, &seen), 0);
+	ck_assert_int_eq(catalog_list(cat, INO_BLOBS, on_blob, &seen), 0);
 	ck_assert_int_eq(seen.n, 4);
 	stats(&st);
 	ck_assert_uint_eq(st.blobs_sealed, 2);
@@ -1210,8 +1210,8 @@ START_TEST(test_restart)
 	ck_assert_uint_eq(st.names, 1);
 	ck_assert_uint_eq(st.memory_used, total);
 	/* ...and the complete one's object stays, whole. */
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "done", &ca), 0);
-	ck_assert_uint_eq(ca.ino, id_ino(oid, ID_VIEW_NAME_LINK));
+	ck_assert_int_eq(catalog_lookup(cat, INO_NAMES, "done", &ca), 0);
+	ck_assert_uint_eq(ca.ino, ino_of(oid, INO_VIEW_NAME_LINK));
 	tree = meta_of(oid);
 	ck_assert_str_eq(json_string_value(json_object_get(tree, "typename")), "ByteStream");
 	ck_assert_int_eq(meta_int(tree, "size_"), (json_int_t)total);
@@ -1229,8 +1229,8 @@ START_TEST(test_restart)
 	ck_assert_int_eq(streams_getattr(ss, done, &a), 0);
 	ck_assert_int_eq(a.state, STREAM_COMPLETE);
 	ck_assert_uint_ne(a.object_id, oid);
-	ck_assert_int_eq(catalog_lookup(cat, CATALOG_INO_NAMES, "done", &ca), 0);
-	ck_assert_uint_eq(ca.ino, id_ino(oid, ID_VIEW_NAME_LINK));
+	ck_assert_int_eq(catalog_lookup(cat, INO_NAMES, "done", &ca), 0);
+	ck_assert_uint_eq(ca.ino, ino_of(oid, INO_VIEW_NAME_LINK));
 	/* And its unlink removes its own object, not the named one. */
 	c0 = a.object_id;
 	ck_assert_int_eq(streams_unlink(ss, "done", UID), 0);
