@@ -54,7 +54,11 @@ struct catalog_config {
 	void (*blob_freed)(void *arg, uint64_t blob_id);
 	/* The kernel's view of parent/name went stale. */
 	void (*inval_entry)(void *arg, uint64_t parent_ino, const char *name);
-	/* The kernel's copy of ino's attributes went stale. */
+	/* The kernel's copy of ino's attributes went stale. For an inode
+	 * that is gone, the hook must drop it before the request that removed
+	 * it is answered: the kernel holds that request's directory locked,
+	 * so the entry's own invalidation (inval_entry) may come only after,
+	 * and meanwhile a stat must ask and get ENOENT, not cached attrs. */
 	void (*inval_attr)(void *arg, uint64_t ino);
 	/* A name may have come to name a sealed object (an object was sealed,
 	 * or a name was bound): waiters should look again. */

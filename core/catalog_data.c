@@ -158,6 +158,11 @@ catalog_blob_forget(catalog_t *c, struct cblob *b)
 	if (b->ghost_ino != 0 && (b->opens == 0 || hmap_insert(&c->ghosts, b->ghost_ino, b) != 0))
 		b->ghost_ino = 0;
 	catalog_dir_changed(c, INO_BLOBS);
+	if (c->cfg.inval_attr != NULL) {
+		c->cfg.inval_attr(c->cfg.hook_arg, b->id);
+		if (b->ghost_ino != 0) /* fstat of names/<n> asks again: nlink 0 */
+			c->cfg.inval_attr(c->cfg.hook_arg, b->ghost_ino);
+	}
 	if (c->cfg.inval_entry != NULL) {
 		char name[ID_STR_LEN + 1];
 

@@ -408,6 +408,14 @@ doom_apply(catalog_t *c, struct doom *d, const char *unlinked, unsigned flags)
 			catalog_name_forget(c, n);
 		}
 		id_format(x->id, name);
+		if (c->cfg.inval_attr != NULL) {
+			static const enum ino_view views[] = { INO_VIEW_OBJECT, INO_VIEW_DATA, INO_VIEW_META,
+				INO_VIEW_NAME_LINK };
+			size_t v;
+
+			for (v = 0; v < sizeof views / sizeof views[0]; v++)
+				c->cfg.inval_attr(c->cfg.hook_arg, ino_of(x->id, views[v]));
+		}
 		if (c->cfg.inval_entry != NULL && !(i == 0 && (flags & CATALOG_DELETE_RMDIR)))
 			c->cfg.inval_entry(c->cfg.hook_arg, INO_OBJECTS, name);
 		hmap_remove(&c->objects, x->id, x);

@@ -20,6 +20,7 @@
 
 #include "core/log.h"
 #include "core/request.h"
+#include "core/vec.h"
 #include "fs/node.h"
 
 static int render_version(char **text, size_t *len);
@@ -47,7 +48,7 @@ struct ctl {
 	uid_t uid;
 	gid_t gid;
 	char *req;
-	size_t reqlen;
+	size_t reqlen, reqcap; /* vec.h */
 	char *reply;
 	size_t replylen, replypos;
 	struct request_wait wait; /* wait.pending: a read is parked */
@@ -181,7 +182,6 @@ control_ctl_write(struct fs_handle *h, const char *buf, size_t size)
 {
 	struct ctl *t = (struct ctl *)h;
 	ssize_t rc = (ssize_t)size;
-	char *req;
 
 	pthread_mutex_lock(&t->lock);
 	if (t->wait.pending) {
@@ -197,11 +197,10 @@ control_ctl_write(struct fs_handle *h, const char *buf, size_t size)
 	}
 	if (t->reqlen + size > REQUEST_MAX)
 		rc = -EFBIG;
-	else if ((req = realloc(t->req, t->reqlen + size)) == NULL)
+	else if (vec_reserve(&t->req, &t->reqcap, t->reqlen + size, 1) != 0)
 		rc = -ENOMEM;
 	else {
-		memcpy(req + t->reqlen, buf, size);
-		t->req = req;
+		memcpy(t->req + t->reqlen, buf, size);
 		t->reqlen += size;
 	}
 	pthread_mutex_unlock(&t->lock);

@@ -28,6 +28,7 @@
 #include "core/log.h"
 #include "core/snapshot.h"
 #include "core/util.h"
+#include "core/vec.h"
 #include "fs/daemon.h"
 #include "fs/fs.h"
 #include "fs/passthrough.h"
@@ -364,28 +365,27 @@ static void
 hook_inval_attr(void *arg, uint64_t ino)
 {
 	(void)arg;
-	notify_attr(ino);
+	if (ino <= INO_LAST_DIR)
+		notify_attr(ino); /* a directory's times: coalesced */
+	else
+		notify_attr_now(ino); /* a file that went: before the reply */
 }
 
 struct tmp_names {
 	char **v;
-	size_t n;
+	size_t n, cap;
 };
 
 static int
 collect_tmp(void *arg, const char *name, const struct catalog_attr *a)
 {
 	struct tmp_names *t = arg;
-	char **v;
 
 	(void)a;
 	if (strncmp(name, VFS_TMP_PREFIX, strlen(VFS_TMP_PREFIX)) != 0)
 		return 0;
-	if ((v = realloc(t->v, (t->n + 1) * sizeof *v)) == NULL || (v[t->n] = strdup(name)) == NULL) {
-		t->v = v != NULL ? v : t->v;
+	if (VEC_PUSH_ROOM(t->v, t->n, t->cap) != 0 || (t->v[t->n] = strdup(name)) == NULL)
 		return -ENOMEM;
-	}
-	t->v = v;
 	t->n++;
 	return 0;
 }
@@ -396,7 +396,7 @@ collect_tmp(void *arg, const char *name, const struct catalog_attr *a)
 static void
 drop_client_temporaries(void)
 {
-	struct tmp_names t = { NULL, 0 };
+	struct tmp_names t = { NULL, 0, 0 };
 	size_t i, gone = 0;
 
 	if (catalog_list(fs.cat, INO_NAMES, collect_tmp, &t) != 0)

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/vec.h"
 #include "fs/node.h"
 
 /* A directory listing, taken at opendir. */
@@ -33,15 +34,8 @@ dh_add(void *arg, const char *name, const struct catalog_attr *attr)
 {
 	struct dh *d = arg;
 
-	if (d->n == d->cap) {
-		size_t cap = d->cap ? d->cap * 2 : 32;
-		struct dent *v = realloc(d->v, cap * sizeof *v);
-
-		if (v == NULL)
-			return -ENOMEM;
-		d->v = v;
-		d->cap = cap;
-	}
+	if (VEC_PUSH_ROOM(d->v, d->n, d->cap) != 0)
+		return -ENOMEM;
 	if ((d->v[d->n].name = strdup(name)) == NULL)
 		return -ENOMEM;
 	d->v[d->n].attr = *attr;

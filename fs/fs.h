@@ -134,6 +134,9 @@ void notify_entry(uint64_t parent, const char *name);
 /* The attributes of fixed inode ino (a directory whose times moved) went
  * stale; coalesced, sent within a few ms. */
 void notify_attr(uint64_t ino);
+/* The attributes of ino (a file that went) went stale: sent now, from the
+ * request that removed it (attributes take no lock in the kernel). */
+void notify_attr_now(uint64_t ino);
 /* Wait until what was queued so far has reached the kernel. Only from a
  * request that holds no directory lock (the kernel takes the parent's). */
 void notify_flush(void);

@@ -163,6 +163,20 @@ notify_entry(uint64_t parent, const char *name)
 }
 
 void
+notify_attr_now(uint64_t ino)
+{
+	int rc;
+
+	pthread_mutex_lock(&nlock);
+	rc = running && !stopping;
+	pthread_mutex_unlock(&nlock);
+	/* No lock of the kernel's is taken for attributes: safe from any
+	 * request. -ENOENT: the kernel did not know the inode. */
+	if (rc && (rc = fuse_lowlevel_notify_inval_inode(nse, ino, -1, 0)) != 0 && rc != -ENOENT)
+		log_debug("attribute invalidation of inode %llu: %s", (unsigned long long)ino, strerror(-rc));
+}
+
+void
 notify_attr(uint64_t ino)
 {
 	if (ino >= NOTIFY_ATTR_INOS) {

@@ -29,6 +29,7 @@
 
 #include "core/hmap.h"
 #include "core/log.h"
+#include "core/vec.h"
 #include "fs/fs.h"
 #include "fs/fuse_ext.h"
 #include "fs/supervisor.h"
@@ -116,15 +117,8 @@ slots_take(struct slots *s, _Atomic uint32_t *used, uint32_t max)
 static void
 slots_put(struct slots *s, int slot)
 {
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 256;
-		int *v = realloc(s->v, cap * sizeof *v);
-
-		if (v == NULL)
-			return; /* the slot stays unused */
-		s->v = v;
-		s->cap = cap;
-	}
+	if (VEC_PUSH_ROOM(s->v, s->n, s->cap) != 0)
+		return; /* the slot stays unused */
 	s->v[s->n++] = slot;
 }
 
