@@ -16,7 +16,7 @@ clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 	-I"$src" -I"$build" \
 	"$src"/core/*.c "$build"/schema/schema.c \
 	"$src"/tests/fuzz/fuzz_request.c \
-	$(pkg-config --cflags --libs sqlite3 jansson liburing) -lm -o "$out/fuzz_request" 2>"$out/build.log" || {
+	$(pkg-config --cflags --libs sqlite3 jansson liburing libcurl libcrypto) -lm -o "$out/fuzz_request" 2>"$out/build.log" || {
 	if grep -q "libclang_rt.fuzzer" "$out/build.log"; then
 		echo "SKIP: clang has no fuzzer runtime (libclang-rt-dev)"
 		exit 77
