@@ -119,7 +119,7 @@ etcd_watch(etcd_t *e, const void *key, size_t klen, int prefix, int64_t start, e
     const atomic_int *stop, int64_t *compacted)
 {
 	struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
-	json_t *create = etcd_key_json(key, klen, prefix);
+	json_t *create = etcd_key_json(key, klen, prefix), *req = NULL;
 	struct watch w = { .fn = fn, .arg = arg, .stop = stop };
 	char url[1024], *text = NULL;
 	CURLcode cc;
@@ -132,11 +132,12 @@ etcd_watch(etcd_t *e, const void *key, size_t klen, int prefix, int64_t start, e
 	}
 	if (start > 0)
 		json_object_set_new(create, "start_revision", etcd_int_json(start));
-	if ((text = json_dumps(json_pack("{s:o}", "create_request", create), JSON_COMPACT)) == NULL) {
+	req = json_pack("{s:o}", "create_request", create); /* takes create */
+	create = NULL;
+	if (req == NULL || (text = json_dumps(req, JSON_COMPACT)) == NULL) {
 		rc = -ENOMEM;
 		goto out;
 	}
-	create = NULL;
 	/* One endpoint: the one that answered last. A failed watch is
 	 * reported; the caller re-reads and watches again, maybe elsewhere. */
 	if ((h = etcd_easy(e, atomic_load(&e->cur) % e->nurls, "/v3/watch", text, hdr, url, sizeof url)) ==
@@ -165,6 +166,7 @@ etcd_watch(etcd_t *e, const void *key, size_t klen, int prefix, int64_t start, e
 	}
 out:
 	json_decref(create);
+	json_decref(req);
 	free(text);
 	free(w.line.data);
 	curl_slist_free_all(hdr);
