@@ -409,12 +409,17 @@ doom_apply(catalog_t *c, struct doom *d, const char *unlinked, unsigned flags)
 		}
 		id_format(x->id, name);
 		if (c->cfg.inval_attr != NULL) {
-			static const enum ino_view views[] = { INO_VIEW_OBJECT, INO_VIEW_DATA, INO_VIEW_META,
-				INO_VIEW_NAME_LINK };
-			size_t v;
+			/* The inodes the kernel may know of x: its directory,
+			 * meta.json, and its names/ entry (the data of a Blob
+			 * object, else a link; the entry being unlinked is the
+			 * kernel's own business). */
+			int blob = strcmp(x->typename, OBJECT_TYPE_BLOB) == 0;
 
-			for (v = 0; v < sizeof views / sizeof views[0]; v++)
-				c->cfg.inval_attr(c->cfg.hook_arg, ino_of(x->id, views[v]));
+			c->cfg.inval_attr(c->cfg.hook_arg, ino_of(x->id, INO_VIEW_OBJECT));
+			c->cfg.inval_attr(c->cfg.hook_arg, ino_of(x->id, INO_VIEW_META));
+			if (unlinked == NULL || i > 0)
+				c->cfg.inval_attr(c->cfg.hook_arg,
+				    ino_of(x->id, blob ? INO_VIEW_DATA : INO_VIEW_NAME_LINK));
 		}
 		if (c->cfg.inval_entry != NULL && !(i == 0 && (flags & CATALOG_DELETE_RMDIR)))
 			c->cfg.inval_entry(c->cfg.hook_arg, INO_OBJECTS, name);
