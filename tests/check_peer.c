@@ -351,6 +351,30 @@ START_TEST(test_codec)
 }
 END_TEST
 
+START_TEST(test_addr)
+{
+	char host[64], port[16], err[256];
+	int fd;
+
+	ck_assert_int_eq(peer_io_split("127.0.0.1:7000", host, sizeof host, port, sizeof port), 0);
+	ck_assert_str_eq(host, "127.0.0.1");
+	ck_assert_str_eq(port, "7000");
+	ck_assert_int_eq(peer_io_split("[::1]:0", host, sizeof host, port, sizeof port), 0);
+	ck_assert_str_eq(host, "::1");
+	ck_assert_int_eq(peer_io_split("*:7000", host, sizeof host, port, sizeof port), 0);
+	ck_assert_str_eq(host, "");
+	ck_assert_int_eq(peer_io_split("host", host, sizeof host, port, sizeof port), -EINVAL);
+	ck_assert_int_eq(peer_io_split("host:", host, sizeof host, port, sizeof port), -EINVAL);
+	ck_assert_int_eq(peer_io_split("[::1:80", host, sizeof host, port, sizeof port), -EINVAL);
+	ck_assert_int_eq(peer_io_listen("127.0.0.1:http-alt", &fd, err, sizeof err), -EADDRNOTAVAIL);
+	/* Nobody listens on a port just closed. */
+	ck_assert_int_eq(peer_io_listen("127.0.0.1:0", &fd, err, sizeof err), 0);
+	snprintf(host, sizeof host, "127.0.0.1:%u", peer_io_port(fd));
+	close(fd);
+	ck_assert_int_eq(peer_io_connect(host, 1000, &fd, err, sizeof err), -ECONNREFUSED);
+}
+END_TEST
+
 START_TEST(test_key_file)
 {
 	struct peer_key k;
@@ -799,6 +823,7 @@ peer_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, TEST_TIMEOUT);
 	tcase_add_test(tc, test_codec);
+	tcase_add_test(tc, test_addr);
 	tcase_add_test(tc, test_key_file);
 	tcase_add_test(tc, test_fetch_sizes);
 	tcase_add_test(tc, test_wrong_key);
