@@ -1,6 +1,7 @@
 /*
  * durable: see durable.h for the sequence. The copy itself is uring.c's;
- * here is which of its copies fits the source and the destination, and
+ * here is which of its copies fits the source and the destination (and the
+ * receive from a socket, which is not a file copy), and
  * the file work around it: the temp file, its blocks, the fsyncs through
  * the same ring (so that tests fail them with struct uring_faults), the
  * renames, and the removal of whatever a failure leaves.
@@ -13,8 +14,11 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include "crc32c.h"
 #include "durable.h"
 #include "log.h"
 #include "uring.h"
@@ -73,6 +77,68 @@ durable_open_src(int dirfd, const char *name, int *fd)
 	return *fd < 0 ? *fd : 0;
 }
 
+/* Bytes received per call: large enough that the calls cost nothing,
+ * small enough that the CRC reads them back from the cache. */
+#define RECV_CHUNK (2u << 20)
+
+/* The d->size bytes waiting on the socket d->src.fd, received into a
+ * mapping of dst (a tmpfs file) with their CRC into d->crc. Fresh tmpfs
+ * pages, not TCP, are what costs here (notes/cluster.md): a page faulted
+ * in by the copy inside recv costs more than one populated just before,
+ * so each chunk's pages are populated before it is received into (with
+ * huge pages where the file system gives them). */
+static int
+recv_mapped(struct durable *d, int dst, char *msg, size_t len)
+{
+	uint64_t off = 0, n;
+	uint32_t crc = 0;
+	unsigned char *map;
+	ssize_t got;
+	int rc = 0;
+
+	if (!(d->flags & DURABLE_MAPPED))
+		return fail(msg, len, -EINVAL, "a socket source needs a mapped destination");
+	if (d->size == 0) {
+		d->crc = 0;
+		return 0;
+	}
+	if (ftruncate(dst, (off_t)d->size) != 0)
+		return fail(msg, len, -errno, "size dst to %llu bytes: %s", (unsigned long long)d->size,
+		    strerror(errno));
+	map = mmap(NULL, d->size, PROT_READ | PROT_WRITE, MAP_SHARED, dst, 0);
+	if (map == MAP_FAILED)
+		return fail(msg, len, -errno, "map dst: %s", strerror(errno));
+	madvise(map, d->size, MADV_HUGEPAGE);
+	while (off < d->size) {
+		n = d->size - off < RECV_CHUNK ? d->size - off : RECV_CHUNK;
+		/* Refused (no room): the receive faults the pages and says so. */
+		madvise(map + off, n, MADV_POPULATE_WRITE);
+		got = recv(d->src.fd, map + off, n, MSG_WAITALL);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			/* The kernel's copy into a page tmpfs has no room for
+			 * fails with EFAULT; a receive time limit, EAGAIN. */
+			rc = errno == EFAULT ? -ENOSPC : errno == EAGAIN ? -ETIMEDOUT : -errno;
+			fail(msg, len, rc, "after %llu of %llu bytes: %s", (unsigned long long)off,
+			    (unsigned long long)d->size,
+			    rc == -ENOSPC ? "no room in dst's file system" : strerror(-rc));
+			break;
+		}
+		if (got == 0) {
+			rc = fail(msg, len, -ECONNRESET, "the peer closed after %llu of %llu bytes",
+			    (unsigned long long)off, (unsigned long long)d->size);
+			break;
+		}
+		crc = crc32c_update(crc, map + off, (size_t)got);
+		off += (uint64_t)got;
+	}
+	munmap(map, d->size);
+	if (rc == 0)
+		d->crc = crc;
+	return rc;
+}
+
 /* The bytes of d->src into dst, with their CRC: the copy of uring.c that
  * needs no bounce buffer where one is not needed. */
 static int
@@ -80,6 +146,8 @@ copy_bytes(struct durable *d, int dst, char *msg, size_t len)
 {
 	int fl;
 
+	if (d->src.kind == DURABLE_SRC_SOCKET)
+		return recv_mapped(d, dst, msg, len);
 	if (d->src.kind == DURABLE_SRC_MEM)
 		return uring_write_mem(d->u, d->src.mem, dst, d->size, &d->crc, msg, len);
 	if (d->src.kind != DURABLE_SRC_FD)

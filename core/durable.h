@@ -6,8 +6,8 @@
  * temp file is removed and the final name never shows a partial file; a
  * crash leaves at most a temp file, which its owner removes by its prefix
  * when it starts. Spill (write-out and reload), snapshots and restores copy
- * through it; the peer transfer between nodes will too, from a socket (a
- * source kind to add then).
+ * through it, and so do blobs fetched from another member (from a socket:
+ * DURABLE_SRC_SOCKET).
  *
  * A batch shares one fsync of the directory: durable_write every file,
  * then durable_place each, then durable_sync_dir once (fsyncs in a row
@@ -36,11 +36,19 @@ enum durable_src_kind {
 	 * DURABLE_DIRECT: URING_ALIGN-aligned, readable up to size rounded up
 	 * to URING_ALIGN (a mapping of a file is). */
 	DURABLE_SRC_MEM,
+	/* A connected socket (blocking, with a receive time limit: a stalled
+	 * peer fails the copy with -ETIMEDOUT) whose next size bytes are the
+	 * file's: received straight into a mapping of the destination, which
+	 * must be DURABLE_MAPPED (the store's tmpfs), the CRC summed as they
+	 * arrive. A peer that goes away early: -ECONNRESET. The ring is not
+	 * used for the bytes (u may be NULL with DURABLE_NOSYNC). The peer
+	 * fetch (peer_client.h) receives blobs through it. */
+	DURABLE_SRC_SOCKET,
 };
 
 struct durable_src {
 	enum durable_src_kind kind;
-	int fd;		 /* DURABLE_SRC_FD; the caller's */
+	int fd;		 /* DURABLE_SRC_FD, DURABLE_SRC_SOCKET; the caller's */
 	const void *mem; /* DURABLE_SRC_MEM; the caller's */
 };
 
@@ -53,7 +61,8 @@ struct durable {
 	const char *tmp;  /* the temp file's prefix: the temp is tmp + name */
 	const char *what; /* for messages ("blob b…"); NULL: name */
 	/* DURABLE_MAPPED: a memory destination (tmpfs): the bytes of a
-	 * DURABLE_SRC_FD are read straight into a mapping of the file, huge
+	 * DURABLE_SRC_FD (or DURABLE_SRC_SOCKET, which needs it) are read
+	 * or received straight into a mapping of the file, huge
 	 * pages where the file system gives them, the CRC summed in place;
 	 * no fallocate, which would zero every page before the copy writes
 	 * it. */

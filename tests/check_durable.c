@@ -1,7 +1,8 @@
 /*
  * check_durable: files made by core/durable.c, from a tmpfs file (mapped),
  * a disk file (O_DIRECT) and memory, into a disk directory (O_DIRECT) or a
- * tmpfs one (read into a mapping): the bytes and the CRC-32C are the
+ * tmpfs one (read into a mapping), and from a socket into tmpfs (received
+ * into a mapping): the bytes and the CRC-32C are the
  * source's; the final name appears only once its file is complete;
  * failures injected through struct uring_faults (write, read, fsync of the
  * file and of the directory), a real ENOSPC, a checksum that does not
@@ -13,11 +14,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -396,6 +399,92 @@ START_TEST(test_real_enospc)
 }
 END_TEST
 
+struct sender {
+	int fd; /* closed when done */
+	const unsigned char *data;
+	size_t len;
+};
+
+static void *
+send_run(void *arg)
+{
+	struct sender *s = arg;
+	size_t off = 0;
+	ssize_t n;
+
+	while (off < s->len && (n = send(s->fd, s->data + off, s->len - off, MSG_NOSIGNAL)) > 0)
+		off += (size_t)n;
+	close(s->fd);
+	return NULL;
+}
+
+/* len bytes of data to come on a fresh socket (sent of them do) into
+ * dirfd/dir: durable_copy's result. */
+static int
+from_socket(int dirfd, const char *dir, const unsigned char *data, size_t len, size_t sent, unsigned flags)
+{
+	struct sender snd = { .data = data, .len = sent };
+	char err[512];
+	struct durable d;
+	pthread_t t;
+	int sv[2], rc;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	snd.fd = sv[1];
+	ck_assert_int_eq(pthread_create(&t, NULL, send_run, &snd), 0);
+	d = job(dirfd, dir, flags, (struct durable_src){ .kind = DURABLE_SRC_SOCKET, .fd = sv[0] }, len);
+	d.u = NULL; /* not used: no fsync, no file source */
+	d.want = test_crc32c_ref(data, len);
+	rc = durable_copy(&d, err, sizeof err);
+	close(sv[0]); /* a sender still at it fails */
+	pthread_join(t, NULL);
+	ck_assert_int_eq(d.fd, -1);
+	if (rc == 0)
+		ck_assert_uint_eq(d.crc, d.want);
+	return rc;
+}
+
+/* Bytes from a socket into the store's tmpfs: whole, cut short, with no
+ * room for them; and never into a destination that is not mapped. */
+START_TEST(test_socket)
+{
+	const unsigned flags = DURABLE_MAPPED | DURABLE_NOSYNC | DURABLE_VERIFY;
+	size_t i, len;
+	unsigned char *data;
+	char small[PATH_MAX];
+	int fd;
+
+	for (i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+		len = sizes[i];
+		data = test_pattern(len, len + 3);
+		ck_assert_int_eq(from_socket(shm_fd, shm_dir, data, len, len, flags), 0);
+		assert_file(shm_dir, NAME, data, len);
+		ck_assert_uint_eq(entries(shm_dir), 1);
+		ck_assert_int_eq(unlinkat(shm_fd, NAME, 0), 0);
+		if (len > 0) {
+			ck_assert_int_eq(
+			    from_socket(shm_fd, shm_dir, data, len, len / 2, flags), -ECONNRESET);
+			assert_nothing(shm_dir);
+		}
+		free(data);
+	}
+	data = test_pattern(3 * MIB, 1);
+	ck_assert_int_eq(from_socket(shm_fd, shm_dir, data, MIB, MIB, DURABLE_NOSYNC), -EINVAL);
+	assert_nothing(shm_dir);
+	if (geteuid() == 0) { /* mounting needs root */
+		snprintf(small, sizeof small, "%s/small", shm_dir);
+		ck_assert_int_eq(mkdir(small, 0700), 0);
+		ck_assert_int_eq(mount("vfs-check", small, "tmpfs", 0, "size=1m"), 0);
+		ck_assert_int_ge(fd = open(small, O_RDONLY | O_DIRECTORY | O_CLOEXEC), 0);
+		ck_assert_int_eq(from_socket(fd, small, data, 3 * MIB, 3 * MIB, flags), -ENOSPC);
+		ck_assert_uint_eq(entries(small), 0);
+		close(fd);
+		umount2(small, MNT_DETACH);
+	}
+	free(data);
+}
+END_TEST
+
 /* A file written by other means, made durable under its name. */
 START_TEST(test_rename)
 {
@@ -436,6 +525,7 @@ durable_suite(void)
 	tcase_add_test(tc, test_mismatch);
 	tcase_add_test(tc, test_batch);
 	tcase_add_test(tc, test_real_enospc);
+	tcase_add_test(tc, test_socket);
 	tcase_add_test(tc, test_rename);
 	suite_add_tcase(s, tc);
 	return s;

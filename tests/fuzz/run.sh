@@ -1,34 +1,58 @@
 #!/bin/sh
-# Build the libFuzzer target (core compiled with clang, coverage and ASan)
-# and run it for SECONDS (default 30) from the seed corpus. Exit 77 when
-# clang's fuzzer runtime is missing. Usage: run.sh BUILDDIR [SECONDS]
+# Build the libFuzzer targets (core compiled with clang, coverage and ASan)
+# and run each for SECONDS (default 30) from its seed corpus: fuzz_request
+# (the control protocol and the type rules; corpus/) and fuzz_peer (the
+# peer protocol's frames; corpus_peer/). Exit 0 when both pass, 1 when one
+# fails, 77 when clang or its fuzzer runtime is missing.
+# Usage: run.sh BUILDDIR [SECONDS]
 set -eu
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "${1:?usage: run.sh BUILDDIR [SECONDS]}" && pwd)
 seconds=${2:-30}
 command -v clang >/dev/null 2>&1 || { echo "SKIP: no clang"; exit 77; }
 out=$build/fuzz
-mkdir -p "$out/corpus"
-cp "$src"/tests/fuzz/corpus/* "$out/corpus/"
-# The whole core (every core/*.c, as libvfscore has them).
-# shellcheck disable=SC2046 # pkg-config output is meant to split
-clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	-I"$src" -I"$build" \
-	"$src"/core/*.c "$build"/schema/schema.c \
-	"$src"/tests/fuzz/fuzz_request.c \
-	$(pkg-config --cflags --libs sqlite3 jansson liburing libcurl libcrypto) -lm -o "$out/fuzz_request" 2>"$out/build.log" || {
-	if grep -q "libclang_rt.fuzzer" "$out/build.log"; then
-		echo "SKIP: clang has no fuzzer runtime (libclang-rt-dev)"
-		exit 77
-	fi
-	cat "$out/build.log"
-	exit 1
+mkdir -p "$out"
+
+# build NAME: the target tests/fuzz/NAME.c with the whole core (every
+# core/*.c, as libvfscore has them) into $out/NAME.
+build() {
+	# shellcheck disable=SC2046 # pkg-config output is meant to split
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+		-I"$src" -I"$build" \
+		"$src"/core/*.c "$build"/schema/schema.c \
+		"$src/tests/fuzz/$1.c" \
+		$(pkg-config --cflags --libs sqlite3 jansson liburing libcurl libcrypto) -lm -lpthread \
+		-o "$out/$1" 2>"$out/build-$1.log" || {
+		if grep -q "libclang_rt.fuzzer" "$out/build-$1.log"; then
+			echo "SKIP: clang has no fuzzer runtime (libclang-rt-dev)"
+			exit 77
+		fi
+		cat "$out/build-$1.log"
+		exit 1
+	}
 }
-cd "$out"
+
+# run NAME CORPUS MAXLEN: NAME for $seconds from tests/fuzz/CORPUS (copied
+# to $out/CORPUS, which keeps what the run finds). 0 or 1.
+run() {
+	mkdir -p "$out/$2"
+	cp "$src/tests/fuzz/$2"/* "$out/$2/"
+	rc=0
+	(cd "$out" && "./$1" -max_total_time="$seconds" -max_len="$3" -print_final_stats=1 "$2" \
+		>"$1.log" 2>&1) || rc=$?
+	tail -n 12 "$out/$1.log"
+	if [ $rc -ne 0 ]; then
+		echo "$1: FAILED (see $out/$1.log and crash-* files)"
+		return 1
+	fi
+	echo "$1: ok, $(find "$out/$2" -type f | wc -l) corpus entries"
+}
+
+build fuzz_request
+build fuzz_peer
+status=0
 rm -rf /dev/shm/vineyardfs-fuzz.*
-rc=0
-./fuzz_request -max_total_time="$seconds" -max_len=4096 -print_final_stats=1 corpus >fuzz.log 2>&1 || rc=$?
+run fuzz_request corpus 4096 || status=1
 rm -rf /dev/shm/vineyardfs-fuzz.*
-tail -n 12 fuzz.log
-[ $rc -eq 0 ] || { echo "fuzz_request: FAILED (see $out/fuzz.log and crash-* files)"; exit 1; }
-echo "fuzz_request: ok, $(find corpus -type f | wc -l) corpus entries"
+run fuzz_peer corpus_peer 4096 || status=1
+exit $status
