@@ -1,7 +1,8 @@
 /*
  * crc32c: CRC-32C (Castagnoli, reflected polynomial 0x82F63B78, as in
  * iSCSI, ext4 and btrfs), the checksum spill and snapshot files keep per
- * blob. Portable table code (slicing-by-8), no hardware instructions.
+ * blob and the peer protocol checks per transfer. The CPU's crc32
+ * instruction where it has one (SSE 4.2), else table code (crc32c.c).
  */
 #ifndef VFS_CRC32C_H
 #define VFS_CRC32C_H
