@@ -3,7 +3,8 @@
  * cmd_transfer.c moves data in and out (put, get, stream), cmd_object.c
  * looks at and names objects (ls, stat, tree, rm, name, unname),
  * cmd_store.c asks the daemon about the whole store (snapshot, pin,
- * unpin, evict, load, and stat without an argument). cli.c lists them.
+ * unpin, evict, load, and stat without an argument), cmd_cluster.c the
+ * cluster (publish, cluster). cli.c lists them.
  */
 #ifndef VFS_CMD_H
 #define VFS_CMD_H
@@ -26,6 +27,9 @@ extern const struct cli_cmd cmd_pin_entry;
 extern const struct cli_cmd cmd_unpin_entry;
 extern const struct cli_cmd cmd_evict_entry;
 extern const struct cli_cmd cmd_load_entry;
+
+extern const struct cli_cmd cmd_publish_entry;
+extern const struct cli_cmd cmd_cluster_entry;
 
 /* stat without an argument: the store's memory, spill and counters. */
 int cmd_store_stat(vfs_t *v, const struct cli_opts *o);

@@ -256,6 +256,7 @@ catalog_open(const struct catalog_config *cfg, catalog_t **out)
 	hmap_init(&c->objects);
 	hmap_init(&c->names);
 	hmap_init(&c->ghosts);
+	hmap_init(&c->rmembers);
 	c->cfg = *cfg;
 	for (i = 0; i <= CATALOG_LAST_DIR; i++) {
 		atomic_init(&c->dir[i].atime_ns, util_now_ns());
@@ -344,6 +345,7 @@ catalog_close(catalog_t *c)
 	if (c == NULL)
 		return;
 	catalog_spill_close(c);
+	catalog_remote_free(c);
 	hmap_foreach(&c->names, free_name, NULL);
 	hmap_foreach(&c->objects, free_object, NULL);
 	hmap_foreach(&c->blobs, free_blob, NULL);
@@ -391,11 +393,12 @@ catalog_stats(catalog_t *c, struct catalog_stats *st)
 	st->bytes_spilled = c->spilled_bytes;
 	st->bytes_pinned = c->pinned_bytes;
 	catalog_spill_stats(c, st);
-	st->objects = c->objects.count;
+	/* Local records only: the mirror counts its own (catalog_remote.h). */
+	st->objects = c->objects.count - c->nremote_objects;
 	st->blobs = c->nsealed + c->nunsealed;
 	st->blobs_sealed = c->nsealed;
 	st->blobs_unsealed = c->nunsealed;
-	st->names = c->names.count;
+	st->names = c->names.count - c->nremote_names;
 	st->creates = c->creates;
 	st->seals = c->seals;
 	st->discards = c->discards;

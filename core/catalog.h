@@ -63,6 +63,11 @@ struct catalog_config {
 	/* A name may have come to name a sealed object (an object was sealed,
 	 * or a name was bound): waiters should look again. */
 	void (*names_changed)(void *arg);
+	/* A local object was deleted, or lost a name (unlink, unname, rename,
+	 * with its object): a cluster member unpublishes it (cluster.h).
+	 * Not called for other members' records. */
+	void (*object_deleted)(void *arg, uint64_t id);
+	void (*name_dropped)(void *arg, const char *name, uint64_t id);
 	/* Without the lock, once: the catalog is loaded and reconciled and the
 	 * spill thread not started yet (a restarted daemon counts the opens
 	 * the kernel still holds before anything can be evicted). */

@@ -285,6 +285,11 @@ catalog_open_data(catalog_t *c, uint64_t ino, int writable, uint64_t *blob_id, i
 		rc = -EPERM;
 		goto out;
 	}
+	/* Another member's: its bytes are not here (catalog_remote_open). */
+	if (b->remote) {
+		rc = catalog_remote_open(c, b);
+		goto out;
+	}
 	/* A spilled blob comes back into memory before the open completes. */
 	if (b->sealed && (rc = catalog_spill_ensure_resident(c, b)) != 0)
 		goto out;
@@ -312,6 +317,8 @@ catalog_blob_fd(catalog_t *c, uint64_t blob_id, int writable, int *fd)
 		rc = -ENOENT;
 	else if (writable && b->sealed)
 		rc = -EPERM;
+	else if (b->remote)
+		rc = catalog_remote_open(c, b);
 	else if ((rc = b->sealed ? catalog_spill_ensure_resident(c, b) : 0) == 0)
 		rc = store_blob_open(c->store, b->id, writable ? O_RDWR : O_RDONLY, fd);
 	pthread_mutex_unlock(&c->lock);
@@ -590,7 +597,7 @@ catalog_hold(catalog_t *c, uint64_t blob_id)
 	/* Not resident (spilled) is fine: the count only has to pair with
 	 * the release to come. Not an open of ours: c->opens stays. */
 	pthread_mutex_lock(&c->lock);
-	if ((b = catalog_blob_find(c, blob_id)) != NULL && b->sealed && !b->deleted) {
+	if ((b = catalog_blob_find(c, blob_id)) != NULL && b->sealed && !b->deleted && !b->remote) {
 		b->opens++;
 		rc = 0;
 	}
@@ -681,6 +688,10 @@ catalog_setattr(catalog_t *c, uint64_t ino, int fd, const struct catalog_set *se
 		b = ino_view(ino) == INO_VIEW_DATA ? catalog_object_data_blob(c, o) : NULL;
 	if (b == NULL && o == NULL) {
 		rc = -ENOENT;
+		goto out;
+	}
+	if ((b != NULL && b->remote) || (o != NULL && o->remote)) {
+		rc = -EREMOTE; /* another member's: its owner changes it */
 		goto out;
 	}
 	if (set->size != CATALOG_KEEP) {

@@ -56,7 +56,10 @@ struct cblob {
 	unsigned loading : 1;  /* being copied back in: others wait on load_cond */
 	unsigned spilling : 1; /* being copied out by a spill pass */
 	uint32_t crc32c;       /* of the bytes, once spilled */
-	int64_t used_ns;       /* last open or release, for the LRU order */
+	/* Another member's, mirrored from etcd (catalog_remote.c): sealed, in
+	 * no store and no database here; its bytes are on its owner. */
+	unsigned remote : 1;
+	int64_t used_ns; /* last open or release, for the LRU order */
 };
 
 struct cmember {
@@ -81,6 +84,10 @@ struct cobject {
 	 * restart brings the object back whole. */
 	unsigned removing : 1;
 	unsigned meta_hidden : 1; /* meta.json was unlinked (removing) */
+	/* Another member's, mirrored from etcd (catalog_remote.c): memory only,
+	 * read-only here; rgen is the mirror generation that last saw it. */
+	unsigned remote : 1;
+	uint32_t rgen;
 	struct cmember *members;
 	unsigned nmembers;
 	size_t members_cap; /* vec.h */
@@ -93,6 +100,22 @@ struct cobject {
 struct cname {
 	char *name;
 	struct cobject *obj;
+	uint32_t rgen; /* a remote object's name: the mirror generation that saw it */
+};
+
+/* A member of the cluster as the mirror knows it (catalog_remote.c). */
+struct crmember {
+	unsigned instance;
+	char *node;
+	int live; /* its member key exists */
+	uint32_t rgen;
+};
+
+/* A remote name whose object is not mirrored yet. */
+struct crname {
+	char *name;
+	uint64_t id;
+	uint32_t rgen;
 };
 
 struct catalog {
@@ -120,6 +143,14 @@ struct catalog {
 	/* Deleted blobs still open, by the inode of the Blob object's data
 	 * file they were opened as (names/<n>): fstat of an unlinked file. */
 	struct hmap ghosts;
+	/* The mirror of the cluster (catalog_remote.c): the members by
+	 * instance id (struct crmember), names whose object has not come yet,
+	 * and how many of the tables' records are remote (stats count local
+	 * ones only). */
+	struct hmap rmembers;
+	struct crname *rpending;
+	size_t nrpending, rpending_cap;
+	uint64_t nremote_objects, nremote_names;
 	/* The fixed directories' times: daemon start, then each change of
 	 * their entries (catalog_dir_changed) or a utimensat. Memory only; read
 	 * without the lock. */
@@ -198,6 +229,20 @@ catalog_names_changed(catalog_t *c)
 	if (c->cfg.names_changed != NULL)
 		c->cfg.names_changed(c->cfg.hook_arg);
 }
+/* A local object lost a name, or went (the cluster unpublishes them);
+ * remote records are the mirror's own business. */
+static inline void
+catalog_name_dropped(catalog_t *c, const char *name, const struct cobject *o)
+{
+	if (c->cfg.name_dropped != NULL && !o->remote)
+		c->cfg.name_dropped(c->cfg.hook_arg, name, o->id);
+}
+static inline void
+catalog_object_deleted(catalog_t *c, const struct cobject *o)
+{
+	if (c->cfg.object_deleted != NULL && !o->remote)
+		c->cfg.object_deleted(c->cfg.hook_arg, o->id);
+}
 /* Write a record to meta (inside the caller's transaction). */
 int catalog_blob_put(catalog_t *c, const struct cblob *b);
 int catalog_object_put(catalog_t *c, const struct cobject *o);
@@ -205,6 +250,16 @@ int catalog_object_put(catalog_t *c, const struct cobject *o);
  * New reference. */
 json_t *catalog_object_tree(catalog_t *c, const struct cobject *o, int depth);
 #define CATALOG_TREE_DEPTH 64
+/* catalog_remote.c: where a remote record's bytes are, as the location
+ * xattr shows it ("remote:<node>", "remote:<node>,unavailable"); caller
+ * frees. */
+char *catalog_remote_location(catalog_t *c, uint64_t id);
+/* Catalog lock held: the errno of opening remote blob b's data:
+ * -EREMOTE while its owner is a live member, -EHOSTDOWN when not. THE
+ * PLACE FOR THE PEER FETCH: catalog_open_data calls it for a remote blob. */
+int catalog_remote_open(catalog_t *c, const struct cblob *b);
+/* Free the mirror's tables (catalog_close). */
+void catalog_remote_free(catalog_t *c);
 /* Start-up reconciliation of metadata with the store. */
 int catalog_reconcile(catalog_t *c);
 /* catalog_mem.c. Grow or shrink the reservation of unsealed b to size

@@ -27,6 +27,7 @@ catalog_name_forget(catalog_t *c, struct cname *n)
 		}
 	}
 	hmap_remove(&c->names, hmap_str_hash(n->name), n);
+	catalog_name_dropped(c, n->name, o);
 	free(n->name);
 	free(n);
 	catalog_dir_changed(c, INO_NAMES);
@@ -57,6 +58,7 @@ catalog_unlink(catalog_t *c, uint64_t parent, const char *name, uid_t uid)
 	if (parent > CATALOG_LAST_DIR && !id_is_blob(parent) && ino_view(parent) == INO_VIEW_OBJECT) {
 		/* An entry of an object's directory: rm -r at work. */
 		rc = (o = catalog_object_find(c, parent)) == NULL ? -ENOENT
+		     : o->remote				  ? -EREMOTE
 								  : catalog_entry_unlink(o, name, uid);
 		goto out;
 	}
@@ -69,6 +71,10 @@ catalog_unlink(catalog_t *c, uint64_t parent, const char *name, uid_t uid)
 		goto out;
 	}
 	o = n->obj;
+	if (o->remote) {
+		rc = -EREMOTE; /* another member's name: its owner unnames it */
+		goto out;
+	}
 	/* The last name takes the object with it (and frees o), unless another
 	 * object holds it as a member. */
 	if (o->nnames == 1) {
@@ -146,6 +152,10 @@ catalog_rename(
 		goto out;
 	}
 	old = catalog_name_find(c, newname);
+	if (n->obj->remote || (old != NULL && old->obj->remote)) {
+		rc = -EREMOTE;
+		goto out;
+	}
 	if (old != NULL && (flags & CATALOG_RENAME_NOREPLACE)) {
 		rc = -EEXIST;
 		goto out;
@@ -180,6 +190,7 @@ catalog_rename(
 		goto out;
 	if (old != NULL && gone == NULL)
 		catalog_name_forget(c, old);
+	catalog_name_dropped(c, name, n->obj);
 	if ((rc = rename_memory(c, n, newname)) == 0)
 		catalog_names_changed(c);
 out:

@@ -96,6 +96,10 @@ resolve_members(catalog_t *c, struct cobject *o, const json_t *fields, const jso
 		}
 		if (!sealed)
 			return util_fail(err, errlen, -EINVAL, "member %s: %s is not sealed yet", key, ids);
+		if ((id_is_blob(id) ? catalog_blob_find(c, id)->remote : catalog_object_find(c, id)->remote))
+			return util_fail(err, errlen, -EREMOTE,
+			    "member %s: %s is another member's (global objects are not supported yet)", key,
+			    ids);
 		if (uid != 0 && owner != uid)
 			return util_fail(err, errlen, -EACCES, "member %s: %s belongs to uid %llu", key, ids,
 			    (unsigned long long)owner);
@@ -423,6 +427,7 @@ doom_apply(catalog_t *c, struct doom *d, const char *unlinked, unsigned flags)
 		}
 		if (c->cfg.inval_entry != NULL && !(i == 0 && (flags & CATALOG_DELETE_RMDIR)))
 			c->cfg.inval_entry(c->cfg.hook_arg, INO_OBJECTS, name);
+		catalog_object_deleted(c, x);
 		hmap_remove(&c->objects, x->id, x);
 		catalog_object_free(x);
 		c->deletes++;
@@ -479,6 +484,8 @@ catalog_delete_object(catalog_t *c, uint64_t id, uid_t uid, unsigned flags)
 	pthread_mutex_lock(&c->lock);
 	if ((o = catalog_object_find(c, id)) == NULL)
 		rc = -ENOENT;
+	else if (o->remote)
+		rc = -EREMOTE; /* another member's: deleted on its owner */
 	else if (!may_change(o, uid))
 		rc = -EACCES;
 	else
@@ -501,6 +508,8 @@ catalog_rmdir(catalog_t *c, uint64_t parent, const char *name)
 	pthread_mutex_lock(&c->lock);
 	if ((o = catalog_object_find(c, id)) == NULL)
 		rc = -ENOENT;
+	else if (o->remote)
+		rc = -EREMOTE;
 	else
 		rc = catalog_object_remove(c, o, NULL, CATALOG_DELETE_DEEP | CATALOG_DELETE_RMDIR);
 	pthread_mutex_unlock(&c->lock);
@@ -550,6 +559,8 @@ catalog_name_add(catalog_t *c, uint64_t id, const char *name, uid_t uid)
 	pthread_mutex_lock(&c->lock);
 	if (id_is_blob(id) || (o = catalog_object_find(c, id)) == NULL)
 		rc = -ENOENT;
+	else if (o->remote)
+		rc = -EREMOTE;
 	else if (!may_change(o, uid))
 		rc = -EACCES;
 	else if (catalog_name_find(c, name) != NULL)
@@ -581,6 +592,8 @@ catalog_name_remove(catalog_t *c, const char *name, uid_t uid)
 	pthread_mutex_lock(&c->lock);
 	if ((n = catalog_name_find(c, name)) == NULL)
 		rc = -ENOENT;
+	else if (n->obj->remote)
+		rc = -EREMOTE;
 	else if (!may_change(n->obj, uid))
 		rc = -EACCES;
 	else if (n->obj->sealed && (rc = catalog_tx_begin(c)) == 0) {

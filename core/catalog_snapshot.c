@@ -44,7 +44,7 @@ collect_blob(void *value, void *arg)
 	struct catalog_snap_blob *s;
 	char ids[ID_STR_LEN + 1];
 
-	if (k->rc != 0 || !b->sealed || b->deleted)
+	if (k->rc != 0 || !b->sealed || b->deleted || b->remote) /* remote: not in meta either */
 		return;
 	s = &k->v[k->n];
 	s->id = b->id;

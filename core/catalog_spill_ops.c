@@ -33,11 +33,15 @@ tree_add(catalog_t *c, struct tree *t, uint64_t id, int depth)
 	if (id_is_blob(id)) {
 		if ((b = catalog_blob_find(c, id)) == NULL || b->deleted)
 			return -ENOENT;
+		if (b->remote)
+			return -EREMOTE; /* its bytes are its owner's */
 		catalog_spill_victims_add(&t->blobs, b);
 		return t->blobs.err;
 	}
 	if ((o = catalog_object_find(c, id)) == NULL)
 		return -ENOENT;
+	if (o->remote)
+		return -EREMOTE;
 	if (depth > CATALOG_TREE_DEPTH)
 		return -ELOOP;
 	for (i = 0; i < o->nmembers; i++)

@@ -3,7 +3,10 @@
  * attributes. The fixed fields (object.c's object_keys, one table with
  * the names users may not set) are read-only (state: live, or removing
  * while rm -r empties its directory); user fields may be set and removed
- * while the object is unsealed, and are validated by object.c.
+ * while the object is unsealed, and are validated by object.c. Another
+ * member's records (catalog_remote.h) answer every read, their location
+ * "remote:<node>" (",unavailable" while the owner is no live member), and
+ * refuse every change with EREMOTE.
  */
 #include "config.h"
 
@@ -190,8 +193,12 @@ object_get(catalog_t *c, struct cobject *o, const char *field, char **value, siz
 	else if (strcmp(field, "location") == 0) {
 		unsigned in = 0, out = 0;
 
-		/* A Blob object: where its bytes are; others: where their blobs are. */
-		if (data != NULL)
+		/* A Blob object: where its bytes are; others: where their blobs are;
+		 * another member's: "remote:<node>" (catalog_remote.c). */
+		if (o->remote) {
+			if ((*value = catalog_remote_location(c, o->id)) != NULL)
+				*len = strlen(*value);
+		} else if (data != NULL)
 			*value = dup_text(where(data), len);
 		else {
 			tree_location(c, o, 0, &in, &out);
@@ -230,7 +237,10 @@ blob_get(catalog_t *c, struct cblob *b, const char *field, char **value, size_t 
 		*value = fmt_time(b->btime_ns, len);
 	else if (strcmp(field, "sealed") == 0)
 		*value = dup_text(catalog_blob_sealed(b) ? "true" : "false", len);
-	else if (strcmp(field, "location") == 0)
+	else if (strcmp(field, "location") == 0 && b->remote) {
+		if ((*value = catalog_remote_location(c, b->id)) != NULL)
+			*len = strlen(*value);
+	} else if (strcmp(field, "location") == 0)
 		*value = dup_text(where(b), len);
 	else if (strcmp(field, "pinned") == 0)
 		*value = dup_text(b->pinned ? "true" : "false", len);
@@ -277,6 +287,10 @@ change_field(catalog_t *c, uint64_t ino, const char *name, const char *value, si
 	pthread_mutex_lock(&c->lock);
 	if ((o = xattr_object(c, ino)) == NULL) {
 		rc = id_is_blob(ino) ? -EPERM : -ENOTSUP;
+		goto out;
+	}
+	if (o->remote) {
+		rc = -EREMOTE;
 		goto out;
 	}
 	if (o->sealed) {

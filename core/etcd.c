@@ -446,7 +446,8 @@ etcd_post(etcd_t *e, const char *path, json_t *body, json_t **reply)
 		rc = 0;
 		goto out;
 	}
-	log_warn("etcd: no endpoint answered (last: %s: %s)", url, curl_easy_strerror(cc));
+	/* Debug only: callers retry while etcd is away and say so once. */
+	log_debug("etcd: no endpoint answered (last: %s: %s)", url, curl_easy_strerror(cc));
 out:
 	free(text);
 	curl_slist_free_all(hdr);

@@ -37,6 +37,7 @@ enum {
 	INO_STATS = 16,
 	INO_VERSION = 17,
 	INO_CTL = 18,
+	INO_CLUSTER = 19,
 	INO_CONTROL_LAST = 255,
 };
 

@@ -16,6 +16,7 @@
 #include "request.h"
 #include "snapshot.h"
 #include "catalog_spill.h"
+#include "cluster.h"
 
 static const char *
 errno_name(int err)
@@ -36,6 +37,11 @@ errno_name(int err)
 	case ENOTDIR: return "ENOTDIR";
 	case EROFS: return "EROFS";
 	case ENOTSUP: return "ENOTSUP";
+	case EREMOTE: return "EREMOTE";
+	case EHOSTDOWN: return "EHOSTDOWN";
+	case ENOTCONN: return "ENOTCONN";
+	case EAGAIN: return "EAGAIN";
+	case EINPROGRESS: return "EINPROGRESS";
 	default: return "EIO";
 	}
 }
@@ -349,6 +355,56 @@ op_spill(catalog_t *c, uid_t uid, const char *op, const json_t *req)
 	return json_pack("{s:b, s:I, s:I}", "ok", 1, "blobs", (json_int_t)blobs, "bytes", (json_int_t)bytes);
 }
 
+/* The object a cluster request names: "id", or a sealed object's "name". */
+static int
+object_arg(catalog_t *c, const json_t *req, uint64_t *id, json_t **reply)
+{
+	const char *name = json_string_value(json_object_get(req, "name"));
+	int rc;
+
+	if (name == NULL)
+		return id_arg(req, "id", id, reply);
+	if ((rc = catalog_name_ready(c, name, id)) != 0) {
+		*reply = failure(-rc, rc == -EAGAIN ? "that name's object is not sealed yet" : strerror(-rc));
+		return -1;
+	}
+	return 0;
+}
+
+/* publish, publish_status, cluster (cluster.h): the etcd work is the
+ * cluster thread's; these only queue and read. */
+static json_t *
+op_cluster(catalog_t *c, uid_t uid, const char *op, const json_t *req, cluster_t *cl)
+{
+	struct catalog_attr a;
+	char ids[ID_STR_LEN + 1], msg[200];
+	json_t *reply;
+	uint64_t id;
+	int rc;
+
+	if (cl == NULL)
+		return failure(ENOTCONN, "this store is in no cluster (mounted without --etcd)");
+	if (strcmp(op, "cluster") == 0)
+		return json_pack("{s:b, s:o}", "ok", 1, "cluster", cluster_status(cl));
+	if (object_arg(c, req, &id, &reply) != 0)
+		return reply;
+	id_format(id, ids);
+	if (strcmp(op, "publish") == 0) {
+		/* Its owner or root: publishing shows it to every member. */
+		if ((rc = catalog_getattr(c, ino_of(id, INO_VIEW_OBJECT), &a)) != 0)
+			return failure(-rc, strerror(-rc));
+		if (uid != 0 && a.uid != uid)
+			return failure(EACCES, "publish: only its owner or root may publish an object");
+		if ((rc = cluster_publish(cl, id)) != 0)
+			return failure(
+			    -rc, rc == -EREMOTE ? "publish: another member's object" : strerror(-rc));
+	}
+	rc = cluster_publish_state(cl, id, msg, sizeof msg);
+	if (rc != 0 && rc != -EINPROGRESS)
+		return failure(-rc, msg[0] ? msg : strerror(-rc));
+	return json_pack("{s:b, s:s, s:s}", "ok", 1, "id", ids, "state", rc == 0 ? "published" : "queued");
+}
+
 static char *
 dump(json_t *reply, size_t *replylen)
 {
@@ -412,10 +468,14 @@ request_handle(
 	else if (strcmp(op, "pin") == 0 || strcmp(op, "unpin") == 0 || strcmp(op, "evict") == 0 ||
 		 strcmp(op, "load") == 0)
 		reply = op_spill(c, uid, op, doc);
+	else if (strcmp(op, "publish") == 0 || strcmp(op, "publish_status") == 0 ||
+		 strcmp(op, "cluster") == 0)
+		reply = op_cluster(c, uid, op, doc, w->cluster);
 	else {
 		snprintf(msg, sizeof msg,
 		    "unknown op \"%.64s\" (known: create, delete, name, unname, wait, stream_open, stream_push, "
-		    "stream_close, stream_next, snapshot, pin, unpin, evict, load)",
+		    "stream_close, stream_next, snapshot, pin, unpin, evict, load, publish, "
+		    "publish_status, cluster)",
 		    op);
 		reply = failure(ENOSYS, msg);
 	}

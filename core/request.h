@@ -33,6 +33,18 @@
  *        "blobs_skipped": N, "blobs_removed": N, "bytes": N, "bytes_copied": N,
  *        "bytes_skipped": N, "seconds": S}: a snapshot of every sealed
  *        object (snapshot.h), root only (EPERM); EBUSY while one runs
+ * The cluster (cluster.h), when the caller gives w->cluster (else ENOTCONN):
+ *   {"op": "publish", "id": "o..." | "name": n}
+ *     -> {"ok": true, "id": "o...", "state": "queued" | "published"}: the
+ *        object and its member objects, with their names, are queued for
+ *        etcd and the reply comes at once (no request waits on etcd);
+ *        its owner or root only; EREMOTE for another member's object,
+ *        EAGAIN while unsealed
+ *   {"op": "publish_status", "id": "o..." | "name": n}
+ *     -> {"ok": true, "state": "queued" | "published"}, or the failure of
+ *        the publish: EEXIST when one of its names is another object's in
+ *        the cluster (the message says which); ENOENT never published
+ *   {"op": "cluster"} -> {"ok": true, "cluster": {...}}: cluster_status
  * Only an object's owner (or root) may delete, name or unname it.
  *
  * Any failure -> {"ok": false, "errno": N, "error": "EINVAL", "message": "..."};
@@ -59,9 +71,10 @@ struct request_wait {
 #define REQUEST_WAIT_STREAM 1 /* for object index of stream name */
 	char name[CATALOG_NAME_MAX + 1];
 	unsigned index;
-	long long timeout_ms; /* -1: no limit */
-	streams_t *streams;   /* set by the caller; NULL: no stream ops */
-	uint64_t producing;   /* the object stream this requester produces */
+	long long timeout_ms;	 /* -1: no limit */
+	streams_t *streams;	 /* set by the caller; NULL: no stream ops */
+	struct cluster *cluster; /* set by the caller; NULL: alone (ENOTCONN) */
+	uint64_t producing;	 /* the object stream this requester produces */
 };
 
 /* Handle one request as uid/gid (umask-free mode bits from the request).

@@ -3,7 +3,8 @@
  * table below: ctl (the request/response file: write a JSON request, read
  * the JSON reply on the same descriptor; see core/request.h; a wait is
  * parked, see park.c), and generated files rendered at each open: stats
- * (stats.c: counters, memory, which data path is in force) and version.
+ * (stats.c: counters, memory, which data path is in force), version and
+ * cluster (clusterinfo.c: membership and how current the mirror is).
  * A new generated file is a row here, its number in core/ino.h, and its
  * render function in a file of its own.
  */
@@ -37,6 +38,7 @@ static const struct {
 	{ "ctl", INO_CTL, 0666, NULL },
 	{ "stats", INO_STATS, 0444, stats_render },
 	{ "version", INO_VERSION, 0444, render_version },
+	{ "cluster", INO_CLUSTER, 0444, clusterinfo_render },
 };
 
 #define NFILES (sizeof files / sizeof files[0])
@@ -156,6 +158,7 @@ control_ctl_open(uid_t uid, gid_t gid)
 	t->uid = uid;
 	t->gid = gid;
 	t->wait.streams = fs.streams;
+	t->wait.cluster = fs.cluster;
 	return &t->h;
 }
 

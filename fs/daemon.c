@@ -25,6 +25,7 @@
 
 #include <linux/magic.h>
 
+#include "core/cluster.h"
 #include "core/log.h"
 #include "core/snapshot.h"
 #include "core/util.h"
@@ -54,6 +55,10 @@ struct opts {
 	int supervise;
 	long stream_wait_ms;
 	char fuse_opts[1024];
+	/* The cluster (core/cluster.h): joined when etcd is given. */
+	const char *etcd, *cluster, *listen, *node_name, *cluster_key;
+	unsigned cluster_ttl;
+	int publish_all;
 };
 
 static void
@@ -77,6 +82,13 @@ mount_usage(FILE *f)
 	    "  --spill-ahead       above the low mark, write spill files ahead of need\n"
 	    "  --huge-pages        every blob in huge pages (default: reloaded ones only)\n"
 	    "  --restore DIR       first restore the snapshot in DIR into an empty state dir\n"
+	    "  --etcd URL[,URL]    join a cluster through etcd (its v3 gateway: http://HOST:PORT)\n"
+	    "  --cluster NAME      the cluster to join (default \"default\")\n"
+	    "  --listen HOST:PORT  the peer address, advertised to the members\n"
+	    "  --node-name N       this member's node name (default: the host name)\n"
+	    "  --cluster-key FILE  the cluster's shared key (the peer protocol's)\n"
+	    "  --cluster-ttl SECS  the member lease: gone this long, a member is unavailable (default 10)\n"
+	    "  --publish-all       publish every object as it is sealed\n"
 	    "  -f, --foreground    stay in the foreground and log to stderr\n"
 	    "  -d, --debug         log debug messages\n"
 	    "  -o OPT[,OPT...]     FUSE mount options (allow_other,default_permissions when root)\n"
@@ -144,7 +156,14 @@ parse_opts(int argc, char **argv, struct opts *o)
 		OPT_SPILL_LOW,
 		OPT_SUPERVISE,
 		OPT_HUGE,
-		OPT_SPILL_AHEAD
+		OPT_SPILL_AHEAD,
+		OPT_ETCD,
+		OPT_CLUSTER,
+		OPT_LISTEN,
+		OPT_NODE_NAME,
+		OPT_CLUSTER_KEY,
+		OPT_CLUSTER_TTL,
+		OPT_PUBLISH_ALL
 	};
 	static const struct option longopts[] = {
 		{ "state-dir", required_argument, NULL, OPT_STATE },
@@ -160,6 +179,13 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{ "spill-low", required_argument, NULL, OPT_SPILL_LOW },
 		{ "spill-ahead", no_argument, NULL, OPT_SPILL_AHEAD },
 		{ "huge-pages", no_argument, NULL, OPT_HUGE },
+		{ "etcd", required_argument, NULL, OPT_ETCD },
+		{ "cluster", required_argument, NULL, OPT_CLUSTER },
+		{ "listen", required_argument, NULL, OPT_LISTEN },
+		{ "node-name", required_argument, NULL, OPT_NODE_NAME },
+		{ "cluster-key", required_argument, NULL, OPT_CLUSTER_KEY },
+		{ "cluster-ttl", required_argument, NULL, OPT_CLUSTER_TTL },
+		{ "publish-all", no_argument, NULL, OPT_PUBLISH_ALL },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
@@ -202,6 +228,17 @@ parse_opts(int argc, char **argv, struct opts *o)
 		case OPT_SPILL_DIR: o->spill_dir = optarg; break;
 		case OPT_HUGE: o->huge_pages = 1; break;
 		case OPT_SPILL_AHEAD: o->spill_ahead = 1; break;
+		case OPT_ETCD: o->etcd = optarg; break;
+		case OPT_CLUSTER: o->cluster = optarg; break;
+		case OPT_LISTEN: o->listen = optarg; break;
+		case OPT_NODE_NAME: o->node_name = optarg; break;
+		case OPT_CLUSTER_KEY: o->cluster_key = optarg; break;
+		case OPT_PUBLISH_ALL: o->publish_all = 1; break;
+		case OPT_CLUSTER_TTL:
+			if (int_arg("--cluster-ttl", 1, 3600, " seconds", &v) != 0)
+				return 2;
+			o->cluster_ttl = (unsigned)v;
+			break;
 		case OPT_SPILL_HIGH:
 		case OPT_SPILL_LOW:
 			if (int_arg(c == OPT_SPILL_HIGH ? "--spill-high" : "--spill-low", 1, 100, " percent",
@@ -226,6 +263,15 @@ parse_opts(int argc, char **argv, struct opts *o)
 	}
 	if (optind != argc - 1) {
 		mount_usage(stderr);
+		return 2;
+	}
+	if (o->etcd == NULL && (o->cluster != NULL || o->listen != NULL || o->node_name != NULL ||
+				   o->cluster_key != NULL || o->cluster_ttl != 0 || o->publish_all)) {
+		fprintf(stderr, "vineyardfs: the cluster options need --etcd URL\n");
+		return 2;
+	}
+	if (o->cluster != NULL && (o->cluster[0] == '\0' || strchr(o->cluster, '/') != NULL)) {
+		fprintf(stderr, "vineyardfs: bad --cluster '%s': a name without '/'\n", o->cluster);
 		return 2;
 	}
 	o->mountpoint = argv[optind];
@@ -417,6 +463,45 @@ hook_names_changed(void *arg)
 {
 	(void)arg;
 	park_kick();
+	cluster_kick(fs.cluster); /* publish-all looks for new objects */
+}
+
+static void
+hook_object_deleted(void *arg, uint64_t id)
+{
+	(void)arg;
+	cluster_object_deleted(fs.cluster, id);
+}
+
+static void
+hook_name_dropped(void *arg, const char *name, uint64_t id)
+{
+	(void)arg;
+	cluster_name_dropped(fs.cluster, name, id);
+}
+
+/* Before the catalog opens (its hooks may call us): the member, no
+ * thread yet. */
+static int
+cluster_setup(const struct opts *o)
+{
+	struct cluster_config cc = {
+		.etcd = o->etcd,
+		.name = o->cluster != NULL ? o->cluster : "default",
+		.listen = o->listen,
+		.node = o->node_name,
+		.key_file = o->cluster_key,
+		.ttl = o->cluster_ttl,
+		.publish_all = o->publish_all,
+		.memory = o->memory,
+	};
+	int rc;
+
+	if (o->etcd == NULL)
+		return 0;
+	if ((rc = cluster_create(&cc, &fs.cluster)) != 0)
+		log_error("cannot set up the cluster member: %s", strerror(-rc));
+	return rc;
 }
 
 /* Tell the waiting parent how it went: "" for ready, else a reason. */
@@ -537,7 +622,11 @@ daemon_mount_main(int argc, char **argv)
 	cfg.inval_entry = hook_inval_entry;
 	cfg.inval_attr = hook_inval_attr;
 	cfg.names_changed = hook_names_changed;
+	cfg.object_deleted = hook_object_deleted;
+	cfg.name_dropped = hook_name_dropped;
 	cfg.opened = hook_opened;
+	if (cluster_setup(&o) != 0)
+		goto out;
 	if (o.restore_dir != NULL) {
 		struct snapshot_result res;
 		char err[1024];
@@ -551,6 +640,12 @@ daemon_mount_main(int argc, char **argv)
 	}
 	fs.start_ns = util_now_ns();
 	drop_client_temporaries();
+	/* Joining never holds the mount back: etcd away, the member thread
+	 * keeps trying (core/cluster.h). */
+	if (fs.cluster != NULL && (rc = cluster_start(fs.cluster, fs.cat)) != 0) {
+		log_error("cannot start the cluster member: %s", strerror(-rc));
+		goto out;
+	}
 	fs.stream_wait_ms = o.stream_wait_ms;
 	/* Past the numbers of the workers before this one (stream.h). */
 	first_seq = fs.generation > 1 ? (uint64_t)(fs.generation - 1) * STREAM_SEQ_EPOCH : 0;
@@ -621,6 +716,8 @@ out:
 		fuse_session_destroy(fs.se);
 	}
 	fuse_opt_free_args(&args);
+	cluster_destroy(fs.cluster); /* before the catalog it mirrors into */
+	fs.cluster = NULL;
 	streams_destroy(fs.streams);
 	catalog_close(fs.cat);
 	if (lock_fd >= 0)

@@ -33,7 +33,8 @@ struct fs_counters {
 struct fs_state {
 	catalog_t *cat;
 	streams_t *streams;
-	long stream_wait_ms; /* --stream-wait: a writer's wait for memory */
+	struct cluster *cluster; /* core/cluster.h; NULL: alone (no --etcd) */
+	long stream_wait_ms;	 /* --stream-wait: a writer's wait for memory */
 	struct fuse_session *se;
 	int64_t start_ns; /* the control files' times */
 	/* Under a supervisor, which worker this is (1 for the first; see
@@ -126,6 +127,8 @@ ssize_t control_ctl_write(struct fs_handle *h, const char *buf, size_t size);
 
 /* Render .vineyardfs/stats; caller frees (stats.c). */
 int stats_render(char **text, size_t *len);
+/* Render .vineyardfs/cluster; caller frees (clusterinfo.c). */
+int clusterinfo_render(char **text, size_t *len);
 
 /* Kernel cache invalidation, sent from a thread of its own (notify.c). */
 int notify_start(struct fuse_session *se);

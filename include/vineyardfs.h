@@ -109,6 +109,15 @@ int vfs_delete(vfs_t *v, const char *ref);
 int vfs_name(vfs_t *v, const char *ref, const char *name);
 int vfs_unname(vfs_t *v, const char *name);
 
+/* Publish an object (by name or id) to the cluster the mount belongs to,
+ * with its member objects and names (vineyardfs(8), CLUSTER). The daemon
+ * queues it at once; this call then waits up to timeout_ms (0: not at
+ * all) for etcd's answer: 0 published, -EINPROGRESS still queued (etcd
+ * away: it is published when etcd answers), -EEXIST a name of it is
+ * another object's in the cluster, -ENOTCONN the mount is in no cluster,
+ * -EREMOTE another member's object. */
+int vfs_publish(vfs_t *v, const char *ref, long timeout_ms);
+
 /* Object streams. The producer opens name (EBUSY while another
  * produces it), pushes objects by id (their index, or -errno) and closes
  * it: complete (its Sequence's id in id) or, with error, failed. Until

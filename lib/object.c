@@ -2,7 +2,7 @@
  * object: objects made over sealed blobs (vfs_create and the put helpers,
  * a control request each), found by name or id (the names/ entry's or
  * objects/ directory's user.vineyard.id), read as meta.json, listed,
- * named and deleted.
+ * named, deleted and published.
  */
 #include "config.h"
 
@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -223,4 +224,37 @@ vfs_unname(vfs_t *v, const char *name)
 	if ((rc = lib_check_name(v, name)) != 0)
 		return rc;
 	return lib_ask_json(v, json_pack("{s:s, s:s}", "op", "unname", "name", name), NULL);
+}
+
+int
+vfs_publish(vfs_t *v, const char *ref, long timeout_ms)
+{
+	struct timespec tick = { 0, 20 * 1000 * 1000 };
+	char id[VFS_ID_SIZE];
+	json_t *reply = NULL;
+	long waited = 0;
+	int rc;
+
+	if ((rc = vfs_resolve(v, ref, id)) != 0)
+		return rc;
+	if ((rc = lib_ask_json(v, json_pack("{s:s, s:s}", "op", "publish", "id", id), &reply)) != 0)
+		return rc;
+	/* The daemon answers at once; etcd's answer comes to publish_status. */
+	for (;;) {
+		const char *state = json_string_value(json_object_get(reply, "state"));
+
+		if (state != NULL && strcmp(state, "published") == 0)
+			rc = 0;
+		else
+			rc = -EINPROGRESS;
+		json_decref(reply);
+		reply = NULL;
+		if (rc == 0 || waited >= timeout_ms)
+			return rc;
+		nanosleep(&tick, NULL);
+		waited += 20;
+		if ((rc = lib_ask_json(
+			 v, json_pack("{s:s, s:s}", "op", "publish_status", "id", id), &reply)) != 0)
+			return rc;
+	}
 }

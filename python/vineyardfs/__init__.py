@@ -29,6 +29,7 @@ import math
 import mmap
 import operator
 import os
+import time
 import uuid
 
 try:
@@ -769,6 +770,22 @@ class Client:
                 return
             yield reply["id"] if ids else self.get(reply["id"])
             index += 1
+
+    def publish(self, ref, timeout=10.0):
+        """Publish an object (by id or name) to the mount's cluster, with
+        its member objects and names (vineyardfs(8), CLUSTER). The daemon
+        queues it; this waits up to timeout seconds (0: not at all) for
+        etcd's answer and returns "published", or "queued" while etcd is
+        away (it is published when etcd answers). Raises VineyardfsError:
+        EEXIST when a name of it is another object's in the cluster,
+        ENOTCONN when the mount is in no cluster."""
+        oid = os.path.basename(self._dir(ref))
+        reply = self._request({"op": "publish", "id": oid})
+        deadline = time.monotonic() + max(0.0, timeout)
+        while reply.get("state") != "published" and time.monotonic() < deadline:
+            time.sleep(0.02)
+            reply = self._request({"op": "publish_status", "id": oid})
+        return reply.get("state", "queued")
 
     def wait_name(self, name, timeout=None):
         """Block until name exists and names a sealed object (a name made

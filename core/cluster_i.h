@@ -1,0 +1,96 @@
+/*
+ * cluster_i: the member's state, shared by cluster.c (joining, the lease,
+ * the publish queue) and cluster_watch.c (the mirror). Every field is
+ * guarded by cluster.lock unless its comment says otherwise.
+ */
+#ifndef VFS_CLUSTER_I_H
+#define VFS_CLUSTER_I_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "catalog_remote.h"
+#include "cluster.h"
+#include "etcd.h"
+#include "hmap.h"
+
+#define CLUSTER_PREFIX_MAX 320
+#define CLUSTER_BACKOFF_MIN_MS 200
+#define CLUSTER_BACKOFF_MAX_MS 5000
+
+/* Work for etcd, in order. */
+enum cluster_op_kind {
+	CLUSTER_OP_PUBLISH,   /* put objects/ keys, then create names/ keys */
+	CLUSTER_OP_UNPUBLISH, /* delete objects/o<id> */
+	CLUSTER_OP_UNNAME,    /* delete names/<name> while it names o<id> */
+};
+
+struct cluster_op {
+	enum cluster_op_kind kind;
+	uint64_t id;
+	char *name;		    /* UNNAME */
+	struct catalog_export *exp; /* PUBLISH: the records, copied at queueing */
+	size_t nexp;
+	struct cluster_op *next;
+};
+
+/* A publish of this member's, and how it stands. */
+struct cluster_pub {
+	uint64_t id;
+	int state; /* 0 done, -EINPROGRESS queued, else the -errno it failed with */
+	char msg[160];
+};
+
+struct cluster {
+	pthread_mutex_t lock;
+	pthread_cond_t cond; /* work queued, a kick, or stop */
+	char *etcd_urls, *name, *listen, *node, *key_file;
+	char prefix[CLUSTER_PREFIX_MAX]; /* "/vineyardfs/<name>/" */
+	size_t prefix_len;
+	unsigned ttl;
+	int publish_all;
+	uint64_t memory;
+	char started[48];
+	catalog_t *catalog; /* set once by cluster_start */
+	unsigned instance;  /* the catalog's */
+	etcd_t *etcd;	    /* thread safe on its own */
+	atomic_int stop;
+	pthread_t member_thread, watch_thread;
+	int threads; /* started */
+
+	/* The member thread's. */
+	int joined;
+	int64_t lease;
+	int reassert;  /* join again found the lease gone: publish all again */
+	int scan;      /* publish-all: look for new objects */
+	int reachable; /* etcd answered the last call */
+	int said_down; /* the unreachable state was logged */
+	char last_error[160];
+	int64_t joined_ns, last_contact_ns;
+	struct cluster_op *head, *tail;
+	unsigned queued;
+	struct hmap pubs; /* id -> struct cluster_pub */
+	uint64_t publishes, unpublishes, name_conflicts, rejoins;
+
+	/* The watch thread's. */
+	int64_t revision; /* last seen */
+	uint32_t gen;	  /* of the mirror's last full list */
+	unsigned lists;	  /* full lists made (reconnections, compactions) */
+	json_t *members;  /* instance (text) -> member JSON + "live" */
+	int watching;	  /* a watch is open */
+};
+
+/* cluster.c: a member's own published object found in etcd at a list
+ * (after a restart): remember it, or unpublish it if it is gone here. */
+void cluster_adopt(cluster_t *cl, uint64_t id);
+/* Record whether etcd answered (for the status, and one log line per
+ * change). */
+void cluster_contact(cluster_t *cl, int rc, const char *what);
+/* Sleep up to ms, or until stop. */
+void cluster_nap(cluster_t *cl, unsigned ms);
+
+/* cluster_watch.c: the watch thread. */
+void *cluster_watch_main(void *arg);
+
+#endif

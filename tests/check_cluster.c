@@ -1,0 +1,445 @@
+/*
+ * check_cluster: two members of a cluster (core/cluster.h) in one process,
+ * each a catalog of its own (instance ids 1 and 2), through a real etcd
+ * started by the test on free loopback ports with its data under the
+ * test's temporary directory: publish and mirror, a name taken twice,
+ * delete, a member leaving and coming back, etcd down at start, etcd
+ * restarted with its data wiped. Every wait is bounded. Skipped (77)
+ * without an etcd binary.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/catalog.h"
+#include "core/catalog_remote.h"
+#include "core/cluster.h"
+#include "core/etcd.h"
+#include "core/ino.h"
+
+#define ETCD_BIN "/usr/bin/etcd"
+#define DEADLINE_S 60 /* generous: the machine may be busy */
+
+static char dir[] = "/tmp/vfs-check-cluster.XXXXXX";
+static pid_t etcd_pid = -1;
+static int client_port, peer_port;
+static char url[64];
+
+struct member {
+	catalog_t *cat;
+	cluster_t *cl;
+	const char *node;
+	int instance;
+};
+static struct member A = { .node = "alpha", .instance = 1 }, B = { .node = "beta", .instance = 2 };
+
+static int
+free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof a;
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+	port = ntohs(a.sin_port);
+	close(fd);
+	return port;
+}
+
+static void
+stop_etcd(void)
+{
+	if (etcd_pid > 0) {
+		kill(etcd_pid, SIGKILL);
+		waitpid(etcd_pid, NULL, 0);
+		etcd_pid = -1;
+	}
+}
+
+static void
+nap_ms(long ms)
+{
+	struct timespec t = { ms / 1000, (ms % 1000) * 1000000 };
+
+	nanosleep(&t, NULL);
+}
+
+/* Start etcd on the ports chosen (again, after a stop) and wait until it
+ * answers. */
+static void
+start_etcd(void)
+{
+	char data[4096], log[4096], curl[64], purl[64], cluster[96];
+	struct etcd_range r;
+	etcd_t *e;
+	time_t until;
+	int fd, rc = -1;
+
+	snprintf(data, sizeof data, "%s/etcd-data", dir);
+	snprintf(log, sizeof log, "%s/etcd.log", dir);
+	snprintf(curl, sizeof curl, "http://127.0.0.1:%d", client_port);
+	snprintf(purl, sizeof purl, "http://127.0.0.1:%d", peer_port);
+	snprintf(cluster, sizeof cluster, "t=%s", purl);
+	if ((etcd_pid = fork()) == 0) {
+		fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execl(ETCD_BIN, "etcd", "--name", "t", "--data-dir", data, "--listen-client-urls", curl,
+		    "--advertise-client-urls", curl, "--listen-peer-urls", purl,
+		    "--initial-advertise-peer-urls", purl, "--initial-cluster", cluster,
+		    "--initial-cluster-state", "new", (char *)NULL);
+		_exit(127);
+	}
+	ck_assert_int_gt(etcd_pid, 0);
+	ck_assert_int_eq(etcd_open(url, 2000, &e), 0);
+	for (until = time(NULL) + DEADLINE_S; time(NULL) < until;) {
+		if ((rc = etcd_get(e, "x", 1, 0, 0, &r)) == 0) {
+			etcd_range_free(&r);
+			break;
+		}
+		ck_assert_msg(waitpid(etcd_pid, NULL, WNOHANG) == 0, "etcd exited at start; see %s", log);
+		nap_ms(50);
+	}
+	etcd_close(e);
+	ck_assert_msg(rc == 0, "etcd did not answer within %d s; see %s", DEADLINE_S, log);
+}
+
+/* The catalog's hooks, as the daemon's: they only tell the cluster. */
+static void
+h_deleted(void *arg, uint64_t id)
+{
+	cluster_object_deleted(((struct member *)arg)->cl, id);
+}
+
+static void
+h_dropped(void *arg, const char *name, uint64_t id)
+{
+	cluster_name_dropped(((struct member *)arg)->cl, name, id);
+}
+
+static void
+h_names(void *arg)
+{
+	cluster_kick(((struct member *)arg)->cl);
+}
+
+static void
+member_open(struct member *m)
+{
+	struct catalog_config cfg = { 0 };
+	char state[4096], backing[4096];
+
+	snprintf(state, sizeof state, "%s/%s/state", dir, m->node);
+	snprintf(backing, sizeof backing, "%s/%s/mem", dir, m->node);
+	ck_assert_int_eq(mkdir(backing, 0755) == 0 || errno == EEXIST, 1);
+	cfg.state_dir = state;
+	cfg.backing_dir = backing;
+	cfg.memory_limit = 64 << 20;
+	cfg.instance_id = m->instance;
+	cfg.hook_arg = m;
+	cfg.object_deleted = h_deleted;
+	cfg.name_dropped = h_dropped;
+	cfg.names_changed = h_names;
+	ck_assert_int_eq(catalog_open(&cfg, &m->cat), 0);
+}
+
+static void
+member_join(struct member *m)
+{
+	struct cluster_config cc = {
+		.etcd = url,
+		.name = "t",
+		.listen = "127.0.0.1:1",
+		.node = m->node,
+		.ttl = 2,
+	};
+
+	ck_assert_int_eq(cluster_create(&cc, &m->cl), 0);
+	ck_assert_int_eq(cluster_start(m->cl, m->cat), 0);
+}
+
+static void
+member_leave(struct member *m)
+{
+	cluster_destroy(m->cl);
+	m->cl = NULL;
+}
+
+static void
+setup(void)
+{
+	char path[4096];
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/alpha", dir);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	snprintf(path, sizeof path, "%s/beta", dir);
+	ck_assert_int_eq(mkdir(path, 0755), 0);
+	client_port = free_port();
+	peer_port = free_port();
+	snprintf(url, sizeof url, "http://127.0.0.1:%d", client_port);
+	member_open(&A);
+	member_open(&B);
+}
+
+static void
+teardown(void)
+{
+	char cmd[128];
+
+	member_leave(&A);
+	member_leave(&B);
+	catalog_close(A.cat);
+	catalog_close(B.cat);
+	A.cat = B.cat = NULL;
+	stop_etcd();
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+	strcpy(dir, "/tmp/vfs-check-cluster.XXXXXX");
+}
+
+/* Until cond holds, bounded. */
+#define WAIT_UNTIL(cond, what)                                                    \
+	do {                                                                      \
+		time_t until_ = time(NULL) + DEADLINE_S;                          \
+		while (!(cond) && time(NULL) < until_)                            \
+			nap_ms(20);                                               \
+		ck_assert_msg((cond), "%s: not within %d s", (what), DEADLINE_S); \
+	} while (0)
+
+/* A sealed Blob object named name on m, its bytes len bytes of seed. */
+static uint64_t
+put(struct member *m, const char *name, size_t len, char seed)
+{
+	struct catalog_attr a;
+	uint64_t bid;
+	char *buf = malloc(len);
+	int fd = -1;
+
+	memset(buf, seed, len);
+	ck_assert_int_eq(catalog_create_blob_object(m->cat, name, 0, 0, 0644, &a, &bid, &fd), 0);
+	ck_assert_int_eq(pwrite(fd, buf, len, 0), (ssize_t)len);
+	close(fd);
+	catalog_release(m->cat, bid, 1);
+	free(buf);
+	return ino_id(a.ino);
+}
+
+static int
+has_name(struct member *m, const char *name)
+{
+	struct catalog_attr a;
+
+	return catalog_lookup(m->cat, INO_NAMES, name, &a) == 0;
+}
+
+static char *
+xattr(struct member *m, uint64_t ino, const char *name)
+{
+	char *v = NULL;
+	size_t len;
+
+	if (catalog_xattr_get(m->cat, ino, name, &v, &len) != 0)
+		return NULL;
+	return v;
+}
+
+static int
+xattr_is(struct member *m, uint64_t ino, const char *name, const char *want)
+{
+	char *v = xattr(m, ino, name);
+	int same = v != NULL && strcmp(v, want) == 0;
+
+	free(v);
+	return same;
+}
+
+static int
+published(struct member *m, uint64_t id)
+{
+	return cluster_publish_state(m->cl, id, NULL, 0) == 0;
+}
+
+START_TEST(test_publish_mirror)
+{
+	char *ma, *mb, msg[200];
+	size_t la, lb;
+	uint64_t x, y, bid, ino;
+	struct catalog_attr attr;
+	int fd;
+
+	start_etcd();
+	member_join(&A);
+	member_join(&B);
+	x = put(&A, "x", 4096, 'x');
+	/* Local until published. */
+	ck_assert_int_eq(has_name(&B, "x"), 0);
+	ck_assert_int_eq(cluster_publish(A.cl, x), 0);
+	WAIT_UNTIL(published(&A, x), "publish of x");
+	WAIT_UNTIL(has_name(&B, "x"), "x on B");
+	/* The same meta.json on both; the blob's size without its bytes. */
+	ck_assert_int_eq(catalog_read_generated(A.cat, ino_of(x, INO_VIEW_META), &ma, &la), 0);
+	ck_assert_int_eq(catalog_read_generated(B.cat, ino_of(x, INO_VIEW_META), &mb, &lb), 0);
+	ck_assert_str_eq(ma, mb);
+	free(ma);
+	free(mb);
+	ck_assert_int_eq(catalog_lookup(B.cat, INO_NAMES, "x", &attr), 0);
+	ck_assert_uint_eq(attr.size, 4096);
+	ck_assert(xattr_is(&B, x, "user.vineyard.location", "remote:alpha"));
+	ck_assert(xattr_is(&B, x, "user.vineyard.instance_id", "1"));
+	ck_assert(xattr_is(&A, x, "user.vineyard.location", "memory"));
+	/* Its bytes are not here, and it is not B's to change. */
+	ck_assert_int_eq(catalog_open_data(B.cat, ino_of(x, INO_VIEW_DATA), 0, &bid, &fd), -EREMOTE);
+	ck_assert_int_eq(catalog_delete_object(B.cat, x, 0, CATALOG_DELETE_DEEP), -EREMOTE);
+	ck_assert_int_eq(catalog_name_add(B.cat, x, "x2", 0), -EREMOTE);
+	ck_assert_int_eq(catalog_unlink(B.cat, INO_NAMES, "x", 0), -EREMOTE);
+	/* A name taken in the cluster: EEXIST for the loser. */
+	y = put(&B, "y", 10, 'b');
+	ck_assert_int_eq(cluster_publish(B.cl, y), 0);
+	WAIT_UNTIL(published(&B, y), "publish of y");
+	WAIT_UNTIL(has_name(&A, "y"), "y on A");
+	y = put(&A, "y2", 10, 'a');
+	ck_assert_int_eq(catalog_name_add(A.cat, y, "y", 0), -EEXIST); /* B's is mirrored here */
+	/* B's local name, unpublished, collides only at publish. */
+	ino = put(&B, "w", 10, 'b');
+	y = put(&A, "w", 10, 'a');
+	ck_assert_int_eq(cluster_publish(A.cl, y), 0);
+	WAIT_UNTIL(cluster_publish_state(A.cl, y, msg, sizeof msg) != -EINPROGRESS, "publish of w");
+	ck_assert_int_eq(cluster_publish_state(A.cl, y, msg, sizeof msg), 0);
+	ck_assert_int_eq(cluster_publish(B.cl, ino), 0);
+	WAIT_UNTIL(cluster_publish_state(B.cl, ino, msg, sizeof msg) != -EINPROGRESS, "publish of B's w");
+	ck_assert_int_eq(cluster_publish_state(B.cl, ino, msg, sizeof msg), -EEXIST);
+	ck_assert_ptr_nonnull(strstr(msg, "name w is taken"));
+	/* Delete on the owner: gone everywhere. */
+	ck_assert_int_eq(catalog_delete_object(A.cat, x, 0, CATALOG_DELETE_DEEP), 0);
+	WAIT_UNTIL(!has_name(&B, "x"), "x gone from B");
+	ck_assert_int_eq(catalog_getattr(B.cat, ino_of(x, INO_VIEW_OBJECT), &attr), -ENOENT);
+}
+END_TEST
+
+START_TEST(test_member_leaves)
+{
+	uint64_t x, bid;
+	int fd;
+
+	start_etcd();
+	member_join(&A);
+	member_join(&B);
+	x = put(&A, "x", 100, 'x');
+	ck_assert_int_eq(cluster_publish(A.cl, x), 0);
+	WAIT_UNTIL(has_name(&B, "x"), "x on B");
+	WAIT_UNTIL(xattr_is(&B, x, "user.vineyard.location", "remote:alpha"), "alpha live");
+	/* A leaves: still listed on B, unavailable. */
+	member_leave(&A);
+	WAIT_UNTIL(xattr_is(&B, x, "user.vineyard.location", "remote:alpha,unavailable"), "alpha gone");
+	ck_assert(has_name(&B, "x"));
+	ck_assert_int_eq(catalog_open_data(B.cat, ino_of(x, INO_VIEW_DATA), 0, &bid, &fd), -EHOSTDOWN);
+	/* Back: available again, and it knows x is its own published object. */
+	member_join(&A);
+	WAIT_UNTIL(xattr_is(&B, x, "user.vineyard.location", "remote:alpha"), "alpha back");
+	WAIT_UNTIL(published(&A, x), "A adopts x");
+	ck_assert_int_eq(catalog_delete_object(A.cat, x, 0, CATALOG_DELETE_DEEP), 0);
+	WAIT_UNTIL(!has_name(&B, "x"), "x gone from B");
+}
+END_TEST
+
+static int
+joined(struct member *m)
+{
+	json_t *st = cluster_status(m->cl);
+	int j = json_is_true(json_object_get(st, "joined"));
+
+	json_decref(st);
+	return j;
+}
+
+START_TEST(test_etcd_down_at_start)
+{
+	uint64_t x;
+
+	/* No etcd yet: the members work alone and publishes queue. */
+	member_join(&A);
+	member_join(&B);
+	x = put(&A, "x", 100, 'x');
+	ck_assert_int_eq(cluster_publish(A.cl, x), 0);
+	nap_ms(300);
+	ck_assert_int_eq(cluster_publish_state(A.cl, x, NULL, 0), -EINPROGRESS);
+	ck_assert(!joined(&A));
+	start_etcd();
+	WAIT_UNTIL(joined(&A) && joined(&B), "join once etcd is up");
+	WAIT_UNTIL(has_name(&B, "x"), "the queued publish on B");
+}
+END_TEST
+
+START_TEST(test_etcd_wiped)
+{
+	char cmd[4200];
+	uint64_t x, c;
+	char ids[ID_STR_LEN + 1], err[256];
+	json_t *members, *fields;
+
+	start_etcd();
+	member_join(&A);
+	member_join(&B);
+	x = put(&A, "x", 100, 'x');
+	id_format(put(&A, "part", 8, 'p'), ids);
+	/* A composite: its member object is published with it. */
+	members = json_pack("{s:s}", "first", ids);
+	fields = json_pack("{s:s}", "kind", "pair");
+	ck_assert_int_eq(
+	    catalog_create_object(A.cat, "MyPair", fields, members, "seq", 0, 0, 0644, &c, err, sizeof err),
+	    0);
+	json_decref(members);
+	json_decref(fields);
+	ck_assert_int_eq(cluster_publish(A.cl, x), 0);
+	ck_assert_int_eq(cluster_publish(A.cl, c), 0);
+	WAIT_UNTIL(has_name(&B, "x") && has_name(&B, "seq") && has_name(&B, "part"), "x, seq, part on B");
+	/* etcd loses everything: the members put it back on their own. */
+	stop_etcd();
+	snprintf(cmd, sizeof cmd, "rm -rf '%s/etcd-data'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+	start_etcd();
+	WAIT_UNTIL(joined(&A) && joined(&B), "join again");
+	WAIT_UNTIL(has_name(&B, "x") && has_name(&B, "seq") && has_name(&B, "part"), "x, seq back on B");
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("cluster");
+	TCase *tc = tcase_create("cluster");
+	SRunner *sr;
+	int failed;
+
+	if (access(ETCD_BIN, X_OK) != 0) {
+		printf("no %s: skipped\n", ETCD_BIN);
+		return 77;
+	}
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 240);
+	tcase_add_test(tc, test_publish_mirror);
+	tcase_add_test(tc, test_member_leaves);
+	tcase_add_test(tc, test_etcd_down_at_start);
+	tcase_add_test(tc, test_etcd_wiped);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}
