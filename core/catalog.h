@@ -74,6 +74,15 @@ struct catalog_config {
 	void (*opened)(void *arg, catalog_t *c);
 };
 
+/* Bring a remote blob's bytes (size, from its owner: the instance in its
+ * id) into the store's directory dirfd (path dir, for messages) as file
+ * name, complete or not at all; *crc their CRC-32C. Called without the
+ * catalog lock. 0 or -errno with a message in err. */
+typedef int (*catalog_fetch_fn)(void *arg, uint64_t blob_id, uint64_t size, int dirfd, const char *dir,
+    const char *name, uint32_t *crc, char *err, size_t errlen);
+/* The cluster's fetch: how the open of a remote blob gets its bytes. */
+void catalog_set_fetch(catalog_t *c, catalog_fetch_fn fetch, void *arg);
+
 /* What stat(2) shows of an inode. */
 struct catalog_attr {
 	uint64_t ino;

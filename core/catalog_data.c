@@ -285,11 +285,9 @@ catalog_open_data(catalog_t *c, uint64_t ino, int writable, uint64_t *blob_id, i
 		rc = -EPERM;
 		goto out;
 	}
-	/* Another member's: its bytes are not here (catalog_remote_open). */
-	if (b->remote) {
-		rc = catalog_remote_open(c, b);
+	/* Another member's: its bytes come here first (catalog_remote_open). */
+	if (b->remote && (rc = catalog_remote_open(c, b)) != 0)
 		goto out;
-	}
 	/* A spilled blob comes back into memory before the open completes. */
 	if (b->sealed && (rc = catalog_spill_ensure_resident(c, b)) != 0)
 		goto out;
@@ -317,8 +315,8 @@ catalog_blob_fd(catalog_t *c, uint64_t blob_id, int writable, int *fd)
 		rc = -ENOENT;
 	else if (writable && b->sealed)
 		rc = -EPERM;
-	else if (b->remote)
-		rc = catalog_remote_open(c, b);
+	else if (b->remote && (rc = catalog_remote_open(c, b)) != 0)
+		;
 	else if ((rc = b->sealed ? catalog_spill_ensure_resident(c, b) : 0) == 0)
 		rc = store_blob_open(c->store, b->id, writable ? O_RDWR : O_RDONLY, fd);
 	pthread_mutex_unlock(&c->lock);

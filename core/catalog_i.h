@@ -148,6 +148,9 @@ struct catalog {
 	 * and how many of the tables' records are remote (stats count local
 	 * ones only). */
 	struct hmap rmembers;
+	/* catalog_set_fetch; set once, before the mirror shows anything. */
+	catalog_fetch_fn fetch;
+	void *fetch_arg;
 	struct crname *rpending;
 	size_t nrpending, rpending_cap;
 	uint64_t nremote_objects, nremote_names;
@@ -254,10 +257,14 @@ json_t *catalog_object_tree(catalog_t *c, const struct cobject *o, int depth);
  * xattr shows it ("remote:<node>", "remote:<node>,unavailable"); caller
  * frees. */
 char *catalog_remote_location(catalog_t *c, uint64_t id);
-/* Catalog lock held: the errno of opening remote blob b's data:
- * -EREMOTE while its owner is a live member, -EHOSTDOWN when not. THE
- * PLACE FOR THE PEER FETCH: catalog_open_data calls it for a remote blob. */
-int catalog_remote_open(catalog_t *c, const struct cblob *b);
+/* Catalog lock held: bring remote blob b's bytes here (the fetch hook,
+ * catalog_set_fetch), once however many open it at the same time, so
+ * that it opens as a local blob (a cache: the owner's is the original);
+ * 0, or the errno of the open: -EHOSTDOWN when its owner is not a live
+ * member, -EREMOTE without a fetch hook, else the hook's (-ESTALE: the
+ * owner no longer has it; -EHOSTUNREACH: the owner did not answer; -EIO:
+ * the transfer failed; -ENOSPC; -EACCES: the cluster key was refused). */
+int catalog_remote_open(catalog_t *c, struct cblob *b);
 /* Free the mirror's tables (catalog_close). */
 void catalog_remote_free(catalog_t *c);
 /* Start-up reconciliation of metadata with the store. */

@@ -17,6 +17,7 @@
 #include "catalog_remote.h"
 #include "log.h"
 #include "object.h"
+#include "util.h"
 #include "vec.h"
 
 /* Mode of remote records: readable by all (the cluster published them),
@@ -250,11 +251,17 @@ drop_object(catalog_t *c, struct cobject *o)
 				b->owner = NULL;
 			if (b->refs > 0 && --b->refs == 0) {
 				id_format(id, name);
-				hmap_remove(&c->blobs, id, b);
 				if (c->cfg.inval_attr != NULL)
 					c->cfg.inval_attr(c->cfg.hook_arg, id);
 				inval_entry(c, INO_BLOBS, name);
-				free(b);
+				/* A fetched copy goes with it; an open or a fetch
+				 * under way keeps the record until it ends. */
+				if (b->resident) {
+					store_blob_remove(c->store, b->id);
+					catalog_blob_resident(c, b, 0);
+				}
+				b->deleted = 1;
+				catalog_blob_maybe_free(c, b);
 			}
 		} else if (!id_is_blob(id) && (sub = catalog_object_find(c, id)) != NULL && sub->remote &&
 			   sub->parents > 0)
@@ -559,12 +566,92 @@ catalog_remote_location(catalog_t *c, uint64_t id)
 	return rc < 0 ? NULL : s;
 }
 
-int
-catalog_remote_open(catalog_t *c, const struct cblob *b)
+void
+catalog_set_fetch(catalog_t *c, catalog_fetch_fn fetch, void *arg)
 {
-	const char *node;
+	pthread_mutex_lock(&c->lock);
+	c->fetch = fetch;
+	c->fetch_arg = arg;
+	pthread_mutex_unlock(&c->lock);
+}
 
-	return owner_live(c, b->id, &node) ? -EREMOTE : -EHOSTDOWN;
+/* What the open of a remote blob answers for a failed fetch. */
+static int
+fetch_errno(int rc)
+{
+	switch (rc) {
+	case -ENOENT: return -ESTALE; /* published, but its owner has it no more */
+	case -ECONNREFUSED:
+	case -EHOSTUNREACH:
+	case -ENETUNREACH:
+	case -ETIMEDOUT:
+	case -EHOSTDOWN: return -EHOSTUNREACH;
+	case -ENOSPC:
+	case -EACCES:
+	case -ENOMEM: return rc;
+	default: return -EIO;
+	}
+}
+
+int
+catalog_remote_open(catalog_t *c, struct cblob *b)
+{
+	catalog_fetch_fn fetch = c->fetch;
+	char ids[ID_STR_LEN + 1], err[256] = "";
+	const char *node;
+	uint32_t crc = 0;
+	int rc;
+
+	if (b->resident)
+		return 0; /* fetched before: the cached copy */
+	if (!owner_live(c, b->id, &node))
+		return -EHOSTDOWN;
+	if (fetch == NULL)
+		return -EREMOTE;
+	b->opens++; /* alive while the lock is dropped */
+	while (b->loading)
+		pthread_cond_wait(&c->load_cond, &c->lock);
+	if (b->resident || b->deleted) {
+		rc = b->deleted ? -ENOENT : 0;
+		goto out;
+	}
+	b->loading = 1;
+	id_format(b->id, ids);
+	pthread_mutex_unlock(&c->lock);
+	/* Room first, spilling others if need be, as a reload does. */
+	if ((rc = catalog_room(c, b->size)) == 0)
+		rc = fetch(c->fetch_arg, b->id, b->size, store_dirfd(c->store), store_dir(c->store), ids,
+		    &crc, err, sizeof err);
+	pthread_mutex_lock(&c->lock);
+	b->loading = 0;
+	pthread_cond_broadcast(&c->load_cond);
+	if (rc != 0) {
+		log_error("cannot fetch blob %s from %s: %s", ids, node != NULL ? node : "its owner",
+		    err[0] != '\0' ? err : strerror(-rc));
+		rc = fetch_errno(rc);
+		goto out;
+	}
+	if (b->deleted) {
+		store_blob_remove(c->store, b->id);
+		rc = -ENOENT;
+		goto out;
+	}
+	if (b->has_crc && b->crc32c != crc) {
+		log_error("blob %s came from %s with CRC-32C %08x, published %08x", ids,
+		    node != NULL ? node : "its owner", crc, b->crc32c);
+		store_blob_remove(c->store, b->id);
+		rc = -EIO;
+		goto out;
+	}
+	b->crc32c = crc;
+	b->has_crc = 1;
+	catalog_blob_resident(c, b, 1);
+	b->used_ns = util_now_ns();
+out:
+	b->opens--;
+	if (rc != 0)
+		catalog_blob_maybe_free(c, b);
+	return rc;
 }
 
 int

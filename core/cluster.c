@@ -601,6 +601,8 @@ cluster_start(cluster_t *cl, catalog_t *c)
 	cl->instance = st.instance_id;
 	if ((rc = etcd_open(cl->etcd_urls, 2000, &cl->etcd)) != 0)
 		return rc;
+	if ((rc = cluster_peer_start(cl)) != 0)
+		return rc;
 	/* Publish-all starts by looking at what is there already. */
 	cl->scan = cl->publish_all;
 	if ((rc = -pthread_create(&cl->member_thread, NULL, member_main, cl)) != 0)
@@ -631,6 +633,7 @@ cluster_destroy(cluster_t *cl)
 
 	if (cl == NULL)
 		return;
+	cluster_peer_stop(cl);
 	if (cl->threads) {
 		pthread_mutex_lock(&cl->lock);
 		atomic_store(&cl->stop, 1);

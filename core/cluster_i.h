@@ -14,6 +14,8 @@
 #include "cluster.h"
 #include "etcd.h"
 #include "hmap.h"
+#include "peer_auth.h"
+#include "peer_server.h"
 
 #define CLUSTER_PREFIX_MAX 320
 #define CLUSTER_BACKOFF_MIN_MS 200
@@ -79,6 +81,10 @@ struct cluster {
 	unsigned lists;	  /* full lists made (reconnections, compactions) */
 	json_t *members;  /* instance (text) -> member JSON + "live" */
 	int watching;	  /* a watch is open */
+
+	/* The bytes (cluster_peer.c); set at start, before the threads. */
+	struct peer_key key;
+	peer_server_t *peer; /* NULL: no --listen or no key */
 };
 
 /* cluster.c: a member's own published object found in etcd at a list
@@ -89,6 +95,12 @@ void cluster_adopt(cluster_t *cl, uint64_t id);
 void cluster_contact(cluster_t *cl, int rc, const char *what);
 /* Sleep up to ms, or until stop. */
 void cluster_nap(cluster_t *cl, unsigned ms);
+
+/* cluster_peer.c: serve this member's blobs (--listen) and give the
+ * catalog its fetch hook, both with the cluster key; 0 or -errno (a bad
+ * key file). Stop before the catalog goes. */
+int cluster_peer_start(cluster_t *cl);
+void cluster_peer_stop(cluster_t *cl);
 
 /* cluster_watch.c: the watch thread. */
 void *cluster_watch_main(void *arg);
