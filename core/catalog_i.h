@@ -276,6 +276,14 @@ int catalog_blob_reserve(catalog_t *c, struct cblob *b, uint64_t size);
 /* A sealed blob's bytes came into memory or left it (deleted; an
  * eviction counts them with mem_evicted instead): residency counts. */
 void catalog_blob_resident(catalog_t *c, struct cblob *b, int resident);
+/* Bringing a blob's bytes into memory (a reload, a fetch), once however
+ * many want them: with the lock held, begin counts an open (b stays
+ * alive while the caller drops the lock) and waits for a load under way;
+ * 1: the caller loads, then calls catalog_load_end with the lock held;
+ * 0: in memory now; -ENOENT: deleted. Either way the caller gives the
+ * open back (b->opens--) when done with b. */
+int catalog_load_begin(catalog_t *c, struct cblob *b);
+void catalog_load_end(catalog_t *c, struct cblob *b);
 /* Free a deleted blob once nothing holds it open (the blob_freed hook). */
 void catalog_blob_maybe_free(catalog_t *c, struct cblob *b);
 

@@ -21,6 +21,27 @@ catalog_mem(catalog_t *c)
 	return c->mem;
 }
 
+int
+catalog_load_begin(catalog_t *c, struct cblob *b)
+{
+	b->opens++; /* alive while the lock is dropped */
+	while (b->loading)
+		pthread_cond_wait(&c->load_cond, &c->lock);
+	if (b->deleted)
+		return -ENOENT;
+	if (b->resident)
+		return 0;
+	b->loading = 1;
+	return 1;
+}
+
+void
+catalog_load_end(catalog_t *c, struct cblob *b)
+{
+	b->loading = 0;
+	pthread_cond_broadcast(&c->load_cond);
+}
+
 void
 catalog_blob_resident(catalog_t *c, struct cblob *b, int resident)
 {

@@ -608,14 +608,8 @@ catalog_remote_open(catalog_t *c, struct cblob *b)
 		return -EHOSTDOWN;
 	if (fetch == NULL)
 		return -EREMOTE;
-	b->opens++; /* alive while the lock is dropped */
-	while (b->loading)
-		pthread_cond_wait(&c->load_cond, &c->lock);
-	if (b->resident || b->deleted) {
-		rc = b->deleted ? -ENOENT : 0;
+	if ((rc = catalog_load_begin(c, b)) != 1)
 		goto out;
-	}
-	b->loading = 1;
 	id_format(b->id, ids);
 	pthread_mutex_unlock(&c->lock);
 	/* Room first, spilling others if need be, as a reload does. */
@@ -623,8 +617,7 @@ catalog_remote_open(catalog_t *c, struct cblob *b)
 		rc = fetch(c->fetch_arg, b->id, b->size, store_dirfd(c->store), store_dir(c->store), ids,
 		    &crc, err, sizeof err);
 	pthread_mutex_lock(&c->lock);
-	b->loading = 0;
-	pthread_cond_broadcast(&c->load_cond);
+	catalog_load_end(c, b);
 	if (rc != 0) {
 		log_error("cannot fetch blob %s from %s: %s", ids, node != NULL ? node : "its owner",
 		    err[0] != '\0' ? err : strerror(-rc));

@@ -96,20 +96,13 @@ catalog_spill_ensure_resident(catalog_t *c, struct cblob *b)
 		log_error("blob %s is neither in memory nor spilled", ids);
 		return -EIO;
 	}
-	b->opens++; /* alive while the lock is dropped */
-	while (b->loading)
-		pthread_cond_wait(&c->load_cond, &c->lock);
-	if (b->resident || b->deleted) {
-		rc = b->deleted ? -ENOENT : 0;
+	if ((rc = catalog_load_begin(c, b)) != 1)
 		goto out;
-	}
-	b->loading = 1;
 	pthread_mutex_unlock(&c->lock);
 	t0 = util_now_ns();
 	rc = load(c, b->id, b->size, b->has_crc, b->crc32c);
 	pthread_mutex_lock(&c->lock);
-	b->loading = 0;
-	pthread_cond_broadcast(&c->load_cond);
+	catalog_load_end(c, b);
 	if (rc != 0) {
 		sp->reload_errors++;
 		goto out;
