@@ -110,7 +110,9 @@ int vfs_name(vfs_t *v, const char *ref, const char *name);
 int vfs_unname(vfs_t *v, const char *name);
 
 /* Publish an object (by name or id) to the cluster the mount belongs to,
- * with its member objects and names (vineyardfs(8), CLUSTER). The daemon
+ * with its member objects and names (vineyardfs(8), CLUSTER); a name
+ * whose object is still being written is waited for until sealed (as long
+ * as timeout_ms, at least a second). The daemon
  * queues it at once; this call then waits up to timeout_ms (0: not at
  * all) for etcd's answer: 0 published, -EINPROGRESS still queued (etcd
  * away: it is published when etcd answers), -EEXIST a name of it is

@@ -237,7 +237,12 @@ vfs_publish(vfs_t *v, const char *ref, long timeout_ms)
 
 	if ((rc = vfs_resolve(v, ref, id)) != 0)
 		return rc;
-	if ((rc = lib_ask_json(v, json_pack("{s:s, s:s}", "op", "publish", "id", id), &reply)) != 0)
+	rc = lib_ask_json(v, json_pack("{s:s, s:s}", "op", "publish", "id", id), &reply);
+	/* A name just written is sealed by the release after its close: wait
+	 * for that, as long as for etcd (at least a moment), then again. */
+	if (rc == -EAGAIN && (rc = vfs_wait(v, ref, timeout_ms > 1000 ? timeout_ms : 1000, id)) == 0)
+		rc = lib_ask_json(v, json_pack("{s:s, s:s}", "op", "publish", "id", id), &reply);
+	if (rc != 0)
 		return rc;
 	/* The daemon answers at once; etcd's answer comes to publish_status. */
 	for (;;) {
