@@ -11,15 +11,10 @@
 
 #include <check.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -28,14 +23,12 @@
 #include "core/cluster.h"
 #include "core/etcd.h"
 #include "core/ino.h"
+#include "tests/etcd_fixture.h"
 
-#define ETCD_BIN "/usr/bin/etcd"
-#define DEADLINE_S 60 /* generous: the machine may be busy */
+#define DEADLINE_S ETCD_FIXTURE_DEADLINE_S
 
 static char dir[] = "/tmp/vfs-check-cluster.XXXXXX";
-static pid_t etcd_pid = -1;
-static int client_port, peer_port;
-static char url[64];
+static struct etcd_fixture fx;
 
 struct member {
 	catalog_t *cat;
@@ -45,77 +38,12 @@ struct member {
 };
 static struct member A = { .node = "alpha", .instance = 1 }, B = { .node = "beta", .instance = 2 };
 
-static int
-free_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof a;
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
-
-static void
-stop_etcd(void)
-{
-	if (etcd_pid > 0) {
-		kill(etcd_pid, SIGKILL);
-		waitpid(etcd_pid, NULL, 0);
-		etcd_pid = -1;
-	}
-}
-
 static void
 nap_ms(long ms)
 {
 	struct timespec t = { ms / 1000, (ms % 1000) * 1000000 };
 
 	nanosleep(&t, NULL);
-}
-
-/* Start etcd on the ports chosen (again, after a stop) and wait until it
- * answers. */
-static void
-start_etcd(void)
-{
-	char data[4096], log[4096], curl[64], purl[64], cluster[96];
-	struct etcd_range r;
-	etcd_t *e;
-	time_t until;
-	int fd, rc = -1;
-
-	snprintf(data, sizeof data, "%s/etcd-data", dir);
-	snprintf(log, sizeof log, "%s/etcd.log", dir);
-	snprintf(curl, sizeof curl, "http://127.0.0.1:%d", client_port);
-	snprintf(purl, sizeof purl, "http://127.0.0.1:%d", peer_port);
-	snprintf(cluster, sizeof cluster, "t=%s", purl);
-	if ((etcd_pid = fork()) == 0) {
-		fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		execl(ETCD_BIN, "etcd", "--name", "t", "--data-dir", data, "--listen-client-urls", curl,
-		    "--advertise-client-urls", curl, "--listen-peer-urls", purl,
-		    "--initial-advertise-peer-urls", purl, "--initial-cluster", cluster,
-		    "--initial-cluster-state", "new", (char *)NULL);
-		_exit(127);
-	}
-	ck_assert_int_gt(etcd_pid, 0);
-	ck_assert_int_eq(etcd_open(url, 2000, &e), 0);
-	for (until = time(NULL) + DEADLINE_S; time(NULL) < until;) {
-		if ((rc = etcd_get(e, "x", 1, 0, 0, &r)) == 0) {
-			etcd_range_free(&r);
-			break;
-		}
-		ck_assert_msg(waitpid(etcd_pid, NULL, WNOHANG) == 0, "etcd exited at start; see %s", log);
-		nap_ms(50);
-	}
-	etcd_close(e);
-	ck_assert_msg(rc == 0, "etcd did not answer within %d s; see %s", DEADLINE_S, log);
 }
 
 /* The catalog's hooks, as the daemon's: they only tell the cluster. */
@@ -161,7 +89,7 @@ static void
 member_join(struct member *m)
 {
 	struct cluster_config cc = {
-		.etcd = url,
+		.etcd = fx.url,
 		.name = "t",
 		.listen = "127.0.0.1:1",
 		.node = m->node,
@@ -189,9 +117,7 @@ setup(void)
 	ck_assert_int_eq(mkdir(path, 0755), 0);
 	snprintf(path, sizeof path, "%s/beta", dir);
 	ck_assert_int_eq(mkdir(path, 0755), 0);
-	client_port = free_port();
-	peer_port = free_port();
-	snprintf(url, sizeof url, "http://127.0.0.1:%d", client_port);
+	etcd_fixture_init(&fx, dir);
 	member_open(&A);
 	member_open(&B);
 }
@@ -206,7 +132,7 @@ teardown(void)
 	catalog_close(A.cat);
 	catalog_close(B.cat);
 	A.cat = B.cat = NULL;
-	stop_etcd();
+	etcd_fixture_stop(&fx);
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	ck_assert_int_eq(system(cmd), 0);
 	strcpy(dir, "/tmp/vfs-check-cluster.XXXXXX");
@@ -282,7 +208,7 @@ START_TEST(test_publish_mirror)
 	struct catalog_attr attr;
 	int fd;
 
-	start_etcd();
+	etcd_fixture_start(&fx);
 	member_join(&A);
 	member_join(&B);
 	x = put(&A, "x", 4096, 'x');
@@ -336,7 +262,7 @@ START_TEST(test_member_leaves)
 	uint64_t x, bid;
 	int fd;
 
-	start_etcd();
+	etcd_fixture_start(&fx);
 	member_join(&A);
 	member_join(&B);
 	x = put(&A, "x", 100, 'x');
@@ -379,7 +305,7 @@ START_TEST(test_etcd_down_at_start)
 	nap_ms(300);
 	ck_assert_int_eq(cluster_publish_state(A.cl, x, NULL, 0), -EINPROGRESS);
 	ck_assert(!joined(&A));
-	start_etcd();
+	etcd_fixture_start(&fx);
 	WAIT_UNTIL(joined(&A) && joined(&B), "join once etcd is up");
 	WAIT_UNTIL(has_name(&B, "x"), "the queued publish on B");
 }
@@ -392,7 +318,7 @@ START_TEST(test_etcd_wiped)
 	char ids[ID_STR_LEN + 1], err[256];
 	json_t *members, *fields;
 
-	start_etcd();
+	etcd_fixture_start(&fx);
 	member_join(&A);
 	member_join(&B);
 	x = put(&A, "x", 100, 'x');
@@ -409,10 +335,10 @@ START_TEST(test_etcd_wiped)
 	ck_assert_int_eq(cluster_publish(A.cl, c), 0);
 	WAIT_UNTIL(has_name(&B, "x") && has_name(&B, "seq") && has_name(&B, "part"), "x, seq, part on B");
 	/* etcd loses everything: the members put it back on their own. */
-	stop_etcd();
+	etcd_fixture_stop(&fx);
 	snprintf(cmd, sizeof cmd, "rm -rf '%s/etcd-data'", dir);
 	ck_assert_int_eq(system(cmd), 0);
-	start_etcd();
+	etcd_fixture_start(&fx);
 	WAIT_UNTIL(joined(&A) && joined(&B), "join again");
 	WAIT_UNTIL(has_name(&B, "x") && has_name(&B, "seq") && has_name(&B, "part"), "x, seq back on B");
 }
@@ -426,8 +352,8 @@ main(void)
 	SRunner *sr;
 	int failed;
 
-	if (access(ETCD_BIN, X_OK) != 0) {
-		printf("no %s: skipped\n", ETCD_BIN);
+	if (access(ETCD_FIXTURE_BIN, X_OK) != 0) {
+		printf("no %s: skipped\n", ETCD_FIXTURE_BIN);
 		return 77;
 	}
 	tcase_add_checked_fixture(tc, setup, teardown);

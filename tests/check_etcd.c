@@ -8,103 +8,27 @@
 
 #include <check.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "core/etcd.h"
-
-#define ETCD_BIN "/usr/bin/etcd"
-#define START_DEADLINE_S 60
+#include "tests/etcd_fixture.h"
 
 static char dir[] = "/tmp/vfs-check-etcd.XXXXXX";
-static pid_t etcd_pid = -1;
-static int client_port, peer_port;
-static char url[64];
+static struct etcd_fixture fx;
 static etcd_t *e;
-
-/* A port nobody listens on now (the kernel's choice of a free one). */
-static int
-free_port(void)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	socklen_t len = sizeof a;
-	int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-	port = ntohs(a.sin_port);
-	close(fd);
-	return port;
-}
-
-static void
-stop_etcd(void)
-{
-	if (etcd_pid > 0) {
-		kill(etcd_pid, SIGKILL);
-		waitpid(etcd_pid, NULL, 0);
-		etcd_pid = -1;
-	}
-}
-
-static void
-start_etcd(void)
-{
-	char data[4096], log[4096], curl[64], purl[64], cluster[96];
-	struct etcd_range r;
-	time_t until;
-	int fd, rc = -1;
-
-	client_port = free_port();
-	peer_port = free_port();
-	snprintf(data, sizeof data, "%s/data", dir);
-	snprintf(log, sizeof log, "%s/etcd.log", dir);
-	snprintf(curl, sizeof curl, "http://127.0.0.1:%d", client_port);
-	snprintf(purl, sizeof purl, "http://127.0.0.1:%d", peer_port);
-	snprintf(cluster, sizeof cluster, "t=%s", purl);
-	snprintf(url, sizeof url, "%s", curl);
-	if ((etcd_pid = fork()) == 0) {
-		fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		execl(ETCD_BIN, "etcd", "--name", "t", "--data-dir", data, "--listen-client-urls", curl,
-		    "--advertise-client-urls", curl, "--listen-peer-urls", purl,
-		    "--initial-advertise-peer-urls", purl, "--initial-cluster", cluster,
-		    "--initial-cluster-state", "new", (char *)NULL);
-		_exit(127);
-	}
-	ck_assert_int_gt(etcd_pid, 0);
-	ck_assert_int_eq(etcd_open(url, 2000, &e), 0);
-	/* Ready when it answers a read; bounded. */
-	for (until = time(NULL) + START_DEADLINE_S; time(NULL) < until;) {
-		struct timespec tick = { 0, 50 * 1000 * 1000 };
-
-		if ((rc = etcd_get(e, "x", 1, 0, 0, &r)) == 0) {
-			etcd_range_free(&r);
-			break;
-		}
-		ck_assert_msg(waitpid(etcd_pid, NULL, WNOHANG) == 0, "etcd exited at start; see %s", log);
-		nanosleep(&tick, NULL);
-	}
-	ck_assert_msg(
-	    rc == 0, "etcd did not answer within %d s (last: %d); see %s", START_DEADLINE_S, rc, log);
-}
 
 static void
 setup(void)
 {
 	ck_assert_ptr_nonnull(mkdtemp(dir));
-	start_etcd();
+	etcd_fixture_init(&fx, dir);
+	etcd_fixture_start(&fx);
+	ck_assert_int_eq(etcd_open(fx.url, 2000, &e), 0);
 }
 
 static void
@@ -114,7 +38,7 @@ teardown(void)
 
 	etcd_close(e);
 	e = NULL;
-	stop_etcd();
+	etcd_fixture_stop(&fx);
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	ck_assert_int_eq(system(cmd), 0);
 	strcpy(dir, "/tmp/vfs-check-etcd.XXXXXX");
@@ -360,16 +284,16 @@ START_TEST(test_limits_and_faults)
 	ck_assert_int_eq(etcd_put(e, "big", 3, value, big, 0, NULL), -E2BIG);
 	free(value);
 	/* A dead endpoint first: the next one answers, and is kept. */
-	snprintf(urls, sizeof urls, "http://127.0.0.1:%d,%s", free_port(), url);
+	snprintf(urls, sizeof urls, "http://127.0.0.1:%d,%s", etcd_fixture_free_port(), fx.url);
 	ck_assert_int_eq(etcd_open(urls, 2000, &two), 0);
 	ck_assert_int_eq(etcd_put(two, "k", 1, "v", 1, 0, NULL), 0);
-	ck_assert_str_eq(etcd_endpoint(two), url);
+	ck_assert_str_eq(etcd_endpoint(two), fx.url);
 	ck_assert_int_eq(etcd_get(two, "k", 1, 0, 0, &r), 0);
 	ck_assert_uint_eq(r.n, 1);
 	etcd_range_free(&r);
 	etcd_close(two);
 	/* Nobody there. */
-	snprintf(urls, sizeof urls, "http://127.0.0.1:%d", free_port());
+	snprintf(urls, sizeof urls, "http://127.0.0.1:%d", etcd_fixture_free_port());
 	ck_assert_int_eq(etcd_open(urls, 2000, &none), 0);
 	ck_assert_int_eq(etcd_get(none, "k", 1, 0, 0, &r), -ECONNREFUSED);
 	etcd_close(none);
@@ -377,7 +301,7 @@ START_TEST(test_limits_and_faults)
 	ck_assert_int_eq(etcd_open("ftp://x", 1000, &none), -EINVAL);
 	ck_assert_int_eq(etcd_open(",", 1000, &none), -EINVAL);
 	/* etcd killed: calls fail at once instead of hanging. */
-	stop_etcd();
+	etcd_fixture_stop(&fx);
 	ck_assert_int_eq(etcd_get(e, "k", 1, 0, 0, &r), -ECONNREFUSED);
 }
 END_TEST
@@ -408,8 +332,8 @@ main(void)
 	SRunner *sr;
 	int failed;
 
-	if (access(ETCD_BIN, X_OK) != 0) {
-		printf("SKIP: %s is missing (Debian's etcd-server)\n", ETCD_BIN);
+	if (access(ETCD_FIXTURE_BIN, X_OK) != 0) {
+		printf("SKIP: %s is missing (Debian's etcd-server)\n", ETCD_FIXTURE_BIN);
 		return 77;
 	}
 	sr = srunner_create(etcd_suite());
