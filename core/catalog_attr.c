@@ -86,11 +86,10 @@ catalog_dir_set_times(catalog_t *c, uint64_t ino, int64_t atime_ns, int64_t mtim
 uint64_t
 catalog_blob_size(catalog_t *c, const struct cblob *b)
 {
-	uint64_t size = b->size;
+	struct catalog_attr a;
 
-	if (!b->sealed && !b->deleted)
-		store_blob_size(c->store, b->id, &size);
-	return size;
+	catalog_blob_stat(c, b, &a);
+	return a.size;
 }
 
 int

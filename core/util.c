@@ -88,7 +88,7 @@ util_now_ns(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	return util_ts_ns(&ts);
 }
 
 int64_t
@@ -97,7 +97,7 @@ util_mono_ns(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	return util_ts_ns(&ts);
 }
 
 int

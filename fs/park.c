@@ -41,15 +41,6 @@ static int stopping, running; /* guarded by plock */
 static atomic_uint nparked;   /* for the stats */
 static pthread_t thread;
 
-static int64_t
-mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static void
 on_interrupt(fuse_req_t req, void *data)
 {
@@ -75,7 +66,7 @@ park_main(void *unused)
 
 		parked = NULL;
 		pthread_mutex_unlock(&plock);
-		now = mono_ns();
+		now = util_mono_ns();
 		while ((w = list) != NULL) {
 			enum park_why why = PARK_CHANGED;
 			int intr;
@@ -117,7 +108,7 @@ park_main(void *unused)
 		if (next == 0)
 			pthread_cond_wait(&pcond, &plock);
 		else {
-			struct timespec ts = { (time_t)(next / 1000000000), (long)(next % 1000000000) };
+			struct timespec ts = util_ns_ts(next);
 
 			pthread_cond_timedwait(&pcond, &plock, &ts);
 		}
@@ -178,7 +169,7 @@ park_add(fuse_req_t req, park_fn fn, void *arg, int64_t timeout_ms)
 	w->req = req;
 	w->fn = fn;
 	w->arg = arg;
-	w->deadline_ns = timeout_ms < 0 ? 0 : mono_ns() + timeout_ms * 1000000;
+	w->deadline_ns = timeout_ms < 0 ? 0 : util_mono_ns() + timeout_ms * 1000000;
 	/* Before w is listed, so the park thread cannot have answered req;
 	 * an interrupt already pending marks w at once. */
 	fuse_req_interrupt_func(req, on_interrupt, w);
