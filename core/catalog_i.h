@@ -257,7 +257,10 @@ json_t *catalog_object_tree(catalog_t *c, const struct cobject *o, int depth);
  * xattr shows it ("remote:<node>", "remote:<node>,unavailable"); caller
  * frees. */
 char *catalog_remote_location(catalog_t *c, uint64_t id);
-/* Catalog lock held: bring remote blob b's bytes here (the fetch hook,
+/* Catalog lock held: is the owner of remote record id a live member? Its
+ * node name in *node (NULL when the member was never seen). */
+int catalog_remote_owner_live(catalog_t *c, uint64_t id, const char **node);
+/* catalog_fetch.c. Catalog lock held: bring remote blob b's bytes here (the fetch hook,
  * catalog_set_fetch), once however many open it at the same time, so
  * that it opens as a local blob (a cache: the owner's is the original);
  * 0, or the errno of the open: -EHOSTDOWN when its owner is not a live

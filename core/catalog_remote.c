@@ -1,7 +1,9 @@
 /*
  * catalog_remote: other members' published objects as remote records of
- * the catalog (catalog_remote.h), and what this member publishes of its
- * own. Every function here takes the catalog lock; the records it makes
+ * the catalog (catalog_remote.h): the mirror, and what it shows (location,
+ * stats). What this member publishes is catalog_export.c; how a remote
+ * blob's bytes come is catalog_fetch.c. Every function here takes the
+ * catalog lock; the records it makes
  * live in the catalog's own tables, marked remote, and are freed when
  * their key goes, when a re-list no longer shows them, or at close.
  */
@@ -542,8 +544,8 @@ catalog_remote_free(catalog_t *c)
 
 /* ---- what the mirror shows ---- */
 
-static int
-owner_live(catalog_t *c, uint64_t id, const char **node)
+int
+catalog_remote_owner_live(catalog_t *c, uint64_t id, const char **node)
 {
 	struct crmember *m = hmap_find(&c->rmembers, id_instance(id));
 
@@ -555,7 +557,7 @@ char *
 catalog_remote_location(catalog_t *c, uint64_t id)
 {
 	const char *node;
-	int live = owner_live(c, id, &node);
+	int live = catalog_remote_owner_live(c, id, &node);
 	char *s;
 	int rc;
 
@@ -564,87 +566,6 @@ catalog_remote_location(catalog_t *c, uint64_t id)
 	else
 		rc = asprintf(&s, "remote:instance-%u%s", id_instance(id), live ? "" : ",unavailable");
 	return rc < 0 ? NULL : s;
-}
-
-void
-catalog_set_fetch(catalog_t *c, catalog_fetch_fn fetch, void *arg)
-{
-	pthread_mutex_lock(&c->lock);
-	c->fetch = fetch;
-	c->fetch_arg = arg;
-	pthread_mutex_unlock(&c->lock);
-}
-
-/* What the open of a remote blob answers for a failed fetch. */
-static int
-fetch_errno(int rc)
-{
-	switch (rc) {
-	case -ENOENT: return -ESTALE; /* published, but its owner has it no more */
-	case -ECONNREFUSED:
-	case -EHOSTUNREACH:
-	case -ENETUNREACH:
-	case -ETIMEDOUT:
-	case -EHOSTDOWN: return -EHOSTUNREACH;
-	case -ENOSPC:
-	case -EACCES:
-	case -ENOMEM: return rc;
-	default: return -EIO;
-	}
-}
-
-int
-catalog_remote_open(catalog_t *c, struct cblob *b)
-{
-	catalog_fetch_fn fetch = c->fetch;
-	char ids[ID_STR_LEN + 1], err[256] = "";
-	const char *node;
-	uint32_t crc = 0;
-	int rc;
-
-	if (b->resident)
-		return 0; /* fetched before: the cached copy */
-	if (!owner_live(c, b->id, &node))
-		return -EHOSTDOWN;
-	if (fetch == NULL)
-		return -EREMOTE;
-	if ((rc = catalog_load_begin(c, b)) != 1)
-		goto out;
-	id_format(b->id, ids);
-	pthread_mutex_unlock(&c->lock);
-	/* Room first, spilling others if need be, as a reload does. */
-	if ((rc = catalog_room(c, b->size)) == 0)
-		rc = fetch(c->fetch_arg, b->id, b->size, store_dirfd(c->store), store_dir(c->store), ids,
-		    &crc, err, sizeof err);
-	pthread_mutex_lock(&c->lock);
-	catalog_load_end(c, b);
-	if (rc != 0) {
-		log_error("cannot fetch blob %s from %s: %s", ids, node != NULL ? node : "its owner",
-		    err[0] != '\0' ? err : strerror(-rc));
-		rc = fetch_errno(rc);
-		goto out;
-	}
-	if (b->deleted) {
-		store_blob_remove(c->store, b->id);
-		rc = -ENOENT;
-		goto out;
-	}
-	if (b->has_crc && b->crc32c != crc) {
-		log_error("blob %s came from %s with CRC-32C %08x, published %08x", ids,
-		    node != NULL ? node : "its owner", crc, b->crc32c);
-		store_blob_remove(c->store, b->id);
-		rc = -EIO;
-		goto out;
-	}
-	b->crc32c = crc;
-	b->has_crc = 1;
-	catalog_blob_resident(c, b, 1);
-	b->used_ns = util_now_ns();
-out:
-	b->opens--;
-	if (rc != 0)
-		catalog_blob_maybe_free(c, b);
-	return rc;
 }
 
 int
@@ -661,7 +582,7 @@ catalog_remote_is(catalog_t *c, uint64_t id, int *live)
 	else
 		remote = (o = catalog_object_find(c, id)) != NULL && o->remote;
 	if (remote && live != NULL)
-		*live = owner_live(c, id, &node);
+		*live = catalog_remote_owner_live(c, id, &node);
 	pthread_mutex_unlock(&c->lock);
 	return remote;
 }
@@ -693,147 +614,5 @@ catalog_remote_stats(catalog_t *c, struct catalog_remote_stats *st)
 	st->pending_names = c->nrpending;
 	hmap_foreach(&c->blobs, count_blob, &st->blobs);
 	hmap_foreach(&c->rmembers, count_member, st);
-	pthread_mutex_unlock(&c->lock);
-}
-
-/* ---- what this member publishes ---- */
-
-struct export
-{
-	struct catalog_export *v;
-	size_t n, cap;
-};
-
-/* The blobs of o's tree: b<id> -> {"size", "crc32c" when known}. */
-static void
-tree_blobs(catalog_t *c, const struct cobject *o, json_t *blobs, int depth)
-{
-	char ids[ID_STR_LEN + 1];
-	struct cobject *sub;
-	struct cblob *b;
-	unsigned i;
-
-	for (i = 0; i < o->nmembers && depth < CATALOG_TREE_DEPTH; i++) {
-		uint64_t id = o->members[i].id;
-
-		if (id_is_blob(id) && (b = catalog_blob_find(c, id)) != NULL) {
-			json_t *info = json_pack("{s:I}", "size", (json_int_t)b->size);
-
-			if (info != NULL && b->has_crc)
-				json_object_set_new(info, "crc32c", json_integer(b->crc32c));
-			id_format(id, ids);
-			json_object_set_new(blobs, ids, info);
-		} else if (!id_is_blob(id) && (sub = catalog_object_find(c, id)) != NULL)
-			tree_blobs(c, sub, blobs, depth + 1);
-	}
-}
-
-static int
-export_one(catalog_t *c, const struct cobject *o, struct export *x, int depth)
-{
-	struct catalog_export *e;
-	json_t *doc, *blobs = json_object();
-	struct cobject *sub;
-	unsigned i;
-	int rc;
-
-	if (blobs == NULL)
-		return -ENOMEM;
-	tree_blobs(c, o, blobs, 0);
-	doc = json_pack("{s:i, s:o, s:o}", "owner", (int)c->instance, "tree", catalog_object_tree(c, o, 0),
-	    "blobs", blobs);
-	if (doc == NULL || (rc = VEC_PUSH_ROOM(x->v, x->n, x->cap)) != 0) {
-		json_decref(doc);
-		return -ENOMEM;
-	}
-	e = &x->v[x->n];
-	memset(e, 0, sizeof *e);
-	e->id = o->id;
-	e->value = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	json_decref(doc);
-	if (e->value == NULL)
-		return -ENOMEM;
-	e->len = strlen(e->value);
-	x->n++;
-	if (o->nnames > 0 && (e->names = calloc(o->nnames, sizeof *e->names)) == NULL)
-		return -ENOMEM;
-	for (i = 0; i < o->nnames; i++) {
-		if ((e->names[i] = strdup(o->names[i])) == NULL)
-			return -ENOMEM;
-		e->nnames++;
-	}
-	for (i = 0; i < o->nmembers && depth < CATALOG_TREE_DEPTH; i++) {
-		uint64_t id = o->members[i].id;
-
-		if (!id_is_blob(id) && (sub = catalog_object_find(c, id)) != NULL && !sub->remote &&
-		    catalog_object_sealed(sub) && (rc = export_one(c, sub, x, depth + 1)) != 0)
-			return rc;
-	}
-	return 0;
-}
-
-int
-catalog_remote_export(catalog_t *c, uint64_t id, struct catalog_export **out, size_t *n)
-{
-	struct export x = { 0 };
-	struct cobject *o;
-	int rc;
-
-	pthread_mutex_lock(&c->lock);
-	if (id_is_blob(id) || (o = catalog_object_find(c, id)) == NULL)
-		rc = -ENOENT;
-	else if (o->remote)
-		rc = -EREMOTE;
-	else if (!catalog_object_sealed(o))
-		rc = -EAGAIN;
-	else
-		rc = export_one(c, o, &x, 0);
-	pthread_mutex_unlock(&c->lock);
-	if (rc != 0) {
-		catalog_export_free(x.v, x.n);
-		return rc;
-	}
-	*out = x.v;
-	*n = x.n;
-	return 0;
-}
-
-void
-catalog_export_free(struct catalog_export *v, size_t n)
-{
-	size_t i;
-	unsigned k;
-
-	for (i = 0; i < n; i++) {
-		free(v[i].value);
-		for (k = 0; k < v[i].nnames; k++)
-			free(v[i].names[k]);
-		free(v[i].names);
-	}
-	free(v);
-}
-
-struct local {
-	void (*fn)(void *arg, uint64_t id);
-	void *arg;
-};
-
-static void
-local_object(void *v, void *arg)
-{
-	struct cobject *o = v;
-	struct local *l = arg;
-
-	if (!o->remote && catalog_object_sealed(o))
-		l->fn(l->arg, o->id);
-}
-
-void
-catalog_remote_local_objects(catalog_t *c, void (*fn)(void *arg, uint64_t id), void *arg)
-{
-	struct local l = { fn, arg };
-
-	pthread_mutex_lock(&c->lock);
-	hmap_foreach(&c->objects, local_object, &l);
 	pthread_mutex_unlock(&c->lock);
 }
