@@ -225,8 +225,9 @@ ssize_t catalog_write(catalog_t *c, uint64_t blob_id, int fd, const void *buf, s
  * the blob is discarded at its release, as after a write cut short). fd
  * may be -1. EPERM when sealed. */
 int catalog_fallocate(catalog_t *c, uint64_t blob_id, int fd, int mode, off_t off, off_t len);
-/* Is there memory for bytes more, now (spilling others to make room on a
- * store that spills)? 0 or -ENOSPC. Nothing is reserved: for writers that
+/* Is there memory for bytes more, now (dropping fetched copies of other
+ * members' blobs, then spilling others on a store that spills, to make
+ * room)? 0 or -ENOSPC. Nothing is reserved: for writers that
  * do not want pages reserved (and zeroed) ahead, such as streams. */
 int catalog_room(catalog_t *c, uint64_t bytes);
 /* Does the kernel enforce the memory limit (a tmpfs of the store's own)?

@@ -154,6 +154,8 @@ struct catalog {
 	struct crname *rpending;
 	size_t nrpending, rpending_cap;
 	uint64_t nremote_objects, nremote_names;
+	/* Fetched copies dropped (catalog_cache.c). */
+	uint64_t cache_drops, cache_drop_bytes;
 	/* The fixed directories' times: daemon start, then each change of
 	 * their entries (catalog_dir_changed) or a utimensat. Memory only; read
 	 * without the lock. */
@@ -268,6 +270,10 @@ int catalog_remote_owner_live(catalog_t *c, uint64_t id, const char **node);
  * owner no longer has it; -EHOSTUNREACH: the owner did not answer; -EIO:
  * the transfer failed; -ENOSPC; -EACCES: the cluster key was refused). */
 int catalog_remote_open(catalog_t *c, struct cblob *b);
+/* catalog_cache.c. Catalog lock held: drop the least recently used
+ * fetched copies of remote blobs not in use until want bytes went (or
+ * none is left); the bytes dropped. */
+uint64_t catalog_cache_drop(catalog_t *c, uint64_t want);
 /* Free the mirror's tables (catalog_close). */
 void catalog_remote_free(catalog_t *c);
 /* Start-up reconciliation of metadata with the store. */
@@ -318,6 +324,10 @@ int catalog_spill_ensure_resident(catalog_t *c, struct cblob *b);
  * memory limit (a writer reserving them with fallocate). 0, or -ENOSPC
  * when they do not (no spill directory, the rest open or pinned). */
 int catalog_spill_make_room(catalog_t *c, uint64_t need);
+/* catalog_mem.c. Without the catalog lock: make need more bytes fit under
+ * the limit, dropping fetched copies first (catalog_cache_drop), then
+ * spilling (catalog_spill_make_room). 0 or -ENOSPC. */
+int catalog_make_room(catalog_t *c, uint64_t need);
 /* Catalog lock held: the spill part of catalog_stats. */
 void catalog_spill_stats(catalog_t *c, struct catalog_stats *st);
 

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catalog_cache.h"
 #include "cluster_i.h"
 #include "id.h"
 #include "log.h"
@@ -230,5 +231,14 @@ cluster_status(cluster_t *cl)
 	    "objects", (json_int_t)rs.objects, "blobs", (json_int_t)rs.blobs, "names", (json_int_t)rs.names,
 	    "pending_names", (json_int_t)rs.pending_names);
 	pthread_mutex_unlock(&cl->lock);
+	if (st != NULL && cl->catalog != NULL) {
+		struct catalog_cache_stats cs;
+
+		catalog_cache_stats(cl->catalog, &cs);
+		json_object_set_new(st, "cache",
+		    json_pack("{s:I, s:I, s:I, s:I}", "copies", (json_int_t)cs.copies, "copy_bytes",
+			(json_int_t)cs.copy_bytes, "drops", (json_int_t)cs.drops, "drop_bytes",
+			(json_int_t)cs.drop_bytes));
+	}
 	return st;
 }

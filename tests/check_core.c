@@ -166,6 +166,7 @@ main(void)
 	srunner_add_suite(sr, meta_snapshot_suite());
 	srunner_add_suite(sr, store_suite());
 	srunner_add_suite(sr, catalog_suite());
+	srunner_add_suite(sr, catalog_cache_suite());
 	srunner_add_suite(sr, catalog_remote_suite());
 	srunner_add_suite(sr, stream_suite());
 	srunner_add_suite(sr, types_suite());

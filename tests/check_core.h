@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 Suite *catalog_suite(void);
+Suite *catalog_cache_suite(void);
 Suite *catalog_remote_suite(void);
 Suite *crc32c_suite(void);
 Suite *durable_suite(void);
