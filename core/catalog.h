@@ -61,8 +61,11 @@ struct catalog_config {
 	 * and meanwhile a stat must ask and get ENOENT, not cached attrs. */
 	void (*inval_attr)(void *arg, uint64_t ino);
 	/* A name may have come to name a sealed object (an object was sealed,
-	 * or a name was bound): waiters should look again. */
-	void (*names_changed)(void *arg);
+	 * or a name was bound): waiters should look again. id: the local
+	 * object that was sealed or named, 0 for another member's record (a
+	 * member publishing everything publishes id). May be called with the
+	 * catalog lock held: the hook must not call the catalog. */
+	void (*names_changed)(void *arg, uint64_t id);
 	/* A local object was deleted, or lost a name (unlink, unname, rename,
 	 * with its object): a cluster member unpublishes it (cluster.h).
 	 * Not called for other members' records. */

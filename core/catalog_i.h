@@ -227,12 +227,13 @@ int catalog_tx_begin(catalog_t *c);
 int catalog_tx_commit(catalog_t *c);
 void catalog_tx_rollback(catalog_t *c);
 /* Tell waiters that a name may have become ready (the names_changed
- * hook); with or without the catalog lock. */
+ * hook): id, the local object sealed or named, or 0 (another member's);
+ * with or without the catalog lock. */
 static inline void
-catalog_names_changed(catalog_t *c)
+catalog_names_changed(catalog_t *c, uint64_t id)
 {
 	if (c->cfg.names_changed != NULL)
-		c->cfg.names_changed(c->cfg.hook_arg);
+		c->cfg.names_changed(c->cfg.hook_arg, id);
 }
 /* A local object lost a name, or went (the cluster unpublishes them);
  * remote records are the mirror's own business. */

@@ -240,8 +240,7 @@ catalog_create_object(catalog_t *c, const char *typename, const json_t *fields, 
 	c->creates++;
 	catalog_dir_changed(c, INO_OBJECTS);
 	*id = o->id;
-	if (name != NULL)
-		catalog_names_changed(c);
+	catalog_names_changed(c, o->id); /* sealed, maybe named */
 	o = NULL;
 unlock:
 	pthread_mutex_unlock(&c->lock);
@@ -578,7 +577,7 @@ catalog_name_add(catalog_t *c, uint64_t id, const char *name, uid_t uid)
 	if (rc == 0 && c->cfg.inval_entry != NULL)
 		c->cfg.inval_entry(c->cfg.hook_arg, INO_NAMES, name); /* a cached negative entry */
 	if (rc == 0)
-		catalog_names_changed(c);
+		catalog_names_changed(c, o->id);
 	pthread_mutex_unlock(&c->lock);
 	return rc;
 }

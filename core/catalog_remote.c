@@ -312,7 +312,7 @@ bind_name(catalog_t *c, const char *name, struct cobject *o, uint32_t gen)
 	n->rgen = gen;
 	c->nremote_names++;
 	inval_entry(c, INO_NAMES, name);
-	catalog_names_changed(c);
+	catalog_names_changed(c, 0);
 	return 0;
 }
 

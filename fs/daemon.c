@@ -459,11 +459,11 @@ drop_client_temporaries(void)
 }
 
 static void
-hook_names_changed(void *arg)
+hook_names_changed(void *arg, uint64_t id)
 {
 	(void)arg;
 	park_kick();
-	cluster_kick(fs.cluster); /* publish-all looks for new objects */
+	cluster_kick(fs.cluster, id); /* publish-all publishes it */
 }
 
 static void

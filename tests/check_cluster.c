@@ -60,9 +60,9 @@ h_dropped(void *arg, const char *name, uint64_t id)
 }
 
 static void
-h_names(void *arg)
+h_names(void *arg, uint64_t id)
 {
-	cluster_kick(((struct member *)arg)->cl);
+	cluster_kick(((struct member *)arg)->cl, id);
 }
 
 static void
