@@ -77,6 +77,10 @@ struct cluster {
 	struct hmap pubs; /* id -> struct cluster_pub */
 	uint64_t publishes, unpublishes, name_conflicts, rejoins;
 
+	/* The peer protocol's transfers (cluster_peer.c), any thread. */
+	atomic_uint_fast64_t fetches, fetch_bytes, fetch_errors, fetch_ns;
+	atomic_uint_fast64_t served, served_bytes, serve_errors;
+
 	/* The watch thread's. */
 	int64_t revision; /* last seen */
 	uint32_t gen;	  /* of the mirror's last full list */

@@ -240,5 +240,15 @@ cluster_status(cluster_t *cl)
 			(json_int_t)cs.copy_bytes, "drops", (json_int_t)cs.drops, "drop_bytes",
 			(json_int_t)cs.drop_bytes));
 	}
+	if (st != NULL)
+		json_object_set_new(st, "peer",
+		    json_pack("{s:I, s:I, s:I, s:f, s:I, s:I, s:I}", "fetches",
+			(json_int_t)atomic_load(&cl->fetches), "fetch_bytes",
+			(json_int_t)atomic_load(&cl->fetch_bytes), "fetch_errors",
+			(json_int_t)atomic_load(&cl->fetch_errors), "fetch_seconds",
+			(double)atomic_load(&cl->fetch_ns) / 1e9, "served",
+			(json_int_t)atomic_load(&cl->served), "served_bytes",
+			(json_int_t)atomic_load(&cl->served_bytes), "serve_errors",
+			(json_int_t)atomic_load(&cl->serve_errors)));
 	return st;
 }

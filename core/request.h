@@ -55,6 +55,7 @@
 #define VFS_REQUEST_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "catalog.h"
@@ -88,5 +89,8 @@ char *request_handle(catalog_t *c, uid_t uid, gid_t gid, const char *req, size_t
  * waiting. */
 int request_wait_poll(
     catalog_t *c, const struct request_wait *w, int timed_out, char **reply, size_t *replylen);
+/* The Prometheus families of the control operations: counts, errors and
+ * times per op (core/metrics.h). */
+void request_metrics_write(FILE *f);
 
 #endif

@@ -162,6 +162,7 @@ main(void)
 	srunner_add_suite(sr, id_suite());
 	srunner_add_suite(sr, object_suite());
 	srunner_add_suite(sr, meta_suite());
+	srunner_add_suite(sr, metrics_suite());
 	srunner_add_suite(sr, mem_suite());
 	srunner_add_suite(sr, meta_snapshot_suite());
 	srunner_add_suite(sr, store_suite());

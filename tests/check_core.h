@@ -17,6 +17,7 @@ Suite *hmap_suite(void);
 Suite *id_suite(void);
 Suite *mem_suite(void);
 Suite *meta_suite(void);
+Suite *metrics_suite(void);
 Suite *meta_snapshot_suite(void);
 Suite *object_suite(void);
 Suite *snapshot_suite(void);
