@@ -21,7 +21,7 @@ build() {
 		-I"$src" -I"$build" \
 		"$src"/core/*.c "$build"/schema/schema.c \
 		"$src/tests/fuzz/$1.c" \
-		$(pkg-config --cflags --libs sqlite3 jansson liburing libcurl libcrypto) -lm -lpthread \
+		$(pkg-config --cflags --libs sqlite3 jansson liburing libcurl libcrypto libmicrohttpd) -lm -lpthread \
 		-o "$out/$1" 2>"$out/build-$1.log" || {
 		if grep -q "libclang_rt.fuzzer" "$out/build-$1.log"; then
 			echo "SKIP: clang has no fuzzer runtime (libclang-rt-dev)"
