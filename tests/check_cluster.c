@@ -352,13 +352,6 @@ main(void)
 {
 	Suite *s = suite_create("cluster");
 	TCase *tc = tcase_create("cluster");
-	SRunner *sr;
-	int failed;
-
-	if (access(ETCD_FIXTURE_BIN, X_OK) != 0) {
-		printf("no %s: skipped\n", ETCD_FIXTURE_BIN);
-		return 77;
-	}
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 240);
 	tcase_add_test(tc, test_publish_mirror);
@@ -366,9 +359,5 @@ main(void)
 	tcase_add_test(tc, test_etcd_down_at_start);
 	tcase_add_test(tc, test_etcd_wiped);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return etcd_fixture_main(s);
 }
