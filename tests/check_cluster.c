@@ -349,15 +349,16 @@ END_TEST
 
 /* A global object: B makes one of A's published objects and blob, as a
  * user who owns neither (remote records belong to all); "global" on both
- * members; a restart of B keeps it before the mirror shows its members;
+ * members; a member whose owner is gone is taken too; a restart of B keeps it before the mirror shows its members;
  * A deletes its object regardless, and B's member entry dangles; deleting
  * it on B unpublishes it. */
 START_TEST(test_global)
 {
-	uint64_t x, g, xblob;
+	uint64_t x, g, g2, xblob;
 	char ids[ID_STR_LEN + 1], bids[ID_STR_LEN + 1], err[256], *v;
 	struct catalog_attr a;
 	json_t *members;
+	int live = 1;
 
 	etcd_fixture_start(&fx);
 	member_join(&A);
@@ -385,6 +386,18 @@ START_TEST(test_global)
 	ck_assert(xattr_is(&A, ino_of(g, INO_VIEW_OBJECT), "user.vineyard.global", "true"));
 	/* A's own object stays A's record: g's tree made no copy of it. */
 	ck_assert_int_eq(catalog_remote_is(A.cat, x, NULL), 0);
+
+	/* A member whose owner is gone is still taken: it is metadata. */
+	member_leave(&A);
+	WAIT_UNTIL(catalog_remote_is(B.cat, x, &live) == 1 && !live, "A gone on B");
+	members = json_pack("{s:s}", "obj", ids);
+	ck_assert_int_eq(
+	    catalog_create_object(B.cat, "One", NULL, members, NULL, 0, 0, 0644, &g2, err, sizeof err), 0);
+	json_decref(members);
+	ck_assert_int_eq(catalog_object_global(B.cat, g2), 1);
+	ck_assert_int_eq(catalog_delete_object(B.cat, g2, 0, CATALOG_DELETE_DEEP), 0);
+	member_join(&A);
+	WAIT_UNTIL(joined(&A) && has_name(&A, "g"), "A back, with g");
 
 	/* B restarts: g and its member ids stay, the mirror is empty yet. */
 	member_leave(&B);
