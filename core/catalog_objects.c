@@ -19,6 +19,9 @@
  * shows {"id": ...}, the entry is gone from the directory, its open
  * ENOENT) until the object goes. "global" is not stored: it is derived
  * from the member ids (catalog_object_global), the same on every member.
+ * The price: after the store's instance id changed (catalog.c logs it),
+ * an object made of members from before counts as global too, and its
+ * create reply says its publish was queued (or why not).
  */
 #include "config.h"
 
