@@ -164,14 +164,18 @@ ingest(catalog_t *c, const json_t *tree, const json_t *blobs, unsigned owner, ui
 		}
 	}
 	o->rgen = gen;
-	/* Members are trees with an id and a typename; the rest are fields. */
+	/* Members are trees with an id and a typename; the rest are fields.
+	 * A global object's member of another instance may come as its id
+	 * alone ({"id": ...}, as catalog_object_tree shows a member the
+	 * publisher's mirror did not show then). */
 	json_object_foreach ((json_t *)tree, key, v) {
 		const char *mids = json_string_value(json_object_get(v, "id"));
+		int typed = json_is_string(json_object_get(v, "typename"));
 
 		if (object_tree_key(key))
 			continue;
-		if (!json_is_object(v) || mids == NULL || !json_is_string(json_object_get(v, "typename")) ||
-		    id_parse(mids, &mid) != 0) {
+		if (!json_is_object(v) || mids == NULL || id_parse(mids, &mid) != 0 ||
+		    !(typed || (json_object_size(v) == 1 && id_instance(mid) != owner))) {
 			if (fresh && json_object_set(fields, key, v) != 0)
 				rc = -ENOMEM;
 		} else if (id_instance(mid) != owner) {

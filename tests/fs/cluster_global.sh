@@ -215,16 +215,24 @@ assert m["global"] is True, m
 EOF
 wait_until "partitions_-0 gone from gdf on member 2" test ! -e "$T/m2/objects/$gid/partitions_-0"
 read_chunk "$T/m2" 3 || fail "reading chunk 3 of gdf on member 2 after chunk 1 went"
-# gdf's tree still holds chunk 1's: restarted members list it again, and
-# make no record of the chunk from it (its owner deleted it), be they
-# another member or the chunk's owner.
+# Restarted members list gdf again and make no record of chunk 1 from it
+# (its owner deleted it), be they another member or the chunk's owner:
+# member 1 from gdf's key as first published (chunk 1's whole tree in
+# it), member 2 after gdf is published again (chunk 1 as its id alone).
 for n in 1 2; do
+	if [ "$n" = 2 ]; then
+		out=$("$VINEYARDFS" publish -m "$D" gdf) || fail "publish gdf again: $out"
+	fi
 	"$VINEYARDFS" umount "$T/m$n" >/dev/null || fail "umount member $n"
 	member_mount "$n" "${nodes[$n]}" --cluster-key "$KEY"
 	wait_until "member $n to join again" cluster_is joined yes "$T/m$n"
 	wait_until "gdf on member $n again" test -e "$T/m$n/objects/$gid/partitions_-2"
 	[ ! -e "$T/m$n/objects/${ids[1]}" ] || fail "member $n shows the deleted chunk 1 again"
 	[ ! -e "$T/m$n/objects/$gid/partitions_-0" ] || fail "member $n shows gdf's partitions_-0 again"
+	[ "$(xattr_get user.vineyard.member.partitions_-0 "$T/m$n/objects/$gid")" = "${ids[1]}" ] ||
+		fail "gdf on member $n lost its member partitions_-0"
+	cmp "$D/objects/$gid/meta.json" "$T/m$n/objects/$gid/meta.json" ||
+		fail "meta.json of gdf on member $n differs from member 4's after chunk 1 went"
 done
 read_chunk "$T/m1" 3 || fail "reading chunk 3 of gdf on member 1 after its restart"
 
