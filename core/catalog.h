@@ -184,11 +184,16 @@ void catalog_blob_discard(catalog_t *c, uint64_t blob_id, const char *why);
 /* Create a composite object, sealed from birth: typename, fields (a JSON
  * object or NULL), members (a JSON object of member name -> "o…"/"b…" id,
  * or NULL), optionally a name, owned by uid/gid with mode. Members must
- * exist, be sealed and belong to uid (unless uid is 0), and the whole tree
+ * exist, be sealed and belong to uid (unless uid is 0; another member's
+ * published records belong to all: the object is then global), and the whole tree
  * must pass its type's rules (types.h). 0 and *id, or -errno (EINVAL,
  * EACCES, EEXIST, ...) with a message in err. */
 int catalog_create_object(catalog_t *c, const char *typename, const json_t *fields, const json_t *members,
     const char *name, uid_t uid, gid_t gid, mode_t mode, uint64_t *id, char *err, size_t errlen);
+/* Is object id global (catalog_objects.c): 1 when a member of its tree is
+ * another member's of the cluster, 0 when not, -ENOENT. A global object
+ * made here is published at once (request.c's create). */
+int catalog_object_global(catalog_t *c, uint64_t id);
 /* Delete object id as uid (its owner or root, else EACCES), with its
  * names; EBUSY while another object holds it. With CATALOG_DELETE_DEEP,
  * also each member object it leaves held by no object and without a name,

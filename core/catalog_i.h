@@ -256,6 +256,9 @@ int catalog_object_put(catalog_t *c, const struct cobject *o);
  * New reference. */
 json_t *catalog_object_tree(catalog_t *c, const struct cobject *o, int depth);
 #define CATALOG_TREE_DEPTH 64
+/* catalog_objects.c: is o global, a member of its tree (at any depth) of
+ * another instance than o? meta.json's "global" and user.vineyard.global. */
+int catalog_object_is_global(catalog_t *c, const struct cobject *o);
 /* catalog_remote.c: where a remote record's bytes are, as the location
  * xattr shows it ("remote:<node>", "remote:<node>,unavailable"); caller
  * frees. */

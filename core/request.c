@@ -56,14 +56,42 @@ failure(int err, const char *message)
 	    "{s:b, s:i, s:s, s:s}", "ok", 0, "errno", err, "error", errno_name(err), "message", message);
 }
 
+/* A global object (catalog_object_global) is published as it is made, so
+ * that the members whose objects it holds see it: queued like publish,
+ * with no wait on etcd. Its state goes into reply ("queued", or
+ * "unpublished" with why when the queue refused it: the object stays, and
+ * a publish request can try again). */
+static void
+publish_global(catalog_t *c, uint64_t id, cluster_t *cl, json_t *reply)
+{
+	char msg[200];
+	int rc;
+
+	if (catalog_object_global(c, id) != 1)
+		return;
+	json_object_set_new(reply, "global", json_true());
+	/* No cluster: no remote records, so no global object made now; one
+	 * from before a mount without --etcd stays local until the next. */
+	if (cl == NULL)
+		rc = -ENOTCONN;
+	else if ((rc = cluster_publish(cl, id)) == 0) {
+		json_object_set_new(reply, "state", json_string("queued"));
+		return;
+	}
+	snprintf(msg, sizeof msg, "created, but its publish could not be queued: %s", strerror(-rc));
+	json_object_set_new(reply, "state", json_string("unpublished"));
+	json_object_set_new(reply, "message", json_string(msg));
+}
+
 static json_t *
-op_create(catalog_t *c, uid_t uid, gid_t gid, const json_t *req)
+op_create(catalog_t *c, uid_t uid, gid_t gid, const json_t *req, cluster_t *cl)
 {
 	const json_t *typename = json_object_get(req, "typename"), *fields = json_object_get(req, "fields"),
 		     *members = json_object_get(req, "members"), *name = json_object_get(req, "name"),
 		     *mode = json_object_get(req, "mode");
 	char err[512], ids[ID_STR_LEN + 1];
 	json_int_t m = 0644;
+	json_t *reply;
 	uint64_t id;
 	int rc;
 
@@ -90,7 +118,9 @@ op_create(catalog_t *c, uid_t uid, gid_t gid, const json_t *req)
 	if (rc != 0)
 		return failure(-rc, err[0] ? err : strerror(-rc));
 	id_format(id, ids);
-	return json_pack("{s:b, s:s}", "ok", 1, "id", ids);
+	if ((reply = json_pack("{s:b, s:s}", "ok", 1, "id", ids)) != NULL)
+		publish_global(c, id, cl, reply);
+	return reply;
 }
 
 /* The id at key of req, or -EINVAL with a failure reply in *reply. */
@@ -516,7 +546,7 @@ handle(catalog_t *c, uid_t uid, gid_t gid, const char *req, size_t len, struct r
 	} else if (!json_is_object(doc) || (op = json_string_value(json_object_get(doc, "op"))) == NULL)
 		reply = failure(EINVAL, "a request is a JSON object with a string \"op\"");
 	else if (strcmp(op, "create") == 0)
-		reply = op_create(c, uid, gid, doc);
+		reply = op_create(c, uid, gid, doc, w->cluster);
 	else if (strcmp(op, "delete") == 0)
 		reply = op_delete(c, uid, doc);
 	else if (strcmp(op, "name") == 0)

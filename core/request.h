@@ -5,7 +5,11 @@
  *
  *   {"op": "create", "typename": T, "fields": {...}, "members": {m: id},
  *    "name": n, "mode": 420}
- *     -> {"ok": true, "id": "o..."}
+ *     -> {"ok": true, "id": "o..."}; members may be other members'
+ *        published objects or blobs: the object is then global and is
+ *        published at once (queued, as "publish" does), and the reply says
+ *        {"global": true, "state": "queued"}, or "unpublished" with a
+ *        "message" when the queue refused it (the object stays)
  *   {"op": "delete", "id": "o...", "deep": true}
  *     -> {"ok": true}: the object and its names; deep (the default) also
  *        each member object left held by no object and without a name,
