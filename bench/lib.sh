@@ -230,10 +230,11 @@ etcd_stop() {
 	ETCD_PID=
 }
 
-# prewarm MIB: have MIB MiB of memory backed by the host again before a
-# timed run (see src/prewarm.c); needs build_helper prewarm.
+# prewarm MIB [huge]: have MIB MiB of memory backed by the host again
+# before a timed run, with huge pages if asked (see src/prewarm.c); needs
+# build_helper prewarm.
 prewarm() {
-	"$WORK/bin/prewarm" "$1" || die "prewarm $1 failed"
+	"$WORK/bin/prewarm" "$@" || die "prewarm $* failed"
 }
 
 # CPU time (user + system) used so far by process PID, in microseconds.

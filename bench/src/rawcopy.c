@@ -4,12 +4,17 @@
  *
  *   rawcopy send FILE            listen on a free port of 127.0.0.1, print
  *                                the port, serve FILE once with sendfile(2)
- *   rawcopy recv PORT DEST SIZE  connect to 127.0.0.1:PORT, create DEST
+ *   rawcopy recv PORT DEST SIZE [huge]
+ *                                connect to 127.0.0.1:PORT, create DEST
  *                                (O_EXCL), fallocate SIZE bytes, map it and
  *                                recv(MSG_WAITALL) into the mapping; prints
  *                                "BYTES NS", NS from before the connect to
  *                                the last byte, the fallocate included (a
- *                                fetch allocates its pages too)
+ *                                fetch allocates its pages too). With huge:
+ *                                no fallocate; the mapping asks for huge
+ *                                pages and each 2 MiB is populated just
+ *                                before it is received into, as the
+ *                                daemon's fetch does (core/durable.c)
  *   rawcopy read FILE            open FILE, read it whole with 1 MiB reads;
  *                                prints "BYTES OPEN_NS TOTAL_NS" (a remote
  *                                object's open is its fetch)
@@ -78,7 +83,7 @@ do_send(const char *path)
 }
 
 static int
-do_recv(unsigned port, const char *dest, uint64_t size)
+do_recv(unsigned port, const char *dest, uint64_t size, int huge)
 {
 	struct sockaddr_in a = loopback(port);
 	uint64_t t0, off = 0, n;
@@ -91,13 +96,17 @@ do_recv(unsigned port, const char *dest, uint64_t size)
 		die("recv: connect to 127.0.0.1:%u", port);
 	if ((fd = open(dest, O_RDWR | O_CREAT | O_EXCL, 0644)) < 0)
 		die("recv: create %s", dest);
-	if (fallocate(fd, 0, 0, (off_t)size) != 0)
-		die("recv: fallocate %llu bytes for %s", (unsigned long long)size, dest);
+	if (huge ? ftruncate(fd, (off_t)size) != 0 : fallocate(fd, 0, 0, (off_t)size) != 0)
+		die("recv: allocate %llu bytes for %s", (unsigned long long)size, dest);
 	map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (map == MAP_FAILED)
 		die("recv: map %s", dest);
+	if (huge)
+		madvise(map, size, MADV_HUGEPAGE);
 	while (off < size) {
 		n = size - off < CHUNK ? size - off : CHUNK;
+		if (huge && madvise(map + off, n, MADV_POPULATE_WRITE) != 0)
+			die("recv: populate %s", dest);
 		got = recv(s, map + off, n, MSG_WAITALL);
 		if (got < 0 && errno == EINTR)
 			continue;
@@ -144,10 +153,11 @@ main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "send") == 0)
 		return do_send(argv[2]);
-	if (argc == 5 && strcmp(argv[1], "recv") == 0)
-		return do_recv((unsigned)strtoul(argv[2], NULL, 10), argv[3], strtoull(argv[4], NULL, 10));
+	if ((argc == 5 || (argc == 6 && strcmp(argv[5], "huge") == 0)) && strcmp(argv[1], "recv") == 0)
+		return do_recv(
+		    (unsigned)strtoul(argv[2], NULL, 10), argv[3], strtoull(argv[4], NULL, 10), argc == 6);
 	if (argc == 3 && strcmp(argv[1], "read") == 0)
 		return do_read(argv[2]);
 	errno = 0;
-	die("usage: rawcopy send FILE | recv PORT DEST SIZE | read FILE");
+	die("usage: rawcopy send FILE | recv PORT DEST SIZE [huge] | read FILE");
 }
