@@ -268,9 +268,13 @@ def stage(role, kind, a, b, chunks, rows, rawcopy, tag):
     print("%r %r %r %r %s" % (t0, now(), waited, read, ",".join("%x" % s for s in sums)), flush=True)
 
 
+LIVE = []  # the stages started, killed if the pipeline fails
+
+
 def start_stage(role, args):
     p = subprocess.Popen([sys.executable, os.path.abspath(__file__), "stage", role] + args,
                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    LIVE.append(p)
     if p.stdout.readline() != "ready\n":
         p.kill()
         sys.exit("cluster.py: the %s did not start" % role)
@@ -311,7 +315,13 @@ def main():
     elif len(av) == 5 and av[1] == "etcd":
         etcd(av[2], int(av[3]), av[4])
     elif len(av) == 9 and av[1] == "pipeline":
-        pipeline(av[2], av[3], av[4], int(av[5]), int(av[6]), av[7], av[8])
+        try:
+            pipeline(av[2], av[3], av[4], int(av[5]), int(av[6]), av[7], av[8])
+        finally:
+            for p in LIVE:  # none left holding the mounts on a failure
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
     else:
         sys.exit(__doc__)
 
