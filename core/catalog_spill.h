@@ -47,7 +47,9 @@ struct uring_faults;
  * (pinned, evicted, loaded). -ENOTSUP for evict without a spill
  * directory. Evict of another member's object drops this node's fetched
  * copies of its blobs (catalog_cache_evict), by anyone, spill directory
- * or not; pin and load of one are -EREMOTE. */
+ * or not; pin and load of one are -EREMOTE. A global object's members of
+ * other instances are skipped by all four, and its evict also drops the
+ * copies of them (with or without a spill directory). */
 int catalog_spill_pin(catalog_t *c, uint64_t id, uid_t uid, int pin, uint64_t *blobs, uint64_t *bytes);
 int catalog_spill_evict(catalog_t *c, uint64_t id, uid_t uid, uint64_t *blobs, uint64_t *bytes);
 int catalog_spill_load(catalog_t *c, uint64_t id, uid_t uid, uint64_t *blobs, uint64_t *bytes);

@@ -18,7 +18,20 @@
 struct tree {
 	struct victims blobs;
 	struct hmap seen;
+	unsigned remote; /* a global object's members of other instances, skipped */
 };
+
+/* A member of a global object that is another member's (or was: its
+ * owner deleted it) is not ours to pin, spill or load: it is skipped, and
+ * an evict drops this node's copies of it (catalog_cache_evict). */
+static int
+skip_foreign(catalog_t *c, struct tree *t, uint64_t id, int depth, int rc)
+{
+	if (depth == 0 || id_instance(id) == c->instance)
+		return rc;
+	t->remote++;
+	return 0;
+}
 
 static int
 tree_add(catalog_t *c, struct tree *t, uint64_t id, int depth)
@@ -34,16 +47,16 @@ tree_add(catalog_t *c, struct tree *t, uint64_t id, int depth)
 		return rc;
 	if (id_is_blob(id)) {
 		if ((b = catalog_blob_find(c, id)) == NULL || b->deleted)
-			return -ENOENT;
-		if (b->remote)
-			return -EREMOTE; /* its bytes are its owner's */
+			return skip_foreign(c, t, id, depth, -ENOENT);
+		if (b->remote) /* its bytes are its owner's */
+			return skip_foreign(c, t, id, depth, -EREMOTE);
 		catalog_spill_victims_add(&t->blobs, b);
 		return t->blobs.err;
 	}
 	if ((o = catalog_object_find(c, id)) == NULL)
-		return -ENOENT;
+		return skip_foreign(c, t, id, depth, -ENOENT);
 	if (o->remote)
-		return -EREMOTE;
+		return skip_foreign(c, t, id, depth, -EREMOTE);
 	if (depth > CATALOG_TREE_DEPTH)
 		return -ELOOP;
 	for (i = 0; i < o->nmembers; i++)
@@ -141,8 +154,10 @@ catalog_spill_evict(catalog_t *c, uint64_t id, uid_t uid, uint64_t *blobs, uint6
 	/* Another member's: what can go is this node's copy of its bytes. */
 	if (catalog_remote_is(c, id, NULL))
 		return catalog_cache_evict(c, id, blobs, bytes);
+	/* Without a spill directory, what a global object has here to drop
+	 * are the copies of its other members. */
 	if (c->spill == NULL)
-		return -ENOTSUP;
+		return catalog_object_global(c, id) == 1 ? catalog_cache_evict(c, id, blobs, bytes) : -ENOTSUP;
 	pthread_mutex_lock(&c->spill->pass_lock);
 	pthread_mutex_lock(&c->lock);
 	if ((rc = tree_of(c, id, uid, &t)) != 0)
@@ -163,6 +178,18 @@ catalog_spill_evict(catalog_t *c, uint64_t id, uid_t uid, uint64_t *blobs, uint6
 out:
 	pthread_mutex_unlock(&c->lock);
 	pthread_mutex_unlock(&c->spill->pass_lock);
+	if (t.remote > 0 && (rc == 0 || rc == -EBUSY)) {
+		/* A global object: this node's copies of its other members. */
+		uint64_t nb = 0, nbytes = 0;
+		int crc = catalog_cache_evict(c, id, &nb, &nbytes);
+
+		*blobs += nb;
+		*bytes += nbytes;
+		if (rc == -EBUSY && nb > 0)
+			rc = 0;
+		else if (rc == 0 && crc == -EBUSY && *blobs == 0)
+			rc = -EBUSY;
+	}
 	tree_free(&t);
 	return rc;
 }

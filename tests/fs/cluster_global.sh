@@ -7,7 +7,8 @@
 # user.vineyard.global on all four, the object by name on the other three,
 # nbytes the sum of the chunks'; member 4 reads it chunk by chunk, every
 # value checked, and opening one chunk fetches that chunk's blobs only
-# (the others' are not in its store yet); a member who is not root may
+# (the others' are not in its store yet); evict of it drops the copies;
+# a member who is not root may
 # use remote members too; a restart of member 4 keeps the object (its
 # member entries come back with the mirror); a chunk deleted by its owner
 # leaves the entry dangling (gone from the directory, ENOENT, meta.json
@@ -156,6 +157,21 @@ for k in 1 2 3; do
 		[ "$(fetched "$j")" = 0 ] || fail "reading chunk $k fetched chunk $j's blobs too"
 	done
 done
+# evict of gdf on member 4 drops its copies of the chunks (nothing of it
+# is member 4's to spill), then they are fetched again; pin and load of
+# it concern no blob of member 4's and do not fail.
+out=$("$VINEYARDFS" evict -m "$D" gdf) || fail "evict of gdf on member 4: $out"
+case $out in *"evicted 6 blobs"*) ;; *) fail "evict of gdf says: $out" ;; esac
+for k in 1 2 3; do
+	[ "$(fetched "$k")" = 0 ] || fail "evict of gdf left chunk $k's copies"
+done
+[ "$(xattr_get user.vineyard.location "$D/names/gdf")" = remote ] ||
+	fail "location of gdf after evict: $(xattr_get user.vineyard.location "$D/names/gdf")"
+out=$("$VINEYARDFS" pin -m "$D" gdf) || fail "pin of gdf on member 4: $out"
+out=$("$VINEYARDFS" load -m "$D" gdf) || fail "load of gdf on member 4: $out"
+read_chunk "$D" 2 || fail "reading chunk 2 of gdf again after evict"
+[ "$(fetched 2)" = 2 ] || fail "chunk 2 was not fetched again"
+
 # On member 1 chunk 1 is its own record, and chunk 2 comes from member 2.
 read_chunk "$T/m1" 2 || fail "reading chunk 2 of gdf on member 1"
 read_chunk "$T/m1" 1 || fail "reading chunk 1 of gdf on member 1"
