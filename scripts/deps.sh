@@ -8,8 +8,12 @@ libfuse3-dev fuse3 libsqlite3-dev liburing-dev libjansson-dev check
 attr mandoc python3 python3-numpy python3-pandas util-linux procps
 redis-server redis-tools libhiredis-dev fio rsync
 libcurl4-openssl-dev libssl-dev etcd-server
-libmicrohttpd-dev prometheus
+libmicrohttpd-dev prometheus python3-yaml
 clang libclang-rt-14-dev"
+
+# kubectl for `kubectl kustomize` (tests/deploy.sh): Debian's, unless one
+# is already there (another package's kubectl would conflict with it).
+command -v kubectl >/dev/null 2>&1 || PKGS="$PKGS kubernetes-client"
 
 missing=""
 for p in $PKGS; do
