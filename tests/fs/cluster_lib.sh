@@ -135,3 +135,24 @@ member_dead()
 {
 	! pid_alive "$1"
 }
+
+# timed_read PATH OUT: read PATH whole, then write to OUT (at once, by a
+# rename) "ok SECONDS" or "ERRNO SECONDS" (a name such as EIO): for a
+# reader in the background (bg_start), waited for with wait_until test -s.
+timed_read()
+{
+	"$PY" - "$1" "$2" <<'EOF'
+import errno, os, sys, time
+t = time.monotonic()
+try:
+    with open(sys.argv[1], "rb") as f:
+        while f.read(1 << 20):
+            pass
+    r = "ok"
+except OSError as e:
+    r = errno.errorcode.get(e.errno, str(e.errno))
+with open(sys.argv[2] + ".new", "w") as f:
+    f.write("%s %.1f\n" % (r, time.monotonic() - t))
+os.rename(sys.argv[2] + ".new", sys.argv[2])
+EOF
+}
