@@ -7,7 +7,7 @@ PKGS="build-essential autoconf automake libtool pkg-config
 libfuse3-dev fuse3 libsqlite3-dev liburing-dev libjansson-dev check
 attr mandoc python3 python3-numpy python3-pandas util-linux procps
 redis-server redis-tools libhiredis-dev fio rsync
-libcurl4-openssl-dev libssl-dev etcd-server
+libcurl4-openssl-dev libssl-dev etcd-server iproute2
 libmicrohttpd-dev prometheus python3-yaml
 clang libclang-rt-14-dev"
 

@@ -5,7 +5,10 @@
 # 127.0.0.1 and stops it in the EXIT trap (then lib.sh's cleanup runs); mounts
 # members, each with its own mount point, state dir, instance id, node name
 # and --listen port. Skips (77) without an etcd binary. Traffic goes to
-# 127.0.0.1 only.
+# 127.0.0.1 only, and to the network namespaces a test makes (ns_create:
+# a namespace joined to this one by a veth pair on a private 10.213.X.0/24
+# that nothing here uses; ns_member_mount starts a member inside one).
+# The namespaces and their links go in the EXIT trap.
 
 ETCD_BIN=${ETCD_BIN:-/usr/bin/etcd}
 if [ ! -x "$ETCD_BIN" ]; then
@@ -22,6 +25,9 @@ ETCD_PPORT=$(free_port)
 ETCD_URL=http://127.0.0.1:$ETCD_CPORT
 ETCD_DATA=$T/etcd-data
 ETCD_PID=
+# More client URLs for etcd to listen on (comma-separated), for members
+# in a network namespace: set before etcd_start.
+ETCD_EXTRA_URLS=
 
 etcd_up()
 {
@@ -37,7 +43,8 @@ except Exception:
 etcd_start()
 {
 	"$ETCD_BIN" --name t --data-dir "$ETCD_DATA" \
-		--listen-client-urls "$ETCD_URL" --advertise-client-urls "$ETCD_URL" \
+		--listen-client-urls "$ETCD_URL${ETCD_EXTRA_URLS:+,$ETCD_EXTRA_URLS}" \
+		--advertise-client-urls "$ETCD_URL" \
 		--listen-peer-urls "http://127.0.0.1:$ETCD_PPORT" \
 		--initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PPORT" \
 		--initial-cluster "t=http://127.0.0.1:$ETCD_PPORT" \
@@ -80,10 +87,103 @@ cluster_cleanup()
 	fi
 	# etcd first: a member leaving then gets "connection refused" at once.
 	etcd_stop
+	ns_cleanup
 	(exit "$rc")
 	vfs_cleanup
 }
 trap cluster_cleanup EXIT
+
+# Network namespaces made by ns_create, with their host-side veth ends,
+# their subnet's host and namespace addresses.
+NS_NAMES=()
+declare -A NS_HOST_DEV=() NS_HOST_IP=() NS_IP=()
+
+# ns_create NS: a network namespace NS (unique to this test run) joined to
+# this one by a veth pair: the host end NS_HOST_IP[NS], the namespace's
+# end NS_IP[NS], on a 10.213.X.0/24 that no address or route here uses.
+# Skips (77) where no ip(8) or no right to make namespaces.
+ns_create()
+{
+	local ns=$1 hdev ndev x='' c i
+
+	command -v ip >/dev/null || {
+		echo "SKIP: no ip(8) (iproute2)"
+		exit 77
+	}
+	# The names: unique to this process, at most 15 bytes for a link.
+	hdev=vfh$$${#NS_NAMES[@]}
+	ndev=vfn$$${#NS_NAMES[@]}
+	for i in $(seq 0 249); do
+		c=$((($$ + i) % 250 + 1))
+		ip -4 addr show | grep -q "inet 10\.213\.$c\." && continue
+		ip -4 route show | grep -q "^10\.213\.$c\." && continue
+		x=$c
+		break
+	done
+	[ -n "$x" ] || fail "no free 10.213.X.0/24 for namespace $ns"
+	if ! ip netns add "$ns" 2>"$T/netns.err"; then
+		echo "SKIP: cannot make a network namespace: $(cat "$T/netns.err")"
+		exit 77
+	fi
+	NS_NAMES+=("$ns")
+	NS_HOST_DEV[$ns]=$hdev
+	NS_HOST_IP[$ns]=10.213.$x.1
+	NS_IP[$ns]=10.213.$x.2
+	ip link add "$hdev" type veth peer name "$ndev" netns "$ns" || fail "cannot make veth $hdev"
+	ip addr add "${NS_HOST_IP[$ns]}/24" dev "$hdev" || fail "cannot address $hdev"
+	ip link set "$hdev" up || fail "cannot bring $hdev up"
+	ip -n "$ns" addr add "${NS_IP[$ns]}/24" dev "$ndev" || fail "cannot address $ndev in $ns"
+	ip -n "$ns" link set "$ndev" up || fail "cannot bring $ndev up in $ns"
+	ip -n "$ns" link set lo up || fail "cannot bring lo up in $ns"
+}
+
+# ns_link NS up|down: plug or unplug namespace NS's cable (its host end;
+# both ends lose the carrier).
+ns_link()
+{
+	ip link set "${NS_HOST_DEV[$1]}" "$2" || fail "ip link set ${NS_HOST_DEV[$1]} $2"
+}
+
+# The namespace ns_member_mount runs the daemon in, and the binary.
+NS_RUN=
+VFS_BIN=$VINEYARDFS
+
+# vineyardfs in namespace NS_RUN: its network only. Not "ip netns exec",
+# which also gives the command a mount namespace of its own where the
+# FUSE mount would be invisible to everyone else (notes/cluster.md).
+ns_vineyardfs()
+{
+	nsenter --net="/var/run/netns/$NS_RUN" "$VFS_BIN" "$@"
+}
+
+# ns_member_mount NS N NODE [options]: member_mount for a member in
+# namespace NS: it listens on NS_IP[NS] and reaches etcd on its host end
+# (etcd must listen there too: ETCD_EXTRA_URLS). vfs_mount_at runs
+# "$VINEYARDFS", here the name of the function above, so that the
+# bookkeeping and the checks of a mount stay in one place.
+ns_member_mount()
+{
+	local ns=$1 n=$2 node=$3
+
+	shift 3
+	mkdir -p "$T/m$n" "$T/st$n"
+	NS_RUN=$ns VINEYARDFS=ns_vineyardfs vfs_mount_at "$T/st$n" "$T/m$n" --instance-id "$n" \
+		--etcd "http://${NS_HOST_IP[$ns]}:$ETCD_CPORT" --cluster t \
+		--listen "${NS_IP[$ns]}:$(free_port)" --node-name "$node" --cluster-ttl "$CLUSTER_TTL" "$@"
+}
+
+# Remove the links and namespaces ns_create made. A daemon still inside
+# one keeps it alive, unnamed and unplugged, until vfs_cleanup ends it.
+ns_cleanup()
+{
+	local ns
+
+	for ns in "${NS_NAMES[@]}"; do
+		ip link del "${NS_HOST_DEV[$ns]}" 2>/dev/null
+		ip netns del "$ns" 2>/dev/null
+	done
+	NS_NAMES=()
+}
 
 # member_mount N NODE [options]: member N (instance id N) on $T/mN with
 # state $T/stN, node name NODE, listening on a free port.
@@ -134,4 +234,25 @@ not()
 member_dead()
 {
 	! pid_alive "$1"
+}
+
+# timed_read PATH OUT: read PATH whole, then write to OUT (at once, by a
+# rename) "ok SECONDS" or "ERRNO SECONDS" (a name such as EIO): for a
+# reader in the background (bg_start), waited for with wait_until test -s.
+timed_read()
+{
+	"$PY" - "$1" "$2" <<'EOF'
+import errno, os, sys, time
+t = time.monotonic()
+try:
+    with open(sys.argv[1], "rb") as f:
+        while f.read(1 << 20):
+            pass
+    r = "ok"
+except OSError as e:
+    r = errno.errorcode.get(e.errno, str(e.errno))
+with open(sys.argv[2] + ".new", "w") as f:
+    f.write("%s %.1f\n" % (r, time.monotonic() - t))
+os.rename(sys.argv[2] + ".new", sys.argv[2])
+EOF
 }
