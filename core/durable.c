@@ -16,12 +16,14 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "crc32c.h"
 #include "durable.h"
 #include "log.h"
 #include "uring.h"
+#include "util.h"
 
 static int fail(char *err, size_t errlen, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
@@ -93,6 +95,9 @@ recv_mapped(struct durable *d, int dst, char *msg, size_t len)
 	uint64_t off = 0, n;
 	uint32_t crc = 0;
 	unsigned char *map;
+	struct timeval tv = { 0 };
+	socklen_t tvlen = sizeof tv;
+	int64_t t0, limit_ns = 0;
 	ssize_t got;
 	int rc = 0;
 
@@ -109,13 +114,25 @@ recv_mapped(struct durable *d, int dst, char *msg, size_t len)
 	if (map == MAP_FAILED)
 		return fail(msg, len, -errno, "map dst: %s", strerror(errno));
 	madvise(map, d->size, MADV_HUGEPAGE);
+	if (getsockopt(d->src.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, &tvlen) == 0)
+		limit_ns = (int64_t)tv.tv_sec * 1000000000 + (int64_t)tv.tv_usec * 1000;
 	while (off < d->size) {
 		n = d->size - off < RECV_CHUNK ? d->size - off : RECV_CHUNK;
 		/* Refused (no room): the receive faults the pages and says so. */
 		madvise(map + off, n, MADV_POPULATE_WRITE);
+		t0 = util_mono_ns();
 		got = recv(d->src.fd, map + off, n, MSG_WAITALL);
 		if (got < 0 && errno == EINTR)
 			continue;
+		/* Short with MSG_WAITALL: the time limit ran out with part of
+		 * the chunk in (or a signal came). The next receive would wait
+		 * the whole limit again: a stall is one limit, not two. */
+		if (got > 0 && (size_t)got < n && limit_ns > 0 && util_mono_ns() - t0 >= limit_ns) {
+			off += (uint64_t)got;
+			rc = fail(msg, len, -ETIMEDOUT, "after %llu of %llu bytes: %s",
+			    (unsigned long long)off, (unsigned long long)d->size, strerror(ETIMEDOUT));
+			break;
+		}
 		if (got < 0) {
 			/* The kernel's copy into a page tmpfs has no room for
 			 * fails with EFAULT; a receive time limit, EAGAIN. */

@@ -10,8 +10,8 @@
 #   meanwhile shows.
 # - Cut mid-transfer (A stopped with SIGSTOP while B's temp file fills, to
 #   pin the moment, then unplugged and let go): B's open fails within the
-#   peer time limits with EHOSTUNREACH (10 to 20 s: two receives of 10 s
-#   each), leaving no half blob and no memory held; B answers everything
+#   peer time limit with EHOSTUNREACH (about 10 s: one receive's limit),
+#   leaving no half blob and no memory held; B answers everything
 #   else meanwhile; plugged back, the same open reads it whole.
 # Every step prints what it measured. Traffic: loopback and the veth only;
 # the namespace and the veth go in the EXIT trap (cluster_lib.sh).
