@@ -5,7 +5,9 @@
  * beside it the CRC-32C of the fetched copies in the store (mirror_copies).
  * Writes run inside the caller's transaction, a batch at a time (a full
  * list, or one watch response), so their statements are prepared per
- * batch: a prepare costs microseconds, a batch a commit.
+ * batch: a prepare costs microseconds, a batch a commit. A value that
+ * did not change is not written again, and a full list deletes only the
+ * keys it no longer shows: the meta lock is held for what changed.
  */
 #include "config.h"
 
@@ -47,17 +49,29 @@ meta_mirror_write(
     meta_t *m, const char *cluster, const struct meta_mirror_kv *v, size_t n, int replace, int64_t revision)
 {
 	sqlite3 *db = meta_sql_db(m);
-	sqlite3_stmt *put = NULL, *del = NULL, *cfg = NULL;
+	sqlite3_stmt *put = NULL, *del = NULL, *cfg = NULL, *seen = NULL;
 	char rev[24];
 	size_t i;
 	int rc;
 
-	if ((rc = prepare(db, "INSERT OR REPLACE INTO mirror (key, value) VALUES (?1, ?2)", &put)) != 0 ||
+	/* A value that did not change is not written again: a list after a
+	 * lost connection mostly finds the table as it was. */
+	if ((rc = prepare(db,
+		 "INSERT INTO mirror (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET"
+		 " value = excluded.value WHERE value IS NOT excluded.value",
+		 &put)) != 0 ||
 	    (rc = prepare(db, "DELETE FROM mirror WHERE key = ?1", &del)) != 0 ||
 	    (rc = prepare(db, "INSERT OR REPLACE INTO config (key, value) VALUES (?1, ?2)", &cfg)) != 0)
 		goto out;
-	if (replace && (rc = sqlite3_exec(db, "DELETE FROM mirror", NULL, NULL, NULL)) != SQLITE_OK) {
-		rc = meta_sql_fail(db, rc, "empty the mirror");
+	/* A full list: the keys it shows, so that the others go after. */
+	if (replace &&
+	    ((rc = sqlite3_exec(db,
+		  "CREATE TEMP TABLE IF NOT EXISTS mirror_listed (key TEXT PRIMARY KEY) WITHOUT ROWID;"
+		  " DELETE FROM mirror_listed",
+		  NULL, NULL, NULL)) != SQLITE_OK ||
+		(rc = sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO mirror_listed (key) VALUES (?1)", -1,
+		     &seen, NULL)) != SQLITE_OK)) {
+		rc = meta_sql_fail(db, rc, "list the mirror's keys");
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
@@ -65,12 +79,23 @@ meta_mirror_write(
 			sqlite3_bind_text(put, 1, v[i].key, -1, SQLITE_STATIC);
 			sqlite3_bind_blob64(put, 2, v[i].len > 0 ? v[i].value : "", v[i].len, SQLITE_STATIC);
 			rc = run(db, put, "store a mirror key");
+			if (rc == 0 && seen != NULL) {
+				sqlite3_bind_text(seen, 1, v[i].key, -1, SQLITE_STATIC);
+				rc = run(db, seen, "list a mirror key");
+			}
 		} else {
 			sqlite3_bind_text(del, 1, v[i].key, -1, SQLITE_STATIC);
 			rc = run(db, del, "delete a mirror key");
 		}
 		if (rc != 0)
 			goto out;
+	}
+	if (replace && (rc = sqlite3_exec(db,
+			    "DELETE FROM mirror WHERE key NOT IN (SELECT key FROM mirror_listed);"
+			    " DELETE FROM mirror_listed",
+			    NULL, NULL, NULL)) != SQLITE_OK) {
+		rc = meta_sql_fail(db, rc, "drop the keys a list no longer shows");
+		goto out;
 	}
 	snprintf(rev, sizeof rev, "%" PRId64, revision);
 	sqlite3_bind_text(cfg, 1, CFG_CLUSTER, -1, SQLITE_STATIC);
@@ -84,6 +109,7 @@ out:
 	sqlite3_finalize(put);
 	sqlite3_finalize(del);
 	sqlite3_finalize(cfg);
+	sqlite3_finalize(seen);
 	return rc;
 }
 

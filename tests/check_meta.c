@@ -614,6 +614,7 @@ START_TEST(test_mirror)
 	struct meta_mirror_kv list[] = { { "objects/o1", "{\"a\":1}", 7 }, { "names/x", "\"o1\"", 4 },
 		{ "members/2", "{}", 2 } };
 	struct meta_mirror_kv delta[] = { { "names/x", NULL, 0 }, { "names/y", "\"o1\"", 4 } };
+	struct meta_mirror_kv changed[] = { { "names/x", "\"o2\"", 4 } };
 	char acc[256] = "", *cluster = NULL;
 	int64_t rev = -1;
 	uint64_t n = 0;
@@ -640,6 +641,13 @@ START_TEST(test_mirror)
 	acc[0] = '\0';
 	ck_assert_int_eq(meta_mirror_load(m, mirror_row, acc), 0);
 	ck_assert_str_eq(acc, "names/x=\"o1\";");
+	/* Again, one value changed: written. */
+	ck_assert_int_eq(meta_begin(m), 0);
+	ck_assert_int_eq(meta_mirror_write(m, "t", changed, 1, 1, 13), 0);
+	ck_assert_int_eq(meta_commit(m), 0);
+	acc[0] = '\0';
+	ck_assert_int_eq(meta_mirror_load(m, mirror_row, acc), 0);
+	ck_assert_str_eq(acc, "names/x=\"o2\";");
 	/* Cleared: no keys, no cluster. */
 	ck_assert_int_eq(meta_begin(m), 0);
 	ck_assert_int_eq(meta_mirror_clear(m, &n), 0);
