@@ -152,7 +152,8 @@ struct catalog {
 	 * and how many of the tables' records are remote (stats count local
 	 * ones only). */
 	struct hmap rmembers;
-	/* catalog_set_fetch; set once, before the mirror shows anything. */
+	/* catalog_set_fetch; set once, before the mount serves (the mirror
+	 * loaded at the open shows no owner live until the first list). */
 	catalog_fetch_fn fetch;
 	void *fetch_arg;
 	struct crname *rpending;
