@@ -1,7 +1,8 @@
 # Shared by the benchmark scripts in bench/ (sourced, not run): finding the
 # binary, a private work dir, building the C helpers, mounting daemons and
-# taking everything down again in one EXIT trap, medians and the FUSE request
-# counter. Every mount a script makes lives under $WORK, which is removed with
+# taking everything down again in one EXIT trap (etcd and redis-server
+# included: free ports, started and stopped here), medians and the FUSE
+# request counter. Every mount a script makes lives under $WORK, which is removed with
 # --one-file-system so that nothing still mounted is ever walked into.
 # shellcheck shell=bash
 
@@ -13,6 +14,7 @@ VFS_STATES=()
 VFS_MNTS=()
 TMPFS_MNTS=()
 REDIS_PID=
+ETCD_PID=
 TRACE_INST=
 TRACEFS_MOUNTED=
 
@@ -125,6 +127,8 @@ bench_cleanup() {
 	local rc=$? i left
 	set +e
 	trace_close
+	# etcd first: members leaving then hear "connection refused" at once.
+	etcd_stop
 	if [ -n "$REDIS_PID" ] && kill -0 "$REDIS_PID" 2>/dev/null; then
 		kill "$REDIS_PID"
 		wait "$REDIS_PID" 2>/dev/null
@@ -149,10 +153,88 @@ bench_cleanup() {
 	exit "$rc"
 }
 
-# prewarm MIB: have MIB MiB of memory backed by the host again before a
-# timed run (see src/prewarm.c); needs build_helper prewarm.
+# A free TCP port on 127.0.0.1 (one not listed by ss; the starts retry).
+free_port() {
+	local p
+	while :; do
+		p=$((20000 + RANDOM % 40000))
+		if [ -z "$(ss -Hltn "sport = :$p" 2>/dev/null)" ]; then
+			echo "$p"
+			return
+		fi
+	done
+}
+
+# redis_start [options...]: a redis-server on 127.0.0.1:$PORT, no
+# persistence, data in $WORK/redis; registered for cleanup.
+redis_start() {
+	local try n
+	mkdir -p "$WORK/redis"
+	for try in 1 2 3; do
+		PORT=$(free_port)
+		redis-server --bind 127.0.0.1 --port "$PORT" --save '' --appendonly no \
+			--dir "$WORK/redis" --logfile "$WORK/redis/log" --daemonize no "$@" &
+		REDIS_PID=$!
+		n=0
+		while [ $n -lt 200 ] && kill -0 "$REDIS_PID" 2>/dev/null; do
+			if [ "$(redis-cli -p "$PORT" ping 2>/dev/null)" = PONG ]; then
+				return 0
+			fi
+			sleep 0.05
+			n=$((n + 1))
+		done
+		kill "$REDIS_PID" 2>/dev/null || true
+		wait "$REDIS_PID" 2>/dev/null || true
+		REDIS_PID=
+		note "redis-server did not start on port $PORT (try $try)"
+	done
+	die "could not start redis-server: $(tail -n 3 "$WORK/redis/log" 2>/dev/null)"
+}
+
+# etcd_start: Debian's etcd (ETCD_BIN, /usr/bin/etcd) on free ports of
+# 127.0.0.1, its data in $WORK/etcd; sets ETCD_URL; registered for
+# cleanup; returns once /health answers (bounded, 60 s).
+etcd_start() {
+	local bin=${ETCD_BIN:-/usr/bin/etcd} try n cport pport
+	[ -x "$bin" ] || die "no $bin (Debian's etcd-server)"
+	for try in 1 2 3; do
+		cport=$(free_port)
+		pport=$(free_port)
+		ETCD_URL=http://127.0.0.1:$cport
+		rm -rf "$WORK/etcd"
+		"$bin" --name bench --data-dir "$WORK/etcd" \
+			--listen-client-urls "$ETCD_URL" --advertise-client-urls "$ETCD_URL" \
+			--listen-peer-urls "http://127.0.0.1:$pport" \
+			--initial-advertise-peer-urls "http://127.0.0.1:$pport" \
+			--initial-cluster "bench=http://127.0.0.1:$pport" \
+			--initial-cluster-state new >>"$WORK/etcd.log" 2>&1 &
+		ETCD_PID=$!
+		n=0
+		while [ $n -lt 600 ] && kill -0 "$ETCD_PID" 2>/dev/null; do
+			if curl -sf -m 2 "$ETCD_URL/health" >/dev/null 2>&1; then
+				return 0
+			fi
+			sleep 0.1
+			n=$((n + 1))
+		done
+		etcd_stop
+		note "etcd did not start on port $cport (try $try)"
+	done
+	die "could not start etcd: $(tail -n 3 "$WORK/etcd.log" 2>/dev/null)"
+}
+
+etcd_stop() {
+	[ -n "$ETCD_PID" ] || return 0
+	kill "$ETCD_PID" 2>/dev/null || true
+	wait "$ETCD_PID" 2>/dev/null || true
+	ETCD_PID=
+}
+
+# prewarm MIB [huge]: have MIB MiB of memory backed by the host again
+# before a timed run, with huge pages if asked (see src/prewarm.c); needs
+# build_helper prewarm.
 prewarm() {
-	"$WORK/bin/prewarm" "$1" || die "prewarm $1 failed"
+	"$WORK/bin/prewarm" "$@" || die "prewarm $* failed"
 }
 
 # CPU time (user + system) used so far by process PID, in microseconds.

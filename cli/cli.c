@@ -56,6 +56,7 @@ static const struct cli_cmd *const cli_table[] = {
 	&cmd_load_entry,
 	&cmd_publish_entry,
 	&cmd_cluster_entry,
+	&cmd_extender_entry,
 	NULL,
 };
 

@@ -4,7 +4,8 @@
  * looks at and names objects (ls, stat, tree, rm, name, unname),
  * cmd_store.c asks the daemon about the whole store (snapshot, pin,
  * unpin, evict, load, and stat without an argument), cmd_cluster.c the
- * cluster (publish, cluster). cli.c lists them.
+ * cluster (publish, cluster), cmd_extender.c the scheduler extender
+ * (a server, no mount). cli.c lists them.
  */
 #ifndef VFS_CMD_H
 #define VFS_CMD_H
@@ -30,6 +31,7 @@ extern const struct cli_cmd cmd_load_entry;
 
 extern const struct cli_cmd cmd_publish_entry;
 extern const struct cli_cmd cmd_cluster_entry;
+extern const struct cli_cmd cmd_extender_entry;
 
 /* stat without an argument: the store's memory, spill and counters. */
 int cmd_store_stat(vfs_t *v, const struct cli_opts *o);

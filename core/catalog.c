@@ -153,11 +153,13 @@ catalog_attach_member(catalog_t *c, struct cobject *o, const char *name, uint64_
 	m[o->nmembers].id = id;
 	m[o->nmembers].hidden = 0;
 	o->nmembers++;
-	if (id_is_blob(id) && (b = catalog_blob_find(c, id)) != NULL) {
+	/* A local object (a global one) never holds a remote record back: its
+	 * owner deletes it (catalog_objects.c). */
+	if (id_is_blob(id) && (b = catalog_blob_find(c, id)) != NULL && b->remote == o->remote) {
 		b->refs++;
 		if (b->owner == NULL)
 			b->owner = o;
-	} else if (!id_is_blob(id) && (sub = catalog_object_find(c, id)) != NULL)
+	} else if (!id_is_blob(id) && (sub = catalog_object_find(c, id)) != NULL && sub->remote == o->remote)
 		sub->parents++;
 	return 0;
 }

@@ -65,8 +65,11 @@ struct catalog_config {
 	 * and meanwhile a stat must ask and get ENOENT, not cached attrs. */
 	void (*inval_attr)(void *arg, uint64_t ino);
 	/* A name may have come to name a sealed object (an object was sealed,
-	 * or a name was bound): waiters should look again. */
-	void (*names_changed)(void *arg);
+	 * or a name was bound): waiters should look again. id: the local
+	 * object that was sealed or named, 0 for another member's record (a
+	 * member publishing everything publishes id). May be called with the
+	 * catalog lock held: the hook must not call the catalog. */
+	void (*names_changed)(void *arg, uint64_t id);
 	/* A local object was deleted, or lost a name (unlink, unname, rename,
 	 * with its object): a cluster member unpublishes it (cluster.h).
 	 * Not called for other members' records. */
@@ -185,11 +188,16 @@ void catalog_blob_discard(catalog_t *c, uint64_t blob_id, const char *why);
 /* Create a composite object, sealed from birth: typename, fields (a JSON
  * object or NULL), members (a JSON object of member name -> "o…"/"b…" id,
  * or NULL), optionally a name, owned by uid/gid with mode. Members must
- * exist, be sealed and belong to uid (unless uid is 0), and the whole tree
+ * exist, be sealed and belong to uid (unless uid is 0; another member's
+ * published records belong to all: the object is then global), and the whole tree
  * must pass its type's rules (types.h). 0 and *id, or -errno (EINVAL,
  * EACCES, EEXIST, ...) with a message in err. */
 int catalog_create_object(catalog_t *c, const char *typename, const json_t *fields, const json_t *members,
     const char *name, uid_t uid, gid_t gid, mode_t mode, uint64_t *id, char *err, size_t errlen);
+/* Is object id global (catalog_objects.c): 1 when a member of its tree is
+ * another member's of the cluster, 0 when not, -ENOENT. A global object
+ * made here is published at once (request.c's create). */
+int catalog_object_global(catalog_t *c, uint64_t id);
 /* Delete object id as uid (its owner or root, else EACCES), with its
  * names; EBUSY while another object holds it. With CATALOG_DELETE_DEEP,
  * also each member object it leaves held by no object and without a name,
@@ -229,8 +237,9 @@ ssize_t catalog_write(catalog_t *c, uint64_t blob_id, int fd, const void *buf, s
  * the blob is discarded at its release, as after a write cut short). fd
  * may be -1. EPERM when sealed. */
 int catalog_fallocate(catalog_t *c, uint64_t blob_id, int fd, int mode, off_t off, off_t len);
-/* Is there memory for bytes more, now (spilling others to make room on a
- * store that spills)? 0 or -ENOSPC. Nothing is reserved: for writers that
+/* Is there memory for bytes more, now (dropping fetched copies of other
+ * members' blobs, then spilling others on a store that spills, to make
+ * room)? 0 or -ENOSPC. Nothing is reserved: for writers that
  * do not want pages reserved (and zeroed) ahead, such as streams. */
 int catalog_room(catalog_t *c, uint64_t bytes);
 /* Does the kernel enforce the memory limit (a tmpfs of the store's own)?

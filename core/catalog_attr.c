@@ -139,6 +139,7 @@ catalog_object_tree(catalog_t *c, const struct cobject *o, int depth)
 		.nbytes = o->nbytes,
 		.instance_id = id_instance(o->id),
 		.sealed = catalog_object_sealed(o),
+		.global = catalog_object_is_global(c, o),
 		.ctime_ns = o->btime_ns,
 	};
 	json_t *fields = object_fields_load(o->fields), *members = json_object(), *tree;

@@ -564,14 +564,18 @@ seal_finish(catalog_t *c, struct seal_job *j)
 	seal_job_free(j);
 	if (rc == 0) {
 		/* Durable now: it may show as sealed, and its names are ready. */
+		uint64_t oid = 0;
+
 		pthread_mutex_lock(&c->lock);
 		if ((b = catalog_blob_find(c, j->blob_id)) != NULL) {
 			b->saving = 0;
-			if (b->owner != NULL && catalog_object_data_blob(c, b->owner) == b)
+			if (b->owner != NULL && catalog_object_data_blob(c, b->owner) == b) {
 				b->owner->saving = 0;
+				oid = b->owner->id;
+			}
 		}
 		pthread_mutex_unlock(&c->lock);
-		catalog_names_changed(c);
+		catalog_names_changed(c, oid);
 		return;
 	}
 	id_format(j->blob_id, ids);

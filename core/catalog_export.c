@@ -2,7 +2,11 @@
  * catalog_export: what this member publishes of its own objects (the
  * objects/ values of cluster.h's key layout, with their names), and the
  * list of sealed local objects that --publish-all publishes. Every
- * function takes the catalog lock and hands back copies.
+ * function takes the catalog lock and hands back copies. A global
+ * object's remote members (catalog_objects.c) are in its "tree", expanded
+ * as the mirror shows them, and their blobs in "blobs" (sizes, CRCs), but
+ * are never exported as ours: their owners publish them, and a receiver
+ * makes no record from such a copy (catalog_remote.c's ingest).
  */
 #include "config.h"
 

@@ -159,6 +159,8 @@ struct catalog {
 	struct crname *rpending;
 	size_t nrpending, rpending_cap;
 	uint64_t nremote_objects, nremote_names;
+	/* Fetched copies dropped (catalog_cache.c). */
+	uint64_t cache_drops, cache_drop_bytes;
 	/* The fixed directories' times: daemon start, then each change of
 	 * their entries (catalog_dir_changed) or a utimensat. Memory only; read
 	 * without the lock. */
@@ -230,12 +232,13 @@ int catalog_tx_begin(catalog_t *c);
 int catalog_tx_commit(catalog_t *c);
 void catalog_tx_rollback(catalog_t *c);
 /* Tell waiters that a name may have become ready (the names_changed
- * hook); with or without the catalog lock. */
+ * hook): id, the local object sealed or named, or 0 (another member's);
+ * with or without the catalog lock. */
 static inline void
-catalog_names_changed(catalog_t *c)
+catalog_names_changed(catalog_t *c, uint64_t id)
 {
 	if (c->cfg.names_changed != NULL)
-		c->cfg.names_changed(c->cfg.hook_arg);
+		c->cfg.names_changed(c->cfg.hook_arg, id);
 }
 /* A local object lost a name, or went (the cluster unpublishes them);
  * remote records are the mirror's own business. */
@@ -258,6 +261,9 @@ int catalog_object_put(catalog_t *c, const struct cobject *o);
  * New reference. */
 json_t *catalog_object_tree(catalog_t *c, const struct cobject *o, int depth);
 #define CATALOG_TREE_DEPTH 64
+/* catalog_objects.c: is o global, a member of its tree (at any depth) of
+ * another instance than o? meta.json's "global" and user.vineyard.global. */
+int catalog_object_is_global(catalog_t *c, const struct cobject *o);
 /* catalog_remote.c: where a remote record's bytes are, as the location
  * xattr shows it ("remote:<node>", "remote:<node>,unavailable"); caller
  * frees. */
@@ -273,6 +279,10 @@ int catalog_remote_owner_live(catalog_t *c, uint64_t id, const char **node);
  * owner no longer has it; -EHOSTUNREACH: the owner did not answer; -EIO:
  * the transfer failed; -ENOSPC; -EACCES: the cluster key was refused). */
 int catalog_remote_open(catalog_t *c, struct cblob *b);
+/* catalog_cache.c. Catalog lock held: drop the least recently used
+ * fetched copies of remote blobs not in use until want bytes went (or
+ * none is left); the bytes dropped. */
+uint64_t catalog_cache_drop(catalog_t *c, uint64_t want);
 /* Record the fetched copies' CRCs (catalog_mirror_close) and free the
  * mirror's tables (catalog_close). */
 void catalog_remote_free(catalog_t *c);
@@ -331,6 +341,10 @@ int catalog_spill_ensure_resident(catalog_t *c, struct cblob *b);
  * memory limit (a writer reserving them with fallocate). 0, or -ENOSPC
  * when they do not (no spill directory, the rest open or pinned). */
 int catalog_spill_make_room(catalog_t *c, uint64_t need);
+/* catalog_mem.c. Without the catalog lock: make need more bytes fit under
+ * the limit, dropping fetched copies first (catalog_cache_drop), then
+ * spilling (catalog_spill_make_room). 0 or -ENOSPC. */
+int catalog_make_room(catalog_t *c, uint64_t need);
 /* Catalog lock held: the spill part of catalog_stats. */
 void catalog_spill_stats(catalog_t *c, struct catalog_stats *st);
 

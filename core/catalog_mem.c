@@ -4,7 +4,8 @@
  * written holds a reservation for its bytes when the kernel does not
  * enforce the limit (no tmpfs of the store's own), taken by the writes,
  * truncates and fallocates the daemon sees; short of memory, a writer
- * spills others to make room (catalog_spill_make_room), and a write cut
+ * makes room (catalog_make_room: fetched copies of other members' blobs
+ * are dropped first, then others are spilled), and a write cut
  * short marks its blob so that its seal discards it.
  */
 #include "config.h"
@@ -105,7 +106,27 @@ catalog_room(catalog_t *c, uint64_t bytes)
 		mem_wait_released(c->mem, bytes); /* as the kernel counts it, too */
 		return 0;
 	}
-	return c->spill != NULL ? catalog_spill_make_room(c, bytes) : -ENOSPC;
+	return catalog_make_room(c, bytes);
+}
+
+int
+catalog_make_room(catalog_t *c, uint64_t need)
+{
+	uint64_t limit = c->cfg.memory_limit, used;
+
+	if (need > limit)
+		return -ENOSPC;
+	/* Fetched copies first: they cost no write (catalog_cache.c). */
+	pthread_mutex_lock(&c->lock);
+	if ((used = mem_used(c->mem)) + need > limit)
+		catalog_cache_drop(c, used + need - limit);
+	used = mem_used(c->mem);
+	pthread_mutex_unlock(&c->lock);
+	if (used + need <= limit) {
+		mem_wait_released(c->mem, need);
+		return 0;
+	}
+	return c->spill != NULL ? catalog_spill_make_room(c, need) : -ENOSPC;
 }
 
 int
@@ -127,12 +148,13 @@ again:
 		before = b->held;
 		if ((rc = catalog_blob_reserve(c, b, end)) == 0)
 			grew = 1;
-		else if (!spilled && c->spill != NULL) {
-			/* Short of memory: spill others to make room, once. */
+		else if (!spilled) {
+			/* Short of memory: make room (drop fetched copies, spill
+			 * others), once. */
 			spilled = 1;
 			b->opens++;
 			pthread_mutex_unlock(&c->lock);
-			catalog_spill_make_room(c, end - before);
+			catalog_make_room(c, end - before);
 			pthread_mutex_lock(&c->lock);
 			b->opens--;
 			catalog_blob_maybe_free(c, b);
@@ -149,9 +171,9 @@ again:
 	if (rc != 0)
 		return rc;
 	/* Outside the lock: reserving a GiB zeroes a GiB. Short of memory,
-	 * spill others to make room, once. */
+	 * make room, once. */
 	if (fallocate(fd >= 0 ? fd : own_fd, mode, off, len) != 0 && (rc = -errno) == -ENOSPC && !spilled &&
-	    catalog_spill_make_room(c, (uint64_t)len) == 0)
+	    catalog_make_room(c, (uint64_t)len) == 0)
 		rc = fallocate(fd >= 0 ? fd : own_fd, mode, off, len) != 0 ? -errno : 0;
 	if (own_fd >= 0)
 		close(own_fd);

@@ -192,7 +192,7 @@ catalog_rename(
 		catalog_name_forget(c, old);
 	catalog_name_dropped(c, name, n->obj);
 	if ((rc = rename_memory(c, n, newname)) == 0)
-		catalog_names_changed(c);
+		catalog_names_changed(c, n->obj->id);
 out:
 	pthread_mutex_unlock(&c->lock);
 	return rc;

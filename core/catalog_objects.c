@@ -10,6 +10,18 @@
  * names them; all of it in one transaction. rm -r empties a directory
  * before it removes it: its unlinks only hide entries (memory only, see
  * struct cobject), and the rmdir deletes.
+ *
+ * Global objects (issue 13): a member may be another member's published
+ * object or blob. The global object is this member's own, like any other
+ * (its rows, its names, deleted here only); its member rows name ids of
+ * other instances, which no local record holds back: their owner may
+ * delete them at any time, and the member entry then dangles (meta.json
+ * shows {"id": ...}, the entry is gone from the directory, its open
+ * ENOENT) until the object goes. "global" is not stored: it is derived
+ * from the member ids (catalog_object_global), the same on every member.
+ * The price: after the store's instance id changed (catalog.c logs it),
+ * an object made of members from before counts as global too, and its
+ * create reply says its publish was queued (or why not).
  */
 #include "config.h"
 
@@ -51,7 +63,18 @@ member_name_check(const char *key, const json_t *fields, char *err, size_t errle
 
 /* Resolve the members of a request into o (not yet in the index): each
  * must exist, be sealed, not be being removed and be the caller's (or the
- * caller root), under a name that hides none of fields. */
+ * caller root), under a name that hides none of fields.
+ *
+ * A member may be another member's published object or blob (a remote
+ * record of the mirror): o is then a global object (catalog_object_global).
+ * Remote records are readable by all (mode 0444) and their uid is the
+ * publisher's on another node, which may mean no one here: they pass
+ * without the uid check. Their owner need not be live: o is metadata, and
+ * the open of such a member answers EHOSTDOWN until its owner is back
+ * (catalog_remote_open), as any remote open does; refusing would make a
+ * create depend on a lease that may lapse a moment later anyway. A member
+ * the mirror does not show (yet) is refused like a missing local one: the
+ * type's rules need its tree. */
 static int
 resolve_members(catalog_t *c, struct cobject *o, const json_t *fields, const json_t *members, uid_t uid,
     char *err, size_t errlen)
@@ -67,7 +90,7 @@ resolve_members(catalog_t *c, struct cobject *o, const json_t *fields, const jso
 		const char *ids = json_string_value(v);
 		struct cmember *m;
 		uint64_t id, nbytes, owner;
-		int sealed, rc;
+		int sealed, remote, rc;
 
 		if ((rc = member_name_check(key, fields, err, errlen)) != 0)
 			return rc;
@@ -82,6 +105,7 @@ resolve_members(catalog_t *c, struct cobject *o, const json_t *fields, const jso
 			sealed = b->sealed;
 			nbytes = b->size;
 			owner = b->uid;
+			remote = b->remote;
 		} else {
 			struct cobject *sub = catalog_object_find(c, id);
 
@@ -93,14 +117,11 @@ resolve_members(catalog_t *c, struct cobject *o, const json_t *fields, const jso
 			sealed = sub->sealed;
 			nbytes = sub->nbytes;
 			owner = sub->uid;
+			remote = sub->remote;
 		}
 		if (!sealed)
 			return util_fail(err, errlen, -EINVAL, "member %s: %s is not sealed yet", key, ids);
-		if ((id_is_blob(id) ? catalog_blob_find(c, id)->remote : catalog_object_find(c, id)->remote))
-			return util_fail(err, errlen, -EREMOTE,
-			    "member %s: %s is another member's (global objects are not supported yet)", key,
-			    ids);
-		if (uid != 0 && owner != uid)
+		if (!remote && uid != 0 && owner != uid)
 			return util_fail(err, errlen, -EACCES, "member %s: %s belongs to uid %llu", key, ids,
 			    (unsigned long long)owner);
 		if (VEC_PUSH_ROOM(o->members, o->nmembers, o->members_cap) != 0)
@@ -136,6 +157,47 @@ take_fields(struct cobject *o, const json_t *fields, char *err, size_t errlen)
 	if (json_object_size(fields) > 0 && o->fields == NULL)
 		return -ENOMEM;
 	return 0;
+}
+
+/* Does a member of o's tree, at any depth, belong to another instance
+ * than inst? */
+static int
+tree_global(catalog_t *c, const struct cobject *o, unsigned inst, int depth)
+{
+	struct cobject *sub;
+	unsigned i;
+
+	for (i = 0; i < o->nmembers; i++) {
+		uint64_t id = o->members[i].id;
+
+		if (id_instance(id) != inst)
+			return 1;
+		if (!id_is_blob(id) && depth < CATALOG_TREE_DEPTH &&
+		    (sub = catalog_object_find(c, id)) != NULL && tree_global(c, sub, inst, depth + 1))
+			return 1;
+	}
+	return 0;
+}
+
+int
+catalog_object_is_global(catalog_t *c, const struct cobject *o)
+{
+	return tree_global(c, o, id_instance(o->id), 0);
+}
+
+int
+catalog_object_global(catalog_t *c, uint64_t id)
+{
+	struct cobject *o;
+	int rc;
+
+	pthread_mutex_lock(&c->lock);
+	if (id_is_blob(id) || (o = catalog_object_find(c, id)) == NULL)
+		rc = -ENOENT;
+	else
+		rc = catalog_object_is_global(c, o);
+	pthread_mutex_unlock(&c->lock);
+	return rc;
 }
 
 /* Persist o (sealed), its members and name in one transaction. */
@@ -240,8 +302,7 @@ catalog_create_object(catalog_t *c, const char *typename, const json_t *fields, 
 	c->creates++;
 	catalog_dir_changed(c, INO_OBJECTS);
 	*id = o->id;
-	if (name != NULL)
-		catalog_names_changed(c);
+	catalog_names_changed(c, o->id); /* sealed, maybe named */
 	o = NULL;
 unlock:
 	pthread_mutex_unlock(&c->lock);
@@ -280,7 +341,8 @@ doom_room(struct doom *d)
 
 /* A holder of member id lets go of it (take 0) or takes it back (take 1):
  * blob refs, object parents. Returns the blob or object whose last holder
- * let go, else NULL. */
+ * let go, else NULL. A remote member of a global object was never held
+ * (catalog_attach_member): its owner deletes it, never we. */
 static void *
 hold(catalog_t *c, uint64_t id, int take, int *is_blob)
 {
@@ -290,14 +352,14 @@ hold(catalog_t *c, uint64_t id, int take, int *is_blob)
 	if ((*is_blob = id_is_blob(id))) {
 		struct cblob *b = catalog_blob_find(c, id);
 
-		if (b == NULL || b->deleted)
+		if (b == NULL || b->deleted || b->remote)
 			return NULL;
 		held = b;
 		holders = &b->refs;
 	} else {
 		struct cobject *sub = catalog_object_find(c, id);
 
-		if (sub == NULL)
+		if (sub == NULL || sub->remote)
 			return NULL;
 		held = sub;
 		holders = &sub->parents;
@@ -578,7 +640,7 @@ catalog_name_add(catalog_t *c, uint64_t id, const char *name, uid_t uid)
 	if (rc == 0 && c->cfg.inval_entry != NULL)
 		c->cfg.inval_entry(c->cfg.hook_arg, INO_NAMES, name); /* a cached negative entry */
 	if (rc == 0)
-		catalog_names_changed(c);
+		catalog_names_changed(c, o->id);
 	pthread_mutex_unlock(&c->lock);
 	return rc;
 }

@@ -13,7 +13,11 @@
  *  - a spill file that the metadata records but that is missing or has the
  *    wrong size is forgotten when the blob is in memory (spilled again
  *    later if need be);
- *  - objects whose members are gone are dropped;
+ *  - objects whose members are gone are dropped, except the members of
+ *    another instance than the object's (a global object's: other
+ *    members' records, which the mirror shows from the database at the
+ *    open, or once etcd lists them, or never again if their owner
+ *    deleted them; catalog_objects.c);
  *  - a fetched copy of another member's blob (catalog_fetch.c) is kept,
  *    resident, when the mirror shows that blob (catalog_mirror.c: the
  *    store is still a member of its cluster) and the copy has its size
@@ -202,6 +206,8 @@ pick_dangling(void *value, void *arg)
 	for (i = 0; i < o->nmembers; i++) {
 		uint64_t id = o->members[i].id;
 
+		if (id_instance(id) != id_instance(o->id))
+			continue; /* a global object's: not ours to find */
 		if (id_is_blob(id) ? catalog_blob_find(d->c, id) == NULL
 				   : catalog_object_find(d->c, id) == NULL) {
 			ids_push(&d->ids, o->id);

@@ -126,10 +126,11 @@ ingest_blob(catalog_t *c, uint64_t id, const json_t *tree, const json_t *blobs, 
 
 static void bind_pending(catalog_t *c, struct cobject *o);
 
-/* Mirror one object's tree (and its member trees); *out the record, or
- * NULL when the id is local. */
+/* Mirror one object's tree (and its member trees) published by instance
+ * owner; *out the record, or NULL when the id is local. */
 static int
-ingest(catalog_t *c, const json_t *tree, const json_t *blobs, uint32_t gen, int depth, struct cobject **out)
+ingest(catalog_t *c, const json_t *tree, const json_t *blobs, unsigned owner, uint32_t gen, int depth,
+    struct cobject **out)
 {
 	const char *ids = json_string_value(json_object_get(tree, "id"));
 	const char *tn = json_string_value(json_object_get(tree, "typename"));
@@ -165,20 +166,31 @@ ingest(catalog_t *c, const json_t *tree, const json_t *blobs, uint32_t gen, int 
 		}
 	}
 	o->rgen = gen;
-	/* Members are trees with an id and a typename; the rest are fields. */
+	/* Members are trees with an id and a typename; the rest are fields.
+	 * A global object's member of another instance may come as its id
+	 * alone ({"id": ...}, as catalog_object_tree shows a member the
+	 * publisher's mirror did not show then). */
 	json_object_foreach ((json_t *)tree, key, v) {
 		const char *mids = json_string_value(json_object_get(v, "id"));
+		int typed = json_is_string(json_object_get(v, "typename"));
 
 		if (object_tree_key(key))
 			continue;
-		if (!json_is_object(v) || mids == NULL || !json_is_string(json_object_get(v, "typename")) ||
-		    id_parse(mids, &mid) != 0) {
+		if (!json_is_object(v) || mids == NULL || id_parse(mids, &mid) != 0 ||
+		    !(typed || (json_object_size(v) == 1 && id_instance(mid) != owner))) {
 			if (fresh && json_object_set(fields, key, v) != 0)
 				rc = -ENOMEM;
+		} else if (id_instance(mid) != owner) {
+			/* A global object's member, another instance's (ours
+			 * included): its owner publishes it under its own key, and
+			 * a copy of its tree must neither make a record of it here
+			 * nor bring one back once its owner deleted it. */
+			if (fresh)
+				rc = attach(c, o, key, mid);
 		} else if (id_is_blob(mid)) {
 			if (fresh && (rc = ingest_blob(c, mid, v, blobs, o->btime_ns)) == 0)
 				rc = attach(c, o, key, mid);
-		} else if ((rc = ingest(c, v, blobs, gen, depth + 1, &sub)) == 0 && fresh)
+		} else if ((rc = ingest(c, v, blobs, owner, gen, depth + 1, &sub)) == 0 && fresh)
 			rc = attach(c, o, key, mid);
 		if (rc != 0)
 			goto fail;
@@ -212,6 +224,8 @@ catalog_remote_object_put(catalog_t *c, const char *value, size_t len, uint32_t 
 	json_t *doc = json_loadb(value, len, 0, NULL);
 	const json_t *tree = json_object_get(doc, "tree");
 	struct cobject *o;
+	uint64_t id;
+	unsigned owner;
 	int rc;
 
 	if (!json_is_object(tree)) {
@@ -223,8 +237,14 @@ catalog_remote_object_put(catalog_t *c, const char *value, size_t len, uint32_t 
 		json_decref(doc);
 		return 0;
 	}
+	/* The publisher: the member trees of its own are its to show here. */
+	if (json_is_integer(json_object_get(doc, "owner")))
+		owner = (unsigned)json_integer_value(json_object_get(doc, "owner"));
+	else
+		owner =
+		    id_parse(json_string_value(json_object_get(tree, "id")), &id) == 0 ? id_instance(id) : 0;
 	pthread_mutex_lock(&c->lock);
-	rc = ingest(c, tree, json_object_get(doc, "blobs"), gen, 0, &o);
+	rc = ingest(c, tree, json_object_get(doc, "blobs"), owner, gen, 0, &o);
 	pthread_mutex_unlock(&c->lock);
 	json_decref(doc);
 	return rc;
@@ -314,7 +334,7 @@ bind_name(catalog_t *c, const char *name, struct cobject *o, uint32_t gen)
 	n->rgen = gen;
 	c->nremote_names++;
 	inval_entry(c, INO_NAMES, name);
-	catalog_names_changed(c);
+	catalog_names_changed(c, 0);
 	return 0;
 }
 

@@ -22,6 +22,9 @@
  * needed (ENOSPC when there is none), the CRC verified (EIO and the blob
  * stays on disk when it does not match).
  *
+ * Fetched copies of other members' blobs are never spilled: a pass and
+ * every make-room drop them first (catalog_cache.c).
+ *
  * The spill directory is remembered in the metadata; a restart finds the
  * spill files again. Lock order: a spill pass takes its own pass lock,
  * then the catalog lock; no one waits for the pass lock holding the
@@ -42,7 +45,9 @@ struct uring_faults;
  * now); unpin; evict: write out now and free the memory of those nothing
  * holds open; load: bring back now. *blobs, *bytes: what was concerned
  * (pinned, evicted, loaded). -ENOTSUP for evict without a spill
- * directory. */
+ * directory. Evict of another member's object drops this node's fetched
+ * copies of its blobs (catalog_cache_evict), by anyone, spill directory
+ * or not; pin and load of one are -EREMOTE. */
 int catalog_spill_pin(catalog_t *c, uint64_t id, uid_t uid, int pin, uint64_t *blobs, uint64_t *bytes);
 int catalog_spill_evict(catalog_t *c, uint64_t id, uid_t uid, uint64_t *blobs, uint64_t *bytes);
 int catalog_spill_load(catalog_t *c, uint64_t id, uid_t uid, uint64_t *blobs, uint64_t *bytes);

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catalog_cache.h"
+#include "catalog_remote.h"
 #include "catalog_spill_i.h"
 
 /* The blobs of a blob or object id and of its members, recursively, as
@@ -136,6 +138,9 @@ catalog_spill_evict(catalog_t *c, uint64_t id, uid_t uid, uint64_t *blobs, uint6
 	int rc;
 
 	*blobs = *bytes = 0;
+	/* Another member's: what can go is this node's copy of its bytes. */
+	if (catalog_remote_is(c, id, NULL))
+		return catalog_cache_evict(c, id, blobs, bytes);
 	if (c->spill == NULL)
 		return -ENOTSUP;
 	pthread_mutex_lock(&c->spill->pass_lock);

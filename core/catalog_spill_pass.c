@@ -1,6 +1,7 @@
 /*
  * catalog_spill_pass: which blobs leave memory (see catalog_spill.h): a
- * pass evicts the least recently used blobs that can go until memory use
+ * pass drops fetched copies of other members' blobs (catalog_cache.c),
+ * then evicts the least recently used blobs that can go until memory use
  * is under a target; spilling ahead gives them spill files before they
  * must go. An eviction holds and flags its victims under the catalog
  * lock, writes those without a spill file through spill.c without it,
@@ -40,18 +41,20 @@ catalog_spill_victims_add(struct victims *l, const struct cblob *b)
 	l->n++;
 }
 
+/* A fetched copy of another member's blob is never spilled: it is
+ * dropped (catalog_cache.c). */
 int
 catalog_spill_evictable(const struct cblob *b)
 {
-	return b->sealed && b->resident && !b->deleted && !b->pinned && b->opens == 0 && !b->loading &&
-	       !b->spilling && b->size > 0;
+	return b->sealed && b->resident && !b->remote && !b->deleted && !b->pinned && b->opens == 0 &&
+	       !b->loading && !b->spilling && b->size > 0;
 }
 
 static int
 aheadable(const struct cblob *b)
 {
-	return b->sealed && b->resident && !b->spilled && !b->deleted && !b->pinned && !b->loading &&
-	       !b->spilling && b->size > 0;
+	return b->sealed && b->resident && !b->remote && !b->spilled && !b->deleted && !b->pinned &&
+	       !b->loading && !b->spilling && b->size > 0;
 }
 
 /* Catalog lock held: hold and flag the victims l->v[from..], open their
@@ -266,6 +269,9 @@ catalog_spill_pass(catalog_t *c, uint64_t target)
 	pthread_mutex_lock(&c->lock);
 	used = mem_used(c->mem);
 	if (used <= target)
+		goto out;
+	/* Fetched copies first: dropping them writes nothing. */
+	if (catalog_cache_drop(c, used - target) > 0 && (used = mem_used(c->mem)) <= target)
 		goto out;
 	hmap_foreach(&c->blobs, collect_evictable, &all);
 	if (all.err != 0 || all.n == 0)

@@ -6,7 +6,8 @@
  * while the object is unsealed, and are validated by object.c. Another
  * member's records (catalog_remote.h) answer every read, their location
  * "remote:<node>" (",unavailable" while the owner is no live member), and
- * refuse every change with EREMOTE.
+ * refuse every change with EREMOTE. A global object's location counts its
+ * remote blobs not fetched here as "remote".
  */
 #include "config.h"
 
@@ -64,9 +65,10 @@ where(const struct cblob *b)
 	return b->resident ? "memory,disk" : "disk";
 }
 
-/* Where the blobs of o's tree are: counts of those in memory and not. */
+/* Where the blobs of o's tree are: counts of those in memory, on disk
+ * only, and (a global object's) on another member only, not fetched. */
 static void
-tree_location(catalog_t *c, const struct cobject *o, int depth, unsigned *in, unsigned *out)
+tree_location(catalog_t *c, const struct cobject *o, int depth, unsigned *in, unsigned *out, unsigned *away)
 {
 	unsigned i;
 
@@ -77,9 +79,9 @@ tree_location(catalog_t *c, const struct cobject *o, int depth, unsigned *in, un
 
 		if (id_is_blob(id)) {
 			if ((b = catalog_blob_find(c, id)) != NULL)
-				*(b->resident || !b->sealed ? in : out) += 1;
+				*(b->resident || !b->sealed ? in : b->remote ? away : out) += 1;
 		} else if ((m = catalog_object_find(c, id)) != NULL)
-			tree_location(c, m, depth + 1, in, out);
+			tree_location(c, m, depth + 1, in, out, away);
 	}
 }
 
@@ -183,7 +185,7 @@ object_get(catalog_t *c, struct cobject *o, const char *field, char **value, siz
 	else if (strcmp(field, "instance_id") == 0)
 		*value = fmt_u64(id_instance(o->id), len);
 	else if (strcmp(field, "global") == 0)
-		*value = dup_text("false", len);
+		*value = dup_text(catalog_object_is_global(c, o) ? "true" : "false", len);
 	else if (strcmp(field, "ctime") == 0)
 		*value = fmt_time(o->btime_ns, len); /* Vineyard's: creation */
 	else if (strcmp(field, "sealed") == 0)
@@ -191,7 +193,7 @@ object_get(catalog_t *c, struct cobject *o, const char *field, char **value, siz
 	else if (strcmp(field, "state") == 0)
 		*value = dup_text(o->removing ? "removing" : "live", len);
 	else if (strcmp(field, "location") == 0) {
-		unsigned in = 0, out = 0;
+		unsigned in = 0, out = 0, away = 0;
 
 		/* A Blob object: where its bytes are; others: where their blobs are;
 		 * another member's: "remote:<node>" (catalog_remote.c). */
@@ -201,8 +203,15 @@ object_get(catalog_t *c, struct cobject *o, const char *field, char **value, siz
 		} else if (data != NULL)
 			*value = dup_text(where(data), len);
 		else {
-			tree_location(c, o, 0, &in, &out);
-			*value = dup_text(out == 0 ? "memory" : in == 0 ? "disk" : "memory,disk", len);
+			char loc[32];
+
+			/* A global object's blobs that are only on their owners
+			 * (not fetched here yet) say "remote". */
+			tree_location(c, o, 0, &in, &out, &away);
+			snprintf(loc, sizeof loc, "%s%s%s",
+			    in > 0 || (out == 0 && away == 0) ? ",memory" : "", out > 0 ? ",disk" : "",
+			    away > 0 ? ",remote" : "");
+			*value = dup_text(loc + 1, len);
 		}
 	} else if (strncmp(field, "member.", 7) == 0) {
 		for (i = 0; i < o->nmembers; i++)

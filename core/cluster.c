@@ -52,8 +52,10 @@ cluster_contact(cluster_t *cl, int rc, const char *what)
 	pthread_mutex_unlock(&cl->lock);
 }
 
-void
-cluster_nap(cluster_t *cl, unsigned ms)
+/* Wait on cl->cond for ms at most, unless stopping or (idle) there is
+ * work; cl->lock held. */
+static void
+wait_locked(cluster_t *cl, unsigned ms, int idle)
 {
 	struct timespec until;
 
@@ -64,9 +66,18 @@ cluster_nap(cluster_t *cl, unsigned ms)
 		until.tv_sec++;
 		until.tv_nsec -= 1000000000;
 	}
+	if (atomic_load(&cl->stop))
+		return;
+	if (idle && (cl->head != NULL || cl->scan || cl->reassert || cl->nfresh > 0))
+		return;
+	pthread_cond_timedwait(&cl->cond, &cl->lock, &until);
+}
+
+void
+cluster_nap(cluster_t *cl, unsigned ms)
+{
 	pthread_mutex_lock(&cl->lock);
-	if (!atomic_load(&cl->stop))
-		pthread_cond_timedwait(&cl->cond, &cl->lock, &until);
+	wait_locked(cl, ms, 0);
 	pthread_mutex_unlock(&cl->lock);
 }
 
@@ -257,12 +268,15 @@ cluster_name_dropped(cluster_t *cl, const char *name, uint64_t id)
 }
 
 void
-cluster_kick(cluster_t *cl)
+cluster_kick(cluster_t *cl, uint64_t id)
 {
-	if (cl == NULL || !cl->publish_all)
+	if (cl == NULL || !cl->publish_all || id == 0)
 		return;
 	pthread_mutex_lock(&cl->lock);
-	cl->scan = 1;
+	if (VEC_PUSH_ROOM(cl->fresh, cl->nfresh, cl->fresh_cap) == 0)
+		cl->fresh[cl->nfresh++] = id;
+	else
+		cl->scan = 1; /* out of memory: look at them all later */
 	pthread_cond_broadcast(&cl->cond);
 	pthread_mutex_unlock(&cl->lock);
 }
@@ -491,6 +505,26 @@ republish(cluster_t *cl, int all_published, int scan)
 	free(l.v);
 }
 
+/* Publish-all: publish the objects sealed or named since (cluster_kick)
+ * that are not published yet, once each; frees l. */
+static void
+publish_fresh(cluster_t *cl, struct idlist *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->n; i++) {
+		int known;
+
+		/* Known once queued: an id twice in the list goes once. */
+		pthread_mutex_lock(&cl->lock);
+		known = pub_get(cl, l->v[i], 0) != NULL;
+		pthread_mutex_unlock(&cl->lock);
+		if (!known)
+			queue_publish(cl, l->v[i]); /* gone or not ours: nothing to do */
+	}
+	free(l->v);
+}
+
 static unsigned
 grow(unsigned backoff)
 {
@@ -507,6 +541,7 @@ member_main(void *arg)
 
 	while (!atomic_load(&cl->stop)) {
 		struct cluster_op *op;
+		struct idlist fresh;
 		int scan, reassert;
 
 		if (!cl->joined) {
@@ -550,9 +585,13 @@ member_main(void *arg)
 		scan = cl->scan;
 		reassert = cl->reassert;
 		cl->scan = cl->reassert = 0;
+		fresh = (struct idlist){ cl->fresh, cl->nfresh, cl->fresh_cap };
+		cl->fresh = NULL;
+		cl->nfresh = cl->fresh_cap = 0;
 		pthread_mutex_unlock(&cl->lock);
 		if (reassert || scan)
 			republish(cl, reassert, scan || (reassert && cl->publish_all));
+		publish_fresh(cl, &fresh);
 		/* The queue, in order, each until etcd answered. */
 		pthread_mutex_lock(&cl->lock);
 		op = cl->head;
@@ -580,12 +619,11 @@ member_main(void *arg)
 		}
 		left_ms = (next_keepalive - util_mono_ns()) / 1000000;
 		wait_ms = left_ms < 1 ? 1 : (unsigned)left_ms;
+		/* Checked and waited under one hold of the lock: a publish
+		 * queued in between is not left for the next keepalive. */
 		pthread_mutex_lock(&cl->lock);
-		if (cl->head == NULL && !cl->scan && !cl->reassert && !atomic_load(&cl->stop)) {
-			pthread_mutex_unlock(&cl->lock);
-			cluster_nap(cl, wait_ms);
-		} else
-			pthread_mutex_unlock(&cl->lock);
+		wait_locked(cl, wait_ms, 1);
+		pthread_mutex_unlock(&cl->lock);
 	}
 	return NULL;
 }
@@ -653,6 +691,7 @@ cluster_destroy(cluster_t *cl)
 	etcd_close(cl->etcd);
 	hmap_foreach(&cl->pubs, free_pub, NULL);
 	hmap_destroy(&cl->pubs);
+	free(cl->fresh);
 	json_decref(cl->members);
 	free(cl->etcd_urls);
 	free(cl->name);

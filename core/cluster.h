@@ -76,8 +76,11 @@ int cluster_publish_state(cluster_t *cl, uint64_t id, char *msg, size_t msglen);
  * only queue. */
 void cluster_object_deleted(cluster_t *cl, uint64_t id);
 void cluster_name_dropped(cluster_t *cl, const char *name, uint64_t id);
-/* Objects were sealed or named: publish-all looks for new ones. */
-void cluster_kick(cluster_t *cl);
+/* Local object id was sealed or named (0: another member's record was):
+ * publish-all publishes it, unless it is published already. Only takes
+ * the cluster's lock: called from the catalog's hook, maybe under the
+ * catalog lock. */
+void cluster_kick(cluster_t *cl, uint64_t id);
 
 /* What `vineyardfs cluster` and .vineyardfs/cluster show: this member,
  * etcd reachable or not, the last revision seen, the queue, the members,

@@ -64,8 +64,10 @@ struct cluster {
 	/* The member thread's. */
 	int joined;
 	int64_t lease;
-	int reassert;  /* join again found the lease gone: publish all again */
-	int scan;      /* publish-all: look for new objects */
+	int reassert;	 /* join again found the lease gone: publish all again */
+	int scan;	 /* publish-all: look for objects not published (at a join) */
+	uint64_t *fresh; /* publish-all: objects sealed or named since (cluster_kick) */
+	size_t nfresh, fresh_cap;
 	int reachable; /* etcd answered the last call */
 	int said_down; /* the unreachable state was logged */
 	char last_error[160];
@@ -74,6 +76,10 @@ struct cluster {
 	unsigned queued;
 	struct hmap pubs; /* id -> struct cluster_pub */
 	uint64_t publishes, unpublishes, name_conflicts, rejoins;
+
+	/* The peer protocol's transfers (cluster_peer.c), any thread. */
+	atomic_uint_fast64_t fetches, fetch_bytes, fetch_errors, fetch_ns;
+	atomic_uint_fast64_t served, served_bytes, serve_errors;
 
 	/* The watch thread's. */
 	int64_t revision; /* last seen */

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "peer_client.h"
 #include "peer_server.h"
+#include "util.h"
 
 #define FETCH_TMP_PREFIX ".tmp-" /* the store's reconcile removes leftovers */
 
@@ -57,7 +58,11 @@ serve_release(void *ctx, struct peer_blob *pb, int rc)
 {
 	cluster_t *cl = ctx;
 
-	(void)rc;
+	if (rc == 0) {
+		atomic_fetch_add(&cl->served, 1);
+		atomic_fetch_add(&cl->served_bytes, pb->size);
+	} else
+		atomic_fetch_add(&cl->serve_errors, 1);
 	close(pb->fd);
 	pb->fd = -1;
 	catalog_release(cl->catalog, (uint64_t)(uintptr_t)pb->hold, 0);
@@ -72,6 +77,7 @@ fetch(void *arg, uint64_t blob_id, uint64_t size, int dirfd, const char *dir, co
 	struct peer_dest dst = { .dirfd = dirfd, .dir = dir, .name = name, .tmp = FETCH_TMP_PREFIX };
 	char inst[16], *addr = NULL;
 	const char *peer;
+	int64_t t0;
 	json_t *m;
 	int rc;
 
@@ -86,8 +92,15 @@ fetch(void *arg, uint64_t blob_id, uint64_t size, int dirfd, const char *dir, co
 		snprintf(err, errlen, "member %s has no peer address (not live, or no --listen)", inst);
 		return -EHOSTDOWN;
 	}
+	t0 = util_mono_ns();
 	rc = peer_fetch(addr, &cl->key, blob_id, size, &dst, crc, err, errlen);
 	free(addr);
+	if (rc == 0) {
+		atomic_fetch_add(&cl->fetches, 1);
+		atomic_fetch_add(&cl->fetch_bytes, size);
+		atomic_fetch_add(&cl->fetch_ns, (uint64_t)(util_mono_ns() - t0));
+	} else
+		atomic_fetch_add(&cl->fetch_errors, 1);
 	return rc;
 }
 

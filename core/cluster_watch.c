@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catalog_cache.h"
 #include "cluster_i.h"
 #include "id.h"
 #include "log.h"
@@ -260,5 +261,24 @@ cluster_status(cluster_t *cl)
 	    "objects", (json_int_t)rs.objects, "blobs", (json_int_t)rs.blobs, "names", (json_int_t)rs.names,
 	    "pending_names", (json_int_t)rs.pending_names);
 	pthread_mutex_unlock(&cl->lock);
+	if (st != NULL && cl->catalog != NULL) {
+		struct catalog_cache_stats cs;
+
+		catalog_cache_stats(cl->catalog, &cs);
+		json_object_set_new(st, "cache",
+		    json_pack("{s:I, s:I, s:I, s:I}", "copies", (json_int_t)cs.copies, "copy_bytes",
+			(json_int_t)cs.copy_bytes, "drops", (json_int_t)cs.drops, "drop_bytes",
+			(json_int_t)cs.drop_bytes));
+	}
+	if (st != NULL)
+		json_object_set_new(st, "peer",
+		    json_pack("{s:I, s:I, s:I, s:f, s:I, s:I, s:I}", "fetches",
+			(json_int_t)atomic_load(&cl->fetches), "fetch_bytes",
+			(json_int_t)atomic_load(&cl->fetch_bytes), "fetch_errors",
+			(json_int_t)atomic_load(&cl->fetch_errors), "fetch_seconds",
+			(double)atomic_load(&cl->fetch_ns) / 1e9, "served",
+			(json_int_t)atomic_load(&cl->served), "served_bytes",
+			(json_int_t)atomic_load(&cl->served_bytes), "serve_errors",
+			(json_int_t)atomic_load(&cl->serve_errors)));
 	return st;
 }

@@ -205,7 +205,8 @@ object_meta(const struct object_info *info, const json_t *fields, json_t *member
 	object_format_time(info->ctime_ns, when, sizeof when);
 	m = json_pack("{s:s, s:s, s:I, s:I, s:i, s:b, s:s, s:b}", "typename", info->typename, "id", ids,
 	    "signature", (json_int_t)(info->signature & INT64_MAX), "nbytes", (json_int_t)info->nbytes,
-	    "instance_id", (int)info->instance_id, "global", 0, "ctime", when, "sealed", info->sealed);
+	    "instance_id", (int)info->instance_id, "global", info->global != 0, "ctime", when, "sealed",
+	    info->sealed);
 	if (m == NULL)
 		goto out;
 	if (fields != NULL)

@@ -24,6 +24,7 @@ struct object_info {
 	uint64_t nbytes;
 	unsigned instance_id;
 	int sealed;
+	int global;	  /* a member of its tree is another instance's */
 	int64_t ctime_ns; /* creation (Vineyard's "ctime"), not stat's */
 };
 

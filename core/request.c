@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,11 +13,13 @@
 #include <jansson.h>
 
 #include "id.h"
+#include "metrics.h"
 #include "object.h"
 #include "request.h"
 #include "snapshot.h"
 #include "catalog_spill.h"
 #include "cluster.h"
+#include "util.h"
 
 static const char *
 errno_name(int err)
@@ -53,14 +56,42 @@ failure(int err, const char *message)
 	    "{s:b, s:i, s:s, s:s}", "ok", 0, "errno", err, "error", errno_name(err), "message", message);
 }
 
+/* A global object (catalog_object_global) is published as it is made, so
+ * that the members whose objects it holds see it: queued like publish,
+ * with no wait on etcd. Its state goes into reply ("queued", or
+ * "unpublished" with why when the queue refused it: the object stays, and
+ * a publish request can try again). */
+static void
+publish_global(catalog_t *c, uint64_t id, cluster_t *cl, json_t *reply)
+{
+	char msg[200];
+	int rc;
+
+	if (catalog_object_global(c, id) != 1)
+		return;
+	json_object_set_new(reply, "global", json_true());
+	/* No cluster: no remote records, so no global object made now; one
+	 * from before a mount without --etcd stays local until the next. */
+	if (cl == NULL)
+		rc = -ENOTCONN;
+	else if ((rc = cluster_publish(cl, id)) == 0) {
+		json_object_set_new(reply, "state", json_string("queued"));
+		return;
+	}
+	snprintf(msg, sizeof msg, "created, but its publish could not be queued: %s", strerror(-rc));
+	json_object_set_new(reply, "state", json_string("unpublished"));
+	json_object_set_new(reply, "message", json_string(msg));
+}
+
 static json_t *
-op_create(catalog_t *c, uid_t uid, gid_t gid, const json_t *req)
+op_create(catalog_t *c, uid_t uid, gid_t gid, const json_t *req, cluster_t *cl)
 {
 	const json_t *typename = json_object_get(req, "typename"), *fields = json_object_get(req, "fields"),
 		     *members = json_object_get(req, "members"), *name = json_object_get(req, "name"),
 		     *mode = json_object_get(req, "mode");
 	char err[512], ids[ID_STR_LEN + 1];
 	json_int_t m = 0644;
+	json_t *reply;
 	uint64_t id;
 	int rc;
 
@@ -87,7 +118,9 @@ op_create(catalog_t *c, uid_t uid, gid_t gid, const json_t *req)
 	if (rc != 0)
 		return failure(-rc, err[0] ? err : strerror(-rc));
 	id_format(id, ids);
-	return json_pack("{s:b, s:s}", "ok", 1, "id", ids);
+	if ((reply = json_pack("{s:b, s:s}", "ok", 1, "id", ids)) != NULL)
+		publish_global(c, id, cl, reply);
+	return reply;
 }
 
 /* The id at key of req, or -EINVAL with a failure reply in *reply. */
@@ -430,9 +463,72 @@ request_wait_poll(catalog_t *c, const struct request_wait *w, int timed_out, cha
 	return 1;
 }
 
+/* The control operations, for their metrics; "" collects the requests
+ * with no known op (bad JSON, unknown ops). */
+static const char *const op_names[] = { "", "create", "delete", "name", "unname", "wait", "stream_open",
+	"stream_push", "stream_close", "stream_next", "snapshot", "pin", "unpin", "evict", "load", "publish",
+	"publish_status", "cluster" };
+#define NOPS (sizeof op_names / sizeof op_names[0])
+static struct metrics_hist op_hist[NOPS];
+static atomic_uint_fast64_t op_errors[NOPS];
+
+static unsigned
+op_index(const json_t *doc)
+{
+	const char *op = json_string_value(json_object_get(doc, "op"));
+	unsigned i;
+
+	for (i = 1; op != NULL && i < NOPS; i++)
+		if (strcmp(op, op_names[i]) == 0)
+			return i;
+	return 0;
+}
+
+void
+request_metrics_write(FILE *f)
+{
+	unsigned i;
+
+	metrics_family(f, "vineyardfs_ctl_request_duration_seconds", "histogram",
+	    "Time to handle a request of .vineyardfs/ctl, by op (a wait: until it was parked or answered).");
+	for (i = 0; i < NOPS; i++)
+		if (atomic_load(&op_hist[i].count) > 0)
+			metrics_hist_write(f, "vineyardfs_ctl_request_duration_seconds", "op",
+			    i == 0 ? "unknown" : op_names[i], &op_hist[i]);
+	metrics_family(f, "vineyardfs_ctl_errors_total", "counter",
+	    "Requests of .vineyardfs/ctl answered with an error, by op.");
+	for (i = 0; i < NOPS; i++)
+		if (atomic_load(&op_hist[i].count) > 0)
+			metrics_sample(f, "vineyardfs_ctl_errors_total", "op",
+			    i == 0 ? "unknown" : op_names[i], (double)atomic_load(&op_errors[i]));
+}
+
+static json_t *handle(
+    catalog_t *c, uid_t uid, gid_t gid, const char *req, size_t len, struct request_wait *w, json_t **docp);
+
 char *
 request_handle(
     catalog_t *c, uid_t uid, gid_t gid, const char *req, size_t len, size_t *replylen, struct request_wait *w)
+{
+	int64_t t0 = util_mono_ns();
+	json_t *doc = NULL, *reply;
+	unsigned k;
+
+	reply = handle(c, uid, gid, req, len, w, &doc);
+	k = op_index(doc);
+	json_decref(doc);
+	metrics_observe(&op_hist[k], (uint64_t)(util_mono_ns() - t0));
+	if (reply == NULL)
+		return NULL; /* a pending wait */
+	if (!json_is_true(json_object_get(reply, "ok")))
+		atomic_fetch_add_explicit(&op_errors[k], 1, memory_order_relaxed);
+	return dump(reply, replylen);
+}
+
+/* The reply to one request (NULL: a pending wait); *docp the parsed
+ * request, for the caller to free. */
+static json_t *
+handle(catalog_t *c, uid_t uid, gid_t gid, const char *req, size_t len, struct request_wait *w, json_t **docp)
 {
 	json_t *doc = NULL, *reply;
 	json_error_t jerr;
@@ -450,7 +546,7 @@ request_handle(
 	} else if (!json_is_object(doc) || (op = json_string_value(json_object_get(doc, "op"))) == NULL)
 		reply = failure(EINVAL, "a request is a JSON object with a string \"op\"");
 	else if (strcmp(op, "create") == 0)
-		reply = op_create(c, uid, gid, doc);
+		reply = op_create(c, uid, gid, doc, w->cluster);
 	else if (strcmp(op, "delete") == 0)
 		reply = op_delete(c, uid, doc);
 	else if (strcmp(op, "name") == 0)
@@ -479,8 +575,6 @@ request_handle(
 		    op);
 		reply = failure(ENOSYS, msg);
 	}
-	json_decref(doc);
-	if (reply == NULL)
-		return NULL; /* a pending wait */
-	return dump(reply, replylen);
+	*docp = doc;
+	return reply;
 }

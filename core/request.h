@@ -5,7 +5,11 @@
  *
  *   {"op": "create", "typename": T, "fields": {...}, "members": {m: id},
  *    "name": n, "mode": 420}
- *     -> {"ok": true, "id": "o..."}
+ *     -> {"ok": true, "id": "o..."}; members may be other members'
+ *        published objects or blobs: the object is then global and is
+ *        published at once (queued, as "publish" does), and the reply says
+ *        {"global": true, "state": "queued"}, or "unpublished" with a
+ *        "message" when the queue refused it (the object stays)
  *   {"op": "delete", "id": "o...", "deep": true}
  *     -> {"ok": true}: the object and its names; deep (the default) also
  *        each member object left held by no object and without a name,
@@ -55,6 +59,7 @@
 #define VFS_REQUEST_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "catalog.h"
@@ -88,5 +93,8 @@ char *request_handle(catalog_t *c, uid_t uid, gid_t gid, const char *req, size_t
  * waiting. */
 int request_wait_poll(
     catalog_t *c, const struct request_wait *w, int timed_out, char **reply, size_t *replylen);
+/* The Prometheus families of the control operations: counts, errors and
+ * times per op (core/metrics.h). */
+void request_metrics_write(FILE *f);
 
 #endif

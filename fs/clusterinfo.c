@@ -44,7 +44,7 @@ clusterinfo_render(char **text, size_t *len)
 		{ "published", "objects_published" }, { "publishes", "publishes" },
 		{ "name_conflicts", "name_conflicts" }, { "rejoins", "rejoins" },
 		{ "last_error", "last_error" } };
-	const json_t *mirror, *m;
+	const json_t *mirror, *cache, *m;
 	char *buf = NULL;
 	size_t size = 0, i;
 	const char *inst;
@@ -72,6 +72,11 @@ clusterinfo_render(char **text, size_t *len)
 	line(f, mirror, "blobs", "mirror_blobs");
 	line(f, mirror, "names", "mirror_names");
 	line(f, mirror, "pending_names", "mirror_pending_names");
+	cache = json_object_get(st, "cache");
+	line(f, cache, "copies", "cache_copies");
+	line(f, cache, "copy_bytes", "cache_copy_bytes");
+	line(f, cache, "drops", "cache_drops");
+	line(f, cache, "drop_bytes", "cache_drop_bytes");
 	json_object_foreach ((json_t *)json_object_get(st, "members"), inst, m) {
 		const char *node = json_string_value(json_object_get(m, "node"));
 		const char *peer = json_string_value(json_object_get(m, "peer"));

@@ -39,6 +39,7 @@ static const struct {
 	{ "stats", INO_STATS, 0444, stats_render },
 	{ "version", INO_VERSION, 0444, render_version },
 	{ "cluster", INO_CLUSTER, 0444, clusterinfo_render },
+	{ "metrics", INO_METRICS, 0444, metrics_render },
 };
 
 #define NFILES (sizeof files / sizeof files[0])

@@ -59,6 +59,7 @@ struct opts {
 	const char *etcd, *cluster, *listen, *node_name, *cluster_key;
 	unsigned cluster_ttl;
 	int publish_all;
+	const char *metrics; /* --metrics HOST:PORT: /metrics over HTTP */
 };
 
 static void
@@ -89,6 +90,7 @@ mount_usage(FILE *f)
 	    "  --cluster-key FILE  the cluster's shared key (the peer protocol's)\n"
 	    "  --cluster-ttl SECS  the member lease: gone this long, a member is unavailable (default 10)\n"
 	    "  --publish-all       publish every object as it is sealed\n"
+	    "  --metrics HOST:PORT serve Prometheus metrics at http://HOST:PORT/metrics\n"
 	    "  -f, --foreground    stay in the foreground and log to stderr\n"
 	    "  -d, --debug         log debug messages\n"
 	    "  -o OPT[,OPT...]     FUSE mount options (allow_other,default_permissions when root)\n"
@@ -163,7 +165,8 @@ parse_opts(int argc, char **argv, struct opts *o)
 		OPT_NODE_NAME,
 		OPT_CLUSTER_KEY,
 		OPT_CLUSTER_TTL,
-		OPT_PUBLISH_ALL
+		OPT_PUBLISH_ALL,
+		OPT_METRICS
 	};
 	static const struct option longopts[] = {
 		{ "state-dir", required_argument, NULL, OPT_STATE },
@@ -186,6 +189,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{ "cluster-key", required_argument, NULL, OPT_CLUSTER_KEY },
 		{ "cluster-ttl", required_argument, NULL, OPT_CLUSTER_TTL },
 		{ "publish-all", no_argument, NULL, OPT_PUBLISH_ALL },
+		{ "metrics", required_argument, NULL, OPT_METRICS },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
@@ -234,6 +238,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		case OPT_NODE_NAME: o->node_name = optarg; break;
 		case OPT_CLUSTER_KEY: o->cluster_key = optarg; break;
 		case OPT_PUBLISH_ALL: o->publish_all = 1; break;
+		case OPT_METRICS: o->metrics = optarg; break;
 		case OPT_CLUSTER_TTL:
 			if (int_arg("--cluster-ttl", 1, 3600, " seconds", &v) != 0)
 				return 2;
@@ -459,11 +464,11 @@ drop_client_temporaries(void)
 }
 
 static void
-hook_names_changed(void *arg)
+hook_names_changed(void *arg, uint64_t id)
 {
 	(void)arg;
 	park_kick();
-	cluster_kick(fs.cluster); /* publish-all looks for new objects */
+	cluster_kick(fs.cluster, id); /* publish-all publishes it */
 }
 
 static void
@@ -690,6 +695,11 @@ daemon_mount_main(int argc, char **argv)
 		notify_stop();
 		goto out_unmount;
 	}
+	if (o.metrics != NULL && (rc = metrics_http_start(o.metrics)) != 0) {
+		park_stop();
+		notify_stop();
+		goto out_unmount; /* logged */
+	}
 	write_pid(lock_fd);
 	log_info("mounted %s (state %s, memory limit %llu bytes)", mnt, state, (unsigned long long)o.memory);
 	if (!o.foreground) {
@@ -705,6 +715,7 @@ daemon_mount_main(int argc, char **argv)
 	fuse_loop_cfg_destroy(loop);
 	log_info("unmounting %s%s", mnt, rc != 0 ? " (session ended with an error)" : "");
 	status = 0;
+	metrics_http_stop();
 	park_stop();
 	notify_stop();
 	handle_close_all();

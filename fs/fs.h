@@ -129,6 +129,11 @@ ssize_t control_ctl_write(struct fs_handle *h, const char *buf, size_t size);
 int stats_render(char **text, size_t *len);
 /* Render .vineyardfs/cluster; caller frees (clusterinfo.c). */
 int clusterinfo_render(char **text, size_t *len);
+/* Render .vineyardfs/metrics, the Prometheus page; caller frees (metrics.c). */
+int metrics_render(char **text, size_t *len);
+/* Serve it at http://addr/metrics (--metrics), or stop; 0 or -errno, logged. */
+int metrics_http_start(const char *addr);
+void metrics_http_stop(void);
 
 /* Kernel cache invalidation, sent from a thread of its own (notify.c). */
 int notify_start(struct fuse_session *se);

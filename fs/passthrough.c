@@ -23,8 +23,9 @@
 #include "fs/passthrough.h"
 #include "fs/supervisor.h"
 
-static int pt_enabled;	 /* passthrough wanted by the user */
-static atomic_int pt_on; /* negotiated and not given up */
+static int pt_enabled;		      /* passthrough wanted by the user */
+static atomic_int pt_on;	      /* negotiated and not given up */
+static atomic_uint_fast64_t pt_opens; /* opens answered with passthrough */
 static int pt_devfd = -1;
 static const char *pt_why = "not negotiated yet";
 
@@ -41,6 +42,23 @@ _Static_assert(sizeof(uintptr_t) >= sizeof(uint64_t), "pt_ids entries need 64-bi
  * pt_open_reply until the hook sees the open's reply; guarded by
  * pt_lock. */
 static struct hmap pt_replies;
+
+uint64_t
+pt_opens_total(void)
+{
+	return atomic_load(&pt_opens);
+}
+
+uint64_t
+pt_backing_count(void)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&pt_lock);
+	n = pt_ids.count;
+	pthread_mutex_unlock(&pt_lock);
+	return n;
+}
 
 int
 pt_active(void)
@@ -136,6 +154,7 @@ pt_reply(struct iochain_reply *r)
 			o->open_flags &= ~(FUSE_EXT_FOPEN_KEEP_CACHE | FUSE_EXT_FOPEN_DIRECT_IO);
 			o->open_flags |= FUSE_EXT_FOPEN_PASSTHROUGH;
 			o->backing_id = backing;
+			atomic_fetch_add_explicit(&pt_opens, 1, memory_order_relaxed);
 		}
 	}
 	return 0;

@@ -17,6 +17,10 @@
 extern const struct iochain_filter pt_filter;
 /* Is passthrough in force (negotiated and not given up)? */
 int pt_active(void);
+/* Opens answered with passthrough since start; backing files registered
+ * now (metrics). */
+uint64_t pt_opens_total(void);
+uint64_t pt_backing_count(void);
 /* Why it is not, for logs and stats ("" when it is). */
 const char *pt_reason(void);
 /* A restarted worker: what the connection's first worker negotiated. */

@@ -8,6 +8,7 @@ libfuse3-dev fuse3 libsqlite3-dev liburing-dev libjansson-dev check
 attr mandoc python3 python3-numpy python3-pandas util-linux procps
 redis-server redis-tools libhiredis-dev fio rsync
 libcurl4-openssl-dev libssl-dev etcd-server
+libmicrohttpd-dev prometheus
 clang libclang-rt-14-dev"
 
 missing=""

@@ -57,8 +57,9 @@ on_blob_freed(void *arg, uint64_t id)
 }
 
 static void
-on_names_changed(void *arg)
+on_names_changed(void *arg, uint64_t id)
 {
+	(void)id;
 	((struct hooks *)arg)->names_changed++;
 }
 

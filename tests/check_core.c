@@ -176,10 +176,12 @@ main(void)
 	srunner_add_suite(sr, id_suite());
 	srunner_add_suite(sr, object_suite());
 	srunner_add_suite(sr, meta_suite());
+	srunner_add_suite(sr, metrics_suite());
 	srunner_add_suite(sr, mem_suite());
 	srunner_add_suite(sr, meta_snapshot_suite());
 	srunner_add_suite(sr, store_suite());
 	srunner_add_suite(sr, catalog_suite());
+	srunner_add_suite(sr, catalog_cache_suite());
 	srunner_add_suite(sr, catalog_mirror_suite());
 	srunner_add_suite(sr, catalog_remote_suite());
 	srunner_add_suite(sr, stream_suite());

@@ -9,6 +9,7 @@
 #include "core/catalog.h"
 
 Suite *catalog_suite(void);
+Suite *catalog_cache_suite(void);
 Suite *catalog_mirror_suite(void);
 Suite *catalog_remote_suite(void);
 Suite *crc32c_suite(void);
@@ -19,6 +20,7 @@ Suite *hmap_suite(void);
 Suite *id_suite(void);
 Suite *mem_suite(void);
 Suite *meta_suite(void);
+Suite *metrics_suite(void);
 Suite *meta_snapshot_suite(void);
 Suite *object_suite(void);
 Suite *snapshot_suite(void);

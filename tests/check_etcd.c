@@ -329,16 +329,5 @@ etcd_suite(void)
 int
 main(void)
 {
-	SRunner *sr;
-	int failed;
-
-	if (access(ETCD_FIXTURE_BIN, X_OK) != 0) {
-		printf("SKIP: %s is missing (Debian's etcd-server)\n", ETCD_FIXTURE_BIN);
-		return 77;
-	}
-	sr = srunner_create(etcd_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return etcd_fixture_main(etcd_suite());
 }

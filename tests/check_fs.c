@@ -235,7 +235,7 @@ START_TEST(test_control_dir)
 	int i;
 
 	ck_assert_int_eq(control_dir_node.list(INO_CONTROL, collect, &s), 0);
-	ck_assert_int_eq(s.n, 4); /* ctl, stats, version, cluster */
+	ck_assert_int_eq(s.n, 5); /* ctl, stats, version, cluster, metrics */
 	for (i = 0; i < s.n; i++) {
 		ck_assert(S_ISREG(s.attrs[i].mode));
 		ck_assert_ptr_eq(node_of(s.attrs[i].ino), &control_file_node);

@@ -91,3 +91,20 @@ etcd_fixture_stop(struct etcd_fixture *f)
 		f->pid = -1;
 	}
 }
+
+int
+etcd_fixture_main(Suite *s)
+{
+	SRunner *sr;
+	int failed;
+
+	if (access(ETCD_FIXTURE_BIN, X_OK) != 0) {
+		printf("SKIP: %s is missing (Debian's etcd-server)\n", ETCD_FIXTURE_BIN);
+		return 77;
+	}
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}

@@ -7,6 +7,7 @@
 #ifndef VFS_ETCD_FIXTURE_H
 #define VFS_ETCD_FIXTURE_H
 
+#include <check.h>
 #include <sys/types.h>
 
 #define ETCD_FIXTURE_BIN "/usr/bin/etcd"
@@ -28,5 +29,8 @@ void etcd_fixture_init(struct etcd_fixture *f, const char *dir);
 void etcd_fixture_start(struct etcd_fixture *f);
 /* Kill it (SIGKILL) and reap it; no-op when not running. */
 void etcd_fixture_stop(struct etcd_fixture *f);
+/* A test program's main: run suite s, or skip (77) without an etcd
+ * binary; the exit status. */
+int etcd_fixture_main(Suite *s);
 
 #endif

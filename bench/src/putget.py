@@ -6,7 +6,6 @@ Usage: putget.py MOUNT TMPFS_DIR DISK_DIR REDIS_PORT ROUNDS ROWS
 """
 import os
 import pickle
-import socket
 import statistics
 import sys
 import time
@@ -16,35 +15,11 @@ import pandas as pd
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "python"))
 import vineyardfs  # noqa: E402
+from resp import Redis  # noqa: E402
 
 mount, tmpfs_dir, disk_dir, port, rounds, rows = sys.argv[1:7]
 port, rounds, rows = int(port), int(rounds), int(rows)
 vfs = vineyardfs.Client(mount)
-
-
-class Redis:
-    """Just enough RESP for SET and GET of one big value."""
-
-    def __init__(self, port):
-        self.s = socket.create_connection(("127.0.0.1", port))
-        self.f = self.s.makefile("rb")
-
-    def cmd(self, *args):
-        out = [b"*%d\r\n" % len(args)]
-        for a in args:
-            a = a if isinstance(a, bytes) else str(a).encode()
-            out += [b"$%d\r\n" % len(a), a, b"\r\n"]
-        self.s.sendall(b"".join(out))
-        line = self.f.readline()
-        if line[:1] == b"$":
-            n = int(line[1:])
-            if n < 0:
-                return None
-            data = self.f.read(n + 2)
-            return data[:-2]
-        if line[:1] == b"-":
-            raise RuntimeError(line.decode())
-        return line
 
 
 def timed(fn):

@@ -627,6 +627,16 @@ class Client:
         per vertex or edge."""
         return self.put(Graph(offsets, edges, vertex_props, edge_props), name)
 
+    def create(self, typename, members=None, fields=None, name=None, mode=0o644):
+        """Make an object of typename over existing sealed objects and
+        blobs (members: member name -> id), with fields (a dict), named
+        name if given; its id. A member may be another member's published
+        object or blob: the object is then global, and the daemon
+        publishes it at once (vineyardfs(8), CLUSTER, Global objects).
+        The type's rules are checked first (VineyardfsError EINVAL)."""
+        return self._request({"op": "create", "typename": typename, "fields": fields or {},
+                              "members": members or {}, "name": name, "mode": mode})["id"]
+
     # -- reading -----------------------------------------------------------
 
     def _dir(self, ref):

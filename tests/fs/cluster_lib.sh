@@ -17,15 +17,6 @@ VFS_WAIT=${VFS_WAIT:-60}
 # The lease of the members: short, so that a killed member goes quickly.
 CLUSTER_TTL=2
 
-# A port nobody listens on now.
-free_port()
-{
-	"$PY" -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])'
-}
-
 ETCD_CPORT=$(free_port)
 ETCD_PPORT=$(free_port)
 ETCD_URL=http://127.0.0.1:$ETCD_CPORT

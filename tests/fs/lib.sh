@@ -216,6 +216,15 @@ py_errno()
 	out=$(errno_check "$1" "$2") || fail "$2: $out"
 }
 
+# A port of 127.0.0.1 nobody listens on now.
+free_port()
+{
+	"$PY" -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
+}
+
 # ctl REQUEST [USER]: the reply to one request to $MNT/.vineyardfs/ctl,
 # written and read on one descriptor, as USER if given.
 ctl()

@@ -1,9 +1,10 @@
 #!/bin/sh
 # Build the libFuzzer targets (core compiled with clang, coverage and ASan)
 # and run each for SECONDS (default 30) from its seed corpus: fuzz_request
-# (the control protocol and the type rules; corpus/) and fuzz_peer (the
-# peer protocol's frames; corpus_peer/). Exit 0 when both pass, 1 when one
-# fails, 77 when clang or its fuzzer runtime is missing.
+# (the control protocol and the type rules; corpus/), fuzz_peer (the
+# peer protocol's frames; corpus_peer/) and fuzz_extender (the scheduler
+# extender's requests; corpus_extender/). Exit 0 when all pass, 1 when
+# one fails, 77 when clang or its fuzzer runtime is missing.
 # Usage: run.sh BUILDDIR [SECONDS]
 set -eu
 src=$(cd "$(dirname "$0")/../.." && pwd)
@@ -21,7 +22,7 @@ build() {
 		-I"$src" -I"$build" \
 		"$src"/core/*.c "$build"/schema/schema.c \
 		"$src/tests/fuzz/$1.c" \
-		$(pkg-config --cflags --libs sqlite3 jansson liburing libcurl libcrypto) -lm -lpthread \
+		$(pkg-config --cflags --libs sqlite3 jansson liburing libcurl libcrypto libmicrohttpd) -lm -lpthread \
 		-o "$out/$1" 2>"$out/build-$1.log" || {
 		if grep -q "libclang_rt.fuzzer" "$out/build-$1.log"; then
 			echo "SKIP: clang has no fuzzer runtime (libclang-rt-dev)"
@@ -50,9 +51,11 @@ run() {
 
 build fuzz_request
 build fuzz_peer
+build fuzz_extender
 status=0
 rm -rf /dev/shm/vineyardfs-fuzz.*
 run fuzz_request corpus 4096 || status=1
 rm -rf /dev/shm/vineyardfs-fuzz.*
 run fuzz_peer corpus_peer 4096 || status=1
+run fuzz_extender corpus_extender 16384 || status=1
 exit $status
