@@ -3,7 +3,8 @@
 # while etcd is away, shows A's published objects from its own SQLite (ls
 # names/, the same meta.json, location remote:alpha,unavailable), reads
 # the one whose blob it had fetched (its copy kept, CRC-checked) and gets
-# EHOSTDOWN for the other; once etcd is back both are available and
+# EHOSTDOWN for the other; a global object of B's made of A's objects
+# has its members at once; once etcd is back all are available and
 # readable, and an object A deleted while B was down is gone. B restarted
 # without --etcd shows no mirror and keeps no fetched copy.
 . "$(dirname "$0")/lib.sh"
@@ -52,12 +53,19 @@ cmp "$T/kept" "$B/names/kept" || fail "kept read on B differs"
 [ -f "$T/st2/mem/$kept_bid" ] || fail "B keeps no copy of kept's blob"
 cp "$B/objects/$kept_id/meta.json" "$T/kept.meta.json"
 cp "$B/objects/$fresh_id/meta.json" "$T/fresh.meta.json"
+# A global object of B's made of A's two.
+reply=$(MNT=$B ctl '{"op": "create", "typename": "Pair", "name": "pair",
+ "members": {"a": "'"$kept_id"'", "b": "'"$fresh_id"'"}}')
+gid=$(id_of "$reply")
+[ -n "$gid" ] || fail "create of a global object on B: $reply"
+wait_until "pair on A" test -e "$A/names/pair"
+cp "$B/objects/$gid/meta.json" "$T/pair.meta.json"
 
 # B stops (its database holds what the watch showed, read here with the
 # daemon gone: it keeps the database to itself); A deletes doomed
 # meanwhile; then etcd goes away.
 "$VINEYARDFS" umount "$B" || fail "umount B"
-[ "$(mirror_keys "$T/st2" "names/%")" = "names/doomed names/fresh names/kept" ] ||
+[ "$(mirror_keys "$T/st2" "names/%")" = "names/doomed names/fresh names/kept names/pair" ] ||
 	fail "B's database mirrors names: $(mirror_keys "$T/st2" "names/%")"
 rm "$A/names/doomed"
 wait_until "doomed gone from etcd" not etcd_has "/vineyardfs/t/objects/$doomed_id"
@@ -72,6 +80,10 @@ for n in kept fresh doomed; do
 done
 cmp "$T/kept.meta.json" "$B/objects/$kept_id/meta.json" || fail "kept's meta.json changed over B's restart"
 cmp "$T/fresh.meta.json" "$B/objects/$fresh_id/meta.json" || fail "fresh's meta.json changed over B's restart"
+# B's global object has its members at once: the mirror shows them.
+[ -d "$B/objects/$gid/a" ] && [ -d "$B/objects/$gid/b" ] ||
+	fail "B's global object lacks its remote members without etcd: $(ls "$B/objects/$gid")"
+cmp "$T/pair.meta.json" "$B/objects/$gid/meta.json" || fail "pair's meta.json changed over B's restart"
 for n in kept fresh; do
 	[ "$(xattr_get user.vineyard.location "$B/names/$n")" = "remote:alpha,unavailable" ] ||
 		fail "$n on B without etcd: location $(xattr_get user.vineyard.location "$B/names/$n")"
@@ -91,7 +103,7 @@ wait_until "$doomed_id gone from B's objects/" test ! -e "$B/objects/$doomed_id"
 cmp "$T/fresh" "$B/names/fresh" || fail "fresh read on B after etcd came back differs"
 cmp "$T/kept" "$B/names/kept" || fail "kept read on B after etcd came back differs"
 "$VINEYARDFS" umount "$B" || fail "umount B"
-[ "$(mirror_keys "$T/st2" "names/%")" = "names/fresh names/kept" ] ||
+[ "$(mirror_keys "$T/st2" "names/%")" = "names/fresh names/kept names/pair" ] ||
 	fail "B's database after the sweep mirrors names: $(mirror_keys "$T/st2" "names/%")"
 [ -z "$(mirror_keys "$T/st2" "objects/$doomed_id")" ] || fail "B's database still holds doomed's object"
 
