@@ -288,6 +288,9 @@ catalog_open(const struct catalog_config *cfg, catalog_t **out)
 	id_gen_init(&c->gen, c->instance, last);
 	if ((rc = meta_load(c->meta, &load_ops, c)) != 0)
 		goto fail;
+	/* Before reconciling: the store's fetched copies are its blobs'. */
+	if ((rc = catalog_mirror_open(c)) != 0)
+		goto fail;
 	if ((rc = catalog_spill_open(c)) != 0)
 		goto fail;
 	if ((rc = catalog_reconcile(c)) != 0)

@@ -49,6 +49,10 @@ struct catalog_config {
 	 * it needs no writes: room is made at once (catalog_spill.h). */
 	int spill_ahead;
 	int huge_pages; /* the store's tmpfs gives blobs huge pages (store.h) */
+	/* The cluster this store is a member of (--cluster with --etcd): its
+	 * mirror, persisted, is shown from the open on (catalog_remote.h).
+	 * NULL: none, and a persisted mirror is dropped. */
+	const char *cluster;
 	/* Hooks, called with the catalog lock held; they must not call back. */
 	void *hook_arg;
 	void (*blob_freed)(void *arg, uint64_t blob_id);

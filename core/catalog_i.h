@@ -57,7 +57,9 @@ struct cblob {
 	unsigned spilling : 1; /* being copied out by a spill pass */
 	uint32_t crc32c;       /* of the bytes, once spilled */
 	/* Another member's, mirrored from etcd (catalog_remote.c): sealed, in
-	 * no store and no database here; its bytes are on its owner. */
+	 * none of the database's blob rows (the mirror's keys hold it,
+	 * catalog_mirror.c); its bytes are on its owner, and in the store
+	 * only as a fetched copy (resident). */
 	unsigned remote : 1;
 	int64_t used_ns; /* last open or release, for the LRU order */
 };
@@ -84,8 +86,10 @@ struct cobject {
 	 * restart brings the object back whole. */
 	unsigned removing : 1;
 	unsigned meta_hidden : 1; /* meta.json was unlinked (removing) */
-	/* Another member's, mirrored from etcd (catalog_remote.c): memory only,
-	 * read-only here; rgen is the mirror generation that last saw it. */
+	/* Another member's, mirrored from etcd (catalog_remote.c): in none of
+	 * the database's object rows (the mirror's keys hold it), read-only
+	 * here; rgen is the mirror generation that last saw it (0: the
+	 * database's copy, at the open). */
 	unsigned remote : 1;
 	uint32_t rgen;
 	struct cmember *members;
@@ -148,7 +152,8 @@ struct catalog {
 	 * and how many of the tables' records are remote (stats count local
 	 * ones only). */
 	struct hmap rmembers;
-	/* catalog_set_fetch; set once, before the mirror shows anything. */
+	/* catalog_set_fetch; set once, before the mount serves (the mirror
+	 * loaded at the open shows no owner live until the first list). */
 	catalog_fetch_fn fetch;
 	void *fetch_arg;
 	struct crname *rpending;
@@ -278,8 +283,16 @@ int catalog_remote_open(catalog_t *c, struct cblob *b);
  * fetched copies of remote blobs not in use until want bytes went (or
  * none is left); the bytes dropped. */
 uint64_t catalog_cache_drop(catalog_t *c, uint64_t want);
-/* Free the mirror's tables (catalog_close). */
+/* Record the fetched copies' CRCs (catalog_mirror_close) and free the
+ * mirror's tables (catalog_close). */
 void catalog_remote_free(catalog_t *c);
+/* catalog_mirror.c, at catalog_open: show the mirror kept in the
+ * database, every member not live, when this store is a member of its
+ * cluster (cfg.cluster); else drop it. */
+int catalog_mirror_open(catalog_t *c);
+/* At close (catalog_remote_free): record the CRC-32C of the fetched
+ * copies in the store. */
+void catalog_mirror_close(catalog_t *c);
 /* Start-up reconciliation of metadata with the store. */
 int catalog_reconcile(catalog_t *c);
 /* catalog_mem.c. Grow or shrink the reservation of unsealed b to size

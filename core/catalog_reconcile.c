@@ -15,20 +15,32 @@
  *    later if need be);
  *  - objects whose members are gone are dropped, except the members of
  *    another instance than the object's (a global object's: other
- *    members' records, which the mirror shows later, or never again if
- *    their owner deleted them; catalog_objects.c);
+ *    members' records, which the mirror shows from the database at the
+ *    open, or once etcd lists them, or never again if their owner
+ *    deleted them; catalog_objects.c);
+ *  - a fetched copy of another member's blob (catalog_fetch.c) is kept,
+ *    resident, when the mirror shows that blob (catalog_mirror.c: the
+ *    store is still a member of its cluster) and the copy has its size
+ *    and CRC-32C (the published one, else the one it was fetched with),
+ *    read whole here once; else it is removed, so that no copy holds
+ *    memory that nothing accounts for;
  *  - other files the metadata does not know (orphans) are removed.
  * All metadata changes are one transaction; one log line gives the counts.
  */
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "catalog_i.h"
+#include "crc32c.h"
 #include "log.h"
 #include "vec.h"
+
+#define CRC_CHUNK (1u << 20)
 
 struct scan {
 	catalog_t *c;
@@ -36,6 +48,7 @@ struct scan {
 	char **orphans;	     /* files to remove */
 	size_t norphans, orphans_cap;
 	size_t unsealed; /* of which blob files: writers that did not finish */
+	size_t copies;	 /* of which other members' blobs no mirror shows */
 	int err;
 };
 
@@ -47,8 +60,10 @@ scan_file(void *arg, const char *name, uint64_t id)
 
 	if (b != NULL)
 		return hmap_insert(&s->present, id, b);
-	if (id != 0)
+	if (id != 0 && id_instance(id) == s->c->instance)
 		s->unsealed++;
+	else if (id != 0)
+		s->copies++;
 	if (VEC_PUSH_ROOM(s->orphans, s->norphans, s->orphans_cap) != 0 ||
 	    (s->orphans[s->norphans] = strdup(name)) == NULL)
 		return -ENOMEM;
@@ -75,12 +90,67 @@ ids_push(struct ids *l, uint64_t id)
 
 /* Blobs to drop, by id: dropping one may free others (an object holding
  * two bad blobs takes both with it), so each is looked up again. Blobs in
- * memory whose recorded spill file is bad: unspill. */
+ * memory whose recorded spill file is bad: unspill. Fetched copies of
+ * remote blobs that do not check out: their files go. */
 struct pick {
 	struct ids ids;
 	struct ids unspill;
+	struct ids bad_copies;
+	size_t copies; /* kept */
 	struct scan *s;
 };
+
+/* Is the store's file of remote blob b a whole copy of it: its size,
+ * and its published CRC-32C? 0, or -errno with a log line saying why it
+ * goes. */
+static int
+check_copy(catalog_t *c, const struct cblob *b)
+{
+	char ids[ID_STR_LEN + 1], *buf = NULL;
+	uint64_t size, left;
+	uint32_t crc = 0;
+	ssize_t n;
+	int fd = -1, rc;
+
+	id_format(b->id, ids);
+	if (!b->has_crc) {
+		log_warn("removing the fetched copy of blob %s: no CRC-32C to check it against (published "
+			 "none, and the daemon that fetched it did not stop cleanly)",
+		    ids);
+		return -ENODATA;
+	}
+	if ((rc = store_blob_size(c->store, b->id, &size)) != 0)
+		return rc;
+	if (size != b->size) {
+		log_warn("removing the fetched copy of blob %s: %llu bytes, published %llu", ids,
+		    (unsigned long long)size, (unsigned long long)b->size);
+		return -EIO;
+	}
+	if ((rc = store_blob_open(c->store, b->id, O_RDONLY, &fd)) != 0)
+		return rc;
+	if ((buf = malloc(CRC_CHUNK)) == NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (left = size; left > 0; left -= (uint64_t)n) {
+		if ((n = read(fd, buf, left < CRC_CHUNK ? left : CRC_CHUNK)) <= 0) {
+			rc = n < 0 ? -errno : -EIO;
+			goto out;
+		}
+		crc = crc32c_update(crc, buf, (size_t)n);
+	}
+	if (crc != b->crc32c) {
+		log_warn(
+		    "removing the fetched copy of blob %s: CRC-32C %08x, %08x expected", ids, crc, b->crc32c);
+		rc = -EIO;
+	}
+out:
+	if (rc != 0 && rc != -EIO)
+		log_warn("removing the fetched copy of blob %s: %s", ids, strerror(-rc));
+	free(buf);
+	close(fd);
+	return rc;
+}
 
 static void
 pick_blob(void *value, void *arg)
@@ -93,6 +163,16 @@ pick_blob(void *value, void *arg)
 
 	if (b->deleted)
 		return;
+	if (b->remote) {
+		if (hmap_find(&p->s->present, b->id) == NULL)
+			return; /* never fetched: its owner has the bytes */
+		if (check_copy(p->s->c, b) == 0) {
+			catalog_blob_resident(p->s->c, b, 1);
+			p->copies++;
+		} else
+			ids_push(&p->bad_copies, b->id);
+		return;
+	}
 	if (!b->sealed) {
 		ids_push(&p->ids, b->id);
 		return;
@@ -121,6 +201,8 @@ pick_dangling(void *value, void *arg)
 	struct cobject *o = value;
 	unsigned i;
 
+	if (o->remote)
+		return; /* the mirror's: etcd settles what it holds */
 	for (i = 0; i < o->nmembers; i++) {
 		uint64_t id = o->members[i].id;
 
@@ -157,15 +239,17 @@ catalog_reconcile(catalog_t *c)
 	struct scan s = { .c = c };
 	struct pick p = { .s = &s };
 	struct dangling d = { .c = c };
-	size_t i, unsealed = 0, missing = 0, objects_before = c->objects.count;
+	size_t i, unsealed = 0, missing = 0, objects_before = c->objects.count - c->nremote_objects;
 	int rc;
 
 	hmap_init(&s.present);
 	if ((rc = store_scan(c->store, scan_file, &s)) != 0)
 		goto out;
 	hmap_foreach(&c->blobs, pick_blob, &p);
-	if ((rc = p.ids.err) != 0 || (rc = p.unspill.err) != 0)
+	if ((rc = p.ids.err) != 0 || (rc = p.unspill.err) != 0 || (rc = p.bad_copies.err) != 0)
 		goto out;
+	for (i = 0; i < p.bad_copies.n; i++)
+		store_blob_remove(c->store, p.bad_copies.v[i]);
 	if ((rc = catalog_tx_begin(c)) != 0)
 		goto out;
 	for (i = 0; i < p.unspill.n; i++) {
@@ -223,16 +307,20 @@ catalog_reconcile(catalog_t *c)
 	for (i = 0; i < s.norphans; i++) {
 		uint64_t id;
 
-		if (id_parse(s.orphans[i], &id) == 0)
+		if (id_parse(s.orphans[i], &id) == 0 && id_instance(id) != c->instance)
+			log_info("removing %s, a fetched copy of a blob no mirror shows", s.orphans[i]);
+		else if (id_parse(s.orphans[i], &id) == 0)
 			log_info("discarding unsealed blob %s (its writer did not finish)", s.orphans[i]);
 		else
 			log_info("removing %s/%s: not a blob file", store_dir(c->store), s.orphans[i]);
 		store_remove_name(c->store, s.orphans[i]);
 	}
 	log_info("reconciled: %llu sealed blobs kept, %zu unsealed discarded, %zu missing dropped, "
-		 "%zu orphan files removed, %llu objects (%zu dropped)",
-	    (unsigned long long)c->nsealed, unsealed + s.unsealed, missing, s.norphans - s.unsealed,
-	    (unsigned long long)c->objects.count, objects_before - c->objects.count);
+		 "%zu orphan files removed, %llu objects (%zu dropped), %zu fetched copies kept, %zu "
+		 "removed",
+	    (unsigned long long)c->nsealed, unsealed + s.unsealed, missing,
+	    s.norphans - s.unsealed - s.copies, (unsigned long long)(c->objects.count - c->nremote_objects),
+	    objects_before - (c->objects.count - c->nremote_objects), p.copies, p.bad_copies.n + s.copies);
 	c->deletes = 0;
 	goto out;
 fail_tx:
@@ -243,6 +331,7 @@ out:
 	free(s.orphans);
 	free(p.ids.v);
 	free(p.unspill.v);
+	free(p.bad_copies.v);
 	free(d.ids.v);
 	hmap_destroy(&s.present);
 	return rc;

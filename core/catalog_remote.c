@@ -2,7 +2,9 @@
  * catalog_remote: other members' published objects as remote records of
  * the catalog (catalog_remote.h): the mirror, and what it shows (location,
  * stats). What this member publishes is catalog_export.c; how a remote
- * blob's bytes come is catalog_fetch.c. Every function here takes the
+ * blob's bytes come is catalog_fetch.c; the mirror's keys in the database,
+ * and the dispatch of a key to the functions here, catalog_mirror.c.
+ * Every function here takes the
  * catalog lock; the records it makes
  * live in the catalog's own tables, marked remote, and are freed when
  * their key goes, when a re-list no longer shows them, or at close.
@@ -555,6 +557,7 @@ catalog_remote_free(catalog_t *c)
 {
 	size_t i;
 
+	catalog_mirror_close(c); /* the copies stay in the store: their CRCs */
 	hmap_foreach(&c->rmembers, free_member, NULL);
 	hmap_destroy(&c->rmembers);
 	for (i = 0; i < c->nrpending; i++)

@@ -3,9 +3,18 @@
  * published objects, their blobs and names are mirrored here as records of
  * the catalog's own tables, marked remote, so that every listing, lookup,
  * stat, meta.json and xattr shows them without a word to etcd. The mirror
- * is memory only: it is rebuilt from a full list of etcd at every join
- * (cluster.c), and a daemon started while etcd is away shows its own
- * objects alone until it joins.
+ * is also kept in the metadata database (catalog_mirror.c): each full
+ * list of etcd replaces it there, each watch response updates it, one
+ * transaction each (catalog_remote_save). catalog_open shows it again,
+ * before the mount serves a request, every member not live (so
+ * "remote:<node>,unavailable") until the first list after joining says
+ * which are and sweeps what went meanwhile: a daemon started while etcd
+ * is away shows the others' objects as they were when it last heard.
+ * Fetched copies of their blobs found in the store at the open are kept
+ * when their CRC-32C is the published one (or, the owner having published
+ * none, the one they came with, recorded at the close), removed otherwise
+ * (catalog_reconcile.c). A store opened for no cluster, or another one,
+ * drops the mirror and the copies.
  *
  * Remote records are read-only here: every change (write, chmod, delete,
  * name, unname, rename, xattr set) fails with EREMOTE; opening their data
@@ -25,6 +34,7 @@
 #include <stdint.h>
 
 #include "catalog.h"
+#include "meta.h"
 
 /* Mirror the value of an objects/ key (JSON {"owner", "tree", "blobs"}):
  * the object and every object and blob of its tree, seen at generation
@@ -45,6 +55,28 @@ int catalog_remote_member_set(catalog_t *c, unsigned instance, const char *node,
 void catalog_remote_sweep(catalog_t *c, uint32_t gen);
 /* Forget the whole mirror (the daemon leaves the cluster). */
 void catalog_remote_clear(catalog_t *c);
+
+/* What an etcd key under the cluster prefix is, from its part after the
+ * prefix (key); *rest: its last segment (points into key). */
+enum catalog_remote_key {
+	CATALOG_REMOTE_OTHER,
+	CATALOG_REMOTE_MEMBER, /* members/<instance> */
+	CATALOG_REMOTE_OBJECT, /* objects/o<16 hex> */
+	CATALOG_REMOTE_NAME,   /* names/<name> */
+};
+enum catalog_remote_key catalog_remote_key_kind(const char *key, const char **rest);
+/* Mirror key (after the prefix) as now: its value (put) or gone; a
+ * member key put counts as live only with live (not from the database).
+ * 0, or the -errno of the ingest function it calls (a bad value). */
+int catalog_remote_apply(
+    catalog_t *c, const char *key, const char *value, size_t len, int put, uint32_t gen, int live);
+/* Write keys through to the database, one transaction, without the
+ * catalog lock (its meta lock only, as a seal's commit): with replace
+ * (a full list) the persisted mirror becomes exactly these, else each is
+ * put or deleted; cluster is whose, revision how current. 0 or -errno
+ * (logged; the mirror in memory stands). */
+int catalog_remote_save(catalog_t *c, const char *cluster, const struct meta_mirror_kv *kv, size_t n,
+    int replace, int64_t revision);
 
 /* What to publish of a local object (catalog_remote_export). */
 struct catalog_export {

@@ -19,8 +19,10 @@
  * (retrying with backoff while etcd is away, logging once), keeps the
  * lease alive, and works the queue of publishes and unpublishes in order,
  * keeping each until etcd answered; the watch thread lists P, mirrors it
- * into the catalog (catalog_remote.h) and watches from the list's
- * revision + 1, listing again after a compaction or a lost connection.
+ * into the catalog (catalog_remote.h) and its database, and watches from
+ * the list's revision + 1, listing again after a compaction or a lost
+ * connection. The catalog shows the database's mirror from its open on,
+ * before this member joins (catalog_open, cfg.cluster).
  * When the lease is found gone (etcd restarted empty, or this member cut
  * off longer than the ttl), the member joins again and re-publishes
  * every object it published, with their names.

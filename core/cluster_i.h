@@ -87,6 +87,11 @@ struct cluster {
 	unsigned lists;	  /* full lists made (reconnections, compactions) */
 	json_t *members;  /* instance (text) -> member JSON + "live" */
 	int watching;	  /* a watch is open */
+	/* The keys of the watch response under way, copied, for the
+	 * database (catalog_remote_save at its last event). */
+	struct meta_mirror_kv *batch;
+	size_t nbatch, batch_cap;
+	int batch_lost; /* a key could not be copied */
 
 	/* The bytes (cluster_peer.c); set at start, before the threads. */
 	struct peer_key key;

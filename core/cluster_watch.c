@@ -2,8 +2,10 @@
  * cluster_watch: the mirror (cluster.h). The watch thread lists every key
  * under P at one revision, hands it to the catalog (catalog_remote.h) in
  * the order members, objects, names, sweeps what the list no longer
- * shows, and then watches P from the list's revision + 1, applying each
- * event as it comes. A watch that ends (etcd gone, a compaction past its
+ * shows and writes the list to the database in place of the mirror kept
+ * there (one transaction), and then watches P from the list's revision +
+ * 1, applying each event as it comes and writing each watch response's
+ * events to the database as one transaction. A watch that ends (etcd gone, a compaction past its
  * revision) is followed by a new list, after a backoff while etcd does
  * not answer. Also the member's status (cluster_status), which reads
  * both threads' state.
@@ -20,139 +22,155 @@
 #include "id.h"
 #include "log.h"
 #include "util.h"
+#include "vec.h"
 
-enum key_kind {
-	KEY_OTHER,
-	KEY_MEMBER,
-	KEY_OBJECT,
-	KEY_NAME,
-};
-
-/* The kind of key k (under our prefix) and its last segment, copied to
- * rest (NUL-terminated). */
-static enum key_kind
-key_parse(cluster_t *cl, const char *k, size_t klen, char *rest, size_t restlen)
+/* The part of key k after our prefix (etcd's keys are NUL-terminated),
+ * or NULL for a key not under it. */
+static const char *
+key_rel(cluster_t *cl, const char *k, size_t klen)
 {
-	static const struct {
-		const char *dir;
-		enum key_kind kind;
-	} dirs[] = { { "members/", KEY_MEMBER }, { "objects/", KEY_OBJECT }, { "names/", KEY_NAME } };
-	size_t i, n;
-
-	if (klen <= cl->prefix_len || memcmp(k, cl->prefix, cl->prefix_len) != 0)
-		return KEY_OTHER;
-	k += cl->prefix_len;
-	klen -= cl->prefix_len;
-	for (i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
-		n = strlen(dirs[i].dir);
-		if (klen > n && memcmp(k, dirs[i].dir, n) == 0 && klen - n < restlen &&
-		    memchr(k + n, '\0', klen - n) == NULL) {
-			memcpy(rest, k + n, klen - n);
-			rest[klen - n] = '\0';
-			return dirs[i].kind;
-		}
-	}
-	return KEY_OTHER;
+	if (klen <= cl->prefix_len || memcmp(k, cl->prefix, cl->prefix_len) != 0 ||
+	    memchr(k, '\0', klen) != NULL)
+		return NULL;
+	return k + cl->prefix_len;
 }
 
-/* A member key came or went. */
+/* A member key came or went: the status's list of members. */
 static void
-member_event(cluster_t *cl, const char *inst, const struct etcd_kv *kv, int live, uint32_t gen)
+member_event(cluster_t *cl, const char *inst, const struct etcd_kv *kv, int live)
 {
 	json_t *m = live ? json_loadb(kv->value, kv->value_len, 0, NULL) : NULL;
-	char *node, *end;
-	unsigned long n = strtoul(inst, &end, 10);
 
-	if (*end != '\0' || n > ID_INSTANCE_MAX) {
-		json_decref(m);
-		return;
-	}
 	pthread_mutex_lock(&cl->lock);
 	if (live && json_is_object(m)) {
 		json_object_set_new(m, "live", json_true());
 		json_object_set(cl->members, inst, m);
 	} else if (json_object_get(cl->members, inst) != NULL)
 		json_object_set_new(json_object_get(cl->members, inst), "live", json_false());
-	node = json_string_value(json_object_get(json_object_get(cl->members, inst), "node"))
-		   ? strdup(json_string_value(json_object_get(json_object_get(cl->members, inst), "node")))
-		   : NULL;
 	pthread_mutex_unlock(&cl->lock);
-	/* Lock order: the catalog's hooks take ours under theirs. */
-	catalog_remote_member_set(cl->catalog, (unsigned)n, node, live, gen);
-	free(node);
 	json_decref(m);
 }
 
-/* One key's value as it is now (put) or its deletion. */
+/* One key's value as it is now (put) or its deletion, in the catalog's
+ * mirror (catalog_remote_apply); the key after our prefix in *rel, NULL
+ * for a key the mirror does not hold. */
 static void
-apply(cluster_t *cl, const struct etcd_kv *kv, int put, uint32_t gen)
+apply(cluster_t *cl, const struct etcd_kv *kv, int put, uint32_t gen, const char **relp)
 {
-	char rest[CATALOG_NAME_MAX + 1];
+	const char *rel = key_rel(cl, kv->key, kv->key_len), *rest;
+	enum catalog_remote_key kind =
+	    rel != NULL ? catalog_remote_key_kind(rel, &rest) : CATALOG_REMOTE_OTHER;
 	uint64_t id;
 	json_t *v;
-	int rc = 0;
+	int rc;
 
-	switch (key_parse(cl, kv->key, kv->key_len, rest, sizeof rest)) {
-	case KEY_MEMBER: member_event(cl, rest, kv, put, gen); return;
-	case KEY_OBJECT:
-		if (id_parse(rest, &id) != 0 || id_is_blob(id))
-			return;
-		if (!put) {
-			catalog_remote_object_delete(cl->catalog, id);
-			return;
-		}
-		if ((v = json_loadb(kv->value, kv->value_len, 0, NULL)) != NULL &&
-		    json_integer_value(json_object_get(v, "owner")) == (json_int_t)cl->instance &&
-		    id_instance(id) == cl->instance)
+	*relp = NULL;
+	if (kind == CATALOG_REMOTE_OTHER || strlen(rest) > CATALOG_NAME_MAX)
+		return;
+	*relp = rel;
+	if (kind == CATALOG_REMOTE_MEMBER)
+		member_event(cl, rest, kv, put);
+	else if (kind == CATALOG_REMOTE_OBJECT && put && id_parse(rest, &id) == 0 && !id_is_blob(id) &&
+		 id_instance(id) == cl->instance) {
+		/* Ours, put before a restart or just now. */
+		v = json_loadb(kv->value, kv->value_len, 0, NULL);
+		if (json_integer_value(json_object_get(v, "owner")) == (json_int_t)cl->instance)
 			cluster_adopt(cl, id);
 		json_decref(v);
-		rc = catalog_remote_object_put(cl->catalog, kv->value, kv->value_len, gen);
-		break;
-	case KEY_NAME:
-		if (!put) {
-			catalog_remote_name_delete(cl->catalog, rest);
-			return;
-		}
-		v = json_loadb(kv->value, kv->value_len, JSON_DECODE_ANY, NULL);
-		if (json_is_string(v) && id_parse(json_string_value(v), &id) == 0 && !id_is_blob(id))
-			rc = catalog_remote_name_put(cl->catalog, rest, id, gen);
-		else
-			rc = -EINVAL;
-		json_decref(v);
-		break;
-	case KEY_OTHER: return;
 	}
-	if (rc != 0)
+	/* Lock order: the catalog's hooks take ours under theirs. */
+	if ((rc = catalog_remote_apply(cl->catalog, rel, kv->value, kv->value_len, put, gen, 1)) != 0)
 		log_warn(
 		    "cluster %s: %.*s: not mirrored: %s", cl->name, (int)kv->key_len, kv->key, strerror(-rc));
+}
+
+/* Forget the keys of the watch response under way. */
+static void
+batch_reset(cluster_t *cl)
+{
+	size_t i;
+
+	for (i = 0; i < cl->nbatch; i++) {
+		free((char *)cl->batch[i].key);
+		free((void *)cl->batch[i].value);
+	}
+	cl->nbatch = 0;
+}
+
+/* Keep a copy of key rel as now, for the database (one transaction per
+ * watch response). */
+static int
+batch_add(cluster_t *cl, const char *rel, const struct etcd_kv *kv, int put)
+{
+	struct meta_mirror_kv *b;
+	char *key, *value = NULL;
+
+	if (VEC_PUSH_ROOM(cl->batch, cl->nbatch, cl->batch_cap) != 0 || (key = strdup(rel)) == NULL)
+		return -ENOMEM;
+	if (put && (value = malloc(kv->value_len + 1)) == NULL) {
+		free(key);
+		return -ENOMEM;
+	}
+	if (put) {
+		memcpy(value, kv->value, kv->value_len);
+		value[kv->value_len] = '\0';
+	}
+	b = &cl->batch[cl->nbatch++];
+	b->key = key;
+	b->value = value;
+	b->len = put ? kv->value_len : 0;
+	return 0;
 }
 
 static int
 on_event(void *arg, const struct etcd_event *ev)
 {
 	cluster_t *cl = arg;
+	const char *rel;
+	int64_t revision;
 
-	apply(cl, &ev->kv, ev->type == ETCD_PUT, cl->gen);
+	apply(cl, &ev->kv, ev->type == ETCD_PUT, cl->gen, &rel);
 	pthread_mutex_lock(&cl->lock);
 	if (ev->revision > cl->revision)
 		cl->revision = ev->revision;
+	revision = cl->revision;
 	pthread_mutex_unlock(&cl->lock);
+	if (rel != NULL && batch_add(cl, rel, &ev->kv, ev->type == ETCD_PUT) != 0)
+		cl->batch_lost = 1;
+	if (ev->last) {
+		/* Lost keys: the database's copy stands at its last revision
+		 * until the next list writes it whole. */
+		if (cl->nbatch > 0 && !cl->batch_lost)
+			catalog_remote_save(cl->catalog, cl->name, cl->batch, cl->nbatch, 0, revision);
+		else if (cl->batch_lost)
+			log_warn("cluster %s: out of memory: the mirror's copy in the database is behind",
+			    cl->name);
+		batch_reset(cl);
+		cl->batch_lost = 0;
+	}
 	return 0;
 }
 
 /* A full list, applied members first, then objects, then names (a name's
- * object before the name); then what it did not show goes. */
+ * object before the name); then what it did not show goes, in memory and
+ * in the database (one transaction). */
 static int
 relist(cluster_t *cl, int64_t *revision)
 {
-	static const enum key_kind order[] = { KEY_MEMBER, KEY_OBJECT, KEY_NAME };
-	char rest[CATALOG_NAME_MAX + 1];
+	static const enum catalog_remote_key order[] = { CATALOG_REMOTE_MEMBER, CATALOG_REMOTE_OBJECT,
+		CATALOG_REMOTE_NAME };
+	struct meta_mirror_kv *save = NULL;
 	struct etcd_range r = { 0 };
-	size_t i, k;
+	const char *rel, *rest;
+	size_t i, k, n = 0;
 	int rc;
 
 	if ((rc = etcd_get(cl->etcd, cl->prefix, cl->prefix_len, 1, 0, &r)) != 0)
 		return rc;
+	if (r.n > 0 && (save = calloc(r.n, sizeof *save)) == NULL) {
+		etcd_range_free(&r);
+		return -ENOMEM;
+	}
 	pthread_mutex_lock(&cl->lock);
 	cl->gen++;
 	cl->lists++;
@@ -160,14 +178,21 @@ relist(cluster_t *cl, int64_t *revision)
 	pthread_mutex_unlock(&cl->lock);
 	for (k = 0; k < sizeof order / sizeof order[0]; k++)
 		for (i = 0; i < r.n; i++)
-			if (key_parse(cl, r.kvs[i].key, r.kvs[i].key_len, rest, sizeof rest) == order[k])
-				apply(cl, &r.kvs[i], 1, cl->gen);
+			if ((rel = key_rel(cl, r.kvs[i].key, r.kvs[i].key_len)) != NULL &&
+			    catalog_remote_key_kind(rel, &rest) == order[k]) {
+				apply(cl, &r.kvs[i], 1, cl->gen, &rel);
+				if (rel != NULL)
+					save[n++] = (struct meta_mirror_kv){ rel, r.kvs[i].value,
+						r.kvs[i].value_len };
+			}
 	catalog_remote_sweep(cl->catalog, cl->gen);
+	catalog_remote_save(cl->catalog, cl->name, save, n, 1, r.revision);
 	pthread_mutex_lock(&cl->lock);
 	cl->revision = r.revision;
 	pthread_mutex_unlock(&cl->lock);
 	*revision = r.revision;
 	log_debug("cluster %s: listed %zu keys at revision %lld", cl->name, r.n, (long long)r.revision);
+	free(save);
 	etcd_range_free(&r);
 	return 0;
 }
@@ -204,7 +229,12 @@ cluster_watch_main(void *arg)
 			cluster_contact(cl, rc, "watch");
 			cluster_nap(cl, backoff);
 		}
+		batch_reset(cl); /* a response cut short: the next list writes all */
+		cl->batch_lost = 0;
 	}
+	free(cl->batch);
+	cl->batch = NULL;
+	cl->batch_cap = 0;
 	return NULL;
 }
 

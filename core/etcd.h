@@ -50,6 +50,7 @@ struct etcd_event {
 	enum etcd_event_type type;
 	struct etcd_kv kv; /* a DELETE has only the key and mod_revision */
 	int64_t revision;  /* of the change (for a DELETE, of the deletion) */
+	int last;	   /* the last event of its response: a batch ends */
 };
 
 /* Called for each event of a watch, in order; non-zero stops the watch,

@@ -73,6 +73,7 @@ watch_line(struct watch *w, const char *text, size_t len)
 			break;
 		/* The header's revision is the store's when it answered. */
 		e.revision = e.kv.mod_revision;
+		e.last = i + 1 == json_array_size(events);
 		rc = w->fn(w->arg, &e);
 		etcd_kv_free(&e.kv);
 	}

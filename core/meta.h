@@ -9,7 +9,8 @@
  * This header is the only contract that knows the schema: no file outside
  * core/meta*.c speaks SQL, so a migration is never repeated elsewhere. A
  * snapshot's database (meta_snap_*, core/meta_snapshot.c) is a copy with
- * a connection of its own.
+ * a connection of its own; the cluster mirror's table (meta_mirror_*,
+ * core/meta_mirror.c) shares this one.
  */
 #ifndef VFS_META_H
 #define VFS_META_H
@@ -90,6 +91,42 @@ int meta_load(meta_t *m, const struct meta_load_ops *ops, void *arg);
 int meta_max_id(meta_t *m, unsigned instance, uint64_t *out);
 
 /*
+ * The cluster mirror (core/meta_mirror.c): what etcd holds under the
+ * cluster's prefix, by key relative to it ("objects/o…"), as the last
+ * list and watch showed it, with the cluster it belongs to and the etcd
+ * revision it is current to. Writes go inside the caller's transaction.
+ */
+struct meta_mirror_kv {
+	const char *key;   /* NUL-terminated, relative to the prefix */
+	const void *value; /* NULL: the key went */
+	size_t len;
+};
+/* Write n keys: with replace, the mirror becomes exactly these (a full
+ * list); else each is put or deleted. It now belongs to cluster and is
+ * current to revision. */
+int meta_mirror_write(
+    meta_t *m, const char *cluster, const struct meta_mirror_kv *v, size_t n, int replace, int64_t revision);
+/* The cluster the mirror belongs to (caller frees; -ENOENT: no mirror
+ * was ever written, or it was cleared) and its revision. */
+int meta_mirror_info(meta_t *m, char **cluster, int64_t *revision);
+/* Call fn for every key, sorted; fn returns 0 to go on or -errno. */
+int meta_mirror_load(
+    meta_t *m, int (*fn)(void *arg, const char *key, const void *value, size_t len), void *arg);
+/* Forget the mirror: its keys (*n, may be NULL: how many), its cluster
+ * and revision, its copies. */
+int meta_mirror_clear(meta_t *m, uint64_t *n);
+/* A fetched copy of a remote blob, with the CRC-32C it came with. */
+struct meta_mirror_copy {
+	uint64_t id;
+	uint64_t size;
+	uint32_t crc32c;
+};
+/* The copies become exactly these (at close). */
+int meta_mirror_copies_write(meta_t *m, const struct meta_mirror_copy *v, size_t n);
+/* Call fn for every copy recorded; fn returns 0 to go on or -errno. */
+int meta_mirror_copies_load(meta_t *m, int (*fn)(void *arg, const struct meta_mirror_copy *cp), void *arg);
+
+/*
  * Snapshots (core/meta_snapshot.c, for core/snapshot*.c). A snapshot's
  * database is a copy of this one (meta_backup) trimmed to sealed objects,
  * with two tables of its own: snapshot_blobs (id, size, crc32c) for every
@@ -129,7 +166,8 @@ int meta_snap_open(const char *path, unsigned flags, meta_snap_t **out, char *er
 int meta_snap_close(meta_snap_t *s, char *err, size_t errlen);
 /* The copy becomes a snapshot's database: a rollback journal written
  * without syncs (the file is fsynced once, whole), the unsealed blobs and
- * objects (with their names and members) out, the snapshot's tables in. */
+ * objects (with their names and members) and the cluster mirror out,
+ * the snapshot's tables in. */
 int meta_snap_trim(meta_snap_t *s, char *err, size_t errlen);
 /* Objects, names and blobs it holds (NULL: not counted). */
 int meta_snap_count(

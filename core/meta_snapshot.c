@@ -163,6 +163,9 @@ meta_snap_trim(meta_snap_t *s, char *err, size_t errlen)
 	    " DELETE FROM members WHERE object_id IN (SELECT id FROM objects WHERE sealed = 0);"
 	    " DELETE FROM objects WHERE sealed = 0;"
 	    " DELETE FROM blobs WHERE sealed = 0;"
+	    " DELETE FROM mirror;" /* the cluster's, not the store's: etcd has it */
+	    " DELETE FROM mirror_copies;"
+	    " DELETE FROM config WHERE key IN ('mirror_cluster', 'mirror_revision');"
 	    " CREATE TABLE snapshot_blobs (id INTEGER PRIMARY KEY, size INTEGER NOT NULL,"
 	    "  crc32c INTEGER NOT NULL);"
 	    " CREATE TABLE snapshot_info (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;"

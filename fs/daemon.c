@@ -630,6 +630,7 @@ daemon_mount_main(int argc, char **argv)
 	cfg.object_deleted = hook_object_deleted;
 	cfg.name_dropped = hook_name_dropped;
 	cfg.opened = hook_opened;
+	cfg.cluster = o.etcd != NULL ? (o.cluster != NULL ? o.cluster : "default") : NULL;
 	if (cluster_setup(&o) != 0)
 		goto out;
 	if (o.restore_dir != NULL) {

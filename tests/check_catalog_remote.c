@@ -78,20 +78,6 @@ blob_value(uint64_t *oid, uint64_t *bid, int owner)
 	return text;
 }
 
-static int
-xattr_is(uint64_t ino, const char *name, const char *want)
-{
-	char *v = NULL;
-	size_t len;
-	int same;
-
-	if (catalog_xattr_get(cat, ino, name, &v, &len) != 0)
-		return 0;
-	same = len == strlen(want) && memcmp(v, want, len) == 0;
-	free(v);
-	return same;
-}
-
 START_TEST(test_mirror)
 {
 	struct catalog_remote_stats rs;
@@ -119,15 +105,15 @@ START_TEST(test_mirror)
 	json_decref(sent);
 	free(text);
 	/* Where: unknown member, then live, then gone. */
-	ck_assert(xattr_is(oid, "user.vineyard.location", "remote:instance-2,unavailable"));
+	ck_assert(test_xattr_is(cat, oid, "user.vineyard.location", "remote:instance-2,unavailable"));
 	ck_assert_int_eq(catalog_remote_member_set(cat, OTHER, "two", 1, 1), 0);
-	ck_assert(xattr_is(oid, "user.vineyard.location", "remote:two"));
-	ck_assert(xattr_is(bid, "user.vineyard.location", "remote:two"));
-	ck_assert(xattr_is(oid, "user.vineyard.instance_id", "2"));
-	ck_assert(xattr_is(oid, "user.vineyard.note", "hi"));
+	ck_assert(test_xattr_is(cat, oid, "user.vineyard.location", "remote:two"));
+	ck_assert(test_xattr_is(cat, bid, "user.vineyard.location", "remote:two"));
+	ck_assert(test_xattr_is(cat, oid, "user.vineyard.instance_id", "2"));
+	ck_assert(test_xattr_is(cat, oid, "user.vineyard.note", "hi"));
 	ck_assert_int_eq(catalog_open_data(cat, ino_of(oid, INO_VIEW_DATA), 0, &got, &fd), -EREMOTE);
 	ck_assert_int_eq(catalog_remote_member_set(cat, OTHER, NULL, 0, 1), 0);
-	ck_assert(xattr_is(oid, "user.vineyard.location", "remote:two,unavailable"));
+	ck_assert(test_xattr_is(cat, oid, "user.vineyard.location", "remote:two,unavailable"));
 	ck_assert_int_eq(catalog_open_data(cat, bid, 0, &got, &fd), -EHOSTDOWN);
 	/* Read-only here. */
 	ck_assert_int_eq(catalog_delete_object(cat, oid, 0, CATALOG_DELETE_DEEP), -EREMOTE);

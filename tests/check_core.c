@@ -135,6 +135,20 @@ test_was_freed(const struct test_freed *f, uint64_t id)
 
 /* len bytes of a pattern that differs per seed and never repeats a chunk
  * (xorshift); one byte more is allocated. Caller frees. */
+int
+test_xattr_is(catalog_t *c, uint64_t ino, const char *name, const char *want)
+{
+	char *v = NULL;
+	size_t len;
+	int same;
+
+	if (catalog_xattr_get(c, ino, name, &v, &len) != 0)
+		return 0;
+	same = len == strlen(want) && memcmp(v, want, len) == 0;
+	free(v);
+	return same;
+}
+
 unsigned char *
 test_pattern(size_t len, uint64_t seed)
 {
@@ -168,6 +182,7 @@ main(void)
 	srunner_add_suite(sr, store_suite());
 	srunner_add_suite(sr, catalog_suite());
 	srunner_add_suite(sr, catalog_cache_suite());
+	srunner_add_suite(sr, catalog_mirror_suite());
 	srunner_add_suite(sr, catalog_remote_suite());
 	srunner_add_suite(sr, stream_suite());
 	srunner_add_suite(sr, types_suite());

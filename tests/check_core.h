@@ -6,8 +6,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/catalog.h"
+
 Suite *catalog_suite(void);
 Suite *catalog_cache_suite(void);
+Suite *catalog_mirror_suite(void);
 Suite *catalog_remote_suite(void);
 Suite *crc32c_suite(void);
 Suite *durable_suite(void);
@@ -56,6 +59,8 @@ struct test_freed {
 void test_freed_add(struct test_freed *f, uint64_t id);
 /* How many times id was reported. */
 int test_was_freed(const struct test_freed *f, uint64_t id);
+/* Does catalog c give xattr name of ino, with value want? */
+int test_xattr_is(catalog_t *c, uint64_t ino, const char *name, const char *want);
 /* len bytes of a pattern that differs per seed (one more allocated); caller frees. */
 unsigned char *test_pattern(size_t len, uint64_t seed);
 

@@ -599,6 +599,67 @@ START_TEST(test_rollback)
 }
 END_TEST
 
+/* The mirror's keys, as "key=value;" in load order. */
+static int
+mirror_row(void *arg, const char *key, const void *value, size_t len)
+{
+	char *acc = arg;
+
+	snprintf(acc + strlen(acc), 256 - strlen(acc), "%s=%.*s;", key, (int)len, (const char *)value);
+	return 0;
+}
+
+START_TEST(test_mirror)
+{
+	struct meta_mirror_kv list[] = { { "objects/o1", "{\"a\":1}", 7 }, { "names/x", "\"o1\"", 4 },
+		{ "members/2", "{}", 2 } };
+	struct meta_mirror_kv delta[] = { { "names/x", NULL, 0 }, { "names/y", "\"o1\"", 4 } };
+	struct meta_mirror_kv changed[] = { { "names/x", "\"o2\"", 4 } };
+	char acc[256] = "", *cluster = NULL;
+	int64_t rev = -1;
+	uint64_t n = 0;
+
+	/* None written yet. */
+	ck_assert_int_eq(meta_mirror_info(m, &cluster, &rev), -ENOENT);
+	ck_assert_int_eq(meta_begin(m), 0);
+	ck_assert_int_eq(meta_mirror_write(m, "t", list, 3, 1, 10), 0);
+	ck_assert_int_eq(meta_mirror_write(m, "t", delta, 2, 0, 11), 0);
+	ck_assert_int_eq(meta_commit(m), 0);
+	/* Survives a reopen, sorted by key. */
+	meta_close(m);
+	ck_assert_int_eq(meta_open(dbpath, &m), 0);
+	ck_assert_int_eq(meta_mirror_load(m, mirror_row, acc), 0);
+	ck_assert_str_eq(acc, "members/2={};names/y=\"o1\";objects/o1={\"a\":1};");
+	ck_assert_int_eq(meta_mirror_info(m, &cluster, &rev), 0);
+	ck_assert_str_eq(cluster, "t");
+	ck_assert_int_eq(rev, 11);
+	free(cluster);
+	/* A full list replaces everything. */
+	ck_assert_int_eq(meta_begin(m), 0);
+	ck_assert_int_eq(meta_mirror_write(m, "t", list + 1, 1, 1, 12), 0);
+	ck_assert_int_eq(meta_commit(m), 0);
+	acc[0] = '\0';
+	ck_assert_int_eq(meta_mirror_load(m, mirror_row, acc), 0);
+	ck_assert_str_eq(acc, "names/x=\"o1\";");
+	/* Again, one value changed: written. */
+	ck_assert_int_eq(meta_begin(m), 0);
+	ck_assert_int_eq(meta_mirror_write(m, "t", changed, 1, 1, 13), 0);
+	ck_assert_int_eq(meta_commit(m), 0);
+	acc[0] = '\0';
+	ck_assert_int_eq(meta_mirror_load(m, mirror_row, acc), 0);
+	ck_assert_str_eq(acc, "names/x=\"o2\";");
+	/* Cleared: no keys, no cluster. */
+	ck_assert_int_eq(meta_begin(m), 0);
+	ck_assert_int_eq(meta_mirror_clear(m, &n), 0);
+	ck_assert_int_eq(meta_commit(m), 0);
+	ck_assert_uint_eq(n, 1);
+	acc[0] = '\0';
+	ck_assert_int_eq(meta_mirror_load(m, mirror_row, acc), 0);
+	ck_assert_str_eq(acc, "");
+	ck_assert_int_eq(meta_mirror_info(m, &cluster, &rev), -ENOENT);
+}
+END_TEST
+
 Suite *
 meta_suite(void)
 {
@@ -619,6 +680,7 @@ meta_suite(void)
 	tcase_add_test(tc, test_no_atime);
 	tcase_add_test(tc, test_newer_schema);
 	tcase_add_test(tc, test_rollback);
+	tcase_add_test(tc, test_mirror);
 	suite_add_tcase(s, tc);
 	return s;
 }
