@@ -99,7 +99,7 @@ peer_client_get(peer_conn_t *c, uint64_t id, uint64_t size, const struct peer_de
 	struct durable d = { 0 };
 	struct peer_msg m;
 	char ids[ID_STR_LEN + 1], what[ID_STR_LEN + 300], msg[512];
-	int rc;
+	int rc, after;
 
 	id_format(id, ids);
 	if (c->broken)
@@ -113,7 +113,8 @@ peer_client_get(peer_conn_t *c, uint64_t id, uint64_t size, const struct peer_de
 	d.name = dst->name;
 	d.tmp = dst->tmp;
 	d.what = what;
-	d.flags = DURABLE_MAPPED | DURABLE_NOSYNC | DURABLE_VERIFY;
+	after = (m.u.blob.flags & PEER_BLOB_CRC_AFTER) != 0;
+	d.flags = DURABLE_MAPPED | DURABLE_NOSYNC | (after ? 0 : DURABLE_VERIFY);
 	d.src.kind = DURABLE_SRC_SOCKET;
 	d.src.fd = c->fd;
 	d.size = m.u.blob.size;
@@ -123,6 +124,26 @@ peer_client_get(peer_conn_t *c, uint64_t id, uint64_t size, const struct peer_de
 		 * step. Anything else stopped mid-frame. */
 		c->broken = !d.mismatch;
 		return rc;
+	}
+	if (after) {
+		/* The sum follows the bytes. */
+		unsigned char t[PEER_BLOB_TRAILER];
+		uint32_t want;
+
+		if ((rc = peer_io_recv(c->fd, t, sizeof t)) != 0) {
+			durable_abort(&d);
+			c->broken = 1;
+			rc = rc == 1 ? -ECONNRESET : rc;
+			return util_fail(err, errlen, rc, "peer %s: %s: its CRC-32C after the bytes: %s",
+			    c->addr, ids,
+			    rc == -ECONNRESET ? "the peer closed the connection" : strerror(-rc));
+		}
+		want = (uint32_t)t[0] | (uint32_t)t[1] << 8 | (uint32_t)t[2] << 16 | (uint32_t)t[3] << 24;
+		if (want != d.crc) {
+			durable_abort(&d);
+			return util_fail(err, errlen, -EIO,
+			    "peer %s: %s: bytes with CRC-32C %08x, sent as %08x", c->addr, ids, d.crc, want);
+		}
 	}
 	if ((rc = durable_place(&d, err, errlen)) != 0)
 		return rc;

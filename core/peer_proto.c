@@ -166,12 +166,15 @@ peer_payload_decode(const struct peer_frame *f, const unsigned char *p, size_t l
 		m->u.blob.size = get64(p);
 		m->u.blob.crc = get32(p + 8);
 		m->u.blob.flags = get32(p + 12);
-		if (m->u.blob.size != f->len - PEER_BLOB_HEAD)
-			return util_fail(err, errlen, -EPROTO, "BLOB of %llu bytes in a frame of %llu",
-			    (unsigned long long)m->u.blob.size, (unsigned long long)f->len);
-		if (m->u.blob.flags != 0)
+		if ((m->u.blob.flags & ~PEER_BLOB_CRC_AFTER) != 0)
 			return util_fail(
 			    err, errlen, -EPROTO, "BLOB with unknown flags %#x", (unsigned)m->u.blob.flags);
+		n = m->u.blob.flags & PEER_BLOB_CRC_AFTER ? PEER_BLOB_TRAILER : 0;
+		if (f->len - PEER_BLOB_HEAD < n || m->u.blob.size != f->len - PEER_BLOB_HEAD - n)
+			return util_fail(err, errlen, -EPROTO, "BLOB of %llu bytes in a frame of %llu",
+			    (unsigned long long)m->u.blob.size, (unsigned long long)f->len);
+		if (n > 0 && m->u.blob.crc != 0)
+			return util_fail(err, errlen, -EPROTO, "BLOB with its CRC both before and after");
 		return 0;
 	case PEER_ERROR:
 		if (len < 4 || len - 4 > PEER_ERROR_MSG_MAX)
@@ -218,7 +221,9 @@ peer_msg_encode(const struct peer_msg *m, unsigned char *buf, size_t buflen)
 		put64(p, m->u.blob.size);
 		put32(p + 8, m->u.blob.crc);
 		put32(p + 12, m->u.blob.flags);
-		peer_header_encode(buf, PEER_BLOB, PEER_BLOB_HEAD + m->u.blob.size);
+		peer_header_encode(buf, PEER_BLOB,
+		    PEER_BLOB_HEAD + m->u.blob.size +
+			(m->u.blob.flags & PEER_BLOB_CRC_AFTER ? PEER_BLOB_TRAILER : 0));
 		return PEER_HDR_LEN + PEER_BLOB_HEAD;
 	case PEER_ERROR:
 		n = strnlen(m->u.error.msg, PEER_ERROR_MSG_MAX);

@@ -22,6 +22,10 @@
  *   then, as many times as the client wants, one at a time:
  *   client -> GET (blob id, size)      server -> BLOB (size, CRC-32C, bytes)
  *                                              or ERROR (errno, message)
+ * A BLOB flagged PEER_BLOB_CRC_AFTER carries 0 for its CRC in the head and
+ * the CRC-32C as 4 bytes after the blob's (in the frame's length): a server
+ * that did not know the sum computes it while the bytes go, rather than
+ * reading the whole blob once before the first byte leaves.
  * A frame that breaks these rules gets an ERROR (EPROTO or EMSGSIZE) and
  * the connection is closed: after a bad header nothing says where the next
  * frame starts.
@@ -106,7 +110,9 @@ struct peer_msg {
 		struct {
 			uint64_t size;
 			uint32_t crc;
-			uint32_t flags; /* none defined: 0 */
+			uint32_t flags; /* 0 or PEER_BLOB_CRC_AFTER */
+#define PEER_BLOB_CRC_AFTER 1u		/* the CRC-32C follows the bytes (u32) */
+#define PEER_BLOB_TRAILER 4u		/* its bytes */
 		} blob;
 		struct {
 			int err;			  /* positive errno */

@@ -314,6 +314,27 @@ START_TEST(test_codec)
 	/* A BLOB whose size is not its frame's. */
 	buf[PEER_HDR_LEN] ^= 1;
 	ck_assert_int_eq(peer_parse(buf, PEER_HDR_LEN + PEER_BLOB_HEAD, &out, err, sizeof err), -EPROTO);
+	/* Its CRC after the bytes: counted in the frame, 0 in the head. */
+	m.u.blob.crc = 0;
+	m.u.blob.flags = PEER_BLOB_CRC_AFTER;
+	ck_assert_int_eq(peer_msg_encode(&m, buf, sizeof buf), PEER_HDR_LEN + PEER_BLOB_HEAD);
+	ck_assert_int_eq(peer_parse(buf, PEER_HDR_LEN + PEER_BLOB_HEAD, &out, err, sizeof err),
+	    PEER_HDR_LEN + PEER_BLOB_HEAD);
+	ck_assert_uint_eq(out.u.blob.size, 1u << 30);
+	ck_assert_uint_eq(out.u.blob.flags, PEER_BLOB_CRC_AFTER);
+	m.u.blob.crc = 7; /* both before and after */
+	peer_msg_encode(&m, buf, sizeof buf);
+	ck_assert_int_eq(peer_parse(buf, PEER_HDR_LEN + PEER_BLOB_HEAD, &out, err, sizeof err), -EPROTO);
+	m.u.blob.crc = 0;
+	m.u.blob.flags = 2; /* unknown */
+	peer_msg_encode(&m, buf, sizeof buf);
+	ck_assert_int_eq(peer_parse(buf, PEER_HDR_LEN + PEER_BLOB_HEAD, &out, err, sizeof err), -EPROTO);
+	/* A frame too short for the size and its CRC after. */
+	m.u.blob.size = 0;
+	m.u.blob.flags = PEER_BLOB_CRC_AFTER;
+	peer_msg_encode(&m, buf, sizeof buf);
+	peer_header_encode(buf, PEER_BLOB, PEER_BLOB_HEAD + 3);
+	ck_assert_int_eq(peer_parse(buf, PEER_HDR_LEN + PEER_BLOB_HEAD, &out, err, sizeof err), -EPROTO);
 	/* Bad magic, version, type, flags. */
 	peer_header_encode(buf, PEER_GET, 16);
 	buf[0] = 'X';
@@ -498,10 +519,11 @@ END_TEST
 /* ---- a rogue server: the protocol's pieces put together wrongly ---- */
 
 enum rogue_kind {
-	ROGUE_BAD_PROOF, /* answers the handshake with a proof it cannot make */
-	ROGUE_HALF,	 /* sends half of the bytes and closes */
-	ROGUE_BAD_CRC,	 /* sends every byte with a wrong CRC */
-	ROGUE_SILENT,	 /* accepts and never says a word */
+	ROGUE_BAD_PROOF,   /* answers the handshake with a proof it cannot make */
+	ROGUE_HALF,	   /* sends half of the bytes and closes */
+	ROGUE_BAD_CRC,	   /* sends every byte with a wrong CRC */
+	ROGUE_BAD_TRAILER, /* sends every byte, then a wrong CRC after them */
+	ROGUE_SILENT,	   /* accepts and never says a word */
 };
 
 struct rogue {
@@ -538,6 +560,7 @@ rogue_run(void *arg)
 		break;
 	case ROGUE_HALF:
 	case ROGUE_BAD_CRC:
+	case ROGUE_BAD_TRAILER:
 		if (peer_auth_server(fd, &key, err, sizeof err) != 0 ||
 		    peer_io_recv_msg(fd, &m, err, sizeof err) != 0)
 			break;
@@ -545,6 +568,18 @@ rogue_run(void *arg)
 		m.u.blob.size = r->size;
 		m.u.blob.crc = crc32c_update(0, bytes, r->size) ^ (r->kind == ROGUE_BAD_CRC);
 		m.u.blob.flags = 0;
+		if (r->kind == ROGUE_BAD_TRAILER) {
+			uint32_t bad = m.u.blob.crc ^ 1;
+			unsigned char t[PEER_BLOB_TRAILER] = { (unsigned char)bad, (unsigned char)(bad >> 8),
+				(unsigned char)(bad >> 16), (unsigned char)(bad >> 24) };
+
+			m.u.blob.crc = 0;
+			m.u.blob.flags = PEER_BLOB_CRC_AFTER;
+			peer_io_send_msg(fd, &m, 1);
+			peer_io_send(fd, bytes, r->size, 1);
+			peer_io_send(fd, t, sizeof t, 0);
+			break;
+		}
 		peer_io_send_msg(fd, &m, 1);
 		peer_io_send(fd, bytes, r->kind == ROGUE_HALF ? r->size / 2 : r->size, 0);
 		break;
@@ -618,6 +653,23 @@ START_TEST(test_bad_crc)
 	rogue_start(&r, ROGUE_BAD_CRC, 3 * MIB);
 	rc = fetch(1, 3 * MIB, NULL, err, sizeof err);
 	ck_assert_msg(rc == -EIO, "bad CRC: %d %s", rc, err);
+	ck_assert_ptr_nonnull(strstr(err, "CRC-32C"));
+	rogue_join(&r);
+	ck_assert_uint_eq(dst_entries(), 0);
+}
+END_TEST
+
+/* The CRC after the bytes (a server that sums while it sends) is checked
+ * as the one before them. */
+START_TEST(test_bad_trailer)
+{
+	struct rogue r;
+	char err[512];
+	int rc;
+
+	rogue_start(&r, ROGUE_BAD_TRAILER, 3 * MIB + 1);
+	rc = fetch(1, 3 * MIB + 1, NULL, err, sizeof err);
+	ck_assert_msg(rc == -EIO, "bad CRC after the bytes: %d %s", rc, err);
 	ck_assert_ptr_nonnull(strstr(err, "CRC-32C"));
 	rogue_join(&r);
 	ck_assert_uint_eq(dst_entries(), 0);
@@ -831,6 +883,7 @@ peer_suite(void)
 	tcase_add_test(tc, test_server_without_key);
 	tcase_add_test(tc, test_peer_dies_mid_transfer);
 	tcase_add_test(tc, test_bad_crc);
+	tcase_add_test(tc, test_bad_trailer);
 	tcase_add_test(tc, test_client_timeout);
 	tcase_add_test(tc, test_bad_frames);
 	tcase_add_test(tc, test_concurrent);
