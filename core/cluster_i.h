@@ -15,6 +15,7 @@
 #include "etcd.h"
 #include "hmap.h"
 #include "peer_auth.h"
+#include "peer_pool.h"
 #include "peer_server.h"
 
 #define CLUSTER_PREFIX_MAX 320
@@ -96,6 +97,7 @@ struct cluster {
 	/* The bytes (cluster_peer.c); set at start, before the threads. */
 	struct peer_key key;
 	peer_server_t *peer; /* NULL: no --listen or no key */
+	peer_pool_t *pool;   /* kept connections of the fetches; NULL: no key */
 };
 
 /* cluster.c: a member's own published object found in etcd at a list

@@ -20,6 +20,7 @@
 #include "cluster_i.h"
 #include "log.h"
 #include "peer_client.h"
+#include "peer_pool.h"
 #include "peer_server.h"
 #include "util.h"
 
@@ -93,7 +94,7 @@ fetch(void *arg, uint64_t blob_id, uint64_t size, int dirfd, const char *dir, co
 		return -EHOSTDOWN;
 	}
 	t0 = util_mono_ns();
-	rc = peer_fetch(addr, &cl->key, blob_id, size, &dst, crc, err, errlen);
+	rc = peer_pool_fetch(cl->pool, addr, blob_id, size, &dst, crc, err, errlen);
 	free(addr);
 	if (rc == 0) {
 		atomic_fetch_add(&cl->fetches, 1);
@@ -120,6 +121,8 @@ cluster_peer_start(cluster_t *cl)
 		log_error("cluster %s: %s", cl->name, err);
 		return rc;
 	}
+	if ((rc = peer_pool_create(&cl->key, &cl->pool)) != 0)
+		return rc;
 	catalog_set_fetch(cl->catalog, fetch, cl);
 	if (cl->listen == NULL) {
 		log_info("cluster %s: no --listen: this member fetches blobs but serves none", cl->name);
@@ -149,5 +152,8 @@ cluster_peer_stop(cluster_t *cl)
 		catalog_set_fetch(cl->catalog, NULL, NULL);
 	peer_server_stop(cl->peer);
 	cl->peer = NULL;
+	/* After the FUSE loop: no open, so no fetch, is in flight. */
+	peer_pool_destroy(cl->pool);
+	cl->pool = NULL;
 	peer_key_clear(&cl->key);
 }

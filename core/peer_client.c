@@ -21,6 +21,7 @@
 struct peer_conn {
 	int fd;
 	int broken;	/* the stream is out of step: every later get fails */
+	int answered;	/* the last get had an answer's head */
 	char addr[272]; /* for messages */
 };
 
@@ -71,12 +72,14 @@ ask(struct peer_conn *c, uint64_t id, uint64_t size, struct peer_msg *m, char *m
 	get.u.get.id = id;
 	get.u.get.size = size;
 	c->broken = 1;
+	c->answered = 0;
 	if ((rc = peer_io_send_msg(c->fd, &get, 0)) != 0)
 		return util_fail(msg, len, rc, "sending GET: %s", strerror(-rc));
 	if ((rc = peer_io_recv_msg(c->fd, m, msg, len)) == 1)
 		return util_fail(msg, len, -ECONNRESET, "the peer closed the connection");
 	if (rc != 0)
 		return rc;
+	c->answered = 1;
 	if (m->type == PEER_ERROR) {
 		/* After a frame it found bad, the peer closes. */
 		c->broken = m->u.error.err == EPROTO || m->u.error.err == EMSGSIZE;
@@ -150,6 +153,18 @@ peer_client_get(peer_conn_t *c, uint64_t id, uint64_t size, const struct peer_de
 	if (crc != NULL)
 		*crc = d.crc;
 	return 0;
+}
+
+int
+peer_client_usable(const peer_conn_t *c)
+{
+	return c != NULL && !c->broken;
+}
+
+int
+peer_client_untouched(const peer_conn_t *c)
+{
+	return c != NULL && !c->answered;
 }
 
 int

@@ -56,6 +56,12 @@ int peer_client_get(peer_conn_t *c, uint64_t id, uint64_t size, const struct pee
     char *err, size_t errlen);
 /* Close the connection; NULL: no-op. */
 void peer_client_close(peer_conn_t *c);
+/* Can c serve another get (its stream in step)? */
+int peer_client_usable(const peer_conn_t *c);
+/* Did c's last get fail before any answer came (a connection the peer
+ * had closed, for one): nothing of it was received, trying it again on
+ * another connection is safe. */
+int peer_client_untouched(const peer_conn_t *c);
 /* One blob on a connection of its own: connect, get, close. */
 int peer_fetch(const char *addr, const struct peer_key *key, uint64_t id, uint64_t size,
     const struct peer_dest *dst, uint32_t *crc, char *err, size_t errlen);
