@@ -35,6 +35,7 @@
 #include "core/peer_auth.h"
 #include "core/peer_client.h"
 #include "core/peer_io.h"
+#include "core/peer_pool.h"
 #include "core/peer_proto.h"
 #include "core/peer_server.h"
 #include "core/util.h"
@@ -466,6 +467,45 @@ START_TEST(test_fetch_sizes)
 }
 END_TEST
 
+/* The pool: a server that takes one connection at a time serves a second
+ * fetch only if the first one's connection was kept and used again; once
+ * the server is gone, the kept connection is found dead and the fetch is
+ * tried on a new one (refused), not failed on the dead one. */
+START_TEST(test_pool)
+{
+	struct peer_dest d;
+	peer_pool_t *p;
+	char err[512], name[ID_STR_LEN + 1];
+	uint32_t crc;
+	int rc;
+
+	start_server(1, 0);
+	make_blob(2, MIB + 7);
+	make_blob(4, 3000);
+	ck_assert_int_eq(peer_pool_create(&key, &p), 0);
+	dest(&d, name, 2);
+	rc = peer_pool_fetch(p, addr, blob_id(2), MIB + 7, &d, &crc, err, sizeof err);
+	ck_assert_msg(rc == 0, "first fetch: %s", err);
+	check_fetched(2, MIB + 7, crc);
+	dest(&d, name, 4);
+	rc = peer_pool_fetch(p, addr, blob_id(4), 3000, &d, &crc, err, sizeof err);
+	ck_assert_msg(rc == 0, "second fetch, on the kept connection: %d %s", rc, err);
+	check_fetched(4, 3000, crc);
+	/* An error the server answers leaves the connection kept. */
+	dest(&d, name, 6);
+	ck_assert_int_eq(peer_pool_fetch(p, addr, blob_id(6), 10, &d, &crc, err, sizeof err), -ENOENT);
+	dest(&d, name, 4);
+	ck_assert_int_eq(peer_pool_fetch(p, addr, blob_id(4), 3000, &d, &crc, err, sizeof err), 0);
+	peer_server_stop(server);
+	server = NULL;
+	dest(&d, name, 2);
+	rc = peer_pool_fetch(p, addr, blob_id(2), MIB + 7, &d, &crc, err, sizeof err);
+	ck_assert_msg(rc == -ECONNREFUSED, "after the server went: %d %s", rc, err);
+	ck_assert_uint_eq(dst_entries(), 2);
+	peer_pool_destroy(p);
+}
+END_TEST
+
 START_TEST(test_wrong_key)
 {
 	struct peer_dest d;
@@ -884,6 +924,7 @@ peer_suite(void)
 	tcase_add_test(tc, test_peer_dies_mid_transfer);
 	tcase_add_test(tc, test_bad_crc);
 	tcase_add_test(tc, test_bad_trailer);
+	tcase_add_test(tc, test_pool);
 	tcase_add_test(tc, test_client_timeout);
 	tcase_add_test(tc, test_bad_frames);
 	tcase_add_test(tc, test_concurrent);
