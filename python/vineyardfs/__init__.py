@@ -13,6 +13,22 @@ pages they show are the producer's pages, nothing is copied.
     vfs.put([a, 1.5, "label"], name="batch")
     vfs.get("batch")            # [memmap([...]), 1.5, 'label']
 
+Vineyard's own names work too, so that a v6d script ports by changing
+its import (``import vineyardfs as vineyard``):
+
+    client = vineyardfs.connect()          # vineyard.connect(socket)
+    oid = client.put(a, persist=True)      # published to the cluster
+    client.put_name(oid, "x"); client.get_name("x") == oid
+    client.get(name="x"); client.get_meta(oid)["typename"]
+    client.list_objects("Tensor*"); client.persist(oid); client.drop_name("x")
+
+What differs from v6d: an ObjectID is a string ("o" and 16 hex digits),
+not an ObjectID object; metadata (get_meta, list_objects) is a dict,
+the tree meta.json shows, not an ObjectMeta; connect takes the mount
+point, not an IPC socket; get returns memory maps (read-only), and a
+DataFrame's columns are numpy arrays, not Arrow arrays; put_name /
+drop_name are the names of names/, shared by every process of the node.
+
 Python values and the built-in types of vineyardfs(7):
 
     bytes-like (bytes, bytearray, memoryview, ...)  Blob
@@ -41,7 +57,7 @@ try:
 except ImportError:  # so is pandas: DataFrames need it
     _pd = None
 
-__all__ = ["Client", "Graph", "TensorWriter", "VineyardfsError"]
+__all__ = ["Client", "Graph", "TensorWriter", "VineyardfsError", "connect"]
 
 _DTYPES = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
            "uint64", "float32", "float64", "bool")
@@ -588,7 +604,7 @@ class Client:
             except OSError:
                 pass  # the first failure is the one to report
 
-    def put(self, value, name=None):
+    def put(self, value, name=None, persist=False):
         """Store value as a new object (named name, if given) and return its
         id. The value's bytes are written once, into shared memory.
 
@@ -606,7 +622,8 @@ class Client:
         list holding itself...). What the store refuses raises VineyardfsError
         (errno EINVAL for a broken layout, EEXIST for a taken name); either
         way the objects made so far are deleted, so nothing is left
-        half-made.
+        half-made. With persist (Vineyard's word), the object is published
+        to the mount's cluster as well (publish, without waiting for etcd).
         """
         if name is not None and _name_error(name):
             raise (ValueError if isinstance(name, str) else TypeError)(
@@ -614,10 +631,13 @@ class Client:
         self._check(value, "", set())
         made = []
         try:
-            return self._put(value, name, made)
+            oid = self._put(value, name, made)
         except BaseException:
             self._undo(made)
             raise
+        if persist:
+            self.publish(oid, timeout=0)
+        return oid
 
     def put_graph(self, offsets, edges, vertex_props=None, edge_props=None, name=None):
         """put(Graph(offsets, edges, vertex_props, edge_props), name): a
@@ -658,8 +678,9 @@ class Client:
         with open(os.path.join(self._dir(ref), "meta.json")) as f:
             return json.load(f)
 
-    def get(self, ref):
-        """The value of an object (by id or name), without a copy:
+    def get(self, ref=None, name=None):
+        """The value of an object (by id or name; Vineyard's get(name=...)
+        too), without a copy:
 
         Blob -> memoryview of the mapped bytes; Tensor -> read-only
         numpy.memmap; DataFrame -> pandas DataFrame whose columns are such
@@ -669,7 +690,9 @@ class Client:
         Graph of memory maps. An object of any other typename -> its
         metadata tree, a dict (as meta() gives it).
         """
-        return self._value(self._dir(ref))
+        if (ref is None) == (name is None):
+            raise TypeError("get: give an id or a name, one of them")
+        return self._value(self._dir(ref if ref is not None else name))
 
     @staticmethod
     def _view(path):
@@ -797,6 +820,52 @@ class Client:
             reply = self._request({"op": "publish_status", "id": oid})
         return reply.get("state", "queued")
 
+    # -- Vineyard's names ----------------------------------------------------
+
+    def get_meta(self, ref):
+        """Vineyard's get_meta: the metadata tree (a dict, as meta())."""
+        return self.meta(ref)
+
+    def get_name(self, name):
+        """Vineyard's get_name: the id name names (KeyError-like
+        FileNotFoundError when it names nothing)."""
+        return os.path.basename(self._dir(name))
+
+    def put_name(self, ref, name):
+        """Vineyard's put_name: name an object (by id or name) with name as
+        well (EEXIST when name is taken)."""
+        self._request({"op": "name", "id": os.path.basename(self._dir(ref)), "name": name})
+
+    def drop_name(self, name):
+        """Vineyard's drop_name: take name away; its object stays."""
+        self._request({"op": "unname", "name": name})
+
+    def persist(self, ref):
+        """Vineyard's persist: publish the object to the cluster (publish,
+        without waiting for etcd's answer)."""
+        self.publish(ref, timeout=0)
+
+    def list_objects(self, pattern="*", regex=False, limit=5):
+        """Vineyard's list_objects: the metadata of at most limit objects
+        whose typename matches pattern (a shell pattern, or a regular
+        expression with regex), in id order."""
+        import fnmatch
+        import re
+        match = re.compile(pattern).search if regex else (lambda t: fnmatch.fnmatchcase(t, pattern))
+        out = []
+        objects = os.path.join(self.mount, "objects")
+        for oid in sorted(os.listdir(objects)):
+            if len(out) >= limit:
+                break
+            try:
+                with open(os.path.join(objects, oid, "meta.json")) as f:
+                    meta = json.load(f)
+            except FileNotFoundError:  # deleted meanwhile
+                continue
+            if match(meta.get("typename", "")):
+                out.append(meta)
+        return out
+
     def wait_name(self, name, timeout=None):
         """Block until name exists and names a sealed object (a name made
         by writing into names/ appears before its bytes are complete), then
@@ -813,3 +882,10 @@ class Client:
             if e.errno == errno.ETIMEDOUT:
                 raise TimeoutError(errno.ETIMEDOUT, "no sealed object named %s after %s s" % (name, timeout))
             raise
+
+
+def connect(mount=None):
+    """Vineyard's connect: a Client of the mount (mount, else
+    VINEYARDFS_MOUNT, else /vineyard); where v6d takes an IPC socket, a
+    path that is not a mount raises FileNotFoundError."""
+    return Client(mount)

@@ -9,7 +9,7 @@
 
 vfs_mount
 PYTHONPATH=$TESTS_SRCDIR/../python VINEYARDFS_MOUNT=$MNT "$PY" - "$STATE" "$DATA_PATH" <<'EOF' ||
-import os, sys, threading, time
+import errno, os, sys, threading, time
 import numpy as np
 import vineyardfs
 
@@ -164,6 +164,50 @@ for bad in [((2, 2), ">f8"), ((2, 2), "complex128"), ((-1,), "int8")]:
         raise AssertionError("tensor_writer%r worked" % (bad,))
     except (TypeError, ValueError):
         pass
+
+# Vineyard's names: a v6d script ports by changing its import.
+import vineyardfs as vineyard
+client = vineyard.connect(mnt)
+vid = client.put(np.arange(6, dtype=np.int64).reshape(2, 3))
+client.put_name(vid, "v6d")
+assert client.get_name("v6d") == vid
+assert (client.get(name="v6d") == np.arange(6).reshape(2, 3)).all()
+assert (client.get(vid) == np.arange(6).reshape(2, 3)).all()
+assert client.get_meta(vid)["typename"] == "Tensor"
+tensors = client.list_objects("Tens*", limit=1000)
+assert vid in [m["id"] for m in tensors] and all(m["typename"] == "Tensor" for m in tensors), tensors
+assert len(client.list_objects("Tensor", limit=1)) == 1
+assert client.list_objects("^Data", regex=True, limit=1000) == [m for m in client.list_objects("*", limit=1000) if m["typename"].startswith("Data")]
+client.put(b"y", name="taken")
+try:
+    client.put_name(vid, "taken")  # another object's name
+    raise AssertionError("put_name onto a taken name worked")
+except vineyard.VineyardfsError as e:
+    assert e.errno == errno.EEXIST, e
+client.drop_name("v6d")
+try:
+    client.get_name("v6d")
+    raise AssertionError("get_name of a dropped name worked")
+except FileNotFoundError:
+    pass
+assert client.get_meta(vid)["id"] == vid  # the object stays
+# Not in a cluster: persist says so (ENOTCONN), as put(persist=True) does.
+for call in (lambda: client.persist(vid), lambda: client.put(b"x", persist=True)):
+    try:
+        call()
+        raise AssertionError("persist outside a cluster worked")
+    except vineyard.VineyardfsError as e:
+        assert e.errno == errno.ENOTCONN, e
+try:
+    vineyard.connect("/")
+    raise AssertionError("connect to / worked")
+except FileNotFoundError:
+    pass
+try:
+    client.get()
+    raise AssertionError("get() of nothing worked")
+except TypeError:
+    pass
 print("python module: ok")
 EOF
 	fail "the Python module test failed"
