@@ -54,6 +54,7 @@ static const struct cli_cmd *const cli_table[] = {
 	&cmd_unpin_entry,
 	&cmd_evict_entry,
 	&cmd_load_entry,
+	&cmd_stats_entry,
 	&cmd_publish_entry,
 	&cmd_cluster_entry,
 	&cmd_extender_entry,

@@ -5,7 +5,8 @@
  * cmd_store.c asks the daemon about the whole store (snapshot, pin,
  * unpin, evict, load, and stat without an argument), cmd_cluster.c the
  * cluster (publish, cluster), cmd_extender.c the scheduler extender
- * (a server, no mount). cli.c lists them.
+ * (a server, no mount), cmd_stats.c the live view of a mount. cli.c
+ * lists them.
  */
 #ifndef VFS_CMD_H
 #define VFS_CMD_H
@@ -32,6 +33,7 @@ extern const struct cli_cmd cmd_load_entry;
 extern const struct cli_cmd cmd_publish_entry;
 extern const struct cli_cmd cmd_cluster_entry;
 extern const struct cli_cmd cmd_extender_entry;
+extern const struct cli_cmd cmd_stats_entry;
 
 /* stat without an argument: the store's memory, spill and counters. */
 int cmd_store_stat(vfs_t *v, const struct cli_opts *o);

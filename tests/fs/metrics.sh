@@ -111,6 +111,28 @@ for k, v in series.items():
     assert v[-1] == counts[k], (k, v, counts[k])
 PYEOF
 
+# vineyardfs stats: the live view, from the same page (JSON and text).
+"$VINEYARDFS" stats -m "$MNT" --json --count 2 --interval 0.2 >"$T/stats.json" || fail "vineyardfs stats --json failed"
+"$PY" - "$T/stats.json" <<'PYEOF2' || fail "vineyardfs stats --json: $(cat "$T/stats.json")"
+import json, sys
+views = [json.loads(l) for l in open(sys.argv[1])]
+assert len(views) == 2, len(views)
+for v in views:
+    assert v["interval"] == 0.2, v["interval"]
+    assert v["store"]["objects"] == 2 and v["store"]["names"] == 2, v["store"]
+    assert v["store"]["memory_limit_bytes"] == 256 << 20, v["store"]
+    assert v["fuse_totals"]["CREATE"]["total"] >= 2, v["fuse_totals"]
+    for group in ("fuse", "ctl", "fuse_totals"):
+        for op, r in v[group].items():
+            assert r["per_second"] >= 0, (group, op, r)
+    # Its own reads of the page are requests too: some rate shows.
+    assert any(r["per_second"] > 0 for r in v["fuse"].values()), v["fuse"]
+PYEOF2
+"$VINEYARDFS" stats -m "$MNT" --count 1 --interval 0.1 >"$T/stats.txt" || fail "vineyardfs stats failed"
+grep -q "^store    2 objects" "$T/stats.txt" || fail "vineyardfs stats shows: $(cat "$T/stats.txt")"
+grep -q "^FUSE requests" "$T/stats.txt" || fail "vineyardfs stats shows no request rates: $(cat "$T/stats.txt")"
+must_fail "interval" "$VINEYARDFS" stats -m "$MNT" --interval 0
+
 # Over HTTP: the same families; other paths and methods refused.
 http()
 {
