@@ -132,6 +132,20 @@ froms = re.findall(r"^FROM\s+(\S+)", cf, re.M)
 check(froms and all(f == "debian:12" for f in froms), "the Containerfile builds from debian:12 only: %s" % froms)
 check("pip " not in cf and "curl " not in cf, "the Containerfile installs Debian packages only")
 
+# The systemd unit: its ExecStart and ExecStop are commands this vineyardfs
+# takes (with an example of /etc/default/vineyardfs's options).
+unit = {}
+for line in open(sys.argv[3].replace("Containerfile", "vineyardfs.service")):
+    if "=" in line and not line.startswith("#"):
+        k, v = line.rstrip("\n").split("=", 1)
+        unit[k] = v
+start = unit["ExecStart"].replace("$VINEYARDFS_OPTS", "--memory 8G --spill-dir /var/lib/vineyardfs/spill").split()
+check(start[0] == "/usr/bin/vineyardfs" and "--supervise" in start and "--foreground" in start,
+      "the unit runs vineyardfs mount --foreground --supervise: %s" % start)
+accepts(["vineyardfs"] + start[1:], "the systemd unit")
+check(unit["ExecStop"].split()[1:] == ["umount", "/vineyard"], "the unit unmounts at stop")
+check(unit.get("Type") == "simple" and unit.get("WantedBy") == "multi-user.target", "a simple service, enabled at boot")
+
 if fails:
     for f in fails:
         print("FAIL [deploy]:", f)
