@@ -597,9 +597,11 @@ catalog_hold(catalog_t *c, uint64_t blob_id)
 	int rc = -ENOENT;
 
 	/* Not resident (spilled) is fine: the count only has to pair with
-	 * the release to come. Not an open of ours: c->opens stays. */
+	 * the release to come. Not an open of ours: c->opens stays. Another
+	 * member's blob too: a kept copy open in the kernel must not be
+	 * dropped by the cache meanwhile (catalog_cache.c). */
 	pthread_mutex_lock(&c->lock);
-	if ((b = catalog_blob_find(c, blob_id)) != NULL && b->sealed && !b->deleted && !b->remote) {
+	if ((b = catalog_blob_find(c, blob_id)) != NULL && b->sealed && !b->deleted) {
 		b->opens++;
 		rc = 0;
 	}
