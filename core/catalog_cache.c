@@ -87,7 +87,8 @@ catalog_cache_drop(catalog_t *c, uint64_t want)
 	hmap_foreach(&c->blobs, collect, &l);
 	if (l.err != 0)
 		log_warn("cannot list the fetched copies to drop: %s", strerror(-l.err));
-	qsort(l.v, l.n, sizeof *l.v, by_use);
+	if (l.n > 1) /* none: l.v is NULL, which qsort may not be given */
+		qsort(l.v, l.n, sizeof *l.v, by_use);
 	for (i = 0; i < l.n && dropped < want; i++) {
 		drop(c, catalog_blob_find(c, l.v[i].id));
 		dropped += l.v[i].size;
