@@ -28,33 +28,24 @@
 #define OTHER 2
 #define SIZE (1u << 20)
 
-static char *state, *backing;
+static struct test_catalog tc;
+static char *backing;
 static catalog_t *cat;
 static unsigned fetches;
 
 static void
 setup(void)
 {
-	struct catalog_config cfg = { 0 };
-
-	state = test_mkdtemp("cstate");
-	backing = test_mkdtemp("cmem");
-	cfg.state_dir = state;
-	cfg.backing_dir = backing;
-	cfg.memory_limit = 5 * SIZE / 2;
-	cfg.instance_id = INSTANCE;
-	ck_assert_int_eq(catalog_open(&cfg, &cat), 0);
+	test_catalog_open(&tc, "c", 5 * SIZE / 2, INSTANCE);
+	cat = tc.cat;
+	backing = tc.backing;
 	fetches = 0;
 }
 
 static void
 teardown(void)
 {
-	catalog_close(cat);
-	test_rmtree(state);
-	test_rmtree(backing);
-	free(state);
-	free(backing);
+	test_catalog_close(&tc);
 }
 
 /* The hook: SIZE bytes, each the low byte of the blob id, into dir/name. */

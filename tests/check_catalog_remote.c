@@ -25,31 +25,20 @@
 #define INSTANCE 1
 #define OTHER 2
 
-static char *state, *backing;
+static struct test_catalog tc;
 static catalog_t *cat;
 
 static void
 setup(void)
 {
-	struct catalog_config cfg = { 0 };
-
-	state = test_mkdtemp("rstate");
-	backing = test_mkdtemp("rmem");
-	cfg.state_dir = state;
-	cfg.backing_dir = backing;
-	cfg.memory_limit = 16 << 20;
-	cfg.instance_id = INSTANCE;
-	ck_assert_int_eq(catalog_open(&cfg, &cat), 0);
+	test_catalog_open(&tc, "r", 16 << 20, INSTANCE);
+	cat = tc.cat;
 }
 
 static void
 teardown(void)
 {
-	catalog_close(cat);
-	test_rmtree(state);
-	test_rmtree(backing);
-	free(state);
-	free(backing);
+	test_catalog_close(&tc);
 }
 
 /* The objects/ value of a Blob object of instance OTHER: ids in *oid, *bid. */

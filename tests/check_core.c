@@ -149,21 +149,32 @@ test_xattr_is(catalog_t *c, uint64_t ino, const char *name, const char *want)
 	return same;
 }
 
-unsigned char *
-test_pattern(size_t len, uint64_t seed)
+void
+test_catalog_open(struct test_catalog *t, const char *tag, uint64_t limit, unsigned instance)
 {
-	unsigned char *p = malloc(len + 1);
-	uint64_t x = seed * 0x9E3779B97F4A7C15u + 1;
-	size_t i;
+	struct catalog_config cfg = { 0 };
+	char name[64];
 
-	ck_assert_ptr_nonnull(p);
-	for (i = 0; i < len; i++) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		p[i] = (unsigned char)x;
-	}
-	return p;
+	snprintf(name, sizeof name, "%sstate", tag);
+	t->state = test_mkdtemp(name);
+	snprintf(name, sizeof name, "%smem", tag);
+	t->backing = test_mkdtemp(name);
+	cfg.state_dir = t->state;
+	cfg.backing_dir = t->backing;
+	cfg.memory_limit = limit;
+	cfg.instance_id = instance;
+	ck_assert_int_eq(catalog_open(&cfg, &t->cat), 0);
+}
+
+void
+test_catalog_close(struct test_catalog *t)
+{
+	catalog_close(t->cat);
+	test_rmtree(t->state);
+	test_rmtree(t->backing);
+	free(t->state);
+	free(t->backing);
+	t->cat = NULL;
 }
 
 int

@@ -61,7 +61,17 @@ void test_freed_add(struct test_freed *f, uint64_t id);
 int test_was_freed(const struct test_freed *f, uint64_t id);
 /* Does catalog c give xattr name of ino, with value want? */
 int test_xattr_is(catalog_t *c, uint64_t ino, const char *name, const char *want);
-/* len bytes of a pattern that differs per seed (one more allocated); caller frees. */
-unsigned char *test_pattern(size_t len, uint64_t seed);
+/* A catalog over two fresh scratch dirs (state, backing files), with a
+ * memory limit and an instance id, for the suites that need one. */
+struct test_catalog {
+	catalog_t *cat;
+	char *state, *backing;
+};
+void test_catalog_open(struct test_catalog *t, const char *tag, uint64_t limit, unsigned instance);
+/* Close it and remove its dirs. */
+void test_catalog_close(struct test_catalog *t);
+
+/* test_pattern (tests/test_pattern.h) too. */
+#include "tests/test_pattern.h"
 
 #endif

@@ -39,6 +39,7 @@
 #include "core/peer_proto.h"
 #include "core/peer_server.h"
 #include "core/util.h"
+#include "tests/test_pattern.h"
 
 #define MIB (1024 * 1024)
 #define TMP ".fetch-"
@@ -51,36 +52,18 @@ static peer_server_t *server;
 static char addr[64];
 static atomic_int opens, releases, release_errors;
 
-/* len bytes of a pattern per seed (xorshift). Caller frees. */
-static unsigned char *
-pattern(size_t len, uint64_t seed)
-{
-	unsigned char *p = malloc(len + 1);
-	uint64_t x = seed * 0x9E3779B97F4A7C15u + 1;
-	size_t i;
-
-	ck_assert_ptr_nonnull(p);
-	for (i = 0; i < len; i++) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		p[i] = (unsigned char)x;
-	}
-	return p;
-}
-
 static uint64_t
 blob_id(unsigned k)
 {
 	return ID_BLOB_BIT | ((uint64_t)7 << ID_INSTANCE_SHIFT) | k;
 }
 
-/* A blob the test server holds: src_dir/b… with pattern(size, k). */
+/* A blob the test server holds: src_dir/b… with test_pattern(size, k). */
 static void
 make_blob(unsigned k, size_t size)
 {
 	char path[PATH_MAX + 32], ids[ID_STR_LEN + 1];
-	unsigned char *p = pattern(size, k);
+	unsigned char *p = test_pattern(size, k);
 	int fd;
 
 	id_format(blob_id(k), ids);
@@ -249,7 +232,7 @@ static void
 check_fetched(unsigned k, size_t size, uint32_t crc)
 {
 	char path[PATH_MAX + 32], ids[ID_STR_LEN + 1];
-	unsigned char *want = pattern(size, k), *got = malloc(size + 1);
+	unsigned char *want = test_pattern(size, k), *got = malloc(size + 1);
 	struct stat st;
 	int fd;
 
@@ -579,7 +562,7 @@ rogue_run(void *arg)
 {
 	struct rogue *r = arg;
 	struct peer_msg m;
-	unsigned char *bytes = pattern(r->size, 1), junk;
+	unsigned char *bytes = test_pattern(r->size, 1), junk;
 	char err[256];
 	int fd = accept4(r->lfd, NULL, NULL, SOCK_CLOEXEC);
 
