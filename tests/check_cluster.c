@@ -27,7 +27,7 @@
 
 #define DEADLINE_S ETCD_FIXTURE_DEADLINE_S
 
-static char dir[] = "/tmp/vfs-check-cluster.XXXXXX";
+static char dir[128];
 static struct etcd_fixture fx;
 
 struct member {
@@ -112,7 +112,7 @@ setup(void)
 {
 	char path[4096];
 
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	etcd_fixture_mkdir(dir, sizeof dir);
 	snprintf(path, sizeof path, "%s/alpha", dir);
 	ck_assert_int_eq(mkdir(path, 0755), 0);
 	snprintf(path, sizeof path, "%s/beta", dir);
@@ -135,7 +135,6 @@ teardown(void)
 	etcd_fixture_stop(&fx);
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	ck_assert_int_eq(system(cmd), 0);
-	strcpy(dir, "/tmp/vfs-check-cluster.XXXXXX");
 }
 
 /* Until cond holds, bounded. */

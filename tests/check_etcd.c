@@ -18,14 +18,14 @@
 #include "core/etcd.h"
 #include "tests/etcd_fixture.h"
 
-static char dir[] = "/tmp/vfs-check-etcd.XXXXXX";
+static char dir[128];
 static struct etcd_fixture fx;
 static etcd_t *e;
 
 static void
 setup(void)
 {
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	etcd_fixture_mkdir(dir, sizeof dir);
 	etcd_fixture_init(&fx, dir);
 	etcd_fixture_start(&fx);
 	ck_assert_int_eq(etcd_open(fx.url, 2000, &e), 0);
@@ -41,7 +41,6 @@ teardown(void)
 	etcd_fixture_stop(&fx);
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	ck_assert_int_eq(system(cmd), 0);
-	strcpy(dir, "/tmp/vfs-check-etcd.XXXXXX");
 }
 
 START_TEST(test_put_get)

@@ -25,7 +25,7 @@
 #include "core/id.h"
 #include "tests/etcd_fixture.h"
 
-static char dir[] = "/tmp/vfs-check-extender.XXXXXX";
+static char dir[128];
 static struct etcd_fixture fx;
 static extender_t *x;
 
@@ -52,7 +52,7 @@ setup(void)
 	etcd_t *e;
 	unsigned i;
 
-	ck_assert_ptr_nonnull(mkdtemp(dir));
+	etcd_fixture_mkdir(dir, sizeof dir);
 	etcd_fixture_init(&fx, dir);
 	etcd_fixture_start(&fx);
 	ck_assert_int_eq(etcd_open(fx.url, 5000, &e), 0);
@@ -91,7 +91,6 @@ teardown(void)
 	etcd_fixture_stop(&fx);
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	ck_assert_int_eq(system(cmd), 0);
-	strcpy(dir, "/tmp/vfs-check-extender.XXXXXX");
 }
 
 /* POST verb with body; the status, the reply parsed (JSON) in *out. */

@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -92,9 +93,20 @@ etcd_fixture_stop(struct etcd_fixture *f)
 	}
 }
 
+static char root[64];
+
+void
+etcd_fixture_mkdir(char *dir, size_t len)
+{
+	ck_assert_msg(root[0] != '\0', "no root: etcd_fixture_main makes it");
+	snprintf(dir, len, "%s/t.XXXXXX", root);
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+}
+
 int
 etcd_fixture_main(Suite *s)
 {
+	char cmd[128];
 	SRunner *sr;
 	int failed;
 
@@ -102,9 +114,17 @@ etcd_fixture_main(Suite *s)
 		printf("SKIP: %s is missing (Debian's etcd-server)\n", ETCD_FIXTURE_BIN);
 		return 77;
 	}
+	snprintf(root, sizeof root, "/tmp/vfs-check-etcd.XXXXXX");
+	if (mkdtemp(root) == NULL) {
+		perror("mkdtemp /tmp/vfs-check-etcd.XXXXXX");
+		return 99;
+	}
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", root);
 	return failed == 0 ? 0 : 1;
 }

@@ -30,7 +30,11 @@ void etcd_fixture_start(struct etcd_fixture *f);
 /* Kill it (SIGKILL) and reap it; no-op when not running. */
 void etcd_fixture_stop(struct etcd_fixture *f);
 /* A test program's main: run suite s, or skip (77) without an etcd
- * binary; the exit status. */
+ * binary; the exit status. Every test's directory (etcd_fixture_mkdir)
+ * is under one root that goes at the end, also after a failed test
+ * (whose teardown Check does not run). */
 int etcd_fixture_main(Suite *s);
+/* A new empty directory for one test, its path in dir (len bytes). */
+void etcd_fixture_mkdir(char *dir, size_t len);
 
 #endif
