@@ -28,7 +28,7 @@
 #define OTHER 2
 #define SIZE (1u << 20)
 
-static struct test_catalog tc;
+static struct test_catalog tcat;
 static char *backing;
 static catalog_t *cat;
 static unsigned fetches;
@@ -36,16 +36,16 @@ static unsigned fetches;
 static void
 setup(void)
 {
-	test_catalog_open(&tc, "c", 5 * SIZE / 2, INSTANCE);
-	cat = tc.cat;
-	backing = tc.backing;
+	test_catalog_open(&tcat, "c", 5 * SIZE / 2, INSTANCE);
+	cat = tcat.cat;
+	backing = tcat.backing;
 	fetches = 0;
 }
 
 static void
 teardown(void)
 {
-	test_catalog_close(&tc);
+	test_catalog_close(&tcat);
 }
 
 /* The hook: SIZE bytes, each the low byte of the blob id, into dir/name. */

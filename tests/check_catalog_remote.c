@@ -25,20 +25,20 @@
 #define INSTANCE 1
 #define OTHER 2
 
-static struct test_catalog tc;
+static struct test_catalog tcat;
 static catalog_t *cat;
 
 static void
 setup(void)
 {
-	test_catalog_open(&tc, "r", 16 << 20, INSTANCE);
-	cat = tc.cat;
+	test_catalog_open(&tcat, "r", 16 << 20, INSTANCE);
+	cat = tcat.cat;
 }
 
 static void
 teardown(void)
 {
-	test_catalog_close(&tc);
+	test_catalog_close(&tcat);
 }
 
 /* The objects/ value of a Blob object of instance OTHER: ids in *oid, *bid. */

@@ -125,7 +125,7 @@ setup(void)
 static void
 teardown(void)
 {
-	char cmd[128];
+	char cmd[sizeof dir + 32];
 
 	member_leave(&A);
 	member_leave(&B);

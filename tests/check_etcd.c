@@ -34,7 +34,7 @@ setup(void)
 static void
 teardown(void)
 {
-	char cmd[128];
+	char cmd[sizeof dir + 32];
 
 	etcd_close(e);
 	e = NULL;

@@ -84,7 +84,7 @@ setup(void)
 static void
 teardown(void)
 {
-	char cmd[128];
+	char cmd[sizeof dir + 32];
 
 	extender_destroy(x);
 	x = NULL;
