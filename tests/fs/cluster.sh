@@ -20,8 +20,7 @@ member_mount 1 alpha
 member_mount 2 beta
 A=$T/m1
 B=$T/m2
-wait_until "A to join" cluster_is joined yes "$A"
-wait_until "B to join" cluster_is joined yes "$B"
+wait_joined "$A" "$B"
 
 printf 'hello\n' >"$A/names/greeting"
 wait_sealed "$A/names/greeting"

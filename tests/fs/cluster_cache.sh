@@ -10,8 +10,7 @@
 . "$(dirname "$0")/cluster_lib.sh"
 
 KEY=$T/key
-head -c 32 /dev/urandom >"$KEY"
-chmod 600 "$KEY"
+cluster_key "$KEY"
 
 etcd_start
 member_mount 1 alpha --cluster-key "$KEY"
@@ -19,9 +18,7 @@ member_mount 1 alpha --cluster-key "$KEY"
 member_mount 2 beta --cluster-key "$KEY" --memory 64M --spill-dir "$T/spill2" --spill-high 100 --spill-low 90
 A=$T/m1
 B=$T/m2
-for m in "$A" "$B"; do
-	wait_until "$m to join" cluster_is joined yes "$m"
-done
+wait_joined "$A" "$B"
 
 # B's own object, 8 MiB: it must stay in memory while copies can go.
 head -c 8M /dev/urandom >"$T/own"
@@ -31,8 +28,7 @@ wait_sealed "$B/names/own"
 for n in x y z; do
 	head -c 24M /dev/urandom >"$T/$n"
 	cp "$T/$n" "$A/names/$n"
-	wait_sealed "$A/names/$n"
-	out=$("$VINEYARDFS" publish -m "$A" "$n") || fail "publish $n: $out"
+	publish_sealed "$A" "$n"
 done
 for n in x y z; do
 	wait_until "$n on B" test -e "$B/names/$n"

@@ -22,8 +22,7 @@ case $out in *queued*) ;; *) fail "publish without etcd said '$out'" ;; esac
 grep -q "cluster t: etcd at .* is unavailable" "$T/st1/vineyardfs.log" || fail "the absence of etcd is not logged"
 
 etcd_start
-wait_until "A to join" cluster_is joined yes "$A"
-wait_until "B to join" cluster_is joined yes "$B"
+wait_joined "$A" "$B"
 wait_until "early on B" test -e "$B/names/early"
 
 # --publish-all: B's objects are published as they are sealed.

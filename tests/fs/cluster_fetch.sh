@@ -9,11 +9,9 @@
 . "$(dirname "$0")/cluster_lib.sh"
 
 KEY=$T/key
-head -c 32 /dev/urandom >"$KEY"
-chmod 600 "$KEY"
+cluster_key "$KEY"
 WRONG=$T/wrong
-head -c 32 /dev/urandom >"$WRONG"
-chmod 600 "$WRONG"
+cluster_key "$WRONG"
 
 etcd_start
 member_mount 1 alpha --cluster-key "$KEY"
@@ -22,9 +20,7 @@ member_mount 3 gamma --cluster-key "$WRONG"
 A=$T/m1
 B=$T/m2
 C=$T/m3
-for m in "$A" "$B" "$C"; do
-	wait_until "$m to join" cluster_is joined yes "$m"
-done
+wait_joined "$A" "$B" "$C"
 grep -q "serving blobs on" "$T/st1/vineyardfs.log" || fail "A does not say it serves blobs"
 
 # Three objects on A, published.
@@ -33,8 +29,7 @@ head -c 32M /dev/urandom >"$T/mid"
 head -c 100K /dev/urandom >"$T/small"
 for n in big mid small; do
 	cp "$T/$n" "$A/names/$n"
-	wait_sealed "$A/names/$n"
-	out=$("$VINEYARDFS" publish -m "$A" "$n") || fail "publish $n: $out"
+	publish_sealed "$A" "$n"
 done
 for n in big mid small; do
 	wait_until "$n on B" test -e "$B/names/$n"

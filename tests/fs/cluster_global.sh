@@ -19,8 +19,7 @@
 
 N=5000
 KEY=$T/key
-head -c 32 /dev/urandom >"$KEY"
-chmod 600 "$KEY"
+cluster_key "$KEY"
 
 etcd_start
 nodes=(x alpha beta gamma delta)

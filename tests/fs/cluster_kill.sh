@@ -10,24 +10,21 @@
 . "$(dirname "$0")/cluster_lib.sh"
 
 KEY=$T/key
-head -c 32 /dev/urandom >"$KEY"
-chmod 600 "$KEY"
+cluster_key "$KEY"
 
 etcd_start
 member_mount 1 alpha --cluster-key "$KEY" --memory 1536M
 member_mount 2 beta --cluster-key "$KEY" --memory 1536M
 A=$T/m1
 B=$T/m2
-wait_until "A to join" cluster_is joined yes "$A"
-wait_until "B to join" cluster_is joined yes "$B"
+wait_joined "$A" "$B"
 
 # About a second of transfer here, longer on a busy machine.
 head -c 1G /dev/urandom >"$A/names/huge"
 head -c 100K /dev/urandom >"$T/small"
 cp "$T/small" "$A/names/small"
 for n in huge small; do
-	wait_sealed "$A/names/$n"
-	out=$("$VINEYARDFS" publish -m "$A" "$n") || fail "publish $n: $out"
+	publish_sealed "$A" "$n"
 	wait_until "$n on B" test -e "$B/names/$n"
 done
 sum=$(sha256sum <"$A/names/huge")

@@ -197,6 +197,32 @@ member_mount()
 		--listen "127.0.0.1:$(free_port)" --node-name "$node" --cluster-ttl "$CLUSTER_TTL" "$@"
 }
 
+# cluster_key FILE: a new cluster key, 32 random bytes, readable by root only.
+cluster_key()
+{
+	head -c 32 /dev/urandom >"$1"
+	chmod 600 "$1"
+}
+
+# wait_joined MNT...: until every member mounted there has joined.
+wait_joined()
+{
+	local m
+
+	for m in "$@"; do
+		wait_until "$m to join" cluster_is joined yes "$m"
+	done
+}
+
+# publish_sealed MNT NAME: once MNT/names/NAME is sealed, publish it.
+publish_sealed()
+{
+	local out
+
+	wait_sealed "$1/names/$2"
+	out=$("$VINEYARDFS" publish -m "$1" "$2") || fail "publish $2: $out"
+}
+
 # cluster_get KEY MNT: one value of MNT/.vineyardfs/cluster.
 cluster_get()
 {

@@ -22,24 +22,21 @@ PYEOF
 }
 
 KEY=$T/key
-head -c 32 /dev/urandom >"$KEY"
-chmod 600 "$KEY"
+cluster_key "$KEY"
 
 etcd_start
 member_mount 1 alpha --cluster-key "$KEY"
 member_mount 2 beta --cluster-key "$KEY"
 A=$T/m1
 B=$T/m2
-wait_until "A to join" cluster_is joined yes "$A"
-wait_until "B to join" cluster_is joined yes "$B"
+wait_joined "$A" "$B"
 
 head -c 3M /dev/urandom >"$T/kept"
 printf 'fresh bytes\n' >"$T/fresh"
 printf 'short-lived\n' >"$T/doomed"
 for n in kept fresh doomed; do
 	cp "$T/$n" "$A/names/$n"
-	wait_sealed "$A/names/$n"
-	out=$("$VINEYARDFS" publish -m "$A" "$n") || fail "publish $n: $out"
+	publish_sealed "$A" "$n"
 done
 for n in kept fresh doomed; do
 	wait_until "$n on B" test -e "$B/names/$n"

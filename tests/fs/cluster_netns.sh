@@ -27,8 +27,7 @@ since()
 NS=vfs-netns-$$
 ns_create "$NS"
 KEY=$T/key
-head -c 32 /dev/urandom >"$KEY"
-chmod 600 "$KEY"
+cluster_key "$KEY"
 
 ETCD_EXTRA_URLS=http://${NS_HOST_IP[$NS]}:$ETCD_CPORT
 etcd_start
@@ -38,9 +37,7 @@ member_mount 3 gamma --cluster-key "$KEY"
 A=$T/m1
 B=$T/m2
 C=$T/m3
-for m in "$A" "$B" "$C"; do
-	wait_until "$m to join" cluster_is joined yes "$m"
-done
+wait_joined "$A" "$B" "$C"
 "$VINEYARDFS" cluster -m "$B" | grep -q "^member 1 alpha ${NS_IP[$NS]//./\\.}:[0-9]* live$" ||
 	fail "A is not live at ${NS_IP[$NS]} for B: $("$VINEYARDFS" cluster -m "$B")"
 
@@ -50,8 +47,7 @@ cp "$T/small" "$A/names/small"
 cp "$T/mid" "$A/names/mid"
 head -c 1G /dev/urandom >"$A/names/huge"
 for n in small mid huge; do
-	wait_sealed "$A/names/$n"
-	out=$("$VINEYARDFS" publish -m "$A" "$n") || fail "publish $n: $out"
+	publish_sealed "$A" "$n"
 	wait_until "$n on B" test -e "$B/names/$n"
 	wait_until "$n on C" test -e "$C/names/$n"
 done
