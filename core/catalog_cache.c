@@ -100,9 +100,10 @@ catalog_cache_drop(catalog_t *c, uint64_t want)
 	return dropped;
 }
 
-/* The remote blobs of id's tree that hold a copy now, into l. */
+/* The remote blobs of id's tree that hold a copy now (resident 1), or
+ * that hold none (0), into l. */
 static int
-tree_copies(catalog_t *c, uint64_t id, struct copies *l, int depth)
+tree_copies(catalog_t *c, uint64_t id, struct copies *l, int resident, int depth)
 {
 	struct cobject *o;
 	struct cblob *b;
@@ -110,7 +111,8 @@ tree_copies(catalog_t *c, uint64_t id, struct copies *l, int depth)
 	int rc;
 
 	if (id_is_blob(id)) {
-		if ((b = catalog_blob_find(c, id)) == NULL || !b->remote || !b->resident || b->deleted)
+		if ((b = catalog_blob_find(c, id)) == NULL || !b->remote || !b->resident != !resident ||
+		    b->deleted)
 			return 0;
 		if (VEC_PUSH_ROOM(l->v, l->n, l->cap) != 0)
 			return -ENOMEM;
@@ -120,7 +122,7 @@ tree_copies(catalog_t *c, uint64_t id, struct copies *l, int depth)
 	if ((o = catalog_object_find(c, id)) == NULL || depth > CATALOG_TREE_DEPTH)
 		return 0;
 	for (i = 0; i < o->nmembers; i++)
-		if ((rc = tree_copies(c, o->members[i].id, l, depth + 1)) != 0)
+		if ((rc = tree_copies(c, o->members[i].id, l, resident, depth + 1)) != 0)
 			return rc;
 	return 0;
 }
@@ -134,7 +136,7 @@ catalog_cache_evict(catalog_t *c, uint64_t id, uint64_t *blobs, uint64_t *bytes)
 
 	*blobs = *bytes = 0;
 	pthread_mutex_lock(&c->lock);
-	if ((rc = tree_copies(c, id, &l, 0)) != 0)
+	if ((rc = tree_copies(c, id, &l, 1, 0)) != 0)
 		goto out;
 	for (i = 0; i < l.n; i++) {
 		struct cblob *b = catalog_blob_find(c, l.v[i].id);
@@ -149,6 +151,39 @@ catalog_cache_evict(catalog_t *c, uint64_t id, uint64_t *blobs, uint64_t *bytes)
 	}
 	if (*blobs == 0 && busy > 0)
 		rc = -EBUSY; /* open or being fetched */
+out:
+	pthread_mutex_unlock(&c->lock);
+	free(l.v);
+	return rc;
+}
+
+int
+catalog_cache_prefetch(catalog_t *c, uint64_t id, uint64_t below, uint64_t *blobs, uint64_t *bytes)
+{
+	struct copies l = { 0 };
+	struct cblob *b;
+	size_t i;
+	int rc;
+
+	*blobs = *bytes = 0;
+	pthread_mutex_lock(&c->lock);
+	if ((rc = tree_copies(c, id, &l, 0, 0)) != 0)
+		goto out;
+	for (i = 0; i < l.n; i++) {
+		/* Looked up again: the lock is let go during each fetch. */
+		if ((b = catalog_blob_find(c, l.v[i].id)) == NULL || !b->remote || b->resident ||
+		    b->deleted || !b->sealed)
+			continue;
+		if (mem_used(c->mem) + b->size > below) {
+			rc = -ENOSPC; /* room only by dropping or spilling: not for a guess */
+			break;
+		}
+		b->opens++; /* catalog_remote_open's, as an open's */
+		if ((rc = catalog_remote_open(c, b)) != 0)
+			break;
+		(*blobs)++;
+		*bytes += b->size;
+	}
 out:
 	pthread_mutex_unlock(&c->lock);
 	free(l.v);

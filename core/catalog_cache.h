@@ -17,6 +17,12 @@
  * are this node's cache, not anyone's data. */
 int catalog_cache_evict(catalog_t *c, uint64_t id, uint64_t *blobs, uint64_t *bytes);
 
+/* Fetch the remote blobs of id's tree that have no copy here yet, while
+ * this store's memory stays at or below `below` bytes: never drops or
+ * spills anything for it (a prefetch is a guess). 0 and what came, or
+ * -ENOSPC when the next would not fit, or the fetch's -errno. */
+int catalog_cache_prefetch(catalog_t *c, uint64_t id, uint64_t below, uint64_t *blobs, uint64_t *bytes);
+
 struct catalog_cache_stats {
 	uint64_t copies, copy_bytes; /* fetched copies in memory now */
 	uint64_t drops, drop_bytes;  /* dropped since start, to make room or on evict */

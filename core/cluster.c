@@ -99,6 +99,7 @@ cluster_create(const struct cluster_config *cfg, cluster_t **out)
 		return -ENOMEM;
 	pthread_mutex_init(&cl->lock, NULL);
 	pthread_cond_init(&cl->cond, NULL);
+	pthread_cond_init(&cl->pf_cond, NULL);
 	hmap_init(&cl->pubs);
 	if (gethostname(host, sizeof host - 1) != 0)
 		snprintf(host, sizeof host, "localhost");
@@ -109,6 +110,7 @@ cluster_create(const struct cluster_config *cfg, cluster_t **out)
 	cl->key_file = cfg->key_file != NULL ? strdup(cfg->key_file) : NULL;
 	cl->ttl = cfg->ttl > 0 ? cfg->ttl : CLUSTER_TTL;
 	cl->publish_all = cfg->publish_all;
+	cl->prefetch = cfg->prefetch;
 	cl->memory = cfg->memory;
 	cl->members = json_object();
 	cl->prefix_len = (size_t)snprintf(cl->prefix, sizeof cl->prefix, "/vineyardfs/%s/", cfg->name);
@@ -641,6 +643,8 @@ cluster_start(cluster_t *cl, catalog_t *c)
 		return rc;
 	if ((rc = cluster_peer_start(cl)) != 0)
 		return rc;
+	if ((rc = cluster_prefetch_start(cl)) != 0)
+		return rc;
 	/* Publish-all starts by looking at what is there already. */
 	cl->scan = cl->publish_all;
 	if ((rc = -pthread_create(&cl->member_thread, NULL, member_main, cl)) != 0)
@@ -652,8 +656,9 @@ cluster_start(cluster_t *cl, catalog_t *c)
 		return rc;
 	}
 	cl->threads = 1;
-	log_info("cluster %s: member %s (instance %u), etcd %s%s", cl->name, cl->node, cl->instance,
-	    cl->etcd_urls, cl->publish_all ? ", publishing every object" : "");
+	log_info("cluster %s: member %s (instance %u), etcd %s%s%s", cl->name, cl->node, cl->instance,
+	    cl->etcd_urls, cl->publish_all ? ", publishing every object" : "",
+	    cl->prefetch ? ", prefetching others' named objects" : "");
 	return 0;
 }
 
@@ -671,6 +676,7 @@ cluster_destroy(cluster_t *cl)
 
 	if (cl == NULL)
 		return;
+	cluster_prefetch_stop(cl); /* its fetches use the peer's pool */
 	cluster_peer_stop(cl);
 	if (cl->threads) {
 		pthread_mutex_lock(&cl->lock);
@@ -692,6 +698,7 @@ cluster_destroy(cluster_t *cl)
 	hmap_foreach(&cl->pubs, free_pub, NULL);
 	hmap_destroy(&cl->pubs);
 	free(cl->fresh);
+	free(cl->pf);
 	json_decref(cl->members);
 	free(cl->etcd_urls);
 	free(cl->name);
@@ -700,5 +707,6 @@ cluster_destroy(cluster_t *cl)
 	free(cl->key_file);
 	pthread_mutex_destroy(&cl->lock);
 	pthread_cond_destroy(&cl->cond);
+	pthread_cond_destroy(&cl->pf_cond);
 	free(cl);
 }

@@ -52,6 +52,7 @@ struct cluster_config {
 	const char *key_file; /* the cluster key (the peer protocol's), recorded */
 	unsigned ttl;	      /* of the lease, seconds; 0: CLUSTER_TTL */
 	int publish_all;      /* every sealed object is published */
+	int prefetch;	      /* fetch others' named objects as they appear */
 	uint64_t memory;      /* the memory limit, advertised */
 };
 #define CLUSTER_TTL 10

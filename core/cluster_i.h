@@ -94,6 +94,16 @@ struct cluster {
 	size_t nbatch, batch_cap;
 	int batch_lost; /* a key could not be copied */
 
+	/* --prefetch (cluster_prefetch.c): other members' named objects to
+	 * fetch, oldest first, and what came of it. */
+	int prefetch;		/* set at create */
+	pthread_cond_t pf_cond; /* a name queued, or stop */
+	pthread_t pf_thread;
+	int pf_started;
+	uint64_t *pf;
+	size_t npf, pf_cap;
+	uint64_t prefetch_blobs, prefetch_bytes, prefetch_skips, prefetch_errors;
+
 	/* The bytes (cluster_peer.c); set at start, before the threads. */
 	struct peer_key key;
 	peer_server_t *peer; /* NULL: no --listen or no key */
@@ -114,6 +124,14 @@ void cluster_nap(cluster_t *cl, unsigned ms);
  * key file). Stop before the catalog goes. */
 int cluster_peer_start(cluster_t *cl);
 void cluster_peer_stop(cluster_t *cl);
+
+/* cluster_prefetch.c: queue other member's object id for a prefetch
+ * (the watch thread, when its name appears; a no-op without --prefetch);
+ * start the thread that fetches (after the peer's start), stop it (before
+ * the peer's stop). */
+void cluster_prefetch_queue(cluster_t *cl, uint64_t id);
+int cluster_prefetch_start(cluster_t *cl);
+void cluster_prefetch_stop(cluster_t *cl);
 
 /* cluster_watch.c: the watch thread. */
 void *cluster_watch_main(void *arg);

@@ -79,9 +79,17 @@ apply(cluster_t *cl, const struct etcd_kv *kv, int put, uint32_t gen, const char
 		json_decref(v);
 	}
 	/* Lock order: the catalog's hooks take ours under theirs. */
-	if ((rc = catalog_remote_apply(cl->catalog, rel, kv->value, kv->value_len, put, gen, 1)) != 0)
+	if ((rc = catalog_remote_apply(cl->catalog, rel, kv->value, kv->value_len, put, gen, 1)) != 0) {
 		log_warn(
 		    "cluster %s: %.*s: not mirrored: %s", cl->name, (int)kv->key_len, kv->key, strerror(-rc));
+		return;
+	}
+	if (kind == CATALOG_REMOTE_NAME && put && cl->prefetch) {
+		v = json_loadb(kv->value, kv->value_len, JSON_DECODE_ANY, NULL);
+		if (json_is_string(v) && id_parse(json_string_value(v), &id) == 0)
+			cluster_prefetch_queue(cl, id);
+		json_decref(v);
+	}
 }
 
 /* Forget the keys of the watch response under way. */
@@ -280,5 +288,14 @@ cluster_status(cluster_t *cl)
 			(json_int_t)atomic_load(&cl->served), "served_bytes",
 			(json_int_t)atomic_load(&cl->served_bytes), "serve_errors",
 			(json_int_t)atomic_load(&cl->serve_errors)));
+	if (st != NULL) {
+		pthread_mutex_lock(&cl->lock);
+		json_object_set_new(st, "prefetch",
+		    json_pack("{s:b, s:I, s:I, s:I, s:I, s:I}", "on", cl->prefetch, "queued",
+			(json_int_t)cl->npf, "blobs", (json_int_t)cl->prefetch_blobs, "bytes",
+			(json_int_t)cl->prefetch_bytes, "skips", (json_int_t)cl->prefetch_skips, "errors",
+			(json_int_t)cl->prefetch_errors));
+		pthread_mutex_unlock(&cl->lock);
+	}
 	return st;
 }

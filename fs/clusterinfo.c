@@ -44,7 +44,7 @@ clusterinfo_render(char **text, size_t *len)
 		{ "published", "objects_published" }, { "publishes", "publishes" },
 		{ "name_conflicts", "name_conflicts" }, { "rejoins", "rejoins" },
 		{ "last_error", "last_error" } };
-	const json_t *mirror, *cache, *m;
+	const json_t *mirror, *cache, *prefetch, *m;
 	char *buf = NULL;
 	size_t size = 0, i;
 	const char *inst;
@@ -77,6 +77,13 @@ clusterinfo_render(char **text, size_t *len)
 	line(f, cache, "copy_bytes", "cache_copy_bytes");
 	line(f, cache, "drops", "cache_drops");
 	line(f, cache, "drop_bytes", "cache_drop_bytes");
+	prefetch = json_object_get(st, "prefetch");
+	fprintf(f, "prefetch %s\n", yes(prefetch, "on"));
+	line(f, prefetch, "queued", "prefetch_queued");
+	line(f, prefetch, "blobs", "prefetch_blobs");
+	line(f, prefetch, "bytes", "prefetch_bytes");
+	line(f, prefetch, "skips", "prefetch_skips");
+	line(f, prefetch, "errors", "prefetch_errors");
 	json_object_foreach ((json_t *)json_object_get(st, "members"), inst, m) {
 		const char *node = json_string_value(json_object_get(m, "node"));
 		const char *peer = json_string_value(json_object_get(m, "peer"));

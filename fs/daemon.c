@@ -59,6 +59,7 @@ struct opts {
 	const char *etcd, *cluster, *listen, *node_name, *cluster_key;
 	unsigned cluster_ttl;
 	int publish_all;
+	int prefetch;
 	const char *metrics; /* --metrics HOST:PORT: /metrics over HTTP */
 };
 
@@ -90,6 +91,7 @@ mount_usage(FILE *f)
 	    "  --cluster-key FILE  the cluster's shared key (the peer protocol's)\n"
 	    "  --cluster-ttl SECS  the member lease: gone this long, a member is unavailable (default 10)\n"
 	    "  --publish-all       publish every object as it is sealed\n"
+	    "  --prefetch          fetch other members' named objects as their names appear\n"
 	    "  --metrics HOST:PORT serve Prometheus metrics at http://HOST:PORT/metrics\n"
 	    "  -f, --foreground    stay in the foreground and log to stderr\n"
 	    "  -d, --debug         log debug messages\n"
@@ -166,6 +168,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		OPT_CLUSTER_KEY,
 		OPT_CLUSTER_TTL,
 		OPT_PUBLISH_ALL,
+		OPT_PREFETCH,
 		OPT_METRICS
 	};
 	static const struct option longopts[] = {
@@ -189,6 +192,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{ "cluster-key", required_argument, NULL, OPT_CLUSTER_KEY },
 		{ "cluster-ttl", required_argument, NULL, OPT_CLUSTER_TTL },
 		{ "publish-all", no_argument, NULL, OPT_PUBLISH_ALL },
+		{ "prefetch", no_argument, NULL, OPT_PREFETCH },
 		{ "metrics", required_argument, NULL, OPT_METRICS },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "debug", no_argument, NULL, 'd' },
@@ -238,6 +242,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		case OPT_NODE_NAME: o->node_name = optarg; break;
 		case OPT_CLUSTER_KEY: o->cluster_key = optarg; break;
 		case OPT_PUBLISH_ALL: o->publish_all = 1; break;
+		case OPT_PREFETCH: o->prefetch = 1; break;
 		case OPT_METRICS: o->metrics = optarg; break;
 		case OPT_CLUSTER_TTL:
 			if (int_arg("--cluster-ttl", 1, 3600, " seconds", &v) != 0)
@@ -270,8 +275,9 @@ parse_opts(int argc, char **argv, struct opts *o)
 		mount_usage(stderr);
 		return 2;
 	}
-	if (o->etcd == NULL && (o->cluster != NULL || o->listen != NULL || o->node_name != NULL ||
-				   o->cluster_key != NULL || o->cluster_ttl != 0 || o->publish_all)) {
+	if (o->etcd == NULL &&
+	    (o->cluster != NULL || o->listen != NULL || o->node_name != NULL || o->cluster_key != NULL ||
+		o->cluster_ttl != 0 || o->publish_all || o->prefetch)) {
 		fprintf(stderr, "vineyardfs: the cluster options need --etcd URL\n");
 		return 2;
 	}
@@ -498,6 +504,7 @@ cluster_setup(const struct opts *o)
 		.key_file = o->cluster_key,
 		.ttl = o->cluster_ttl,
 		.publish_all = o->publish_all,
+		.prefetch = o->prefetch,
 		.memory = o->memory,
 	};
 	int rc;

@@ -232,7 +232,7 @@ def consume(kind, a, b, chunks, tag):
         name = "%s-%d" % (tag, i)
         t0 = now()
         if kind == "vfs":
-            wait_for(os.path.join(b, "names", name))
+            c.wait_name(name, timeout=60)  # parked in the daemon: no polling
             t1 = now()
             df = c.get(name)
         elif kind == "redis":
