@@ -187,6 +187,21 @@ read_int(const uint8_t *p, unsigned width, uint64_t i)
 	}
 }
 
+/* No byte with bit 7 set: ASCII, so UTF-8 however it is cut. */
+static int
+all_ascii(const uint8_t *s, uint64_t n)
+{
+	uint64_t i = 0, w, any = 0;
+
+	for (; n - i >= 8; i += 8) {
+		memcpy(&w, s + i, sizeof w);
+		any |= w;
+	}
+	for (; i < n; i++)
+		any |= s[i];
+	return (any & 0x8080808080808080ull) == 0;
+}
+
 /* Well-formed UTF-8 (RFC 3629: no overlongs, surrogates or > U+10FFFF). */
 static int
 utf8_valid(const uint8_t *s, uint64_t n)
@@ -197,7 +212,6 @@ utf8_valid(const uint8_t *s, uint64_t n)
 		uint8_t b = s[i];
 		unsigned need, k;
 		uint32_t cp;
-
 		if (b < 0x80) {
 			i++;
 			continue;
@@ -307,6 +321,9 @@ check_binary(struct types_ctx *c, const struct arr *a, const struct abuf *bm, in
 		return rc;
 	if (utf8 && (rc = map_buffer(c, "buffer_data_", &data)) < 0)
 		goto out;
+	/* All ASCII (most text): every value is UTF-8, one quick pass. */
+	if (data.data != NULL && all_ascii(data.data, data.size))
+		unmap_buffer(c, &data);
 	rc = 0;
 	prev = read_int(off.data, w, a->offset);
 	if (prev < 0 || (uint64_t)prev > data.size) {
