@@ -321,8 +321,9 @@ check_binary(struct types_ctx *c, const struct arr *a, const struct abuf *bm, in
 		return rc;
 	if (utf8 && (rc = map_buffer(c, "buffer_data_", &data)) < 0)
 		goto out;
-	/* All ASCII (most text): every value is UTF-8, one quick pass. */
-	if (data.data != NULL && all_ascii(data.data, data.size))
+	/* All ASCII (most text): every value is UTF-8, one quick pass. Nulls
+	 * but no bitmap here: which bytes are values is unknown, skip. */
+	if (data.data != NULL && ((a->null_count > 0 && bm->data == NULL) || all_ascii(data.data, data.size)))
 		unmap_buffer(c, &data);
 	rc = 0;
 	prev = read_int(off.data, w, a->offset);
@@ -405,8 +406,8 @@ check_dictionary(struct types_ctx *c, const struct arr *a, int depth)
 	resolve(json_object_get(ia.tree, "null_bitmap_"), &ibm);
 	if ((rc = map_buffer(c, "indices_.buffer_", &ib)) <= 0)
 		return rc;
-	if (a->null_count > 0 && (rc = map_buffer(c, "indices_.null_bitmap_", &ibm)) < 0)
-		goto out;
+	if (a->null_count > 0 && (rc = map_buffer(c, "indices_.null_bitmap_", &ibm)) <= 0)
+		goto out; /* nulls, but not which: the rule is skipped */
 	rc = 0;
 	for (i = 0; i < ia.length; i++) {
 		if (!valid(&ibm, ia.offset + i))

@@ -343,6 +343,13 @@ START_TEST(test_string)
 	json_object_set_new(a, "null_count_", json_integer(2));
 	json_object_set_new(a, "null_bitmap_", bitmap("00"));
 	ck_assert_int_eq(check(a), 0);
+	/* Nulls, but their bitmap is not here: which bytes are values is
+	 * unknown, so UTF-8 is not checked. */
+	a = strings(split, 2, 0);
+	json_object_set_new(a, "null_count_", json_integer(1));
+	json_object_set_new(a, "null_bitmap_", bitmap("01"));
+	blobs[nblobs - 1].absent = 1;
+	ck_assert_int_eq(check(a), 0);
 	/* Not here (another member's blob): only the size rules. */
 	a = array("vineyard::BaseBinaryArray<arrow::StringArray>", 3, 0, NULL);
 	json_object_set_new(a, "buffer_offsets_", blob(dec, sizeof dec));
@@ -358,8 +365,15 @@ START_TEST(test_dictionary)
 	static const int32_t out[] = { 1, 2 };
 	static const char *const cats[] = { "low", "high" };
 	json_t *a;
+	int first;
 
 	ck_assert_int_eq(check(dictionary(idx, 4, cats, 2)), 0);
+	/* The -1 at the null slot is no index; without the bitmap's bytes
+	 * the rule cannot tell, and is skipped. */
+	first = nblobs;
+	a = dictionary(idx, 4, cats, 2);
+	blobs[first].absent = 1;
+	ck_assert_int_eq(check(a), 0);
 	REFUSED(
 	    dictionary(out, 2, cats, 2), "indices_: index 2 at slot 1 is outside the dictionary's 2 values");
 	a = dictionary(idx, 4, cats, 2);
