@@ -6,8 +6,9 @@
  *   clib_test MOUNT DATA_PATH write a Tensor "from_c" and a Sequence
  *                                   "seq_c" (a Graph, a Scalar) for Python
  *   clib_test MOUNT DATA_PATH read  the Tensor "from_py" Python wrote
- *   clib_test MOUNT DATA_PATH arrow every value of the Arrow table "tab"
- *                                   tests/fs/arrow_types.sh made by hand
+ *   clib_test MOUNT DATA_PATH arrow every value of the Arrow tables "tab"
+ *                                   and "packed" tests/fs/arrow_types.sh
+ *                                   made by hand
  *
  * Exits 1 with the line of the first failed check.
  */
@@ -318,6 +319,33 @@ test_arrow(void)
 	}
 	vfs_table_free(&t);
 	CHECK(t.nmaps == 0 && t.fields == NULL);
+
+	/* The packed one: b bool (true, false, true), i int64 (7, -8, null),
+	 * s large_string ("x", "", "yzw"), all in one blob, mapped once. */
+	CHECK(vfs_get_table(v, "packed", &t) == 0);
+	CHECK(t.nmaps == 1 && t.nfields == 3 && t.rows == 3);
+	CHECK(t.fields[0].type.kind == VFS_ARROW_BOOL && !t.fields[0].nullable);
+	CHECK(t.fields[2].type.kind == VFS_ARROW_STRING && t.fields[2].type.width == 64);
+	col = &t.batches[0].columns[0];
+	CHECK(col->validity == NULL && col->values_size == 1);
+	for (i = 0; i < 3; i++)
+		CHECK((((const uint8_t *)col->values)[0] >> i & 1) == (i != 1));
+	col = &t.batches[0].columns[1];
+	CHECK(col->null_count == 1 && vfs_arrow_valid(col, 0) && vfs_arrow_valid(col, 1) &&
+	      !vfs_arrow_valid(col, 2));
+	CHECK(((const int64_t *)col->values)[0] == 7 && ((const int64_t *)col->values)[1] == -8);
+	/* Every buffer points into the one mapping. */
+	CHECK((const uint8_t *)col->values == (const uint8_t *)t.maps[0].data + 8);
+	CHECK(col->validity == (const uint8_t *)t.maps[0].data + 32);
+	col = &t.batches[0].columns[2];
+	for (i = 0; i < 3; i++) {
+		static const char *const want[] = { "x", "", "yzw" };
+
+		p = vfs_arrow_string(col, i, &len);
+		CHECK(len == strlen(want[i]) && memcmp(p, want[i], len) == 0);
+	}
+	CHECK(col->data == (const uint8_t *)t.maps[0].data + 72);
+	vfs_table_free(&t);
 	/* A Blob object is no table. */
 	CHECK(vfs_get_table(v, "s_data", &t) == -EINVAL && strstr(vfs_error(v), "not a vineyard::Table"));
 	CHECK(vfs_get_table(v, "no_such", &t) == -ENOENT);

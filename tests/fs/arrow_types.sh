@@ -3,8 +3,10 @@
 # arrow_types: an Arrow table made by hand, as v6d's clients do, through
 # .vineyardfs/ctl over blobs written with printf: a string column with a
 # null, a timestamp column whose values are a BufferView into a larger
-# blob, a dictionary column. It is accepted and reads back (meta.json, and
-# libvineyardfs's table reader: tests/clib_test.c arrow); arrays with
+# blob, a dictionary column; and a packed table (bool, int64 with a null,
+# large_string), every buffer a view into one blob. They are accepted and
+# read back (meta.json, and libvineyardfs's table reader: tests/clib_test.c
+# arrow); arrays with
 # decreasing offsets, bad UTF-8, a short bitmap or a wrong null count get
 # EINVAL with the rule in the reply, and leave no object behind.
 # shellcheck source=SCRIPTDIR/lib.sh
@@ -81,6 +83,7 @@ batch=$(create vineyard::RecordBatch '{"column_num_":3,"row_num_":3,"__columns_-
 	'{"schema_":"'"$schema"'","__columns_-0":"'"$s"'","__columns_-1":"'"$t"'","__columns_-2":"'"$c"'"}')
 table=$(create vineyard::Table '{"num_rows_":3,"num_columns_":3,"batch_num_":1,"partitions_-size":1}' \
 	'{"schema_":"'"$schema"'","partitions_-0":"'"$batch"'"}' tab)
+[ "$(xattr_get user.vineyard.id "$MNT/names/tab")" = "$table" ] || fail "names/tab is not $table"
 
 "$PY" - "$MNT/names/tab" <<'EOF' || fail "the table's meta.json is not the table made"
 import json, sys
@@ -94,7 +97,29 @@ EOF
 cmp <(printf 'lohi') "$MNT/names/tab/partitions_-0/__columns_-2/dictionary_/buffer_data_" ||
 	fail "the dictionary's data does not read back through the tree"
 
-# libvineyardfs reads every value of it.
+# A packed table: every buffer a BufferView into one blob, at multiples of
+# 8: bool b (true, false, true) at 0, int64 i (7, -8, null) at 8 with its
+# validity at 32, large_string s ("x", "", "yzw") offsets at 40, data at 72.
+Z7='\000\000\000\000\000\000\000'
+pack=$(put pack "\005$Z7\007$Z7\370\377\377\377\377\377\377\377\011$Z7\003$Z7\000$Z7\001$Z7\001$Z7\004${Z7}xyzw")
+view()
+{
+	create vineyard::BufferView '{"offset_":'"$1"',"size_":'"$2"'}' '{"buffer_":"'"$pack"'"}'
+}
+none=$(view 0 0)
+b=$(create vineyard::BooleanArray '{"length_":3,"null_count_":0,"offset_":0}' \
+	'{"buffer_":"'"$(view 0 1)"'","null_bitmap_":"'"$none"'"}')
+i=$(create 'vineyard::NumericArray<int64>' '{"length_":3,"null_count_":1,"offset_":0}' \
+	'{"buffer_":"'"$(view 8 24)"'","null_bitmap_":"'"$(view 32 1)"'"}')
+s2=$(create 'vineyard::BaseBinaryArray<arrow::LargeStringArray>' '{"length_":3,"null_count_":0,"offset_":0}' \
+	'{"buffer_offsets_":"'"$(view 40 32)"'","buffer_data_":"'"$(view 72 4)"'","null_bitmap_":"'"$none"'"}')
+schema2=$(create vineyard::SchemaProxy '{"fields_":[{"name":"b","type":"bool","nullable":false},{"name":"i","type":"int64","nullable":true},{"name":"s","type":"large_string","nullable":false}]}' '{}')
+batch2=$(create vineyard::RecordBatch '{"column_num_":3,"row_num_":3,"__columns_-size":3}' \
+	'{"schema_":"'"$schema2"'","__columns_-0":"'"$b"'","__columns_-1":"'"$i"'","__columns_-2":"'"$s2"'"}')
+create vineyard::Table '{"num_rows_":3,"num_columns_":3,"batch_num_":1,"partitions_-size":1}' \
+	'{"schema_":"'"$schema2"'","partitions_-0":"'"$batch2"'"}' packed >/dev/null
+
+# libvineyardfs reads every value of both (the packed one in one mapping).
 CLIB=$(dirname "$VINEYARDFS")/tests/clib_test
 [ -x "$CLIB" ] || fail "$CLIB is not built"
 "$CLIB" "$MNT" "$DATA_PATH" arrow || fail "clib_test arrow"
