@@ -3,7 +3,10 @@
  * existing sealed blobs and objects (Vineyard's CreateMetaData). The whole
  * tree, members expanded, must pass its type's rules (types.c) before
  * anything is written; the object, its members and its name are then one
- * transaction, and the object is sealed from birth.
+ * transaction, and the object is sealed from birth. Rules on the bytes
+ * (Arrow offsets, UTF-8, null counts) read the local sealed blobs, mapped
+ * read-only from the store; a blob whose bytes are not here (spilled out,
+ * another member's) skips them.
  *
  * Deleting, of any object: deep by default (Vineyard's DelData), so that
  * the parts an object was made of go with it when nothing else holds or
@@ -26,14 +29,20 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "catalog_i.h"
+#include "id.h"
+#include "log.h"
 #include "object.h"
+#include "store.h"
 #include "types.h"
 #include "util.h"
 #include "vec.h"
@@ -222,11 +231,56 @@ fail:
 	return rc;
 }
 
+/* The validator's reader (types.h): a sealed blob resident in the store,
+ * mapped read-only; c->lock is held, so it stays. Its bytes cannot change
+ * (sealed), so the rules see what readers will. */
+static int
+tree_map(void *arg, const char *blob_id, const void **data, uint64_t *size)
+{
+	static const char empty[1];
+	catalog_t *c = arg;
+	struct cblob *b;
+	uint64_t id;
+	void *p;
+	int fd, rc;
+
+	if (id_parse(blob_id, &id) != 0 || (b = catalog_blob_find(c, id)) == NULL || !b->sealed ||
+	    !b->resident || b->deleted)
+		return -ENOENT;
+	*size = b->size;
+	if (b->size == 0) {
+		*data = empty;
+		return 0;
+	}
+	if ((rc = store_blob_open(c->store, id, O_RDONLY, &fd)) != 0) {
+		log_warn("blob %s: its content rules are skipped: %s", blob_id, strerror(-rc));
+		return -ENOENT;
+	}
+	p = mmap(NULL, b->size, PROT_READ, MAP_SHARED, fd, 0);
+	rc = p == MAP_FAILED ? -errno : 0;
+	close(fd);
+	if (rc != 0) {
+		log_warn("blob %s: cannot map it to check its content: %s", blob_id, strerror(-rc));
+		return rc;
+	}
+	*data = p;
+	return 0;
+}
+
+static void
+tree_unmap(void *arg, const void *data, uint64_t size)
+{
+	(void)arg;
+	if (size > 0)
+		munmap((void *)data, size);
+}
+
 int
 catalog_create_object(catalog_t *c, const char *typename, const json_t *fields, const json_t *members,
     const char *name, uid_t uid, gid_t gid, mode_t mode, uint64_t *id, char *err, size_t errlen)
 {
 	struct cobject *o = calloc(1, sizeof *o);
+	struct types_reader reader = { tree_map, tree_unmap, c };
 	struct cmember *resolved;
 	json_t *tree = NULL;
 	unsigned i, nmembers;
@@ -267,7 +321,7 @@ catalog_create_object(catalog_t *c, const char *typename, const json_t *fields, 
 		rc = -ENOMEM;
 		goto unlock;
 	}
-	if (types_validate(tree, err, errlen) != 0) {
+	if (types_validate_bytes(tree, &reader, err, errlen) != 0) {
 		rc = -EINVAL;
 		goto unlock;
 	}

@@ -72,7 +72,9 @@ object_field_name_check(const char *name)
 		char c = name[i];
 		int alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
 
-		if (!alpha && !(i > 0 && c >= '0' && c <= '9'))
+		/* Digits and '-' not first: v6d's counts of numbered members
+		 * are fields such as "__columns_-size" (Arrow's RecordBatch). */
+		if (!alpha && !(i > 0 && ((c >= '0' && c <= '9') || c == '-')))
 			return -EINVAL;
 	}
 	return key_flags(name) >= 0 ? -EPERM : 0;

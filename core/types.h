@@ -19,8 +19,17 @@
  *              vertex_num_ + 1) and edges (int64 Tensor of edge_num_),
  *              optional vertex_properties_ / edge_properties_ DataFrames
  *              with vertex_num_ / edge_num_ rows
+ *   vineyard::NumericArray<T>, BooleanArray, BaseBinaryArray<...>,
+ *   DictionaryArray, BufferView, SchemaProxy, RecordBatch, Table: Arrow's
+ *              columnar layouts as v6d writes them (types_arrow.c, the
+ *              rules in vineyardfs(7))
  * A raw blob's tree is {"typename": "Blob", "id": "b...", "nbytes": N}.
  * Other typenames are accepted unchecked (user types), as in Vineyard.
+ *
+ * Size rules need the tree only. Content rules (Arrow offsets, UTF-8,
+ * null counts, dictionary indices) need the blobs' bytes: they run when a
+ * reader is given and maps the blob, and are skipped for a blob it says is
+ * not here.
  */
 #ifndef VFS_TYPES_H
 #define VFS_TYPES_H
@@ -35,5 +44,20 @@ size_t types_item_size(const char *value_type);
 /* Check tree (an object's metadata, members expanded) against the rules
  * of its type, recursively. 0, or -EINVAL with a message in err. */
 int types_validate(const json_t *tree, char *err, size_t errlen);
+
+/* How the validator reads a blob's bytes. map gives the whole blob
+ * read-only (its nbytes long) until the matching unmap, or returns
+ * -ENOENT when the bytes are not here (remote, spilled, unsealed): the
+ * content rules of that buffer are then skipped. Other errors fail the
+ * validation. */
+struct types_reader {
+	int (*map)(void *arg, const char *blob_id, const void **data, uint64_t *size);
+	void (*unmap)(void *arg, const void *data, uint64_t size);
+	void *arg;
+};
+
+/* types_validate plus the content rules, reading blobs through reader
+ * (NULL: none, as types_validate). Each rule reads its buffer once. */
+int types_validate_bytes(const json_t *tree, const struct types_reader *reader, char *err, size_t errlen);
 
 #endif

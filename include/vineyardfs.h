@@ -8,7 +8,9 @@
  * fill it, vfs_blob_seal it, build objects over sealed blobs with
  * vfs_create (or vfs_put_tensor / vfs_put_blob in one call), then
  * vfs_blob_free. Reading: vfs_map maps a blob read-only; the pages are the
- * producer's pages, nothing is copied.
+ * producer's pages, nothing is copied. vfs_get_table reads an Arrow table
+ * (vineyard::Table or RecordBatch) the same way: each blob mapped once,
+ * every column's buffers pointers into the mappings.
  *
  * Every function returning int returns 0 (or a count) on success and
  * -errno on failure; vfs_error() then says why in words. A vfs_t is not
@@ -98,6 +100,88 @@ void vfs_unmap(struct vfs_map *m);
 /* Map a Tensor (by name or id): its type, shape and buffer_. Release with
  * vfs_unmap(&t->map). */
 int vfs_get_tensor(vfs_t *v, const char *ref, struct vfs_tensor *t);
+
+/* Arrow's logical types, as vineyardfs(7) lists them (the same values as
+ * the daemon's core/arrow_type.h). */
+enum vfs_arrow_kind {
+	VFS_ARROW_INT,	     /* signed, width 8..64 */
+	VFS_ARROW_UINT,	     /* unsigned, width 8..64 */
+	VFS_ARROW_FLOAT,     /* width 32 (float) or 64 (double) */
+	VFS_ARROW_BOOL,	     /* width 1: bit-packed, LSB first */
+	VFS_ARROW_STRING,    /* UTF-8; width = bits of an offset, 32 or 64 */
+	VFS_ARROW_BINARY,    /* bytes; width = bits of an offset, 32 or 64 */
+	VFS_ARROW_TIMESTAMP, /* int64 since the epoch in unit, tz optional */
+	VFS_ARROW_DATE,	     /* date32[day] (int32) or date64[ms] (int64) */
+	VFS_ARROW_DURATION,  /* int64 in unit */
+};
+
+enum vfs_arrow_unit {
+	VFS_ARROW_UNIT_NONE,
+	VFS_ARROW_UNIT_SECOND,
+	VFS_ARROW_UNIT_MILLI,
+	VFS_ARROW_UNIT_MICRO,
+	VFS_ARROW_UNIT_NANO,
+	VFS_ARROW_UNIT_DAY,
+};
+
+struct vfs_arrow_type {
+	enum vfs_arrow_kind kind; /* of the values (a dictionary's values) */
+	unsigned width;		  /* bits of a value, or of an offset (string/binary) */
+	enum vfs_arrow_unit unit;
+	char tz[64];	      /* timestamps: the time zone, "" when naive */
+	int dictionary;	      /* values are indices into a dictionary */
+	unsigned index_width; /* dictionary: bits of a signed index */
+	int ordered;	      /* dictionary: the categories are ordered */
+	char text[160];	      /* pyarrow's type string: "timestamp[ns, tz=UTC]" */
+};
+
+/* One array (a column of one batch) in Arrow's layout. Slot i of the
+ * array is entry offset + i of its buffers. The pointers point into the
+ * table's mappings: valid until vfs_table_free. */
+struct vfs_arrow_array {
+	struct vfs_arrow_type type;
+	uint64_t length, null_count, offset;
+	const uint8_t *validity; /* bit (offset + i), LSB first, 1 = valid; NULL: no nulls */
+	const void *values;	 /* fixed-width values, bool bits, or a dictionary's indices */
+	const void *offsets;	 /* string/binary: length + 1 (from offset) int32/int64 offsets */
+	const uint8_t *data;	 /* string/binary: the bytes the offsets point into */
+	uint64_t validity_size, values_size, offsets_size, data_size; /* bytes */
+	struct vfs_arrow_array *dictionary;			      /* dictionary arrays: the values */
+};
+
+struct vfs_arrow_field {
+	char *name;
+	struct vfs_arrow_type type;
+	int nullable;
+};
+
+struct vfs_arrow_batch {
+	uint64_t rows;
+	struct vfs_arrow_array *columns; /* one per field */
+};
+
+struct vfs_table {
+	size_t nfields;
+	struct vfs_arrow_field *fields;
+	uint64_t rows; /* of all batches */
+	size_t nbatches;
+	struct vfs_arrow_batch *batches;
+	size_t nmaps; /* the blobs mapped, once each (private) */
+	struct vfs_map *maps;
+	char (*map_ids)[VFS_ID_SIZE];
+};
+
+/* Read an Arrow table (a vineyard::Table, or a vineyard::RecordBatch as a
+ * table of one batch) by name or id: its schema and, per batch and
+ * column, the array with its buffers mapped (BufferViews resolved); no
+ * value is copied. Release with vfs_table_free. */
+int vfs_get_table(vfs_t *v, const char *ref, struct vfs_table *t);
+void vfs_table_free(struct vfs_table *t);
+/* Is slot i of a valid (not null)? */
+int vfs_arrow_valid(const struct vfs_arrow_array *a, uint64_t i);
+/* Slot i of a string/binary array: its bytes (not NUL-terminated), its
+ * length in *len. */
+const char *vfs_arrow_string(const struct vfs_arrow_array *a, uint64_t i, size_t *len);
 
 /* Call fn for each name and the object id it names, in no order; a
  * non-zero return from fn stops and is returned. */

@@ -220,15 +220,12 @@ vfs_get_tensor(vfs_t *v, const char *ref, struct vfs_tensor *t)
 	json_t *meta, *shape, *d;
 	const char *type, *vt;
 	uint64_t count = 1;
-	char *text;
 	size_t i;
 	int rc;
 
 	memset(t, 0, sizeof *t);
-	if ((rc = vfs_meta(v, ref, &text)) != 0)
+	if ((rc = lib_meta_tree(v, ref, &meta)) != 0)
 		return rc;
-	meta = json_loads(text, 0, NULL);
-	free(text);
 	type = json_string_value(json_object_get(meta, "typename"));
 	vt = json_string_value(json_object_get(meta, "value_type_"));
 	if (type == NULL || strcmp(type, "Tensor") != 0) {

@@ -1,7 +1,7 @@
 /*
  * lib_i: what the files of libvineyardfs share (vineyardfs.c, blob.c,
- * object.c). Not exported: the library exports vfs_* only, so these are
- * lib_*.
+ * object.c, arrow.c). Not exported: the library exports vfs_* only, so
+ * these are lib_*.
  */
 #ifndef VFS_LIB_I_H
 #define VFS_LIB_I_H
@@ -34,6 +34,8 @@ int lib_read_all(vfs_t *v, int fd, size_t max, const char *what, char **out);
 /* One request (req is stolen) on a control file of its own; the parsed
  * reply in *reply (caller decrefs) when reply is not NULL. */
 int lib_ask_json(vfs_t *v, json_t *req, json_t **reply);
+/* The metadata tree of an object (name or id), parsed; caller decrefs. */
+int lib_meta_tree(vfs_t *v, const char *ref, json_t **meta);
 /* The "id" of an ok reply into id; the reply is released. */
 int lib_reply_id(vfs_t *v, json_t *reply, char id[VFS_ID_SIZE]);
 

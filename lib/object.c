@@ -171,6 +171,20 @@ vfs_meta(vfs_t *v, const char *ref, char **json)
 }
 
 int
+lib_meta_tree(vfs_t *v, const char *ref, json_t **meta)
+{
+	json_error_t jerr;
+	char *text;
+	int rc;
+
+	if ((rc = vfs_meta(v, ref, &text)) != 0)
+		return rc;
+	*meta = json_loads(text, 0, &jerr);
+	free(text);
+	return *meta != NULL ? 0 : lib_fail(v, -EPROTO, "%s: meta.json is not JSON: %s", ref, jerr.text);
+}
+
+int
 vfs_list(vfs_t *v, int (*fn)(void *arg, const char *name, const char *id), void *arg)
 {
 	char path[PATH_MAX], id[VFS_ID_SIZE];

@@ -15,6 +15,7 @@ Suite *catalog_remote_suite(void);
 Suite *crc32c_suite(void);
 Suite *durable_suite(void);
 Suite *types_suite(void);
+Suite *types_arrow_suite(void);
 Suite *uring_suite(void);
 Suite *hmap_suite(void);
 Suite *id_suite(void);

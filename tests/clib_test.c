@@ -6,6 +6,9 @@
  *   clib_test MOUNT DATA_PATH write a Tensor "from_c" and a Sequence
  *                                   "seq_c" (a Graph, a Scalar) for Python
  *   clib_test MOUNT DATA_PATH read  the Tensor "from_py" Python wrote
+ *   clib_test MOUNT DATA_PATH arrow every value of the Arrow tables "tab"
+ *                                   and "packed" tests/fs/arrow_types.sh
+ *                                   made by hand
  *
  * Exits 1 with the line of the first failed check.
  */
@@ -266,16 +269,100 @@ test_all(const char *mount, const char *data_path)
 	CHECK(count(mount, "objects") == objects - 1);
 }
 
+/* The table of arrow_types.sh: s string ("ab", null, "cé"), t
+ * timestamp[ns, tz=UTC] (1, 2, 3 s; a BufferView at byte 8 of its blob), c
+ * dictionary<values=string, indices=int8> (hi, lo, hi). */
+static void
+test_arrow(void)
+{
+	static const char *const s[] = { "ab", NULL, "c\xc3\xa9" }, *const c[] = { "hi", "lo", "hi" };
+	const struct vfs_arrow_array *col;
+	struct vfs_table t;
+	const char *p;
+	size_t len;
+	uint64_t i;
+
+	CHECK(vfs_get_table(v, "tab", &t) == 0);
+	CHECK(t.nfields == 3 && t.rows == 3 && t.nbatches == 1 && t.batches[0].rows == 3);
+	CHECK(strcmp(t.fields[0].name, "s") == 0 && t.fields[0].type.kind == VFS_ARROW_STRING &&
+	      t.fields[0].type.width == 32 && t.fields[0].nullable);
+	CHECK(strcmp(t.fields[1].name, "t") == 0 && t.fields[1].type.kind == VFS_ARROW_TIMESTAMP &&
+	      t.fields[1].type.unit == VFS_ARROW_UNIT_NANO && strcmp(t.fields[1].type.tz, "UTC") == 0 &&
+	      !t.fields[1].nullable);
+	CHECK(strcmp(t.fields[2].type.text, "dictionary<values=string, indices=int8, ordered=0>") == 0 &&
+	      t.fields[2].type.dictionary && t.fields[2].type.index_width == 8);
+	/* Seven blobs with bytes, each mapped once (the empty bitmaps are none). */
+	CHECK(t.nmaps == 7);
+
+	col = &t.batches[0].columns[0];
+	CHECK(col->length == 3 && col->null_count == 1 && col->validity != NULL && col->offset == 0);
+	for (i = 0; i < 3; i++) {
+		CHECK(vfs_arrow_valid(col, i) == (s[i] != NULL));
+		p = vfs_arrow_string(col, i, &len);
+		CHECK(s[i] == NULL ? len == 0 : len == strlen(s[i]) && memcmp(p, s[i], len) == 0);
+	}
+	col = &t.batches[0].columns[1];
+	CHECK(col->null_count == 0 && col->validity == NULL && col->values_size == 24);
+	CHECK(strcmp(col->type.text, "timestamp[ns, tz=UTC]") == 0);
+	for (i = 0; i < 3; i++)
+		CHECK(((const int64_t *)col->values)[i] == (int64_t)(i + 1) * 1000000000);
+	CHECK(((const int64_t *)col->values)[-1] == -1); /* the view's first 8 bytes are the blob's */
+	col = &t.batches[0].columns[2];
+	CHECK(col->type.dictionary && col->dictionary != NULL && col->dictionary->length == 2);
+	CHECK(col->dictionary->type.kind == VFS_ARROW_STRING && !col->dictionary->type.dictionary);
+	for (i = 0; i < 3; i++) {
+		int8_t k = ((const int8_t *)col->values)[i];
+
+		CHECK(vfs_arrow_valid(col, i));
+		p = vfs_arrow_string(col->dictionary, (uint64_t)k, &len);
+		CHECK(len == 2 && memcmp(p, c[i], 2) == 0);
+	}
+	vfs_table_free(&t);
+	CHECK(t.nmaps == 0 && t.fields == NULL);
+
+	/* The packed one: b bool (true, false, true), i int64 (7, -8, null),
+	 * s large_string ("x", "", "yzw"), all in one blob, mapped once. */
+	CHECK(vfs_get_table(v, "packed", &t) == 0);
+	CHECK(t.nmaps == 1 && t.nfields == 3 && t.rows == 3);
+	CHECK(t.fields[0].type.kind == VFS_ARROW_BOOL && !t.fields[0].nullable);
+	CHECK(t.fields[2].type.kind == VFS_ARROW_STRING && t.fields[2].type.width == 64);
+	col = &t.batches[0].columns[0];
+	CHECK(col->validity == NULL && col->values_size == 1);
+	for (i = 0; i < 3; i++)
+		CHECK((((const uint8_t *)col->values)[0] >> i & 1) == (i != 1));
+	col = &t.batches[0].columns[1];
+	CHECK(col->null_count == 1 && vfs_arrow_valid(col, 0) && vfs_arrow_valid(col, 1) &&
+	      !vfs_arrow_valid(col, 2));
+	CHECK(((const int64_t *)col->values)[0] == 7 && ((const int64_t *)col->values)[1] == -8);
+	/* Every buffer points into the one mapping. */
+	CHECK((const uint8_t *)col->values == (const uint8_t *)t.maps[0].data + 8);
+	CHECK(col->validity == (const uint8_t *)t.maps[0].data + 32);
+	col = &t.batches[0].columns[2];
+	for (i = 0; i < 3; i++) {
+		static const char *const want[] = { "x", "", "yzw" };
+
+		p = vfs_arrow_string(col, i, &len);
+		CHECK(len == strlen(want[i]) && memcmp(p, want[i], len) == 0);
+	}
+	CHECK(col->data == (const uint8_t *)t.maps[0].data + 72);
+	vfs_table_free(&t);
+	/* A Blob object is no table. */
+	CHECK(vfs_get_table(v, "s_data", &t) == -EINVAL && strstr(vfs_error(v), "not a vineyard::Table"));
+	CHECK(vfs_get_table(v, "no_such", &t) == -ENOENT);
+}
+
 int
 main(int argc, char **argv)
 {
 	if (argc != 4) {
-		fprintf(stderr, "usage: clib_test MOUNT DATA_PATH all|write|read\n");
+		fprintf(stderr, "usage: clib_test MOUNT DATA_PATH all|write|read|arrow\n");
 		return 2;
 	}
 	CHECK(vfs_open(argv[1], &v) == 0);
 	if (strcmp(argv[3], "all") == 0)
 		test_all(argv[1], argv[2]);
+	else if (strcmp(argv[3], "arrow") == 0)
+		test_arrow();
 	else if (strcmp(argv[3], "write") == 0) {
 		static const int32_t x[2][2][3] = { { { 1, 2, 3 }, { 4, 5, 6 } },
 			{ { 7, 8, 9 }, { 10, 11, -12 } } };
