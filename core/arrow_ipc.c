@@ -6,25 +6,12 @@
 #include "config.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "arrow_ipc.h"
 #include "arrow_ipc_i.h"
-
-int
-arrow_ipc_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (errlen > 0) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
+#include "util.h"
 
 /* A bound on any length or size: far above any file, and far enough below
  * 2^64 that the sums and products below cannot wrap. */
@@ -39,26 +26,26 @@ arrow_ipc_check_array(
 	uint64_t bits = (a->length + 7) / 8, need;
 
 	if (a->length >= SIZE_LIMIT)
-		return arrow_ipc_fail(
-		    err, errlen, "%s: length %llu is too large", what, (unsigned long long)a->length);
+		return util_fail(err, errlen, -EINVAL, "%s: length %llu is too large", what,
+		    (unsigned long long)a->length);
 	for (i = 0; i < a->nbuffers && i < ARROW_IPC_MAX_BUFFERS; i++)
 		if (a->buffers[i].size >= SIZE_LIMIT)
-			return arrow_ipc_fail(err, errlen, "%s: buffer %u's size is too large", what, i);
+			return util_fail(err, errlen, -EINVAL, "%s: buffer %u's size is too large", what, i);
 	want = !t->dictionary && (v->kind == ARROW_STRING || v->kind == ARROW_BINARY) ? 3 : 2;
 	if (a->nbuffers != want)
-		return arrow_ipc_fail(
-		    err, errlen, "%s: %u buffers, its type has %u", what, a->nbuffers, want);
+		return util_fail(
+		    err, errlen, -EINVAL, "%s: %u buffers, its type has %u", what, a->nbuffers, want);
 	if (a->null_count > a->length)
-		return arrow_ipc_fail(err, errlen, "%s: null count %llu above its length %llu", what,
+		return util_fail(err, errlen, -EINVAL, "%s: null count %llu above its length %llu", what,
 		    (unsigned long long)a->null_count, (unsigned long long)a->length);
 	if (a->null_count > 0 && a->buffers[0].size < bits)
-		return arrow_ipc_fail(err, errlen,
+		return util_fail(err, errlen, -EINVAL,
 		    "%s: validity of %llu bytes, %llu slots with nulls need %llu", what,
 		    (unsigned long long)a->buffers[0].size, (unsigned long long)a->length,
 		    (unsigned long long)bits);
 	if (a->buffers[0].size != 0 && a->buffers[0].size < bits)
-		return arrow_ipc_fail(err, errlen, "%s: validity of %llu bytes, %llu slots need %llu", what,
-		    (unsigned long long)a->buffers[0].size, (unsigned long long)a->length,
+		return util_fail(err, errlen, -EINVAL, "%s: validity of %llu bytes, %llu slots need %llu",
+		    what, (unsigned long long)a->buffers[0].size, (unsigned long long)a->length,
 		    (unsigned long long)bits);
 	if (t->dictionary)
 		need = a->length * (t->index_width / 8);
@@ -69,7 +56,7 @@ arrow_ipc_check_array(
 	else
 		need = a->length * arrow_value_size(v);
 	if (a->buffers[1].size < need)
-		return arrow_ipc_fail(err, errlen, "%s: %s of %llu bytes, %llu slots need %llu", what,
+		return util_fail(err, errlen, -EINVAL, "%s: %s of %llu bytes, %llu slots need %llu", what,
 		    t->dictionary ? "indices"
 		    : want == 3	  ? "offsets"
 				  : "values",

@@ -68,7 +68,4 @@ enum {
 	AIPC_FOOTER_BATCHES = 3,
 };
 
-/* An error message into err, printf-style; returns -EINVAL. */
-int arrow_ipc_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
 #endif

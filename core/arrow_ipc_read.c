@@ -16,9 +16,10 @@
 
 #include "arrow_ipc.h"
 #include "arrow_ipc_i.h"
+#include "util.h"
 #include "flatbuf.h"
 
-#define FAIL(...) arrow_ipc_fail(err, errlen, __VA_ARGS__)
+#define FAIL(...) util_fail(err, errlen, -EINVAL, __VA_ARGS__)
 
 static const enum arrow_unit time_units[] = { ARROW_UNIT_SECOND, ARROW_UNIT_MILLI, ARROW_UNIT_MICRO,
 	ARROW_UNIT_NANO };

@@ -15,6 +15,7 @@
 
 #include "arrow_ipc.h"
 #include "arrow_ipc_i.h"
+#include "util.h"
 #include "flatbuf.h"
 
 #define ROUND(x, a) (((x) + (a)-1) / (a) * (a))
@@ -298,30 +299,30 @@ check(struct arrow_ipc_desc *d, char *err, size_t errlen)
 	int rc;
 
 	if (d->nfields == 0 || d->nfields > ARROW_IPC_MAX_FIELDS)
-		return arrow_ipc_fail(
-		    err, errlen, "fields: %u, from 1 to %u", d->nfields, ARROW_IPC_MAX_FIELDS);
+		return util_fail(
+		    err, errlen, -EINVAL, "fields: %u, from 1 to %u", d->nfields, ARROW_IPC_MAX_FIELDS);
 	if (d->nbatches > ARROW_IPC_MAX_BATCHES)
-		return arrow_ipc_fail(
-		    err, errlen, "batches: %u, at most %u", d->nbatches, ARROW_IPC_MAX_BATCHES);
+		return util_fail(
+		    err, errlen, -EINVAL, "batches: %u, at most %u", d->nbatches, ARROW_IPC_MAX_BATCHES);
 	for (i = 0; i < d->nfields; i++) {
 		if (d->fields[i].name == NULL)
-			return arrow_ipc_fail(err, errlen, "field %u: no name", i);
+			return util_fail(err, errlen, -EINVAL, "field %u: no name", i);
 		ndict += d->fields[i].type.dictionary != 0;
 	}
 	if (d->ndicts != ndict)
-		return arrow_ipc_fail(
-		    err, errlen, "%u dictionaries for %u dictionary fields", d->ndicts, ndict);
+		return util_fail(
+		    err, errlen, -EINVAL, "%u dictionaries for %u dictionary fields", d->ndicts, ndict);
 	for (i = 0; i < d->ndicts; i++) {
 		struct arrow_ipc_dict *x = &d->dicts[i];
 		struct arrow_type vt;
 
 		if (x->field >= d->nfields || !d->fields[x->field].type.dictionary)
-			return arrow_ipc_fail(
-			    err, errlen, "dictionary %u: field %u is not a dictionary field", i, x->field);
+			return util_fail(err, errlen, -EINVAL,
+			    "dictionary %u: field %u is not a dictionary field", i, x->field);
 		for (j = 0; j < i; j++)
 			if (d->dicts[j].field == x->field)
-				return arrow_ipc_fail(
-				    err, errlen, "dictionary %u: field %u has two", i, x->field);
+				return util_fail(
+				    err, errlen, -EINVAL, "dictionary %u: field %u has two", i, x->field);
 		x->id = x->field;
 		vt = d->fields[x->field].type;
 		vt.dictionary = 0;
@@ -338,8 +339,8 @@ check(struct arrow_ipc_desc *d, char *err, size_t errlen)
 			if ((rc = arrow_ipc_check_array(&d->fields[j].type, a, what, err, errlen)) != 0)
 				return rc;
 			if (!d->fields[j].nullable && a->null_count != 0)
-				return arrow_ipc_fail(err, errlen, "%s: nulls in non-nullable field %s", what,
-				    d->fields[j].name);
+				return util_fail(err, errlen, -EINVAL, "%s: nulls in non-nullable field %s",
+				    what, d->fields[j].name);
 		}
 	return 0;
 }
