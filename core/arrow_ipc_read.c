@@ -54,7 +54,8 @@ value_type(const struct fb_buf *b, uint8_t tag, const struct fb_table *tt, struc
 	memset(v, 0, sizeof *v);
 	switch (tag) {
 	case AIPC_TYPE_INT:
-		if (int_type(b, tt, &v->width, &s) != 0)
+		/* Only a dictionary's indexType may be absent (int32). */
+		if (tt == NULL || int_type(b, tt, &v->width, &s) != 0)
 			return FAIL("field %s: a bad Int type", name);
 		v->kind = s ? ARROW_INT : ARROW_UINT;
 		return 0;
