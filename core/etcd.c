@@ -21,6 +21,7 @@
 #include "etcd.h"
 #include "etcd_i.h"
 #include "log.h"
+#include "util.h"
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_rc;
@@ -142,13 +143,9 @@ etcd_endpoint(etcd_t *e)
 json_t *
 etcd_b64_json(const void *data, size_t n)
 {
-	char *buf = malloc(4 * ((n + 2) / 3) + 1);
-	json_t *s;
+	char *buf = util_base64(data, n);
+	json_t *s = buf != NULL ? json_string(buf) : NULL;
 
-	if (buf == NULL)
-		return NULL;
-	EVP_EncodeBlock((unsigned char *)buf, data, (int)n);
-	s = json_string(buf);
 	free(buf);
 	return s;
 }

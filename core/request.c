@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "arrow_ctl.h"
 #include "id.h"
 #include "metrics.h"
 #include "object.h"
@@ -438,6 +439,18 @@ op_cluster(catalog_t *c, uid_t uid, const char *op, const json_t *req, cluster_t
 	return json_pack("{s:b, s:s, s:s}", "ok", 1, "id", ids, "state", rc == 0 ? "published" : "queued");
 }
 
+/* The Arrow IPC writer's layout (arrow_ctl.h): open to anyone, touches
+ * nothing. */
+static json_t *
+op_arrow_layout(const json_t *req)
+{
+	char err[512];
+	json_t *reply;
+	int rc = arrow_ctl_layout(req, &reply, err, sizeof err);
+
+	return rc == 0 ? reply : failure(-rc, err[0] ? err : strerror(-rc));
+}
+
 static char *
 dump(json_t *reply, size_t *replylen)
 {
@@ -467,7 +480,7 @@ request_wait_poll(catalog_t *c, const struct request_wait *w, int timed_out, cha
  * with no known op (bad JSON, unknown ops). */
 static const char *const op_names[] = { "", "create", "delete", "name", "unname", "wait", "stream_open",
 	"stream_push", "stream_close", "stream_next", "snapshot", "pin", "unpin", "evict", "load", "publish",
-	"publish_status", "cluster" };
+	"publish_status", "cluster", "arrow_layout" };
 #define NOPS (sizeof op_names / sizeof op_names[0])
 static struct metrics_hist op_hist[NOPS];
 static atomic_uint_fast64_t op_errors[NOPS];
@@ -567,11 +580,13 @@ handle(catalog_t *c, uid_t uid, gid_t gid, const char *req, size_t len, struct r
 	else if (strcmp(op, "publish") == 0 || strcmp(op, "publish_status") == 0 ||
 		 strcmp(op, "cluster") == 0)
 		reply = op_cluster(c, uid, op, doc, w->cluster);
+	else if (strcmp(op, "arrow_layout") == 0)
+		reply = op_arrow_layout(doc);
 	else {
 		snprintf(msg, sizeof msg,
 		    "unknown op \"%.64s\" (known: create, delete, name, unname, wait, stream_open, stream_push, "
 		    "stream_close, stream_next, snapshot, pin, unpin, evict, load, publish, "
-		    "publish_status, cluster)",
+		    "publish_status, cluster, arrow_layout)",
 		    op);
 		reply = failure(ENOSYS, msg);
 	}

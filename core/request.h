@@ -49,6 +49,11 @@
  *        the publish: EEXIST when one of its names is another object's in
  *        the cluster (the message says which); ENOENT never published
  *   {"op": "cluster"} -> {"ok": true, "cluster": {...}}: cluster_status
+ *   {"op": "arrow_layout", "fields": [...], "dictionaries": [...],
+ *    "batches": [...]}
+ *     -> {"ok": true, "nbytes": N, "pieces": [{"offset": o, "data": b64}],
+ *        "dictionaries": [...], "batches": [...]}: the layout of an Arrow
+ *        IPC file (arrow_ctl.h); open to anyone, touches no object
  * Only an object's owner (or root) may delete, name or unname it.
  *
  * Any failure -> {"ok": false, "errno": N, "error": "EINVAL", "message": "..."};

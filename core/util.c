@@ -1,5 +1,6 @@
 /*
- * util: size parsing and formatting, clocks, mkdir -p.
+ * util: size parsing and formatting, clocks, mkdir -p, base64 (OpenSSL's,
+ * which the core links for etcd and peer auth anyway).
  */
 #include "config.h"
 
@@ -12,6 +13,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+
+#include <openssl/evp.h>
 
 #include "util.h"
 
@@ -142,4 +145,14 @@ util_fail(char *err, size_t errlen, int rc, const char *fmt, ...)
 		va_end(ap);
 	}
 	return rc;
+}
+
+char *
+util_base64(const void *data, size_t n)
+{
+	char *buf = malloc(4 * ((n + 2) / 3) + 1);
+
+	if (buf != NULL)
+		EVP_EncodeBlock((unsigned char *)buf, data, (int)n);
+	return buf;
 }

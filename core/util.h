@@ -1,6 +1,6 @@
 /*
  * util: small helpers shared by core and fs: sizes, times, errors,
- * directories.
+ * directories, base64.
  */
 #ifndef VFS_UTIL_H
 #define VFS_UTIL_H
@@ -39,5 +39,8 @@ int64_t util_mono_ns(void);
 int util_fail(char *err, size_t errlen, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* mkdir -p with mode for the missing components; 0 or -errno. */
 int util_mkdirs(const char *path, unsigned mode);
+/* base64 of n bytes as a new NUL-terminated string (caller frees); NULL
+ * when out of memory. */
+char *util_base64(const void *data, size_t n);
 
 #endif

@@ -197,6 +197,8 @@ main(void)
 	srunner_add_suite(sr, catalog_remote_suite());
 	srunner_add_suite(sr, stream_suite());
 	srunner_add_suite(sr, types_suite());
+	srunner_add_suite(sr, arrow_ipc_suite());
+	srunner_add_suite(sr, arrow_ctl_suite());
 	srunner_add_suite(sr, crc32c_suite());
 	srunner_add_suite(sr, uring_suite());
 	srunner_add_suite(sr, durable_suite());

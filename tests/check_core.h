@@ -8,6 +8,8 @@
 
 #include "core/catalog.h"
 
+Suite *arrow_ctl_suite(void);
+Suite *arrow_ipc_suite(void);
 Suite *catalog_suite(void);
 Suite *catalog_cache_suite(void);
 Suite *catalog_mirror_suite(void);

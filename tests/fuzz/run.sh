@@ -2,8 +2,9 @@
 # Build the libFuzzer targets (core compiled with clang, coverage and ASan)
 # and run each for SECONDS (default 30) from its seed corpus: fuzz_request
 # (the control protocol and the type rules; corpus/), fuzz_peer (the
-# peer protocol's frames; corpus_peer/) and fuzz_extender (the scheduler
-# extender's requests; corpus_extender/). Exit 0 when all pass, 1 when
+# peer protocol's frames; corpus_peer/), fuzz_extender (the scheduler
+# extender's requests; corpus_extender/) and fuzz_arrow_ipc (the Arrow IPC
+# file reader; corpus_arrow/). Exit 0 when all pass, 1 when
 # one fails, 77 when clang or its fuzzer runtime is missing.
 # Usage: run.sh BUILDDIR [SECONDS]
 set -eu
@@ -52,10 +53,12 @@ run() {
 build fuzz_request
 build fuzz_peer
 build fuzz_extender
+build fuzz_arrow_ipc
 status=0
 rm -rf /dev/shm/vineyardfs-fuzz.*
 run fuzz_request corpus 4096 || status=1
 rm -rf /dev/shm/vineyardfs-fuzz.*
 run fuzz_peer corpus_peer 4096 || status=1
 run fuzz_extender corpus_extender 16384 || status=1
+run fuzz_arrow_ipc corpus_arrow 16384 || status=1
 exit $status
