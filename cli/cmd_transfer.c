@@ -203,6 +203,9 @@ put_exec(const struct cli_cmd *self, vfs_t *v, const struct cli_opts *o, char **
 
 	(void)self;
 	(void)n;
+	/* A --type that forces nothing would be ignored without a word. */
+	if (o->type != NULL && (o->nforce == 0 || !ends_with(args[0], ".csv")))
+		return cli_fail("--type %s: put takes --type COLUMN=TYPE, for a .csv file", o->type);
 	if ((rc = put_file(v, o, args[0], id)) != 0)
 		return rc;
 	if (o->json)

@@ -142,6 +142,7 @@ vfs ls --type 'Data*' --json >"$T/ls2"
 objects=$(ls "$MNT/objects" | wc -l)
 printf 'a,b\n1,2\n3,x\n' >"$T/text.csv"
 must_fail "column 'b', row 2: 'x' is not an int64" vfs put "$T/text.csv" --name text --type b=int64
+must_fail "put takes --type COLUMN=TYPE, for a .csv file" vfs put "$T/text.csv" --type int64
 printf 'a,b\n1,2\n3\n' >"$T/ragged.csv"
 must_fail "line 3" vfs put "$T/ragged.csv"
 [ "$(ls "$MNT/objects" | wc -l)" = "$objects" ] || fail "a refused CSV left objects behind"
