@@ -3,12 +3,15 @@
  * by hand (no flatbuffers library for C in Debian).
  *
  * A file is "ARROW1\0\0", the Schema message, one DictionaryBatch per
- * dictionary field, the RecordBatch messages, the Footer (its blocks name
- * every message), the footer's int32 size and "ARROW1". Each message is
- * encapsulated: 0xFFFFFFFF, an int32 metadata size, the flatbuffer
- * metadata padded to 8, then the body; every body buffer starts at a
- * multiple of 64 from the file's start. Metadata version V5, little-endian,
- * uncompressed, flat (non-nested) types only: those core/arrow_type.h knows.
+ * dictionary field, the RecordBatch messages, the end-of-stream marker,
+ * the Footer (its blocks name every message), the footer's int32 size and
+ * "ARROW1". Each message is encapsulated: 0xFFFFFFFF, an int32 metadata
+ * size, the flatbuffer metadata padded to 8, then the body; every body
+ * buffer the writer places starts at a multiple of 64 from the file's
+ * start (the reader asks 8, as other writers align to 8, and takes files
+ * without the leading Schema message, as Arrow JS writes them). Metadata
+ * version V5 (V4 read too), little-endian, uncompressed, flat (non-nested)
+ * types only: those core/arrow_type.h knows.
  *
  * The writer is pure computation: from a description (fields, dictionaries
  * and batches with each buffer's byte size and null count) it returns the

@@ -54,7 +54,8 @@ value_type(const struct fb_buf *b, uint8_t tag, const struct fb_table *tt, struc
 	memset(v, 0, sizeof *v);
 	switch (tag) {
 	case AIPC_TYPE_INT:
-		if (int_type(b, tt, &v->width, &s) != 0)
+		/* Only a dictionary's indexType may be absent (int32). */
+		if (tt == NULL || int_type(b, tt, &v->width, &s) != 0)
 			return FAIL("field %s: a bad Int type", name);
 		v->kind = s ? ARROW_INT : ARROW_UINT;
 		return 0;
@@ -316,6 +317,35 @@ same_fields(
 	return 1;
 }
 
+/* The Schema message at offset 8 must describe the footer's schema (d's
+ * fields, dictionary ids). Its metadata length is its own word: a bad one
+ * fails in message(). */
+static int
+schema_message(const unsigned char *img, size_t size, const struct arrow_ipc_desc *d, const int64_t *ids,
+    char *err, size_t errlen)
+{
+	struct arrow_ipc_desc first = { 0 };
+	unsigned char blk[AIPC_BLOCK_SIZE] = { 8 };
+	uint32_t mlen = fb_load32(img + 12) + 8;
+	int64_t *first_ids = NULL;
+	struct fb_buf mb;
+	struct fb_table hdr;
+	uint64_t body, blen;
+	unsigned i;
+	int rc;
+
+	for (i = 0; i < 4; i++)
+		blk[8 + i] = (unsigned char)(mlen >> (8 * i));
+	if ((rc = message(img, size, blk, AIPC_MSG_SCHEMA, "schema message", &mb, &hdr, &body, &blen, err,
+		 errlen)) == 0 &&
+	    (rc = schema(&mb, &hdr, &first, &first_ids, err, errlen)) == 0 &&
+	    !same_fields(d, &first, ids, first_ids))
+		rc = FAIL("the footer's schema differs from the schema message's");
+	arrow_ipc_desc_free(&first);
+	free(first_ids);
+	return rc;
+}
+
 /* The footer's dictionary blocks at pos (n of them) into d->dicts. */
 static int
 dictionaries(const unsigned char *img, size_t size, const struct fb_buf *fb, size_t pos, uint32_t n,
@@ -375,16 +405,14 @@ int
 arrow_ipc_read(const void *image, size_t size, struct arrow_ipc_desc *d, char *err, size_t errlen)
 {
 	const unsigned char *img = image;
-	struct arrow_ipc_desc first = { 0 };
 	const struct arrow_type **types = NULL;
-	int64_t *ids = NULL, *first_ids = NULL;
+	int64_t *ids = NULL;
 	struct fb_buf fb, mb;
 	struct fb_table footer, st, hdr;
 	size_t dpos = 0, bpos = 0;
 	uint32_t flen, nd = 0, nb = 0, i;
 	int16_t version;
 	uint64_t body, blen;
-	unsigned char blk[AIPC_BLOCK_SIZE];
 	char what[64];
 	int rc = -EINVAL;
 
@@ -410,26 +438,12 @@ arrow_ipc_read(const void *image, size_t size, struct arrow_ipc_desc *d, char *e
 	}
 	if ((rc = schema(&fb, &st, d, &ids, err, errlen)) != 0)
 		goto out;
-	/* A Schema message at the start must say what the footer says; its
-	 * metadata length is its own word (a bad one fails in message()).
-	 * Arrow JS writes none: its first block starts right after the magic. */
-	if ((nd > 0 && fb_load64(fb.base + dpos) == 8) ||
-	    (nd == 0 && nb > 0 && fb_load64(fb.base + bpos) == 8))
-		goto blocks;
-	memset(blk, 0, sizeof blk);
-	blk[0] = 8;
-	flen = fb_load32(img + 12) + 8;
-	for (i = 0; i < 4; i++)
-		blk[8 + i] = (unsigned char)(flen >> (8 * i));
-	if ((rc = message(img, size, blk, AIPC_MSG_SCHEMA, "schema message", &mb, &hdr, &body, &blen, err,
-		 errlen)) != 0 ||
-	    (rc = schema(&mb, &hdr, &first, &first_ids, err, errlen)) != 0)
+	/* Arrow JS writes no Schema message: its first block starts right
+	 * after the magic. Otherwise there is one, and it must agree. */
+	if (!((nd > 0 && fb_load64(fb.base + dpos) == 8) ||
+		(nd == 0 && nb > 0 && fb_load64(fb.base + bpos) == 8)) &&
+	    (rc = schema_message(img, size, d, ids, err, errlen)) != 0)
 		goto out;
-	if (!same_fields(d, &first, ids, first_ids)) {
-		rc = FAIL("the footer's schema differs from the schema message's");
-		goto out;
-	}
-blocks:
 	if ((rc = dictionaries(img, size, &fb, dpos, nd, d, ids, err, errlen)) != 0)
 		goto out;
 	rc = -ENOMEM;
@@ -456,8 +470,6 @@ out:
 		snprintf(err, errlen, "out of memory reading the file");
 	if (rc != 0)
 		arrow_ipc_desc_free(d);
-	arrow_ipc_desc_free(&first);
-	free(first_ids);
 	free(ids);
 	free(types);
 	return rc;

@@ -249,10 +249,11 @@ message(struct lay *l, const char *lead, uint8_t kind, struct arrow_ipc_array *a
 		else if (kind == AIPC_MSG_RECORD_BATCH)
 			fb_patch(&b, header, batch_table(&b, rows, a, n, body));
 		else {
-			struct fb_field db[] = { SCALAR(AIPC_DB_ID, 8, dict_id),
-				OFFSET(AIPC_DB_DATA, &data) };
+			/* isDelta written out (false), as pyarrow does. */
+			struct fb_field db[] = { SCALAR(AIPC_DB_ID, 8, dict_id), OFFSET(AIPC_DB_DATA, &data),
+				SCALAR(AIPC_DB_DELTA, 1, 0) };
 
-			fb_patch(&b, header, fb_table(&b, db, 2));
+			fb_patch(&b, header, fb_table(&b, db, 3));
 			fb_patch(&b, data, batch_table(&b, rows, a, n, body));
 		}
 		if (b.oom)
