@@ -17,6 +17,7 @@
 
 #include "cli/cli.h"
 #include "cli/cmd.h"
+#include "cli/csv.h"
 #include "fs/daemon.h"
 
 #define HELP_COLUMN 34 /* where --help's summaries start */
@@ -221,9 +222,16 @@ cli_client(const struct cli_cmd *c, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli_opts o = { 0 };
+	struct csv_force *force;
 	const char *mount = NULL;
 	int ch, nargs, rc;
+	char *eq;
 	vfs_t *v;
+
+	/* No more --type options than arguments. */
+	if ((force = calloc((size_t)argc, sizeof *force)) == NULL)
+		return cli_fail("out of memory");
+	o.force = force;
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "m:n:o:t:jawIh", longopts, NULL)) != -1) {
@@ -231,27 +239,43 @@ cli_client(const struct cli_cmd *c, int argc, char **argv)
 		case 'm': mount = optarg; break;
 		case 'n': o.name = optarg; break;
 		case 'o': o.out = optarg; break;
-		case 't': o.type = optarg; break;
+		case 't':
+			o.type = optarg;
+			/* COLUMN=TYPE: the split at the last '=' leaves names
+			 * with '=' theirs ("a=b=int8"). */
+			if ((eq = strrchr(optarg, '=')) != NULL && eq > optarg) {
+				*eq = '\0';
+				force[o.nforce++] = (struct csv_force){ optarg, eq + 1 };
+			}
+			break;
 		case 'j': o.json = 1; break;
 		case 'a': o.all = 1; break;
 		case 'w': o.wait = 1; break;
 		case 'I': o.ids = 1; break;
-		case 'h': cli_usage(c, stdout); return 0;
-		default: return cli_usage(c, stderr);
+		case 'h':
+			free(force);
+			cli_usage(c, stdout);
+			return 0;
+		default: free(force); return cli_usage(c, stderr);
 		}
 	}
 	nargs = argc - optind;
 	if (nargs < c->min_args || (c->max_args >= 0 && nargs > c->max_args) ||
-	    !subcommand_ok(c, argv + optind, nargs))
+	    !subcommand_ok(c, argv + optind, nargs)) {
+		free(force);
 		return cli_usage(c, stderr);
-	if ((rc = vfs_open(mount, &v)) != 0)
+	}
+	if ((rc = vfs_open(mount, &v)) != 0) {
+		free(force);
 		return cli_fail("%s: %s (is it a vineyardfs mount?)",
 		    mount			 ? mount
 		    : getenv("VINEYARDFS_MOUNT") ? getenv("VINEYARDFS_MOUNT")
 						 : "/vineyard",
 		    strerror(-rc));
+	}
 	rc = c->exec(c, v, &o, argv + optind, nargs);
 	vfs_close(v);
+	free(force);
 	return rc;
 }
 

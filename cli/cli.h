@@ -21,11 +21,16 @@
 #define CLI_EXIT_FAIL 1
 #define CLI_EXIT_USAGE 2
 
+struct csv_force;
+
 /* The options of the client commands (each takes them all, uses its own). */
 struct cli_opts {
 	const char *name; /* put --name */
 	const char *out;  /* get -o */
-	const char *type; /* ls --type */
+	const char *type; /* ls --type (the last one given) */
+	/* put --type COLUMN=TYPE, repeatable: each column's forced type */
+	const struct csv_force *force;
+	size_t nforce;
 	int json;
 	int all;  /* ls --all */
 	int wait; /* get --wait: until the name names a sealed object */

@@ -1,8 +1,9 @@
 /*
  * cmd_transfer: the commands that move data in and out of the store. put
- * stores a file (.npy as a Tensor, .csv as a DataFrame, else a Blob) with
- * its bytes copied once into a blob's shared mapping; get writes an object
- * out from its mapped blobs; stream push puts files one by one into an
+ * stores a file (.npy as a Tensor, .csv or .arrow as a packed
+ * vineyard::Table (table_put.c), else a Blob) with its bytes copied once
+ * into a blob's shared mapping; get writes an object out from its mapped
+ * blobs (a Table by table_get.c); stream push puts files one by one into an
  * object stream, stream read follows one. Transfers show a progress line.
  */
 #include "config.h"
@@ -23,6 +24,7 @@
 #include "cli/csv.h"
 #include "cli/npy.h"
 #include "cli/progress.h"
+#include "cli/table.h"
 #include "core/types.h"
 
 #define CHUNK (8u << 20) /* bytes per read(2)/write(2) of a transfer */
@@ -141,64 +143,23 @@ put_npy(vfs_t *v, const struct cli_opts *o, int src, const char *file, off_t fsi
 	return rc;
 }
 
-/* file.csv -> a DataFrame of one Tensor per column. */
+/* file.csv -> a packed Table (as Python's put makes of a DataFrame):
+ * its columns typed by csv_read, nulls and text included. */
 static int
 put_csv(vfs_t *v, const struct cli_opts *o, int src, const char *file, off_t fsize, char id[VFS_ID_SIZE])
 {
 	struct csv_table t = { 0 };
-	struct vfs_member *ms = NULL;
-	struct {
-		char s[VFS_ID_SIZE];
-	} *ids = NULL; /* of the columns made */
-	char err[512], label[64], *fields = NULL;
+	char err[512], label[64];
 	struct progress p;
-	json_t *cols, *f;
-	size_t i, made = 0;
 	int rc;
 
 	snprintf(label, sizeof label, "read %s", file);
 	progress_start(&p, label, (uint64_t)fsize);
-	rc = csv_read_fd(src, &t, &p, err, sizeof err);
+	rc = csv_read_fd(src, o->force, o->nforce, &t, &p, err, sizeof err);
 	progress_end(&p);
 	if (rc != 0)
 		return cli_fail("%s: %s", file, err);
-	ms = calloc(t.ncols, sizeof *ms);
-	ids = calloc(t.ncols, sizeof *ids);
-	cols = json_array();
-	if (ms == NULL || ids == NULL || cols == NULL) {
-		rc = cli_fail("out of memory");
-		goto out;
-	}
-	for (i = 0; i < t.ncols; i++)
-		json_array_append_new(cols, json_string(t.cols[i].name));
-	f = json_pack("{s:O}", "columns_", cols);
-	fields = f != NULL ? json_dumps(f, JSON_COMPACT) : NULL;
-	json_decref(f);
-	if (fields == NULL) {
-		rc = cli_fail("out of memory");
-		goto out;
-	}
-	for (made = 0; made < t.ncols; made++) {
-		const uint64_t rows = t.nrows;
-
-		if ((rc = vfs_put_tensor(
-			 v, t.cols[made].value_type, 1, &rows, t.cols[made].data, NULL, ids[made].s)) != 0) {
-			rc = cli_lib_fail(v, "storing a column", rc);
-			goto out;
-		}
-		ms[made].name = t.cols[made].name;
-		ms[made].id = ids[made].s;
-	}
-	if ((rc = vfs_create(v, "DataFrame", fields, ms, t.ncols, o->name, id)) != 0)
-		rc = cli_lib_fail(v, "creating the DataFrame", rc);
-out:
-	if (rc != 0) /* nothing half-made stays */
-		for (i = 0; i < made; i++)
-			vfs_delete(v, ids[i].s);
-	json_decref(cols);
-	free(fields);
-	free(ids);
-	free(ms);
+	rc = table_put_csv(v, &t, o->name, id);
 	csv_table_free(&t);
 	return rc;
 }
@@ -223,6 +184,8 @@ put_file(vfs_t *v, const struct cli_opts *o, const char *file, char id[VFS_ID_SI
 		rc = put_npy(v, o, src, file, st.st_size, id);
 	else if (ends_with(file, ".csv"))
 		rc = put_csv(v, o, src, file, st.st_size, id);
+	else if (ends_with(file, ".arrow") || ends_with(file, ".feather"))
+		rc = table_put_ipc(v, src, file, (size_t)st.st_size, o->name, id);
 	else if ((rc = blob_from_fd(v, src, file, (size_t)st.st_size, &b, bid)) == 0) {
 		if ((rc = vfs_create(v, "Blob", NULL, &m, 1, o->name, id)) != 0)
 			rc = cli_lib_fail(v, "creating the Blob object", rc);
@@ -240,6 +203,9 @@ put_exec(const struct cli_cmd *self, vfs_t *v, const struct cli_opts *o, char **
 
 	(void)self;
 	(void)n;
+	/* A --type that forces nothing would be ignored without a word. */
+	if (o->type != NULL && (o->nforce == 0 || !ends_with(args[0], ".csv")))
+		return cli_fail("--type %s: put takes --type COLUMN=TYPE, for a .csv file", o->type);
 	if ((rc = put_file(v, o, args[0], id)) != 0)
 		return rc;
 	if (o->json)
@@ -390,6 +356,8 @@ get_exec(const struct cli_cmd *self, vfs_t *v, const struct cli_opts *o, char **
 		rc = get_tensor(v, ref, out, what);
 	else if (type != NULL && strcmp(type, "DataFrame") == 0)
 		rc = get_csv(v, ref, meta, out, what);
+	else if (type != NULL && strcmp(type, "vineyard::Table") == 0)
+		rc = table_get(v, ref, meta, out, what, o->out != NULL && ends_with(o->out, ".arrow"));
 	else if (type != NULL && strcmp(type, "Blob") == 0)
 		rc = map_out(v, ref, "buffer_", out, what);
 	else {
@@ -467,8 +435,8 @@ stream_exec(const struct cli_cmd *self, vfs_t *v, const struct cli_opts *o, char
 
 const struct cli_cmd cmd_put_entry = {
 	.name = "put",
-	.usage = "FILE [--name NAME]",
-	.summary = "store a file (.npy: a Tensor, .csv: a DataFrame)",
+	.usage = "FILE [--name NAME] [--type COLUMN=TYPE]...",
+	.summary = "store a file (.npy: a Tensor, .csv or .arrow: a Table)",
 	.min_args = 1,
 	.max_args = 1,
 	.exec = put_exec,
@@ -477,7 +445,7 @@ const struct cli_cmd cmd_put_entry = {
 const struct cli_cmd cmd_get_entry = {
 	.name = "get",
 	.usage = "NAME|ID [-o FILE] [--wait]",
-	.summary = "write an object out (Tensor: .npy, DataFrame: CSV)",
+	.summary = "write an object out (Tensor: .npy, DataFrame: CSV, Table: CSV or -o x.arrow)",
 	.min_args = 1,
 	.max_args = 1,
 	.exec = get_exec,

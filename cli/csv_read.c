@@ -1,11 +1,10 @@
 /*
  * csv_read: CSV text to columns (see csv.h). The reader is a
  * byte-at-a-time state machine over a 64 KiB window of the input: each
- * field is read into a fixed buffer, parsed at once and appended to its
- * column, so memory is the columns plus one field. A column's type only
- * widens as rows come (int64 to float64, in place: both are 8 bytes); a
- * bool column stays bool or the read fails, since no other type holds
- * both.
+ * field is read into a fixed buffer and appended, unquoted, to its
+ * column's text; at the end csv_infer (csv_infer.c) turns each column's
+ * text into an Arrow array of the type it infers or is forced to. Memory
+ * is the text, then the arrays, plus one field.
  */
 #include "config.h"
 
@@ -28,16 +27,6 @@
 
 #define IN_CHUNK (64 * 1024)
 
-/* A column's type so far; NONE until its first row. */
-enum kind { K_NONE, K_BOOL, K_INT, K_FLOAT };
-
-struct col {
-	char *name;
-	enum kind kind;
-	unsigned char *data;
-	uint64_t cap; /* values data has room for */
-};
-
 struct reader {
 	int fd; /* when f is NULL */
 	FILE *f;
@@ -52,9 +41,11 @@ struct reader {
 	size_t flen;
 	int quoted;
 	uint64_t fline; /* the line the field starts on */
-	struct col *cols;
+	struct csv_text *cols;
 	size_t ncols;
 	uint64_t nrows;
+	const struct csv_force *force; /* the types the user forced */
+	size_t nforce;
 	char *err;
 	size_t errlen;
 };
@@ -62,9 +53,8 @@ struct reader {
 /* What ended a field. */
 enum end { END_COMMA, END_LINE, END_FILE };
 
-/* Is s (n bytes) well-formed UTF-8, as JSON strings must be? */
-static int
-utf8_ok(const unsigned char *s, size_t n)
+int
+csv_utf8_ok(const unsigned char *s, size_t n)
 {
 	size_t i = 0, k, len;
 	uint32_t cp;
@@ -221,14 +211,14 @@ blank(const struct reader *r, enum end end)
 static int
 by_name(const void *a, const void *b)
 {
-	return strcmp((*(struct col *const *)a)->name, (*(struct col *const *)b)->name);
+	return strcmp((*(struct csv_text *const *)a)->name, (*(struct csv_text *const *)b)->name);
 }
 
 static int
 read_header(struct reader *r)
 {
 	char shown[CSV_SHOW_MAX + 4];
-	struct col **sorted;
+	struct csv_text **sorted;
 	enum end end;
 	size_t i, cap = 0;
 	int rc;
@@ -249,7 +239,7 @@ read_header(struct reader *r)
 		if (r->flen == 0)
 			return util_fail(r->err, r->errlen, -EINVAL,
 			    "line %" PRIu64 ": column %zu of the header has no name", r->fline, r->ncols + 1);
-		if (!utf8_ok((const unsigned char *)r->field, r->flen))
+		if (!csv_utf8_ok((const unsigned char *)r->field, r->flen))
 			return util_fail(r->err, r->errlen, -EINVAL,
 			    "line %" PRIu64 ": column %zu of the header is not UTF-8", r->fline,
 			    r->ncols + 1);
@@ -277,94 +267,44 @@ read_header(struct reader *r)
 	return rc;
 }
 
-static size_t
-kind_size(enum kind k)
-{
-	return k == K_BOOL ? 1 : 8;
-}
-
-/* The int64 values of rows 0..n of c become doubles. */
-static void
-to_float(struct col *c, uint64_t n)
-{
-	uint64_t i;
-	int64_t v;
-	double d;
-
-	for (i = 0; i < n; i++) {
-		memcpy(&v, c->data + 8 * i, 8);
-		d = (double)v;
-		memcpy(c->data + 8 * i, &d, 8);
-	}
-	c->kind = K_FLOAT;
-}
-
-/* Parse the field just read as row r->nrows of c. */
+/* Append the field just read to c's text, as row r->nrows. */
 static int
-store(struct reader *r, struct col *c)
+store(struct reader *r, struct csv_text *c)
 {
-	char sv[CSV_SHOW_MAX + 4], sn[CSV_SHOW_MAX + 4];
-	char *s = r->field, *e = r->field + r->flen, *end;
-	enum kind k;
-	int64_t i = 0;
-	double d = 0;
-	int b = 0;
+	uint64_t row = r->nrows;
 
-	while (*s == ' ' || *s == '\t')
-		s++;
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t'))
-		e--;
-	*e = '\0';
-	if (s == e)
-		k = K_NONE, d = NAN;
-	else if (strcasecmp(s, "true") == 0 || strcasecmp(s, "false") == 0)
-		k = K_BOOL, b = (*s == 't' || *s == 'T');
-	else {
-		/* An int64 unless the column is float64 already, or the
-		 * number does not fit: then as strtod rounds it. */
-		errno = 0;
-		if (c->kind != K_FLOAT && ((i = strtoll(s, &end, 10)), end == e) && errno == 0)
-			k = K_INT;
-		else if ((d = strtod(s, &end)), end == e)
-			k = K_FLOAT;
-		else
-			return util_fail(r->err, r->errlen, -EINVAL,
-			    "line %" PRIu64
-			    ", column '%s': '%s' is not a number (DataFrame columns are numeric Tensors)",
-			    r->fline, csv_show(sn, c->name), csv_show(sv, s));
+	if (row + 1 >= c->rows_cap) {
+		uint64_t cap = c->rows_cap ? 2 * c->rows_cap : 64;
+		uint64_t *offs = cap <= SIZE_MAX / 8 ? realloc(c->offsets, (size_t)cap * 8) : NULL;
+		unsigned char *q = offs != NULL ? realloc(c->quoted, (size_t)cap / 8) : NULL;
+
+		if (offs != NULL)
+			c->offsets = offs;
+		if (q == NULL)
+			return util_fail(r->err, r->errlen, -ENOMEM,
+			    "out of memory at line %" PRIu64 " (%" PRIu64 " rows)", r->fline, r->nrows);
+		memset(q + c->rows_cap / 8, 0, (size_t)(cap - c->rows_cap) / 8);
+		c->quoted = q;
+		c->rows_cap = cap;
+		c->offsets[0] = 0;
 	}
-	if (c->kind == K_BOOL && k == K_NONE)
-		return util_fail(r->err, r->errlen, -EINVAL,
-		    "line %" PRIu64 ", column '%s': an empty field among bools (a bool Tensor has no NaN)",
-		    r->fline, csv_show(sn, c->name));
-	if (c->kind == K_BOOL && k != K_BOOL)
-		return util_fail(r->err, r->errlen, -EINVAL,
-		    "line %" PRIu64 ", column '%s': '%s' is a number among bools", r->fline,
-		    csv_show(sn, c->name), csv_show(sv, s));
-	if (c->kind != K_NONE && c->kind != K_BOOL && k == K_BOOL)
-		return util_fail(r->err, r->errlen, -EINVAL,
-		    "line %" PRIu64 ", column '%s': '%s' is a bool among numbers", r->fline,
-		    csv_show(sn, c->name), csv_show(sv, s));
-	if (c->kind == K_NONE)
-		c->kind = k == K_NONE ? K_FLOAT : k;
-	else if (c->kind == K_INT && k != K_INT)
-		to_float(c, r->nrows);
-	if (r->nrows == c->cap) {
-		uint64_t cap = c->cap ? 2 * c->cap : 64;
-		unsigned char *data = cap <= SIZE_MAX / 8 ? realloc(c->data, cap * kind_size(c->kind)) : NULL;
+	if (c->size + r->flen > c->cap) {
+		uint64_t cap = c->cap ? 2 * c->cap : 256;
+		char *data;
 
-		if (data == NULL)
+		while (cap < c->size + r->flen)
+			cap *= 2;
+		if ((data = cap <= SIZE_MAX ? realloc(c->data, (size_t)cap) : NULL) == NULL)
 			return util_fail(r->err, r->errlen, -ENOMEM,
 			    "out of memory at line %" PRIu64 " (%" PRIu64 " rows)", r->fline, r->nrows);
 		c->data = data;
 		c->cap = cap;
 	}
-	if (c->kind == K_BOOL)
-		c->data[r->nrows] = (unsigned char)b;
-	else if (c->kind == K_INT)
-		memcpy(c->data + 8 * r->nrows, &i, 8);
-	else
-		memcpy(c->data + 8 * r->nrows, &d, 8);
+	memcpy(c->data + c->size, r->field, r->flen);
+	c->size += r->flen;
+	c->offsets[row + 1] = c->size;
+	if (r->quoted)
+		c->quoted[row / 8] |= (unsigned char)(1u << (row % 8));
 	return 0;
 }
 
@@ -411,22 +351,46 @@ read_rows(struct reader *r)
 }
 
 static void
-free_cols(struct col *cols, size_t n)
+free_cols(struct csv_text *cols, size_t n)
 {
 	size_t i;
 
 	for (i = 0; i < n; i++) {
 		free(cols[i].name);
 		free(cols[i].data);
+		free(cols[i].offsets);
+		free(cols[i].quoted);
 	}
 	free(cols);
+}
+
+static void
+free_array(struct csv_array *a)
+{
+	/* The table's pointers are const for its readers; it owns them. */
+	free((void *)a->name);
+	free((void *)a->validity);
+	free((void *)a->values);
+	free((void *)a->data);
+}
+
+/* The type forced for column name, or NULL. */
+static const char *
+forced_type(const struct reader *r, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < r->nforce; i++)
+		if (strcmp(r->force[i].name, name) == 0)
+			return r->force[i].type;
+	return NULL;
 }
 
 static int
 csv_read(struct reader *r, struct csv_table *t)
 {
-	static const char *const types[] = { [K_BOOL] = "bool", [K_INT] = "int64", [K_FLOAT] = "float64" };
-	size_t i;
+	char shown[CSV_SHOW_MAX + 4];
+	size_t i, k;
 	int rc = 0;
 
 	memset(t, 0, sizeof *t);
@@ -445,40 +409,44 @@ csv_read(struct reader *r, struct csv_table *t)
 		r->pos = 3;
 	if ((rc = read_header(r)) != 0 || (rc = read_rows(r)) != 0)
 		goto out;
+	for (k = 0; k < r->nforce; k++) {
+		for (i = 0; i < r->ncols && strcmp(r->cols[i].name, r->force[k].name) != 0; i++)
+			;
+		if (i == r->ncols) {
+			rc = util_fail(r->err, r->errlen, -EINVAL, "--type %s: the header has no column '%s'",
+			    csv_show(shown, r->force[k].name), csv_show(shown, r->force[k].name));
+			goto out;
+		}
+	}
 	if ((t->cols = calloc(r->ncols, sizeof *t->cols)) == NULL) {
 		rc = util_fail(r->err, r->errlen, -ENOMEM, "out of memory");
 		goto out;
 	}
 	for (i = 0; i < r->ncols; i++) {
-		struct col *c = &r->cols[i];
-		size_t size = (size_t)r->nrows * kind_size(c->kind);
-		unsigned char *data;
+		struct csv_text *c = &r->cols[i];
 
-		/* No rows, no type: float64, as an all-NaN column. Give back
-		 * what doubling took beyond the rows. */
-		if (c->kind == K_NONE)
-			c->kind = K_FLOAT;
-		if ((data = realloc(c->data, size > 0 ? size : 1)) != NULL)
-			c->data = data;
-		else if (c->data == NULL) {
+		/* No rows: no offsets were stored yet. */
+		if (c->offsets == NULL && (c->offsets = calloc(1, 8)) == NULL) {
 			rc = util_fail(r->err, r->errlen, -ENOMEM, "out of memory");
 			goto out;
 		}
+		if ((rc = csv_infer(c, r->nrows, forced_type(r, c->name), &t->cols[i], r->err, r->errlen)) !=
+		    0)
+			goto out;
+		/* The array keeps the name; the text goes at once. */
+		c->name = NULL;
+		t->ncols = i + 1;
+		free(c->data);
+		free(c->offsets);
+		free(c->quoted);
+		c->data = NULL;
+		c->offsets = NULL;
+		c->quoted = NULL;
 	}
-	for (i = 0; i < r->ncols; i++) {
-		t->cols[i].name = r->cols[i].name;
-		t->cols[i].value_type = types[r->cols[i].kind];
-		t->cols[i].data = r->cols[i].data;
-		r->cols[i].name = NULL;
-		r->cols[i].data = NULL;
-	}
-	t->ncols = r->ncols;
 	t->nrows = r->nrows;
 out:
-	if (rc != 0) {
-		free(t->cols);
-		memset(t, 0, sizeof *t);
-	}
+	if (rc != 0)
+		csv_table_free(t);
 	free_cols(r->cols, r->ncols);
 	free(r->buf);
 	free(r->field);
@@ -486,17 +454,23 @@ out:
 }
 
 int
-csv_read_fd(int fd, struct csv_table *t, struct progress *p, char *err, size_t errlen)
+csv_read_fd(int fd, const struct csv_force *force, size_t nforce, struct csv_table *t, struct progress *p,
+    char *err, size_t errlen)
 {
-	struct reader r = { .fd = fd, .p = p, .err = err, .errlen = errlen };
+	struct reader r = {
+		.fd = fd, .p = p, .err = err, .errlen = errlen, .force = force, .nforce = nforce
+	};
 
 	return csv_read(&r, t);
 }
 
 int
-csv_read_file(FILE *f, struct csv_table *t, struct progress *p, char *err, size_t errlen)
+csv_read_file(FILE *f, const struct csv_force *force, size_t nforce, struct csv_table *t, struct progress *p,
+    char *err, size_t errlen)
 {
-	struct reader r = { .fd = -1, .f = f, .p = p, .err = err, .errlen = errlen };
+	struct reader r = {
+		.fd = -1, .f = f, .p = p, .err = err, .errlen = errlen, .force = force, .nforce = nforce
+	};
 
 	return csv_read(&r, t);
 }
@@ -506,11 +480,8 @@ csv_table_free(struct csv_table *t)
 {
 	size_t i;
 
-	/* The table's pointers are const for its readers; it owns them. */
-	for (i = 0; i < t->ncols; i++) {
-		free((void *)t->cols[i].name);
-		free((void *)t->cols[i].data);
-	}
+	for (i = 0; i < t->ncols; i++)
+		free_array(&t->cols[i]);
 	free(t->cols);
 	memset(t, 0, sizeof *t);
 }

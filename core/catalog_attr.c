@@ -2,7 +2,8 @@
  * catalog_attr: what the catalog shows of its records: attributes, the
  * fixed directories' times, lookups, listings, symlinks and the generated
  * meta.json, each under the catalog lock (the fixed directories' times
- * are atomics, read without it).
+ * are atomics, read without it). A packed vineyard::Table's directory
+ * also shows table.arrow, its ipc_ blob under a second name.
  */
 #include "config.h"
 
@@ -305,9 +306,35 @@ member_attr(catalog_t *c, const struct cmember *m, struct catalog_attr *a)
 	return object_view_attr(c, sub, INO_VIEW_MEMBER_LINK, a);
 }
 
+/* The Arrow view of a packed table (man vineyardfs.7): "table.arrow" is
+ * its ipc_ blob, whose bytes are an Arrow IPC file. The entry is that
+ * blob's inode, not a copy, so it opens by passthrough and stats without
+ * a fetch as the blob does, and is as read-only as the sealed blob. A
+ * member of that name, if any, wins; other objects have no view. Being an
+ * entry of its own, it is unlinked on its own (view_hidden), whether or
+ * not rm -r has unlinked ipc_ before it. */
+const struct cmember *
+catalog_arrow_view(const struct cobject *o)
+{
+	const struct cmember *ipc = NULL;
+	unsigned i;
+
+	if (o->view_hidden || o->typename == NULL || strcmp(o->typename, "vineyard::Table") != 0)
+		return NULL;
+	for (i = 0; i < o->nmembers; i++) {
+		if (strcmp(o->members[i].name, CATALOG_ARROW_VIEW) == 0)
+			return NULL;
+		if (strcmp(o->members[i].name, "ipc_") == 0 && id_is_blob(o->members[i].id))
+			ipc = &o->members[i];
+	}
+	return ipc;
+}
+
 static int
 lookup_locked(catalog_t *c, uint64_t parent, const char *name, struct catalog_attr *a)
 {
+	const struct cmember *view;
+
 	struct cobject *o;
 	struct cblob *b;
 	struct cname *n;
@@ -350,6 +377,8 @@ lookup_locked(catalog_t *c, uint64_t parent, const char *name, struct catalog_at
 	for (i = 0; i < o->nmembers; i++)
 		if (strcmp(o->members[i].name, name) == 0)
 			return o->members[i].hidden ? -ENOENT : member_attr(c, &o->members[i], a);
+	if (strcmp(name, CATALOG_ARROW_VIEW) == 0 && (view = catalog_arrow_view(o)) != NULL)
+		return member_attr(c, view, a);
 	return -ENOENT;
 }
 
@@ -419,6 +448,7 @@ list_locked(catalog_t *c, uint64_t dir, catalog_list_fn fn, void *arg)
 {
 	static const char *const top[] = { "objects", "blobs", "names" };
 	struct list_ctx lc = { c, fn, arg, 0 };
+	const struct cmember *view;
 	struct catalog_attr a;
 	struct cobject *o;
 	unsigned i;
@@ -447,6 +477,8 @@ list_locked(catalog_t *c, uint64_t dir, catalog_list_fn fn, void *arg)
 		if ((rc = fn(arg, o->members[i].name, &a)) != 0)
 			return rc;
 	}
+	if ((view = catalog_arrow_view(o)) != NULL && member_attr(c, view, &a) == 0)
+		return fn(arg, CATALOG_ARROW_VIEW, &a);
 	return 0;
 }
 

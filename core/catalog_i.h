@@ -86,6 +86,7 @@ struct cobject {
 	 * restart brings the object back whole. */
 	unsigned removing : 1;
 	unsigned meta_hidden : 1; /* meta.json was unlinked (removing) */
+	unsigned view_hidden : 1; /* its Arrow view was unlinked (removing) */
 	/* Another member's, mirrored from etcd (catalog_remote.c): in none of
 	 * the database's object rows (the mirror's keys hold it), read-only
 	 * here; rgen is the mirror generation that last saw it (0: the
@@ -174,6 +175,12 @@ struct cobject *catalog_object_find(catalog_t *c, uint64_t id);
 struct cname *catalog_name_find(catalog_t *c, const char *name);
 /* The blob holding a Blob object's bytes, or NULL. */
 struct cblob *catalog_object_data_blob(catalog_t *c, const struct cobject *o);
+/* The name of a packed table's Arrow view in its directory. */
+#define CATALOG_ARROW_VIEW "table.arrow"
+/* The member the Arrow view of o shows (its ipc_ blob: o is a packed
+ * vineyard::Table without a member of the view's name), or NULL
+ * (catalog_attr.c). */
+const struct cmember *catalog_arrow_view(const struct cobject *o);
 /* Delete an object, its names and the blobs no other object holds, in meta
  * (inside the caller's transaction) and in memory; with CATALOG_DELETE_DEEP
  * also, recursively, every member object it leaves held by no object and

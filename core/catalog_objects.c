@@ -637,6 +637,7 @@ catalog_entry_unlink(struct cobject *o, const char *name, uid_t uid)
 {
 	struct cmember *m = NULL;
 	unsigned i;
+	int view = 0;
 
 	if (strcmp(name, "meta.json") == 0) {
 		if (o->meta_hidden)
@@ -645,7 +646,10 @@ catalog_entry_unlink(struct cobject *o, const char *name, uid_t uid)
 		for (i = 0; i < o->nmembers && m == NULL; i++)
 			if (strcmp(o->members[i].name, name) == 0)
 				m = &o->members[i];
-		if (m == NULL || m->hidden)
+		/* The Arrow view is unlinked as members are: rm -r at work. */
+		if (m == NULL && strcmp(name, CATALOG_ARROW_VIEW) == 0 && catalog_arrow_view(o) != NULL)
+			view = 1;
+		else if (m == NULL || m->hidden)
 			return -ENOENT;
 	}
 	/* With default_permissions the kernel lets through those who may write
@@ -659,6 +663,8 @@ catalog_entry_unlink(struct cobject *o, const char *name, uid_t uid)
 	o->removing = 1;
 	if (m != NULL)
 		m->hidden = 1;
+	else if (view)
+		o->view_hidden = 1;
 	else
 		o->meta_hidden = 1;
 	return 0;

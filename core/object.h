@@ -42,7 +42,8 @@ extern const struct object_key object_keys[];
 /* Is name a key every metadata tree has at its top (typename, id, ...)?
  * Neither a field nor a member may be named so. */
 int object_tree_key(const char *name);
-/* Is name a field a user may set? 0, -EINVAL (malformed), -EPERM (reserved). */
+/* Is name a field a user may set (letters, _, digits and - after the first,
+ * as v6d's "partitions_-size")? 0, -EINVAL (malformed), -EPERM (reserved). */
 int object_field_name_check(const char *name);
 /* Parse a field value as given to setxattr; new reference or NULL with
  * -EINVAL in *err (too long, NUL bytes, not UTF-8). */

@@ -14,6 +14,9 @@ clang libclang-rt-14-dev"
 # kubectl for `kubectl kustomize` (tests/deploy.sh): Debian's, unless one
 # is already there (another package's kubectl would conflict with it).
 command -v kubectl >/dev/null 2>&1 || PKGS="$PKGS kubernetes-client"
+# node and npm for the tests that read Arrow files with npm's apache-arrow
+# (tests/arrow_js.sh): Debian's, unless a node is there already.
+command -v npm >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
 
 missing=""
 for p in $PKGS; do

@@ -15,7 +15,7 @@
 START_TEST(test_field_name_check)
 {
 	static const char *const valid[] = { "a", "_", "shape_", "A9", "x_1", "value_type_", "Z", "a-b",
-		"__columns_-size" };
+		"__columns_-size", "partitions_-size", "__columns_-0" };
 	static const char *const malformed[] = { "", "9a", "-a", "a.b", "a b", "\xc3\xa9", "a/b", "x$" };
 	static const char *const reserved[] = {
 		"typename",

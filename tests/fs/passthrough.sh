@@ -11,29 +11,6 @@
 
 SIZE_MB=256
 
-# cached_kb FILE: the page cache of FILE's own inode, in KiB. cachestat(2)
-# (Linux 6.5, older than passthrough) reads the mapping of the open file
-# itself. fincore and mincore cannot tell: they mmap the file, and the mmap
-# of a passthrough file maps the backing file, whose pages are all resident.
-cached_kb()
-{
-	"$PY" - "$1" <<'EOF'
-import ctypes, os, sys
-SYS_cachestat = 451  # the same number on every architecture
-class Range(ctypes.Structure):
-    _fields_ = [("off", ctypes.c_uint64), ("len", ctypes.c_uint64)]
-class Stat(ctypes.Structure):
-    _fields_ = [(n, ctypes.c_uint64) for n in ("cache", "dirty", "writeback", "evicted", "recently_evicted")]
-libc = ctypes.CDLL(None, use_errno=True)
-fd = os.open(sys.argv[1], os.O_RDONLY)
-r, st = Range(0, 0), Stat()  # len 0: to the end of the file
-if libc.syscall(SYS_cachestat, fd, ctypes.byref(r), ctypes.byref(st), 0) != 0:
-    e = ctypes.get_errno()
-    sys.exit("cachestat %s: %s" % (sys.argv[1], os.strerror(e)))
-print(st.cache * os.sysconf("SC_PAGE_SIZE") >> 10)
-EOF
-}
-
 mmap_sha()
 {
 	"$PY" -c '
