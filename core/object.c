@@ -72,7 +72,8 @@ object_field_name_check(const char *name)
 		char c = name[i];
 		int alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
 
-		if (!alpha && !(i > 0 && c >= '0' && c <= '9'))
+		/* '-' after the first: v6d's counters ("__columns_-size"). */
+		if (!alpha && !(i > 0 && ((c >= '0' && c <= '9') || c == '-')))
 			return -EINVAL;
 	}
 	return key_flags(name) >= 0 ? -EPERM : 0;
