@@ -14,7 +14,8 @@
 
 START_TEST(test_field_name_check)
 {
-	static const char *const valid[] = { "a", "_", "shape_", "A9", "x_1", "value_type_", "Z", "a-b", "__columns_-size" };
+	static const char *const valid[] = { "a", "_", "shape_", "A9", "x_1", "value_type_", "Z", "a-b",
+		"__columns_-size" };
 	static const char *const malformed[] = { "", "9a", "-a", "a.b", "a b", "\xc3\xa9", "a/b", "x$" };
 	static const char *const reserved[] = {
 		"typename",
