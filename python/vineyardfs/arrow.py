@@ -130,7 +130,9 @@ def _column(name, col):
         return Array(type_, len(codes), count, [validity, _flat(codes)], values)
     if isinstance(dt, pd.DatetimeTZDtype):
         arr = col.array
-        return _fixed("timestamp[ns, tz=%s]" % dt.tz, arr.asi8, np.asarray(arr.isna()))
+        # The zone's name as Arrow spells it: pytz's .zone, zoneinfo's .key.
+        tz = getattr(dt.tz, "zone", None) or getattr(dt.tz, "key", None) or str(dt.tz)
+        return _fixed("timestamp[ns, tz=%s]" % tz, arr.asi8, np.asarray(arr.isna()))
     if isinstance(dt, (pd.StringDtype,)):
         return _strings(name, col.to_numpy(dtype=object))
     if dt.name in _MASKED:

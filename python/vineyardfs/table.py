@@ -153,18 +153,14 @@ class _Blobs:
         return self.maps[bid]
 
 
-def _int(v):
-    return int(v)
-
-
 def _column(blobs, tree, path):
     t = tree.get("data_type_") or arrow.type_of(tree["typename"])
-    n, nulls, off = _int(tree["length_"]), _int(tree.get("null_count_", 0)), _int(tree.get("offset_", 0))
+    n, nulls, off = int(tree["length_"]), int(tree.get("null_count_", 0)), int(tree.get("offset_", 0))
     if tree["typename"] == "vineyard::DictionaryArray":
         ind = tree["indices_"]
         ipath = path + ["indices_"]
         bufs = [blobs.view(ind["null_bitmap_"], ipath + ["null_bitmap_"]), blobs.view(ind["buffer_"], ipath + ["buffer_"])]
-        return arrow.Column(t, n, _int(ind.get("null_count_", nulls)), _int(ind.get("offset_", 0)), bufs,
+        return arrow.Column(t, n, int(ind.get("null_count_", nulls)), int(ind.get("offset_", 0)), bufs,
                             _column(blobs, tree["dictionary_"], path + ["dictionary_"]))
     if "buffer_offsets_" in tree:
         keys = ["null_bitmap_", "buffer_offsets_", "buffer_data_"]
@@ -181,7 +177,7 @@ def get(d, meta):
         batches = [(meta, [])]
     else:
         batches = [(meta["partitions_-%d" % i], ["partitions_-%d" % i])
-                   for i in range(_int(meta.get("partitions_-size", meta.get("batch_num_", 0))))]
+                   for i in range(int(meta.get("partitions_-size", meta.get("batch_num_", 0))))]
     fields = arrow.load_array(meta["schema_"]["fields_"])
     names = [f["name"] for f in fields]
     columns = [[] for _ in names]
