@@ -26,14 +26,16 @@ What differs from v6d: an ObjectID is a string ("o" and 16 hex digits),
 not an ObjectID object; metadata (get_meta, list_objects) is a dict,
 the tree meta.json shows, not an ObjectMeta; connect takes the mount
 point, not an IPC socket; get returns memory maps (read-only), and a
-DataFrame's columns are numpy arrays, not Arrow arrays; put_name /
+DataFrame's columns are numpy arrays, not Arrow arrays (a table's are
+numpy views of its Arrow buffers, or pandas arrays built from them); put_name /
 drop_name are the names of names/, shared by every process of the node.
 
 Python values and the built-in types of vineyardfs(7):
 
     bytes-like (bytes, bytearray, memoryview, ...)  Blob
     numpy.ndarray                                   Tensor
-    pandas.DataFrame                                DataFrame
+    pandas.DataFrame of numeric / bool columns      DataFrame (arrow=True: Table)
+    pandas.DataFrame of any other columns           vineyard::Table (Arrow)
     list, tuple                                     Sequence, Tuple
     bool, int, float, str, numpy scalar             Scalar
     vineyardfs.Graph                                Graph
@@ -395,7 +397,7 @@ class Client:
                             % (where, type(value).__name__)) from None
         return "Blob"
 
-    def _check(self, value, where, path):
+    def _check(self, value, where, path, arrow=None):
         """Raise TypeError or ValueError, saying where, if value (or any
         part of it) cannot be stored; path holds the ids of the lists and
         tuples being checked, to refuse one that holds itself."""
@@ -408,7 +410,10 @@ class Client:
             if value.ndim > _DIMS_MAX:
                 raise ValueError("%sat most %d dimensions, not %d" % (where, _DIMS_MAX, value.ndim))
         elif kind == "DataFrame":
-            self._columns(value, where)
+            if self._as_table(value, arrow):
+                self._table_columns(value, where)
+            else:
+                self._columns(value, where)
         elif kind == "Scalar":
             self._scalar(value, where)
         elif kind == "Graph":
@@ -430,7 +435,7 @@ class Client:
                 raise ValueError("%sat most %d elements, not %d" % (where, _SEQUENCE_MAX, len(value)))
             path.add(id(value))
             for i, v in enumerate(value):
-                self._check(v, "%s[%d]: " % (where.rstrip(": "), i), path)
+                self._check(v, "%s[%d]: " % (where.rstrip(": "), i), path, arrow)
             path.discard(id(value))
 
     @staticmethod
@@ -457,6 +462,30 @@ class Client:
                 raise TypeError("%sDataFrame column %r has dtype %s, not one of %s"
                                 % (where, c, dt, ", ".join(_DTYPES)))
         return cols
+
+    @staticmethod
+    def _as_table(df, arrow):
+        """Does DataFrame df become a vineyard::Table? With arrow None: when
+        a column is not of a Tensor dtype (what the DataFrame type holds),
+        so that what was stored as a DataFrame before still is."""
+        if arrow is not None:
+            return bool(arrow)
+        return not all(isinstance(dt, _np.dtype) and dt.name in _DTYPES for dt in df.dtypes)
+
+    @staticmethod
+    def _table_columns(df, where=""):
+        """Check what frame_arrays would refuse, but the values of object
+        columns (checked as they are encoded, before anything is written)."""
+        from . import arrow
+        names = [str(c) for c in df.columns]
+        if len(set(names)) != len(names):
+            raise ValueError("%sDataFrame column names must be distinct: %s" % (where, names))
+        for c, dt in zip(names, df.dtypes):
+            if c == "":
+                raise ValueError("%sDataFrame column names cannot be empty" % where)
+            if not arrow.supported(dt):
+                raise TypeError("%sDataFrame column %r has dtype %s, which has no Arrow type here"
+                                % (where, c, dt))
 
     @staticmethod
     def _scalar(value, where=""):
@@ -570,7 +599,7 @@ class Client:
         members = {c: self._tensor(df.iloc[:, i].to_numpy(), None, made) for i, c in enumerate(cols)}
         return self._create("DataFrame", {"columns_": cols}, members, name, made)
 
-    def _put(self, value, name, made):
+    def _put(self, value, name, made, arrow=None):
         """Store value (checked already); every object made goes into made,
         in order, members before the objects that hold them."""
         kind = self._kind(value)
@@ -579,6 +608,9 @@ class Client:
         if kind == "Tensor":
             return self._tensor(value, name, made)
         if kind == "DataFrame":
+            if self._as_table(value, arrow):
+                from . import table
+                return table.put(self, value, name, made)
             return self._dataframe(value, name, made)
         if kind == "Scalar":
             return self._create("Scalar", self._scalar(value), None, name, made)
@@ -592,7 +624,7 @@ class Client:
             return self._create("Graph", {"vertex_num_": _count(value.vertex_num, "vertex_num"),
                                           "edge_num_": _count(value.edge_num, "edge_num")},
                                 members, name, made)
-        members = {"__elements_-%d" % i: self._put(v, None, made) for i, v in enumerate(value)}
+        members = {"__elements_-%d" % i: self._put(v, None, made, arrow) for i, v in enumerate(value)}
         return self._create(kind, {"size_": len(value)}, members, name, made)
 
     def _undo(self, made):
@@ -604,20 +636,29 @@ class Client:
             except OSError:
                 pass  # the first failure is the one to report
 
-    def put(self, value, name=None, persist=False):
+    def put(self, value, name=None, persist=False, arrow=None):
         """Store value as a new object (named name, if given) and return its
         id. The value's bytes are written once, into shared memory.
 
         bytes-like -> Blob; numpy.ndarray -> Tensor (dtype one of int8 ..
-        uint64, float32, float64, bool; C order); pandas.DataFrame ->
-        DataFrame of one-dimensional Tensor columns (names as str, index not
-        kept); list -> Sequence and tuple -> Tuple, each element stored as an
+        uint64, float32, float64, bool; C order); pandas.DataFrame whose
+        columns are all of those dtypes -> DataFrame of one-dimensional
+        Tensor columns (names as str, index not kept), as before tables
+        came; any other pandas.DataFrame, or any with arrow=True ->
+        vineyard::Table in Arrow's layout, packed in one blob that is an
+        Arrow IPC file (vineyardfs.table): numeric, bool, str/bytes (object
+        or "string" columns; None, NaN, pd.NA as nulls), datetime64[ns]
+        naive or tz-aware, timedelta64[ns], category, and the nullable
+        Int*/UInt*/Float*/boolean dtypes; names as str, the index kept (a
+        RangeIndex as metadata, any other as columns __index_level_0__ ...
+        as pyarrow names them); arrow=False insists on the DataFrame; list -> Sequence and tuple -> Tuple, each element stored as an
         object of its own, recursively; bool, int, float, str or a numpy
         scalar -> Scalar (type_ bool, int64, float64, str or the numpy
         dtype); Graph -> Graph, with its arrays and DataFrames as members.
 
         The value is checked before anything is written: TypeError for what
-        cannot be stored, ValueError for what the type's rules refuse here
+        cannot be stored (a column holding other Python objects: the
+        TypeError names it), ValueError for what the type's rules refuse here
         (columns that cannot be member names, ints outside int64, NaN, a
         list holding itself...). What the store refuses raises VineyardfsError
         (errno EINVAL for a broken layout, EEXIST for a taken name); either
@@ -628,10 +669,10 @@ class Client:
         if name is not None and _name_error(name):
             raise (ValueError if isinstance(name, str) else TypeError)(
                 "name %r %s" % (name, _name_error(name)))
-        self._check(value, "", set())
+        self._check(value, "", set(), arrow)
         made = []
         try:
-            oid = self._put(value, name, made)
+            oid = self._put(value, name, made, arrow)
         except BaseException:
             self._undo(made)
             raise
@@ -684,7 +725,11 @@ class Client:
 
         Blob -> memoryview of the mapped bytes; Tensor -> read-only
         numpy.memmap; DataFrame -> pandas DataFrame whose columns are such
-        memory maps; Sequence -> list and Tuple -> tuple of get() of each
+        memory maps; vineyard::Table or RecordBatch (packed or not) ->
+        pandas DataFrame equal to the one put, each blob mapped once:
+        numeric and temporal columns without nulls are read-only views of
+        the mapping, bools are unpacked (a copy), text and categories built
+        from offsets and data, nulls as pd.NA in the nullable dtypes; Sequence -> list and Tuple -> tuple of get() of each
         element, in order; Scalar -> its value as a bool, int, float or str
         (as stored; a float type's value always as a float); Graph -> a
         Graph of memory maps. An object of any other typename -> its
@@ -730,6 +775,11 @@ class Client:
             cols = _array(meta["columns_"])
             # Each column is its Tensor's memory map; copy=False keeps them so.
             return _pd.DataFrame({c: self._member(d, c) for c in cols}, columns=cols, copy=False)
+        if typename in ("vineyard::Table", "vineyard::RecordBatch"):
+            if _pd is None:
+                raise ImportError("pandas is needed to read a %s" % typename)
+            from . import table
+            return table.get(d, meta)
         if typename in ("Sequence", "Tuple"):
             items = [self._member(d, "__elements_-%d" % i) for i in range(int(meta["size_"]))]
             return items if typename == "Sequence" else tuple(items)
