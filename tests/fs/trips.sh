@@ -3,7 +3,10 @@
 # trips: the FUSE round trips the kernel and its callers can be spared.
 # Extended attributes the store never has (security.*, POSIX ACLs) answer
 # EOPNOTSUPP, so ls -l asks for them once, not for every entry, while
-# user.vineyard.* attributes work as before.
+# user.vineyard.* attributes work as before. A name missing from names/
+# is a negative entry the kernel keeps: asked once, and shown at once when
+# the name appears through names/, a rename, the ctl (create and name) or
+# a stream (a cluster member's publish: cluster_names.sh).
 # shellcheck source=SCRIPTDIR/lib.sh
 . "${TESTS_SRCDIR:-$(dirname "$0")/..}/fs/lib.sh"
 # shellcheck source=SCRIPTDIR/trace_lib.sh
@@ -31,7 +34,63 @@ py_errno ENODATA "os.getxattr('$x', 'user.vineyard.nosuchfield')"
 py_errno ENODATA "os.getxattr('$x', 'trusted.x')"
 getfattr --absolute-names -d -m - "$x" | grep -q '^user\.vineyard\.id=' || fail "getfattr -d does not list user.vineyard.id"
 
+# absent NAME: names/NAME is missing, twice (the second from the kernel's
+# negative entry, when it keeps one).
+absent()
+{
+	local i
+
+	for i in 1 2; do
+		[ ! -e "$MNT/names/$1" ] || fail "names/$1 exists before it was made"
+	done
+}
+
+# state_is STATE PATH: for wait_until.
+state_is()
+{
+	[ "$(xattr_get user.vineyard.state "$2" 2>/dev/null)" = "$1" ]
+}
+
+# Every way a name appears, each after its absence was cached.
+absent made
+printf 'made' >"$MNT/names/made"
+[ "$(cat "$MNT/names/made")" = made ] || fail "names/made, created after a failed stat, does not read back"
+absent moved
+mv "$MNT/names/o2" "$MNT/names/moved" || fail "mv names/o2 names/moved failed"
+[ "$(cat "$MNT/names/moved")" = "object 2" ] || fail "names/moved does not show o2's bytes"
+absent thing
+reply=$(ctl '{"op":"create","typename":"Thing","fields":{"n_":1},"name":"thing"}')
+tid=$(id_of "$reply")
+[ -n "$tid" ] || fail "ctl create failed: $reply"
+[ "$(xattr_get user.vineyard.id "$MNT/names/thing")" = "$tid" ] || fail "names/thing, made by the ctl, is not shown at once"
+absent alias
+reply=$(ctl '{"op":"name","id":"'"$tid"'","name":"alias"}')
+case $reply in *'"ok":true'*) ;; *) fail "ctl name failed: $reply" ;; esac
+[ "$(xattr_get user.vineyard.id "$MNT/names/alias")" = "$tid" ] || fail "names/alias, named by the ctl, is not shown at once"
+absent s
+printf 'streamed' >"$MNT/streams/s"
+[ "$(cat "$MNT/streams/s")" = streamed ] || fail "streams/s does not read back"
+wait_until "streams/s complete" state_is complete "$MNT/streams/s"
+sid=$(xattr_get user.vineyard.id "$MNT/streams/s")
+[ "$(xattr_get user.vineyard.id "$MNT/names/s" 2>/dev/null)" = "$sid" ] ||
+	fail "names/s, the complete stream's object, is not shown at once"
+rm "$MNT/names/thing" "$MNT/names/alias" 2>/dev/null || true
+
+# stat_missing PATH: ten stats of a name that does not exist.
+stat_missing()
+{
+	local i
+
+	for i in $(seq 10); do
+		! stat "$1" >/dev/null 2>&1 || fail "$1 exists"
+	done
+}
+
 if trace_open "$MNT"; then
+	# A missing name: one LOOKUP, however often it is asked.
+	trace_run stat_missing "$MNT/names/nothing"
+	[ "$(trace_n LOOKUP)" -le 1 ] || fail "10 stats of a missing name sent $(trace_n LOOKUP) LOOKUP requests"
+
 	# ls -l asks the first entry, then no more (coreutils caches
 	# "not supported" per device).
 	ls -l "$MNT/names" >/dev/null
