@@ -6,7 +6,9 @@
 # user.vineyard.* attributes work as before. A name missing from names/
 # is a negative entry the kernel keeps: asked once, and shown at once when
 # the name appears through names/, a rename, the ctl (create and name) or
-# a stream (a cluster member's publish: cluster_names.sh).
+# a stream (a cluster member's publish: cluster_names.sh). A reader
+# opening right after the writer's close reads every byte, and a ctl
+# wait covers the short time until the seal.
 # shellcheck source=SCRIPTDIR/lib.sh
 . "${TESTS_SRCDIR:-$(dirname "$0")/..}/fs/lib.sh"
 # shellcheck source=SCRIPTDIR/trace_lib.sh
@@ -85,6 +87,34 @@ stat_missing()
 		! stat "$1" >/dev/null 2>&1 || fail "$1 exists"
 	done
 }
+
+# A reader right after the writer's close: every byte is there at once;
+# the seal follows the kernel's asynchronous RELEASE and its commit, and
+# a ctl wait for the name returns once it is sealed (vineyardfs(8)).
+"$PY" - "$MNT" <<'PYEOF' || fail "a reader right after the close"
+import json, os, sys
+m = sys.argv[1]
+unsealed = 0
+for i in range(200):
+    p = "%s/names/rc%d" % (m, i)
+    data = os.urandom(4096)
+    fd = os.open(p, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    os.write(fd, data)
+    os.close(fd)
+    with open(p, "rb") as f:
+        if f.read() != data:
+            print("rc%d: a reader right after the close got other bytes" % i)
+            sys.exit(1)
+    if os.getxattr(p, "user.vineyard.sealed") != b"true":
+        unsealed += 1
+        with open(m + "/.vineyardfs/ctl", "r+b", buffering=0) as c:
+            c.write(json.dumps({"op": "wait", "name": "rc%d" % i, "timeout_ms": 30000}).encode())
+            r = json.loads(c.read())
+        if not r.get("ok") or os.getxattr(p, "user.vineyard.sealed") != b"true":
+            print("rc%d: not sealed after a ctl wait: %r" % (i, r))
+            sys.exit(1)
+print("objects read unsealed right after their close: %d of 200" % unsealed)
+PYEOF
 
 if trace_open "$MNT"; then
 	# A missing name: one LOOKUP, however often it is asked.
