@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "fs/killpriv.h"
 #include "fs/node.h"
 
 int
@@ -57,6 +58,7 @@ catnode_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, s
 	int rc;
 
 	fs_attr_set_of(attr, to_set, &set);
+	killpriv_amend(ino, fuse_req_ctx(req)->uid, 0, &set); /* a truncate, a chown */
 	rc = catalog_setattr(fs.cat, ino, file_data_fd(h), &set, &a);
 	if (rc != 0)
 		fuse_reply_err(req, -rc);

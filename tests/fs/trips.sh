@@ -8,7 +8,9 @@
 # the name appears through names/, a rename, the ctl (create and name) or
 # a stream (a cluster member's publish: cluster_names.sh). A reader
 # opening right after the writer's close reads every byte, and a ctl
-# wait covers the short time until the seal.
+# wait covers the short time until the seal. The daemon clears
+# set-user-ID bits where the kernel would (FUSE_HANDLE_KILLPRIV_V2), so
+# the kernel asks for security.capability once per file, not per write.
 # shellcheck source=SCRIPTDIR/lib.sh
 . "${TESTS_SRCDIR:-$(dirname "$0")/..}/fs/lib.sh"
 # shellcheck source=SCRIPTDIR/trace_lib.sh
@@ -78,6 +80,39 @@ sid=$(xattr_get user.vineyard.id "$MNT/streams/s")
 	fail "names/s, the complete stream's object, is not shown at once"
 rm "$MNT/names/thing" "$MNT/names/alias" 2>/dev/null || true
 
+# Set-user-ID and set-group-ID bits: a writer other than root clears them
+# (at its open: its writes pass through), root keeps them, a chown clears
+# them; a group-ID bit without group execute stays.
+"$PY" - "$MNT" <<'PYEOF' || fail "set-user-ID bits"
+import os, stat, subprocess, sys
+m = sys.argv[1]
+os.umask(0)
+def mode(p):
+    return stat.S_IMODE(os.stat(p).st_mode)
+def check(p, want, why):
+    if mode(p) != want:
+        print("%s: mode %o, expected %o (%s)" % (p, mode(p), want, why))
+        sys.exit(1)
+held = {}
+for n, bits in (("su", 0o6777), ("sg", 0o2767), ("sr", 0o6777)):
+    p = m + "/names/" + n
+    held[n] = os.open(p, os.O_CREAT | os.O_EXCL | os.O_WRONLY, bits)
+    os.write(held[n], b"mine")
+    check(p, bits, "created by root")
+writer = "import os, sys; fd = os.open(sys.argv[1], os.O_WRONLY); os.write(fd, b'more'); os.close(fd)"
+for n, want in (("su", 0o777), ("sg", 0o2767)):
+    subprocess.run(["runuser", "-u", "nobody", "--", sys.executable, "-c", writer, m + "/names/" + n], check=True)
+    check(m + "/names/" + n, want, "after a write by nobody")
+fd = os.open(m + "/names/sr", os.O_WRONLY)
+os.write(fd, b"root")
+os.close(fd)
+check(m + "/names/sr", 0o6777, "after a write by root")
+for fd in held.values():
+    os.close(fd)
+os.chown(m + "/names/sr", 65534, -1)
+check(m + "/names/sr", 0o777, "after a chown")
+PYEOF
+
 # stat_missing PATH: ten stats of a name that does not exist.
 stat_missing()
 {
@@ -120,6 +155,9 @@ if trace_open "$MNT"; then
 	# A missing name: one LOOKUP, however often it is asked.
 	trace_run stat_missing "$MNT/names/nothing"
 	[ "$(trace_n LOOKUP)" -le 1 ] || fail "10 stats of a missing name sent $(trace_n LOOKUP) LOOKUP requests"
+	# 64 writes of one new file: security.capability asked once.
+	trace_run dd if=/dev/zero of="$MNT/names/written" bs=16k count=64 status=none
+	[ "$(trace_n GETXATTR)" -le 1 ] || fail "64 writes sent $(trace_n GETXATTR) GETXATTR requests"
 
 	# ls -l asks the first entry, then no more (coreutils caches
 	# "not supported" per device).
