@@ -3,7 +3,9 @@
  * on open files of any kind (dispatched through their handle's ops, see
  * fs.h). Data files (blobs and Blob objects' names) pass through to the
  * blob's tmpfs file when the kernel allows it, and are otherwise served
- * here from that file: data_path decides which, once per open. Generated
+ * here from that file: data_path decides which, once per open; a
+ * writer's open clears the set-user-ID bits its writes would
+ * (killpriv.h), since those writes may never reach the daemon. Generated
  * files (meta.json, and the control files for control.c) are rendered at
  * open and served from that copy.
  */
