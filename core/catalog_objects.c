@@ -355,6 +355,8 @@ catalog_create_object(catalog_t *c, const char *typename, const json_t *fields, 
 	}
 	c->creates++;
 	catalog_dir_changed(c, INO_OBJECTS);
+	if (name != NULL && c->cfg.inval_entry != NULL)
+		c->cfg.inval_entry(c->cfg.hook_arg, INO_NAMES, name); /* a cached negative entry */
 	*id = o->id;
 	catalog_names_changed(c, o->id); /* sealed, maybe named */
 	o = NULL;

@@ -3,7 +3,9 @@
  * blobs/, names/, every object's files and every blob. Each request is
  * one catalog call; opening and creating files is file.c's, listings are
  * taken by dir.c. The root, .vineyardfs/ and streams/ share the
- * operations exported here where the catalog answers for them too.
+ * operations exported here where the catalog answers for them too. A
+ * name missing from names/ is answered with a negative entry the kernel
+ * keeps until the catalog invalidates it.
  */
 #include "config.h"
 
@@ -12,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "fs/killpriv.h"
 #include "fs/node.h"
 
 int
@@ -28,8 +31,13 @@ catnode_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	int rc = catalog_lookup(fs.cat, parent, name, &a);
 
 	if (rc == -ENOENT && parent == INO_NAMES) {
-		/* A negative entry that expires at once: names appear and go. */
+		/* A negative entry the kernel keeps: a name that appears other
+		 * than through this mount's own create, link or rename (the
+		 * kernel updates its entry for those) is invalidated by the
+		 * catalog (catalog.h: inval_entry), so a stat or an open of a
+		 * missing name costs one round trip, not one each time. */
 		memset(&e, 0, sizeof e);
+		e.entry_timeout = FS_TTL_SEALED;
 		fuse_reply_entry(req, &e);
 		return;
 	}
@@ -50,6 +58,7 @@ catnode_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, s
 	int rc;
 
 	fs_attr_set_of(attr, to_set, &set);
+	killpriv_amend(ino, fuse_req_ctx(req)->uid, 0, &set); /* a truncate, a chown */
 	rc = catalog_setattr(fs.cat, ino, file_data_fd(h), &set, &a);
 	if (rc != 0)
 		fuse_reply_err(req, -rc);

@@ -3,7 +3,9 @@
  * on open files of any kind (dispatched through their handle's ops, see
  * fs.h). Data files (blobs and Blob objects' names) pass through to the
  * blob's tmpfs file when the kernel allows it, and are otherwise served
- * here from that file: data_path decides which, once per open. Generated
+ * here from that file: data_path decides which, once per open; a
+ * writer's open clears the set-user-ID bits its writes would
+ * (killpriv.h), since those writes may never reach the daemon. Generated
  * files (meta.json, and the control files for control.c) are rendered at
  * open and served from that copy.
  */
@@ -19,6 +21,7 @@
 
 #include "core/ino.h"
 #include "fs/fs.h"
+#include "fs/killpriv.h"
 #include "fs/passthrough.h"
 #include "fs/supervisor.h"
 
@@ -198,6 +201,9 @@ file_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, st
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
+	/* Its creator writes it next: a write the daemon does not see. */
+	if (killpriv_negotiated())
+		mode &= ~killpriv_bits(mode, ctx->uid, 0);
 	rc = catalog_create_blob_object(fs.cat, name, ctx->uid, ctx->gid, mode, &a, &h->blob_id, &h->fd);
 	if (rc != 0) {
 		handle_free(&h->h);
@@ -242,7 +248,7 @@ void
 file_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	int writable = (fi->flags & O_ACCMODE) != O_RDONLY;
-	struct catalog_set trunc = CATALOG_SET_NONE;
+	struct catalog_set change = CATALOG_SET_NONE;
 	struct catalog_attr a;
 	struct data_handle *h;
 	int rc;
@@ -275,8 +281,14 @@ file_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	h->opened = 1;
 	h->writable = writable;
-	trunc.size = 0;
-	if ((fi->flags & O_TRUNC) && (rc = catalog_setattr(fs.cat, ino, h->fd, &trunc, &a)) != 0) {
+	if (fi->flags & O_TRUNC)
+		change.size = 0;
+	/* Writes that pass through never reach the daemon: a writer's open
+	 * clears the bits its first write would (killpriv.h). */
+	if (writable)
+		killpriv_amend(ino, fuse_req_ctx(req)->uid, 1, &change);
+	if ((change.size != CATALOG_KEEP || change.mode != CATALOG_KEEP) &&
+	    (rc = catalog_setattr(fs.cat, ino, h->fd, &change, &a)) != 0) {
 		handle_free(&h->h);
 		fuse_reply_err(req, -rc);
 		return;

@@ -13,13 +13,14 @@
 #include "fs/control_keep.h"
 #include "fs/fs.h"
 #include "fs/iochain.h"
+#include "fs/killpriv.h"
 #include "fs/opstats.h"
 #include "fs/passthrough.h"
 #include "fs/takeover.h"
 
 /* The chain, from the head (nearest the device) to the tail. */
 static const struct iochain_filter *const chain[] = {
-	&takeover_filter, &control_keep_filter, &pt_filter,
+	&takeover_filter, &control_keep_filter, &pt_filter, &killpriv_filter,
 	&opstats_filter, /* the tail: sees every request and every reply first */
 };
 

@@ -6,7 +6,8 @@
  * head. The head is the supervisor's takeover (takeover.c: a restarted
  * worker's INIT, revived handles), then the control file's requests kept
  * for the next worker (control_keep.c), then passthrough (passthrough.c:
- * the INIT and OPEN replies amended). A transport, such as FUSE over io_uring,
+ * the INIT and OPEN replies amended), then killpriv (killpriv.c: the INIT
+ * reply takes on clearing set-user-ID bits). A transport, such as FUSE over io_uring,
  * would come in at the head: it supplies requests and takes replies.
  */
 #ifndef VFS_IOCHAIN_H

@@ -3,7 +3,9 @@
  * dispatched once, to the operations of its kind (node.h: node_of);
  * requests on open files go to their handle's kind (file.c, dir.c for
  * listings). Inodes carry no state here: each kind answers by inode
- * number, so forget matters only to streams.
+ * number, so forget matters only to streams. Extended attributes the
+ * store never has (security.*, POSIX ACLs) are refused here, for every
+ * kind, the way their callers cache.
  */
 #include "config.h"
 
@@ -182,13 +184,29 @@ reply_sized(fuse_req_t req, const char *data, size_t len, size_t size)
 		fuse_reply_buf(req, data, len);
 }
 
+/* The security.* and ACL attributes the store never has. The kernel asks
+ * for security.capability at the first write to every inode, and ls -l
+ * for security.selinux and system.posix_acl_access of every entry; the
+ * kernel caches no answer of ours (ENOSYS would stop every getxattr, the
+ * store's own included), but callers do: coreutils' ls stops asking a
+ * device that answers EOPNOTSUPP, where ENODATA makes it ask for each
+ * file. For the kernel, EOPNOTSUPP means "no capability" and "no ACL"
+ * just as ENODATA did. */
+static int
+xattr_never(const char *name)
+{
+	return strncmp(name, "security.", 9) == 0 || strncmp(name, "system.posix_acl_", 17) == 0;
+}
+
 static void
 op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
 {
 	const struct fs_node_ops *k = node_of(ino);
 	char *value = NULL;
 	size_t len = 0;
-	int rc = k->getxattr != NULL ? k->getxattr(ino, name, &value, &len) : -ENODATA;
+	int rc = xattr_never(name)     ? -EOPNOTSUPP
+		 : k->getxattr != NULL ? k->getxattr(ino, name, &value, &len)
+				       : -ENODATA;
 
 	if (rc != 0)
 		fuse_reply_err(req, -rc);
