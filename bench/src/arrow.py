@@ -5,6 +5,8 @@ files on tmpfs and against pickle through Redis. Every round runs each
 path once, the order rotating (interleaved); medians with min-max, ratios.
 
 Usage: arrow.py MOUNT TMPFS_DIR REDIS_PORT ROUNDS ROWS
+       arrow.py put MOUNT ROWS NAME    (the same frame put once, named NAME:
+                                        the table bench/arrow's view part reads)
 """
 import os
 import pickle
@@ -20,8 +22,12 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "python")
 import vineyardfs  # noqa: E402
 from resp import Redis  # noqa: E402
 
-mount, tmpfs_dir, port, rounds, rows = sys.argv[1:6]
-port, rounds, rows = int(port), int(rounds), int(rows)
+PUT_ONLY = sys.argv[1] == "put"
+if PUT_ONLY:
+    mount, rows, put_name = sys.argv[2], int(sys.argv[3]), sys.argv[4]
+else:
+    mount, tmpfs_dir, port, rounds, rows = sys.argv[1:6]
+    port, rounds, rows = int(port), int(rounds), int(rows)
 vfs = vineyardfs.Client(mount)
 
 rng = np.random.default_rng(1)
@@ -33,6 +39,10 @@ frame = pd.DataFrame({
     "ts": pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 10**9, rows), unit="ms"),
     "city": pd.Categorical(np.array(["city%02d" % i for i in range(64)])[rng.integers(0, 64, rows)]),
 })
+
+if PUT_ONLY:
+    vfs.put(frame, name=put_name)
+    sys.exit(0)
 
 
 def touch(df):
