@@ -25,6 +25,7 @@
 #include "fs/fs.h"
 #include "fs/opstats.h"
 #include "fs/passthrough.h"
+#include "fs/ring.h"
 
 /* One family of one unlabelled sample. */
 static void
@@ -76,6 +77,8 @@ store_write(FILE *f)
 	one(f, "vineyardfs_deletes_total", "counter", "Objects deleted.", (double)st.deletes);
 	one(f, "vineyardfs_passthrough", "gauge", "1 when reads and writes pass through to the blob files.",
 	    pt_active() ? 1 : 0);
+	one(f, "vineyardfs_fuse_uring", "gauge",
+	    "1 when FUSE requests come through io_uring, 0 through /dev/fuse.", ring_active() ? 1 : 0);
 	one(f, "vineyardfs_passthrough_opens_total", "counter", "Opens answered with passthrough.",
 	    (double)pt_opens_total());
 	one(f, "vineyardfs_passthrough_backing_files", "gauge", "Blob files registered with the kernel now.",
