@@ -569,15 +569,16 @@ helper_main(void *arg)
 		pthread_mutex_unlock(&q->wlock);
 		nanosleep(&tick, NULL);
 		if (pthread_mutex_trylock(&q->ring_lock) != 0) {
-			quiet++; /* led */
+			quiet++; /* led: nobody is stuck */
 		} else {
+			/* Unled: its leader is in a handler; it may stop
+			 * watching only once the ring is led again. */
+			quiet = 0;
 			if (now_ns() - atomic_load(&q->released_ns) > RING_TICK_MS * 1000000L) {
-				quiet = 0;
 				while (lead(q, &ts) > 0)
 					;
 				atomic_store(&q->released_ns, now_ns());
-			} else
-				quiet++;
+			}
 			pthread_mutex_unlock(&q->ring_lock);
 		}
 		if (quiet > 1000 / RING_TICK_MS) {
