@@ -3,11 +3,12 @@
  * the Prometheus text exposition format (core/metrics.h), rendered at
  * each open or scrape: the FUSE requests (opstats.c) and control
  * operations (core/request.c) counted and timed, then the store's memory,
- * objects, passthrough, spill, reload and snapshot figures (the same as
- * .vineyardfs/stats), then the cluster's: etcd health, members, the peer
- * transfers and the fetched copies. Counters count from the daemon's
- * start; a restarted worker starts them again (Prometheus sees a reset).
- * With --metrics the same page is served over HTTP (core/http.h).
+ * objects, passthrough, FUSE transport, spill, reload and snapshot
+ * figures (the same as .vineyardfs/stats), then the cluster's: etcd
+ * health, members, the peer transfers and the fetched copies. Counters
+ * count from the daemon's start; a restarted worker starts them again
+ * (Prometheus sees a reset). With --metrics the same page is served over
+ * HTTP (core/http.h).
  */
 #include "config.h"
 

@@ -1,10 +1,11 @@
 /*
- * ring: see ring.h. Each queue has one thread, pinned to its CPU, which
- * owns the queue's io_uring (it alone submits) and its entries. An entry
- * is a header buffer and a payload buffer the kernel fills with one
- * request; the thread rebuilds the request as /dev/fuse would give it
- * (in_header, the opcode's struct, then the payload, which is not moved:
- * the payload buffer has headroom in front) and hands it to libfuse.
+ * ring: see ring.h. Each queue has a thread, pinned to its CPU, that leads
+ * the queue's io_uring: it alone submits and reaps while it holds the
+ * ring_lock. An entry is a header buffer and a payload buffer the kernel
+ * fills with one request; the leader rebuilds the request as /dev/fuse
+ * would give it (in_header, the opcode's struct, then the payload, which
+ * is not moved: the payload buffer has headroom in front) and hands it to
+ * libfuse.
  *
  * Replies find their entry by unique id in a table filled before libfuse
  * sees the request (the reply can race in from another thread). A reply
