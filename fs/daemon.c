@@ -729,13 +729,13 @@ daemon_mount_main(int argc, char **argv)
 	fuse_loop_cfg_set_max_threads(loop, 32);
 	rc = fuse_session_loop_mt(fs.se, loop);
 	fuse_loop_cfg_destroy(loop);
-	ring_stop();
 	log_info("unmounting %s%s", mnt, rc != 0 ? " (session ended with an error)" : "");
 	status = 0;
 	metrics_http_stop();
-	park_stop();
+	park_stop(); /* its last replies may be ring requests' */
 	notify_stop();
 	handle_close_all();
+	ring_stop();
 out_unmount:
 	fuse_session_unmount(fs.se);
 out:

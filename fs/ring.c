@@ -105,6 +105,7 @@ static struct queue *queues;
 static unsigned nqueues;
 static atomic_uint registered; /* queues whose entries are registered */
 static atomic_int catching;    /* the table is in use: replies may be ring requests' */
+static atomic_int replying;    /* replies between the table and their commit */
 static atomic_uint failed;
 static atomic_uint_fast64_t nrequests; /* requests that came through the ring */
 
@@ -316,15 +317,17 @@ ssize_t
 ring_reply(const struct iovec *iov, int count)
 {
 	const struct fuse_out_header *out = iov[0].iov_base;
-	struct ent *e;
+	struct ent *e = NULL;
 	size_t total = 0;
 	int k;
 
 	if (!atomic_load(&catching) || out->unique == 0)
 		return 0; /* a notification, or the ring is not in use */
 	pthread_mutex_lock(&tlock);
-	if ((e = hmap_find(&table, out->unique)) != NULL)
+	if (atomic_load(&catching) && (e = hmap_find(&table, out->unique)) != NULL) {
 		hmap_remove(&table, out->unique, e);
+		atomic_fetch_add(&replying, 1); /* ring_stop waits for it */
+	}
 	pthread_mutex_unlock(&tlock);
 	if (e == NULL)
 		return 0; /* came through /dev/fuse (before the ring, or an INTERRUPT's) */
@@ -332,6 +335,7 @@ ring_reply(const struct iovec *iov, int count)
 		total += iov[k].iov_len;
 	fill(e, iov, count);
 	commit(e);
+	atomic_fetch_sub(&replying, 1);
 	return (ssize_t)total;
 }
 
@@ -757,6 +761,13 @@ ring_stop(void)
 
 	atomic_store(&stopping, 1);
 	atomic_store(&on, 0);
+	/* No reply finds an entry from now on; those that did are done
+	 * before the entries go. */
+	pthread_mutex_lock(&tlock);
+	atomic_store(&catching, 0);
+	pthread_mutex_unlock(&tlock);
+	while (atomic_load(&replying) > 0)
+		nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
 	for (i = 0; i < nqueues && queues != NULL; i++) {
 		if (!queues[i].started)
 			continue;

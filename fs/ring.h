@@ -42,7 +42,8 @@ void ring_session(struct fuse_session *se);
 /* From the write hook: a reply (iov, count) to a ring request is taken
  * here (its length); 0: not a ring request, write it to /dev/fuse. */
 ssize_t ring_reply(const struct iovec *iov, int count);
-/* After the session loop: wake and join the ring threads. */
+/* After the session loop and the last replies (park_stop): wake and
+ * join the ring threads; free the entries. Later replies go to /dev/fuse. */
 void ring_stop(void);
 
 /* Is the ring the transport now? Else why not (for the stats). */
