@@ -33,6 +33,7 @@
 #include "fs/daemon.h"
 #include "fs/fs.h"
 #include "fs/passthrough.h"
+#include "fs/ring.h"
 #include "fs/supervisor.h"
 #include "include/vineyardfs.h"
 
@@ -52,6 +53,7 @@ struct opts {
 	int foreground;
 	int debug;
 	int passthrough;
+	int fuse_uring; /* RING_* (ring.h) */
 	int supervise;
 	long stream_wait_ms;
 	char fuse_opts[1024];
@@ -76,6 +78,7 @@ mount_usage(FILE *f)
 	    "  --backing-dir DIR   keep blob files in DIR instead of a tmpfs at STATE/mem\n"
 	    "  --instance-id N     instance bits of new ids, 0..4095 (default: remembered)\n"
 	    "  --no-passthrough    serve reads and writes in the daemon, not by FUSE passthrough\n"
+	    "  --fuse-uring MODE   FUSE over io_uring: auto (when the kernel offers it), on, off\n"
 	    "  --stream-wait SECS  how long a stream writer waits for memory before ENOSPC (default 30)\n"
 	    "  --supervise         restart a crashed daemon on the same mount (a supervisor process)\n"
 	    "  --spill-dir DIR     spill sealed blobs to DIR when memory runs short (remembered)\n"
@@ -169,7 +172,8 @@ parse_opts(int argc, char **argv, struct opts *o)
 		OPT_CLUSTER_TTL,
 		OPT_PUBLISH_ALL,
 		OPT_PREFETCH,
-		OPT_METRICS
+		OPT_METRICS,
+		OPT_FUSE_URING
 	};
 	static const struct option longopts[] = {
 		{ "state-dir", required_argument, NULL, OPT_STATE },
@@ -194,6 +198,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 		{ "publish-all", no_argument, NULL, OPT_PUBLISH_ALL },
 		{ "prefetch", no_argument, NULL, OPT_PREFETCH },
 		{ "metrics", required_argument, NULL, OPT_METRICS },
+		{ "fuse-uring", required_argument, NULL, OPT_FUSE_URING },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "debug", no_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
@@ -207,6 +212,7 @@ parse_opts(int argc, char **argv, struct opts *o)
 	o->memory = default_memory();
 	o->instance_id = -1;
 	o->passthrough = 1;
+	o->fuse_uring = RING_AUTO;
 	o->stream_wait_ms = 30000;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+fdho:", longopts, NULL)) != -1) {
@@ -244,6 +250,13 @@ parse_opts(int argc, char **argv, struct opts *o)
 		case OPT_PUBLISH_ALL: o->publish_all = 1; break;
 		case OPT_PREFETCH: o->prefetch = 1; break;
 		case OPT_METRICS: o->metrics = optarg; break;
+		case OPT_FUSE_URING:
+			if ((o->fuse_uring = ring_mode_parse(optarg)) < 0) {
+				fprintf(stderr, "vineyardfs: bad --fuse-uring '%s': give auto, on or off\n",
+				    optarg);
+				return 2;
+			}
+			break;
 		case OPT_CLUSTER_TTL:
 			if (int_arg("--cluster-ttl", 1, 3600, " seconds", &v) != 0)
 				return 2;
@@ -620,6 +633,8 @@ daemon_mount_main(int argc, char **argv)
 			o.restore_dir = NULL; /* the first worker restored it */
 	}
 
+	if (ring_setup(o.fuse_uring, o.supervise) != 0)
+		goto out; /* logged, with the reason */
 	memset(&cfg, 0, sizeof cfg);
 	cfg.state_dir = state;
 	cfg.backing_dir = o.backing_dir;
@@ -689,6 +704,7 @@ daemon_mount_main(int argc, char **argv)
 		log_error("cannot mount on %s (is /dev/fuse there, and the mount point a directory?)", mnt);
 		goto out;
 	}
+	ring_session(fs.se);
 	if ((rc = iochain_install(fs.se, fuse_session_fd(fs.se), o.passthrough)) != 0) {
 		log_error("cannot install the FUSE I/O hook: %s", strerror(-rc));
 		goto out_unmount;
@@ -723,9 +739,10 @@ daemon_mount_main(int argc, char **argv)
 	log_info("unmounting %s%s", mnt, rc != 0 ? " (session ended with an error)" : "");
 	status = 0;
 	metrics_http_stop();
-	park_stop();
+	park_stop(); /* its last replies may be ring requests' */
 	notify_stop();
 	handle_close_all();
+	ring_stop();
 out_unmount:
 	fuse_session_unmount(fs.se);
 out:

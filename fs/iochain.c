@@ -16,10 +16,12 @@
 #include "fs/killpriv.h"
 #include "fs/opstats.h"
 #include "fs/passthrough.h"
+#include "fs/ring.h"
 #include "fs/takeover.h"
 
 /* The chain, from the head (nearest the device) to the tail. */
 static const struct iochain_filter *const chain[] = {
+	&ring_filter, /* the transport: asks for the ring, starts it after INIT */
 	&takeover_filter, &control_keep_filter, &pt_filter, &killpriv_filter,
 	&opstats_filter, /* the tail: sees every request and every reply first */
 };
@@ -35,10 +37,27 @@ static const struct iochain_filter *const chain[] = {
 static __thread uint32_t req_opcode;
 static __thread uint64_t req_unique;
 
+/* Pass request buf (len bytes of size) through the filters from the
+ * one at from on, and remember it for its reply. */
+static size_t
+filter(size_t from, void *buf, size_t len, size_t size)
+{
+	const struct fuse_in_header *in = buf;
+	size_t i;
+
+	for (i = from; i < NCHAIN && len >= sizeof *in; i++)
+		if (chain[i]->request != NULL)
+			len = chain[i]->request(buf, len, size);
+	if (len >= sizeof *in) {
+		req_opcode = in->opcode;
+		req_unique = in->unique;
+	}
+	return len;
+}
+
 ssize_t
 iochain_read(int fd, void *buf, size_t len)
 {
-	const struct fuse_in_header *in = buf;
 	ssize_t n = 0;
 	size_t i, from = 0;
 
@@ -50,14 +69,13 @@ iochain_read(int fd, void *buf, size_t len)
 		return -1;
 	if (n == 0 && (n = read(fd, buf, len)) < 0)
 		return -1;
-	for (i = from; i < NCHAIN && n >= (ssize_t)sizeof *in; i++)
-		if (chain[i]->request != NULL)
-			n = (ssize_t)chain[i]->request(buf, (size_t)n, len);
-	if (n >= (ssize_t)sizeof *in) {
-		req_opcode = in->opcode;
-		req_unique = in->unique;
-	}
-	return n;
+	return (ssize_t)filter(from, buf, (size_t)n, len);
+}
+
+size_t
+iochain_request(void *buf, size_t len, size_t size)
+{
+	return filter(0, buf, len, size);
 }
 
 ssize_t
@@ -77,7 +95,8 @@ iochain_writev(int fd, struct iovec *iov, int count)
 	for (i = NCHAIN; i-- > 0;)
 		if (chain[i]->reply != NULL && chain[i]->reply(&r) != 0)
 			return (ssize_t)total; /* swallowed */
-	if ((n = writev(fd, r.iov, r.count)) < 0)
+	/* A ring request's reply goes back through its ring entry. */
+	if ((n = ring_reply(r.iov, r.count)) == 0 && (n = writev(fd, r.iov, r.count)) < 0)
 		return n;
 	for (i = NCHAIN; i-- > 0;)
 		if (chain[i]->sent != NULL)

@@ -7,8 +7,10 @@
  * worker's INIT, revived handles), then the control file's requests kept
  * for the next worker (control_keep.c), then passthrough (passthrough.c:
  * the INIT and OPEN replies amended), then killpriv (killpriv.c: the INIT
- * reply takes on clearing set-user-ID bits). A transport, such as FUSE over io_uring,
- * would come in at the head: it supplies requests and takes replies.
+ * reply takes on clearing set-user-ID bits). The transport, FUSE over
+ * io_uring (ring.h), is at the head: it asks for the ring in INIT, feeds
+ * the requests of its entries through the filters (iochain_request), and
+ * takes their replies after the filters instead of /dev/fuse.
  */
 #ifndef VFS_IOCHAIN_H
 #define VFS_IOCHAIN_H
@@ -57,6 +59,9 @@ int iochain_install(struct fuse_session *se, int devfd, int passthrough);
 /* The hooks themselves: a request read from fd, a reply written to fd. */
 ssize_t iochain_read(int fd, void *buf, size_t len);
 ssize_t iochain_writev(int fd, struct iovec *iov, int count);
+/* A request that came another way (a ring entry, ring.h): through the
+ * filters, as a read one; its new length. */
+size_t iochain_request(void *buf, size_t len, size_t size);
 
 /* Make r's body (a reply of header and one body) the filter's to change;
  * 0, or -1 when it has no such body or it does not fit. */

@@ -3,11 +3,12 @@
  * the Prometheus text exposition format (core/metrics.h), rendered at
  * each open or scrape: the FUSE requests (opstats.c) and control
  * operations (core/request.c) counted and timed, then the store's memory,
- * objects, passthrough, spill, reload and snapshot figures (the same as
- * .vineyardfs/stats), then the cluster's: etcd health, members, the peer
- * transfers and the fetched copies. Counters count from the daemon's
- * start; a restarted worker starts them again (Prometheus sees a reset).
- * With --metrics the same page is served over HTTP (core/http.h).
+ * objects, passthrough, FUSE transport, spill, reload and snapshot
+ * figures (the same as .vineyardfs/stats), then the cluster's: etcd
+ * health, members, the peer transfers and the fetched copies. Counters
+ * count from the daemon's start; a restarted worker starts them again
+ * (Prometheus sees a reset). With --metrics the same page is served over
+ * HTTP (core/http.h).
  */
 #include "config.h"
 
@@ -25,6 +26,7 @@
 #include "fs/fs.h"
 #include "fs/opstats.h"
 #include "fs/passthrough.h"
+#include "fs/ring.h"
 
 /* One family of one unlabelled sample. */
 static void
@@ -76,6 +78,8 @@ store_write(FILE *f)
 	one(f, "vineyardfs_deletes_total", "counter", "Objects deleted.", (double)st.deletes);
 	one(f, "vineyardfs_passthrough", "gauge", "1 when reads and writes pass through to the blob files.",
 	    pt_active() ? 1 : 0);
+	one(f, "vineyardfs_fuse_uring", "gauge",
+	    "1 when FUSE requests come through io_uring, 0 through /dev/fuse.", ring_active() ? 1 : 0);
 	one(f, "vineyardfs_passthrough_opens_total", "counter", "Opens answered with passthrough.",
 	    (double)pt_opens_total());
 	one(f, "vineyardfs_passthrough_backing_files", "gauge", "Blob files registered with the kernel now.",

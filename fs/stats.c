@@ -1,7 +1,7 @@
 /*
  * stats: .vineyardfs/stats, rendered at each open: the counters of the
  * catalog and of this layer, memory and where sealed bytes are, which
- * data path is in force, spill and snapshot progress. One "key value"
+ * data path and FUSE transport are in force, spill and snapshot progress. One "key value"
  * line each; tools and tests parse it.
  */
 #include "config.h"
@@ -14,6 +14,7 @@
 #include "core/snapshot.h"
 #include "fs/fs.h"
 #include "fs/passthrough.h"
+#include "fs/ring.h"
 
 int
 stats_render(char **text, size_t *len)
@@ -33,6 +34,10 @@ stats_render(char **text, size_t *len)
 	fprintf(f, "data_path %s\n", pt_active() ? "passthrough" : "fallback");
 	if (!pt_active())
 		fprintf(f, "fallback_reason %s\n", pt_reason());
+	fprintf(f, "fuse_transport %s\n", ring_active() ? "io_uring" : "dev_fuse");
+	if (!ring_active())
+		fprintf(f, "fuse_transport_reason %s\n", ring_reason());
+	fprintf(f, "fuse_ring_requests %llu\n", (unsigned long long)ring_requests());
 	fprintf(f, "memory_limit_bytes %llu\n", (unsigned long long)st.memory_limit);
 	fprintf(f, "memory_used_bytes %llu\n", (unsigned long long)st.memory_used);
 	fprintf(f, "objects %llu\n", (unsigned long long)st.objects);

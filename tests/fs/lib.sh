@@ -25,6 +25,24 @@ if [ -z "${VINEYARDFS:-}" ] || [ ! -x "$VINEYARDFS" ]; then
 fi
 
 PY=/usr/bin/python3
+# VFS_TEST_FUSE_URING=on|off|auto: the FUSE transport of the daemons the
+# tests mount (unset: the default, auto). FUSE_TRANSPORT is what the stats
+# must then say: io_uring, dev_fuse, or empty (not checked). Supervised
+# daemons always use /dev/fuse (vineyardfs(8)).
+FUSE_TRANSPORT=
+case ${VFS_TEST_FUSE_URING:-} in
+'' | auto) ;;
+on)
+	if [ ! -e /sys/module/fuse/parameters/enable_uring ]; then
+		echo "SKIP: the kernel has no FUSE over io_uring (CONFIG_FUSE_IO_URING)"
+		exit 77
+	fi
+	FUSE_TRANSPORT=io_uring ;;
+off) FUSE_TRANSPORT=dev_fuse ;;
+*)
+	echo "ERROR: VFS_TEST_FUSE_URING must be on, off or auto" >&2
+	exit 99 ;;
+esac
 # The data path the daemons are expected to use.
 # shellcheck disable=SC2034 # read by the tests that source this file
 case " ${VFS_MOUNT_OPTS:-} " in
@@ -101,10 +119,19 @@ vfs_mount_at()
 	# The command's own stderr (start-up messages, errors) goes to a file
 	# beside the log, shown if the test fails.
 	# VFS_MOUNT_OPTS (e.g. --no-passthrough) runs a test on the other data path.
+	local ring=() want=$FUSE_TRANSPORT
+	case " $* " in
+	*" --supervise "*) want= ;;
+	*) [ -z "${VFS_TEST_FUSE_URING:-}" ] || ring=(--fuse-uring "$VFS_TEST_FUSE_URING") ;;
+	esac
 	# shellcheck disable=SC2086 # split on purpose
-	"$VINEYARDFS" mount --state-dir "$state" --memory 256M ${VFS_MOUNT_OPTS:-} "$@" "$mnt" 2>>"$state.mount-stderr" ||
+	"$VINEYARDFS" mount --state-dir "$state" --memory 256M ${VFS_MOUNT_OPTS:-} "${ring[@]}" "$@" "$mnt" \
+		2>>"$state.mount-stderr" ||
 		fail "vineyardfs mount $* $mnt failed: $(cat "$state.mount-stderr")"
 	is_mounted "$mnt" || fail "vineyardfs mount returned 0 but $mnt is not mounted"
+	# The ring registers after INIT, which the first request triggers.
+	[ -z "$want" ] || wait_until "the FUSE transport $want on $mnt" \
+		grep -qx "fuse_transport $want" "$mnt/.vineyardfs/stats"
 }
 
 # vfs_mount [options]: the test's main daemon, on $MNT with $STATE.

@@ -1,7 +1,8 @@
 #!/bin/bash
 # mounthelper: mount.fuse.vineyardfs, mount(8)'s helper for the type
 # fuse.vineyardfs. Called as mount(8) calls it, with fstab's options: the
-# state dir from the source, --memory from memory=64M, FUSE options passed
+# state dir from the source, --memory from memory=64M, --fuse-uring from
+# fuse_uring=off, FUSE options passed
 # on, fstab's own (_netdev, noauto, nofail) left out, an unknown daemon
 # flag refused. Then, in a mount namespace of the test's own where the
 # helper is in /sbin (a tmpfs over /usr/sbin, seen by nothing else),
@@ -13,13 +14,14 @@ HELPER=$(cd "$(dirname "$VINEYARDFS")" && pwd)/mount.fuse.vineyardfs
 export VINEYARDFS
 
 # As mount(8) calls it.
-"$HELPER" "$STATE" "$MNT" -o memory=64M,_netdev,noauto,nofail,default_permissions 2>"$T/helper.err" ||
+"$HELPER" "$STATE" "$MNT" -o memory=64M,_netdev,noauto,nofail,default_permissions,fuse_uring=off 2>"$T/helper.err" ||
 	fail "mount.fuse.vineyardfs: $(cat "$T/helper.err")"
 VFS_STATES+=("$STATE")
 VFS_MNTS+=("$MNT")
 is_mounted "$MNT" || fail "the helper returned 0 but $MNT is not mounted"
 [ "$(stat_get memory_limit_bytes)" = $((64 << 20)) ] || fail "memory=64M gave $(stat_get memory_limit_bytes)"
 findmnt -n -o FSTYPE "$MNT" | grep -q "fuse.vineyardfs" || fail "$MNT is $(findmnt -n -o FSTYPE "$MNT")"
+[ "$(stat_get fuse_transport)" = dev_fuse ] || fail "fuse_uring=off gave $(stat_get fuse_transport)"
 printf 'hi' >"$MNT/names/x"
 [ "$(cat "$MNT/names/x")" = hi ] || fail "the store the helper mounted does not read back"
 "$VINEYARDFS" umount "$MNT" || fail "umount"
