@@ -13,8 +13,9 @@
 # put by the CLI is read through names/t2/table.arrow and from get -o
 # x.arrow with every value, null and type checked; an IPC file that
 # apache-arrow writes (a dictionary column among others) is put as it is
-# and read back by pandas from get -o x.csv; an unpacked table (a blob per
-# buffer, made by hand) gets out as an IPC file laid out by the writer.
+# and read back by pandas, from get -o x.csv and from the Python module's
+# get; an unpacked table (a blob per buffer, made by hand) gets out as an
+# IPC file laid out by the writer.
 # shellcheck source=SCRIPTDIR/lib.sh
 . "${TESTS_SRCDIR:-$(dirname "$0")/..}/fs/lib.sh"
 # shellcheck source=SCRIPTDIR/../arrow_js.sh
@@ -181,6 +182,23 @@ assert df["x"][0] == 0.5 and df["x"][1] == 1.5 and pd.isna(df["x"][2]) and df["x
 assert df["s"].tolist()[:3] == ["a", "é", 'c"q'] and pd.isna(df["s"][3]), df["s"]
 assert df["when"][0] == "2024-01-02" and pd.isna(df["when"][1]), df["when"]
 assert df["when"].tolist()[2:] == ["1970-01-01", "1969-12-31"], df["when"]
+EOF
+
+# What pandas gets from the Python module's get of that table: the values,
+# nulls and dtypes, the dictionary column as a category.
+PYTHONPATH=$TESTS_SRCDIR/../python "$PY" - "$MNT" <<'EOF' || fail "the Python module's get of apache-arrow's table differs"
+import sys, pandas as pd, vineyardfs
+df = vineyardfs.Client(sys.argv[1]).get("js")
+print(df.dtypes.to_dict())
+assert list(df.columns) == ["k", "n", "x", "s", "when"], df.columns
+assert isinstance(df["k"].dtype, pd.CategoricalDtype), df["k"].dtype
+assert df["k"].tolist()[:2] == ["red", "blue"] and pd.isna(df["k"][2]) and df["k"][3] == "red", df["k"]
+assert str(df["n"].dtype) == "Int32" and df["n"][0] == 1 and df["n"][1] is pd.NA, df["n"]
+assert df["n"].tolist()[2:] == [3, 4], df["n"]
+assert df["x"][0] == 0.5 and df["x"][1] == 1.5 and pd.isna(df["x"][2]) and df["x"][3] == -2.0, df["x"]
+assert df["s"].tolist()[:3] == ["a", "é", 'c"q'] and pd.isna(df["s"][3]), df["s"]
+assert df["when"][0] == pd.Timestamp("2024-01-02") and pd.isna(df["when"][1]), df["when"]
+assert df["when"][3] == pd.Timestamp("1969-12-31"), df["when"]
 EOF
 
 # ---- an unpacked table (a blob per buffer): get -o x.arrow lays one out ----
