@@ -300,7 +300,8 @@ store(struct reader *r, struct csv_text *c)
 		c->data = data;
 		c->cap = cap;
 	}
-	memcpy(c->data + c->size, r->field, r->flen);
+	if (r->flen > 0) /* an empty first field: no data buffer yet */
+		memcpy(c->data + c->size, r->field, r->flen);
 	c->size += r->flen;
 	c->offsets[row + 1] = c->size;
 	if (r->quoted)
