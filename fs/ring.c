@@ -97,6 +97,8 @@ static int ring_mode = RING_OFF;
 static const char *why = "not negotiated yet";
 static atomic_int on; /* every queue registered */
 static atomic_int stopping;
+static atomic_int quiescing;   /* ring_quiesce: no handler starts any more */
+static atomic_int inflight;    /* handlers running on the ring threads */
 static int offered;	    /* the kernel's INIT offered the ring */
 static size_t payload_size; /* from the INIT reply */
 static int devfd = -1;
@@ -380,6 +382,25 @@ process(struct ent *e)
 	fuse_session_process_buf(session, &fb);
 }
 
+/* A request that came after ring_quiesce: the session is over and the
+ * daemon is freeing what handlers use, so it is answered ENOTCONN, as the
+ * kernel answers it once the mount is gone. FORGETs need no handle and
+ * expect no answer: they go through. */
+static void
+refuse(struct ent *e)
+{
+	const struct fuse_in_header *in = (const void *)e->hdr->in_out;
+	struct fuse_out_header err = { .len = sizeof err, .error = -ENOTCONN, .unique = in->unique };
+	struct iovec v = { &err, sizeof err };
+
+	if (in->opcode == FUSE_FORGET || in->opcode == FUSE_BATCH_FORGET) {
+		process(e);
+		return;
+	}
+	fill(e, &v, 1);
+	commit(e);
+}
+
 /* Commit what other threads answered. */
 static void
 drain(struct queue *q)
@@ -537,7 +558,14 @@ lead(struct queue *q, struct __kernel_timespec *ts)
 	}
 	atomic_store(&q->released_ns, now_ns());
 	pthread_mutex_unlock(&q->ring_lock);
-	process(e);
+	/* Counted before quiescing is read, so ring_quiesce either sees
+	 * this handler or this thread sees it quiescing. */
+	atomic_fetch_add(&inflight, 1);
+	if (atomic_load(&quiescing))
+		refuse(e);
+	else
+		process(e);
+	atomic_fetch_sub(&inflight, 1);
 	pthread_mutex_lock(&q->ring_lock);
 	return 1;
 }
@@ -751,6 +779,23 @@ filter_start(int fd, int passthrough)
 	(void)passthrough;
 	devfd = fd;
 	return 0;
+}
+
+void
+ring_quiesce(void)
+{
+	int64_t since = now_ns();
+	int told = 0;
+
+	atomic_store(&quiescing, 1);
+	while (atomic_load(&inflight) > 0) {
+		if (!told && now_ns() - since > 5000000000LL) {
+			log_warn("unmounting: waiting for %d request(s) still running on the ring",
+			    atomic_load(&inflight));
+			told = 1;
+		}
+		nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
+	}
 }
 
 void

@@ -42,6 +42,11 @@ void ring_session(struct fuse_session *se);
 /* From the write hook: a reply (iov, count) to a ring request is taken
  * here (its length); 0: not a ring request, write it to /dev/fuse. */
 ssize_t ring_reply(const struct iovec *iov, int count);
+/* After the session loop, before park_stop and before anything handlers
+ * use is freed: no handler starts on the ring threads any more (later
+ * requests are answered ENOTCONN) and those running have returned. The
+ * ring still carries replies, such as park_stop's. */
+void ring_quiesce(void);
 /* After the session loop and the last replies (park_stop): wake and
  * join the ring threads; free the entries. Later replies go to /dev/fuse. */
 void ring_stop(void);
