@@ -260,10 +260,14 @@ wait_sealed() {
 # Wait (bounded, 120 s) until MNT's stats show blobs_unsealed 0; prints
 # the wait in microseconds.
 wait_unsealed_zero() {
-	local t0 n=0
+	local t0 n=0 u q
 	t0=$(now_us)
 	while [ $n -lt 120000 ]; do
-		if [ "$(vfs_stat "$1" blobs_unsealed)" = 0 ]; then
+		# Sealed and committed: seals_queued counts seals whose SQLite
+		# commit is still to come (older daemons lack it: empty).
+		u=$(vfs_stat "$1" blobs_unsealed)
+		q=$(vfs_stat "$1" seals_queued)
+		if [ "$u" = 0 ] && [ "${q:-0}" = 0 ]; then
 			echo $(($(now_us) - t0))
 			return 0
 		fi
@@ -271,7 +275,7 @@ wait_unsealed_zero() {
 		[ $n -lt 100 ] || sleep 0.001
 		n=$((n + 1))
 	done
-	die "$1: blobs_unsealed still $(vfs_stat "$1" blobs_unsealed) after 120 s"
+	die "$1: blobs_unsealed $(vfs_stat "$1" blobs_unsealed), seals_queued $(vfs_stat "$1" seals_queued) after 120 s"
 }
 
 now_us() {

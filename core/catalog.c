@@ -297,7 +297,7 @@ catalog_open(const struct catalog_config *cfg, catalog_t **out)
 		goto fail;
 	if (cfg->opened != NULL)
 		cfg->opened(cfg->hook_arg, c);
-	if ((rc = catalog_spill_start(c)) != 0)
+	if ((rc = catalog_spill_start(c)) != 0 || (rc = catalog_sealer_start(c)) != 0)
 		goto fail;
 	*out = c;
 	return 0;
@@ -349,6 +349,7 @@ catalog_close(catalog_t *c)
 {
 	if (c == NULL)
 		return;
+	catalog_sealer_stop(c); /* commits the seals still queued */
 	catalog_spill_close(c);
 	catalog_remote_free(c);
 	hmap_foreach(&c->names, free_name, NULL);
@@ -410,4 +411,5 @@ catalog_stats(catalog_t *c, struct catalog_stats *st)
 	st->deletes = c->deletes;
 	st->opens = c->opens;
 	pthread_mutex_unlock(&c->lock);
+	catalog_seal_stats(c, st);
 }

@@ -131,6 +131,8 @@ struct catalog_stats {
 	uint64_t names;
 	uint64_t creates;
 	uint64_t seals;
+	uint64_t seal_commits; /* transactions of deferred seals (several a commit) */
+	uint64_t seals_queued; /* deferred seals not committed yet */
 	uint64_t discards;
 	uint64_t deletes;
 	uint64_t opens;
@@ -229,6 +231,13 @@ int catalog_hold(catalog_t *c, uint64_t blob_id);
 /* Drop an open of blob_id; the last writer's release seals the blob (or
  * discards it when a write was cut short by the memory limit). */
 void catalog_release(catalog_t *c, uint64_t blob_id, int writable);
+/* As catalog_release, but a seal it starts is committed by the sealer's
+ * thread, batched with others: the blob is immutable at once and shows
+ * as sealed (xattr, waits, meta.json) once its rows are committed. For
+ * the kernel's RELEASE, which nobody waits for. */
+void catalog_release_deferred(catalog_t *c, uint64_t blob_id, int writable);
+/* Wait until every deferred seal is committed (or discarded). */
+void catalog_seal_wait(catalog_t *c);
 /* A write the daemon serves itself (fallback mode): pwrite with limit
  * accounting; bytes written or -errno. */
 ssize_t catalog_write(catalog_t *c, uint64_t blob_id, int fd, const void *buf, size_t size, off_t off);

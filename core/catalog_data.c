@@ -1,12 +1,10 @@
 /*
- * catalog_data: creating, opening, sealing and changing blobs (names,
- * unlink and rename are in catalog_names.c, deletes in catalog_objects.c,
- * writes and the memory they take in catalog_mem.c). Unsealed blobs and
- * objects live only in memory (and their tmpfs files): a restart discards
- * them anyway, so writing them to SQLite would buy nothing. Sealing writes
- * the blob, its object, members and names in one transaction, committed
- * before the release is answered, so a sealed object survives a crash of
- * the daemon.
+ * catalog_data: creating, opening and changing blobs (sealing is in
+ * catalog_seal.c, names, unlink and rename in catalog_names.c, deletes in
+ * catalog_objects.c, writes and the memory they take in catalog_mem.c).
+ * Unsealed blobs and objects live only in memory (and their tmpfs files):
+ * a restart discards them anyway, so writing them to SQLite would buy
+ * nothing.
  */
 #include "config.h"
 
@@ -22,8 +20,8 @@
 #include "object.h"
 #include "util.h"
 
-static void
-blob_to_meta(const struct cblob *b, struct meta_blob *mb)
+void
+catalog_blob_to_meta(const struct cblob *b, struct meta_blob *mb)
 {
 	mb->id = b->id;
 	mb->size = b->size;
@@ -41,8 +39,8 @@ blob_to_meta(const struct cblob *b, struct meta_blob *mb)
 	mb->pinned = b->pinned;
 }
 
-static void
-object_to_meta(const struct cobject *o, struct meta_object *mo)
+void
+catalog_object_to_meta(const struct cobject *o, struct meta_object *mo)
 {
 	mo->id = o->id;
 	mo->typename = o->typename;
@@ -66,7 +64,7 @@ catalog_blob_put(catalog_t *c, const struct cblob *b)
 
 	if (!b->sealed)
 		return 0; /* memory only until sealed */
-	blob_to_meta(b, &mb);
+	catalog_blob_to_meta(b, &mb);
 	return meta_blob_put(c->meta, &mb);
 }
 
@@ -77,7 +75,7 @@ catalog_object_put(catalog_t *c, const struct cobject *o)
 
 	if (!o->sealed)
 		return 0; /* memory only until sealed */
-	object_to_meta(o, &mo);
+	catalog_object_to_meta(o, &mo);
 	return meta_object_put(c->meta, &mo);
 }
 
@@ -100,6 +98,9 @@ catalog_tx_begin(catalog_t *c)
 	int rc;
 
 	pthread_mutex_lock(&c->meta_lock);
+	/* Seals started before this transaction are written before it: a
+	 * rename or delete never lands ahead of the rows it changes. */
+	catalog_seal_flush(c);
 	if ((rc = meta_begin(c->meta)) != 0) {
 		pthread_mutex_unlock(&c->meta_lock);
 		return rc;
@@ -323,9 +324,8 @@ catalog_blob_fd(catalog_t *c, uint64_t blob_id, int writable, int *fd)
 	return rc;
 }
 
-/* Discard an unsealed blob and the objects built on it. */
-static void
-discard(catalog_t *c, struct cblob *b, const char *why)
+void
+catalog_blob_discard_locked(catalog_t *c, struct cblob *b, const char *why)
 {
 	char ids[ID_STR_LEN + 1];
 	int rc;
@@ -389,202 +389,11 @@ catalog_blob_discard(catalog_t *c, uint64_t blob_id, const char *why)
 	pthread_mutex_lock(&c->lock);
 	if ((b = catalog_blob_find(c, blob_id)) != NULL) {
 		if (!b->deleted && b->refs == 0)
-			discard(c, b, why);
+			catalog_blob_discard_locked(c, b, why);
 		if (b->writers > 0)
 			b->writers--;
 		if (b->opens > 0)
 			b->opens--;
-		catalog_blob_maybe_free(c, b);
-	}
-	pthread_mutex_unlock(&c->lock);
-}
-
-/* The rows a seal writes, copied so that they can be written after the
- * catalog lock is dropped: the next create need not wait for the commit. */
-struct seal_job {
-	uint64_t blob_id;
-	struct meta_blob blob;
-	struct meta_object obj; /* obj.typename and .fields are owned copies */
-	int has_obj;
-	struct cmember *members; /* owned copies */
-	unsigned nmembers;
-	char **names; /* owned copies */
-	unsigned nnames;
-};
-
-static void
-seal_job_free(struct seal_job *j)
-{
-	unsigned i;
-
-	for (i = 0; i < j->nmembers; i++)
-		free(j->members[i].name);
-	for (i = 0; i < j->nnames; i++)
-		free(j->names[i]);
-	free(j->members);
-	free(j->names);
-	free((char *)j->obj.typename);
-	free((char *)j->obj.fields);
-}
-
-/* Copy o's rows into j; 0 or -ENOMEM. */
-static int
-seal_job_fill(struct seal_job *j, const struct cobject *o)
-{
-	unsigned i;
-
-	object_to_meta(o, &j->obj);
-	j->obj.typename = strdup(o->typename);
-	j->obj.fields = strdup(o->fields != NULL ? o->fields : "{}");
-	j->members = calloc(o->nmembers + 1, sizeof *j->members);
-	j->names = calloc(o->nnames + 1, sizeof *j->names);
-	j->has_obj = 1;
-	if (j->obj.typename == NULL || j->obj.fields == NULL || j->members == NULL || j->names == NULL)
-		return -ENOMEM;
-	for (; j->nmembers < o->nmembers; j->nmembers++) {
-		j->members[j->nmembers].id = o->members[j->nmembers].id;
-		if ((j->members[j->nmembers].name = strdup(o->members[j->nmembers].name)) == NULL)
-			return -ENOMEM;
-	}
-	for (i = 0; i < o->nnames; i++, j->nnames++)
-		if ((j->names[i] = strdup(o->names[i])) == NULL)
-			return -ENOMEM;
-	return 0;
-}
-
-/* Write a seal's rows; the transaction was begun by seal_start. */
-static int
-seal_job_write(catalog_t *c, const struct seal_job *j)
-{
-	unsigned i;
-	int rc;
-
-	if ((rc = meta_blob_put(c->meta, &j->blob)) != 0)
-		return rc;
-	if (!j->has_obj)
-		return 0;
-	if ((rc = meta_object_put(c->meta, &j->obj)) != 0)
-		return rc;
-	for (i = 0; i < j->nmembers; i++)
-		if ((rc = meta_member_put(c->meta, j->obj.id, j->members[i].name, j->members[i].id)) != 0)
-			return rc;
-	for (i = 0; i < j->nnames; i++)
-		if ((rc = meta_name_put(c->meta, j->names[i], j->obj.id)) != 0)
-			return rc;
-	return 0;
-}
-
-/* Seal b in memory and prepare its rows; with the catalog lock held. On
- * return 1 the transaction is open (the metadata lock is held) and the
- * caller writes j after dropping the catalog lock; on 0 the blob was
- * discarded instead. */
-static int
-seal_start(catalog_t *c, struct cblob *b, struct seal_job *j)
-{
-	struct cobject *o = b->owner;
-	struct catalog_attr now;
-	uint64_t used = 0;
-	char msg[160];
-	int rc;
-
-	memset(j, 0, sizeof *j);
-	if (b->cut_short || store_full(c->store)) {
-		store_usage(c->store, &used);
-		snprintf(msg, sizeof msg, "a write went past the memory limit (%llu of %llu bytes in use)",
-		    (unsigned long long)used, (unsigned long long)c->cfg.memory_limit);
-		discard(c, b, msg);
-		return 0;
-	}
-	/* Its times are its file's: the last write's, or what utimensat
-	 * set since (a copy that keeps its source's times). */
-	if (catalog_blob_stat(c, b, &now) != 0) {
-		discard(c, b, "its file is gone");
-		return 0;
-	}
-	if (catalog_blob_reserve(c, b, now.size) != 0) {
-		discard(c, b, "sealing it would pass the memory limit");
-		return 0;
-	}
-	b->size = now.size;
-	b->atime_ns = now.atime_ns;
-	b->mtime_ns = now.mtime_ns;
-	b->ctime_ns = now.ctime_ns;
-	b->sealed = b->saving = 1;
-	j->blob_id = b->id;
-	blob_to_meta(b, &j->blob);
-	if (o != NULL && catalog_object_data_blob(c, o) == b) {
-		o->sealed = o->saving = 1;
-		o->nbytes = now.size;
-		o->atime_ns = b->atime_ns;
-		o->mtime_ns = b->mtime_ns;
-		o->ctime_ns = b->ctime_ns;
-		if (seal_job_fill(j, o) != 0) {
-			seal_job_free(j);
-			b->sealed = o->sealed = 0;
-			discard(c, b, "out of memory while sealing it");
-			return 0;
-		}
-	}
-	if ((rc = catalog_tx_begin(c)) != 0) {
-		seal_job_free(j);
-		b->sealed = 0;
-		if (o != NULL)
-			o->sealed = 0;
-		discard(c, b, "its metadata could not be written");
-		return 0;
-	}
-	c->nunsealed--;
-	c->nsealed++;
-	/* Its bytes now count as sealed: counted in first, so that usage
-	 * never dips meanwhile. */
-	catalog_blob_resident(c, b, 1);
-	catalog_blob_reserve(c, b, 0);
-	c->blob_bytes += b->size;
-	b->used_ns = util_now_ns();
-	c->seals++;
-	/* No invalidation: the kernel saw every byte written, and the
-	 * attributes of data files do not change at sealing (the times were
-	 * the file's already). */
-	return 1;
-}
-
-/* Write and commit a started seal, without the catalog lock. */
-static void
-seal_finish(catalog_t *c, struct seal_job *j)
-{
-	char ids[ID_STR_LEN + 1];
-	struct cblob *b;
-	int rc;
-
-	rc = seal_job_write(c, j);
-	if (rc == 0)
-		rc = catalog_tx_commit(c);
-	else
-		catalog_tx_rollback(c);
-	seal_job_free(j);
-	if (rc == 0) {
-		/* Durable now: it may show as sealed, and its names are ready. */
-		uint64_t oid = 0;
-
-		pthread_mutex_lock(&c->lock);
-		if ((b = catalog_blob_find(c, j->blob_id)) != NULL) {
-			b->saving = 0;
-			if (b->owner != NULL && catalog_object_data_blob(c, b->owner) == b) {
-				b->owner->saving = 0;
-				oid = b->owner->id;
-			}
-		}
-		pthread_mutex_unlock(&c->lock);
-		catalog_names_changed(c, oid);
-		return;
-	}
-	id_format(j->blob_id, ids);
-	log_error("cannot record the seal of blob %s: %s", ids, strerror(-rc));
-	pthread_mutex_lock(&c->lock);
-	if ((b = catalog_blob_find(c, j->blob_id)) != NULL && !b->deleted) {
-		b->opens++; /* keep b alive through the discard */
-		discard(c, b, "its metadata could not be written");
-		b->opens--;
 		catalog_blob_maybe_free(c, b);
 	}
 	pthread_mutex_unlock(&c->lock);
@@ -607,35 +416,6 @@ catalog_hold(catalog_t *c, uint64_t blob_id)
 	}
 	pthread_mutex_unlock(&c->lock);
 	return rc;
-}
-
-void
-catalog_release(catalog_t *c, uint64_t blob_id, int writable)
-{
-	struct seal_job job;
-	struct cblob *b;
-	int sealing = 0;
-
-	pthread_mutex_lock(&c->lock);
-	if ((b = catalog_blob_find(c, blob_id)) == NULL) {
-		pthread_mutex_unlock(&c->lock);
-		return;
-	}
-	if (writable && b->writers > 0)
-		b->writers--;
-	/* This handle still counts as an open while sealing, so a discard
-	 * cannot free b under our feet. */
-	if (writable && b->writers == 0 && !b->sealed && !b->deleted)
-		sealing = seal_start(c, b, &job);
-	if (b->opens > 0)
-		b->opens--;
-	b->used_ns = util_now_ns();
-	catalog_blob_maybe_free(c, b);
-	pthread_mutex_unlock(&c->lock);
-	if (sealing) {
-		seal_finish(c, &job);
-		catalog_spill_kick(c); /* more in memory: past the high-water mark? */
-	}
 }
 
 /* Set the times asked for on the file of an unsealed blob, where they are

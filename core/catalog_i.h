@@ -123,12 +123,29 @@ struct crname {
 	uint32_t rgen;
 };
 
+struct seal_job;
+
+/* The sealer (catalog_seal.c): seals begun in memory whose rows are
+ * committed by its thread, many to a transaction. */
+struct csealer {
+	pthread_mutex_t lock; /* guards this struct; taken last of all */
+	pthread_cond_t cond;  /* work for the thread, or stop */
+	pthread_cond_t idle;  /* queued fell to 0 */
+	struct seal_job *pending, **pending_tail; /* rows not written yet */
+	struct seal_job *written; /* committed (or failed): to complete */
+	unsigned queued;	  /* pending + written + being completed */
+	pthread_t thread;
+	int running, stop;
+	uint64_t commits, jobs; /* transactions and the seals they held */
+};
+
 struct catalog {
 	pthread_mutex_t lock;
 	/* Serializes metadata transactions; taken after lock when both are
 	 * held. A seal commits with only this one, so that other requests
 	 * need not wait for SQLite. */
 	pthread_mutex_t meta_lock;
+	struct csealer sealer;
 	struct catalog_config cfg;
 	meta_t *meta;
 	store_t *store;
@@ -236,6 +253,21 @@ void catalog_object_free(struct cobject *o);
  * release it; a failed commit has rolled back already: never follow a
  * commit with a rollback. */
 int catalog_tx_begin(catalog_t *c);
+/* With meta_lock held: write and commit the seals queued for the sealer
+ * (catalog_tx_begin does, so that every transaction follows the seals
+ * begun before it); the sealer's thread completes them. */
+void catalog_seal_flush(catalog_t *c);
+/* Start and stop the sealer's thread; stopping completes its queue. */
+int catalog_sealer_start(catalog_t *c);
+void catalog_sealer_stop(catalog_t *c);
+/* The sealer's counters into st. */
+void catalog_seal_stats(catalog_t *c, struct catalog_stats *st);
+/* Rows of a blob and an object as the metadata store takes them. */
+void catalog_blob_to_meta(const struct cblob *b, struct meta_blob *mb);
+void catalog_object_to_meta(const struct cobject *o, struct meta_object *mo);
+/* Discard an unsealed blob and the objects built on it (logged with
+ * why); the catalog lock held. */
+void catalog_blob_discard_locked(catalog_t *c, struct cblob *b, const char *why);
 int catalog_tx_commit(catalog_t *c);
 void catalog_tx_rollback(catalog_t *c);
 /* Tell waiters that a name may have become ready (the names_changed

@@ -74,10 +74,12 @@ catalog_snapshot(catalog_t *c, const char *db_path, catalog_snap_need_fn need, v
 	*blobs = NULL;
 	*n = 0;
 	/* The catalog lock, then the metadata lock: a seal marks its blob
-	 * sealed under the first and commits under the second alone, so with
-	 * both held no seal is half done and memory agrees with the database. */
+	 * sealed under the first and its rows are written under the second
+	 * (by the sealer, or by the flush below), so with both held and the
+	 * queue flushed memory agrees with the database. */
 	pthread_mutex_lock(&c->lock);
 	pthread_mutex_lock(&c->meta_lock);
+	catalog_seal_flush(c); /* every sealed blob's rows, the sealer's queue too */
 	k.v = calloc(c->blobs.count + 1, sizeof *k.v);
 	if (k.v == NULL) {
 		rc = -ENOMEM;

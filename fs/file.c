@@ -57,7 +57,9 @@ data_new(void)
 
 /* Close a data handle: the catalog learns of the release (which seals
  * data written through it) only once no request uses the handle any
- * more. */
+ * more. The seal's commit is left to the catalog's sealer: close(2) did
+ * not wait for this release, and the next request need not wait for
+ * SQLite either. */
 static void
 data_destroy(struct fs_handle *h)
 {
@@ -66,7 +68,7 @@ data_destroy(struct fs_handle *h)
 	if (d->fd >= 0)
 		close(d->fd);
 	if (d->opened)
-		catalog_release(fs.cat, d->blob_id, d->writable);
+		catalog_release_deferred(fs.cat, d->blob_id, d->writable);
 	free(d);
 }
 

@@ -48,6 +48,8 @@ stats_render(char **text, size_t *len)
 	fprintf(f, "opens %llu\n", (unsigned long long)st.opens);
 	fprintf(f, "creates %llu\n", (unsigned long long)st.creates);
 	fprintf(f, "seals %llu\n", (unsigned long long)st.seals);
+	fprintf(f, "seal_commits %llu\n", (unsigned long long)st.seal_commits);
+	fprintf(f, "seals_queued %llu\n", (unsigned long long)st.seals_queued);
 	fprintf(f, "discards %llu\n", (unsigned long long)st.discards);
 	fprintf(f, "deletes %llu\n", (unsigned long long)st.deletes);
 	fprintf(f, "reads_served %llu\n", (unsigned long long)atomic_load(&fs.n.reads));

@@ -1633,6 +1633,78 @@ START_TEST(test_restart)
 }
 END_TEST
 
+/* Deferred seals (the mount's RELEASE): immutable at once, sealed once
+ * committed; a rename or unlink that comes before the commit lands after
+ * it in the database, and a close commits what is still queued. */
+START_TEST(test_deferred_seal)
+{
+	char name[32], name2[32];
+	struct catalog_stats s;
+	struct catalog_attr a;
+	struct made m[100];
+	uint64_t bid;
+	char *v;
+	int i, fd = -1;
+
+	for (i = 0; i < 100; i++) {
+		snprintf(name, sizeof name, "d%d", i);
+		create(name, name, strlen(name), 1000, 1000, 0644, &m[i]);
+		ck_assert_int_eq(close(m[i].fd), 0);
+		catalog_release_deferred(cat, m[i].bid, 1);
+		/* Immutable at once, committed or not. */
+		ck_assert_int_eq(catalog_open_data(cat, m[i].attr.ino, 1, &bid, &fd), -EPERM);
+		/* Shown as sealed only once committed: "false" or "true". */
+		v = xget(m[i].oid, X("sealed"));
+		ck_assert_msg(strcmp(v, "true") == 0 || strcmp(v, "false") == 0, "sealed is %s", v);
+		free(v);
+		snprintf(name2, sizeof name2, "r%d", i);
+		if (i % 3 == 0)
+			ck_assert_int_eq(catalog_rename(cat, INO_NAMES, name, INO_NAMES, name2, 0), 0);
+		else if (i % 3 == 1)
+			ck_assert_int_eq(catalog_unlink(cat, INO_NAMES, name, 0), 0);
+	}
+	catalog_seal_wait(cat);
+	catalog_stats(cat, &s);
+	ck_assert_uint_eq(s.seals_queued, 0);
+	ck_assert_uint_ge(s.seal_commits, 1);
+	ck_assert_uint_eq(s.seals, 100);
+	ck_assert_uint_eq(s.objects, 67); /* 33 unlinked */
+	xget_is(m[2].oid, X("sealed"), "true");
+	/* Queued seals left at the close are committed by it. */
+	for (i = 0; i < 20; i++) {
+		snprintf(name, sizeof name, "late%d", i);
+		create(name, name, strlen(name), 1000, 1000, 0644, &m[i]);
+		ck_assert_int_eq(close(m[i].fd), 0);
+		catalog_release_deferred(cat, m[i].bid, 1);
+	}
+	reopen();
+	catalog_stats(cat, &s);
+	ck_assert_uint_eq(s.objects, 87);
+	ck_assert_uint_eq(s.names, 87);
+	ck_assert_uint_eq(s.blobs_unsealed, 0);
+	for (i = 0; i < 100; i++) {
+		snprintf(name, sizeof name, "d%d", i);
+		snprintf(name2, sizeof name2, "r%d", i);
+		if (i % 3 == 0) {
+			ck_assert_int_eq(catalog_lookup(cat, INO_NAMES, name, &a), -ENOENT);
+			ck_assert_int_eq(catalog_lookup(cat, INO_NAMES, name2, &a), 0);
+			read_is(a.ino, name, strlen(name));
+		} else if (i % 3 == 1) {
+			ck_assert_int_eq(catalog_lookup(cat, INO_NAMES, name, &a), -ENOENT);
+		} else {
+			ck_assert_int_eq(catalog_lookup(cat, INO_NAMES, name, &a), 0);
+			ck_assert_int_eq(a.sealed, 1);
+			read_is(a.ino, name, strlen(name));
+		}
+	}
+	for (i = 0; i < 20; i++) {
+		snprintf(name, sizeof name, "late%d", i);
+		ck_assert_int_eq(catalog_lookup(cat, INO_NAMES, name, &a), 0);
+		read_is(a.ino, name, strlen(name));
+	}
+}
+END_TEST
+
 START_TEST(test_crash_discards_unsealed)
 {
 	char path[PATH_MAX], oname[ID_STR_LEN + 1];
@@ -2000,6 +2072,7 @@ catalog_suite(void)
 	tcase_add_unchecked_fixture(tr, test_root_setup, test_root_teardown);
 	tcase_add_checked_fixture(tr, cat_setup, cat_teardown);
 	tcase_add_test(tr, test_restart);
+	tcase_add_test(tr, test_deferred_seal);
 	tcase_add_test(tr, test_crash_discards_unsealed);
 	tcase_add_test(tr, test_orphan_files_removed);
 	tcase_add_test(tr, test_missing_file_dropped);
