@@ -56,6 +56,7 @@
 #define RING_TICK_MS 50	   /* how long the ring may stay unled */
 #define RING_HEADROOM 4096 /* in front of the payload: in_header + op struct */
 #define RING_MIN_PAYLOAD 8192
+#define RING_IDLE_SAMPLE_MS 10 /* how often a leader reads /proc/loadavg */
 #define EV_TAG ((uint64_t)1) /* user_data of the eventfd read; entries are pointers */
 
 struct queue;
@@ -91,6 +92,9 @@ struct queue {
 	pthread_mutex_t wlock;
 	pthread_cond_t wcond;
 	atomic_int watching;
+	/* The leader's last look at /proc/loadavg (cpu_idle_somewhere). */
+	int64_t idle_sampled_ns;
+	int idle_cpu;
 };
 
 static int ring_mode = RING_OFF;
@@ -103,6 +107,8 @@ static int offered;	    /* the kernel's INIT offered the ring */
 static size_t payload_size; /* from the INIT reply */
 static int devfd = -1;
 static struct fuse_session *session;
+static int loadavg_fd = -1;    /* /proc/loadavg, for submit_and_wait */
+static unsigned ncpus_online;
 static struct queue *queues;
 static unsigned nqueues;
 static atomic_uint registered; /* queues whose entries are registered */
@@ -503,6 +509,55 @@ now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* Some CPU idle? From the running count of /proc/loadavg (this thread
+ * included), read at most every RING_IDLE_SAMPLE_MS; 0 when unknown. */
+static int
+cpu_idle_somewhere(struct queue *q)
+{
+	char buf[128], *slash;
+	int64_t now = now_ns();
+	ssize_t n;
+	long running;
+
+	if (now - q->idle_sampled_ns < RING_IDLE_SAMPLE_MS * 1000000LL)
+		return q->idle_cpu;
+	q->idle_sampled_ns = now;
+	q->idle_cpu = 0;
+	if (loadavg_fd < 0 || (n = pread(loadavg_fd, buf, sizeof buf - 1, 0)) <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* "0.12 0.10 0.05 2/345 6789": running/total is the fourth field. */
+	if ((slash = strchr(buf, '/')) == NULL)
+		return 0;
+	while (slash > buf && slash[-1] >= '0' && slash[-1] <= '9')
+		slash--;
+	running = strtol(slash, NULL, 10);
+	q->idle_cpu = running < (long)ncpus_online;
+	return q->idle_cpu;
+}
+
+/* The leader's wait for the next request, which also sends the replies
+ * prepared (COMMIT_AND_FETCH). A reply wakes its caller while this thread
+ * still runs on the caller's CPU, so the scheduler moves the caller to an
+ * idle CPU, if there is one, and every round trip then wakes a halted CPU
+ * (tens of µs on a VM). Waiting as SCHED_IDLE makes this CPU count as
+ * free: the caller stays, and preempts this thread. Only while some CPU
+ * is idle: on a busy CPU a SCHED_IDLE thread waits for its turn behind
+ * every other task, and without an idle CPU the caller stays anyway. */
+static int
+submit_and_wait(struct queue *q)
+{
+	struct sched_param sp = { 0 };
+	int rc, idle = cpu_idle_somewhere(q);
+
+	if (idle && sched_setscheduler(0, SCHED_IDLE, &sp) != 0)
+		idle = 0;
+	rc = io_uring_submit_and_wait(&q->ring, 1);
+	if (idle)
+		sched_setscheduler(0, SCHED_OTHER, &sp);
+	return rc;
+}
+
 /* Lead q's ring (ring_lock held, and held again on return): wait for the
  * next request (up to ts; NULL: no limit) and process it with the ring
  * unlocked, so that a helper can lead meanwhile. 1: one processed; 0:
@@ -521,8 +576,10 @@ lead(struct queue *q, struct __kernel_timespec *ts)
 		if (q->nents - q->busy < RING_LOW && q->nents < RING_MAX && add_entries(q) != 0)
 			log_warn("ring queue %d: cannot add entries (%u, all busy)", q->qid, q->nents);
 		if (io_uring_peek_cqe(&q->ring, &cqe) != 0) {
-			rc = ts != NULL ? io_uring_submit_and_wait_timeout(&q->ring, &cqe, 1, ts, NULL)
-					: io_uring_submit_and_wait(&q->ring, 1);
+			if (ts != NULL)
+				rc = io_uring_submit_and_wait_timeout(&q->ring, &cqe, 1, ts, NULL);
+			else
+				rc = submit_and_wait(q);
 			if (rc == -ETIME)
 				return 0;
 			if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
@@ -688,6 +745,9 @@ start_queues(void)
 	int rc;
 
 	nqueues = possible_cpus();
+	ncpus_online = (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+	if ((loadavg_fd = open("/proc/loadavg", O_RDONLY | O_CLOEXEC)) < 0)
+		log_warn("cannot open /proc/loadavg (%s): ring threads wait as normal threads", strerror(errno));
 	hmap_init(&table);
 	atomic_store(&catching, 1);
 	if ((queues = calloc(nqueues, sizeof *queues)) == NULL) {
@@ -823,6 +883,9 @@ ring_stop(void)
 		close(queues[i].efd);
 		unmap(&queues[i]);
 	}
+	if (loadavg_fd >= 0)
+		close(loadavg_fd);
+	loadavg_fd = -1;
 	why = "stopped";
 }
 
