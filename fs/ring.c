@@ -109,6 +109,7 @@ static int devfd = -1;
 static struct fuse_session *session;
 static int loadavg_fd = -1;    /* /proc/loadavg, for submit_and_wait */
 static unsigned ncpus_online;
+static int wait_idle = 1; /* VINEYARDFS_RING_WAIT=normal clears it */
 static struct queue *queues;
 static unsigned nqueues;
 static atomic_uint registered; /* queues whose entries are registered */
@@ -548,7 +549,7 @@ static int
 submit_and_wait(struct queue *q)
 {
 	struct sched_param sp = { 0 };
-	int rc, idle = cpu_idle_somewhere(q);
+	int rc, idle = wait_idle && cpu_idle_somewhere(q);
 
 	if (idle && sched_setscheduler(0, SCHED_IDLE, &sp) != 0)
 		idle = 0;
@@ -741,11 +742,16 @@ possible_cpus(void)
 static void
 start_queues(void)
 {
+	const char *env;
 	unsigned i;
 	int rc;
 
 	nqueues = possible_cpus();
 	ncpus_online = (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+	if ((env = getenv("VINEYARDFS_RING_WAIT")) != NULL && strcmp(env, "normal") == 0) {
+		wait_idle = 0;
+		log_info("FUSE over io_uring: the ring threads wait as normal threads (VINEYARDFS_RING_WAIT)");
+	}
 	if ((loadavg_fd = open("/proc/loadavg", O_RDONLY | O_CLOEXEC)) < 0)
 		log_warn("cannot open /proc/loadavg (%s): ring threads wait as normal threads", strerror(errno));
 	hmap_init(&table);
