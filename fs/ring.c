@@ -95,6 +95,7 @@ struct queue {
 	/* The leader's last look at /proc/loadavg (cpu_idle_somewhere). */
 	int64_t idle_sampled_ns;
 	int idle_cpu;
+	int sched_idle; /* the leader's policy is SCHED_IDLE now */
 };
 
 static int ring_mode = RING_OFF;
@@ -541,22 +542,22 @@ cpu_idle_somewhere(struct queue *q)
  * prepared (COMMIT_AND_FETCH). A reply wakes its caller while this thread
  * still runs on the caller's CPU, so the scheduler moves the caller to an
  * idle CPU, if there is one, and every round trip then wakes a halted CPU
- * (tens of µs on a VM). Waiting as SCHED_IDLE makes this CPU count as
- * free: the caller stays, and preempts this thread. Only while some CPU
- * is idle: on a busy CPU a SCHED_IDLE thread waits for its turn behind
- * every other task, and without an idle CPU the caller stays anyway. */
+ * (tens of µs on a VM). A leader that is SCHED_IDLE leaves its CPU
+ * counted as free: the caller stays, and preempts it. So the leader is
+ * SCHED_IDLE while some CPU is idle, and stays so while it handles the
+ * next request (its caller waits for it; switching back and forth cost
+ * 1.2 µs a request here). Without an idle CPU it is a normal thread: on a
+ * busy CPU a SCHED_IDLE thread waits behind every other task, and the
+ * caller stays anyway. */
 static int
 submit_and_wait(struct queue *q)
 {
 	struct sched_param sp = { 0 };
-	int rc, idle = wait_idle && cpu_idle_somewhere(q);
+	int idle = wait_idle && cpu_idle_somewhere(q);
 
-	if (idle && sched_setscheduler(0, SCHED_IDLE, &sp) != 0)
-		idle = 0;
-	rc = io_uring_submit_and_wait(&q->ring, 1);
-	if (idle)
-		sched_setscheduler(0, SCHED_OTHER, &sp);
-	return rc;
+	if (idle != q->sched_idle && sched_setscheduler(0, idle ? SCHED_IDLE : SCHED_OTHER, &sp) == 0)
+		q->sched_idle = idle;
+	return io_uring_submit_and_wait(&q->ring, 1);
 }
 
 /* Lead q's ring (ring_lock held, and held again on return): wait for the
@@ -750,7 +751,7 @@ start_queues(void)
 	ncpus_online = (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
 	if ((env = getenv("VINEYARDFS_RING_WAIT")) != NULL && strcmp(env, "normal") == 0) {
 		wait_idle = 0;
-		log_info("FUSE over io_uring: the ring threads wait as normal threads (VINEYARDFS_RING_WAIT)");
+		log_info("FUSE over io_uring: the ring threads run as normal threads (VINEYARDFS_RING_WAIT)");
 	}
 	if ((loadavg_fd = open("/proc/loadavg", O_RDONLY | O_CLOEXEC)) < 0)
 		log_warn("cannot open /proc/loadavg (%s): ring threads wait as normal threads", strerror(errno));
