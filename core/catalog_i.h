@@ -136,7 +136,7 @@ struct csealer {
 	unsigned queued;	  /* pending + written + being completed */
 	pthread_t thread;
 	int running, stop;
-	uint64_t commits, jobs; /* transactions and the seals they held */
+	uint64_t commits;	  /* transactions of seals */
 };
 
 struct catalog {
@@ -253,6 +253,8 @@ void catalog_object_free(struct cobject *o);
  * release it; a failed commit has rolled back already: never follow a
  * commit with a rollback. */
 int catalog_tx_begin(catalog_t *c);
+int catalog_tx_commit(catalog_t *c);
+void catalog_tx_rollback(catalog_t *c);
 /* With meta_lock held: write and commit the seals queued for the sealer
  * (catalog_tx_begin does, so that every transaction follows the seals
  * begun before it); the sealer's thread completes them. */
@@ -268,8 +270,6 @@ void catalog_object_to_meta(const struct cobject *o, struct meta_object *mo);
 /* Discard an unsealed blob and the objects built on it (logged with
  * why); the catalog lock held. */
 void catalog_blob_discard_locked(catalog_t *c, struct cblob *b, const char *why);
-int catalog_tx_commit(catalog_t *c);
-void catalog_tx_rollback(catalog_t *c);
 /* Tell waiters that a name may have become ready (the names_changed
  * hook): id, the local object sealed or named, or 0 (another member's);
  * with or without the catalog lock. */

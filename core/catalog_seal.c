@@ -284,35 +284,37 @@ catalog_release_deferred(catalog_t *c, uint64_t blob_id, int writable)
 		seal_now(c, &j, rc);
 }
 
-/* Commit jobs in one transaction; on failure, each in its own, so that
- * one bad row does not cost the others their seal. Sets each job's rc. */
+/* Write the jobs from first up to end (NULL: all) in one transaction;
+ * each one's rc is the transaction's. */
 static void
-commit_jobs(catalog_t *c, struct seal_job *jobs)
+commit_run(catalog_t *c, struct seal_job *first, const struct seal_job *end)
 {
 	struct seal_job *j;
 	int rc;
 
 	if ((rc = meta_begin(c->meta)) == 0) {
-		for (j = jobs; j != NULL && rc == 0; j = j->next)
+		for (j = first; j != end && rc == 0; j = j->next)
 			rc = job_write(c, j);
 		if (rc == 0)
 			rc = meta_commit(c->meta); /* rolls back itself on failure */
 		else
 			meta_rollback(c->meta);
 	}
-	if (rc == 0 || jobs->next == NULL) {
+	for (j = first; j != end; j = j->next)
+		j->rc = rc;
+}
+
+/* Commit jobs in one transaction; on failure, each in its own, so that
+ * one bad row does not cost the others their seal. */
+static void
+commit_jobs(catalog_t *c, struct seal_job *jobs)
+{
+	struct seal_job *j;
+
+	commit_run(c, jobs, NULL);
+	if (jobs->rc != 0 && jobs->next != NULL)
 		for (j = jobs; j != NULL; j = j->next)
-			j->rc = rc;
-		return;
-	}
-	for (j = jobs; j != NULL; j = j->next) {
-		if ((j->rc = meta_begin(c->meta)) != 0)
-			continue;
-		if ((j->rc = job_write(c, j)) == 0)
-			j->rc = meta_commit(c->meta);
-		else
-			meta_rollback(c->meta);
-	}
+			commit_run(c, j, j->next);
 }
 
 void
@@ -320,7 +322,6 @@ catalog_seal_flush(catalog_t *c)
 {
 	struct csealer *s = &c->sealer;
 	struct seal_job *jobs, *last;
-	unsigned n = 0;
 
 	if (!s->running)
 		return;
@@ -332,13 +333,12 @@ catalog_seal_flush(catalog_t *c)
 	if (jobs == NULL)
 		return;
 	commit_jobs(c, jobs);
-	for (last = jobs, n = 1; last->next != NULL; last = last->next)
-		n++;
+	for (last = jobs; last->next != NULL; last = last->next)
+		;
 	pthread_mutex_lock(&s->lock);
 	last->next = s->written;
 	s->written = jobs;
 	s->commits++;
-	s->jobs += n;
 	pthread_cond_signal(&s->cond);
 	pthread_mutex_unlock(&s->lock);
 }

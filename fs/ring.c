@@ -43,6 +43,7 @@
 
 #include "core/hmap.h"
 #include "core/log.h"
+#include "core/util.h"
 #include "fs/fs.h"
 #include "fs/fuse_ext.h"
 #include "fs/fuse_uring_proto.h"
@@ -502,22 +503,13 @@ unmap(struct queue *q)
 	q->ents = NULL;
 }
 
-static int64_t
-now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* Some CPU idle? From the running count of /proc/loadavg (this thread
  * included), read at most every RING_IDLE_SAMPLE_MS; 0 when unknown. */
 static int
 cpu_idle_somewhere(struct queue *q)
 {
 	char buf[128], *slash;
-	int64_t now = now_ns();
+	int64_t now = util_mono_ns();
 	ssize_t n;
 	long running;
 
@@ -615,7 +607,7 @@ lead(struct queue *q, struct __kernel_timespec *ts)
 		pthread_cond_broadcast(&q->wcond);
 		pthread_mutex_unlock(&q->wlock);
 	}
-	atomic_store(&q->released_ns, now_ns());
+	atomic_store(&q->released_ns, util_mono_ns());
 	pthread_mutex_unlock(&q->ring_lock);
 	/* Counted before quiescing is read, so ring_quiesce either sees
 	 * this handler or this thread sees it quiescing. */
@@ -666,10 +658,10 @@ helper_main(void *arg)
 			/* Unled: its leader is in a handler; it may stop
 			 * watching only once the ring is led again. */
 			quiet = 0;
-			if (now_ns() - atomic_load(&q->released_ns) > RING_TICK_MS * 1000000L) {
+			if (util_mono_ns() - atomic_load(&q->released_ns) > RING_TICK_MS * 1000000L) {
 				while (lead(q, &ts) > 0)
 					;
-				atomic_store(&q->released_ns, now_ns());
+				atomic_store(&q->released_ns, util_mono_ns());
 			}
 			pthread_mutex_unlock(&q->ring_lock);
 		}
@@ -851,12 +843,12 @@ filter_start(int fd, int passthrough)
 void
 ring_quiesce(void)
 {
-	int64_t since = now_ns();
+	int64_t since = util_mono_ns();
 	int told = 0;
 
 	atomic_store(&quiescing, 1);
 	while (atomic_load(&inflight) > 0) {
-		if (!told && now_ns() - since > 5000000000LL) {
+		if (!told && util_mono_ns() - since > 5000000000LL) {
 			log_warn("unmounting: waiting for %d request(s) still running on the ring",
 			    atomic_load(&inflight));
 			told = 1;
