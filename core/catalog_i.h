@@ -128,15 +128,15 @@ struct seal_job;
 /* The sealer (catalog_seal.c): seals begun in memory whose rows are
  * committed by its thread, many to a transaction. */
 struct csealer {
-	pthread_mutex_t lock; /* guards this struct; taken last of all */
-	pthread_cond_t cond;  /* work for the thread, or stop */
-	pthread_cond_t idle;  /* queued fell to 0 */
+	pthread_mutex_t lock;			  /* guards this struct; taken last of all */
+	pthread_cond_t cond;			  /* work for the thread, or stop */
+	pthread_cond_t idle;			  /* queued fell to 0 */
 	struct seal_job *pending, **pending_tail; /* rows not written yet */
-	struct seal_job *written; /* committed (or failed): to complete */
-	unsigned queued;	  /* pending + written + being completed */
+	struct seal_job *written;		  /* committed (or failed): to complete */
+	unsigned queued;			  /* pending + written + being completed */
 	pthread_t thread;
 	int running, stop;
-	uint64_t commits;	  /* transactions of seals */
+	uint64_t commits; /* transactions of seals */
 };
 
 struct catalog {

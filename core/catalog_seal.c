@@ -34,8 +34,8 @@ struct seal_job {
 	unsigned nmembers;
 	char **names; /* owned copies */
 	unsigned nnames;
-	int rc;			/* of its commit */
-	struct seal_job *next;	/* in the sealer's lists */
+	int rc;		       /* of its commit */
+	struct seal_job *next; /* in the sealer's lists */
 };
 
 static void

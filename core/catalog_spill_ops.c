@@ -157,7 +157,8 @@ catalog_spill_evict(catalog_t *c, uint64_t id, uid_t uid, uint64_t *blobs, uint6
 	/* Without a spill directory, what a global object has here to drop
 	 * are the copies of its other members. */
 	if (c->spill == NULL)
-		return catalog_object_global(c, id) == 1 ? catalog_cache_evict(c, id, blobs, bytes) : -ENOTSUP;
+		return catalog_object_global(c, id) == 1 ? catalog_cache_evict(c, id, blobs, bytes)
+							 : -ENOTSUP;
 	pthread_mutex_lock(&c->spill->pass_lock);
 	pthread_mutex_lock(&c->lock);
 	if ((rc = tree_of(c, id, uid, &t)) != 0)

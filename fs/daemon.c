@@ -493,7 +493,7 @@ daemon_mount_main(int argc, char **argv)
 	status = 0;
 	metrics_http_stop();
 	ring_quiesce(); /* no handler runs on the ring from here on */
-	park_stop(); /* its last replies may be ring requests' */
+	park_stop();	/* its last replies may be ring requests' */
 	notify_stop();
 	handle_close_all();
 	ring_stop();

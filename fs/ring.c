@@ -58,7 +58,7 @@
 #define RING_HEADROOM 4096 /* in front of the payload: in_header + op struct */
 #define RING_MIN_PAYLOAD 8192
 #define RING_IDLE_SAMPLE_MS 10 /* how often a leader reads /proc/loadavg */
-#define EV_TAG ((uint64_t)1) /* user_data of the eventfd read; entries are pointers */
+#define EV_TAG ((uint64_t)1)   /* user_data of the eventfd read; entries are pointers */
 
 struct queue;
 
@@ -103,13 +103,13 @@ static int ring_mode = RING_OFF;
 static const char *why = "not negotiated yet";
 static atomic_int on; /* every queue registered */
 static atomic_int stopping;
-static atomic_int quiescing;   /* ring_quiesce: no handler starts any more */
-static atomic_int inflight;    /* handlers running on the ring threads */
-static int offered;	    /* the kernel's INIT offered the ring */
-static size_t payload_size; /* from the INIT reply */
+static atomic_int quiescing; /* ring_quiesce: no handler starts any more */
+static atomic_int inflight;  /* handlers running on the ring threads */
+static int offered;	     /* the kernel's INIT offered the ring */
+static size_t payload_size;  /* from the INIT reply */
 static int devfd = -1;
 static struct fuse_session *session;
-static int loadavg_fd = -1;    /* /proc/loadavg, for submit_and_wait */
+static int loadavg_fd = -1; /* /proc/loadavg, for submit_and_wait */
 static unsigned ncpus_online;
 static int wait_idle = 1; /* VINEYARDFS_RING_WAIT=normal clears it */
 static struct queue *queues;
@@ -746,7 +746,8 @@ start_queues(void)
 		log_info("FUSE over io_uring: the ring threads run as normal threads (VINEYARDFS_RING_WAIT)");
 	}
 	if ((loadavg_fd = open("/proc/loadavg", O_RDONLY | O_CLOEXEC)) < 0)
-		log_warn("cannot open /proc/loadavg (%s): ring threads wait as normal threads", strerror(errno));
+		log_warn(
+		    "cannot open /proc/loadavg (%s): ring threads wait as normal threads", strerror(errno));
 	hmap_init(&table);
 	atomic_store(&catching, 1);
 	if ((queues = calloc(nqueues, sizeof *queues)) == NULL) {
