@@ -485,7 +485,12 @@ daemon_mount_main(int argc, char **argv)
 	}
 	loop = fuse_loop_cfg_create();
 	fuse_loop_cfg_set_clone_fd(loop, 0);
-	fuse_loop_cfg_set_idle_threads(loop, 8);
+	/* A supervised worker keeps its idle threads: a request on an
+	 * earlier worker's handle waits on the thread that read it for that
+	 * thread's next read (supervisor_request), and libfuse ends a thread
+	 * that finds itself idle beyond the limit, request and all. */
+	if (fs.generation == 0)
+		fuse_loop_cfg_set_idle_threads(loop, 8);
 	fuse_loop_cfg_set_max_threads(loop, 32);
 	rc = fuse_session_loop_mt(fs.se, loop);
 	fuse_loop_cfg_destroy(loop);
