@@ -4,7 +4,9 @@
  * locked; sending them from that thread could deadlock, so they are queued
  * and sent by a thread of their own.
  *
- * Entries are sent one by one, in order. The attributes of the fixed
+ * Entries are sent one by one, in order. Under --supervise the
+ * supervisor's relay process writes them (supervisor_relay.c says why:
+ * the kernel may keep such a write waiting across a crash of this worker). The attributes of the fixed
  * directories (their times move with every create) are coalesced: at most
  * one invalidation per directory every NOTIFY_ATTR_MS, so that a stream of
  * creates costs the kernel a few hundred writes a second, not one each.
@@ -13,12 +15,16 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <linux/fuse.h>
 
 #include "core/log.h"
 #include "core/util.h"
 #include "fs/fs.h"
+#include "fs/supervisor.h"
 
 struct note {
 	struct note *next;
@@ -64,6 +70,33 @@ send_attrs(void)
 	return 0;
 }
 
+/* FUSE_NOTIFY_INVAL_ENTRY as it goes on the wire. */
+struct entry_msg {
+	struct fuse_out_header h;
+	struct fuse_notify_inval_entry_out e;
+	char name[4096];
+};
+
+/* Invalidate parent's entry name: through the relay when there is one. */
+static void
+send_entry(uint64_t parent, const char *name)
+{
+	struct entry_msg m;
+	size_t len = strlen(name);
+
+	if (len < sizeof m.name) {
+		memset(&m, 0, offsetof(struct entry_msg, name));
+		m.h.len = (uint32_t)(offsetof(struct entry_msg, name) + len + 1);
+		m.h.error = FUSE_NOTIFY_INVAL_ENTRY;
+		m.e.parent = parent;
+		m.e.namelen = (uint32_t)len;
+		memcpy(m.name, name, len + 1);
+		if (supervisor_notify(&m, m.h.len) != -ENOTCONN)
+			return; /* written, or refused (the kernel had no such entry) */
+	}
+	fuse_lowlevel_notify_inval_entry(nse, parent, name, len);
+}
+
 static void *
 notify_main(void *arg)
 {
@@ -90,7 +123,7 @@ notify_main(void *arg)
 			tail = &head;
 		sending = n->parent;
 		pthread_mutex_unlock(&nlock);
-		fuse_lowlevel_notify_inval_entry(nse, n->parent, n->name, strlen(n->name));
+		send_entry(n->parent, n->name);
 		free(n->name);
 		free(n);
 		pthread_mutex_lock(&nlock);

@@ -11,7 +11,9 @@
  * while the connection is alive (killed, crashed, or any exit status) is
  * replaced unless the supervisor itself was told to stop. The connection
  * ends when the file system is unmounted: the worker's read gets ENODEV,
- * it exits, and poll(2) on the descriptor reports POLLERR.
+ * it exits, and poll(2) on the descriptor reports POLLERR. Before each
+ * worker it forks the process that writes that worker's notifications
+ * (supervisor_relay.c), and reaps it after the worker.
  */
 #include "config.h"
 
@@ -42,6 +44,7 @@
 struct sv_shared *sv; /* see supervisor_i.h */
 unsigned sv_gen;
 int sv_fd = -1;
+int sv_notify_fd = -1;
 
 static int64_t
 now_ms(void)
@@ -221,6 +224,7 @@ wait_worker(pid_t pid, const sigset_t *set, int64_t timeout_ms, int *stop, int *
 	int sig;
 
 	for (;;) {
+		relay_reap();
 		if (pid > 0 && waitpid(pid, status, WNOHANG) == pid)
 			return 1;
 		left = deadline >= 0 ? deadline - now_ms() : -1;
@@ -248,6 +252,28 @@ wait_worker(pid_t pid, const sigset_t *set, int64_t timeout_ms, int *stop, int *
 		kill(pid, SIGTERM);
 		deadline = now_ms() + SV_STOP_MS;
 	}
+}
+
+/* The workers are gone: let their relays finish their last writes. One
+ * still in the kernel after SV_STOP_MS waits for a directory whose request
+ * nobody will answer; it ends when that request does (its caller is
+ * interrupted, or the connection aborted in /sys/fs/fuse/connections). */
+static void
+wait_relays(const sigset_t *set)
+{
+	int64_t deadline = now_ms() + SV_STOP_MS, left;
+	struct timespec ts;
+	int alive;
+
+	while ((alive = relay_reap()) > 0 && (left = deadline - now_ms()) > 0) {
+		ts.tv_sec = left / 1000;
+		ts.tv_nsec = (left % 1000) * 1000000;
+		sigtimedwait(set, NULL, &ts);
+	}
+	if (alive > 0)
+		log_warn("supervisor: %d notification relay(s) still wait in the kernel for a directory "
+			 "lock; leaving them",
+		    alive);
 }
 
 /* In the child just forked: become worker gen. */
@@ -303,6 +329,7 @@ supervisor_run(const char *mnt, const char *fuse_opts, void (*detach)(void), int
 		pid_t pid;
 
 		sv->generation++;
+		relay_start(sv_fd, &sv_notify_fd);
 		if ((pid = fork()) < 0) {
 			log_error("supervisor: cannot fork a worker: %s", strerror(errno));
 			break;
@@ -311,6 +338,9 @@ supervisor_run(const char *mnt, const char *fuse_opts, void (*detach)(void), int
 			become_worker(&old);
 			return -1;
 		}
+		if (sv_notify_fd >= 0)
+			close(sv_notify_fd); /* the relay sees EOF when the worker exits */
+		sv_notify_fd = -1;
 		started = now_ms();
 		if (*ready_fd >= 0) {
 			/* The first worker tells the command; the supervisor
@@ -360,8 +390,12 @@ supervisor_run(const char *mnt, const char *fuse_opts, void (*detach)(void), int
 	}
 	if (!connection_gone(sv_fd) && umount2(mnt, MNT_DETACH) != 0 && errno != EINVAL)
 		log_warn("supervisor: cannot unmount %s: %s", mnt, strerror(errno));
-	close(sv_fd); /* the last reference: the connection ends */
+	if (sv_notify_fd >= 0)
+		close(sv_notify_fd);
+	sv_notify_fd = -1;
+	close(sv_fd); /* with the relays', the last reference: the connection ends */
 	sv_fd = -1;
+	wait_relays(&set);
 	return status;
 }
 

@@ -38,6 +38,12 @@ pid_t supervisor_of(pid_t pid);
 unsigned supervisor_generation(void);
 /* In a worker: the connection's /dev/fuse descriptor. */
 int supervisor_fuse_fd(void);
+/* In a worker: have the supervisor's relay process write notification
+ * msg (len bytes, its fuse_out_header included) to the connection, and
+ * wait for it in a read that a kill ends (supervisor_relay.c says why).
+ * What the write returned (0 or -errno); -ENOTCONN when there is no relay
+ * (unsupervised, or it is gone): then write it yourself. */
+int supervisor_notify(const void *msg, size_t len);
 
 /* INIT. The saved request (header included) for a restarted worker to
  * read first, and the reply the kernel accepted; NULL in a first worker

@@ -11,6 +11,7 @@
 
 #include <stdatomic.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define SV_MAGIC 0x76667376u	  /* "vsfv" */
 #define SV_INIT_MAX 256		  /* INIT request or reply, header included */
@@ -18,6 +19,7 @@
 #define SV_CTL_TEXT 4096	  /* bytes of one kept request */
 #define SV_BACKING_MAX (1u << 22) /* backing ids kept (a sparse 64 MiB) */
 #define SV_OPENS_MAX (1u << 22)	  /* data opens kept (a sparse 64 MiB) */
+#define SV_RELAY_MSG_MAX 8192	  /* one notification through the relay */
 
 /* One control-file request of an open descriptor (fh). */
 struct sv_ctl {
@@ -67,5 +69,15 @@ struct sv_shared {
 extern struct sv_shared *sv; /* NULL: not supervised */
 extern unsigned sv_gen;	     /* this worker's generation; 0 in the supervisor */
 extern int sv_fd;	     /* /dev/fuse */
+extern int sv_notify_fd;     /* a worker's end of its relay's pair; -1: none */
+
+/* supervisor_relay.c, in the supervisor: start the relay of the worker
+ * about to be forked, which writes that worker's notifications to devfd
+ * (see there why). Its pid, and in *worker_end the worker's end of their
+ * socket pair (the supervisor closes it once the worker is forked); -1
+ * when there is none (logged): the worker then writes its own. */
+pid_t relay_start(int devfd, int *worker_end);
+/* Reap the relays that ended; how many are still alive. */
+int relay_reap(void);
 
 #endif

@@ -25,7 +25,9 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include "core/hmap.h"
 #include "core/log.h"
@@ -400,4 +402,31 @@ supervisor_swallow(const struct iovec *iov, int count)
 		    (unsigned long long)held.fh, (unsigned long long)n,
 		    (unsigned long long)((const struct fuse_in_header *)held.req)->nodeid);
 	return 1;
+}
+
+/* ---- notifications through the relay ---- */
+
+int
+supervisor_notify(const void *msg, size_t len)
+{
+	static pthread_mutex_t rlock = PTHREAD_MUTEX_INITIALIZER;
+	int32_t rc = -ENOTCONN;
+	ssize_t n = -1;
+
+	if (len > SV_RELAY_MSG_MAX)
+		return -EMSGSIZE;
+	pthread_mutex_lock(&rlock);
+	if (sv_notify_fd >= 0) {
+		if (send(sv_notify_fd, msg, len, MSG_NOSIGNAL) == (ssize_t)len)
+			while ((n = recv(sv_notify_fd, &rc, sizeof rc, 0)) < 0 && errno == EINTR)
+				;
+		if (n != (ssize_t)sizeof rc) {
+			log_warn("the notification relay is gone; this worker writes its own");
+			close(sv_notify_fd);
+			sv_notify_fd = -1;
+			rc = -ENOTCONN;
+		}
+	}
+	pthread_mutex_unlock(&rlock);
+	return rc;
 }

@@ -66,10 +66,6 @@ wait_sealed "$MNT/names/.vfs-tmp-1234-deadbeef-0"
 pid=$(vfs_pid)
 pid_is_daemon "$pid" || fail "no daemon with pid '$pid' from $STATE/lock"
 kill -9 "$pid"
-gone()
-{
-	! pid_alive "$1"
-}
 wait_until "daemon pid $pid to die" gone "$pid"
 kill -9 "$writer"
 wait "$writer" 2>/dev/null || true

@@ -102,6 +102,17 @@ pid_alive()
 	return 1
 }
 
+# For wait_until: does path $1 exist? Has process $1 ended (or is it a
+# zombie)?
+exists()
+{
+	[ -e "$1" ]
+}
+gone()
+{
+	! pid_alive "$1"
+}
+
 # Is pid $1 a running vineyardfs process (not a recycled pid)?
 pid_is_daemon()
 {
@@ -303,12 +314,48 @@ bg_start()
 	VFS_BG+=("$BG_PID")
 }
 
+# The FUSE connections of our mounts (their device minors, which name
+# them in /sys/fs/fuse/connections), from the mount table.
+vfs_connections()
+{
+	local m
+
+	for m in "${VFS_MNTS[@]}"; do
+		# Fields: id parent major:minor root point opts ... - fstype ...
+		awk -v p="$m" '$5 == p {
+			for (i = 7; i < NF; i++)
+				if ($i == "-") {
+					if ($(i + 1) ~ /^fuse/) { split($3, d, ":"); print d[2] }
+					break
+				}
+		}' /proc/self/mountinfo
+	done
+}
+
+# Abort FUSE connections $@: what a daemon left stuck ends with
+# ECONNABORTED (a daemon thread or a caller waiting in the kernel for a
+# request nobody will answer).
+vfs_abort_connections()
+{
+	local c
+
+	[ -d /sys/fs/fuse/connections ] || return 0
+	[ -n "$(ls /sys/fs/fuse/connections)" ] ||
+		mount -t fusectl fusectl /sys/fs/fuse/connections 2>/dev/null
+	for c in "$@"; do
+		[ -e "/sys/fs/fuse/connections/$c/abort" ] || continue
+		echo "cleanup: aborting FUSE connection $c (something is stuck on it)" >&2
+		echo 1 >"/sys/fs/fuse/connections/$c/abort"
+	done
+}
+
 vfs_cleanup()
 {
-	local rc=$? i p s m f
+	local rc=$? i p s m f conns stuck=
 
 	set +e
 	trap - EXIT
+	conns=$(vfs_connections)
 	if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ]; then
 		for s in "${VFS_STATES[@]}"; do
 			for f in "$s.mount-stderr" "$s/vineyardfs.log"; do
@@ -318,8 +365,25 @@ vfs_cleanup()
 			done
 		done
 	fi
+	# A killed process whose request went to a dead daemon waits for it
+	# uninterruptibly: poll, bounded, and abort the connections if need be.
 	for p in "${VFS_BG[@]}"; do
 		kill -9 "$p" 2>/dev/null
+	done
+	for p in "${VFS_BG[@]}"; do
+		for i in $(seq 100); do
+			pid_alive "$p" || break
+			: "$i"
+			sleep 0.05
+		done
+		pid_alive "$p" && stuck=1
+	done
+	if [ -n "$stuck" ]; then
+		# shellcheck disable=SC2086 # one minor per word
+		vfs_abort_connections $conns
+		stuck=
+	fi
+	for p in "${VFS_BG[@]}"; do
 		wait "$p" 2>/dev/null
 	done
 	# Mounts may be stacked (a remount over a stale one): peel them all.
@@ -334,10 +398,12 @@ vfs_cleanup()
 		p=$(vfs_pid "$s" 2>/dev/null)
 		if pid_is_daemon "$p"; then
 			kill -9 "$p" 2>/dev/null
-			# Not our child: wait for it by polling, bounded.
-			for i in $(seq 100); do
+			# Not our child: wait for it by polling, bounded; a
+			# thread of it stuck in the kernel ends with an abort.
+			for i in $(seq 200); do
 				pid_alive "$p" || break
-				: "$i"
+				# shellcheck disable=SC2086 # one minor per word
+				[ "$i" != 100 ] || vfs_abort_connections $conns
 				sleep 0.05
 			done
 		fi
@@ -369,6 +435,29 @@ vfs_cleanup()
 		rm -rf "$T"
 	fi
 	exit "$rc"
+}
+
+# For wait_until, under --supervise: does a worker other than $1 serve
+# the mount at MNT (the lock file names it and so do its stats)?
+new_worker()
+{
+	local p
+
+	p=$(vfs_pid) && [ "$p" != "$1" ] && pid_is_daemon "$p" && stat_is pid "$p"
+}
+
+# crash_worker [WHEN]: kill the supervised worker $worker with SIGKILL,
+# wait for it to end and for a new one to answer; worker is then the new
+# one. The supervisor (SUP) must live on.
+crash_worker()
+{
+	local old=$worker
+
+	kill -9 "$old"
+	wait_until "worker $old to end${1:+ ($1)}" gone "$old"
+	wait_until "a new worker to answer${1:+ ($1)}" new_worker "$old"
+	worker=$(vfs_pid)
+	pid_alive "$SUP" || fail "the supervisor died with its worker"
 }
 
 # For tests that mount with --supervise, whose supervisor's pid is in SUP

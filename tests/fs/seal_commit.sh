@@ -28,16 +28,6 @@ kill_daemon()
 	wait_until "daemon pid $pid to die" gone "$pid"
 }
 
-gone()
-{
-	! pid_alive "$1"
-}
-
-is_file()
-{
-	[ -e "$1" ]
-}
-
 # Every place that tells whether names/$1 is sealed says "$2".
 says_sealed()
 {
@@ -60,7 +50,7 @@ mount_held
 # 1. The commit is held: unsealed everywhere; a wait for the name times out.
 touch "$GATE"
 printf 'first object' >"$MNT/names/a"
-wait_until "the seal's commit to be held" is_file "$GATE.held"
+wait_until "the seal's commit to be held" exists "$GATE.held"
 says_sealed a false
 reply=$(ctl '{"op":"wait","name":"a","timeout_ms":300}')
 case $reply in
@@ -77,7 +67,7 @@ grep -q "discarding unsealed blob" "$STATE/vineyardfs.log" ||
 # 2. The commit goes through: sealed everywhere, and it survives a kill -9.
 touch "$GATE"
 printf 'second object' >"$MNT/names/b"
-wait_until "the seal's commit to be held" is_file "$GATE.held"
+wait_until "the seal's commit to be held" exists "$GATE.held"
 says_sealed b false
 rm -f "$GATE"
 wait_sealed "$MNT/names/b"

@@ -155,10 +155,6 @@ bg_start "$VINEYARDFS" snapshot create "$SNAP" --mount "$MNT"
 wait_until "the snapshot to be copying blobs" copying
 pid=$(vfs_pid)
 kill -9 "$pid"
-gone()
-{
-	! pid_alive "$1"
-}
 wait_until "daemon pid $pid to die" gone "$pid"
 vfs_mount --memory "$MEM"
 (cd "$MNT/names" && sha256sum -c --quiet "$T/sums") || fail "objects differ after a kill during a snapshot"

@@ -124,10 +124,6 @@ wait_until "the spill of big to be held before its rename" held
 ls -A "$SPILL" | grep -q '^\.tmp-' || fail "the spill was held without a temp file in $SPILL"
 kill -9 "$pid"
 wait "$evict" 2>/dev/null || true
-gone()
-{
-	! pid_alive "$1"
-}
 wait_until "daemon pid $pid to die" gone "$pid"
 ls -A "$SPILL" | grep -q '^\.tmp-' || fail "no temp file was left by the kill: nothing was tested"
 

@@ -74,10 +74,6 @@ os.rename(out + ".tmp", out)
 EOF
 bg_start "$PY" "$T/reader.py" "$MNT/names/f4" "$T/reader.ready" "$T/reader.go" "$T/reader.out" "$T/f4"
 reader=$BG_PID
-exists()
-{
-	[ -e "$1" ]
-}
 wait_until "the reader to map f4" exists "$T/reader.ready"
 
 # Descriptors opened before the crash and used after it: a listing of
@@ -145,22 +141,8 @@ bg_start "$PY" "$T/probe.py" "$MNT" "$T/probe.stop" "$T/probe.out"
 prober=$BG_PID
 
 # The crash.
-gone()
-{
-	! pid_alive "$1"
-}
-new_worker()
-{
-	local p
-
-	p=$(vfs_pid) && [ "$p" != "$1" ] && pid_is_daemon "$p" && stat_is pid "$p"
-}
-kill -9 "$worker"
-wait_until "worker $worker to die" gone "$worker"
-wait_until "a new worker to answer" new_worker "$worker"
-pid_alive "$SUP" || fail "the supervisor died with its worker"
 old=$worker
-worker=$(vfs_pid)
+crash_worker
 [ "$(awk '$1 == "PPid:" { print $2 }' "/proc/$worker/status")" = "$SUP" ] ||
 	fail "the new worker $worker is not a child of supervisor $SUP"
 grep -q "worker $old was killed by signal 9" "$STATE/vineyardfs.log" ||
@@ -208,10 +190,7 @@ grep -q '"ok":true' "$T/wait.out" || fail "the resent wait got: $(cat "$T/wait.o
 # inode the kernel keeps (streams live in memory, in the worker).
 printf 'x' >"$MNT/streams/s0" || fail "writing stream s0 failed"
 ino0=$(stat -c %i "$MNT/streams/s0") || fail "stat of stream s0 failed"
-kill -9 "$worker"
-wait_until "worker $worker to die" gone "$worker"
-wait_until "a third worker to answer" new_worker "$worker"
-worker=$(vfs_pid)
+crash_worker "the second"
 (cd "$MNT/names" && sha256sum -c --quiet "$T/sums") || fail "objects differ after the second restart"
 # The new worker's first stream, an object stream (a directory), does not
 # take s0's inode number, which the kernel may still hold as a file.

@@ -46,31 +46,6 @@ busy()
 	must_fail "are open, pinned or being loaded" "$VINEYARDFS" evict --mount "$MNT" "$1"
 	[ "$(location "$1")" = memory ] || fail "$1 is $(location "$1") after a refused evict, not memory"
 }
-exists()
-{
-	[ -e "$1" ]
-}
-gone()
-{
-	! pid_alive "$1"
-}
-new_worker()
-{
-	local p
-
-	p=$(vfs_pid) && [ "$p" != "$1" ] && pid_is_daemon "$p" && stat_is pid "$p"
-}
-crash()
-{
-	local old=$worker
-
-	kill -9 "$old"
-	wait_until "worker $old to die" gone "$old"
-	wait_until "a new worker to answer" new_worker "$old"
-	worker=$(vfs_pid)
-	pid_alive "$SUP" || fail "the supervisor died with its worker"
-}
-
 # The shell holds a open and has read its first 4 KiB.
 exec 5<"$MNT/names/a"
 dd bs=4096 count=1 <&5 >"$T/a.head" 2>/dev/null
@@ -101,12 +76,12 @@ busy a
 busy b
 
 # After each crash the new worker counts what the kernel still holds.
-crash
+crash_worker
 grep -q "open files of earlier workers: 2 counted" "$STATE/vineyardfs.log" ||
 	fail "the new worker did not count the 2 opens: $(grep 'open files of earlier' "$STATE/vineyardfs.log")"
 busy a
 busy b
-crash
+crash_worker
 [ "$(grep -c "open files of earlier workers: 2 counted" "$STATE/vineyardfs.log")" = 2 ] ||
 	fail "the third worker did not count the 2 opens: $(grep 'open files of earlier' "$STATE/vineyardfs.log")"
 busy a
