@@ -359,6 +359,7 @@ catalog_close(catalog_t *c)
 	hmap_destroy(&c->ghosts);
 	hmap_destroy(&c->objects);
 	hmap_destroy(&c->blobs);
+	free(c->unlinks.v);
 	meta_close(c->meta);
 	mem_destroy(c->mem);
 	store_close(c->store);

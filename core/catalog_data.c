@@ -105,7 +105,37 @@ catalog_tx_begin(catalog_t *c)
 		pthread_mutex_unlock(&c->meta_lock);
 		return rc;
 	}
+	c->unlinks.open = 1;
 	return 0;
+}
+
+/* Remove file of blob id (its spill file if spill), now or, inside a
+ * transaction, once it has ended. */
+static void
+unlink_later(catalog_t *c, uint64_t id, int spill)
+{
+	if (c->unlinks.open && VEC_PUSH_ROOM(c->unlinks.v, c->unlinks.n, c->unlinks.cap) == 0) {
+		c->unlinks.v[c->unlinks.n].id = id;
+		c->unlinks.v[c->unlinks.n++].spill = spill;
+	} else if (spill)
+		catalog_spill_file_remove(c, id);
+	else
+		store_blob_remove(c->store, id);
+}
+
+/* The transaction has ended: remove the files of the blobs it deleted.
+ * After a rollback too, since memory has forgotten them (as the database
+ * has not: the next start reports them missing and drops them). */
+static void
+tx_end(catalog_t *c)
+{
+	size_t i;
+
+	c->unlinks.open = 0;
+	for (i = 0; i < c->unlinks.n; i++)
+		unlink_later(c, c->unlinks.v[i].id, c->unlinks.v[i].spill);
+	c->unlinks.n = 0;
+	pthread_mutex_unlock(&c->meta_lock);
 }
 
 int
@@ -113,7 +143,7 @@ catalog_tx_commit(catalog_t *c)
 {
 	int rc = meta_commit(c->meta); /* rolls back itself on failure */
 
-	pthread_mutex_unlock(&c->meta_lock);
+	tx_end(c);
 	return rc;
 }
 
@@ -121,7 +151,7 @@ void
 catalog_tx_rollback(catalog_t *c)
 {
 	meta_rollback(c->meta);
-	pthread_mutex_unlock(&c->meta_lock);
+	tx_end(c);
 }
 
 int
@@ -137,7 +167,7 @@ catalog_blob_delete(catalog_t *c, struct cblob *b)
 void
 catalog_blob_forget(catalog_t *c, struct cblob *b)
 {
-	store_blob_remove(c->store, b->id);
+	unlink_later(c, b->id, 0);
 	if (b->sealed) {
 		c->nsealed--;
 		c->blob_bytes -= b->size;
@@ -146,7 +176,7 @@ catalog_blob_forget(catalog_t *c, struct cblob *b)
 			c->pinned_bytes -= b->size;
 		if (b->spilled) {
 			c->spilled_bytes -= b->size;
-			catalog_spill_file_remove(c, b->id);
+			unlink_later(c, b->id, 1);
 		}
 	} else {
 		c->nunsealed--;

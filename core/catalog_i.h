@@ -139,12 +139,26 @@ struct csealer {
 	uint64_t commits; /* transactions of seals */
 };
 
+/* A blob file to remove once the transaction has ended. */
+struct unlink_later {
+	uint64_t id;
+	int spill; /* its spill file; else its memory file */
+};
+
 struct catalog {
 	pthread_mutex_t lock;
 	/* Serializes metadata transactions; taken after lock when both are
 	 * held. A seal commits with only this one, so that other requests
 	 * need not wait for SQLite. */
 	pthread_mutex_t meta_lock;
+	/* Files of blobs deleted by the transaction in progress, removed once
+	 * it has ended: a kill in between leaves an orphan file (removed at
+	 * the next start), not a sealed blob without its file. meta_lock. */
+	struct {
+		struct unlink_later *v;
+		size_t n, cap;
+		int open; /* a transaction is in progress */
+	} unlinks;
 	struct csealer sealer;
 	struct catalog_config cfg;
 	meta_t *meta;

@@ -6,7 +6,8 @@
 # object must show as unsealed everywhere (xattrs of its name, object and
 # blob, meta.json, a wait for its name); a kill -9 then loses it, which is
 # no lie since nothing said it was sealed. Once the commit goes through it
-# shows as sealed, and a kill -9 loses nothing.
+# shows as sealed, and a kill -9 loses nothing. A delete, likewise, removes
+# its blob's file only once the delete is saved.
 # shellcheck source=SCRIPTDIR/lib.sh
 . "${TESTS_SRCDIR:-$(dirname "$0")/..}/fs/lib.sh"
 
@@ -81,5 +82,29 @@ kill_daemon
 vfs_mount
 [ "$(cat "$MNT/names/b")" = "second object" ] || fail "names/b, reported sealed, was lost by a kill -9"
 is_sealed "$MNT/names/b" || fail "names/b is not sealed after the restart"
+
+# 3. A delete removes its blob's file only once the delete is saved:
+# killed while its commit is held, the daemon leaves the object whole (the
+# rmdir never returned) and the next start finds nothing missing.
+kill_daemon
+mount_held
+oid=$(xattr_get user.vineyard.id "$MNT/names/b")
+bid=$(sed -n 's/.*"id": *"\(b[0-9a-f]*\)".*/\1/p' "$MNT/objects/$oid/meta.json" | head -n 1)
+[ -f "$STATE/mem/$bid" ] || fail "no file $STATE/mem/$bid for the blob of names/b"
+rm -f "$GATE.held"
+touch "$GATE"
+bg_start rmdir "$MNT/objects/$oid"
+rmdir_pid=$BG_PID
+wait_until "the delete's commit to be held" exists "$GATE.held"
+[ -f "$STATE/mem/$bid" ] || fail "the file of blob $bid was removed before its delete was saved"
+logged=$(wc -l <"$STATE/vineyardfs.log")
+kill_daemon
+wait "$rmdir_pid" 2>/dev/null && fail "rmdir of objects/$oid succeeded though its daemon was killed"
+rm -f "$GATE" "$GATE.held"
+vfs_mount
+if tail -n +"$((logged + 1))" "$STATE/vineyardfs.log" | grep -E "is missing|no longer exists"; then
+	fail "the start after a kill during a delete reported the lines above"
+fi
+[ "$(cat "$MNT/names/b")" = "second object" ] || fail "names/b, whose delete was never saved, is lost"
 
 echo "PASS: seal_commit"
