@@ -140,7 +140,7 @@ struct csealer {
 };
 
 /* A blob file to remove once the transaction has ended. */
-struct unlink_later {
+struct pending_unlink {
 	uint64_t id;
 	int spill; /* its spill file; else its memory file */
 };
@@ -155,7 +155,7 @@ struct catalog {
 	 * it has ended: a kill in between leaves an orphan file (removed at
 	 * the next start), not a sealed blob without its file. meta_lock. */
 	struct {
-		struct unlink_later *v;
+		struct pending_unlink *v;
 		size_t n, cap;
 		int open; /* a transaction is in progress */
 	} unlinks;

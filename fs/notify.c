@@ -4,12 +4,13 @@
  * locked; sending them from that thread could deadlock, so they are queued
  * and sent by a thread of their own.
  *
- * Entries are sent one by one, in order. Under --supervise the
+ * Entries are sent one by one, in order; under --supervise the
  * supervisor's relay process writes them (supervisor_relay.c says why:
- * the kernel may keep such a write waiting across a crash of this worker). The attributes of the fixed
- * directories (their times move with every create) are coalesced: at most
- * one invalidation per directory every NOTIFY_ATTR_MS, so that a stream of
- * creates costs the kernel a few hundred writes a second, not one each.
+ * the kernel may keep such a write waiting across a crash of this
+ * worker). The attributes of the fixed directories (their times move with
+ * every create) are coalesced: at most one invalidation per directory
+ * every NOTIFY_ATTR_MS, so that a stream of creates costs the kernel a
+ * few hundred writes a second, not one each.
  */
 #include "config.h"
 
