@@ -73,10 +73,10 @@ extern int sv_notify_fd;     /* a worker's end of its relay's pair; -1: none */
 
 /* supervisor_relay.c, in the supervisor: start the relay of the worker
  * about to be forked, which writes that worker's notifications to devfd
- * (see there why). Its pid, and in *worker_end the worker's end of their
- * socket pair (the supervisor closes it once the worker is forked); -1
- * when there is none (logged): the worker then writes its own. */
-pid_t relay_start(int devfd, int *worker_end);
+ * (see there why). In *worker_end the worker's end of their socket pair
+ * (the supervisor closes it once the worker is forked); -1 when there is
+ * no relay (logged): the worker then writes its own. */
+void relay_start(int devfd, int *worker_end);
 /* Reap the relays that ended; how many are still alive. */
 int relay_reap(void);
 

@@ -82,7 +82,7 @@ relay_main(int devfd, int sock)
 	}
 }
 
-pid_t
+void
 relay_start(int devfd, int *worker_end)
 {
 	int sp[2], i;
@@ -95,26 +95,25 @@ relay_start(int devfd, int *worker_end)
 		log_warn("supervisor: %d notification relays are still stuck in the kernel; the next "
 			 "worker writes its own",
 		    RELAY_MAX);
-		return -1;
+		return;
 	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) != 0) {
 		log_warn("supervisor: no notification relay (socketpair: %s); the worker writes its own",
 		    strerror(errno));
-		return -1;
+		return;
 	}
 	if ((pid = fork()) < 0) {
 		log_warn("supervisor: no notification relay (fork: %s); the worker writes its own",
 		    strerror(errno));
 		close(sp[0]);
 		close(sp[1]);
-		return -1;
+		return;
 	}
 	if (pid == 0)
 		relay_main(devfd, sp[1]);
 	close(sp[1]);
 	relays[i] = pid;
 	*worker_end = sp[0];
-	return pid;
 }
 
 int

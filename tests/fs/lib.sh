@@ -113,6 +113,20 @@ gone()
 	! pid_alive "$1"
 }
 
+# poll_gone PID N: give process PID N times 50 ms to end (for cleanups,
+# which must not fail as wait_until does); whether it has.
+poll_gone()
+{
+	local i
+
+	for i in $(seq "$2"); do
+		pid_alive "$1" || return 0
+		: "$i"
+		sleep 0.05
+	done
+	! pid_alive "$1"
+}
+
 # Is pid $1 a running vineyardfs process (not a recycled pid)?
 pid_is_daemon()
 {
@@ -337,16 +351,19 @@ vfs_connections()
 # request nobody will answer).
 vfs_abort_connections()
 {
-	local c
+	local c mounted=
 
 	[ -d /sys/fs/fuse/connections ] || return 0
-	[ -n "$(ls /sys/fs/fuse/connections)" ] ||
-		mount -t fusectl fusectl /sys/fs/fuse/connections 2>/dev/null
+	if [ -z "$(ls /sys/fs/fuse/connections)" ] &&
+		mount -t fusectl fusectl /sys/fs/fuse/connections 2>/dev/null; then
+		mounted=1
+	fi
 	for c in "$@"; do
 		[ -e "/sys/fs/fuse/connections/$c/abort" ] || continue
 		echo "cleanup: aborting FUSE connection $c (something is stuck on it)" >&2
 		echo 1 >"/sys/fs/fuse/connections/$c/abort"
 	done
+	[ -z "$mounted" ] || umount /sys/fs/fuse/connections
 }
 
 vfs_cleanup()
@@ -371,12 +388,7 @@ vfs_cleanup()
 		kill -9 "$p" 2>/dev/null
 	done
 	for p in "${VFS_BG[@]}"; do
-		for i in $(seq 100); do
-			pid_alive "$p" || break
-			: "$i"
-			sleep 0.05
-		done
-		pid_alive "$p" && stuck=1
+		poll_gone "$p" 100 || stuck=1
 	done
 	if [ -n "$stuck" ]; then
 		# shellcheck disable=SC2086 # one minor per word
@@ -400,12 +412,11 @@ vfs_cleanup()
 			kill -9 "$p" 2>/dev/null
 			# Not our child: wait for it by polling, bounded; a
 			# thread of it stuck in the kernel ends with an abort.
-			for i in $(seq 200); do
-				pid_alive "$p" || break
+			if ! poll_gone "$p" 100; then
 				# shellcheck disable=SC2086 # one minor per word
-				[ "$i" != 100 ] || vfs_abort_connections $conns
-				sleep 0.05
-			done
+				vfs_abort_connections $conns
+				poll_gone "$p" 100
+			fi
 		fi
 		# A killed daemon leaves its dead FUSE mount behind.
 		for m in "${VFS_MNTS[@]}"; do
@@ -466,16 +477,12 @@ crash_worker()
 # is kept (set +e: under set -e, "(exit $rc)" would end the shell).
 vfs_cleanup_supervised()
 {
-	local rc=$? i
+	local rc=$?
 
 	set +e
 	if [ -n "${SUP:-}" ] && pid_alive "$SUP"; then
 		kill -TERM "$SUP" 2>/dev/null
-		for i in $(seq 100); do
-			pid_alive "$SUP" || break
-			: "$i"
-			sleep 0.05
-		done
+		poll_gone "$SUP" 100
 	fi
 	(exit "$rc")
 	vfs_cleanup
